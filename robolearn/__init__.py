@@ -1,0 +1,3 @@
+"""robolearn: robot learning on batched MuJoCo."""
+
+__version__ = "0.1.0"
