@@ -1,0 +1,3 @@
+"""Tasks. Importing this package registers every task (and its gymnasium id robolearn/<Task>-v0)."""
+
+from robolearn.envs.locomotion import go2_velocity  # noqa: F401

@@ -1,0 +1,60 @@
+"""Per-bone scaling of a human skeleton to a robot: height ratio for the root, one factor per limb bone.
+
+Each bone (parent -> child keypoint) keeps its direction from the human motion and takes the robot's
+length, so the scaled skeleton is one the robot can actually reach; the root's path is scaled by the
+leg-length ratio so strides (and thus foot speed) match the robot's legs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .skeleton import BODY_PARENTS, BODY_POINTS
+
+LEG_BONES = [("left_hip", "left_knee"), ("left_knee", "left_ankle")]
+
+
+def bone_lengths(points: np.ndarray) -> dict[str, float]:
+    """Median length of each bone (named by its child) over frames; points is [T, P, 3] in BODY_POINTS order."""
+    out = {}
+    for child, parent in BODY_PARENTS.items():
+        if parent is None:
+            continue
+        v = points[:, BODY_POINTS.index(child)] - points[:, BODY_POINTS.index(parent)]
+        out[child] = float(np.nanmedian(np.linalg.norm(v, axis=-1)))
+    return out
+
+
+def leg_length(lengths: dict[str, float]) -> float:
+    return sum((lengths[c] + lengths[c.replace("left", "right")]) / 2 for _, c in LEG_BONES)
+
+
+@dataclass
+class BodyScaler:
+    height_ratio: float
+    bone_factors: dict[str, float]
+
+    @classmethod
+    def fit(cls, human_points: np.ndarray, robot_rest_points: np.ndarray) -> BodyScaler:
+        human = bone_lengths(human_points)
+        robot = bone_lengths(robot_rest_points[None])
+        factors = {}
+        for child, h_len in human.items():
+            r_len = robot.get(child, np.nan)
+            # A bone the robot lacks (NaN) or a degenerate human bone gets factor 0: child sits on parent.
+            factors[child] = float(r_len / h_len) if np.isfinite(r_len) and h_len > 1e-6 else 0.0
+        return cls(height_ratio=leg_length(robot) / leg_length(human), bone_factors=factors)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """Scaled keypoints [T, P, 3]: root path times the height ratio, then bones re-lengthened in tree order."""
+        out = np.full_like(points, np.nan)
+        root = BODY_POINTS.index("pelvis")
+        out[:, root] = points[:, root] * self.height_ratio
+        for child, parent in BODY_PARENTS.items():
+            if parent is None:
+                continue
+            c, p = BODY_POINTS.index(child), BODY_POINTS.index(parent)
+            out[:, c] = out[:, p] + self.bone_factors[child] * (points[:, c] - points[:, p])
+        return out

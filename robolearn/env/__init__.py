@@ -1,0 +1,18 @@
+from robolearn.env.cfg import (
+    CurriculumTerm,
+    EnvCfg,
+    EventTerm,
+    JointPositionActionCfg,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    SimCfg,
+    TerminationTerm,
+    VelocityCommandCfg,
+)
+from robolearn.env.env import ManagerBasedRlEnv
+
+__all__ = [
+    "CurriculumTerm", "EnvCfg", "EventTerm", "JointPositionActionCfg", "ManagerBasedRlEnv", "ObsGroupCfg",
+    "ObsTerm", "RewardTerm", "SimCfg", "TerminationTerm", "VelocityCommandCfg",
+]  # fmt: skip

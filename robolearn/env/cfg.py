@@ -1,0 +1,118 @@
+"""Typed configs of a manager-based task (Isaac Lab / mjlab vocabulary).
+
+A term is a plain function of the env returning a batched tensor; a config names the
+function, its parameters and, for rewards, a weight. Every field can be overridden from
+the command line (tyro), e.g. `--env.rewards.track-lin-vel-xy.weight 2.0`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from robolearn.scene import SceneCfg
+
+
+@dataclass
+class ObsTerm:
+    func: Callable[..., Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    noise: float = 0.0
+    """Half-width of uniform noise added when the group's noise is enabled."""
+    scale: float = 1.0
+    clip: float | None = None
+
+
+@dataclass
+class ObsGroupCfg:
+    terms: dict[str, ObsTerm]
+    enable_noise: bool = True
+    history_length: int = 1
+    """Number of stacked frames (oldest first); 1 means no history."""
+
+
+@dataclass
+class RewardTerm:
+    func: Callable[..., Any]
+    weight: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TerminationTerm:
+    func: Callable[..., Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    time_out: bool = False
+    """Time-outs truncate (bootstrapped by the learner); others are failures."""
+
+
+@dataclass
+class EventTerm:
+    func: Callable[..., Any]
+    mode: Literal["startup", "reset", "interval"]
+    params: dict[str, Any] = field(default_factory=dict)
+    interval_range_s: tuple[float, float] = (10.0, 15.0)
+    """For `interval` events: seconds between firings, drawn per world."""
+
+
+@dataclass
+class CurriculumTerm:
+    func: Callable[..., Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JointPositionActionCfg:
+    """Actions are joint-position targets: default pose + scale * action, tracked by PD servos."""
+
+    scale: float = 0.25
+    clip: float = 100.0
+    joint_names: str = ".*"
+    """Regex over actuated joint names; unmatched joints hold their default pose."""
+
+
+@dataclass
+class VelocityCommandCfg:
+    """Uniformly sampled body-frame velocity commands (vx, vy, yaw rate)."""
+
+    lin_vel_x: tuple[float, float] = (-1.0, 1.0)
+    lin_vel_y: tuple[float, float] = (-1.0, 1.0)
+    ang_vel_z: tuple[float, float] = (-1.0, 1.0)
+    resampling_time_s: tuple[float, float] = (5.0, 10.0)
+    standing_fraction: float = 0.05
+    """Fraction of commands that are zero (stand still)."""
+
+
+@dataclass
+class SimCfg:
+    dt: float = 0.004
+    """Physics timestep (s)."""
+    backend: str = "cpu"
+    """'cpu' (mjbatch) or 'warp' (mujoco-warp, GPU)."""
+    num_threads: int = 0
+    """Physics threads; 0 uses every core."""
+    device: str | None = None
+    """Torch device of observations and actions; the backend's device when None."""
+
+
+@dataclass
+class EnvCfg:
+    scene: SceneCfg
+    observations: dict[str, ObsGroupCfg]
+    rewards: dict[str, RewardTerm]
+    terminations: dict[str, TerminationTerm]
+    actions: JointPositionActionCfg = field(default_factory=JointPositionActionCfg)
+    commands: VelocityCommandCfg | None = None
+    events: dict[str, EventTerm] = field(default_factory=dict)
+    curriculum: dict[str, CurriculumTerm] = field(default_factory=dict)
+    sim: SimCfg = field(default_factory=SimCfg)
+    num_envs: int = 512
+    decimation: int = 5
+    """Physics substeps per policy step."""
+    episode_length_s: float = 20.0
+    seed: int = 0
+    base_body: str = "base"
+    """The robot's trunk body (velocities, orientation, pushes)."""
+    keyframe: str | None = "home"
+    """Keyframe giving the default pose; qpos0 when None or absent."""

@@ -1,0 +1,224 @@
+"""The batched, auto-resetting, manager-based RL env.
+
+One env holds `num_envs` independent MuJoCo worlds on a sim backend. `step` applies
+actions, advances `decimation` physics substeps in one backend call, then computes
+rewards, terminations, resets and observations on batched torch tensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import mujoco
+import numpy as np
+import torch
+
+from robolearn.env.actions import JointPositionAction
+from robolearn.env.cfg import EnvCfg
+from robolearn.env.commands import VelocityCommand
+from robolearn.env.managers import (
+    CurriculumManager,
+    EventManager,
+    ObservationManager,
+    RewardManager,
+    TerminationManager,
+)
+from robolearn.math import quat_rotate_inverse
+from robolearn.scene import Scene, build_scene
+from robolearn.sim import SimBackend, make_backend
+
+
+class RobotData:
+    """Named views of the robot's state and quantities derived from it once per step."""
+
+    def __init__(self, scene: Scene, sim: SimBackend, base_body: str, keyframe: str | None):
+        model = scene.model
+        self.sim = sim
+        self.joint_names = scene.joint_names
+        if model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
+            raise ValueError("the robot must have a free-floating base (a free joint first)")
+        try:
+            self.base_id = model.body(base_body).id
+        except KeyError:
+            bodies = [model.body(i).name for i in range(model.nbody)]
+            raise ValueError(f"base_body {base_body!r} is not a body of the model; bodies: {bodies}") from None
+        qadr = np.array([model.joint(n).qposadr[0] for n in self.joint_names])
+        vadr = np.array([model.joint(n).dofadr[0] for n in self.joint_names])
+        # Contiguous address ranges give views instead of gathers.
+        self._q = self._index(qadr)
+        self._v = self._index(vadr)
+        key_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, keyframe) if keyframe else -1
+        self.keyframe = int(key_id) if key_id >= 0 else None
+        qpos0 = model.key_qpos[key_id] if key_id >= 0 else model.qpos0
+        self.default_root_pos = torch.tensor(qpos0[:3], dtype=torch.float64, device=sim.device)
+        self.default_root_quat = torch.tensor(qpos0[3:7], dtype=torch.float64, device=sim.device)
+        self.default_joint_pos = torch.tensor(qpos0[qadr], dtype=torch.float64, device=sim.device)
+        self.soft_joint_limits = torch.tensor(
+            np.array([model.joint(n).range for n in self.joint_names]), dtype=torch.float64, device=sim.device
+        )
+        self.gravity_w = torch.tensor([0.0, 0.0, -1.0], dtype=torch.float64, device=sim.device)
+        self.update()
+
+    @staticmethod
+    def _index(adr: np.ndarray) -> slice | torch.Tensor:
+        if len(adr) and np.all(np.diff(adr) == 1):
+            return slice(int(adr[0]), int(adr[-1]) + 1)
+        return torch.as_tensor(adr, dtype=torch.long)
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        return self.sim.qpos[:, 0:3]
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        return self.sim.qpos[:, 3:7]
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        return self.sim.qpos[:, self._q]
+
+    @property
+    def joint_vel(self) -> torch.Tensor:
+        return self.sim.qvel[:, self._v]
+
+    @property
+    def joint_acc(self) -> torch.Tensor:
+        return self.sim.qacc[:, self._v]
+
+    def update(self) -> None:
+        quat = self.root_quat_w
+        # A free joint's qvel holds the world-frame linear and the body-frame angular velocity.
+        self.root_lin_vel_b = quat_rotate_inverse(quat, self.sim.qvel[:, 0:3])
+        self.root_ang_vel_b = self.sim.qvel[:, 3:6]
+        self.projected_gravity_b = quat_rotate_inverse(quat, self.gravity_w.expand(quat.shape[0], 3))
+
+
+class ManagerBasedRlEnv:
+    """Batched RL env; `step` and `reset` return dicts of observation groups as float32 tensors."""
+
+    def __init__(self, cfg: EnvCfg, device: str | None = None, num_envs: int | None = None):
+        if num_envs is not None:
+            cfg = dataclasses.replace(cfg, num_envs=num_envs)
+        if cfg.num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {cfg.num_envs}")
+        self.cfg = cfg
+        self.num_envs = cfg.num_envs
+        scene_cfg = dataclasses.replace(cfg.scene, timestep=cfg.sim.dt)
+        self.scene = build_scene(scene_cfg)
+        self.sim = make_backend(cfg.sim.backend, self.scene.model, cfg.num_envs, cfg.sim.num_threads)
+        self.device = torch.device(device or cfg.sim.device or self.sim.device)
+        self.step_dt = cfg.sim.dt * cfg.decimation
+        self.max_episode_length = math.ceil(cfg.episode_length_s / self.step_dt)
+        self.rng = torch.Generator(device=self.device)
+        self.rng.manual_seed(cfg.seed)
+        self.robot = RobotData(self.scene, self.sim, cfg.base_body, cfg.keyframe)
+        self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.common_step_counter = 0
+        self.nan_resets = 0
+        self.extras: dict[str, Any] = {"log": {}}
+        self.term_state: dict[str, Any] = {}
+        """Buffers of stateful terms (e.g. feet air time), keyed by term."""
+        # Terrain curriculum state (rough terrain only): each world's tile row (level) and column.
+        origins = self.scene.terrain_origins
+        self.terrain_origins = None if origins is None else torch.as_tensor(origins, device=self.device)
+        self.terrain_levels = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.terrain_types = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        if origins is not None:
+            self.terrain_types = torch.arange(self.num_envs, device=self.device) % origins.shape[1]
+        self.env_origins = torch.zeros(self.num_envs, 3, dtype=torch.float64, device=self.device)
+        self._update_env_origins(torch.arange(self.num_envs, device=self.device))
+
+        self.action_manager = JointPositionAction(cfg.actions, self)
+        self.command_manager = VelocityCommand(cfg.commands, self) if cfg.commands else None
+        self.event_manager = EventManager(cfg.events, self)
+        self.reward_manager = RewardManager(cfg.rewards, self)
+        self.termination_manager = TerminationManager(cfg.terminations, self)
+        self.curriculum_manager = CurriculumManager(cfg.curriculum, self)
+        all_ids = torch.arange(self.num_envs, device=self.device)
+        self.event_manager.apply("startup", all_ids)
+        self._reset_idx(all_ids)
+        self.observation_manager = ObservationManager(cfg.observations, self)
+        self.obs_buf = self.observation_manager.compute()
+
+    # -- properties used by adapters and learners --------------------------------------------
+    @property
+    def num_actions(self) -> int:
+        return self.action_manager.dim
+
+    def observation_dims(self) -> dict[str, int]:
+        return {g: self.observation_manager.group_dim(g) for g in self.cfg.observations}
+
+    # -- the loop ------------------------------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        self.rng.manual_seed(seed)
+
+    def reset(self, seed: int | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        if seed is not None:
+            self.seed(seed)
+        all_ids = torch.arange(self.num_envs, device=self.device)
+        self._reset_idx(all_ids)
+        self.obs_buf = self.observation_manager.compute()
+        return self.obs_buf, self.extras
+
+    def step(self, action: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        self.action_manager.process(action)
+        self.sim.step(self.cfg.decimation)
+        self.episode_length_buf += 1
+        self.common_step_counter += 1
+
+        bad = ~(torch.isfinite(self.sim.qpos).all(-1) & torch.isfinite(self.sim.qvel).all(-1))
+        if bad.any():
+            # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
+            bad_ids = bad.nonzero(as_tuple=True)[0]
+            self.nan_resets += len(bad_ids)
+            self.sim.reset(bad_ids.to(self.sim.device), self.robot.keyframe)
+        self.robot.update()
+        if self.command_manager is not None:
+            self.command_manager.compute(self.step_dt)
+
+        terminated, time_out = self.termination_manager.compute()
+        terminated |= bad
+        reward = self.reward_manager.compute(self.step_dt)
+        reward = torch.where(bad, torch.zeros_like(reward), reward)
+
+        self.extras = {"log": {}, "time_outs": time_out}
+        reset_ids = (terminated | time_out).nonzero(as_tuple=True)[0]
+        if len(reset_ids):
+            self._reset_idx(reset_ids)
+        self.event_manager.apply("interval", reset_ids, self.step_dt)
+        self.obs_buf = self.observation_manager.compute()
+        self.extras["log"]["Sim/nan_resets"] = float(self.nan_resets)
+        return self.obs_buf, reward, terminated, time_out, self.extras
+
+    def _update_env_origins(self, env_ids: torch.Tensor) -> None:
+        if self.terrain_origins is None:
+            return  # each world is its own simulation: on flat ground every robot can start at the origin
+        self.env_origins[env_ids] = self.terrain_origins[self.terrain_levels[env_ids], self.terrain_types[env_ids]].to(
+            self.env_origins.dtype
+        )
+
+    def _reset_idx(self, env_ids: torch.Tensor) -> None:
+        log: dict[str, float] = {}
+        log.update(self.curriculum_manager.update(env_ids))
+        self._update_env_origins(env_ids)
+        if hasattr(self, "reward_manager"):
+            log.update(self.reward_manager.reset(env_ids, self.cfg.episode_length_s))
+            log.update(self.termination_manager.reset(env_ids))
+        if self.command_manager is not None:
+            log.update(self.command_manager.reset(env_ids))
+        sim_ids = env_ids.to(self.sim.device)
+        self.sim.reset(sim_ids, self.robot.keyframe)
+        self.sim.qpos[sim_ids, 0:3] += self.env_origins[env_ids].to(self.sim.qpos.dtype)
+        self.event_manager.apply("reset", env_ids)
+        self.sim.forward(sim_ids)
+        self.action_manager.reset(env_ids)
+        self.episode_length_buf[env_ids] = 0
+        if hasattr(self, "observation_manager"):
+            self.observation_manager.reset(env_ids)
+        self.robot.update()
+        self.extras.setdefault("log", {}).update(log)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,154 @@
+"""Managers: each owns one kind of term (observations, rewards, terminations, events, curricula).
+
+They are deliberately thin: a manager calls its term functions on the batched env and combines
+the results; all logic specific to a task lives in the terms.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from robolearn.env.cfg import CurriculumTerm, EventTerm, ObsGroupCfg, RewardTerm, TerminationTerm
+
+if TYPE_CHECKING:
+    from robolearn.env.env import ManagerBasedRlEnv
+
+
+class ObservationManager:
+    def __init__(self, groups: dict[str, ObsGroupCfg], env: ManagerBasedRlEnv):
+        self.groups = groups
+        self.env = env
+        self.term_dims: dict[str, dict[str, int]] = {}
+        self._history: dict[str, torch.Tensor] = {}
+        for name, group in groups.items():
+            dims = {t: int(term.func(env, **term.params).reshape(env.num_envs, -1).shape[1]) for t, term in group.terms.items()}
+            self.term_dims[name] = dims
+            if group.history_length > 1:
+                width = sum(dims.values())
+                self._history[name] = torch.zeros(env.num_envs, group.history_length, width, device=env.device)
+        self._fresh = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+
+    def group_dim(self, name: str) -> int:
+        return sum(self.term_dims[name].values()) * max(self.groups[name].history_length, 1)
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        self._fresh[env_ids] = True
+
+    def compute_group(self, name: str) -> torch.Tensor:
+        group = self.groups[name]
+        parts = []
+        for term in group.terms.values():
+            x = term.func(self.env, **term.params).reshape(self.env.num_envs, -1).to(torch.float32)
+            if group.enable_noise and term.noise > 0:
+                x = x + (torch.rand(x.shape, device=x.device, generator=self.env.rng) * 2 - 1) * term.noise
+            if term.clip is not None:
+                x = x.clamp(-term.clip, term.clip)
+            if term.scale != 1.0:
+                x = x * term.scale
+            parts.append(x)
+        obs = torch.cat(parts, dim=-1)
+        if name in self._history:
+            hist = self._history[name]
+            hist[:] = torch.roll(hist, shifts=-1, dims=1)
+            hist[:, -1] = obs
+            fresh = self._fresh.nonzero(as_tuple=True)[0]
+            if len(fresh):
+                hist[fresh] = obs[fresh].unsqueeze(1)  # a new episode starts with its first frame repeated
+            obs = hist.reshape(self.env.num_envs, -1)
+        return obs
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        out = {name: self.compute_group(name) for name in self.groups}
+        self._fresh[:] = False
+        return out
+
+
+class RewardManager:
+    def __init__(self, terms: dict[str, RewardTerm], env: ManagerBasedRlEnv):
+        self.terms = {k: t for k, t in terms.items() if t.weight != 0.0}
+        self.env = env
+        n = env.num_envs
+        self.episode_sums = {k: torch.zeros(n, device=env.device) for k in self.terms}
+        self.step_values = {k: torch.zeros(n, device=env.device) for k in self.terms}
+
+    def compute(self, dt: float) -> torch.Tensor:
+        total = torch.zeros(self.env.num_envs, device=self.env.device)
+        for name, term in self.terms.items():
+            value = term.func(self.env, **term.params).to(torch.float32) * (term.weight * dt)
+            self.step_values[name] = value
+            self.episode_sums[name] += value
+            total += value
+        return total
+
+    def reset(self, env_ids: torch.Tensor, episode_length_s: float) -> dict[str, float]:
+        log = {}
+        for name, sums in self.episode_sums.items():
+            log[f"Episode_Reward/{name}"] = float(sums[env_ids].mean()) / episode_length_s
+            sums[env_ids] = 0.0
+        return log
+
+
+class TerminationManager:
+    def __init__(self, terms: dict[str, TerminationTerm], env: ManagerBasedRlEnv):
+        self.terms = terms
+        self.env = env
+        self.term_dones = {k: torch.zeros(env.num_envs, dtype=torch.bool, device=env.device) for k in terms}
+
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self.env.num_envs
+        terminated = torch.zeros(n, dtype=torch.bool, device=self.env.device)
+        time_out = torch.zeros_like(terminated)
+        for name, term in self.terms.items():
+            done = term.func(self.env, **term.params)
+            self.term_dones[name] = done
+            if term.time_out:
+                time_out |= done
+            else:
+                terminated |= done
+        return terminated, time_out & ~terminated
+
+    def reset(self, env_ids: torch.Tensor) -> dict[str, float]:
+        return {f"Episode_Termination/{k}": float(d[env_ids].sum()) for k, d in self.term_dones.items()}
+
+
+class EventManager:
+    def __init__(self, terms: dict[str, EventTerm], env: ManagerBasedRlEnv):
+        self.terms = terms
+        self.env = env
+        self._next_fire = {
+            k: self._draw_interval(t, env.num_envs) for k, t in terms.items() if t.mode == "interval"
+        }
+
+    def _draw_interval(self, term: EventTerm, n: int) -> torch.Tensor:
+        lo, hi = term.interval_range_s
+        return lo + (hi - lo) * torch.rand(n, device=self.env.device, generator=self.env.rng)
+
+    def apply(self, mode: str, env_ids: torch.Tensor, dt: float = 0.0) -> None:
+        for name, term in self.terms.items():
+            if term.mode != mode:
+                continue
+            if mode == "interval":
+                timer = self._next_fire[name]
+                timer -= dt
+                due = (timer <= 0).nonzero(as_tuple=True)[0]
+                if len(due):
+                    timer[due] = self._draw_interval(term, len(due))
+                    term.func(self.env, due, **term.params)
+            else:
+                term.func(self.env, env_ids, **term.params)
+
+
+class CurriculumManager:
+    def __init__(self, terms: dict[str, CurriculumTerm], env: ManagerBasedRlEnv):
+        self.terms = terms
+        self.env = env
+
+    def update(self, env_ids: torch.Tensor) -> dict[str, float]:
+        log = {}
+        for name, term in self.terms.items():
+            value = term.func(self.env, env_ids, **term.params)
+            if value is not None:
+                log[f"Curriculum/{name}"] = float(value)
+        return log

@@ -1,0 +1,128 @@
+"""Scenes: a menagerie robot plus the project's own pieces (floor, terrain, sensors), built with MjSpec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+
+from robolearn.assets import asset_path
+from robolearn.robots import compile_spec, load_spec, robot_spec, robot_xml
+from robolearn.terrain import TerrainCfg, generate_heights, tile_origins
+
+TERRAIN_PREFIX = "terrain/"
+FLOOR_GEOM = "terrain/floor"
+
+
+@dataclass
+class ContactSensorCfg:
+    """Contact between robot geoms/bodies and the ground, through MuJoCo's `<contact>` sensor.
+
+    One sensor per entry of `geoms` (or `bodies`), each reporting (found, net force xyz).
+    """
+
+    geoms: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    """Bodies (with their subtrees' geoms excluded): a contact of any geom of the body counts."""
+
+
+@dataclass
+class SceneCfg:
+    robot: str = "go2"
+    fast_model: bool = True
+    """Use the menagerie `*_mjx` variant (primitive collisions, light solver) where one exists."""
+    terrain: TerrainCfg = field(default_factory=TerrainCfg)
+    contact_sensors: dict[str, ContactSensorCfg] = field(default_factory=dict)
+    pd_gains: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Joint-name regex -> (kp, kd). Actuators of matching joints become PD position servos."""
+    timestep: float = 0.004
+
+
+@dataclass
+class Scene:
+    model: mujoco.MjModel
+    spec_xml: str
+    joint_names: list[str]
+    """Actuated joints, in actuator order."""
+    contact_slices: dict[str, slice]
+    """Name -> slice of sensordata holding (num, 4) rows of (found, fx, fy, fz)."""
+    terrain_origins: np.ndarray | None
+    robot_source: str
+
+
+def _set_pd(spec: mujoco.MjSpec, gains: dict[str, tuple[float, float]]) -> list[str]:
+    import re
+
+    names = []
+    for act in spec.actuators:
+        joint = spec.joint(act.target)
+        names.append(joint.name)
+        kp_kd = next((g for pat, g in gains.items() if re.fullmatch(pat, joint.name)), None)
+        if kp_kd is None:
+            continue
+        kp, kd = kp_kd
+        was_motor = act.biastype == mujoco.mjtBias.mjBIAS_NONE
+        if was_motor and act.ctrllimited:
+            # A torque motor's control range is its torque limit; keep it as the servo's force limit.
+            act.forcerange = np.abs(act.ctrlrange).max() * np.array([-1.0, 1.0])
+            act.forcelimited = 1
+        act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
+        act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+        act.gainprm[:3] = [kp, 0, 0]
+        act.biasprm[:3] = [0, -kp, -kd]
+        act.ctrlrange = joint.range
+        act.ctrllimited = 1
+    return names
+
+
+def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    floor = load_spec(asset_path("floor.xml"))
+    spec.attach(floor, frame=spec.worldbody.add_frame(), prefix=TERRAIN_PREFIX)
+    if cfg.kind == "flat":
+        return None
+    if cfg.kind != "rough":
+        raise ValueError(f"terrain.kind must be 'flat' or 'rough', got {cfg.kind!r}")
+    heights = generate_heights(cfg)
+    spec.geom(FLOOR_GEOM).pos = [0, 0, -0.01]  # the plane stays under the hfield as a catch-all
+    max_h = float(heights.max()) + 1e-3
+    hf = spec.add_hfield(name="terrain_hfield", nrow=heights.shape[0], ncol=heights.shape[1],
+                         size=[cfg.cols * cfg.tile_size / 2, cfg.rows * cfg.tile_size / 2, max_h, 0.1])  # fmt: skip
+    hf.userdata = (heights / max_h).ravel().tolist()
+    spec.worldbody.add_geom(name="terrain/hfield", type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname="terrain_hfield",
+                            material=TERRAIN_PREFIX + "groundplane", rgba=[0.45, 0.5, 0.55, 1])  # fmt: skip
+    return tile_origins(cfg, heights)
+
+
+def _add_contact_sensors(spec: mujoco.MjSpec, sensors: dict[str, ContactSensorCfg], ground: list[str]) -> dict:
+    # Ground geoms as one body: the contact sensor's second object is the world body (all static geoms).
+    del ground
+    slices_count: dict[str, int] = {}
+    for group, cfg in sensors.items():
+        items = [(mujoco.mjtObj.mjOBJ_GEOM, g) for g in cfg.geoms] + [(mujoco.mjtObj.mjOBJ_BODY, b) for b in cfg.bodies]
+        for i, (objtype, name) in enumerate(items):
+            s = spec.add_sensor(name=f"contact/{group}/{i}", type=mujoco.mjtSensor.mjSENS_CONTACT,
+                                objtype=objtype, objname=name, reftype=mujoco.mjtObj.mjOBJ_BODY, refname="world")  # fmt: skip
+            s.intprm[0] = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE))
+            s.intprm[1] = 3  # reduce="netforce"
+            s.intprm[2] = 1
+        slices_count[group] = len(items)
+    return slices_count
+
+
+def build_scene(cfg: SceneCfg) -> Scene:
+    spec = robot_spec(cfg.robot, cfg.fast_model)
+    source = str(robot_xml(cfg.robot, cfg.fast_model))
+    spec.option.timestep = cfg.timestep
+    joint_names = _set_pd(spec, cfg.pd_gains)
+    origins = _add_terrain(spec, cfg.terrain)
+    counts = _add_contact_sensors(spec, cfg.contact_sensors, [FLOOR_GEOM])
+    spec.visual.quality.shadowsize = 0  # software GL here: shadows cost ~5x per frame
+    spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, 1280)
+    spec.visual.global_.offheight = max(spec.visual.global_.offheight, 960)
+    model = compile_spec(spec, source)
+    slices = {}
+    for group, n in counts.items():
+        start = model.sensor(f"contact/{group}/0").adr[0] if n else 0
+        slices[group] = slice(int(start), int(start) + 4 * n)
+    return Scene(model, spec.to_xml(), joint_names, slices, origins, source)

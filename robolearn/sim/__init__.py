@@ -1,0 +1,29 @@
+"""Simulation backends behind one interface: `cpu` (mjbatch, default) and `warp` (mujoco-warp, GPU)."""
+
+from __future__ import annotations
+
+import mujoco
+
+from robolearn.sim.base import SimBackend
+
+BACKENDS = ("cpu", "warp")
+
+
+def make_backend(name: str, model: mujoco.MjModel, num_worlds: int, num_threads: int = 0,
+                 device: str | None = None) -> SimBackend:  # fmt: skip
+    if name == "cpu":
+        from robolearn.sim.cpu import CpuBackend
+
+        return CpuBackend(model, num_worlds, num_threads)
+    if name == "warp":
+        try:
+            import mujoco_warp  # noqa: F401
+        except ImportError as exc:
+            raise RuntimeError(
+                "backend 'warp' needs mujoco-warp: pip install 'robolearn[gpu]' (and a CUDA GPU)"
+            ) from exc
+        raise NotImplementedError("the warp backend is not available in this release; use --backend cpu")
+    raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "SimBackend", "make_backend"]

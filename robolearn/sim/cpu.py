@@ -1,0 +1,76 @@
+"""CPU backend on mjbatch: a C++ thread pool over MuJoCo, GIL released, zero-copy views."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import mujoco
+import numpy as np
+import torch
+
+from robolearn.sim.base import STATE_FIELDS, SimBackend
+
+
+class CpuBackend(SimBackend):
+    name = "cpu"
+
+    def __init__(self, model: mujoco.MjModel, num_worlds: int, num_threads: int = 0):
+        import mjbatch  # only the backend imports mjbatch
+
+        if num_worlds < 1:
+            raise ValueError(f"num_worlds must be >= 1, got {num_worlds}")
+        self.model = model
+        self.num_worlds = num_worlds
+        self.device = torch.device("cpu")
+        threads = num_threads or os.cpu_count() or 1
+        # forward=True keeps derived fields (xpos, sensordata, ...) current with the state after each step.
+        self._batch = mjbatch.Batch(model, num_worlds, min(threads, num_worlds), forward=True)
+        self._np: dict[str, np.ndarray] = {}
+        for field in STATE_FIELDS:
+            arr = self._batch.bind(field)
+            self._np[field] = arr
+            setattr(self, field, torch.from_numpy(arr))
+        self._expanded: dict[str, torch.Tensor] = {}
+        self._ray_dist: np.ndarray | None = None
+        self._batch.reset()
+
+    def step(self, nsub: int = 1) -> None:
+        self._batch.step(nstep=nsub)
+
+    def _ids(self, ids: torch.Tensor | None) -> np.ndarray | None:
+        if ids is None:
+            return None
+        return np.ascontiguousarray(ids.detach().cpu().numpy().astype(np.int64))
+
+    def reset(self, ids: torch.Tensor | None = None, keyframe: int | None = None) -> None:
+        np_ids = self._ids(ids)
+        if np_ids is not None and np_ids.size == 0:
+            return
+        self._batch.reset(np_ids, -1 if keyframe is None else keyframe)
+
+    def forward(self, ids: torch.Tensor | None = None) -> None:
+        np_ids = self._ids(ids)
+        if np_ids is not None and np_ids.size == 0:
+            return
+        self._batch.forward(np_ids)
+
+    def model_field(self, name: str) -> torch.Tensor:
+        if name not in self._expanded:
+            try:
+                self._expanded[name] = torch.from_numpy(self._batch.expand(name))
+            except Exception as exc:
+                raise ValueError(f"cannot randomize model field {name!r} per world: {exc}") from exc
+        return self._expanded[name]
+
+    def set_const(self, ids: torch.Tensor | None = None) -> None:
+        self._batch.set_const(self._ids(ids))
+
+    def ray(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
+            geomgroup: Sequence[int] | None = None) -> torch.Tensor:  # fmt: skip
+        p = np.ascontiguousarray(pnt.detach().cpu().numpy(), dtype=np.float64)
+        v = np.ascontiguousarray(vec.detach().cpu().numpy(), dtype=np.float64)
+        dist = np.empty(p.shape[:2], dtype=np.float64)
+        group = None if geomgroup is None else np.asarray(geomgroup, dtype=np.uint8)
+        self._batch.rays(p, v, dist, geomgroup=group, flg_static=flg_static)
+        return torch.from_numpy(dist)
