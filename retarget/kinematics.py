@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import mujoco
 import numpy as np
@@ -48,7 +48,7 @@ def load_pinocchio(name: str):
         return pin.buildModelFromMJCF(str(robot_xml(name)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def check_joint_sets(name: str) -> JointSetCheck:
     """Compare MuJoCo's and pinocchio's view of the robot's joints (names, nq, nv)."""
     mj = robot_model(name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rotations import frame_from_axes
 from .skeleton import BODY_PARENTS, BODY_POINTS
 
 LEG_BONES = [("left_hip", "left_knee"), ("left_knee", "left_ankle")]
@@ -35,6 +36,8 @@ def leg_length(lengths: dict[str, float]) -> float:
 class BodyScaler:
     height_ratio: float
     bone_factors: dict[str, float]
+    rest_bones: dict[str, np.ndarray]
+    """Robot rest-pose bone vectors in the pelvis keypoint frame, used for bones the human rig lacks."""
 
     @classmethod
     def fit(cls, human_points: np.ndarray, robot_rest_points: np.ndarray) -> BodyScaler:
@@ -45,7 +48,13 @@ class BodyScaler:
             r_len = robot.get(child, np.nan)
             # A bone the robot lacks (NaN) or a degenerate human bone gets factor 0: child sits on parent.
             factors[child] = float(r_len / h_len) if np.isfinite(r_len) and h_len > 1e-6 else 0.0
-        return cls(height_ratio=leg_length(robot) / leg_length(human), bone_factors=factors)
+        pelvis_frame = _pelvis_frame(robot_rest_points)
+        rest_bones = {
+            c: pelvis_frame.T @ (robot_rest_points[BODY_POINTS.index(c)] - robot_rest_points[BODY_POINTS.index(p)])
+            for c, p in BODY_PARENTS.items()
+            if p is not None
+        }
+        return cls(leg_length(robot) / leg_length(human), factors, rest_bones)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         """Scaled keypoints [T, P, 3]: root path times the height ratio, then bones re-lengthened in tree order."""
@@ -56,5 +65,18 @@ class BodyScaler:
             if parent is None:
                 continue
             c, p = BODY_POINTS.index(child), BODY_POINTS.index(parent)
-            out[:, c] = out[:, p] + self.bone_factors[child] * (points[:, c] - points[:, p])
+            if self.bone_factors[child] > 0:
+                out[:, c] = out[:, p] + self.bone_factors[child] * (points[:, c] - points[:, p])
+            elif child == "spine":
+                # Rigs whose lower back sits on the hips (CMU): the robot's pelvis-to-waist vector, turned
+                # with the human pelvis, so the torso target does not collapse onto the pelvis.
+                out[:, c] = out[:, p] + _pelvis_frame(points) @ self.rest_bones[child]
+            # any other bone the human rig lacks (or zero-length): the point stays NaN and is not tracked
         return out
+
+
+def _pelvis_frame(points: np.ndarray) -> np.ndarray:
+    def p(name: str) -> np.ndarray:
+        return points[..., BODY_POINTS.index(name), :]
+
+    return frame_from_axes(p("left_hip") - p("right_hip"), p("pelvis") - (p("left_hip") + p("right_hip")) / 2)

@@ -43,7 +43,7 @@ _SIDE = {
     "shoulder": ["{S}arm", "{S}upperarm", "{s}_shoulder", "{s}shoulder", "{S}shoulder", "{s}humerus"],
     "elbow": ["{S}forearm", "{S}elbow", "{s}_elbow", "{s}elbow", "{s}radius", "{S}_elbow"],
     "wrist": ["{S}hand", "{S}wrist", "{s}_wrist", "{s}wrist", "{s}hand", "{S}_wrist"],
-    "hand": ["{S}fingerbase", "{s}hand_end", "{S}hand_end", "{s}_hand", "{S}handend", "{S}_index", "{S}_middle1"],
+    "hand": ["{s}fingers", "{S}fingers", "{S}fingerbase", "{s}hand_end", "{S}hand_end", "{s}_hand", "{S}handend", "{S}_index", "{S}_middle1"],
 }
 ALIASES: dict[str, list[str]] = {
     "pelvis": ["hips", "pelvis", "root", "hip", "mid_hip"],
@@ -53,7 +53,7 @@ for _part, _patterns in _SIDE.items():
     for _side, _S, _s in (("left", "left", "l"), ("right", "right", "r")):
         names = [p.format(S=_S, s=_s) for p in _patterns]
         if _part == "hand":  # CMU 3dsMax rig: 'lhand' is the hand end below 'LeftWrist'
-            names.insert(1, f"{_s}hand")
+            names.insert(3, f"{_s}hand")
         ALIASES[f"{_side}_{_part}"] = [f"{_side}_{_part}"] + names
 
 

@@ -118,6 +118,8 @@ class ManagerBasedRlEnv:
         self.common_step_counter = 0
         self.nan_resets = 0
         self.extras: dict[str, Any] = {"log": {}}
+        self.keep_terminal_obs = False
+        """When True, `extras["terminal_obs"]` holds every group's observation before auto-reset."""
         self.term_state: dict[str, Any] = {}
         """Buffers of stateful terms (e.g. feet air time), keyed by term."""
         # Terrain curriculum state (rough terrain only): each world's tile row (level) and column.
@@ -185,6 +187,9 @@ class ManagerBasedRlEnv:
 
         self.extras = {"log": {}, "time_outs": time_out}
         reset_ids = (terminated | time_out).nonzero(as_tuple=True)[0]
+        if self.keep_terminal_obs and len(reset_ids):
+            # Adapters that bootstrap on truncation (SB3, gymnasium) need the last observation of an episode.
+            self.extras["terminal_obs"] = self.observation_manager.compute(update_history=False)
         if len(reset_ids):
             self._reset_idx(reset_ids)
         self.event_manager.apply("interval", reset_ids, self.step_dt)
@@ -212,6 +217,7 @@ class ManagerBasedRlEnv:
         self.sim.reset(sim_ids, self.robot.keyframe)
         self.sim.qpos[sim_ids, 0:3] += self.env_origins[env_ids].to(self.sim.qpos.dtype)
         self.event_manager.apply("reset", env_ids)
+        self.event_manager.reset(env_ids)
         self.sim.forward(sim_ids)
         self.action_manager.reset(env_ids)
         self.episode_length_buf[env_ids] = 0

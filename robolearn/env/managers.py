@@ -36,7 +36,7 @@ class ObservationManager:
     def reset(self, env_ids: torch.Tensor) -> None:
         self._fresh[env_ids] = True
 
-    def compute_group(self, name: str) -> torch.Tensor:
+    def compute_group(self, name: str, update_history: bool = True) -> torch.Tensor:
         group = self.groups[name]
         parts = []
         for term in group.terms.values():
@@ -49,6 +49,9 @@ class ObservationManager:
                 x = x * term.scale
             parts.append(x)
         obs = torch.cat(parts, dim=-1)
+        if name in self._history and not update_history:
+            # A terminal observation: what the next frame would be, without touching the buffer.
+            return torch.cat([self._history[name][:, 1:], obs.unsqueeze(1)], dim=1).reshape(self.env.num_envs, -1)
         if name in self._history:
             hist = self._history[name]
             hist[:] = torch.roll(hist, shifts=-1, dims=1)
@@ -59,9 +62,10 @@ class ObservationManager:
             obs = hist.reshape(self.env.num_envs, -1)
         return obs
 
-    def compute(self) -> dict[str, torch.Tensor]:
-        out = {name: self.compute_group(name) for name in self.groups}
-        self._fresh[:] = False
+    def compute(self, update_history: bool = True) -> dict[str, torch.Tensor]:
+        out = {name: self.compute_group(name, update_history) for name in self.groups}
+        if update_history:
+            self._fresh[:] = False
         return out
 
 
@@ -124,6 +128,10 @@ class EventManager:
     def _draw_interval(self, term: EventTerm, n: int) -> torch.Tensor:
         lo, hi = term.interval_range_s
         return lo + (hi - lo) * torch.rand(n, device=self.env.device, generator=self.env.rng)
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        for name, timer in self._next_fire.items():
+            timer[env_ids] = self._draw_interval(self.terms[name], len(env_ids))
 
     def apply(self, mode: str, env_ids: torch.Tensor, dt: float = 0.0) -> None:
         for name, term in self.terms.items():

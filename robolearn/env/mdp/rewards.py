@@ -69,6 +69,7 @@ def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float
     air = state["air"]
     new_episode = env.episode_length_buf == 1
     air[new_episode] = 0.0
+    state["contact"][new_episode] = contact[new_episode]
     first_contact = contact & ~state["contact"] & (air > 0)
     reward = torch.sum((air - threshold) * first_contact, dim=-1)
     air[:] = torch.where(contact, torch.zeros_like(air), air + env.step_dt)

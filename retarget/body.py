@@ -1,0 +1,272 @@
+"""Body -> humanoid retargeting: scaled keypoints to joint angles by two-stage differential IK (pink).
+
+Per frame, warm-started from the previous frame's solution:
+  stage 1 (orientation-heavy): pelvis, torso and feet orientations dominate, positions pull weakly, so the
+           body's overall posture (facing, lean, foot yaw) is right before limbs are placed;
+  stage 2 (position-heavy): every keypoint position dominates, orientations regularise.
+Each QP step is bounded by joint-position limits and by a joint-velocity limit over the frame period
+(pink's ConfigurationLimit / VelocityLimit), so outputs respect both by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+import pink
+import pinocchio as pin
+from pink.limits import ConfigurationLimit, VelocityLimit
+from pink.tasks import FrameTask
+
+from robolearn.robots import robot_info, robot_model
+
+from .errors import RetargetInputError
+from .frames import ORIENTED_BODIES, keypoint_frames
+from .humanoids import HUMANOID_MAPS, HumanoidMap
+from .kinematics import check_joint_sets, load_pinocchio, mujoco_qpos_from_pinocchio
+from .scaling import BodyScaler
+from .skeleton import BODY_POINTS, body_points
+from .sources.motion import HumanMotion
+
+
+@dataclass
+class StageCosts:
+    """Task weights of one IK stage (pink cost units: per metre / per radian)."""
+
+    position: dict[str, float]
+    orientation: dict[str, float]
+
+
+def _position_costs(root: float, legs: float, arms: float, hands: float, spine: float) -> dict[str, float]:
+    costs = {"pelvis": root, "spine": spine}
+    for side in ("left", "right"):
+        costs.update({f"{side}_{p}": legs for p in ("hip", "knee", "ankle", "toe")})
+        costs.update({f"{side}_{p}": arms for p in ("shoulder", "elbow", "wrist")})
+        costs[f"{side}_hand"] = hands
+    return costs
+
+
+@dataclass
+class BodySolverConfig:
+    stage1: StageCosts = field(
+        default_factory=lambda: StageCosts(
+            position=_position_costs(root=1.0, legs=0.2, arms=0.1, hands=0.05, spine=0.2),
+            orientation={"pelvis": 10.0, "torso": 5.0, "left_foot": 2.0, "right_foot": 2.0},
+        )
+    )
+    stage2: StageCosts = field(
+        default_factory=lambda: StageCosts(
+            position=_position_costs(root=10.0, legs=10.0, arms=5.0, hands=1.0, spine=2.0),
+            orientation={"pelvis": 1.0, "torso": 0.5, "left_foot": 0.5, "right_foot": 0.5},
+        )
+    )
+    iterations: tuple[int, int] = (1, 2)
+    """QP steps per frame in stage 1 and stage 2 (warm start makes a few enough)."""
+    first_frame_iterations: int = 80
+    """The first frame starts from the rest pose, far from the target, and has no velocity limit."""
+    joint_velocity_limit: float = 30.0
+    """rad/s for hinges (m/s, rad/s for the floating base); menagerie G1/H1 MJCFs carry none."""
+    damping: float = 1e-3
+    """Tikhonov weight: keeps steps small along directions no task constrains (e.g. wrist roll)."""
+    ground_fix: bool = True
+
+
+@dataclass
+class BodyRetargetResult:
+    qpos: np.ndarray  # [T, nq], MuJoCo order (root pos, root quat wxyz, joints)
+    targets: np.ndarray  # [T, P, 3] scaled human keypoints (NaN where absent)
+    rotations_target: dict[str, np.ndarray]  # oriented body -> [T, 3, 3]
+    scaler: BodyScaler
+    solve_seconds: float
+    point_names: list[str] = field(default_factory=lambda: list(BODY_POINTS))
+
+
+class HumanoidRetargeter:
+    """Retargets human body motion onto a menagerie humanoid (G1, H1) with pinocchio + pink."""
+
+    def __init__(self, robot: str, config: BodySolverConfig | None = None):
+        robot_info(robot)  # clear UnknownRobotError first
+        if robot not in HUMANOID_MAPS:
+            raise ValueError(f"robot {robot!r} is not a humanoid with a body map; body retargeting supports {sorted(HUMANOID_MAPS)}")
+        check = check_joint_sets(robot)
+        if not check.match:
+            raise RuntimeError(f"pinocchio and MuJoCo disagree on {robot!r} joints: {check}")
+        self.robot = robot
+        self.map: HumanoidMap = HUMANOID_MAPS[robot]
+        self.config = config or BodySolverConfig()
+        self.mj_model = robot_model(robot)
+        self.model = load_pinocchio(robot)
+        self._add_point_frames()
+        self.data = self.model.createData()
+        self.model.velocityLimit = np.full(self.model.nv, self.config.joint_velocity_limit)
+        # Pinocchio gives the MJCF free joint finite bounds (+-1.01); the root may go anywhere.
+        self.model.lowerPositionLimit[:7] = -np.inf
+        self.model.upperPositionLimit[:7] = np.inf
+        self.q_rest = pin.neutral(self.model)
+        self.rest_points = self.points_at(self.q_rest)
+        self.rest_offsets = self._rest_offsets()
+
+    # --- robot keypoints -------------------------------------------------------------------------------
+    def _add_point_frames(self) -> None:
+        self.point_frames: dict[str, str] = {}
+        for point, (body, offset) in self.map.points.items():
+            fid = self.model.getFrameId(body)
+            if fid >= self.model.nframes:
+                raise ValueError(f"{self.robot}: body {body!r} (for point {point!r}) not in the model")
+            parent = self.model.frames[fid]
+            placement = parent.placement * pin.SE3(np.eye(3), np.array(offset))
+            name = f"kp_{point}"
+            self.model.addFrame(pin.Frame(name, parent.parentJoint, fid, placement, pin.FrameType.OP_FRAME))
+            self.point_frames[point] = name
+        feet = self.map.feet
+        self.body_frames = {"pelvis": self.map.pelvis, "torso": self.map.torso, "left_foot": feet[0], "right_foot": feet[1]}
+
+    def points_at(self, q: np.ndarray) -> np.ndarray:
+        """Robot keypoints [P, 3] (BODY_POINTS order, NaN where the robot has no such point)."""
+        pin.framesForwardKinematics(self.model, self.data, q)
+        out = np.full((len(BODY_POINTS), 3), np.nan)
+        for k, point in enumerate(BODY_POINTS):
+            if point in self.point_frames:
+                out[k] = self.data.oMf[self.model.getFrameId(self.point_frames[point])].translation
+        return out
+
+    def _rest_offsets(self) -> dict[str, np.ndarray]:
+        frames = keypoint_frames(self.rest_points)
+        pin.framesForwardKinematics(self.model, self.data, self.q_rest)
+        offsets = {}
+        for body, frame_name in self.body_frames.items():
+            link = self.data.oMf[self.model.getFrameId(frame_name)].rotation
+            offsets[body] = frames[body].T @ link
+        return offsets
+
+    # --- solving ----------------------------------------------------------------------------------------
+    def _make_tasks(self, costs: StageCosts, points: list[str]) -> tuple[list[FrameTask], list[FrameTask]]:
+        pos = [FrameTask(self.point_frames[p], position_cost=costs.position[p], orientation_cost=0.0) for p in points]
+        ori = [
+            FrameTask(self.body_frames[b], position_cost=0.0, orientation_cost=costs.orientation[b])
+            for b in ORIENTED_BODIES
+        ]
+        return pos, ori
+
+    def retarget(
+        self,
+        motion: HumanMotion,
+        progress: Callable[[int], None] | None = None,
+    ) -> BodyRetargetResult:
+        import time
+
+        human, _ = body_points(motion)
+        if motion.num_frames < 1:
+            raise RetargetInputError(motion.source, "frames", "no frames")
+        scaler = BodyScaler.fit(human, self.rest_points)
+        targets = scaler.apply(human)
+        points = [p for k, p in enumerate(BODY_POINTS) if p in self.point_frames and np.isfinite(targets[:, k]).all()]
+        targets[:, [k for k, p in enumerate(BODY_POINTS) if p not in points]] = np.nan
+        rotations = {b: r @ self.rest_offsets[b] for b, r in keypoint_frames(targets).items()}
+
+        cfg = self.config
+        stages = [self._make_tasks(cfg.stage1, points), self._make_tasks(cfg.stage2, points)]
+        limits = [ConfigurationLimit(self.model), VelocityLimit(self.model)]
+        point_idx = [BODY_POINTS.index(p) for p in points]
+        T = motion.num_frames
+        dt = 1.0 / motion.fps
+        q = self._initial_q(targets[0], rotations["pelvis"][0])
+        configuration = pink.Configuration(self.model, self.data, q, copy_data=False)
+        out = np.zeros((T, self.model.nq))
+        lower, upper = self.model.lowerPositionLimit[7:], self.model.upperPositionLimit[7:]
+
+        t0 = time.perf_counter()
+        for t in range(T):
+            for pos_tasks, ori_tasks in stages:
+                for task, k in zip(pos_tasks, point_idx, strict=True):
+                    task.set_target(pin.SE3(np.eye(3), targets[t, k]))
+                for task, body in zip(ori_tasks, ORIENTED_BODIES, strict=True):
+                    task.set_target(pin.SE3(rotations[body][t], np.zeros(3)))
+            if t == 0:
+                schedule = [(1, cfg.first_frame_iterations)]
+                step_dt, step_limits = 1.0, limits[:1]  # no velocity bound when reaching the first pose
+            else:
+                schedule = list(enumerate(cfg.iterations))
+                step_dt, step_limits = dt / sum(cfg.iterations), limits
+            for stage, n in schedule:
+                tasks = stages[stage][0] + stages[stage][1]
+                for _ in range(n):
+                    v = pink.solve_ik(
+                        configuration, tasks, step_dt, solver="daqp", damping=cfg.damping,
+                        limits=step_limits, safety_break=False,
+                    )
+                    configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))
+            q = configuration.q.copy()
+            q[7:] = np.clip(q[7:], lower, upper)  # guards round-off only; the QP keeps q inside
+            out[t] = q
+            if progress is not None:
+                progress(t)
+        solve_seconds = time.perf_counter() - t0
+
+        qpos = mujoco_qpos_from_pinocchio(out, has_free_joint=True)
+        if cfg.ground_fix:
+            qpos, floor_shift = ground_fix(self.mj_model, qpos, self.map.feet)
+            targets[..., 2] += floor_shift  # the human's floor moves with the robot's: not an error
+        return BodyRetargetResult(qpos, targets, rotations, scaler, solve_seconds)
+
+    def _initial_q(self, target: np.ndarray, pelvis_rotation: np.ndarray) -> np.ndarray:
+        q = self.q_rest.copy()
+        q[:3] = target[BODY_POINTS.index("pelvis")]
+        q[3:7] = pin.Quaternion(pelvis_rotation).coeffs()  # x, y, z, w
+        return q
+
+
+# --- ground contact -------------------------------------------------------------------------------------
+def foot_contact_points(model: mujoco.MjModel, feet: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(body ids, local points, radii) of the feet's collision geometry: sphere centres, capsule end
+    centres, box corners; a point touches the floor when its height equals its radius."""
+    bodies, pts, radii = [], [], []
+    for g in range(model.ngeom):
+        body = model.geom_bodyid[g]
+        if model.body(body).name not in feet or not (model.geom_contype[g] or model.geom_conaffinity[g]):
+            continue
+        pos, size, typ = model.geom_pos[g], model.geom_size[g], model.geom_type[g]
+        rot = np.zeros(9)
+        mujoco.mju_quat2Mat(rot, model.geom_quat[g])
+        rot = rot.reshape(3, 3)
+        if typ == mujoco.mjtGeom.mjGEOM_SPHERE:
+            local = [(np.zeros(3), size[0])]
+        elif typ == mujoco.mjtGeom.mjGEOM_CAPSULE:
+            local = [(np.array([0, 0, s * size[1]]), size[0]) for s in (-1, 1)]
+        elif typ == mujoco.mjtGeom.mjGEOM_BOX:
+            local = [(np.array([a, b, c]) * size, 0.0) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]
+        else:
+            continue  # meshes: feet in menagerie humanoids use primitives for contact
+        for p, r in local:
+            bodies.append(body)
+            pts.append(pos + rot @ p)
+            radii.append(r)
+    return np.array(bodies), np.array(pts), np.array(radii)
+
+
+def lowest_foot_height(model: mujoco.MjModel, qpos: np.ndarray, feet: tuple[str, ...]) -> np.ndarray:
+    """Per frame, the height of the lowest point of the feet's collision geometry [T] (negative = in floor)."""
+    bodies, pts, radii = foot_contact_points(model, feet)
+    data = mujoco.MjData(model)
+    out = np.zeros(len(qpos))
+    for t, q in enumerate(qpos):
+        data.qpos[:] = q
+        mujoco.mj_kinematics(model, data)
+        world = np.einsum("nij,nj->ni", data.xmat[bodies].reshape(-1, 3, 3), pts) + data.xpos[bodies]
+        out[t] = np.min(world[:, 2] - radii)
+    return out
+
+
+def ground_fix(model: mujoco.MjModel, qpos: np.ndarray, feet: tuple[str, ...]) -> tuple[np.ndarray, float]:
+    """Shift the clip so the lowest foot rests on the floor, then lift any frame that still penetrates.
+
+    The floor level is the 5th percentile of per-frame lowest-foot heights: that is the stance foot in
+    walks and the landing in jumps, so flights stay in the air and mocap floor offsets are removed.
+    """
+    qpos = qpos.copy()
+    low = lowest_foot_height(model, qpos, feet)
+    shift = -float(np.percentile(low, 5))
+    qpos[:, 2] += shift + np.maximum(-(low + shift), 0.0)
+    return qpos, shift

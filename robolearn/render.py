@@ -1,0 +1,128 @@
+"""Offscreen rendering of chosen worlds and mp4 writing.
+
+The GL backend is picked automatically when MUJOCO_GL is unset (see robolearn/__init__.py):
+a display -> glfw, an NVIDIA GPU -> egl, otherwise osmesa (software; `apt-get install
+libosmesa6`). Frames use light settings (no shadows, reflections or skybox): in software
+GL they cost a fraction of the default look.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+
+class WorldRenderer:
+    """Renders worlds of a sim backend by copying their state into one host MjData."""
+
+    def __init__(self, model: mujoco.MjModel, width: int = 320, height: int = 240):
+        self.model = model
+        self.data = mujoco.MjData(model)
+        try:
+            self.renderer = mujoco.Renderer(model, height=height, width=width)
+        except Exception as exc:
+            raise RuntimeError(
+                f"offscreen rendering failed with MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}: {exc}. "
+                "On a headless machine install OSMesa (apt-get install libosmesa6) and set MUJOCO_GL=osmesa, "
+                "or MUJOCO_GL=egl where a GPU exists."
+            ) from exc
+        self.camera = mujoco.MjvCamera()
+        self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        self.camera.distance, self.camera.elevation, self.camera.azimuth = 1.6, -20.0, 135.0
+        self.options = mujoco.MjvOption()
+        scene_flags = self.renderer.scene.flags
+        scene_flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        scene_flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        scene_flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
+
+    def render_state(self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1) -> np.ndarray:
+        self.data.qpos[:] = qpos
+        if qvel is not None:
+            self.data.qvel[:] = qvel
+        mujoco.mj_forward(self.model, self.data)
+        self.camera.lookat[:] = self.data.xpos[track_body]
+        self.renderer.update_scene(self.data, self.camera, self.options)
+        scene_flags = self.renderer.scene.flags
+        scene_flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        scene_flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        scene_flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
+        return self.renderer.render().copy()
+
+    def close(self) -> None:
+        self.renderer.close()
+
+
+def tile(frames: Sequence[np.ndarray], cols: int | None = None) -> np.ndarray:
+    """Arrange equally sized frames in a grid."""
+    n = len(frames)
+    cols = cols or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    h, w, c = frames[0].shape
+    grid = np.zeros((rows * h, cols * w, c), dtype=frames[0].dtype)
+    for i, f in enumerate(frames):
+        r, k = divmod(i, cols)
+        grid[r * h : (r + 1) * h, k * w : (k + 1) * w] = f
+    return grid
+
+
+class VideoWriter:
+    """mp4 (H.264) through imageio-ffmpeg; written to a temp file and renamed on close."""
+
+    def __init__(self, path: str | os.PathLike[str], fps: float):
+        import imageio_ffmpeg
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
+        self.fps = fps
+        self._writer: Callable | None = None
+        self._imageio_ffmpeg = imageio_ffmpeg
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = frame.shape[:2]
+            gen = self._imageio_ffmpeg.write_frames(
+                str(self._tmp), (w, h), fps=self.fps, codec="libx264", pix_fmt_out="yuv420p",
+                macro_block_size=8, quality=7, ffmpeg_log_level="error",
+            )  # fmt: skip
+            gen.send(None)
+            self._writer = gen.send
+        self._writer(np.ascontiguousarray(frame))
+        self.frames += 1
+
+    def close(self) -> Path:
+        if self._writer is None:
+            raise RuntimeError(f"no frames were written to {self.path}")
+        self._writer.__self__.close()  # the generator behind .send flushes and closes ffmpeg
+        os.replace(self._tmp, self.path)
+        return self.path
+
+
+def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps: int = 150, worlds: int = 4,
+                     every: int = 2, width: int = 320, height: int = 240, progress: bool = True) -> Path:  # fmt: skip
+    """Run `policy(obs_dict) -> actions` on `env` for `steps` and write a tiled mp4 of its first worlds."""
+    import torch
+    from rich.progress import Progress
+
+    worlds = min(worlds, env.num_envs)
+    renderer = WorldRenderer(env.scene.model, width, height)
+    writer = VideoWriter(path, fps=1.0 / (env.step_dt * every))
+    obs = env.obs_buf
+    base = env.robot.base_id
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"rendering {Path(path).name}", total=steps)
+        for t in range(steps):
+            with torch.no_grad():
+                obs, *_ = env.step(policy(obs))
+            if t % every == 0:
+                qpos, qvel = env.sim.qpos.cpu().numpy(), env.sim.qvel.cpu().numpy()
+                frames = [renderer.render_state(qpos[i], qvel[i], base) for i in range(worlds)]
+                writer.write(tile(frames))
+            bar.advance(task)
+    renderer.close()
+    return writer.close()
