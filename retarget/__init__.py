@@ -1,0 +1,1 @@
+"""Retargeting: human demonstrations (mocap, VR, video keypoints) to robot motion clips."""

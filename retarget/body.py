@@ -89,7 +89,9 @@ class HumanoidRetargeter:
     def __init__(self, robot: str, config: BodySolverConfig | None = None):
         robot_info(robot)  # clear UnknownRobotError first
         if robot not in HUMANOID_MAPS:
-            raise ValueError(f"robot {robot!r} is not a humanoid with a body map; body retargeting supports {sorted(HUMANOID_MAPS)}")
+            raise ValueError(
+                f"robot {robot!r} is not a humanoid with a body map; body retargeting supports {sorted(HUMANOID_MAPS)}"
+            )
         check = check_joint_sets(robot)
         if not check.match:
             raise RuntimeError(f"pinocchio and MuJoCo disagree on {robot!r} joints: {check}")
@@ -121,7 +123,12 @@ class HumanoidRetargeter:
             self.model.addFrame(pin.Frame(name, parent.parentJoint, fid, placement, pin.FrameType.OP_FRAME))
             self.point_frames[point] = name
         feet = self.map.feet
-        self.body_frames = {"pelvis": self.map.pelvis, "torso": self.map.torso, "left_foot": feet[0], "right_foot": feet[1]}
+        self.body_frames = {
+            "pelvis": self.map.pelvis,
+            "torso": self.map.torso,
+            "left_foot": feet[0],
+            "right_foot": feet[1],
+        }
 
     def points_at(self, q: np.ndarray) -> np.ndarray:
         """Robot keypoints [P, 3] (BODY_POINTS order, NaN where the robot has no such point)."""
@@ -143,7 +150,10 @@ class HumanoidRetargeter:
 
     # --- solving ----------------------------------------------------------------------------------------
     def _make_tasks(self, costs: StageCosts, points: list[str]) -> tuple[list[FrameTask], list[FrameTask]]:
-        pos = [FrameTask(self.point_frames[p], position_cost=costs.position[p], orientation_cost=0.0) for p in points]
+        pos = [
+            FrameTask(self.point_frames[p], position_cost=costs.position[p], orientation_cost=0.0)
+            for p in points
+        ]
         ori = [
             FrameTask(self.body_frames[b], position_cost=0.0, orientation_cost=costs.orientation[b])
             for b in ORIENTED_BODIES
@@ -162,7 +172,11 @@ class HumanoidRetargeter:
             raise RetargetInputError(motion.source, "frames", "no frames")
         scaler = BodyScaler.fit(human, self.rest_points)
         targets = scaler.apply(human)
-        points = [p for k, p in enumerate(BODY_POINTS) if p in self.point_frames and np.isfinite(targets[:, k]).all()]
+        points = [
+            p
+            for k, p in enumerate(BODY_POINTS)
+            if p in self.point_frames and np.isfinite(targets[:, k]).all()
+        ]
         targets[:, [k for k, p in enumerate(BODY_POINTS) if p not in points]] = np.nan
         rotations = {b: r @ self.rest_offsets[b] for b, r in keypoint_frames(targets).items()}
 
@@ -194,8 +208,13 @@ class HumanoidRetargeter:
                 tasks = stages[stage][0] + stages[stage][1]
                 for _ in range(n):
                     v = pink.solve_ik(
-                        configuration, tasks, step_dt, solver="daqp", damping=cfg.damping,
-                        limits=step_limits, safety_break=False,
+                        configuration,
+                        tasks,
+                        step_dt,
+                        solver="daqp",
+                        damping=cfg.damping,
+                        limits=step_limits,
+                        safety_break=False,
                     )
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))
             q = configuration.q.copy()
@@ -219,7 +238,9 @@ class HumanoidRetargeter:
 
 
 # --- ground contact -------------------------------------------------------------------------------------
-def foot_contact_points(model: mujoco.MjModel, feet: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def foot_contact_points(
+    model: mujoco.MjModel, feet: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(body ids, local points, radii) of the feet's collision geometry: sphere centres, capsule end
     centres, box corners; a point touches the floor when its height equals its radius."""
     bodies, pts, radii = [], [], []

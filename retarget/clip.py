@@ -41,9 +41,16 @@ class MotionClip:
         nq = len(self.joint_names) + (7 if self.has_root else 0)
         checks = [
             ("fps", self.fps > 0, f"> 0, got {self.fps}"),
-            ("qpos", self.qpos.ndim == 2 and self.qpos.shape[1] == nq, f"shape [T, {nq}], got {self.qpos.shape}"),
-            ("body_pos", self.body_pos.shape == (T, len(self.body_names), 3),
-             f"shape [{T}, {len(self.body_names)}, 3], got {self.body_pos.shape}"),
+            (
+                "qpos",
+                self.qpos.ndim == 2 and self.qpos.shape[1] == nq,
+                f"shape [T, {nq}], got {self.qpos.shape}",
+            ),
+            (
+                "body_pos",
+                self.body_pos.shape == (T, len(self.body_names), 3),
+                f"shape [{T}, {len(self.body_names)}, 3], got {self.body_pos.shape}",
+            ),
             ("qpos", bool(np.isfinite(self.qpos).all()), "finite values"),
         ]
         for name, ok, expected in checks:
@@ -88,7 +95,9 @@ class MotionClip:
             if key not in d:
                 raise RetargetInputError(path, key, "missing")
         if int(d["format_version"]) != FORMAT_VERSION:
-            raise RetargetInputError(path, "format_version", f"expected {FORMAT_VERSION}, got {int(d['format_version'])}")
+            raise RetargetInputError(
+                path, "format_version", f"expected {FORMAT_VERSION}, got {int(d['format_version'])}"
+            )
         clip = cls(
             fps=float(d["fps"]),
             joint_names=[str(n) for n in d["joint_names"]],

@@ -23,5 +23,7 @@ def check_finite(values, source: str | Path, field: str) -> None:
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise RetargetInputError(
-            source, field, f"{int(bad.sum())} non-finite value(s) (NaN/inf), first at index {first}; expected finite numbers"
+            source,
+            field,
+            f"{int(bad.sum())} non-finite value(s) (NaN/inf), first at index {first}; expected finite numbers",
         )

@@ -50,7 +50,9 @@ def keypoint_errors(robot_points: np.ndarray, targets: np.ndarray, names: list[s
     return mean, mx
 
 
-def orientation_errors(robot_rot: dict[str, np.ndarray], target_rot: dict[str, np.ndarray]) -> dict[str, float]:
+def orientation_errors(
+    robot_rot: dict[str, np.ndarray], target_rot: dict[str, np.ndarray]
+) -> dict[str, float]:
     return {k: float(np.degrees(rotation_angle(robot_rot[k], target_rot[k])).mean()) for k in target_rot}
 
 
@@ -58,7 +60,10 @@ def joint_limit_violations(model: mujoco.MjModel, qpos: np.ndarray, tol: float =
     """Count and worst excess (rad or m) of hinge/slide joints outside their range."""
     count, worst = 0, 0.0
     for j in range(model.njnt):
-        if not model.jnt_limited[j] or model.jnt_type[j] in (mujoco.mjtJoint.mjJNT_FREE, mujoco.mjtJoint.mjJNT_BALL):
+        if not model.jnt_limited[j] or model.jnt_type[j] in (
+            mujoco.mjtJoint.mjJNT_FREE,
+            mujoco.mjtJoint.mjJNT_BALL,
+        ):
             continue
         lo, hi = model.jnt_range[j]
         x = qpos[:, model.jnt_qposadr[j]]

@@ -50,7 +50,8 @@ class BodyScaler:
             factors[child] = float(r_len / h_len) if np.isfinite(r_len) and h_len > 1e-6 else 0.0
         pelvis_frame = _pelvis_frame(robot_rest_points)
         rest_bones = {
-            c: pelvis_frame.T @ (robot_rest_points[BODY_POINTS.index(c)] - robot_rest_points[BODY_POINTS.index(p)])
+            c: pelvis_frame.T
+            @ (robot_rest_points[BODY_POINTS.index(c)] - robot_rest_points[BODY_POINTS.index(p)])
             for c, p in BODY_PARENTS.items()
             if p is not None
         }

@@ -43,7 +43,17 @@ _SIDE = {
     "shoulder": ["{S}arm", "{S}upperarm", "{s}_shoulder", "{s}shoulder", "{S}shoulder", "{s}humerus"],
     "elbow": ["{S}forearm", "{S}elbow", "{s}_elbow", "{s}elbow", "{s}radius", "{S}_elbow"],
     "wrist": ["{S}hand", "{S}wrist", "{s}_wrist", "{s}wrist", "{s}hand", "{S}_wrist"],
-    "hand": ["{s}fingers", "{S}fingers", "{S}fingerbase", "{s}hand_end", "{S}hand_end", "{s}_hand", "{S}handend", "{S}_index", "{S}_middle1"],
+    "hand": [
+        "{s}fingers",
+        "{S}fingers",
+        "{S}fingerbase",
+        "{s}hand_end",
+        "{S}hand_end",
+        "{s}_hand",
+        "{S}handend",
+        "{S}_index",
+        "{S}_middle1",
+    ],
 }
 ALIASES: dict[str, list[str]] = {
     "pelvis": ["hips", "pelvis", "root", "hip", "mid_hip"],

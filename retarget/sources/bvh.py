@@ -34,7 +34,9 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
     """Joints (end sites included, with no channels) and the character offset where MOTION starts."""
     head, sep, _ = text.partition("MOTION")
     if not sep:
-        raise RetargetInputError(path, "MOTION", "section missing; expected 'MOTION' after the HIERARCHY block")
+        raise RetargetInputError(
+            path, "MOTION", "section missing; expected 'MOTION' after the HIERARCHY block"
+        )
     toks = list(_tokens(head))
     if not toks or toks[0][1] != "HIERARCHY":
         raise RetargetInputError(path, "HIERARCHY", "file must start with 'HIERARCHY'")
@@ -84,7 +86,9 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
             for c in chans:
                 if c[0].lower() not in "xyz" or c[1:].lower() not in ("position", "rotation"):
                     raise RetargetInputError(
-                        path, "CHANNELS", f"unknown channel {c!r} at line {line_no}; expected X/Y/Z position/rotation"
+                        path,
+                        "CHANNELS",
+                        f"unknown channel {c!r} at line {line_no}; expected X/Y/Z position/rotation",
                     )
             joints[stack[-1]].channels = chans
         else:
@@ -106,11 +110,15 @@ def _parse_motion(path: Path, text: str, num_channels: int) -> tuple[np.ndarray,
     except ValueError:
         raise RetargetInputError(path, "MOTION", "unreadable 'Frames' or 'Frame Time' value") from None
     if dt <= 0 or n_frames < 1:
-        raise RetargetInputError(path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and dt > 0")
+        raise RetargetInputError(
+            path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and dt > 0"
+        )
     rows = lines[2:]
     if len(rows) != n_frames:
         raise RetargetInputError(
-            path, "Frames", f"header says {n_frames} frames but {len(rows)} motion lines follow (truncated file?)"
+            path,
+            "Frames",
+            f"header says {n_frames} frames but {len(rows)} motion lines follow (truncated file?)",
         )
     try:
         data = np.array([np.array(r.split(), dtype=float) for r in rows], dtype=object)
@@ -205,9 +213,13 @@ def load_bvh(path: str | Path, units: str = "auto", up: str = "auto") -> HumanMo
         height = float(np.ptp(rest[:, "xyz".index(up_axis)]))
         unit = _detect_units(height) if units == "auto" else units
     except ValueError as exc:
-        raise RetargetInputError(path, "HIERARCHY", f"cannot infer units/up axis ({exc}); pass units= and up=") from None
+        raise RetargetInputError(
+            path, "HIERARCHY", f"cannot infer units/up axis ({exc}); pass units= and up="
+        ) from None
     if unit not in UNIT_SCALES or up_axis not in UP_TO_Z:
-        raise RetargetInputError(path, "units", f"got units={unit!r}, up={up_axis!r}; expected {list(UNIT_SCALES)}, x/y/z")
+        raise RetargetInputError(
+            path, "units", f"got units={unit!r}, up={up_axis!r}; expected {list(UNIT_SCALES)}, x/y/z"
+        )
     to_z = UP_TO_Z[up_axis]
     return HumanMotion(
         names=names,

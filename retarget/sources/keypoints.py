@@ -1,0 +1,118 @@
+"""Keypoint sequences (.npz / .csv / .json): named 3-D joints over time, the interchange format of video
+pose estimators and VR trackers.
+
+  .npz : names [J] (str), positions [T, J, 3], fps (scalar); optional units ('m'|'cm'|'mm'), up ('x'|'y'|'z')
+  .json: {"fps": 30, "names": [...], "positions": [[[x, y, z], ...], ...], "units": "m", "up": "z"}
+  .csv : header 'time,<name>_x,<name>_y,<name>_z,...'; fps from the time column; metres, z up
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RetargetInputError, check_finite
+from .motion import UP_TO_Z, HumanMotion
+
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+
+
+def _build(path: Path, names, positions, fps, units: str = "m", up: str = "z") -> HumanMotion:
+    names = [str(n) for n in np.asarray(names).reshape(-1)]
+    try:
+        positions = np.asarray(positions, dtype=float)
+    except (TypeError, ValueError):
+        raise RetargetInputError(path, "positions", "not a numeric array") from None
+    if positions.ndim != 3 or positions.shape[1:] != (len(names), 3) or positions.shape[0] < 1:
+        raise RetargetInputError(
+            path,
+            "positions",
+            f"expected shape [T>=1, {len(names)}, 3] (one xyz per name), got {positions.shape}",
+        )
+    if len(set(names)) != len(names):
+        raise RetargetInputError(path, "names", "duplicate joint names")
+    check_finite(positions, path, "positions")
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise RetargetInputError(path, "fps", f"expected a number, got {fps!r}") from None
+    if not np.isfinite(fps) or fps <= 0:
+        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
+    if units not in UNITS:
+        raise RetargetInputError(path, "units", f"expected one of {list(UNITS)}, got {units!r}")
+    if up not in UP_TO_Z:
+        raise RetargetInputError(path, "up", f"expected x, y or z, got {up!r}")
+    world = np.einsum("ij,tkj->tki", UP_TO_Z[up], positions) * UNITS[units]
+    return HumanMotion(
+        names, world, fps, str(path), meta={"format": path.suffix.lstrip("."), "units": units, "up_axis": up}
+    )
+
+
+def load_keypoints(path: str | Path) -> HumanMotion:
+    path = Path(path)
+    if not path.is_file():
+        raise RetargetInputError(path, "file", "not found")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                d = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+        for key in ("names", "positions", "fps"):
+            if key not in d:
+                raise RetargetInputError(path, key, "missing; expected names [J], positions [T, J, 3], fps")
+        return _build(
+            path, d["names"], d["positions"], d["fps"], str(d.get("units", "m")), str(d.get("up", "z"))
+        )
+    if suffix == ".json":
+        try:
+            d = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
+        for key in ("names", "positions", "fps"):
+            if key not in d:
+                raise RetargetInputError(path, key, "missing; expected names, positions [T][J][3], fps")
+        try:
+            pos = np.array(d["positions"], dtype=float)
+        except (TypeError, ValueError):
+            raise RetargetInputError(
+                path, "positions", "ragged or non-numeric; expected [T][J][3] numbers"
+            ) from None
+        return _build(path, d["names"], pos, d["fps"], d.get("units", "m"), d.get("up", "z"))
+    if suffix == ".csv":
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        if len(rows) < 3 or not rows[0] or rows[0][0] != "time":
+            raise RetargetInputError(
+                path, "header", "expected 'time,<name>_x,<name>_y,<name>_z,...' and >= 2 rows"
+            )
+        cols = rows[0][1:]
+        if len(cols) % 3 or any(
+            not c.endswith(s) for c, s in zip(cols, ["_x", "_y", "_z"] * (len(cols) // 3), strict=True)
+        ):
+            raise RetargetInputError(
+                path, "header", "columns must come in <name>_x,<name>_y,<name>_z triples"
+            )
+        try:
+            data = np.array([[float(v) for v in r] for r in rows[1:]])
+        except ValueError:
+            raise RetargetInputError(path, "rows", "non-numeric value") from None
+        if data.ndim != 2 or data.shape[1] != len(cols) + 1:
+            raise RetargetInputError(path, "rows", f"expected {len(cols) + 1} values per row")
+        dt = np.diff(data[:, 0])
+        if (dt <= 0).any():
+            raise RetargetInputError(path, "time", "must increase strictly")
+        names = [c[:-2] for c in cols[::3]]
+        return _build(path, names, data[:, 1:].reshape(len(data), -1, 3), 1.0 / float(np.median(dt)))
+    raise RetargetInputError(
+        path, "file", f"unsupported keypoint format {suffix!r}; expected .npz, .json or .csv"
+    )
+
+
+def save_keypoints_npz(path: str | Path, motion: HumanMotion) -> None:
+    """Write a HumanMotion as a keypoint .npz (metres, z up)."""
+    np.savez(path, names=np.array(motion.names), positions=motion.positions, fps=np.float64(motion.fps))
