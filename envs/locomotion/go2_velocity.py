@@ -55,7 +55,8 @@ def policy_obs(height_scan: bool = False) -> ObsGroupCfg:
         "last_action": ObsTerm(mdp.last_action),
     }
     if height_scan:
-        terms["height_scan"] = ObsTerm(mdp.height_scan, noise=0.05)
+        # Go2 stands ~0.3 m tall: with this offset flat ground reads ~0.
+        terms["height_scan"] = ObsTerm(mdp.height_scan, params={"offset": 0.3}, noise=0.05)
     return ObsGroupCfg(terms=terms)
 
 

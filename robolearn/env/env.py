@@ -170,7 +170,7 @@ class ManagerBasedRlEnv:
         self.episode_length_buf += 1
         self.common_step_counter += 1
 
-        bad = ~(torch.isfinite(self.sim.qpos).all(-1) & torch.isfinite(self.sim.qvel).all(-1))
+        bad = self.sim.diverged().to(self.device)
         if bad.any():
             # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
             bad_ids = bad.nonzero(as_tuple=True)[0]

@@ -68,6 +68,14 @@ class SimBackend(ABC):
         """Recompute derived fields (positions, sensors) of worlds `ids` after writing qpos/qvel."""
 
     @abstractmethod
+    def diverged(self) -> torch.Tensor:
+        """(num_worlds,) bool: worlds whose state went NaN/inf or huge since the last call.
+
+        MuJoCo resets such a world to qpos0 itself (with a warning) so NaNs rarely survive a
+        step; the env still has to know, to end the episode and count it.
+        """
+
+    @abstractmethod
     def model_field(self, name: str) -> torch.Tensor:
         """A per-world (num_worlds, ...) view of an MjModel field, for randomization."""
 

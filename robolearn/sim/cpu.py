@@ -31,6 +31,10 @@ class CpuBackend(SimBackend):
             arr = self._batch.bind(field)
             self._np[field] = arr
             setattr(self, field, torch.from_numpy(arr))
+        self._warning = self._batch.bind("warning")  # (N, mjNWARNING, [lastinfo, number])
+        bad = [mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC]
+        self._bad_warnings = [int(w) for w in bad]
+        self._bad_count = self._warning[:, self._bad_warnings, 1].sum(-1).copy()
         self._expanded: dict[str, torch.Tensor] = {}
         self._ray_dist: np.ndarray | None = None
         self._batch.reset()
@@ -54,6 +58,14 @@ class CpuBackend(SimBackend):
         if np_ids is not None and np_ids.size == 0:
             return
         self._batch.forward(np_ids)
+
+    def diverged(self) -> torch.Tensor:
+        count = self._warning[:, self._bad_warnings, 1].sum(-1)
+        # mj_resetData clears the counters, so a drop also means the count was reset: compare for change.
+        flagged = count != self._bad_count
+        self._bad_count = count.copy()
+        nonfinite = ~(np.isfinite(self._np["qpos"]).all(-1) & np.isfinite(self._np["qvel"]).all(-1))
+        return torch.from_numpy(flagged & (count > 0) | nonfinite)
 
     def model_field(self, name: str) -> torch.Tensor:
         if name not in self._expanded:

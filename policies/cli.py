@@ -1,0 +1,147 @@
+"""Arguments and entry points of `robolearn train | play | eval | export | plot | quickstart`.
+
+Each command is a plain dataclass (tyro builds the parser) and a `main(args) -> int` exit status.
+Errors about runs, checkpoints and configs are printed as one clear message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from robolearn.env.cfg import EnvCfg
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.runs import RunError
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class TrainArgs:
+    task: str | None = None
+    """Task name (see `robolearn tasks`); not needed with --resume."""
+    num_envs: int | None = None
+    """Parallel worlds (default: the learner preset's)."""
+    max_iterations: int | None = None
+    """Total learning iterations (default: the learner preset's)."""
+    seed: int = 0
+    logdir: Path = Path("runs")
+    backend: str = "cpu"
+    """Simulation backend: 'cpu' (mjbatch) or 'warp'."""
+    device: str = "cpu"
+    """Torch device of the learner."""
+    resume: Path | None = None
+    """A run folder (resumes from its latest checkpoint) or one of its checkpoint files."""
+    algo: Literal["ppo", "sb3-ppo", "sb3-sac"] = "ppo"
+    run_name: str | None = None
+    video: bool = False
+    """Record a video of the final policy into the run's videos/."""
+    env: EnvCfg | None = None
+    """Full env config override (default: the task's)."""
+    agent: PpoCfg | None = None
+    """Full learner config override (default: the task's preset for the device)."""
+
+
+@dataclass
+class PlayArgs:
+    run: Path
+    """Run folder or checkpoint file."""
+    checkpoint: Path | None = None
+    video: Path | None = None
+    """Output mp4 (default: <run>/videos/play_<checkpoint>.mp4)."""
+    num_envs: int = 4
+    """Worlds rendered side by side."""
+    steps: int = 250
+    seed: int = 1
+
+
+@dataclass
+class EvalArgs:
+    run: Path
+    checkpoint: Path | None = None
+    episodes: int = 100
+    seed: int = 10_000
+    """Held-out seed (training uses small seeds)."""
+    out: Path | None = None
+    """eval.json path (default: <run>/eval.json)."""
+
+
+@dataclass
+class ExportArgs:
+    run: Path
+    checkpoint: Path | None = None
+    out: Path | None = None
+    """Output folder (default: the run folder)."""
+
+
+@dataclass
+class PlotArgs:
+    runs: list[Path] = field(default_factory=lambda: [Path("runs")])
+    """Run folders, or folders holding runs."""
+    out: Path = Path("learning_curves.png")
+
+
+@dataclass
+class QuickstartArgs:
+    logdir: Path = Path("runs")
+    max_iterations: int = 150
+    num_envs: int = 256
+
+
+def _guard(fn: Callable[[], int]) -> int:
+    try:
+        return fn()
+    except (RunError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def train_main(args: TrainArgs) -> int:
+    from robolearn.policies.train import train
+
+    def run() -> int:
+        return EXIT_INTERRUPTED if train(args).interrupted else 0
+
+    return _guard(run)
+
+
+def play_main(args: PlayArgs) -> int:
+    from robolearn.policies.evaluate import play_run
+
+    def run() -> int:
+        print(play_run(args.run, args.video, args.num_envs, args.steps, args.checkpoint, args.seed))
+        return 0
+
+    return _guard(run)
+
+
+def eval_main(args: EvalArgs) -> int:
+    from robolearn.policies.evaluate import eval_run
+
+    return _guard(lambda: (eval_run(args.run, args.episodes, args.seed, args.checkpoint, args.out), 0)[1])
+
+
+def export_main(args: ExportArgs) -> int:
+    from robolearn.policies.evaluate import export_run
+
+    def run() -> int:
+        paths = export_run(args.run, args.checkpoint, args.out)
+        print(f"wrote {paths.onnx}\n      {paths.json}\n      {paths.torchscript}")
+        return 0
+
+    return _guard(run)
+
+
+def plot_main(args: PlotArgs) -> int:
+    from robolearn.policies.plots import plot_runs
+
+    return _guard(lambda: (print(plot_runs(args.runs, args.out)), 0)[1])
+
+
+def quickstart_main(args: QuickstartArgs) -> int:
+    from robolearn.policies.quickstart import quickstart
+
+    return _guard(lambda: (quickstart(args.logdir, args.max_iterations, args.num_envs), 0)[1])

@@ -1,0 +1,25 @@
+"""Learner presets per task and device: the shared recipe on a GPU, a task's `train_cfg` (or PpoCfg.cpu()) on CPU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robolearn.policies.config import PpoCfg
+from robolearn.tasks import get_task
+
+GPU_NUM_ENVS = 4096
+
+
+def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
+    if algo != "ppo":
+        from robolearn.policies.sb3 import Sb3Cfg
+
+        return Sb3Cfg.for_algo(algo)
+    if str(device).startswith("cuda"):
+        return PpoCfg(num_envs=GPU_NUM_ENVS)  # the shared recipe as published
+    factory = get_task(task).train_cfg  # a task's CPU preset
+    if factory is not None:
+        cfg = factory()
+        if isinstance(cfg, PpoCfg):
+            return cfg
+    return PpoCfg.cpu()

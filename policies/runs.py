@@ -1,0 +1,276 @@
+"""Run folders: `runs/<task>/<YYYYmmdd-HHMMSS>[-name]/` with config.yaml, checkpoints/, metrics.jsonl.
+
+Everything here is written atomically (temp file in the same folder, fsync, os.replace), so a run killed at
+any instant (SIGKILL included) leaves only whole files behind and can be resumed from its folder alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
+
+
+class RunError(Exception):
+    """A run folder or checkpoint that cannot be used; the message says which file and why."""
+
+
+# -- config (de)serialization ------------------------------------------------------------------
+
+
+def callable_name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def resolve_name(name: str) -> Any:
+    module, _, qualname = name.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses -> dicts, functions -> 'module:qualname' strings, tuples -> lists (YAML-safe)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if callable(obj):
+        return callable_name(obj)
+    return obj
+
+
+def from_plain(default: Any, data: Any, where: str = "") -> Any:
+    """Rebuild a config by laying plain `data` (from config.yaml) over a `default` of the same shape."""
+    if dataclasses.is_dataclass(default) and not isinstance(default, type):
+        if not isinstance(data, dict):
+            raise RunError(f"{where or 'config'}: expected a mapping, got {data!r}")
+        # Fields are set on a copy instead of calling __init__ so __post_init__ edits are not applied twice.
+        obj = copy.copy(default)
+        names = {f.name for f in dataclasses.fields(default)}
+        for key, value in data.items():
+            if key not in names:
+                raise RunError(f"{where}.{key}: not a field of {type(default).__name__}")
+            setattr(obj, key, from_plain(getattr(default, key), value, f"{where}.{key}"))
+        return obj
+    if isinstance(default, dict) and isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if key not in default and default and dataclasses.is_dataclass(next(iter(default.values()))):
+                raise RunError(f"{where}.{key}: no such term in the task's defaults; cannot rebuild it")
+            out[key] = from_plain(default.get(key), value, f"{where}.{key}") if key in default else value
+        return out
+    if isinstance(default, tuple) and isinstance(data, list):
+        return tuple(data)
+    if callable(default) and isinstance(data, str):
+        try:
+            return resolve_name(data)
+        except (ImportError, AttributeError) as exc:
+            raise RunError(f"{where}: cannot import {data!r}: {exc}") from None
+    return data
+
+
+def diff_plain(a: Any, b: Any, where: str = "") -> list[str]:
+    """Human-readable differences between two plain configs (a: the run's, b: the requested one)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            sub = f"{where}.{key}" if where else str(key)
+            if key not in a:
+                out.append(f"{sub}: absent in the run, {b[key]!r} requested")
+            elif key not in b:
+                out.append(f"{sub}: {a[key]!r} in the run, absent in the request")
+            else:
+                out.extend(diff_plain(a[key], b[key], sub))
+        return out
+    return [] if a == b else [f"{where}: {a!r} in the run, {b!r} requested"]
+
+
+# -- atomic files --------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda f: f.write(text), mode="w")
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+
+
+def read_config(run: Path) -> dict[str, Any]:
+    path = run / CONFIG_FILE
+    if not path.is_file():
+        raise RunError(f"{run} is not a run folder: {path} is missing")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RunError(f"{path}: not valid YAML: {exc}") from None
+    for key in ("task", "env", "agent"):
+        if not isinstance(data, dict) or key not in data:
+            raise RunError(f"{path}: missing the '{key}' entry")
+    return data
+
+
+# -- run folders -----------------------------------------------------------------------------------
+
+
+def new_run_dir(logdir: Path, task: str, name: str | None = None) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(logdir) / task / (f"{stamp}-{name}" if name else stamp)
+    run, i = base, 1
+    while run.exists():  # two runs started in the same second
+        i += 1
+        run = base.with_name(f"{base.name}_{i}")
+    (run / CHECKPOINT_DIR).mkdir(parents=True)
+    (run / "videos").mkdir()
+    return run
+
+
+def checkpoint_path(run: Path, iteration: int) -> Path:
+    return run / CHECKPOINT_DIR / f"model_{iteration:06d}.pt"
+
+
+def list_checkpoints(run: Path) -> list[Path]:
+    """Checkpoints oldest first (temp files from an interrupted write are not checkpoints)."""
+    folder = run / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := CHECKPOINT_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def clean_temp_files(run: Path) -> None:
+    for folder in (run, run / CHECKPOINT_DIR):
+        if folder.is_dir():
+            for p in folder.glob(".*.tmp"):
+                p.unlink(missing_ok=True)
+
+
+def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """Load `checkpoint` (default: the run's latest); a corrupt file is named with the previous good one."""
+    if checkpoint is None:
+        ckpts = list_checkpoints(run)
+        if not ckpts:
+            raise RunError(f"{run} has no checkpoints (looked for {run / CHECKPOINT_DIR}/model_*.pt)")
+        checkpoint = ckpts[-1]
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise RunError(f"checkpoint {checkpoint} does not exist")
+    try:
+        data = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if not isinstance(data, dict) or "actor_state_dict" not in data:
+            raise ValueError("not a robolearn checkpoint (no actor_state_dict)")
+    except Exception as exc:
+        msg = f"checkpoint {checkpoint} is corrupt or unreadable ({type(exc).__name__}: {exc})"
+        older = [p for p in list_checkpoints(checkpoint.parent.parent) if p.name < checkpoint.name]
+        good = next((p for p in reversed(older) if _loads(p)), None)
+        if good is not None:
+            msg += f"; the previous good checkpoint is {good} (pass it with --checkpoint / --resume)"
+        else:
+            msg += "; no earlier good checkpoint in this run"
+        raise RunError(msg) from None
+    return checkpoint, data
+
+
+def _loads(path: Path) -> bool:
+    try:
+        torch.load(path, map_location="cpu", weights_only=False)
+        return True
+    except Exception:
+        return False
+
+
+def resolve_run(path: Path) -> tuple[Path, Path | None]:
+    """A run folder or a checkpoint file inside one -> (run folder, checkpoint or None)."""
+    path = Path(path)
+    if path.is_file() and path.parent.name == CHECKPOINT_DIR:
+        return path.parent.parent, path
+    if not path.is_dir():
+        raise RunError(f"{path} is neither a run folder nor a checkpoint file")
+    read_config(path)
+    return path, None
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+def read_metrics(run: Path) -> list[dict[str, Any]]:
+    """metrics.jsonl rows; a line cut short by a kill is skipped."""
+    path = Path(run) / METRICS_FILE
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+class MetricsLog:
+    """Appends one JSON object per iteration; on resume keeps only rows up to the checkpoint."""
+
+    def __init__(self, run: Path, keep_until: int | None = None):
+        self.path = Path(run) / METRICS_FILE
+        if keep_until is not None:
+            rows = [r for r in read_metrics(run) if r.get("iteration", 0) < keep_until]
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
+        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._f.write(json.dumps(row) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def iter_runs(paths: list[Path]) -> Iterator[Path]:
+    """Run folders named directly or found below the given folders (e.g. runs/Go2-Velocity-Flat)."""
+    for p in paths:
+        p = Path(p)
+        if (p / CONFIG_FILE).is_file():
+            yield p
+        elif p.is_dir():
+            yield from sorted(c.parent for c in p.rglob(CONFIG_FILE))
+        else:
+            raise RunError(f"{p} is not a run folder")

@@ -1,0 +1,105 @@
+"""Resolve what a run trains (task, env cfg, learner cfg) and rebuild envs and policies from run folders."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rsl_rl.models import MLPModel
+from rsl_rl.utils import resolve_class, resolve_obs_groups
+
+from robolearn.env.cfg import EnvCfg
+from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.presets import default_agent_cfg
+from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.runs import RunError, from_plain, read_config
+from robolearn.tasks import get_task
+
+RESUME_MUTABLE = {"agent.max_iterations", "agent.save_interval"}
+"""Config entries a resumed run may change; anything else must match the run's config.yaml."""
+
+
+@dataclass
+class RunSpec:
+    task: str
+    algo: str
+    env: EnvCfg
+    agent: Any
+    seed: int
+    device: str
+
+    def plain(self) -> dict[str, Any]:
+        from robolearn.policies.runs import to_plain
+
+        return {
+            "task": self.task,
+            "algo": self.algo,
+            "seed": self.seed,
+            "device": self.device,
+            "env": to_plain(self.env),
+            "agent": to_plain(self.agent),
+        }
+
+
+def agent_cls(algo: str) -> type:
+    if algo == "ppo":
+        return PpoCfg
+    from robolearn.policies.sb3 import Sb3Cfg
+
+    return Sb3Cfg
+
+
+def spec_from_run(run: Path) -> RunSpec:
+    """The RunSpec stored in a run's config.yaml, laid over the task's current defaults."""
+    data = read_config(run)
+    where = str(run / "config.yaml")
+    env_default = get_task(data["task"]).env_cfg()
+    algo = data.get("algo", "ppo")
+    env_cfg = from_plain(env_default, data["env"], f"{where}: env")
+    agent = from_plain(agent_cls(algo)(), data["agent"], f"{where}: agent")
+    return RunSpec(data["task"], algo, env_cfg, agent, int(data.get("seed", 0)), str(data.get("device", "cpu")))
+
+
+def make_env(env_cfg: EnvCfg, device: str, num_envs: int | None = None, seed: int | None = None) -> ManagerBasedRlEnv:
+    overrides: dict[str, Any] = {}
+    if num_envs is not None:
+        overrides["num_envs"] = num_envs
+    if seed is not None:
+        overrides["seed"] = seed
+    cfg = dataclasses.replace(env_cfg, **overrides) if overrides else env_cfg
+    return ManagerBasedRlEnv(cfg, device=device)
+
+
+def build_actor(vec: RslRlVecEnv, agent: PpoCfg, device: str) -> MLPModel:
+    cfg = agent.to_rsl_rl()
+    obs = vec.get_observations()
+    groups = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
+    cls, kwargs = resolve_class(cfg["actor"])
+    return cls(obs, groups, "actor", vec.num_actions, **kwargs).to(device)
+
+
+def load_policy(run: Path, checkpoint: Path | None, env: ManagerBasedRlEnv, agent: PpoCfg, state: dict) -> MLPModel:
+    """The actor of a PPO checkpoint, in eval mode, on the env's device."""
+    del run, checkpoint
+    actor = build_actor(RslRlVecEnv(env), agent, str(env.device))
+    try:
+        actor.load_state_dict(state["actor_state_dict"])
+    except RuntimeError as exc:
+        raise RunError(f"the checkpoint does not fit the run's actor config: {exc}") from None
+    return actor.eval()
+
+
+def default_spec(task: str, algo: str, device: str) -> tuple[EnvCfg, Any]:
+    spec = get_task(task)
+    env_cfg = spec.env_cfg()
+    agent = default_agent_cfg(task, algo, device)
+    return env_cfg, agent
+
+
+def set_threads(n: int) -> None:
+    if n > 0:
+        torch.set_num_threads(n)

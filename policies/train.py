@@ -1,0 +1,251 @@
+"""The PPO training loop: rsl_rl owns the algorithm, this module owns the run folder and the logging.
+
+Read top to bottom: resolve the config (fresh or resumed), build env + algorithm, then per iteration
+collect `num_steps_per_env` steps from every world, update, log a metrics row, checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import statistics
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rsl_rl.algorithms import PPO
+
+from robolearn.policies import setup
+from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.runs import (
+    MetricsLog,
+    RunError,
+    atomic_torch_save,
+    checkpoint_path,
+    clean_temp_files,
+    diff_plain,
+    load_checkpoint,
+    new_run_dir,
+    read_config,
+    resolve_run,
+    to_plain,
+    write_yaml,
+)
+
+if TYPE_CHECKING:
+    from robolearn.policies.cli import TrainArgs
+
+RETURN_WINDOW = 200
+"""Completed episodes averaged for mean_return / mean_episode_length."""
+PLAIN_LOG_EVERY = 10
+"""Without a terminal (nohup, CI) a plain line is printed every this many iterations."""
+
+console = Console()
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    iterations: int
+    interrupted: bool
+    checkpoint: Path | None
+
+
+class _Interrupt:
+    """First Ctrl-C: finish the iteration, save, exit. Second Ctrl-C: stop at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupt:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        console.print("[yellow]Ctrl-C: saving a checkpoint after this iteration (Ctrl-C again to abort)[/]")
+
+    def __exit__(self, *exc: Any) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
+    """(spec, run folder, checkpoint state or None, checkpoint path) for a fresh or resumed run."""
+    if args.resume is not None:
+        run, ckpt = resolve_run(args.resume)
+        stored = read_config(run)
+        if args.task is not None and args.task != stored["task"]:
+            raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
+        if args.algo != stored.get("algo", "ppo"):
+            raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
+        spec = setup.spec_from_run(run)
+        requested = {"env": to_plain(args.env) if args.env is not None else stored["env"],
+                     "agent": to_plain(args.agent) if args.agent is not None else stored["agent"]}  # fmt: skip
+        if args.num_envs is not None:
+            requested["agent"] = {**requested["agent"], "num_envs": args.num_envs}
+        diffs = [d for d in diff_plain({"env": stored["env"], "agent": stored["agent"]}, requested)
+                 if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
+        if diffs:
+            raise RunError(f"cannot resume {run}: the requested config differs from its config.yaml:\n  " + "\n  ".join(diffs))
+        if args.max_iterations is not None:
+            spec.agent = replace(spec.agent, max_iterations=args.max_iterations)
+        ckpt_path, state = load_checkpoint(run, ckpt)
+        if state.get("task", spec.task) != spec.task:
+            raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
+        return spec, run, state, ckpt_path
+    if args.task is None:
+        raise RunError("name a task to train (or --resume a run folder)")
+    env_cfg, agent = setup.default_spec(args.task, args.algo, args.device)
+    if args.env is not None:
+        env_cfg = args.env
+    if args.agent is not None:
+        agent = args.agent
+    if args.num_envs is not None:
+        agent = replace(agent, num_envs=args.num_envs)
+    if args.max_iterations is not None:
+        agent = replace(agent, max_iterations=args.max_iterations)
+    if agent.num_envs is not None:
+        env_cfg = replace(env_cfg, num_envs=agent.num_envs)
+    env_cfg = replace(env_cfg, seed=args.seed, sim=replace(env_cfg.sim, backend=args.backend))
+    spec = setup.RunSpec(args.task, args.algo, env_cfg, agent, args.seed, args.device)
+    run = new_run_dir(Path(args.logdir), args.task, args.run_name)
+    write_yaml(run / "config.yaml", spec.plain())
+    return spec, run, None, None
+
+
+def train(args: TrainArgs) -> TrainResult:
+    spec, run, state, ckpt = resolve_spec(args)
+    if spec.algo != "ppo":
+        from robolearn.policies.sb3 import train_sb3
+
+        return train_sb3(spec, run, state, ckpt)
+    return train_ppo(spec, run, state, ckpt, video=args.video)
+
+
+def train_ppo(spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | None, video: bool = False) -> TrainResult:
+    agent = spec.agent
+    setup.set_threads(agent.torch_threads)
+    torch.manual_seed(spec.seed)
+    clean_temp_files(run)
+    env = setup.make_env(spec.env, spec.device)
+    vec = RslRlVecEnv(env)
+    cfg = agent.to_rsl_rl()
+    alg = PPO.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
+
+    start_it, env_steps, wall_before = 0, 0, 0.0
+    if state is not None:
+        alg.load(state, None, strict=True)
+        start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
+        torch.set_rng_state(state["torch_rng"])
+        console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=str(run), flush_secs=10)
+    metrics = MetricsLog(run, keep_until=start_it)
+    n, steps_per_it = env.num_envs, agent.num_steps_per_env
+    ep_return = torch.zeros(n, device=env.device)
+    ep_length = torch.zeros(n, device=env.device)
+    returns: deque[float] = deque(maxlen=RETURN_WINDOW)
+    lengths: deque[float] = deque(maxlen=RETURN_WINDOW)
+    t_start = time.perf_counter()
+    done, last_ckpt = start_it, None
+
+    def save(iteration: int) -> Path:
+        data = alg.save()
+        data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
+                    learning_rate=alg.learning_rate, task=spec.task, algo="ppo", torch_rng=torch.get_rng_state())  # fmt: skip
+        path = checkpoint_path(run, iteration)
+        atomic_torch_save(data, path)
+        return path
+
+    obs = vec.get_observations()
+    alg.train_mode()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=console,
+        disable=not console.is_terminal,
+    )  # fmt: skip
+    with _Interrupt() as interrupt, progress, writer:
+        bar = progress.add_task(spec.task, total=agent.max_iterations, completed=start_it, info="")
+        for it in range(start_it, agent.max_iterations):
+            t0 = time.perf_counter()
+            logs: dict[str, list[float]] = defaultdict(list)
+            with torch.inference_mode():
+                for _ in range(steps_per_it):
+                    actions = alg.act(obs)
+                    obs, reward, dones, extras = vec.step(actions)
+                    alg.process_env_step(obs, reward, dones, extras)
+                    ep_return += reward
+                    ep_length += 1
+                    done_ids = dones.nonzero(as_tuple=True)[0]
+                    if len(done_ids):
+                        returns.extend(ep_return[done_ids].tolist())
+                        lengths.extend(ep_length[done_ids].tolist())
+                        ep_return[done_ids] = 0.0
+                        ep_length[done_ids] = 0.0
+                    for key, value in extras["log"].items():
+                        logs[key].append(float(value))
+                alg.compute_returns(obs)
+            t_collect = time.perf_counter() - t0
+            losses = alg.update()
+            t_iter = time.perf_counter() - t0
+            env_steps += n * steps_per_it
+
+            row: dict[str, Any] = {
+                "iteration": it,
+                "env_steps": env_steps,
+                "wall_time": round(wall_before + time.perf_counter() - t_start, 3),
+                "mean_return": statistics.fmean(returns) if returns else math.nan,
+                "mean_episode_length": statistics.fmean(lengths) if lengths else math.nan,
+                "fps": n * steps_per_it / t_iter,
+                "collect_time": t_collect,
+                "learn_time": t_iter - t_collect,
+                "learning_rate": alg.learning_rate,
+                "action_std": float(alg.get_policy().output_std.mean()),
+                **{f"Loss/{k}": v for k, v in losses.items()},
+                **{k: statistics.fmean(v) for k, v in logs.items()},
+            }
+            metrics.write(row)
+            for key, value in row.items():
+                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+                    writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
+            info = (f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}  "
+                    f"err_xy {row.get('Metrics/error_vel_xy', math.nan):.3f}")  # fmt: skip
+            done = it + 1
+            progress.update(bar, completed=done, info=info)
+            if not console.is_terminal and (it % PLAIN_LOG_EVERY == 0 or it + 1 == agent.max_iterations):
+                print(f"[{spec.task}] it {it + 1}/{agent.max_iterations} {row['wall_time']:.0f}s {info}", flush=True)
+            if done % agent.save_interval == 0 or interrupt.requested:
+                last_ckpt = save(done)
+            if interrupt.requested:
+                break
+    if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
+        last_ckpt = save(done)
+    metrics.close()
+    _export(run, spec, env, alg.get_policy(), last_ckpt)
+    if interrupt.requested:
+        console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
+    else:
+        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
+    if video and not interrupt.requested:
+        from robolearn.policies.evaluate import play_run
+
+        play_run(run)
+    return TrainResult(run, done, interrupt.requested, last_ckpt)
+
+
+def _export(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
+    from robolearn.sim2real.export import export_policy, policy_metadata
+
+    meta = policy_metadata(env, spec.task, spec.agent.actor_obs_groups[0])
+    meta.checkpoint = str(ckpt.relative_to(run))
+    export_policy(actor, meta, run)

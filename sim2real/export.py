@@ -1,0 +1,199 @@
+"""Export a trained policy: policy.onnx (normalization inside), policy.json (the contract), policy.pt.
+
+The deploy runtime reads only these files. policy.json says, in order, how to build the observation
+vector from robot state and commands, and how to turn the network output into PD joint targets:
+
+    target = action_offset + action_scale * clip(action, -action_clip, action_clip)
+    torque = kp * (target - q) - kd * qd        (every control_period seconds)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mujoco
+import numpy as np
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from robolearn.env.env import ManagerBasedRlEnv
+
+EXPORT_VERSION = 1
+ONNX_OPSET = 17
+ONNX_INPUT, ONNX_OUTPUT = "obs", "actions"
+
+
+@dataclass
+class ObsTermSpec:
+    name: str
+    size: int
+    scale: float
+    clip: float | None = None
+
+
+@dataclass
+class CommandSpec:
+    name: str
+    range: tuple[float, float]
+
+
+@dataclass
+class PolicyMetadata:
+    """Schema of policy.json (bump EXPORT_VERSION on any incompatible change)."""
+
+    version: int
+    task: str
+    robot: str
+    joint_names: list[str]
+    """Actuated joints, in actuator order (the order of action, kp, kd, default positions)."""
+    default_joint_pos: list[float]
+    action_scale: float
+    action_offset: list[float]
+    action_clip: float
+    kp: list[float]
+    kd: list[float]
+    control_period: float
+    """Seconds between policy steps (sim dt x decimation)."""
+    sim_dt: float
+    obs_dim: int
+    observation_terms: list[ObsTermSpec]
+    """Terms of one frame, in order; `scale` multiplies the raw quantity (after `clip`)."""
+    history_length: int
+    """Frames stacked oldest first; the ONNX input is history_length x sum(term sizes)."""
+    commands: list[CommandSpec]
+    model_file: str
+    model_file_sha256: str
+    scene_xml_sha256: str
+    """sha256 of the compiled training scene's XML (robot + floor + sensors + PD gains)."""
+    onnx_input: str = ONNX_INPUT
+    onnx_output: str = ONNX_OUTPUT
+    checkpoint: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "policy.json") -> PolicyMetadata:
+        data = json.loads(text)
+        version = data.get("version")
+        if version != EXPORT_VERSION:
+            raise ValueError(f"{where}: export version {version!r}, this robolearn reads version {EXPORT_VERSION}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = names - set(data) - {"onnx_input", "onnx_output", "checkpoint", "extra"}
+        if missing:
+            raise ValueError(f"{where}: missing fields {sorted(missing)}")
+        data["observation_terms"] = [ObsTermSpec(**t) for t in data["observation_terms"]]
+        data["commands"] = [CommandSpec(c["name"], tuple(c["range"])) for c in data["commands"]]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _sha256_file(path: str | Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy") -> PolicyMetadata:
+    cfg = env.cfg
+    model = env.scene.model
+    act = env.action_manager
+    group = cfg.observations[obs_group]
+    dims = env.observation_manager.term_dims[obs_group]
+    # PD servos are affine actuators: force = kp * ctrl - kp * q - kd * qd.
+    affine = model.actuator_biastype == mujoco.mjtBias.mjBIAS_AFFINE
+    kp = np.where(affine, model.actuator_gainprm[:, 0], 0.0)
+    kd = np.where(affine, -model.actuator_biasprm[:, 2], 0.0)
+    commands = []
+    if env.command_manager is not None:
+        commands = [CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges)]
+    return PolicyMetadata(
+        version=EXPORT_VERSION,
+        task=task,
+        robot=cfg.scene.robot,
+        joint_names=list(act.joint_names),
+        default_joint_pos=act.offset.cpu().double().tolist(),
+        action_scale=float(act.cfg.scale),
+        action_offset=act.offset.cpu().double().tolist(),
+        action_clip=float(act.cfg.clip),
+        kp=kp[act.joint_ids].tolist(),
+        kd=kd[act.joint_ids].tolist(),
+        control_period=float(env.step_dt),
+        sim_dt=float(cfg.sim.dt),
+        obs_dim=env.observation_manager.group_dim(obs_group),
+        observation_terms=[ObsTermSpec(n, dims[n], float(t.scale), t.clip) for n, t in group.terms.items()],
+        history_length=max(group.history_length, 1),
+        commands=commands,
+        model_file=str(env.scene.robot_source),
+        model_file_sha256=_sha256_file(env.scene.robot_source),
+        scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
+    )
+
+
+class ExportedPolicy(nn.Module):
+    """Normalizer + MLP + deterministic head of an rsl_rl MLPModel, as one plain module."""
+
+    def __init__(self, actor: nn.Module):
+        super().__init__()
+        self.obs_normalizer = copy.deepcopy(actor.obs_normalizer).cpu().eval()
+        self.mlp = copy.deepcopy(actor.mlp).cpu().eval()
+        dist = actor.distribution
+        self.head = dist.as_deterministic_output_module().cpu() if dist is not None else nn.Identity()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mlp(self.obs_normalizer(obs)))
+
+
+@dataclass
+class ExportPaths:
+    onnx: Path
+    json: Path
+    torchscript: Path
+
+
+def _atomic_path(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_policy(actor: nn.Module, meta: PolicyMetadata, out_dir: Path) -> ExportPaths:
+    """Write policy.onnx, policy.json and policy.pt into `out_dir` (each atomically)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module = ExportedPolicy(actor).eval()
+    dummy = torch.zeros(1, meta.obs_dim)
+    paths = ExportPaths(out_dir / "policy.onnx", out_dir / "policy.json", out_dir / "policy.pt")
+
+    def write_onnx(tmp: str) -> None:
+        # The TorchScript-based exporter: it needs no onnxscript and handles this static graph exactly.
+        torch.onnx.export(module, (dummy,), tmp, input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
+                          dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+                          opset_version=ONNX_OPSET, dynamo=False)  # fmt: skip
+
+    _atomic_path(paths.onnx, write_onnx)
+    _atomic_path(paths.torchscript, lambda tmp: torch.jit.save(torch.jit.trace(module, dummy), tmp))
+    _atomic_path(paths.json, lambda tmp: Path(tmp).write_text(meta.to_json()))
+    return paths
+
+
+def load_metadata(path: Path) -> PolicyMetadata:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no policy.json (export the run first: robolearn export <run>)")
+    return PolicyMetadata.from_json(path.read_text(), str(path))

@@ -1,0 +1,134 @@
+"""The manager-based env on the Go2 velocity task: shapes, determinism, resets, NaN safety, terms."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from robolearn.env import ManagerBasedRlEnv
+from robolearn.tasks import get_task
+
+TASK = "Go2-Velocity-Flat"
+
+
+def make(num_envs: int = 4, **overrides) -> ManagerBasedRlEnv:
+    cfg = get_task(TASK).env_cfg()
+    cfg = dataclasses.replace(cfg, num_envs=num_envs, **overrides)
+    cfg.sim.num_threads = 1
+    return ManagerBasedRlEnv(cfg)
+
+
+@pytest.fixture(scope="module")
+def env() -> ManagerBasedRlEnv:
+    return make()
+
+
+def rollout(env: ManagerBasedRlEnv, steps: int, seed: int) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    obs, _ = env.reset(seed=seed)
+    out = [obs["policy"].clone()]
+    for _ in range(steps):
+        obs, rew, *_ = env.step(0.5 * torch.randn(env.num_envs, env.num_actions, generator=gen))
+        out += [obs["policy"].clone(), rew.clone()]
+    return out
+
+
+def test_observation_and_action_shapes(env):
+    obs, _ = env.reset(seed=0)
+    dims = env.observation_dims()
+    # policy: ang vel 3, gravity 3, command 3, joint pos 12, joint vel 12, last action 12
+    assert dims["policy"] == 45 and obs["policy"].shape == (4, 45) and obs["policy"].dtype == torch.float32
+    assert dims["critic"] == 45 + 3 + 1 + 4  # + base lin vel, base height, foot contacts
+    assert env.num_actions == 12
+
+
+def test_deterministic_under_a_seed():
+    a, b = make(), make()
+    for x, y in zip(rollout(a, 30, seed=7), rollout(b, 30, seed=7), strict=True):
+        assert torch.equal(x, y)
+    c = rollout(a, 30, seed=8)
+    assert not torch.equal(c[-2], rollout(b, 30, seed=7)[-2])
+
+
+def test_wrong_action_shape_names_the_expected_shape(env):
+    with pytest.raises(ValueError, match=r"expected \(4, 12\)"):
+        env.step(torch.zeros(4, 11))
+
+
+def test_nan_state_resets_the_world_and_is_counted(env):
+    env.reset(seed=0)
+    before = env.nan_resets
+    env.sim.qvel[2, :] = float("nan")
+    obs, rew, terminated, time_out, extras = env.step(torch.zeros(4, 12))
+    assert env.nan_resets == before + 1 and extras["log"]["Sim/nan_resets"] == before + 1
+    assert terminated[2] and not terminated[[0, 1, 3]].any()
+    assert torch.isfinite(obs["policy"]).all() and torch.isfinite(rew).all()
+    assert torch.isfinite(env.sim.qvel).all() and env.episode_length_buf[2] == 0
+
+
+def test_time_out_is_a_truncation_not_a_failure():
+    env = make(num_envs=2, episode_length_s=0.1)  # 5 policy steps
+    env.reset(seed=0)
+    for i in range(5):
+        _, _, terminated, time_out, extras = env.step(torch.zeros(2, 12))
+    assert time_out.all() and not terminated.any()
+    assert extras["time_outs"].all() and (env.episode_length_buf == 0).all()
+    assert "Episode_Reward/track_lin_vel_xy" in extras["log"]
+    assert extras["log"]["Episode_Termination/time_out"] == 2
+
+
+def test_falling_robot_terminates_as_failure():
+    env = make(num_envs=2)
+    env.reset(seed=0)
+    env.sim.qpos[0, 3:7] = torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=torch.float64)  # upside down
+    env.sim.forward()
+    _, _, terminated, time_out, _ = env.step(torch.zeros(2, 12))
+    assert terminated[0] and not time_out[0] and not terminated[1]
+
+
+def test_standing_with_zero_actions_tracks_a_zero_command(env):
+    env.reset(seed=0)
+    env.command_manager.command[:] = 0.0
+    env.command_manager._time_left[:] = 100.0
+    for _ in range(50):
+        _, rew, terminated, *_ = env.step(torch.zeros(4, 12))
+    assert not terminated.any()
+    height = env.robot.root_pos_w[:, 2]
+    assert ((height > 0.2) & (height < 0.4)).all()
+    # Standing still tracks (0, 0, 0) nearly perfectly: the tracking reward is close to its maximum.
+    track = env.reward_manager.step_values["track_lin_vel_xy"] / (1.5 * env.step_dt)
+    assert (track > 0.9).all()
+
+
+def test_friction_randomization_is_per_world():
+    env = make(num_envs=3)
+    friction = env.sim.model_field("geom_friction")[:, :, 0]
+    assert not torch.allclose(friction[0], friction[1])
+    ratio = friction / torch.as_tensor(env.scene.model.geom_friction[:, 0])
+    assert ((ratio >= 0.6) & (ratio <= 1.25)).all()
+
+
+def test_push_event_changes_base_velocity():
+    env = make(num_envs=2)
+    env.reset(seed=0)
+    env.event_manager._next_fire["push"][:] = 0.0
+    qvel_before = env.sim.qvel[:, :2].clone()
+    env.event_manager.apply("interval", torch.arange(2), env.step_dt)
+    assert (env.sim.qvel[:, :2] - qvel_before).abs().max() > 1e-3
+
+
+def test_rough_terrain_curriculum_moves_levels():
+    cfg = get_task("Go2-Velocity-Rough").env_cfg()
+    cfg = dataclasses.replace(cfg, num_envs=4)
+    env = ManagerBasedRlEnv(cfg)
+    obs, _ = env.reset(seed=0)
+    assert obs["policy"].shape[1] == 45 + 9 * 6  # + a 9x6 height scan
+    # Robots spawn on their tile's level pad: the scan reads ~0 there (base height minus its 0.3 m offset).
+    scan = obs["critic"][:, -(9 * 6 + 1 + 4) : -(1 + 4)]
+    assert scan.median().abs() < 0.05 and scan.abs().max() < 0.3
+    env.terrain_levels[:] = 2
+    env.robot.root_pos_w[0, 0] += 10.0  # walked out of its tile
+    env._reset_idx(torch.tensor([0, 1]))
+    assert env.terrain_levels[0] == 3 and env.terrain_levels[1] == 1
