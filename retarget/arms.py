@@ -31,7 +31,9 @@ class ArmRetargetResult:
     fps: float
 
 
-def retarget_wrists(vr: VRSequence, robot: str = "aloha", scale: float = 0.6, iterations: int = 4) -> ArmRetargetResult:
+def retarget_wrists(
+    vr: VRSequence, robot: str = "aloha", scale: float = 0.6, iterations: int = 4
+) -> ArmRetargetResult:
     robot_info(robot)
     if robot != "aloha":
         raise ValueError(f"wrist retargeting supports 'aloha'; got {robot!r}")
@@ -58,7 +60,9 @@ def retarget_wrists(vr: VRSequence, robot: str = "aloha", scale: float = 0.6, it
             task.set_target(target)
             targets[s] = (rot @ r_rest, pos)
         for _ in range(iterations if t else 30):
-            vel = mink.solve_ik(configuration, [*tasks, posture], dt / iterations, "daqp", damping=1e-3, limits=limits)
+            vel = mink.solve_ik(
+                configuration, [*tasks, posture], dt / iterations, "daqp", damping=1e-3, limits=limits
+            )
             configuration.integrate_inplace(vel, dt / iterations)
         q = configuration.q.copy()
         for s in SIDES:  # grippers: thumb-index pinch distance 2 cm (closed) .. 8 cm (open)

@@ -37,8 +37,20 @@ class HandMap:
 
 _SHADOW = HandMap(
     root="rh_palm",
-    bases={"thumb": "rh_thbase", "index": "rh_ffknuckle", "middle": "rh_mfknuckle", "ring": "rh_rfknuckle", "pinky": "rh_lfknuckle"},
-    tips={"thumb": "rh_thdistal", "index": "rh_ffdistal", "middle": "rh_mfdistal", "ring": "rh_rfdistal", "pinky": "rh_lfdistal"},
+    bases={
+        "thumb": "rh_thbase",
+        "index": "rh_ffknuckle",
+        "middle": "rh_mfknuckle",
+        "ring": "rh_rfknuckle",
+        "pinky": "rh_lfknuckle",
+    },
+    tips={
+        "thumb": "rh_thdistal",
+        "index": "rh_ffdistal",
+        "middle": "rh_mfdistal",
+        "ring": "rh_rfdistal",
+        "pinky": "rh_lfdistal",
+    },
     locked=("rh_WRJ1", "rh_WRJ2"),
 )
 _ALLEGRO = HandMap(
@@ -68,7 +80,9 @@ def tip_offset(model: mujoco.MjModel, body: str) -> np.ndarray:
             verts = model.mesh_vert[model.mesh_vertadr[m] : model.mesh_vertadr[m] + model.mesh_vertnum[m]]
         else:
             s = model.geom_size[g]
-            verts = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) * np.maximum(s[[0, 0, 1]] if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE else s, 1e-9)
+            verts = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) * np.maximum(
+                s[[0, 0, 1]] if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE else s, 1e-9
+            )
         pts = verts @ rot.T + model.geom_pos[g]
         d = np.linalg.norm(pts, axis=1)
         if d.max() > best_d:
@@ -104,7 +118,9 @@ class HandRetargeter:
     def __init__(self, robot: str, smooth: float = 0.05, pinch_weight: float = 0.5):
         robot_info(robot)
         if robot not in HAND_MAPS:
-            raise ValueError(f"robot {robot!r} has no hand map; hand retargeting supports {sorted(HAND_MAPS)}")
+            raise ValueError(
+                f"robot {robot!r} has no hand map; hand retargeting supports {sorted(HAND_MAPS)}"
+            )
         if not check_joint_sets(robot).match:
             raise RuntimeError(f"pinocchio and MuJoCo disagree on {robot!r} joints")
         self.robot, self.map = robot, HAND_MAPS[robot]
@@ -116,7 +132,9 @@ class HandRetargeter:
             fid = self.model.getFrameId(self.map.tips[f])
             frame = self.model.frames[fid]
             placement = frame.placement * pin.SE3(np.eye(3), tip_offset(mj, self.map.tips[f]))
-            self.model.addFrame(pin.Frame(f"tip_{f}", frame.parentJoint, fid, placement, pin.FrameType.OP_FRAME))
+            self.model.addFrame(
+                pin.Frame(f"tip_{f}", frame.parentJoint, fid, placement, pin.FrameType.OP_FRAME)
+            )
         self.data = self.model.createData()
         self.tip_ids = [self.model.getFrameId(f"tip_{f}") for f in self.fingers]
         self.root_id = self.model.getFrameId(self.map.root)
@@ -169,26 +187,41 @@ class HandRetargeter:
             q_prev = q.copy()
 
             def residual(x, target=target, q_prev=q_prev):
-                return np.concatenate([(w[:, None] * (vectors(np.vstack(self._points(x))) - target)).ravel(), sw * (x - q_prev)])
+                return np.concatenate(
+                    [(w[:, None] * (vectors(np.vstack(self._points(x))) - target)).ravel(), sw * (x - q_prev)]
+                )
 
             def jac(x):
                 pin.computeJointJacobians(self.model, self.data, x)
                 pin.updateFramePlacements(self.model, self.data)
-                J = [pin.getFrameJacobian(self.model, self.data, i, pin.LOCAL_WORLD_ALIGNED)[:3] for i in self.base_ids + self.tip_ids]
+                J = [
+                    pin.getFrameJacobian(self.model, self.data, i, pin.LOCAL_WORLD_ALIGNED)[:3]
+                    for i in self.base_ids + self.tip_ids
+                ]
                 rows = [w[k] * (J[b] - J[a]) for k, (a, b) in enumerate(pairs)]
                 return np.vstack([*rows, sw * np.eye(len(x))])
 
             q = least_squares(
-                residual, np.clip(q, self.lower, self.upper), jac=jac, bounds=(self.lower, self.upper),
-                method="trf", max_nfev=20, xtol=1e-6, ftol=1e-6,
+                residual,
+                np.clip(q, self.lower, self.upper),
+                jac=jac,
+                bounds=(self.lower, self.upper),
+                method="trf",
+                max_nfev=20,
+                xtol=1e-6,
+                ftol=1e-6,
             ).x
             out[t] = q
         robot_vecs = np.array([(lambda b_t: b_t[1] - b_t[0])(self._points(x)) for x in out])
         human_vecs = target_pts[:, F:] - target_pts[:, :F]
-        return HandRetargetResult(out, self.joint_names, self.fingers, robot_vecs, human_vecs, scale, hand.fps)
+        return HandRetargetResult(
+            out, self.joint_names, self.fingers, robot_vecs, human_vecs, scale, hand.fps
+        )
 
     def _palm_frame_robot(self) -> np.ndarray:
-        return palm_frame(np.vstack([self.rest_bases, self.rest_tips]), hand_points=False, fingers=self.fingers)
+        return palm_frame(
+            np.vstack([self.rest_bases, self.rest_tips]), hand_points=False, fingers=self.fingers
+        )
 
 
 def palm_frame(points: np.ndarray, hand_points: bool, fingers: list[str] | None = None) -> np.ndarray:

@@ -90,14 +90,23 @@ def foot_metrics(foot_heights: np.ndarray, foot_xy: np.ndarray, fps: float, cont
     return skating, penetration
 
 
+def _overlaps(
+    model: mujoco.MjModel, data: mujoco.MjData, q: np.ndarray, depth: float
+) -> set[tuple[int, int]]:
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    mujoco.mj_collision(model, data)
+    return {
+        (data.contact[i].geom1, data.contact[i].geom2)
+        for i in range(data.ncon)
+        if data.contact[i].dist < -depth
+    }
+
+
 def self_collision_frames(model: mujoco.MjModel, qpos: np.ndarray, depth: float = 1e-3) -> int:
-    """Frames where two robot geoms (not parent/child, which MuJoCo filters) overlap by more than `depth`."""
+    """Frames where two robot geoms overlap by more than `depth`. Pairs already overlapping in the model's
+    rest pose (coarse collision meshes of neighbouring links) are not counted: they are not motion errors."""
     data = mujoco.MjData(model)
-    frames = 0
-    for q in qpos:
-        data.qpos[:] = q
-        mujoco.mj_kinematics(model, data)
-        mujoco.mj_collision(model, data)
-        if any(data.contact[i].dist < -depth for i in range(data.ncon)):
-            frames += 1
-    return frames
+    rest = model.key_qpos[0] if model.nkey else model.qpos0
+    ignore = _overlaps(model, data, rest, depth)
+    return sum(bool(_overlaps(model, data, q, depth) - ignore) for q in qpos)
