@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import importlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -118,6 +119,7 @@ def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") ->
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; run folders are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -257,6 +259,8 @@ class MetricsLog:
         self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
 
     def write(self, row: dict[str, Any]) -> None:
+        # NaN (e.g. no episode finished yet) is not JSON; write null instead.
+        row = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         self._f.write(json.dumps(row) + "\n")
         self._f.flush()
 

@@ -210,7 +210,7 @@ def train_ppo(spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | N
                 "collect_time": t_collect,
                 "learn_time": t_iter - t_collect,
                 "learning_rate": alg.learning_rate,
-                "action_std": float(alg.get_policy().output_std.mean()),
+                "action_std": float(alg.get_policy().output_std.detach().mean()),
                 **{f"Loss/{k}": v for k, v in losses.items()},
                 **{k: statistics.fmean(v) for k, v in logs.items()},
             }

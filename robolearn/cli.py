@@ -72,14 +72,14 @@ def _print_list() -> int:
 
     console = Console()
     tasks = Table(title="tasks")
-    tasks.add_column("task")
-    tasks.add_column("gymnasium id")
+    tasks.add_column("task", no_wrap=True)
+    tasks.add_column("gymnasium id", no_wrap=True)
     tasks.add_column("description")
     for name in task_names():
         tasks.add_row(name, f"robolearn/{name}-v0", get_task(name).description)
     robots = Table(title="robots (mujoco-menagerie)")
     for col in ("robot", "menagerie", "model", "training model", "description"):
-        robots.add_column(col)
+        robots.add_column(col, no_wrap=col != "description")
     for r in ROBOTS.values():
         robots.add_row(r.name, r.menagerie, r.model, r.fast_model or r.model, r.description)
     console.print(tasks, robots)

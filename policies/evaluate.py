@@ -1,0 +1,161 @@
+"""Replay, evaluate and export a run from its folder alone (config.yaml + a checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from tensordict import TensorDict
+
+from robolearn.policies import setup
+from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, resolve_run
+
+EVAL_MAX_WORLDS = 256
+"""Worlds simulated at once during eval; more episodes run in further rounds."""
+Z95 = 1.96
+
+console = Console()
+
+
+@dataclass
+class LoadedPolicy:
+    spec: setup.RunSpec
+    checkpoint: Path
+    env: Any
+    act: Any
+    """obs dict -> deterministic actions (no grad)."""
+    actor: Any
+
+
+def load_run_policy(run: Path, checkpoint: Path | None = None, num_envs: int = 1, seed: int | None = None) -> LoadedPolicy:
+    run, ckpt_in_path = resolve_run(run)
+    ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
+    spec = setup.spec_from_run(run)
+    env = setup.make_env(spec.env, spec.device, num_envs=num_envs, seed=seed)
+    if spec.algo == "ppo":
+        actor = setup.load_policy(run, ckpt, env, spec.agent, state)
+
+        @torch.no_grad()
+        def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+            return actor(TensorDict(obs, batch_size=[env.num_envs], device=env.device))
+
+    else:
+        from robolearn.policies.sb3 import load_sb3_policy
+
+        actor, act = load_sb3_policy(spec, ckpt, env)
+    return LoadedPolicy(spec, ckpt, env, act, actor)
+
+
+def play_run(run: Path, video: Path | None = None, num_envs: int = 4, steps: int = 250,
+             checkpoint: Path | None = None, seed: int = 1) -> Path:  # fmt: skip
+    """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4)."""
+    from robolearn.render import render_env_video
+
+    run, _ = resolve_run(run)
+    pol = load_run_policy(run, checkpoint, num_envs=num_envs, seed=seed)
+    video = video or run / "videos" / f"play_{pol.checkpoint.stem}.mp4"
+    return render_env_video(pol.env, pol.act, video, steps=steps, worlds=num_envs)
+
+
+def _mean_ci(xs: list[float]) -> dict[str, float]:
+    mean = statistics.fmean(xs)
+    half = Z95 * statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else math.nan
+    return {"mean": mean, "ci95": half}
+
+
+def evaluate(pol: LoadedPolicy, episodes: int, seed: int) -> dict[str, Any]:
+    """Deterministic actions; each world contributes its first episode; held-out `seed` per round."""
+    env = pol.env
+    returns: list[float] = []
+    lengths: list[float] = []
+    failures: list[float] = []
+    err_xy: list[float] = []
+    err_yaw: list[float] = []
+    rnd = 0
+    while len(returns) < episodes:
+        env.reset(seed=seed + rnd)
+        rnd += 1
+        n = env.num_envs
+        active = torch.ones(n, dtype=torch.bool, device=env.device)
+        ret = torch.zeros(n, device=env.device)
+        length = torch.zeros(n, device=env.device)
+        err = torch.zeros(n, 2, device=env.device)
+        obs = env.obs_buf
+        for _ in range(env.max_episode_length + 1):
+            obs, reward, terminated, time_out, _ = env.step(pol.act(obs))
+            done = (terminated | time_out) & active
+            ret += reward * active
+            length += active.float()
+            if env.command_manager is not None:
+                # Tracking error of the worlds still inside their episode (a done world has been reset).
+                cmd, robot = env.command_manager.command, env.robot
+                e_xy = torch.linalg.norm(cmd[:, :2] - robot.root_lin_vel_b[:, :2].float(), dim=-1)
+                e_yaw = (cmd[:, 2] - robot.root_ang_vel_b[:, 2].float()).abs()
+                live = (active & ~done).float()
+                err += torch.stack([e_xy, e_yaw], -1) * live.unsqueeze(-1)
+            for i in done.nonzero(as_tuple=True)[0].tolist():
+                if len(returns) >= episodes:
+                    break
+                returns.append(float(ret[i]))
+                lengths.append(float(length[i]))
+                failures.append(float(terminated[i]))
+                steps = max(float(length[i]) - 1.0, 1.0)
+                err_xy.append(float(err[i, 0]) / steps)
+                err_yaw.append(float(err[i, 1]) / steps)
+            active &= ~done
+            if not active.any() or len(returns) >= episodes:
+                break
+    result: dict[str, Any] = {
+        "episodes": len(returns),
+        "seed": seed,
+        "return": _mean_ci(returns),
+        "episode_length": _mean_ci(lengths),
+        "failure_rate": _mean_ci(failures),
+    }
+    if env.command_manager is not None:
+        result["error_vel_xy"] = _mean_ci(err_xy)
+        result["error_vel_yaw"] = _mean_ci(err_yaw)
+    return result
+
+
+def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Path | None = None,
+             out: Path | None = None, quiet: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Evaluate on held-out seeds, print a table and write eval.json (mean and 95% CI of each metric)."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    run, _ = resolve_run(run)
+    pol = load_run_policy(run, checkpoint, num_envs=min(episodes, EVAL_MAX_WORLDS), seed=seed)
+    result = {"run": str(run), "task": pol.spec.task, "checkpoint": str(pol.checkpoint), **evaluate(pol, episodes, seed)}
+    out = Path(out) if out else run / "eval.json"
+    atomic_write_text(out, json.dumps(result, indent=2))
+    if not quiet:
+        table = Table(title=f"{pol.spec.task}: {result['episodes']} episodes, seed {seed}, {pol.checkpoint.name}")
+        table.add_column("metric")
+        table.add_column("mean", justify="right")
+        table.add_column("95% CI", justify="right")
+        for key in ("return", "episode_length", "failure_rate", "error_vel_xy", "error_vel_yaw"):
+            if key in result:
+                table.add_row(key, f"{result[key]['mean']:.4f}", f"± {result[key]['ci95']:.4f}")
+        console.print(table)
+        console.print(f"wrote {out}")
+    return result
+
+
+def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = None):
+    """Write policy.onnx / policy.json / policy.pt of a run's checkpoint (default: the latest)."""
+    from robolearn.sim2real.export import export_policy, policy_metadata
+
+    run, _ = resolve_run(run)
+    pol = load_run_policy(run, checkpoint)
+    if pol.spec.algo != "ppo":
+        raise RunError(f"{run}: export supports PPO runs (this run used {pol.spec.algo})")
+    meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
+    meta.checkpoint = str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)
+    return export_policy(pol.actor, meta, Path(out) if out else run)

@@ -1,0 +1,45 @@
+"""Robot/task registries and the errors a user sees for bad names and files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from robolearn.robots import ROBOTS, UnknownRobotError, load_spec, robot_info, robot_model
+from robolearn.tasks import UnknownTaskError, get_task
+
+
+def test_every_registered_robot_compiles_from_menagerie():
+    for name in ("go2", "g1", "h1", "aloha"):
+        model = robot_model(name)
+        assert model.nu > 0
+    assert robot_model("go2", fast=True).nu == 12
+
+
+def test_unknown_robot_lists_valid_ones():
+    with pytest.raises(UnknownRobotError, match="valid robots: .*go2"):
+        robot_info("go3")
+    assert "g1" in ROBOTS
+
+
+def test_unknown_task_lists_valid_ones():
+    with pytest.raises(UnknownTaskError, match="valid tasks: Go2-Velocity-Flat"):
+        get_task("Go2-Velocity-Flatt")
+
+
+def test_missing_robot_says_where_it_looked(tmp_path):
+    code = "from robolearn.robots import robot_xml; robot_xml('go2')"
+    env = {**os.environ, "MENAGERIE_ROOT": str(tmp_path), "MENAGERIE_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode != 0
+    assert f"MENAGERIE_ROOT={tmp_path}" in out.stderr and "set MENAGERIE_ROOT" in out.stderr
+
+
+def test_malformed_mjcf_names_the_file(tmp_path):
+    bad = tmp_path / "robot.xml"
+    bad.write_text("<mujoco><worldbody><body><geom type='sphere' size='oops'/></body></worldbody></mujoco>")
+    with pytest.raises(ValueError, match=r"malformed MJCF .*robot\.xml"):
+        load_spec(bad)
