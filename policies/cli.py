@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from robolearn.env.cfg import EnvCfg
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.runs import RunError
+
+from robolearn.env.cfg import EnvCfg
 
 EXIT_INTERRUPTED = 130
 

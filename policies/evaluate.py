@@ -12,10 +12,9 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.table import Table
-from tensordict import TensorDict
-
 from robolearn.policies import setup
 from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, resolve_run
+from tensordict import TensorDict
 
 EVAL_MAX_WORLDS = 256
 """Worlds simulated at once during eval; more episodes run in further rounds."""
@@ -34,7 +33,9 @@ class LoadedPolicy:
     actor: Any
 
 
-def load_run_policy(run: Path, checkpoint: Path | None = None, num_envs: int = 1, seed: int | None = None) -> LoadedPolicy:
+def load_run_policy(
+    run: Path, checkpoint: Path | None = None, num_envs: int = 1, seed: int | None = None
+) -> LoadedPolicy:
     run, ckpt_in_path = resolve_run(run)
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
@@ -132,11 +133,18 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint, num_envs=min(episodes, EVAL_MAX_WORLDS), seed=seed)
-    result = {"run": str(run), "task": pol.spec.task, "checkpoint": str(pol.checkpoint), **evaluate(pol, episodes, seed)}
+    result = {
+        "run": str(run),
+        "task": pol.spec.task,
+        "checkpoint": str(pol.checkpoint),
+        **evaluate(pol, episodes, seed),
+    }
     out = Path(out) if out else run / "eval.json"
     atomic_write_text(out, json.dumps(result, indent=2))
     if not quiet:
-        table = Table(title=f"{pol.spec.task}: {result['episodes']} episodes, seed {seed}, {pol.checkpoint.name}")
+        table = Table(
+            title=f"{pol.spec.task}: {result['episodes']} episodes, seed {seed}, {pol.checkpoint.name}"
+        )
         table.add_column("metric")
         table.add_column("mean", justify="right")
         table.add_column("95% CI", justify="right")
@@ -157,5 +165,7 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
     if pol.spec.algo != "ppo":
         raise RunError(f"{run}: export supports PPO runs (this run used {pol.spec.algo})")
     meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
-    meta.checkpoint = str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)
+    meta.checkpoint = (
+        str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)
+    )
     return export_policy(pol.actor, meta, Path(out) if out else run)

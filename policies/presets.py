@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from robolearn.policies.config import PpoCfg
+
 from robolearn.tasks import get_task
 
 GPU_NUM_ENVS = 4096

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.presets import default_agent_cfg
+from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.runs import RunError, from_plain, read_config
 from rsl_rl.models import MLPModel
 from rsl_rl.utils import resolve_class, resolve_obs_groups
 
 from robolearn.env.cfg import EnvCfg
 from robolearn.env.env import ManagerBasedRlEnv
-from robolearn.policies.config import PpoCfg
-from robolearn.policies.presets import default_agent_cfg
-from robolearn.policies.rsl_rl import RslRlVecEnv
-from robolearn.policies.runs import RunError, from_plain, read_config
 from robolearn.tasks import get_task
 
 RESUME_MUTABLE = {"agent.max_iterations", "agent.save_interval"}
@@ -61,10 +61,14 @@ def spec_from_run(run: Path) -> RunSpec:
     algo = data.get("algo", "ppo")
     env_cfg = from_plain(env_default, data["env"], f"{where}: env")
     agent = from_plain(agent_cls(algo)(), data["agent"], f"{where}: agent")
-    return RunSpec(data["task"], algo, env_cfg, agent, int(data.get("seed", 0)), str(data.get("device", "cpu")))
+    return RunSpec(
+        data["task"], algo, env_cfg, agent, int(data.get("seed", 0)), str(data.get("device", "cpu"))
+    )
 
 
-def make_env(env_cfg: EnvCfg, device: str, num_envs: int | None = None, seed: int | None = None) -> ManagerBasedRlEnv:
+def make_env(
+    env_cfg: EnvCfg, device: str, num_envs: int | None = None, seed: int | None = None
+) -> ManagerBasedRlEnv:
     overrides: dict[str, Any] = {}
     if num_envs is not None:
         overrides["num_envs"] = num_envs
@@ -82,7 +86,9 @@ def build_actor(vec: RslRlVecEnv, agent: PpoCfg, device: str) -> MLPModel:
     return cls(obs, groups, "actor", vec.num_actions, **kwargs).to(device)
 
 
-def load_policy(run: Path, checkpoint: Path | None, env: ManagerBasedRlEnv, agent: PpoCfg, state: dict) -> MLPModel:
+def load_policy(
+    run: Path, checkpoint: Path | None, env: ManagerBasedRlEnv, agent: PpoCfg, state: dict
+) -> MLPModel:
     """The actor of a PPO checkpoint, in eval mode, on the env's device."""
     del run, checkpoint
     actor = build_actor(RslRlVecEnv(env), agent, str(env.device))

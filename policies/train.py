@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rsl_rl.algorithms import PPO
-
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from robolearn.policies import setup
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import (
@@ -36,6 +41,7 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
+from rsl_rl.algorithms import PPO
 
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs
@@ -94,7 +100,10 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         diffs = [d for d in diff_plain({"env": stored["env"], "agent": stored["agent"]}, requested)
                  if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
         if diffs:
-            raise RunError(f"cannot resume {run}: the requested config differs from its config.yaml:\n  " + "\n  ".join(diffs))
+            raise RunError(
+                f"cannot resume {run}: the requested config differs from its config.yaml:\n  "
+                + "\n  ".join(diffs)
+            )
         if args.max_iterations is not None:
             spec.agent = replace(spec.agent, max_iterations=args.max_iterations)
         ckpt_path, state = load_checkpoint(run, ckpt)
@@ -130,7 +139,9 @@ def train(args: TrainArgs) -> TrainResult:
     return train_ppo(spec, run, state, ckpt, video=args.video)
 
 
-def train_ppo(spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | None, video: bool = False) -> TrainResult:
+def train_ppo(
+    spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | None, video: bool = False
+) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
     torch.manual_seed(spec.seed)
@@ -223,7 +234,10 @@ def train_ppo(spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | N
             done = it + 1
             progress.update(bar, completed=done, info=info)
             if not console.is_terminal and (it % PLAIN_LOG_EVERY == 0 or it + 1 == agent.max_iterations):
-                print(f"[{spec.task}] it {it + 1}/{agent.max_iterations} {row['wall_time']:.0f}s {info}", flush=True)
+                print(
+                    f"[{spec.task}] it {it + 1}/{agent.max_iterations} {row['wall_time']:.0f}s {info}",
+                    flush=True,
+                )
             if done % agent.save_interval == 0 or interrupt.requested:
                 last_ckpt = save(done)
             if interrupt.requested:

@@ -87,7 +87,9 @@ class PolicyMetadata:
         data = json.loads(text)
         version = data.get("version")
         if version != EXPORT_VERSION:
-            raise ValueError(f"{where}: export version {version!r}, this robolearn reads version {EXPORT_VERSION}")
+            raise ValueError(
+                f"{where}: export version {version!r}, this robolearn reads version {EXPORT_VERSION}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         missing = names - set(data) - {"onnx_input", "onnx_output", "checkpoint", "extra"}
         if missing:
@@ -116,7 +118,9 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
     kd = np.where(affine, -model.actuator_biasprm[:, 2], 0.0)
     commands = []
     if env.command_manager is not None:
-        commands = [CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges)]
+        commands = [
+            CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges)
+        ]
     return PolicyMetadata(
         version=EXPORT_VERSION,
         task=task,
