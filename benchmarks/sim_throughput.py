@@ -33,7 +33,9 @@ def g1_memory_mib(num_worlds: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tasks", nargs="+", default=["Go2-Velocity-Flat", "Go2-Velocity-Rough"])
     parser.add_argument("--num-envs", nargs="+", type=int, default=[64, 512, 2048])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
@@ -51,7 +53,9 @@ def main() -> None:
 
     torch.set_num_threads(1)  # batches of a few hundred rows: intra-op threads only contend with physics
     console = Console()
-    table = Table(title=f"env-steps/s vs raw mjbatch stepping, same model and substeps ({os.cpu_count()} cores)")
+    table = Table(
+        title=f"env-steps/s vs raw mjbatch stepping, same model and substeps ({os.cpu_count()} cores)"
+    )
     for col in ("task", "N", "threads", "substeps", "raw steps/s", "env steps/s", "ratio"):
         table.add_column(col, justify="right")
     for task in args.tasks:

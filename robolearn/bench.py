@@ -65,4 +65,6 @@ def bench_task(cfg: EnvCfg, steps: int = 0, repeats: int = 3) -> BenchResult:
         raw.append(raw_steps_per_s(env.scene.model, cfg.num_envs, cfg.sim.num_threads, cfg.decimation, steps))
         ours.append(env_steps_per_s(env, steps))
     env.close()
-    return BenchResult(cfg.num_envs, cfg.sim.num_threads, cfg.decimation, statistics.median(raw), statistics.median(ours))
+    return BenchResult(
+        cfg.num_envs, cfg.sim.num_threads, cfg.decimation, statistics.median(raw), statistics.median(ours)
+    )

@@ -83,7 +83,9 @@ def _print_list() -> int:
     for r in ROBOTS.values():
         robots.add_row(r.name, r.menagerie, r.model, r.fast_model or r.model, r.description)
     console.print(tasks, robots)
-    console.print("sim backends: " + ", ".join(BACKENDS) + " (cpu = mjbatch, default; warp = mujoco-warp GPU)")
+    console.print(
+        "sim backends: " + ", ".join(BACKENDS) + " (cpu = mjbatch, default; warp = mujoco-warp GPU)"
+    )
     return 0
 
 
@@ -92,7 +94,9 @@ def _task_cli(command: str, args_type: type, argv: list[str], description: str) 
 
     if not argv or argv[0].startswith("-"):
         if argv and argv[0] in ("-h", "--help"):
-            print(f"usage: robolearn {command} TASK [OPTIONS]\n\n{description}\n\ntasks: {', '.join(task_names())}")
+            print(
+                f"usage: robolearn {command} TASK [OPTIONS]\n\n{description}\n\ntasks: {', '.join(task_names())}"
+            )
             raise SystemExit(0)
         raise SystemExit(f"robolearn {command}: give a task first; valid tasks: {', '.join(task_names())}")
     task, rest = argv[0], argv[1:]
@@ -120,7 +124,9 @@ def _bench(argv: list[str]) -> int:
     for col in ("N", "threads", "substeps", "raw physics steps/s", "env steps/s", "ratio"):
         table.add_column(col, justify="right")
     threads = args.env.sim.num_threads or os.cpu_count()
-    table.add_row(str(r.num_envs), str(threads), str(r.decimation), f"{r.raw:,.0f}", f"{r.env:,.0f}", f"{r.ratio:.2f}")
+    table.add_row(
+        str(r.num_envs), str(threads), str(r.decimation), f"{r.raw:,.0f}", f"{r.env:,.0f}", f"{r.ratio:.2f}"
+    )
     console.print(table)
     return 0
 
@@ -130,7 +136,9 @@ def _play(argv: list[str]) -> int:
         return _delegate("play", argv)
     task, args = _task_cli("play", PlayArgs, argv, PlayArgs.__doc__ or "")
     if not args.random:
-        raise SystemExit(f"robolearn play {task}: pass --random for random actions, or give a run folder instead of a task")
+        raise SystemExit(
+            f"robolearn play {task}: pass --random for random actions, or give a run folder instead of a task"
+        )
     import torch
 
     from robolearn.env.env import ManagerBasedRlEnv
@@ -182,7 +190,9 @@ def _sim_quickstart() -> int:
     env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=4))
     from robolearn.render import render_env_video
 
-    path = render_env_video(env, lambda obs: 0.5 * torch.randn(4, env.num_actions), "quickstart/random.mp4", steps=100)
+    path = render_env_video(
+        env, lambda obs: 0.5 * torch.randn(4, env.num_actions), "quickstart/random.mp4", steps=100
+    )
     print(f"video: {path.resolve()}")
     return 0
 

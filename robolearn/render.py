@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -39,7 +40,9 @@ class WorldRenderer:
         scene_flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
         scene_flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
 
-    def render_state(self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1) -> np.ndarray:
+    def render_state(
+        self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1
+    ) -> np.ndarray:
         self.data.qpos[:] = qpos
         if qvel is not None:
             self.data.qvel[:] = qvel
@@ -79,26 +82,26 @@ class VideoWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
         self.fps = fps
-        self._writer: Callable | None = None
+        self._gen: Any = None
         self._imageio_ffmpeg = imageio_ffmpeg
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
-        if self._writer is None:
+        if self._gen is None:
             h, w = frame.shape[:2]
             gen = self._imageio_ffmpeg.write_frames(
                 str(self._tmp), (w, h), fps=self.fps, codec="libx264", pix_fmt_out="yuv420p",
                 macro_block_size=8, quality=7, ffmpeg_log_level="error",
             )  # fmt: skip
             gen.send(None)
-            self._writer = gen.send
-        self._writer(np.ascontiguousarray(frame))
+            self._gen = gen
+        self._gen.send(np.ascontiguousarray(frame))
         self.frames += 1
 
     def close(self) -> Path:
-        if self._writer is None:
+        if self._gen is None:
             raise RuntimeError(f"no frames were written to {self.path}")
-        self._writer.__self__.close()  # the generator behind .send flushes and closes ffmpeg
+        self._gen.close()  # flushes and closes ffmpeg
         os.replace(self._tmp, self.path)
         return self.path
 

@@ -32,10 +32,14 @@ ROBOTS: dict[str, RobotInfo] = {
         RobotInfo("go1", "unitree_go1", "go1", "go1_mjx", "quadruped", "Unitree Go1, 12 DoF"),
         RobotInfo("a1", "unitree_a1", "a1", None, "quadruped", "Unitree A1, 12 DoF"),
         RobotInfo("g1", "unitree_g1", "g1", "g1_mjx", "humanoid", "Unitree G1, 29 DoF"),
-        RobotInfo("g1_with_hands", "unitree_g1", "g1_with_hands", None, "humanoid", "Unitree G1 with Dex3 hands"),
+        RobotInfo(
+            "g1_with_hands", "unitree_g1", "g1_with_hands", None, "humanoid", "Unitree G1 with Dex3 hands"
+        ),
         RobotInfo("h1", "unitree_h1", "h1", None, "humanoid", "Unitree H1, 19 DoF"),
         RobotInfo("shadow_hand", "shadow_hand", "right_hand", None, "hand", "Shadow Dexterous Hand (right)"),
-        RobotInfo("shadow_hand_left", "shadow_hand", "left_hand", None, "hand", "Shadow Dexterous Hand (left)"),
+        RobotInfo(
+            "shadow_hand_left", "shadow_hand", "left_hand", None, "hand", "Shadow Dexterous Hand (left)"
+        ),
         RobotInfo("allegro", "wonik_allegro", "right_hand", None, "hand", "Wonik Allegro hand (right)"),
         RobotInfo("allegro_left", "wonik_allegro", "left_hand", None, "hand", "Wonik Allegro hand (left)"),
         RobotInfo("leap_hand", "leap_hand", "right_hand", None, "hand", "LEAP hand (right)"),
@@ -58,7 +62,9 @@ def robot_info(name: str) -> RobotInfo:
     try:
         return ROBOTS[name]
     except KeyError:
-        raise UnknownRobotError(f"unknown robot {name!r}; valid robots: {', '.join(sorted(ROBOTS))}") from None
+        raise UnknownRobotError(
+            f"unknown robot {name!r}; valid robots: {', '.join(sorted(ROBOTS))}"
+        ) from None
 
 
 def robot_xml(name: str, fast: bool = False) -> Path:

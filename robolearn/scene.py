@@ -94,16 +94,22 @@ def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
     return tile_origins(cfg, heights)
 
 
-def _add_contact_sensors(spec: mujoco.MjSpec, sensors: dict[str, ContactSensorCfg], ground: list[str]) -> dict:
+def _add_contact_sensors(
+    spec: mujoco.MjSpec, sensors: dict[str, ContactSensorCfg], ground: list[str]
+) -> dict:
     # Ground geoms as one body: the contact sensor's second object is the world body (all static geoms).
     del ground
     slices_count: dict[str, int] = {}
     for group, cfg in sensors.items():
-        items = [(mujoco.mjtObj.mjOBJ_GEOM, g) for g in cfg.geoms] + [(mujoco.mjtObj.mjOBJ_BODY, b) for b in cfg.bodies]
+        items = [(mujoco.mjtObj.mjOBJ_GEOM, g) for g in cfg.geoms] + [
+            (mujoco.mjtObj.mjOBJ_BODY, b) for b in cfg.bodies
+        ]
         for i, (objtype, name) in enumerate(items):
             s = spec.add_sensor(name=f"contact/{group}/{i}", type=mujoco.mjtSensor.mjSENS_CONTACT,
                                 objtype=objtype, objname=name, reftype=mujoco.mjtObj.mjOBJ_BODY, refname="world")  # fmt: skip
-            s.intprm[0] = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE))
+            s.intprm[0] = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (
+                1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE)
+            )
             s.intprm[1] = 3  # reduce="netforce"
             s.intprm[2] = 1
         slices_count[group] = len(items)

@@ -49,14 +49,20 @@ def generate_heights(cfg: TerrainCfg) -> np.ndarray:
             if kind == "random_rough":
                 tile = rng.uniform(-1, 1, (n, n)) * cfg.max_rough * max(level, 0.1) / 2
             elif kind == "slope":
-                tile = np.maximum(0.0, cfg.tile_size / 2 - np.maximum(np.abs(xx), np.abs(yy))) * cfg.max_slope * level
+                tile = (
+                    np.maximum(0.0, cfg.tile_size / 2 - np.maximum(np.abs(xx), np.abs(yy)))
+                    * cfg.max_slope
+                    * level
+                )
             elif kind in ("stairs_up", "stairs_down"):
                 ring = np.floor(np.maximum(np.abs(xx), np.abs(yy)) / 0.3)
                 sign = -1.0 if kind == "stairs_up" else 1.0  # up: descending outward, so the pad is a summit
                 tile = sign * ring * cfg.max_step * level
                 tile -= tile[n // 2, n // 2]
             else:
-                tile = 0.5 * cfg.max_rough * level * np.sin(2 * np.pi * xx / 1.5) * np.cos(2 * np.pi * yy / 1.5)
+                tile = (
+                    0.5 * cfg.max_rough * level * np.sin(2 * np.pi * xx / 1.5) * np.cos(2 * np.pi * yy / 1.5)
+                )
             tile = np.where(pad, tile[n // 2, n // 2] if kind != "random_rough" else 0.0, tile)
             heights[r * n : (r + 1) * n, c * n : (c + 1) * n] = tile
     return heights - heights.min()

@@ -119,7 +119,7 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
     commands = []
     if env.command_manager is not None:
         commands = [
-            CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges)
+            CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges, strict=True)
         ]
     return PolicyMetadata(
         version=EXPORT_VERSION,

@@ -71,7 +71,7 @@ def test_nan_state_resets_the_world_and_is_counted(env):
 def test_time_out_is_a_truncation_not_a_failure():
     env = make(num_envs=2, episode_length_s=0.1)  # 5 policy steps
     env.reset(seed=0)
-    for i in range(5):
+    for _i in range(5):
         _, _, terminated, time_out, extras = env.step(torch.zeros(2, 12))
     assert time_out.all() and not terminated.any()
     assert extras["time_outs"].all() and (env.episode_length_buf == 0).all()

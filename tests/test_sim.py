@@ -68,7 +68,9 @@ def test_reset_selected_worlds(go2_model):
 
 def test_rays_measure_height_above_floor(go2_model):
     sim = make_backend("cpu", go2_model, 2, num_threads=1)
-    pnt = torch.tensor([[[0.0, 3.0, 1.5], [2.0, 2.0, 0.7]], [[5.0, 5.0, 0.3], [4.0, 4.0, 2.0]]], dtype=torch.float64)
+    pnt = torch.tensor(
+        [[[0.0, 3.0, 1.5], [2.0, 2.0, 0.7]], [[5.0, 5.0, 0.3], [4.0, 4.0, 2.0]]], dtype=torch.float64
+    )
     vec = torch.zeros_like(pnt)
     vec[..., 2] = -1.0
     dist = sim.ray(pnt, vec, flg_static=True, geomgroup=(1, 0, 0, 0, 0, 0))

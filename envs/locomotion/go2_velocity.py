@@ -20,8 +20,8 @@ from robolearn.env import (
     SimCfg,
     TerminationTerm,
     VelocityCommandCfg,
+    mdp,
 )
-from robolearn.env import mdp
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
@@ -80,7 +80,9 @@ def velocity_rewards() -> dict[str, RewardTerm]:
         "joint_acc": RewardTerm(mdp.joint_acc_l2, weight=-2.5e-7),
         "action_rate": RewardTerm(mdp.action_rate_l2, weight=-0.01),
         "joint_pos_limits": RewardTerm(mdp.joint_pos_limits, weight=-10.0),
-        "feet_air_time": RewardTerm(mdp.feet_air_time, weight=0.25, params={"sensor": "feet", "threshold": 0.3}),
+        "feet_air_time": RewardTerm(
+            mdp.feet_air_time, weight=0.25, params={"sensor": "feet", "threshold": 0.3}
+        ),
         "undesired_contacts": RewardTerm(mdp.undesired_contacts, weight=-1.0, params={"sensor": "thighs"}),
         "stand_still": RewardTerm(mdp.stand_still, weight=-0.5),
     }
@@ -98,7 +100,9 @@ def velocity_events() -> dict[str, EventTerm]:
                 "velocity_range": {k: (-0.3, 0.3) for k in ("x", "y", "z", "roll", "pitch", "yaw")},
             },
         ),
-        "reset_joints": EventTerm(mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.8, 1.2)}),
+        "reset_joints": EventTerm(
+            mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.8, 1.2)}
+        ),
         "push": EventTerm(
             mdp.push_by_setting_velocity,
             mode="interval",
@@ -111,7 +115,9 @@ def velocity_events() -> dict[str, EventTerm]:
 @dataclass
 class Go2VelocityFlatCfg(EnvCfg):
     scene: SceneCfg = field(default_factory=go2_scene)
-    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()})
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
+    )
     rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
     terminations: dict[str, TerminationTerm] = field(
         default_factory=lambda: {
@@ -133,16 +139,25 @@ class Go2VelocityFlatCfg(EnvCfg):
 class Go2VelocityRoughCfg(Go2VelocityFlatCfg):
     scene: SceneCfg = field(default_factory=lambda: go2_scene("rough"))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": policy_obs(height_scan=True), "critic": critic_obs(height_scan=True)}
+        default_factory=lambda: {
+            "policy": policy_obs(height_scan=True),
+            "critic": critic_obs(height_scan=True),
+        }
     )
-    curriculum: dict[str, CurriculumTerm] = field(default_factory=lambda: {"terrain_levels": CurriculumTerm(mdp.terrain_levels)})
+    curriculum: dict[str, CurriculumTerm] = field(
+        default_factory=lambda: {"terrain_levels": CurriculumTerm(mdp.terrain_levels)}
+    )
 
     def __post_init__(self) -> None:
         self.rewards["flat_orientation"].weight = -0.5  # slopes tilt the trunk on purpose
-        self.events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}  # spawn on the tile's level pad
+        self.events["reset_base"].params["pose_range"] = {
+            "yaw": (-3.14, 3.14)
+        }  # spawn on the tile's level pad
 
 
-register_task("Go2-Velocity-Flat", Go2VelocityFlatCfg, "Unitree Go2: track (vx, vy, yaw rate) commands on flat ground")
+register_task(
+    "Go2-Velocity-Flat", Go2VelocityFlatCfg, "Unitree Go2: track (vx, vy, yaw rate) commands on flat ground"
+)
 register_task(
     "Go2-Velocity-Rough",
     Go2VelocityRoughCfg,

@@ -21,6 +21,7 @@ class Sb3VecEnv(VecEnv):
         clip = float(env.cfg.actions.clip)
         obs_space = spaces.Box(-np.inf, np.inf, (env.observation_dims()[group],), np.float32)
         act_space = spaces.Box(-clip, clip, (env.num_actions,), np.float32)
+        self.render_mode = None
         super().__init__(env.num_envs, obs_space, act_space)
         self._actions: torch.Tensor | None = None
         self._returns = np.zeros(env.num_envs)
@@ -62,7 +63,9 @@ class Sb3VecEnv(VecEnv):
         setattr(self, attr_name, value)
 
     def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list[Any]:
-        raise NotImplementedError(f"{type(self).__name__} runs one batched env; no per-env method {method_name!r}")
+        raise NotImplementedError(
+            f"{type(self).__name__} runs one batched env; no per-env method {method_name!r}"
+        )
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False] * len(self._indices(indices))

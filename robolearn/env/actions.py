@@ -35,7 +35,9 @@ class JointPositionAction:
     def process(self, action: torch.Tensor) -> None:
         expected = (self.env.num_envs, self.dim)
         if tuple(action.shape) != expected:
-            raise ValueError(f"action has shape {tuple(action.shape)}, expected {expected} (num_envs, action dim)")
+            raise ValueError(
+                f"action has shape {tuple(action.shape)}, expected {expected} (num_envs, action dim)"
+            )
         self.prev_action[:] = self.action
         self.action[:] = action.to(self.env.device).clamp(-self.cfg.clip, self.cfg.clip)
         self.target[:] = self.offset + self.cfg.scale * self.action

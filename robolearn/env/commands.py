@@ -56,4 +56,7 @@ class VelocityCommand:
         err = self.error_sum[env_ids] / steps.unsqueeze(-1)
         self.error_sum[env_ids] = 0.0
         self._resample(env_ids)
-        return {"Metrics/error_vel_xy": float(err[:, 0].mean()), "Metrics/error_vel_yaw": float(err[:, 1].mean())}
+        return {
+            "Metrics/error_vel_xy": float(err[:, 0].mean()),
+            "Metrics/error_vel_yaw": float(err[:, 1].mean()),
+        }

@@ -43,7 +43,9 @@ class RobotData:
             self.base_id = model.body(base_body).id
         except KeyError:
             bodies = [model.body(i).name for i in range(model.nbody)]
-            raise ValueError(f"base_body {base_body!r} is not a body of the model; bodies: {bodies}") from None
+            raise ValueError(
+                f"base_body {base_body!r} is not a body of the model; bodies: {bodies}"
+            ) from None
         qadr = np.array([model.joint(n).qposadr[0] for n in self.joint_names])
         vadr = np.array([model.joint(n).dofadr[0] for n in self.joint_names])
         # Contiguous address ranges give views instead of gathers.
@@ -164,7 +166,9 @@ class ManagerBasedRlEnv:
         self.obs_buf = self.observation_manager.compute()
         return self.obs_buf, self.extras
 
-    def step(self, action: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+    def step(
+        self, action: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         self.action_manager.process(action)
         self.sim.step(self.cfg.decimation)
         self.episode_length_buf += 1
@@ -200,9 +204,9 @@ class ManagerBasedRlEnv:
     def _update_env_origins(self, env_ids: torch.Tensor) -> None:
         if self.terrain_origins is None:
             return  # each world is its own simulation: on flat ground every robot can start at the origin
-        self.env_origins[env_ids] = self.terrain_origins[self.terrain_levels[env_ids], self.terrain_types[env_ids]].to(
-            self.env_origins.dtype
-        )
+        self.env_origins[env_ids] = self.terrain_origins[
+            self.terrain_levels[env_ids], self.terrain_types[env_ids]
+        ].to(self.env_origins.dtype)
 
     def _reset_idx(self, env_ids: torch.Tensor) -> None:
         log: dict[str, float] = {}

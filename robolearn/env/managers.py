@@ -23,11 +23,16 @@ class ObservationManager:
         self.term_dims: dict[str, dict[str, int]] = {}
         self._history: dict[str, torch.Tensor] = {}
         for name, group in groups.items():
-            dims = {t: int(term.func(env, **term.params).reshape(env.num_envs, -1).shape[1]) for t, term in group.terms.items()}
+            dims = {
+                t: int(term.func(env, **term.params).reshape(env.num_envs, -1).shape[1])
+                for t, term in group.terms.items()
+            }
             self.term_dims[name] = dims
             if group.history_length > 1:
                 width = sum(dims.values())
-                self._history[name] = torch.zeros(env.num_envs, group.history_length, width, device=env.device)
+                self._history[name] = torch.zeros(
+                    env.num_envs, group.history_length, width, device=env.device
+                )
         self._fresh = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
 
     def group_dim(self, name: str) -> int:
@@ -51,7 +56,9 @@ class ObservationManager:
         obs = torch.cat(parts, dim=-1)
         if name in self._history and not update_history:
             # A terminal observation: what the next frame would be, without touching the buffer.
-            return torch.cat([self._history[name][:, 1:], obs.unsqueeze(1)], dim=1).reshape(self.env.num_envs, -1)
+            return torch.cat([self._history[name][:, 1:], obs.unsqueeze(1)], dim=1).reshape(
+                self.env.num_envs, -1
+            )
         if name in self._history:
             hist = self._history[name]
             hist[:] = torch.roll(hist, shifts=-1, dims=1)

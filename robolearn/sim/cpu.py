@@ -32,7 +32,11 @@ class CpuBackend(SimBackend):
             self._np[field] = arr
             setattr(self, field, torch.from_numpy(arr))
         self._warning = self._batch.bind("warning")  # (N, mjNWARNING, [lastinfo, number])
-        bad = [mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC]
+        bad = [
+            mujoco.mjtWarning.mjWARN_BADQPOS,
+            mujoco.mjtWarning.mjWARN_BADQVEL,
+            mujoco.mjtWarning.mjWARN_BADQACC,
+        ]
         self._bad_warnings = [int(w) for w in bad]
         self._bad_count = self._warning[:, self._bad_warnings, 1].sum(-1).copy()
         self._expanded: dict[str, torch.Tensor] = {}

@@ -16,10 +16,14 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
         return None
     rows = env.terrain_origins.shape[0]
     tile = env.cfg.scene.terrain.tile_size
-    dist = torch.linalg.norm(env.robot.root_pos_w[env_ids, :2] - env.env_origins[env_ids, :2], dim=-1).to(env.device)
+    dist = torch.linalg.norm(env.robot.root_pos_w[env_ids, :2] - env.env_origins[env_ids, :2], dim=-1).to(
+        env.device
+    )
     move_up = dist > tile / 2
     if env.command_manager is not None:
-        expected = torch.linalg.norm(env.command_manager.command[env_ids, :2], dim=-1) * env.cfg.episode_length_s
+        expected = (
+            torch.linalg.norm(env.command_manager.command[env_ids, :2], dim=-1) * env.cfg.episode_length_s
+        )
         move_down = (dist < 0.5 * expected) & ~move_up
     else:
         move_down = torch.zeros_like(move_up)

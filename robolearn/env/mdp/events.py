@@ -16,7 +16,9 @@ def _uniform(env: ManagerBasedRlEnv, lo: float, hi: float, shape: tuple[int, ...
     return lo + (hi - lo) * torch.rand(shape, device=env.device, generator=env.rng, dtype=torch.float64)
 
 
-def randomize_friction(env: ManagerBasedRlEnv, env_ids: torch.Tensor, friction_range: tuple[float, float]) -> None:
+def randomize_friction(
+    env: ManagerBasedRlEnv, env_ids: torch.Tensor, friction_range: tuple[float, float]
+) -> None:
     """Scale sliding friction of every geom of a world by one factor (robot and ground alike)."""
     friction = env.sim.model_field("geom_friction")
     base = torch.as_tensor(env.scene.model.geom_friction[:, 0], device=friction.device)
@@ -42,7 +44,9 @@ def reset_root_state(env: ManagerBasedRlEnv, env_ids: torch.Tensor, pose_range: 
         if axis in pose_range:
             qpos[ids, k] += _uniform(env, *pose_range[axis], (n,)).to(qpos.device)
     if "yaw" in pose_range:
-        q = quat_mul(yaw_quat(_uniform(env, *pose_range["yaw"], (n,))), env.robot.default_root_quat.expand(n, 4))
+        q = quat_mul(
+            yaw_quat(_uniform(env, *pose_range["yaw"], (n,))), env.robot.default_root_quat.expand(n, 4)
+        )
         qpos[ids, 3:7] = q.to(qpos.device)
     for k, axis in enumerate(("x", "y", "z", "roll", "pitch", "yaw")):
         if axis in velocity_range:
@@ -71,4 +75,6 @@ def push_by_setting_velocity(env: ManagerBasedRlEnv, env_ids: torch.Tensor,
     ids = env_ids.to(env.sim.device)
     for k, axis in enumerate(("x", "y", "z")):
         if axis in velocity_range:
-            env.sim.qvel[ids, k] += _uniform(env, *velocity_range[axis], (len(env_ids),)).to(env.sim.qvel.dtype)
+            env.sim.qvel[ids, k] += _uniform(env, *velocity_range[axis], (len(env_ids),)).to(
+                env.sim.qvel.dtype
+            )
