@@ -48,11 +48,21 @@ def test_round_trip_g1():
     motion = HumanMotion(list(BODY_POINTS), pts, 30.0, "<round trip>")
     res = solver.retarget(motion)
     got = res.qpos[:, 7:]
-    err_pts = np.nanmax(np.linalg.norm(np.stack([solver.points_at(np.r_[x[:3], x[4:7], x[3], x[7:]]) for x in res.qpos]) - pts, axis=-1))
+    err_pts = np.nanmax(
+        np.linalg.norm(
+            np.stack([solver.points_at(np.r_[x[:3], x[4:7], x[3], x[7:]]) for x in res.qpos]) - pts, axis=-1
+        )
+    )
     assert err_pts < 0.01, err_pts
-    # Wrist roll turns no tracked point much; every other joint comes back within ~1 degree.
-    assert np.median(np.abs(got - joints)) < 0.01
-    assert np.abs(got - joints).mean() < 0.03
+    # Two joint kinds move no tracked keypoint and are unobservable by design: wrist roll (twist about
+    # the forearm line the wrist and hand points lie on) and ankle roll (foot targets are kept level).
+    names = [solver.model.names[j] for j in range(2, solver.model.njoints)]
+    observable = np.array(["wrist_roll" not in n and "ankle_roll" not in n for n in names])
+    per_joint = np.abs(got - joints).mean(0)
+    assert np.median(per_joint) < 0.01
+    assert per_joint[observable].mean() < 0.02 and per_joint[observable].max() < 0.06, dict(
+        zip(names, per_joint, strict=True)
+    )
 
 
 @pytest.mark.parametrize("clip,robot", [("131_01.bvh", "g1"), ("01_01.bvh", "h1")])
@@ -90,7 +100,7 @@ def test_hand_retargeting_tracks_fingertip_directions():
     from robolearn.retarget.hands import HandRetargeter
 
     hand = load_hand_keypoints(DATA / "hands" / "human_joint_right.npy")
-    hand.keypoints = hand.keypoints[::6]  # 104 frames spread over the whole recording
+    hand.keypoints = hand.keypoints[:240]  # the first 8 s (consecutive frames: smoothing is per frame)
     for robot in ("shadow_hand", "allegro", "leap_hand"):
         solver = HandRetargeter(robot)
         res = solver.retarget(hand)
@@ -106,6 +116,7 @@ def test_hand_retargeting_tracks_fingertip_directions():
 
 def test_aloha_wrist_round_trip():
     from robolearn.retarget.arms import retarget_wrists, synthetic_vr_from_aloha
+
     from robolearn.robots import robot_model
 
     model = robot_model("aloha")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from robolearn.retarget.errors import RetargetInputError
 from robolearn.retarget.sources import load_bvh, load_hand_keypoints, load_keypoints, load_vr
 
@@ -40,7 +39,11 @@ def test_bvh_units_and_axes_are_detected(tmp_path):
 
     def conv(line: str) -> str:
         toks = line.split()
-        return "\t".join([toks[0], *[f"{float(v) * scale:.6f}" for v in toks[1:]]]) if toks and toks[0] == "OFFSET" else line
+        return (
+            "\t".join([toks[0], *[f"{float(v) * scale:.6f}" for v in toks[1:]]])
+            if toks and toks[0] == "OFFSET"
+            else line
+        )
 
     lines = motion.strip().splitlines()
     rows = []
@@ -48,7 +51,14 @@ def test_bvh_units_and_axes_are_detected(tmp_path):
         vals = row.split()
         vals[:3] = [f"{float(v) * scale:.6f}" for v in vals[:3]]
         rows.append(" ".join(vals))
-    metres = "\n".join(conv(ln) for ln in head.splitlines()) + "MOTION\nFrames: 2\n" + lines[1] + "\n" + "\n".join(rows) + "\n"
+    metres = (
+        "\n".join(conv(ln) for ln in head.splitlines())
+        + "MOTION\nFrames: 2\n"
+        + lines[1]
+        + "\n"
+        + "\n".join(rows)
+        + "\n"
+    )
     p = tmp_path / "m.bvh"
     p.write_text(metres)
     m = load_bvh(p)
@@ -94,9 +104,13 @@ def test_keypoint_formats_agree(tmp_path):
     np.savez(tmp_path / "k.npz", names=np.array(ref.names), positions=ref.positions, fps=ref.fps)
     import json
 
-    (tmp_path / "k.json").write_text(json.dumps({"fps": ref.fps, "names": ref.names, "positions": ref.positions.tolist()}))
+    (tmp_path / "k.json").write_text(
+        json.dumps({"fps": ref.fps, "names": ref.names, "positions": ref.positions.tolist()})
+    )
     header = "time," + ",".join(f"{n}_{a}" for n in ref.names for a in "xyz")
-    rows = [",".join([f"{t / ref.fps:.9f}", *map(repr, ref.positions[t].ravel().tolist())]) for t in range(10)]
+    rows = [
+        ",".join([f"{t / ref.fps:.9f}", *map(repr, ref.positions[t].ravel().tolist())]) for t in range(10)
+    ]
     (tmp_path / "k.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     for suffix in ("npz", "json", "csv"):
         m = load_keypoints(tmp_path / f"k.{suffix}")
