@@ -10,93 +10,32 @@ vector from robot state and commands, and how to turn the network output into PD
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
-import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mujoco
 import numpy as np
 import torch
+
+# The schema lives in a torch-free module so the deploy runtime can read it on a robot; re-exported here.
+from robolearn.sim2real.schema import (  # noqa: F401
+    EXPORT_VERSION,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+    CommandSpec,
+    ObsTermSpec,
+    PolicyMetadata,
+)
 from torch import nn
 
 if TYPE_CHECKING:
     from robolearn.env.env import ManagerBasedRlEnv
 
-EXPORT_VERSION = 1
 ONNX_OPSET = 17
-ONNX_INPUT, ONNX_OUTPUT = "obs", "actions"
-
-
-@dataclass
-class ObsTermSpec:
-    name: str
-    size: int
-    scale: float
-    clip: float | None = None
-
-
-@dataclass
-class CommandSpec:
-    name: str
-    range: tuple[float, float]
-
-
-@dataclass
-class PolicyMetadata:
-    """Schema of policy.json (bump EXPORT_VERSION on any incompatible change)."""
-
-    version: int
-    task: str
-    robot: str
-    joint_names: list[str]
-    """Actuated joints, in actuator order (the order of action, kp, kd, default positions)."""
-    default_joint_pos: list[float]
-    action_scale: float
-    action_offset: list[float]
-    action_clip: float
-    kp: list[float]
-    kd: list[float]
-    control_period: float
-    """Seconds between policy steps (sim dt x decimation)."""
-    sim_dt: float
-    obs_dim: int
-    observation_terms: list[ObsTermSpec]
-    """Terms of one frame, in order; `scale` multiplies the raw quantity (after `clip`)."""
-    history_length: int
-    """Frames stacked oldest first; the ONNX input is history_length x sum(term sizes)."""
-    commands: list[CommandSpec]
-    model_file: str
-    model_file_sha256: str
-    scene_xml_sha256: str
-    """sha256 of the compiled training scene's XML (robot + floor + sensors + PD gains)."""
-    onnx_input: str = ONNX_INPUT
-    onnx_output: str = ONNX_OUTPUT
-    checkpoint: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_json(cls, text: str, where: str = "policy.json") -> PolicyMetadata:
-        data = json.loads(text)
-        version = data.get("version")
-        if version != EXPORT_VERSION:
-            raise ValueError(
-                f"{where}: export version {version!r}, this robolearn reads version {EXPORT_VERSION}"
-            )
-        names = {f.name for f in dataclasses.fields(cls)}
-        missing = names - set(data) - {"onnx_input", "onnx_output", "checkpoint", "extra"}
-        if missing:
-            raise ValueError(f"{where}: missing fields {sorted(missing)}")
-        data["observation_terms"] = [ObsTermSpec(**t) for t in data["observation_terms"]]
-        data["commands"] = [CommandSpec(c["name"], tuple(c["range"])) for c in data["commands"]]
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _sha256_file(path: str | Path) -> str:
@@ -119,7 +58,8 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
     commands = []
     if env.command_manager is not None:
         commands = [
-            CommandSpec(n, tuple(r)) for n, r in zip(env.command_manager.names, env.command_manager.ranges, strict=True)
+            CommandSpec(n, tuple(r))
+            for n, r in zip(env.command_manager.names, env.command_manager.ranges, strict=True)
         ]
     return PolicyMetadata(
         version=EXPORT_VERSION,
@@ -135,7 +75,17 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         control_period=float(env.step_dt),
         sim_dt=float(cfg.sim.dt),
         obs_dim=env.observation_manager.group_dim(obs_group),
-        observation_terms=[ObsTermSpec(n, dims[n], float(t.scale), t.clip) for n, t in group.terms.items()],
+        observation_terms=[
+            ObsTermSpec(
+                n,
+                dims[n],
+                float(t.scale),
+                t.clip,
+                f"{t.func.__module__}:{t.func.__qualname__}",
+                float(t.noise),
+            )
+            for n, t in group.terms.items()
+        ],  # fmt: skip
         history_length=max(group.history_length, 1),
         commands=commands,
         model_file=str(env.scene.robot_source),
@@ -198,7 +148,6 @@ def export_policy(actor: nn.Module, meta: PolicyMetadata, out_dir: Path) -> Expo
 
 
 def load_metadata(path: Path) -> PolicyMetadata:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no policy.json (export the run first: robolearn export <run>)")
-    return PolicyMetadata.from_json(path.read_text(), str(path))
+    from robolearn.sim2real.schema import load_metadata as load
+
+    return load(path)
