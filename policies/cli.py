@@ -40,6 +40,8 @@ class TrainArgs:
     run_name: str | None = None
     video: bool = False
     """Record a video of the final policy into the run's videos/."""
+    time_limit_min: float | None = None
+    """Stop (checkpoint + export) after this many minutes of training wall time."""
     env: EnvCfg | None = None
     """Full env config override (default: the task's)."""
     agent: PpoCfg | None = None
@@ -146,3 +148,37 @@ def quickstart_main(args: QuickstartArgs) -> int:
     from robolearn.policies.quickstart import quickstart
 
     return _guard(lambda: (quickstart(args.logdir, args.max_iterations, args.num_envs), 0)[1])
+
+
+MAINS: dict[str, tuple[type, Callable[..., int]]] = {
+    "play": (PlayArgs, play_main),
+    "eval": (EvalArgs, eval_main),
+    "export": (ExportArgs, export_main),
+    "plot": (PlotArgs, plot_main),
+    "quickstart": (QuickstartArgs, quickstart_main),
+}
+
+
+def run(command: str, argv: list[str]) -> int:
+    """Parse `argv` for `command` with tyro and run it (the entry point robolearn.cli delegates to)."""
+    import tyro
+
+    prog = f"robolearn {command}"
+    if command == "train":
+        if argv and not argv[0].startswith("-"):
+            # `train <task> ...`: the task's own config types, so every field has a flag.
+            from robolearn.policies.setup import default_spec
+
+            task, rest = argv[0], argv[1:]
+            env_cfg, agent = default_spec(task, "ppo", "cpu")
+            defaults = TrainArgs(task=task, env=env_cfg, agent=agent)
+            parsed = tyro.cli(
+                tyro.conf.AvoidSubcommands[TrainArgs], default=defaults, args=rest, prog=f"{prog} {task}"
+            )
+            return train_main(parsed)
+        return train_main(tyro.cli(TrainArgs, args=argv, prog=prog))
+    if command not in MAINS:
+        print(f"{prog}: unknown command", file=sys.stderr)
+        return 2
+    args_type, main = MAINS[command]
+    return main(tyro.cli(args_type, args=argv, prog=prog))

@@ -136,11 +136,17 @@ def train(args: TrainArgs) -> TrainResult:
         from robolearn.policies.sb3 import train_sb3
 
         return train_sb3(spec, run, state, ckpt)
-    return train_ppo(spec, run, state, ckpt, video=args.video)
+    time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
+    return train_ppo(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
 
 
 def train_ppo(
-    spec: setup.RunSpec, run: Path, state: dict | None, ckpt: Path | None, video: bool = False
+    spec: setup.RunSpec,
+    run: Path,
+    state: dict | None,
+    ckpt: Path | None,
+    video: bool = False,
+    time_limit_s: float | None = None,
 ) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
@@ -238,9 +244,10 @@ def train_ppo(
                     f"[{spec.task}] it {it + 1}/{agent.max_iterations} {row['wall_time']:.0f}s {info}",
                     flush=True,
                 )
-            if done % agent.save_interval == 0 or interrupt.requested:
+            out_of_time = time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s
+            if done % agent.save_interval == 0 or interrupt.requested or out_of_time:
                 last_ckpt = save(done)
-            if interrupt.requested:
+            if interrupt.requested or out_of_time:
                 break
     if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
         last_ckpt = save(done)
