@@ -1,0 +1,117 @@
+"""Rebuild the training observation from raw robot state, using only policy.json.
+
+Each observation term of the training env (robolearn/env/mdp/observations.py) that a robot can
+measure has a twin here computing the same quantity from `RobotState`, the command and the last
+action; the builder applies clip and scale in the env's order (float32, clip, then scale) and
+stacks history frames oldest first, repeating the first frame after a reset as the env does.
+Terms a robot cannot measure (base linear velocity, height scans, ground-truth contacts) are
+rejected when the builder is made, not at the first step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from robolearn.sim2real.robot import RobotState
+from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
+
+GRAVITY_W = np.array([0.0, 0.0, -1.0])
+
+
+def quat_rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate world vector `v` into the frame of unit quaternion q = (w, x, y, z)."""
+    w, xyz = q[0], q[1:4]
+    t = 2.0 * np.cross(xyz, v)
+    return v - w * t + np.cross(xyz, t)
+
+
+def projected_gravity(quat: np.ndarray) -> np.ndarray:
+    return quat_rotate_inverse(quat, GRAVITY_W)
+
+
+@dataclass
+class ObsInputs:
+    """Everything a deployable term may read."""
+
+    state: RobotState
+    command: np.ndarray
+    last_action: np.ndarray
+    default_q: np.ndarray
+
+
+TermFn = Callable[[ObsInputs], np.ndarray]
+
+TERMS: dict[str, TermFn] = {
+    "base_ang_vel": lambda x: x.state.gyro,
+    "projected_gravity": lambda x: projected_gravity(x.state.quat),
+    "velocity_command": lambda x: x.command,
+    "joint_pos_rel": lambda x: x.state.q - x.default_q,
+    "joint_vel": lambda x: x.state.dq,
+    "last_action": lambda x: x.last_action,
+}
+"""Deployable terms, keyed by the env's term function name."""
+
+ALIASES = {"joint_pos": "joint_pos_rel"}
+"""Files without `func` name terms only by their config key; the Go2 tasks call joint_pos_rel 'joint_pos'."""
+
+
+def resolve_term(spec: ObsTermSpec) -> str:
+    """The deployable term computing `spec`: from its function name, else from its config key."""
+    key = spec.func.rsplit(":", 1)[-1].rsplit(".", 1)[-1] if spec.func else ALIASES.get(spec.name, spec.name)
+    if key not in TERMS:
+        raise PolicySpecError(
+            f"observation term {spec.name!r} ({spec.func or 'no func recorded'}) cannot be built from robot "
+            f"state on the deploy side; deployable terms: {', '.join(TERMS)}"
+        )
+    return key
+
+
+class ObservationBuilder:
+    """Builds the policy's input vector (float32, obs_dim) from robot state, command and last action."""
+
+    def __init__(self, meta: PolicyMetadata):
+        self.meta = meta
+        self.terms = [(spec, TERMS[resolve_term(spec)]) for spec in meta.observation_terms]
+        self.default_q = np.asarray(meta.default_joint_pos, dtype=np.float64)
+        self.history = np.zeros((meta.history_length, meta.frame_dim), dtype=np.float32)
+        self._fresh = True
+        cmd_terms = [s for s in meta.observation_terms if resolve_term(s) == "velocity_command"]
+        for s in cmd_terms:
+            if s.size != len(meta.commands):
+                raise PolicySpecError(
+                    f"observation term {s.name!r} has size {s.size} but policy.json lists "
+                    f"{len(meta.commands)} commands"
+                )
+
+    def reset(self) -> None:
+        """Start a new episode: the next frame fills the whole history."""
+        self._fresh = True
+
+    def frame(self, inputs: ObsInputs) -> np.ndarray:
+        out = np.empty(self.meta.frame_dim, dtype=np.float32)
+        i = 0
+        for spec, fn in self.terms:
+            x = np.asarray(fn(inputs), dtype=np.float32).reshape(-1)
+            if x.shape[0] != spec.size:
+                raise ValueError(
+                    f"observation term {spec.name!r} gave {x.shape[0]} values, expected {spec.size}"
+                )
+            if spec.clip is not None:
+                x = np.clip(x, np.float32(-spec.clip), np.float32(spec.clip))
+            if spec.scale != 1.0:
+                x = x * np.float32(spec.scale)
+            out[i : i + spec.size] = x
+            i += spec.size
+        return out
+
+    def build(self, state: RobotState, command: np.ndarray, last_action: np.ndarray) -> np.ndarray:
+        frame = self.frame(ObsInputs(state, command, last_action, self.default_q))
+        if self._fresh:
+            self.history[:] = frame
+            self._fresh = False
+        else:
+            self.history[:-1] = self.history[1:]
+            self.history[-1] = frame
+        return self.history.reshape(-1).copy()
