@@ -54,13 +54,15 @@ class RobotData:
         key_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, keyframe) if keyframe else -1
         self.keyframe = int(key_id) if key_id >= 0 else None
         qpos0 = model.key_qpos[key_id] if key_id >= 0 else model.qpos0
-        self.default_root_pos = torch.tensor(qpos0[:3], dtype=torch.float64, device=sim.device)
-        self.default_root_quat = torch.tensor(qpos0[3:7], dtype=torch.float64, device=sim.device)
-        self.default_joint_pos = torch.tensor(qpos0[qadr], dtype=torch.float64, device=sim.device)
+        # Constants take the state's dtype: float64 on the cpu backend, float32 on warp.
+        dtype = sim.qpos.dtype
+        self.default_root_pos = torch.tensor(qpos0[:3], dtype=dtype, device=sim.device)
+        self.default_root_quat = torch.tensor(qpos0[3:7], dtype=dtype, device=sim.device)
+        self.default_joint_pos = torch.tensor(qpos0[qadr], dtype=dtype, device=sim.device)
         self.soft_joint_limits = torch.tensor(
-            np.array([model.joint(n).range for n in self.joint_names]), dtype=torch.float64, device=sim.device
+            np.array([model.joint(n).range for n in self.joint_names]), dtype=dtype, device=sim.device
         )
-        self.gravity_w = torch.tensor([0.0, 0.0, -1.0], dtype=torch.float64, device=sim.device)
+        self.gravity_w = torch.tensor([0.0, 0.0, -1.0], dtype=dtype, device=sim.device)
         self.update()
 
     @staticmethod

@@ -18,11 +18,15 @@ def make_backend(name: str, model: mujoco.MjModel, num_worlds: int, num_threads:
     if name == "warp":
         try:
             import mujoco_warp  # noqa: F401
+            import warp  # noqa: F401
         except ImportError as exc:
             raise RuntimeError(
-                "backend 'warp' needs mujoco-warp: pip install 'robolearn[gpu]' (and a CUDA GPU)"
+                "backend 'warp' needs mujoco-warp and warp-lang: pip install 'robolearn[gpu]' (and a CUDA GPU)"
             ) from exc
-        raise NotImplementedError("the warp backend is not available in this release; use --backend cpu")
+        from robolearn.sim.warp import WarpBackend
+
+        # device: a warp device ('cuda:0', 'cpu'); None picks CUDA and refuses to fall back to the CPU.
+        return WarpBackend(model, num_worlds, device=device)
     raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
 
 

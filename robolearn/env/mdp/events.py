@@ -23,14 +23,14 @@ def randomize_friction(
     friction = env.sim.model_field("geom_friction")
     base = torch.as_tensor(env.scene.model.geom_friction[:, 0], device=friction.device)
     scale = _uniform(env, *friction_range, (len(env_ids), 1)).to(friction.device)
-    friction[env_ids.to(friction.device), :, 0] = base * scale
+    friction[env_ids.to(friction.device), :, 0] = (base * scale).to(friction.dtype)
 
 
 def add_base_mass(env: ManagerBasedRlEnv, env_ids: torch.Tensor, mass_range: tuple[float, float]) -> None:
     mass = env.sim.model_field("body_mass")
     base = float(env.scene.model.body_mass[env.robot.base_id])
     ids = env_ids.to(mass.device)
-    mass[ids, env.robot.base_id] = base + _uniform(env, *mass_range, (len(env_ids),)).to(mass.device)
+    mass[ids, env.robot.base_id] = base + _uniform(env, *mass_range, (len(env_ids),)).to(mass)
     env.sim.set_const(ids)
 
 
@@ -42,15 +42,15 @@ def reset_root_state(env: ManagerBasedRlEnv, env_ids: torch.Tensor, pose_range: 
     qpos, qvel = env.sim.qpos, env.sim.qvel
     for axis, k in (("x", 0), ("y", 1), ("z", 2)):
         if axis in pose_range:
-            qpos[ids, k] += _uniform(env, *pose_range[axis], (n,)).to(qpos.device)
+            qpos[ids, k] += _uniform(env, *pose_range[axis], (n,)).to(qpos)
     if "yaw" in pose_range:
         q = quat_mul(
             yaw_quat(_uniform(env, *pose_range["yaw"], (n,))), env.robot.default_root_quat.expand(n, 4)
         )
-        qpos[ids, 3:7] = q.to(qpos.device)
+        qpos[ids, 3:7] = q.to(qpos)
     for k, axis in enumerate(("x", "y", "z", "roll", "pitch", "yaw")):
         if axis in velocity_range:
-            qvel[ids, k] = _uniform(env, *velocity_range[axis], (n,)).to(qvel.device)
+            qvel[ids, k] = _uniform(env, *velocity_range[axis], (n,)).to(qvel)
 
 
 def reset_joints_by_scale(env: ManagerBasedRlEnv, env_ids: torch.Tensor, position_range: tuple[float, float],
