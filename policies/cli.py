@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import tyro
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.runs import RunError
 
@@ -50,7 +51,7 @@ class TrainArgs:
 
 @dataclass
 class PlayArgs:
-    run: Path
+    run: tyro.conf.Positional[Path]
     """Run folder or checkpoint file."""
     checkpoint: Path | None = None
     video: Path | None = None
@@ -63,7 +64,7 @@ class PlayArgs:
 
 @dataclass
 class EvalArgs:
-    run: Path
+    run: tyro.conf.Positional[Path]
     checkpoint: Path | None = None
     episodes: int = 100
     seed: int = 10_000
@@ -74,7 +75,7 @@ class EvalArgs:
 
 @dataclass
 class ExportArgs:
-    run: Path
+    run: tyro.conf.Positional[Path]
     checkpoint: Path | None = None
     out: Path | None = None
     """Output folder (default: the run folder)."""
@@ -82,7 +83,7 @@ class ExportArgs:
 
 @dataclass
 class PlotArgs:
-    runs: list[Path] = field(default_factory=lambda: [Path("runs")])
+    runs: tyro.conf.Positional[list[Path]] = field(default_factory=lambda: [Path("runs")])
     """Run folders, or folders holding runs."""
     out: Path = Path("learning_curves.png")
 
@@ -161,8 +162,6 @@ MAINS: dict[str, tuple[type, Callable[..., int]]] = {
 
 def run(command: str, argv: list[str]) -> int:
     """Parse `argv` for `command` with tyro and run it (the entry point robolearn.cli delegates to)."""
-    import tyro
-
     prog = f"robolearn {command}"
     if command == "train":
         if argv and not argv[0].startswith("-"):

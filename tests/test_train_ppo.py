@@ -1,0 +1,163 @@
+"""PPO training on rsl-rl through our run folders: learning, resume, export parity, eval, bad inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from robolearn.policies import setup
+from robolearn.policies.cli import TrainArgs, run
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.evaluate import eval_run, export_run, load_run_policy
+from robolearn.policies.plots import plot_runs
+from robolearn.policies.runs import RunError, list_checkpoints, load_checkpoint, read_metrics
+from robolearn.policies.train import train
+
+from robolearn.tasks import get_task
+
+TASK = "Go2-Stand"
+ITERATIONS = 8
+TINY = dict(num_envs=32, actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32), save_interval=4)
+
+
+def tiny_args(logdir: Path, **kw) -> TrainArgs:
+    env = dataclasses.replace(get_task(TASK).env_cfg(), episode_length_s=1.0)  # episodes end inside the test
+    return TrainArgs(task=TASK, logdir=logdir, max_iterations=ITERATIONS, env=env, agent=PpoCfg(**TINY), **kw)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    return train(tiny_args(tmp_path_factory.mktemp("runs"))).run
+
+
+def test_short_training_raises_return_and_fills_the_run_folder(trained: Path):
+    rows = read_metrics(trained)
+    assert [r["iteration"] for r in rows] == list(range(ITERATIONS))
+    for key in (
+        "env_steps",
+        "wall_time",
+        "mean_return",
+        "mean_episode_length",
+        "fps",
+        "Episode_Reward/height",
+    ):
+        assert key in rows[-1], key
+    # Random actions topple the robot within ~15 steps; standing is learnt within a few iterations.
+    assert rows[-1]["mean_return"] > rows[0]["mean_return"] + 0.1
+    assert rows[-1]["mean_episode_length"] > rows[0]["mean_episode_length"]
+    assert [p.name for p in list_checkpoints(trained)] == ["model_000004.pt", "model_000008.pt"]
+    for name in ("config.yaml", "policy.onnx", "policy.json", "policy.pt"):
+        assert (trained / name).is_file(), name
+    assert list(trained.glob("events.out.tfevents.*"))
+    assert (trained / "videos").is_dir()
+    assert "base_height_error" in (trained / "config.yaml").read_text()  # functions as module:qualname
+
+
+def test_resume_restores_optimizer_and_normalizer_state(trained: Path, tmp_path: Path):
+    run = tmp_path / trained.name
+    shutil.copytree(trained, run)
+    ckpt, state = load_checkpoint(run)
+    spec = setup.spec_from_run(run)
+    env = setup.make_env(spec.env, spec.device)
+    from robolearn.policies.rsl_rl import RslRlVecEnv
+    from rsl_rl.algorithms import PPO
+
+    vec = RslRlVecEnv(env)
+    alg = PPO.construct_algorithm(vec.get_observations(), vec, spec.agent.to_rsl_rl(), "cpu")
+    alg.load(state, None, strict=True)
+    saved = alg.save()
+    norm = saved["actor_state_dict"]
+    assert int(norm["obs_normalizer.count"]) > 0
+    for key, value in state["actor_state_dict"].items():
+        torch.testing.assert_close(saved["actor_state_dict"][key], value, rtol=0, atol=0)
+    opt_a, opt_b = saved["optimizer_state_dict"], state["optimizer_state_dict"]
+    assert opt_a["param_groups"][0]["lr"] == opt_b["param_groups"][0]["lr"] == state["learning_rate"]
+    for k, s in opt_b["state"].items():
+        torch.testing.assert_close(opt_a["state"][k]["exp_avg_sq"], s["exp_avg_sq"], rtol=0, atol=0)
+
+    # End to end: two more iterations continue the numbering and the metrics file.
+    result = train(TrainArgs(resume=run, max_iterations=ITERATIONS + 2))
+    assert result.iterations == ITERATIONS + 2
+    assert [r["iteration"] for r in read_metrics(run)] == list(range(ITERATIONS + 2))
+    assert list_checkpoints(run)[-1].name == f"model_{ITERATIONS + 2:06d}.pt"
+    assert read_metrics(run)[-1]["env_steps"] == (ITERATIONS + 2) * 32 * 24
+
+
+def test_export_parity_onnx_torchscript_torch(trained: Path):
+    import onnxruntime as ort
+
+    paths = export_run(trained)
+    pol = load_run_policy(trained)
+    meta = json.loads(paths.json.read_text())
+    assert meta["obs_dim"] == pol.env.observation_dims()["policy"]
+    assert meta["joint_names"] == pol.env.action_manager.joint_names
+    assert [t["name"] for t in meta["observation_terms"]][:2] == ["base_ang_vel", "projected_gravity"]
+    assert sum(t["size"] for t in meta["observation_terms"]) * meta["history_length"] == meta["obs_dim"]
+    assert meta["kp"] == [35.0] * 12 and meta["control_period"] == pytest.approx(0.02)
+    assert len(meta["scene_xml_sha256"]) == 64
+    obs = torch.randn(64, meta["obs_dim"], generator=torch.Generator().manual_seed(0)) * 3
+    from tensordict import TensorDict
+
+    with torch.no_grad():
+        ref = pol.actor(TensorDict({"policy": obs}, batch_size=[64])).numpy()
+        jit = torch.jit.load(str(paths.torchscript))(obs).numpy()
+    onnx_out = ort.InferenceSession(str(paths.onnx)).run(None, {"obs": obs.numpy()})[0]
+    np.testing.assert_allclose(onnx_out, ref, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(jit, ref, atol=1e-5, rtol=0)
+    # The normalizer is inside the graph: raw and normalized inputs give different actions.
+    assert not np.allclose(pol.actor.mlp(obs).detach().numpy()[:, :12], ref, atol=1e-3)
+
+
+def test_eval_is_deterministic_under_a_seed(trained: Path, tmp_path: Path):
+    a = eval_run(trained, episodes=6, seed=123, out=tmp_path / "a.json", quiet=True)
+    b = eval_run(trained, episodes=6, seed=123, out=tmp_path / "b.json", quiet=True)
+    assert a == b
+    assert json.loads((tmp_path / "a.json").read_text()) == json.loads((tmp_path / "b.json").read_text())
+    assert a["episodes"] == 6 and 0.0 <= a["failure_rate"]["mean"] <= 1.0
+    c = eval_run(trained, episodes=6, seed=124, out=tmp_path / "c.json", quiet=True)
+    assert c["return"]["mean"] != a["return"]["mean"]
+
+
+def test_resume_rejects_another_task_and_a_changed_config(trained: Path):
+    with pytest.raises(RunError, match="trained on task 'Go2-Stand'.*Go2-Velocity-Flat"):
+        train(TrainArgs(task="Go2-Velocity-Flat", resume=trained))
+    agent = PpoCfg(**{**TINY, "learning_rate": 3e-4})
+    with pytest.raises(RunError, match=r"agent.learning_rate: 0.001 in the run, 0.0003 requested"):
+        train(TrainArgs(resume=trained, agent=agent))
+    env = dataclasses.replace(get_task(TASK).env_cfg(), episode_length_s=2.0)
+    with pytest.raises(RunError, match=r"env.episode_length_s: 1.0 in the run, 2.0 requested"):
+        train(TrainArgs(resume=trained, env=env))
+
+
+def test_corrupt_checkpoint_names_the_file_and_the_previous_good_one(trained: Path, tmp_path: Path):
+    folder = tmp_path / "run"
+    shutil.copytree(trained, folder)
+    latest = list_checkpoints(folder)[-1]
+    latest.write_bytes(latest.read_bytes()[:100])  # a truncated file, as a full disk would leave
+    with pytest.raises(RunError) as err:
+        load_checkpoint(folder)
+    assert str(latest) in str(err.value) and "model_000004.pt" in str(err.value)
+
+
+def test_cli_reports_bad_runs_with_exit_status_2(trained: Path, tmp_path: Path, capsys):
+    empty = tmp_path / "empty"
+    shutil.copytree(trained, empty)
+    shutil.rmtree(empty / "checkpoints")
+    assert run("export", [str(empty)]) == 2
+    assert "has no checkpoints" in capsys.readouterr().err
+    assert run("eval", [str(tmp_path / "nowhere")]) == 2
+    assert "neither a run folder nor a checkpoint" in capsys.readouterr().err
+    assert run("eval", [str(trained), "--episodes", "2", "--out", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["episodes"] == 2
+
+
+def test_plot_runs_overlays_runs(trained: Path, tmp_path: Path):
+    out = plot_runs([trained.parent], tmp_path / "curves.png")
+    assert out.stat().st_size > 10_000
+    with pytest.raises(RunError, match="no run folders"):
+        plot_runs([tmp_path], tmp_path / "x.png")
