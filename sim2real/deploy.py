@@ -198,6 +198,30 @@ class DeployLoop:
         return self.controller.safety.status.estop
 
 
+def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float) -> bool:
+    """Ramp the joint targets from the measured pose to the policy's default pose.
+
+    The ramp is expressed as actions and sent through the same safety layer as the policy, so the
+    joint-limit, step and torque limits hold here too. Returns False if the e-stop tripped.
+    """
+    meta, safety = controller.meta, controller.safety
+    state = robot.read()
+    safety.reset(state)
+    start = state.q.copy()
+    goal = np.asarray(meta.default_joint_pos)
+    offset, scale = np.asarray(meta.action_offset), meta.action_scale
+    rate = RateLimiter(meta.control_period, clock)
+    steps = max(1, int(round(seconds / meta.control_period)))
+    for k in range(1, steps + 1):
+        state = robot.read()
+        target = start + (goal - start) * (k / steps)
+        robot.write(safety.command((target - offset) / scale, state))
+        if safety.status.estop:
+            return False
+        rate.wait()
+    return True
+
+
 def make_controller(policy_json: str | Path, robot: Robot, safety: SafetyCfg | None = None,
                     threads: int = 1) -> Controller:  # fmt: skip
     """Load and check policy.json + policy.onnx against a robot, and build the controller."""

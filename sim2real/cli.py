@@ -1,0 +1,160 @@
+"""`robolearn deploy`: run an exported policy on the simulated robot (sim2sim) or on a Unitree Go2.
+
+    robolearn deploy runs/Go2-Velocity-Flat/<run> --sim2sim --latency-ms 20 --duration 20 --video out.mp4
+    robolearn deploy runs/.../policy.json --robot unitree-go2 --interface enp3s0 --command 0.5 0 0
+
+`DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from robolearn.sim2real.safety import SafetyCfg
+from robolearn.sim2real.schema import PolicySpecError
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class DeployArgs:
+    policy: Path
+    """Run folder or policy.json (policy.onnx must sit next to it)."""
+    sim2sim: bool = False
+    """Run on the simulated robot (full MuJoCo model, PD in the motor driver, latency, noise)."""
+    robot: Literal["sim", "unitree-go2"] = "sim"
+    """Robot interface; with --sim2sim, 'unitree-go2' drives the simulation through the LowCmd/LowState mapping."""
+    interface: str | None = None
+    """Network interface of the robot's DDS link (real Unitree robot only), e.g. enp3s0."""
+    duration: float = 20.0
+    """Seconds per episode."""
+    episodes: int = 1
+    command: tuple[float, ...] | None = None
+    """Fixed command (e.g. vx vy yaw-rate); sim2sim draws one per episode from the trained ranges when unset."""
+    latency_ms: float = 20.0
+    """sim2sim: delay from a command's write to the motors."""
+    noise: float = 0.0
+    """sim2sim: sensor noise as a multiple of the training observation noise (0 none, 1 as trained)."""
+    timestep: float = 0.002
+    """sim2sim physics timestep (training used 0.004)."""
+    integrator: str = "implicitfast"
+    """sim2sim integrator (training used Euler)."""
+    realtime: bool = True
+    """Tick at wall-clock rate (real jitter); --no-realtime runs sim2sim as fast as possible."""
+    compare: bool = True
+    """sim2sim: also run the policy in the training env and print the gap."""
+    video: Path | None = None
+    """sim2sim: mp4 of the first episode."""
+    out: Path | None = None
+    """Write the report as JSON here."""
+    seed: int = 0
+    max_target_step: float = 0.35
+    """Safety: largest joint-target change per tick (rad)."""
+    tilt_limit: float = 1.0
+    """Safety: base tilt (rad) that trips the e-stop."""
+    stand_s: float = 2.0
+    """Real robot: seconds to ramp from the measured pose to the default pose before the policy starts."""
+
+
+def main(args: DeployArgs) -> int:
+    try:
+        if args.sim2sim or (args.robot == "sim" and args.interface is None):
+            return _sim2sim(args)
+        return _real(args)
+    except (PolicySpecError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _safety(args: DeployArgs) -> SafetyCfg:
+    return SafetyCfg(max_target_step=args.max_target_step, tilt_limit=args.tilt_limit)
+
+
+def _sim2sim(args: DeployArgs) -> int:
+    from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim, run_train_env
+
+    cfg = Sim2SimCfg(
+        episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms, noise=args.noise,
+        timestep=args.timestep, integrator=args.integrator, command=args.command, realtime=args.realtime,
+        robot=args.robot, seed=args.seed, video=args.video, safety=_safety(args),
+    )  # fmt: skip
+    report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
+    if args.compare:
+        report["train_env"] = run_train_env(args.policy, cfg)
+    print_report(report, cfg)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def print_report(report: dict[str, Any], cfg: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s, t = report["sim2sim"], report.get("train_env")
+    table = Table(
+        title=f"sim2sim: {s['episodes']} x {cfg.duration_s:g} s, latency {cfg.latency_ms:g} ms, "
+        f"noise x{cfg.noise:g}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms"
+    )
+    table.add_column("metric")
+    table.add_column("sim2sim", justify="right")
+    if t:
+        table.add_column("train env", justify="right")
+        table.add_column("gap", justify="right")
+    for key, fmt in (("survival", "{:.0%}"), ("mean_time_s", "{:.1f}"), ("error_vel_xy", "{:.3f}"),
+                     ("error_vel_yaw", "{:.3f}")):  # fmt: skip
+        row = [key, fmt.format(s[key])]
+        if t:
+            row += [fmt.format(t[key]), f"{s[key] - t[key]:+.3f}"]
+        table.add_row(*row)
+    for key in ("jitter_median_ms", "jitter_p99_ms", "work_median_ms", "work_p99_ms"):
+        value = s[key]
+        table.add_row(key, "n/a" if math.isnan(value) else f"{value:.3f}", *([""] * (2 if t else 0)))
+    table.add_row("overruns", f"{s['overruns']} / {s['ticks']}", *([""] * (2 if t else 0)))
+    console = Console()
+    console.print(table)
+    if s["failures"]:
+        console.print(f"sim2sim failures: {s['failures']}")
+    if s.get("video"):
+        console.print(f"wrote {s['video']}")
+
+
+def _real(args: DeployArgs) -> int:
+    """A real Unitree Go2 over DDS: stand up, then run the policy at its control rate."""
+    import numpy as np
+    from robolearn.sim2real.deploy import DeployLoop, constant_command, make_controller, stand_up
+    from robolearn.sim2real.robot import WallClock
+    from robolearn.sim2real.schema import load_metadata
+    from robolearn.sim2real.unitree import Sdk2Transport, UnitreeRobot
+
+    if args.robot != "unitree-go2":
+        raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
+    if not args.interface:
+        raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
+    meta = load_metadata(args.policy)
+    command = np.zeros(len(meta.commands)) if args.command is None else np.asarray(args.command)
+    if len(command) != len(meta.commands):
+        raise ValueError(f"--command needs {len(meta.commands)} values ({[c.name for c in meta.commands]})")
+    robot = UnitreeRobot(Sdk2Transport(args.interface), meta.joint_names)
+    try:
+        controller = make_controller(args.policy, robot, _safety(args))
+        clock = WallClock()
+        stand_up(robot, controller, clock, args.stand_s)
+        loop = DeployLoop(robot, controller, clock, constant_command(command))
+        stats = loop.run(args.duration, lambda lp: not lp.estopped)
+        summary = stats.summary()
+        if loop.estopped:
+            print(f"e-stop: {controller.safety.status.reason}", file=sys.stderr)
+        print(json.dumps(summary, indent=2))
+        return 1 if loop.estopped else 0
+    finally:
+        robot.close()

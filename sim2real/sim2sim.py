@@ -1,0 +1,258 @@
+"""sim2sim: the exported policy on the simulated robot, measured against the training env.
+
+Both sides run the same policy.onnx with the same per-episode commands; the numbers that differ
+(survival, velocity tracking error) are the sim2sim gap: full model vs training model, PD in the
+motor driver vs MuJoCo servos, another integrator and timestep, latency and sensor noise.
+The training-env side imports torch and the env (it runs on the development machine); the
+robot side is the deploy runtime itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy
+from robolearn.sim2real.observation import resolve_term
+from robolearn.sim2real.robot import Clock, Robot, VirtualClock, WallClock
+from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
+from robolearn.sim2real.schema import PolicyMetadata, load_metadata
+from robolearn.sim2real.sim_robot import SensorNoise, SimRobotCfg, SimulatedRobot
+
+FALL_TILT = 1.2
+"""Tilt (rad) counted as a fall on both sides: the Go2 task's bad_orientation limit."""
+
+
+@dataclass
+class Sim2SimCfg:
+    episodes: int = 1
+    duration_s: float = 20.0
+    latency_ms: float = 20.0
+    noise: float = 0.0
+    """Sensor noise as a multiple of the training noise recorded in policy.json (0: none, 1: as trained)."""
+    timestep: float = 0.002
+    integrator: str = "implicitfast"
+    command: tuple[float, ...] | None = None
+    """A fixed command for every episode; None draws one per episode from policy.json's ranges."""
+    command_scale: float = 1.0
+    """Shrinks the drawn commands' ranges (e.g. 0.5 for half speed)."""
+    realtime: bool = False
+    """Run at wall-clock rate (jitter is real); otherwise as fast as possible."""
+    robot: Literal["sim", "unitree-go2"] = "sim"
+    """'unitree-go2' drives the simulated robot through the Unitree LowCmd/LowState mapping."""
+    seed: int = 0
+    video: Path | None = None
+    """mp4 of the first episode."""
+    safety: SafetyCfg = field(default_factory=SafetyCfg)
+
+
+@dataclass
+class EpisodeResult:
+    survived: bool
+    time_s: float
+    error_vel_xy: float
+    error_vel_yaw: float
+    command: list[float]
+    reason: str = ""
+
+
+def policy_paths(path: str | Path) -> tuple[Path, PolicyMetadata]:
+    """policy.json of a run folder or a file, validated."""
+    path = Path(path)
+    json_path = path / "policy.json" if path.is_dir() else path
+    return json_path, load_metadata(json_path)
+
+
+def episode_commands(meta: PolicyMetadata, cfg: Sim2SimCfg) -> np.ndarray:
+    n = len(meta.commands)
+    if cfg.command is not None:
+        if len(cfg.command) != n:
+            names = [c.name for c in meta.commands]
+            raise ValueError(f"--command needs {n} values ({', '.join(names)}), got {len(cfg.command)}")
+        return np.tile(np.asarray(cfg.command, dtype=np.float32), (cfg.episodes, 1))
+    rng = np.random.default_rng(cfg.seed)
+    lo = np.array([c.range[0] for c in meta.commands]) * cfg.command_scale
+    hi = np.array([c.range[1] for c in meta.commands]) * cfg.command_scale
+    return rng.uniform(lo, hi, (cfg.episodes, n)).astype(np.float32)
+
+
+def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
+    """The training env's per-term noise (raw units, before scale) mapped onto the raw sensors."""
+    noise = {resolve_term(t): t.noise for t in meta.observation_terms}
+    return SensorNoise(
+        q=noise.get("joint_pos_rel", 0.0), dq=noise.get("joint_vel", 0.0),
+        gyro=noise.get("base_ang_vel", 0.0), tilt=noise.get("projected_gravity", 0.0),
+    ).scaled(k)  # fmt: skip
+
+
+def make_sim_robot(
+    meta: PolicyMetadata, cfg: Sim2SimCfg, clock: Clock, seed: int
+) -> tuple[Robot, SimulatedRobot]:
+    sim = SimulatedRobot(
+        SimRobotCfg(robot=meta.robot, timestep=cfg.timestep, integrator=cfg.integrator,
+                    latency_s=cfg.latency_ms / 1000.0, noise=training_noise(meta, cfg.noise), seed=seed,
+                    hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd))),
+        clock,
+    )  # fmt: skip
+    if cfg.robot == "unitree-go2":
+        from robolearn.sim2real.unitree import SimTransport, UnitreeRobot
+
+        return UnitreeRobot(SimTransport(sim), meta.joint_names), sim
+    return sim, sim
+
+
+def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
+    json_path, meta = policy_paths(policy)
+    commands = episode_commands(meta, cfg)
+    onnx = OnnxPolicy(json_path.with_name("policy.onnx"), meta)
+    episodes: list[EpisodeResult] = []
+    jitter: list[float] = []
+    work: list[float] = []
+    overruns = ticks = 0
+    parts: dict[str, list[int]] = {"obs": [], "inference": [], "safety": []}
+    for ep in range(cfg.episodes):
+        clock: Clock = WallClock() if cfg.realtime else VirtualClock()
+        robot, sim = make_sim_robot(meta, cfg, clock, cfg.seed + ep)
+        controller = Controller(meta, onnx, SafetyLayer(meta, robot.limits(), cfg.safety))
+        cmd = commands[ep]
+        loop = DeployLoop(robot, controller, clock, lambda t, c=cmd: c)
+        errs: list[tuple[float, float]] = []
+        fell = [""]
+        recorder = _Recorder(sim, cfg.video) if (cfg.video and ep == 0) else None
+
+        def on_tick(lp: DeployLoop, sim: SimulatedRobot = sim, cmd: np.ndarray = cmd, errs=errs, fell=fell,
+                    rec=recorder) -> bool:  # fmt: skip
+            t = lp.controller.times
+            parts["obs"].append(t.obs_ns)
+            parts["inference"].append(t.infer_ns)
+            parts["safety"].append(t.safety_ns)
+            v, w = sim.base_lin_vel_b(), sim.base_ang_vel_b()
+            errs.append((float(np.linalg.norm(cmd[:2] - v[:2])), float(abs(cmd[2] - w[2]))))
+            if rec is not None:
+                rec.frame()
+            if sim.fallen(FALL_TILT):
+                fell[0] = "fell"
+            elif lp.estopped:
+                fell[0] = f"e-stop: {lp.controller.safety.status.reason}"
+            return not fell[0]
+
+        stats = loop.run(cfg.duration_s, on_tick)
+        if recorder is not None:
+            recorder.close()
+        arr = np.array(errs) if errs else np.zeros((1, 2))
+        episodes.append(EpisodeResult(not fell[0], len(errs) * meta.control_period, float(arr[:, 0].mean()),
+                                      float(arr[:, 1].mean()), cmd.tolist(), fell[0]))  # fmt: skip
+        jitter += stats.jitter_s
+        work += stats.work_s
+        overruns += stats.overruns
+        ticks += stats.ticks
+    return {
+        "side": "sim2sim",
+        **_summary(episodes),
+        "realtime": cfg.realtime,
+        "ticks": ticks,
+        "overruns": overruns,
+        "jitter_median_ms": 1e3 * float(np.median(jitter)) if jitter and cfg.realtime else math.nan,
+        "jitter_p99_ms": 1e3 * float(np.percentile(jitter, 99)) if jitter and cfg.realtime else math.nan,
+        "work_median_ms": 1e3 * float(np.median(work)) if work else math.nan,
+        "work_p99_ms": 1e3 * float(np.percentile(work, 99)) if work else math.nan,
+        "step_parts_median_us": {k: float(np.median(v)) / 1e3 for k, v in parts.items() if v},
+        "video": str(cfg.video) if cfg.video else None,
+    }
+
+
+def _summary(episodes: list[EpisodeResult]) -> dict[str, Any]:
+    return {
+        "episodes": len(episodes),
+        "survival": float(np.mean([e.survived for e in episodes])),
+        "mean_time_s": float(np.mean([e.time_s for e in episodes])),
+        "error_vel_xy": float(np.mean([e.error_vel_xy for e in episodes])),
+        "error_vel_yaw": float(np.mean([e.error_vel_yaw for e in episodes])),
+        "failures": [e.reason for e in episodes if not e.survived],
+    }
+
+
+class _Recorder:
+    """Every other tick of the simulated robot into an mp4 (25 fps at a 50 Hz policy)."""
+
+    def __init__(self, sim: SimulatedRobot, path: Path, every: int = 2):
+        from robolearn.render import VideoWriter, WorldRenderer
+
+        self.sim, self.every, self.n = sim, every, 0
+        self.renderer = WorldRenderer(sim.model)
+        self.writer = VideoWriter(path, fps=1.0 / (0.02 * every))
+
+    def frame(self) -> None:
+        if self.n % self.every == 0:
+            d = self.sim.data
+            self.writer.write(self.renderer.render_state(d.qpos, d.qvel, self.sim.base_id))
+        self.n += 1
+
+    def close(self) -> None:
+        self.renderer.close()
+        self.writer.close()
+
+
+def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
+    """The same policy.onnx and commands in the training env (its model, PD and integrator; no
+    latency; pushes off; observation noise at the same multiple of training noise)."""
+    import torch
+
+    from robolearn.env import ManagerBasedRlEnv
+
+    json_path, meta = policy_paths(policy)
+    env_cfg = _train_env_cfg(json_path, meta.task)
+    group = env_cfg.observations["policy"]
+    group.enable_noise = cfg.noise > 0
+    for term in group.terms.values():
+        term.noise *= cfg.noise
+    env_cfg.events = {k: e for k, e in env_cfg.events.items() if e.mode != "interval"}
+    if env_cfg.commands is not None:
+        env_cfg.commands = dataclasses.replace(env_cfg.commands, resampling_time_s=(1e9, 1e9))
+    env_cfg = dataclasses.replace(env_cfg, num_envs=cfg.episodes, episode_length_s=cfg.duration_s + 1.0,
+                                  seed=cfg.seed)  # fmt: skip
+    env = ManagerBasedRlEnv(env_cfg)
+    onnx = OnnxPolicy(json_path.with_name("policy.onnx"), meta)
+    commands = torch.as_tensor(episode_commands(meta, cfg), device=env.device)
+    env.reset(seed=cfg.seed)
+    if env.command_manager is not None:
+        env.command_manager.command[:] = commands
+    obs = env.observation_manager.compute()["policy"]
+    alive = torch.ones(env.num_envs, dtype=torch.bool)
+    steps_alive = torch.zeros(env.num_envs)
+    err = torch.zeros(env.num_envs, 2, dtype=torch.float64)
+    for _ in range(int(round(cfg.duration_s / env.step_dt))):
+        actions = onnx.session.run([meta.onnx_output], {meta.onnx_input: obs.cpu().numpy()})[0]
+        out, _, terminated, _, _ = env.step(torch.as_tensor(actions, device=env.device))
+        alive &= ~terminated.cpu()
+        robot = env.robot
+        e_lin = torch.linalg.norm(commands[:, :2].double() - robot.root_lin_vel_b[:, :2].double(), dim=-1)
+        e_yaw = (commands[:, 2].double() - robot.root_ang_vel_b[:, 2].double()).abs()
+        err[alive] += torch.stack([e_lin, e_yaw], -1).cpu()[alive]
+        steps_alive += alive.float()
+        obs = out["policy"]
+    mean_err = err / steps_alive.clamp(min=1).unsqueeze(-1)
+    episodes = [
+        EpisodeResult(bool(alive[i]), float(steps_alive[i]) * env.step_dt, float(mean_err[i, 0]),
+                      float(mean_err[i, 1]), commands[i].tolist(), "" if alive[i] else "terminated")
+        for i in range(env.num_envs)
+    ]  # fmt: skip
+    return {"side": "train env", **_summary(episodes)}
+
+
+def _train_env_cfg(json_path: Path, task: str) -> Any:
+    """The run's own env config when policy.json sits in a run folder, else the task's default."""
+    from robolearn.tasks import get_task
+
+    if (json_path.parent / "config.yaml").is_file():
+        try:
+            from robolearn.policies.setup import spec_from_run
+
+            return spec_from_run(json_path.parent).env
+        except Exception:  # an older or foreign config: the task default still measures the gap
+            pass
+    return get_task(task).env_cfg()
