@@ -1,0 +1,507 @@
+"""Demonstration datasets in the LeRobot v3 layout, written and read with pyarrow and PyAV.
+
+    <root>/meta/info.json                                  schema, fps, counts, path templates
+    <root>/meta/stats.json                                 per-feature min/max/mean/std/count
+    <root>/meta/tasks.parquet                              task string -> task_index
+    <root>/meta/episodes/chunk-000/file-000.parquet        one row per episode (length, offsets, stats)
+    <root>/data/chunk-000/file-000.parquet                 one row per frame (low-dim features)
+    <root>/videos/<camera key>/chunk-000/file-000.mp4      camera streams, episodes back to back
+
+Several episodes share a file (v3's point); each `flush()` of the writer adds one new file index, so
+appending never rewrites what is there. Crash safety: every file goes to a temp name and is renamed;
+`meta/info.json` is written last and is the commit point. Readers trust only the episodes counted in
+info.json, and a writer reopening the folder deletes files a crashed flush left behind and rewrites the
+stats from the committed episodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CODEBASE_VERSION = "v3.0"
+CHUNKS_SIZE = 1000
+"""Files per chunk folder (LeRobot's default)."""
+DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
+EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+INFO_PATH = "meta/info.json"
+STATS_PATH = "meta/stats.json"
+TASKS_PATH = "meta/tasks.parquet"
+VIDEO_CODEC = "h264"
+VIDEO_PIX_FMT = "yuv420p"
+VIDEO_STATS_EVERY = 5
+"""Image statistics from every 5th frame: plenty for a normalization, 5x less decoding."""
+# Columns every frame has, whatever the robot (LeRobot's default features).
+INDEX_FEATURES: dict[str, dict[str, Any]] = {
+    "timestamp": {"dtype": "float32", "shape": [1], "names": None},
+    "frame_index": {"dtype": "int64", "shape": [1], "names": None},
+    "episode_index": {"dtype": "int64", "shape": [1], "names": None},
+    "index": {"dtype": "int64", "shape": [1], "names": None},
+    "task_index": {"dtype": "int64", "shape": [1], "names": None},
+}
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used as is; the message names the file and field."""
+
+
+# -- small helpers ---------------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through `write(tmp_path)` then rename: readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
+
+
+def _write_parquet(path: Path, table: pa.Table) -> None:
+    _atomic_write(path, lambda p: pq.write_table(table, p))
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet table; a missing or corrupt file, or a missing column, is a DatasetError naming it."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: file is missing")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({exc})") from None
+    for col in columns or []:
+        if col not in table.column_names:
+            raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(table.column_names)})")
+    return table
+
+
+def _fmt(template: str, **kw: Any) -> str:
+    return template.format(**kw)
+
+
+def feature_stats(values: np.ndarray) -> dict[str, np.ndarray]:
+    """min/max/mean/std/count over the first axis (frames), as LeRobot stores them."""
+    v = values.astype(np.float64)
+    return {"min": v.min(0), "max": v.max(0), "mean": v.mean(0), "std": v.std(0), "count": np.array([len(v)])}
+
+
+def image_stats(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-channel stats of (T, H, W, 3) uint8 frames scaled to [0, 1], shaped (3, 1, 1) like LeRobot's."""
+    x = frames[::VIDEO_STATS_EVERY].astype(np.float64) / 255.0
+    per_c = x.reshape(-1, x.shape[-1])
+    s = feature_stats(per_c)
+    return {k: (v.reshape(-1, 1, 1) if k != "count" else np.array([len(frames)])) for k, v in s.items()}
+
+
+def aggregate_stats(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Combine per-episode stats (pooled mean and variance, weighted by counts)."""
+    counts = np.array([float(p["count"][0]) for p in parts])
+    w = (counts / counts.sum()).reshape(-1, *([1] * np.ndim(parts[0]["mean"])))
+    means = np.stack([p["mean"] for p in parts])
+    mean = (w * means).sum(0)
+    var = (w * (np.stack([p["std"] for p in parts]) ** 2 + (means - mean) ** 2)).sum(0)
+    return {
+        "min": np.min(np.stack([p["min"] for p in parts]), 0),
+        "max": np.max(np.stack([p["max"] for p in parts]), 0),
+        "mean": mean,
+        "std": np.sqrt(var),
+        "count": np.array([int(counts.sum())]),
+    }
+
+
+# -- video -------------------------------------------------------------------------------------------------
+
+
+def encode_video(path: Path, frames: np.ndarray, fps: int) -> None:
+    """(T, H, W, 3) uint8 -> H.264 MP4 at `fps`, frame i at pts i (timestamps exact in 1/fps)."""
+    import av
+
+    def write(tmp: Path) -> None:
+        with av.open(str(tmp), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = VIDEO_PIX_FMT
+            stream.options = {"crf": "20", "g": "2"}  # short GOP: cheap seeks to an episode's start
+            for frame in frames:
+                for packet in stream.encode(
+                    av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                ):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+
+    _atomic_write(path, write)
+
+
+def decode_video(path: Path, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    """Frames with timestamps in [start, end) as (T, H, W, 3) uint8."""
+    import av
+
+    if not path.is_file():
+        raise DatasetError(f"{path}: video file is missing")
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base)
+            container.seek(int(start / tb), stream=stream, backward=True, any_frame=False)
+            out = []
+            for frame in container.decode(stream):
+                t = frame.pts * tb
+                if t < start - 1e-6:
+                    continue
+                if end is not None and t >= end - 1e-6:
+                    break
+                out.append(frame.to_ndarray(format="rgb24"))
+    except av.error.FFmpegError as exc:
+        raise DatasetError(f"{path}: corrupt or unreadable video ({exc})") from None
+    if not out:
+        raise DatasetError(f"{path}: no frames between {start:.3f} s and {end} s")
+    return np.stack(out)
+
+
+# -- writer ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    frames: dict[str, np.ndarray]
+    videos: dict[str, np.ndarray]
+    task: str
+
+
+class DatasetWriter:
+    """Appends episodes to a LeRobot v3 dataset folder (created if absent).
+
+    features: name -> {"dtype": "float32" | "video", "shape": [...], "names": [...]} for the robot's own
+    features (`observation.state`, `action`, `observation.images.top`, ...); the index columns are added.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], fps: int, features: dict[str, dict[str, Any]],
+                 robot_type: str = "unknown"):  # fmt: skip
+        self.root = Path(root)
+        self.fps = int(fps)
+        self.features = {k: dict(v) for k, v in features.items()}
+        self.robot_type = robot_type
+        self._pending: list[_Pending] = []
+        info_path = self.root / INFO_PATH
+        if info_path.is_file():
+            self._open_existing(info_path)
+        else:
+            self.total_episodes = self.total_frames = 0
+            self.next_file = 0
+            self.tasks: dict[str, int] = {}
+            self.episode_rows: list[dict[str, Any]] = []
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [k for k, f in self.features.items() if f["dtype"] == "video"]
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _open_existing(self, info_path: Path) -> None:
+        ds = LeRobotDataset(self.root)
+        own = {k: v for k, v in ds.info["features"].items() if k not in INDEX_FEATURES}
+        for key, feat in self.features.items():
+            have = own.get(key)
+            if have is None or have["dtype"] != feat["dtype"] or list(have["shape"]) != list(feat["shape"]):
+                raise DatasetError(
+                    f"{info_path}: features.{key}: the dataset has {have}, appending needs {feat}"
+                )
+        if ds.fps != self.fps:
+            raise DatasetError(f"{info_path}: fps is {ds.fps}, appending needs {self.fps}")
+        self.features = own
+        self.total_episodes, self.total_frames = ds.num_episodes, ds.num_frames
+        self.tasks = dict(ds.tasks)
+        self.episode_rows = ds.episodes
+        used = {int(r["data/file_index"]) for r in self.episode_rows}
+        self.next_file = max(used) + 1 if used else 0
+        self._remove_uncommitted(used)
+        self._write_stats()  # a crash between stats.json and info.json left stats of uncommitted episodes
+
+    def _remove_uncommitted(self, used: set[int]) -> None:
+        """Delete files of a flush that crashed before its info.json (and temp files)."""
+        for folder in (self.root / "data", self.root / "videos", self.root / "meta" / "episodes"):
+            for p in folder.rglob("*") if folder.is_dir() else []:
+                if not p.is_file():
+                    continue
+                stem = p.name.split(".")[0]
+                orphan = p.name.startswith(".") or (stem.startswith("file-") and int(stem[5:8]) not in used)
+                if orphan:
+                    p.unlink()
+
+    def add_episode(self, frames: dict[str, np.ndarray], task: str,
+                    videos: dict[str, np.ndarray] | None = None) -> None:  # fmt: skip
+        """Buffer one episode: frames[name] is (T, *shape) for every non-video feature, videos[key] (T, H, W, 3)."""
+        videos = videos or {}
+        lengths = set()
+        for key, feat in self.features.items():
+            src = videos if feat["dtype"] == "video" else frames
+            if key not in src:
+                raise DatasetError(
+                    f"episode is missing feature {key!r} (expected shape [T, {feat['shape']}])"
+                )
+            arr = np.asarray(src[key])
+            if list(arr.shape[1:]) != list(feat["shape"]):
+                raise DatasetError(
+                    f"feature {key!r}: expected shape [T, {feat['shape']}], got {list(arr.shape)}"
+                )
+            lengths.add(len(arr))
+        if len(lengths) != 1 or 0 in lengths:
+            raise DatasetError(f"episode features have different or zero lengths: {sorted(lengths)}")
+        self._pending.append(_Pending(dict(frames), dict(videos), task))
+
+    def flush(self) -> None:
+        """Write buffered episodes as one new file index, then commit them in meta/info.json."""
+        if not self._pending:
+            return
+        file_index, chunk = self.next_file % CHUNKS_SIZE, self.next_file // CHUNKS_SIZE
+        loc = {"chunk_index": chunk, "file_index": file_index}
+        columns: dict[str, list[np.ndarray]] = {k: [] for k in (*INDEX_FEATURES, *self.features)}
+        rows, ep_index, index = [], self.total_episodes, self.total_frames
+        video_frames: dict[str, list[np.ndarray]] = {k: [] for k in self.video_keys}
+        video_offset = 0
+        for ep in self._pending:
+            n = len(next(iter(ep.frames.values())) if ep.frames else next(iter(ep.videos.values())))
+            task_index = self.tasks.setdefault(ep.task, len(self.tasks))
+            columns["timestamp"].append(np.arange(n, dtype=np.float32) / self.fps)
+            columns["frame_index"].append(np.arange(n, dtype=np.int64))
+            columns["episode_index"].append(np.full(n, ep_index, dtype=np.int64))
+            columns["index"].append(np.arange(index, index + n, dtype=np.int64))
+            columns["task_index"].append(np.full(n, task_index, dtype=np.int64))
+            row: dict[str, Any] = {"episode_index": ep_index, "tasks": [ep.task], "length": n,
+                                   "data/chunk_index": chunk, "data/file_index": file_index,
+                                   "dataset_from_index": index, "dataset_to_index": index + n}  # fmt: skip
+            for key in self.video_keys:
+                video_frames[key].append(ep.videos[key])
+                row[f"videos/{key}/chunk_index"] = chunk
+                row[f"videos/{key}/file_index"] = file_index
+                row[f"videos/{key}/from_timestamp"] = video_offset / self.fps
+                row[f"videos/{key}/to_timestamp"] = (video_offset + n) / self.fps
+            video_offset += n
+            row["meta/episodes/chunk_index"], row["meta/episodes/file_index"] = chunk, file_index
+            for key, feat in self.features.items():
+                if feat["dtype"] == "video":
+                    stats = image_stats(ep.videos[key])
+                else:
+                    arr = np.asarray(ep.frames[key], dtype=feat["dtype"])
+                    columns[key].append(arr)
+                    stats = feature_stats(arr.reshape(n, -1))
+                for name, value in stats.items():
+                    row[f"stats/{key}/{name}"] = np.asarray(value, dtype=np.float64).ravel().tolist()
+            for name in ("timestamp", "frame_index", "episode_index", "index", "task_index"):
+                for stat, value in feature_stats(columns[name][-1].reshape(n, 1)).items():
+                    row[f"stats/{name}/{stat}"] = np.asarray(value, dtype=np.float64).ravel().tolist()
+            rows.append(row)
+            ep_index, index = ep_index + 1, index + n
+        # 1) bulk files under new names (invisible to readers until info.json counts their episodes)
+        data = {}
+        for key, parts in columns.items():
+            if key in self.video_keys:
+                continue
+            arr = np.concatenate(parts)
+            data[key] = pa.array(list(arr)) if arr.ndim > 1 else pa.array(arr)
+        _write_parquet(self.root / _fmt(DATA_PATH, **loc), pa.table(data))
+        for key, parts in video_frames.items():
+            encode_video(self.root / _fmt(VIDEO_PATH, video_key=key, **loc), np.concatenate(parts), self.fps)
+        _write_parquet(self.root / _fmt(EPISODES_PATH, **loc), pa.Table.from_pylist(rows))
+        # 2) meta: tasks and stats (harmless if we crash now: the reader ignores uncommitted episodes)
+        self.episode_rows = self.episode_rows + rows
+        self.tasks_table_write()
+        self._write_stats()
+        # 3) commit
+        self.total_episodes, self.total_frames, self.next_file = ep_index, index, self.next_file + 1
+        _write_json(self.root / INFO_PATH, self._info())
+        self._pending.clear()
+
+    def tasks_table_write(self) -> None:
+        names = sorted(self.tasks, key=self.tasks.get)  # type: ignore[arg-type]
+        table = pa.table({"task_index": pa.array([self.tasks[t] for t in names], pa.int64()),
+                          "task": pa.array(names)})  # fmt: skip
+        _write_parquet(self.root / TASKS_PATH, table)
+
+    def _write_stats(self) -> None:
+        if not self.episode_rows:
+            return
+        stats = {}
+        for key in (*INDEX_FEATURES, *self.features):
+            parts = []
+            for r in self.episode_rows:
+                p = {
+                    s: np.asarray(r[f"stats/{key}/{s}"], dtype=np.float64)
+                    for s in ("min", "max", "mean", "std", "count")
+                }
+                if self.features.get(key, {}).get("dtype") == "video":
+                    p = {s: (v.reshape(-1, 1, 1) if s != "count" else v) for s, v in p.items()}
+                parts.append(p)
+            stats[key] = {s: v.tolist() for s, v in aggregate_stats(parts).items()}
+        _write_json(self.root / STATS_PATH, stats)
+
+    def _info(self) -> dict[str, Any]:
+        feats: dict[str, Any] = {}
+        for key, feat in self.features.items():
+            f = dict(feat)
+            if f["dtype"] == "video":
+                h, w, c = f["shape"]
+                f["info"] = {"video.height": h, "video.width": w, "video.codec": VIDEO_CODEC,
+                             "video.pix_fmt": VIDEO_PIX_FMT, "video.is_depth_map": False, "video.fps": self.fps,
+                             "video.channels": c, "has_audio": False}  # fmt: skip
+            feats[key] = f
+        feats.update(INDEX_FEATURES)
+        return {
+            "codebase_version": CODEBASE_VERSION,
+            "robot_type": self.robot_type,
+            "total_episodes": self.total_episodes,
+            "total_frames": self.total_frames,
+            "total_tasks": len(self.tasks),
+            "chunks_size": CHUNKS_SIZE,
+            "data_files_size_in_mb": 100,
+            "video_files_size_in_mb": 500,
+            "fps": self.fps,
+            "splits": {"train": f"0:{self.total_episodes}"},
+            "data_path": DATA_PATH,
+            "video_path": VIDEO_PATH if self.video_keys else None,
+            "features": feats,
+        }
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:  # on an error, keep only what was committed before it
+            self.flush()
+
+
+# -- reader ------------------------------------------------------------------------------------------------
+
+
+class LeRobotDataset:
+    """Reads a LeRobot v3 folder: low-dim columns into memory, videos decoded per episode on request."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        info_path = self.root / INFO_PATH
+        if not info_path.is_file():
+            raise DatasetError(f"{info_path}: file is missing (not a LeRobot v3 dataset folder)")
+        try:
+            self.info = json.loads(info_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{info_path}: not valid JSON ({exc})") from None
+        for key in ("codebase_version", "fps", "features", "total_episodes", "total_frames", "data_path"):
+            if key not in self.info:
+                raise DatasetError(f"{info_path}: missing field {key!r}")
+        if not str(self.info["codebase_version"]).startswith("v3"):
+            raise DatasetError(
+                f"{info_path}: codebase_version is {self.info['codebase_version']!r}, expected v3.x"
+            )
+        self.fps = int(self.info["fps"])
+        self.features: dict[str, dict[str, Any]] = self.info["features"]
+        self.num_episodes = int(self.info["total_episodes"])
+        self.num_frames = int(self.info["total_frames"])
+        tasks = read_parquet(self.root / TASKS_PATH, ["task_index"]) if self.num_episodes else None
+        self.tasks: dict[str, int] = {}
+        if tasks is not None:
+            names = tasks.column("task").to_pylist() if "task" in tasks.column_names else tasks.column(
+                "__index_level_0__").to_pylist()  # fmt: skip
+            self.tasks = dict(zip(names, tasks.column("task_index").to_pylist(), strict=True))
+        rows: list[dict[str, Any]] = []
+        for path in sorted((self.root / "meta" / "episodes").rglob("file-*.parquet")):
+            rows += read_parquet(path, ["episode_index", "length", "dataset_from_index"]).to_pylist()
+        # Only committed episodes: a crashed flush may have left rows of episodes info.json does not count.
+        self.episodes = sorted((r for r in rows if r["episode_index"] < self.num_episodes),
+                               key=lambda r: r["episode_index"])  # fmt: skip
+        if len(self.episodes) != self.num_episodes:
+            raise DatasetError(f"{self.root / 'meta/episodes'}: {len(self.episodes)} episode rows, "
+                               f"{info_path} counts {self.num_episodes}")  # fmt: skip
+        self._columns: dict[str, np.ndarray] | None = None
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [k for k, f in self.features.items() if f["dtype"] == "video"]
+
+    @property
+    def stats(self) -> dict[str, dict[str, np.ndarray]]:
+        path = self.root / STATS_PATH
+        if not path.is_file():
+            raise DatasetError(f"{path}: file is missing")
+        return {k: {s: np.asarray(v) for s, v in d.items()} for k, d in json.loads(path.read_text()).items()}
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every low-dim feature over all committed frames, in frame order: name -> (N, *shape)."""
+        if self._columns is not None:
+            return self._columns
+        files = sorted({(r["data/chunk_index"], r["data/file_index"]) for r in self.episodes})
+        want = [k for k, f in self.features.items() if f["dtype"] != "video"]
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in want}
+        for chunk, file in files:
+            path = self.root / _fmt(self.info["data_path"], chunk_index=chunk, file_index=file)
+            table = read_parquet(path, want)
+            for key in want:
+                col = table.column(key)
+                arr = np.asarray(col.to_pylist(), dtype=self.features[key]["dtype"]) if pa.types.is_list(
+                    col.type) or pa.types.is_fixed_size_list(col.type) else col.to_numpy()  # fmt: skip
+                shape = list(self.features[key]["shape"])
+                if shape != [1] and list(arr.shape[1:]) != shape:
+                    raise DatasetError(f"{path}: field {key!r} has shape {list(arr.shape[1:])}, "
+                                       f"meta/info.json says {shape}")  # fmt: skip
+                parts[key].append(arr)
+        cols = {k: np.concatenate(v) for k, v in parts.items()}
+        keep = cols["index"] < self.num_frames  # rows of uncommitted episodes (never in a committed file)
+        self._columns = {k: v[keep] for k, v in cols.items()}
+        return self._columns
+
+    def episode(self, i: int) -> dict[str, np.ndarray]:
+        """Low-dim features of episode `i`: name -> (length, *shape)."""
+        r = self.episodes[i]
+        cols = self.columns()
+        sel = (cols["index"] >= r["dataset_from_index"]) & (cols["index"] < r["dataset_to_index"])
+        return {k: v[sel] for k, v in cols.items()}
+
+    def video(self, key: str, i: int) -> np.ndarray:
+        """Frames (length, H, W, 3) of camera `key` in episode `i`."""
+        if key not in self.video_keys:
+            raise DatasetError(f"{self.root / INFO_PATH}: no video feature {key!r} (have {self.video_keys})")
+        r = self.episodes[i]
+        path = self.root / _fmt(self.info["video_path"], video_key=key, chunk_index=r[f"videos/{key}/chunk_index"],
+                                file_index=r[f"videos/{key}/file_index"])  # fmt: skip
+        frames = decode_video(path, r[f"videos/{key}/from_timestamp"], r[f"videos/{key}/to_timestamp"])
+        if len(frames) != r["length"]:
+            raise DatasetError(f"{path}: episode {i} has {len(frames)} frames, meta says {r['length']}")
+        return frames
+
+    def check_videos(self) -> None:
+        """Every video file the committed episodes point to exists (cheap: no decoding)."""
+        for r in self.episodes:
+            for key in self.video_keys:
+                path = self.root / _fmt(self.info["video_path"], video_key=key,
+                                        chunk_index=r[f"videos/{key}/chunk_index"],
+                                        file_index=r[f"videos/{key}/file_index"])  # fmt: skip
+                if not path.is_file():
+                    raise DatasetError(
+                        f"{path}: video file is missing (feature {key!r}, episode {r['episode_index']})"
+                    )

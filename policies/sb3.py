@@ -1,0 +1,171 @@
+"""stable-baselines3 PPO / SAC on our envs, writing the same run folder as the rsl_rl path.
+
+An "iteration" is `steps_per_iteration` steps of every world, so metrics rows, checkpoints and
+`max_iterations` mean the same thing as for rsl_rl PPO. A checkpoint is a torch file holding the SB3
+model zip (optimizer and replay-free state) plus our bookkeeping, written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import statistics
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from robolearn.policies.runs import MetricsLog, atomic_torch_save, checkpoint_path, clean_temp_files
+
+RETURN_WINDOW = 200
+
+
+@dataclass
+class Sb3Cfg:
+    algo: str = "ppo"
+    """'ppo' or 'sac'."""
+    num_envs: int | None = 64
+    max_iterations: int = 200
+    steps_per_iteration: int = 24
+    save_interval: int = 25
+    hidden_dims: tuple[int, ...] = (128, 128)
+    learning_rate: float = 3e-4
+    batch_size: int = 512
+    gamma: float = 0.99
+    torch_threads: int = 0
+
+    @classmethod
+    def for_algo(cls, algo: str) -> Sb3Cfg:
+        name = algo.removeprefix("sb3-")
+        if name not in ("ppo", "sac"):
+            raise ValueError(f"unknown SB3 algorithm {algo!r}; use sb3-ppo or sb3-sac")
+        return cls(algo=name, num_envs=64 if name == "ppo" else 16)
+
+
+def _make_model(cfg: Sb3Cfg, vec: Any, device: str, seed: int) -> Any:
+    from stable_baselines3 import PPO, SAC
+
+    policy_kwargs = {"net_arch": list(cfg.hidden_dims)}
+    if cfg.algo == "ppo":
+        return PPO("MlpPolicy", vec, n_steps=cfg.steps_per_iteration, batch_size=cfg.batch_size,
+                   learning_rate=cfg.learning_rate, gamma=cfg.gamma, policy_kwargs=policy_kwargs,
+                   device=device, seed=seed, verbose=0)  # fmt: skip
+    return SAC("MlpPolicy", vec, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size, gamma=cfg.gamma,
+               policy_kwargs=policy_kwargs, device=device, seed=seed, verbose=0, learning_starts=cfg.batch_size,
+               train_freq=1, gradient_steps=1)  # fmt: skip
+
+
+def _model_bytes(model: Any) -> bytes:
+    buf = io.BytesIO()
+    model.save(buf)
+    return buf.getvalue()
+
+
+def _load_model(cfg: Sb3Cfg, data: bytes, vec: Any, device: str) -> Any:
+    from stable_baselines3 import PPO, SAC
+
+    cls = PPO if cfg.algo == "ppo" else SAC
+    return cls.load(io.BytesIO(data), env=vec, device=device)
+
+
+def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
+    from robolearn.policies import setup
+    from robolearn.policies.train import TrainResult, _Interrupt, console
+    from stable_baselines3.common.callbacks import BaseCallback
+    from torch.utils.tensorboard import SummaryWriter
+
+    from robolearn.adapters.sb3 import Sb3VecEnv
+
+    cfg: Sb3Cfg = spec.agent
+    setup.set_threads(cfg.torch_threads)
+    clean_temp_files(run)
+    env = setup.make_env(spec.env, spec.device)
+    vec = Sb3VecEnv(env)
+    start_it, env_steps, wall_before = 0, 0, 0.0
+    if state is not None:
+        model = _load_model(cfg, state["sb3_zip"], vec, spec.device)
+        start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
+        console.print(f"resumed {run} from {ckpt} (iteration {start_it})")
+    else:
+        model = _make_model(cfg, vec, spec.device, spec.seed)
+    writer = SummaryWriter(log_dir=str(run), flush_secs=10)
+    metrics = MetricsLog(run, keep_until=start_it)
+    per_it = env.num_envs * cfg.steps_per_iteration
+    t_start = time.perf_counter()
+
+    class Logger(BaseCallback):
+        def __init__(self, interrupt: _Interrupt):
+            super().__init__()
+            self.interrupt = interrupt
+            self.it, self.steps, self.last = start_it, 0, time.perf_counter()
+            self.returns: deque[float] = deque(maxlen=RETURN_WINDOW)
+            self.lengths: deque[float] = deque(maxlen=RETURN_WINDOW)
+            self.logs: dict[str, list[float]] = defaultdict(list)
+            self.last_ckpt: Path | None = None
+
+        def save(self) -> Path:
+            data = {"actor_state_dict": self.model.policy.state_dict(), "sb3_zip": _model_bytes(self.model),
+                    "iteration": self.it, "env_steps": env_steps + (self.it - start_it) * per_it,
+                    "wall_time": wall_before + time.perf_counter() - t_start, "task": spec.task,
+                    "algo": spec.algo}  # fmt: skip
+            path = checkpoint_path(run, self.it)
+            atomic_torch_save(data, path)
+            self.last_ckpt = path
+            return path
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:
+                    self.returns.append(info["episode"]["r"])
+                    self.lengths.append(info["episode"]["l"])
+            for key, value in env.extras.get("log", {}).items():
+                self.logs[key].append(float(value))
+            self.steps += 1
+            if self.steps % cfg.steps_per_iteration:
+                return True
+            now = time.perf_counter()
+            row = {"iteration": self.it, "env_steps": env_steps + (self.it + 1 - start_it) * per_it,
+                   "wall_time": round(wall_before + now - t_start, 3),
+                   "mean_return": statistics.fmean(self.returns) if self.returns else math.nan,
+                   "mean_episode_length": statistics.fmean(self.lengths) if self.lengths else math.nan,
+                   "fps": per_it / (now - self.last), **{k: statistics.fmean(v) for k, v in self.logs.items()}}  # fmt: skip
+            self.last = now
+            self.logs.clear()
+            metrics.write(row)
+            for key, value in row.items():
+                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+                    writer.add_scalar(key if "/" in key else f"Train/{key}", value, row["env_steps"])
+            self.it += 1
+            if self.it % cfg.save_interval == 0 or self.interrupt.requested:
+                self.save()
+            return not self.interrupt.requested and self.it < cfg.max_iterations
+
+    remaining = max(cfg.max_iterations - start_it, 0) * per_it
+    with _Interrupt() as interrupt, writer:
+        cb = Logger(interrupt)
+        if remaining:
+            model.learn(total_timesteps=remaining, callback=cb, reset_num_timesteps=state is None)
+        if cb.last_ckpt is None or cb.last_ckpt != checkpoint_path(run, cb.it):
+            cb.save()
+    metrics.close()
+    console.print(f"run folder: {run}  (checkpoint {cb.last_ckpt.name})")
+    return TrainResult(run, cb.it, interrupt.requested, cb.last_ckpt)
+
+
+def load_sb3_policy(spec: Any, ckpt: Path, env: Any) -> tuple[Any, Any]:
+    """(SB3 model, act) where act(obs dict) -> deterministic actions as a tensor on the env's device."""
+    from robolearn.policies.runs import load_checkpoint
+
+    from robolearn.adapters.sb3 import Sb3VecEnv
+
+    _, state = load_checkpoint(ckpt.parent.parent, ckpt)
+    model = _load_model(spec.agent, state["sb3_zip"], Sb3VecEnv(env), "cpu")
+
+    def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        actions, _ = model.predict(obs["policy"].cpu().numpy(), deterministic=True)
+        return torch.as_tensor(np.asarray(actions), dtype=torch.float32, device=env.device)
+
+    return model, act
