@@ -23,17 +23,30 @@ class RobotInfo:
     """Entry point with primitive collision geometry and a light solver, used for training."""
     category: str
     description: str
+    scene: str | None = "scene"
+    """Menagerie scene entry of the full model (its keyframes give default poses)."""
+    fast_scene: str | None = None
 
 
 ROBOTS: dict[str, RobotInfo] = {
     r.name: r
     for r in [
-        RobotInfo("go2", "unitree_go2", "go2", "go2_mjx", "quadruped", "Unitree Go2, 12 DoF"),
-        RobotInfo("go1", "unitree_go1", "go1", "go1_mjx", "quadruped", "Unitree Go1, 12 DoF"),
-        RobotInfo("a1", "unitree_a1", "a1", None, "quadruped", "Unitree A1, 12 DoF"),
-        RobotInfo("g1", "unitree_g1", "g1", "g1_mjx", "humanoid", "Unitree G1, 29 DoF"),
         RobotInfo(
-            "g1_with_hands", "unitree_g1", "g1_with_hands", None, "humanoid", "Unitree G1 with Dex3 hands"
+            "go2", "unitree_go2", "go2", "go2_mjx", "quadruped", "Unitree Go2, 12 DoF", fast_scene="scene_mjx"
+        ),
+        RobotInfo("go1", "unitree_go1", "go1", None, "quadruped", "Unitree Go1, 12 DoF"),
+        RobotInfo("a1", "unitree_a1", "a1", None, "quadruped", "Unitree A1, 12 DoF"),
+        RobotInfo(
+            "g1", "unitree_g1", "g1", "g1_mjx", "humanoid", "Unitree G1, 29 DoF", fast_scene="scene_mjx"
+        ),
+        RobotInfo(
+            "g1_with_hands",
+            "unitree_g1",
+            "g1_with_hands",
+            None,
+            "humanoid",
+            "Unitree G1 with Dex3 hands",
+            scene="scene_with_hands",
         ),
         RobotInfo("h1", "unitree_h1", "h1", None, "humanoid", "Unitree H1, 19 DoF"),
         RobotInfo("shadow_hand", "shadow_hand", "right_hand", None, "hand", "Shadow Dexterous Hand (right)"),
@@ -83,6 +96,17 @@ def robot_xml(name: str, fast: bool = False) -> Path:
             f"{exc}. On a machine without network, set MENAGERIE_ROOT to a local mujoco_menagerie checkout "
             f"(one folder per robot, e.g. {info.menagerie}/)."
         ) from exc
+
+
+def robot_scene_spec(name: str, fast: bool = False) -> mujoco.MjSpec | None:
+    """The robot's menagerie scene (keyframes and robot-floor contact pairs often live there)."""
+    import mujoco_menagerie
+
+    info = robot_info(name)
+    entry = info.fast_scene if fast and info.fast_scene and info.fast_model else info.scene
+    if entry is None:
+        return None
+    return load_spec(mujoco_menagerie.get(info.menagerie).xml(entry))
 
 
 def load_spec(path: str | os.PathLike[str]) -> mujoco.MjSpec:

@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 
 from robolearn.assets import asset_path
-from robolearn.robots import compile_spec, load_spec, robot_spec, robot_xml
+from robolearn.robots import compile_spec, load_spec, robot_scene_spec, robot_spec, robot_xml
 from robolearn.terrain import TerrainCfg, generate_heights, tile_origins
 
 TERRAIN_PREFIX = "terrain/"
@@ -94,6 +94,25 @@ def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
     return tile_origins(cfg, heights)
 
 
+def _copy_floor_pairs(spec: mujoco.MjSpec, scene_spec: mujoco.MjSpec) -> None:
+    """Explicit robot-floor contact pairs of the menagerie scene, re-pointed at our ground geoms.
+
+    Some training models (e.g. `g1_mjx`) disable default collisions and list the pairs that may
+    touch the floor in their scene file; without them the robot falls through our floor.
+    """
+    grounds = [g.name for g in spec.geoms if g.name in (FLOOR_GEOM, "terrain/hfield")]
+    for pair in scene_spec.pairs:
+        robot_geom, other = (pair.geomname1, pair.geomname2)
+        if other != "floor":
+            robot_geom, other = other, robot_geom
+        if other != "floor":
+            continue
+        for ground in grounds:
+            spec.add_pair(name=f"{pair.name}/{ground}", geomname1=robot_geom, geomname2=ground, condim=pair.condim,
+                          friction=pair.friction, solref=pair.solref, solimp=pair.solimp, margin=pair.margin,
+                          gap=pair.gap)  # fmt: skip
+
+
 def _add_contact_sensors(
     spec: mujoco.MjSpec, sensors: dict[str, ContactSensorCfg], ground: list[str]
 ) -> dict:
@@ -120,8 +139,14 @@ def build_scene(cfg: SceneCfg) -> Scene:
     spec = robot_spec(cfg.robot, cfg.fast_model)
     source = str(robot_xml(cfg.robot, cfg.fast_model))
     spec.option.timestep = cfg.timestep
+    scene_spec = robot_scene_spec(cfg.robot, cfg.fast_model)
+    if not spec.keys and scene_spec is not None:
+        for key in scene_spec.keys:
+            spec.add_key(name=key.name, qpos=key.qpos, ctrl=key.ctrl, time=key.time)
     joint_names = _set_pd(spec, cfg.pd_gains)
     origins = _add_terrain(spec, cfg.terrain)
+    if scene_spec is not None:
+        _copy_floor_pairs(spec, scene_spec)
     counts = _add_contact_sensors(spec, cfg.contact_sensors, [FLOOR_GEOM])
     spec.visual.quality.shadowsize = 0  # software GL here: shadows cost ~5x per frame
     spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, 1280)

@@ -132,3 +132,19 @@ def test_rough_terrain_curriculum_moves_levels():
     env.robot.root_pos_w[0, 0] += 10.0  # walked out of its tile
     env._reset_idx(torch.tensor([0, 1]))
     assert env.terrain_levels[0] == 3 and env.terrain_levels[1] == 1
+
+
+def test_g1_stands_on_our_floor_through_the_menagerie_contact_pairs():
+    # g1_mjx collides with the floor only through explicit pairs of its menagerie scene; the scene
+    # builder must re-point them at our floor (else the robot falls through it).
+    cfg = get_task("G1-Velocity-Flat").env_cfg()
+    cfg = dataclasses.replace(cfg, num_envs=2, events={})
+    env = ManagerBasedRlEnv(cfg)
+    env.reset(seed=0)
+    env.command_manager.command[:] = 0.0
+    for _ in range(50):
+        _, _, terminated, *_ = env.step(torch.zeros(2, env.num_actions))
+    assert not terminated.any()
+    assert (env.robot.root_pos_w[:, 2] > 0.6).all()
+    feet = env.sim.sensordata[:, env.scene.contact_slices["feet"]].reshape(2, -1, 4)
+    assert (feet[..., 0] > 0).all(), "both feet should be on the ground"

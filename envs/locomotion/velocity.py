@@ -1,0 +1,83 @@
+"""Velocity tracking, the pieces every legged robot shares (legged_gym / Isaac Lab recipe).
+
+A robot's task file picks these and sets its scene, contact sensor names and gains.
+"""
+
+from __future__ import annotations
+
+from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, mdp
+
+
+def policy_obs(height_scan: bool = False) -> ObsGroupCfg:
+    terms = {
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2, scale=0.25),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05),
+        "velocity_command": ObsTerm(mdp.velocity_command),
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5, scale=0.05),
+        "last_action": ObsTerm(mdp.last_action),
+    }
+    if height_scan:
+        # Go2 stands ~0.3 m tall: with this offset flat ground reads ~0.
+        terms["height_scan"] = ObsTerm(mdp.height_scan, params={"offset": 0.3}, noise=0.05)
+    return ObsGroupCfg(terms=terms)
+
+
+def critic_obs(height_scan: bool = False) -> ObsGroupCfg:
+    """Privileged: noise-free, plus base linear velocity, height and foot contacts."""
+    group = policy_obs(height_scan)
+    terms = {"base_lin_vel": ObsTerm(mdp.base_lin_vel), **group.terms}
+    terms["base_height"] = ObsTerm(mdp.base_height)
+    terms["feet_contact"] = ObsTerm(mdp.contact_found, params={"sensor": "feet"})
+    return ObsGroupCfg(terms=terms, enable_noise=False)
+
+
+def velocity_rewards(air_time_threshold: float = 0.3) -> dict[str, RewardTerm]:
+    return {
+        "track_lin_vel_xy": RewardTerm(mdp.track_lin_vel_xy, weight=1.5, params={"std": 0.5}),
+        "track_ang_vel_z": RewardTerm(mdp.track_ang_vel_z, weight=0.75, params={"std": 0.5}),
+        "lin_vel_z": RewardTerm(mdp.lin_vel_z_l2, weight=-2.0),
+        "ang_vel_xy": RewardTerm(mdp.ang_vel_xy_l2, weight=-0.05),
+        "flat_orientation": RewardTerm(mdp.flat_orientation_l2, weight=-2.5),
+        "joint_torques": RewardTerm(mdp.joint_torques_l2, weight=-2e-4),
+        "joint_acc": RewardTerm(mdp.joint_acc_l2, weight=-2.5e-7),
+        "action_rate": RewardTerm(mdp.action_rate_l2, weight=-0.01),
+        "joint_pos_limits": RewardTerm(mdp.joint_pos_limits, weight=-10.0),
+        "feet_air_time": RewardTerm(
+            mdp.feet_air_time, weight=0.25, params={"sensor": "feet", "threshold": air_time_threshold}
+        ),
+        "undesired_contacts": RewardTerm(mdp.undesired_contacts, weight=-1.0, params={"sensor": "thighs"}),
+        "stand_still": RewardTerm(mdp.stand_still, weight=-0.5),
+    }
+
+
+def velocity_events() -> dict[str, EventTerm]:
+    return {
+        "friction": EventTerm(mdp.randomize_friction, mode="startup", params={"friction_range": (0.6, 1.25)}),
+        "base_mass": EventTerm(mdp.add_base_mass, mode="startup", params={"mass_range": (-1.0, 2.0)}),
+        "reset_base": EventTerm(
+            mdp.reset_root_state,
+            mode="reset",
+            params={
+                "pose_range": {"x": (-0.5, 0.5), "y": (-0.5, 0.5), "yaw": (-3.14, 3.14)},
+                "velocity_range": {k: (-0.3, 0.3) for k in ("x", "y", "z", "roll", "pitch", "yaw")},
+            },
+        ),
+        "reset_joints": EventTerm(
+            mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.8, 1.2)}
+        ),
+        "push": EventTerm(
+            mdp.push_by_setting_velocity,
+            mode="interval",
+            interval_range_s=(8.0, 12.0),
+            params={"velocity_range": {"x": (-0.5, 0.5), "y": (-0.5, 0.5)}},
+        ),
+    }
+
+
+def velocity_terminations() -> dict[str, TerminationTerm]:
+    return {
+        "time_out": TerminationTerm(mdp.time_out, time_out=True),
+        "base_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "base"}),
+        "bad_orientation": TerminationTerm(mdp.bad_orientation, params={"limit_angle": 1.2}),
+    }
