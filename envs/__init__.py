@@ -1,4 +1,8 @@
 """Tasks. Importing this package registers every task (and its gymnasium id robolearn/<Task>-v0)."""
 
-from robolearn.envs.locomotion import g1_velocity, go2_velocity  # noqa: F401
-from robolearn.envs.locomotion import go2_stand  # noqa: F401
+from robolearn.envs import manipulation  # noqa: F401  (ALOHA imitation tasks; own registry, not EnvCfg)
+from robolearn.envs.locomotion import (  # noqa: F401
+    g1_velocity,
+    go2_stand,  # noqa: F401
+    go2_velocity,
+)

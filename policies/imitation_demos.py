@@ -109,7 +109,7 @@ def expert_keyposes(task: str) -> list[Keypose]:
     grip = CUBE_HALF[0] - 0.025  # each hand holds its own end of the block, 2.5 cm in
     z = 0.006  # site a little above the block's centre: fingertips clear the table
     handover = np.array([-0.015, 0.0, 0.217])  # block centre during the handover (world)
-    drop = 0.04  # the level right gripper cannot reach the table: it releases the block from this height
+    drop = 0.07  # the level right gripper cannot reach the table: it releases the block from this height
     L, R = tuple(L), tuple(RIGHT_LEVEL)
     k = Keypose
     return [
