@@ -21,10 +21,16 @@ GRAVITY_W = np.array([0.0, 0.0, -1.0])
 
 
 def quat_rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate world vector `v` into the frame of unit quaternion q = (w, x, y, z)."""
-    w, xyz = q[0], q[1:4]
-    t = 2.0 * np.cross(xyz, v)
-    return v - w * t + np.cross(xyz, t)
+    """Rotate world vector `v` into the frame of unit quaternion q = (w, x, y, z).
+
+    Written out on scalars: np.cross on 3-vectors costs ~10 us, this whole function ~2 us.
+    """
+    w, x, y, z = float(q[0]), float(q[1]), float(q[2]), float(q[3])
+    a, b, c = float(v[0]), float(v[1]), float(v[2])
+    tx, ty, tz = 2.0 * (y * c - z * b), 2.0 * (z * a - x * c), 2.0 * (x * b - y * a)
+    return np.array(
+        [a - w * tx + (y * tz - z * ty), b - w * ty + (z * tx - x * tz), c - w * tz + (x * ty - y * tx)]
+    )
 
 
 def projected_gravity(quat: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ operator, never by the policy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,9 @@ class SafetyLayer:
         self.tau_max = np.broadcast_to(limits.torque, (n,)) * self.cfg.torque_margin
         vel = self.cfg.velocity_limit if self.cfg.velocity_limit is not None else limits.velocity
         self.vel_max = np.broadcast_to(np.asarray(vel, dtype=np.float64), (n,))
+        # Joints without stiffness (kp = 0) cannot be torque-guarded through their target.
+        self._stiff = self.kp > 0
+        self._inv_kp = np.where(self._stiff, 1.0 / np.where(self._stiff, self.kp, 1.0), 0.0)
         self.status = SafetyStatus()
         self.prev_target: np.ndarray | None = None
         self.estops = 0
@@ -83,12 +87,12 @@ class SafetyLayer:
             self.trip("non-finite robot state")
             return
         fast = np.abs(state.dq) > self.vel_max
-        if fast.any():
+        if fast.any():  # (a NaN never compares greater; is_finite above caught it)
             j = int(np.argmax(fast))
             self.trip(f"joint {j} speed {state.dq[j]:.1f} rad/s over the {self.vel_max[j]:.1f} rad/s guard")
             return
         up = -float(projected_gravity(state.quat)[2])
-        tilt = float(np.arccos(np.clip(up, -1.0, 1.0)))
+        tilt = math.acos(min(1.0, max(-1.0, up)))
         if tilt > self.cfg.tilt_limit:
             self.trip(f"base tilt {tilt:.2f} rad over the {self.cfg.tilt_limit:.2f} rad limit")
 
@@ -108,10 +112,10 @@ class SafetyLayer:
         step = self.cfg.max_target_step
         target = np.clip(target, prev - step, prev + step)
         # PD torque kp (t - q) - kd dq within +-tau_max  <=>  t within q + (+-tau_max + kd dq) / kp.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lo = np.where(self.kp > 0, state.q + (-self.tau_max + self.kd * state.dq) / self.kp, -np.inf)
-            hi = np.where(self.kp > 0, state.q + (self.tau_max + self.kd * state.dq) / self.kp, np.inf)
-        target = np.clip(target, lo, hi)
+        centre = state.q + self.kd * state.dq * self._inv_kp
+        half = self.tau_max * self._inv_kp
+        guarded = np.clip(target, centre - half, centre + half)
+        target = guarded if self._stiff.all() else np.where(self._stiff, guarded, target)
         target = np.clip(target, self.lower, self.upper)
         self.status.clipped = int(np.count_nonzero(np.abs(target - raw) > 1e-9))
         self.prev_target = target
