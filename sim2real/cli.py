@@ -3,7 +3,8 @@
     robolearn deploy runs/Go2-Velocity-Flat/<run> --sim2sim --latency-ms 20 --duration 20 --video out.mp4
     robolearn deploy runs/.../policy.json --robot unitree-go2 --interface enp3s0 --command 0.5 0 0
 
-`DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status.
+`DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status;
+`cli(argv)` parses and runs (e.g. `python -m robolearn.sim2real.cli <policy> --sim2sim`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import tyro
 from robolearn.sim2real.safety import SafetyCfg
 from robolearn.sim2real.schema import PolicySpecError
 
@@ -23,7 +25,7 @@ EXIT_INTERRUPTED = 130
 
 @dataclass
 class DeployArgs:
-    policy: Path
+    policy: Annotated[Path, tyro.conf.Positional]
     """Run folder or policy.json (policy.onnx must sit next to it)."""
     sim2sim: bool = False
     """Run on the simulated robot (full MuJoCo model, PD in the motor driver, latency, noise)."""
@@ -59,6 +61,11 @@ class DeployArgs:
     """Safety: base tilt (rad) that trips the e-stop."""
     stand_s: float = 2.0
     """Real robot: seconds to ramp from the measured pose to the default pose before the policy starts."""
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """Parse `robolearn deploy` arguments and run: what the top-level CLI delegates to."""
+    return main(tyro.cli(DeployArgs, args=argv, prog="robolearn deploy"))
 
 
 def main(args: DeployArgs) -> int:
@@ -158,3 +165,7 @@ def _real(args: DeployArgs) -> int:
         return 1 if loop.estopped else 0
     finally:
         robot.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

@@ -122,7 +122,7 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
         loop = DeployLoop(robot, controller, clock, lambda t, c=cmd: c)
         errs: list[tuple[float, float]] = []
         fell = [""]
-        recorder = _Recorder(sim, cfg.video) if (cfg.video and ep == 0) else None
+        recorder = _Recorder(sim, cfg.video, meta.control_period) if (cfg.video and ep == 0) else None
 
         def on_tick(lp: DeployLoop, sim: SimulatedRobot = sim, cmd: np.ndarray = cmd, errs=errs, fell=fell,
                     rec=recorder) -> bool:  # fmt: skip
@@ -177,24 +177,27 @@ def _summary(episodes: list[EpisodeResult]) -> dict[str, Any]:
 
 
 class _Recorder:
-    """Every other tick of the simulated robot into an mp4 (25 fps at a 50 Hz policy)."""
+    """Every other tick of the simulated robot (25 fps at a 50 Hz policy), rendered to mp4 after the
+    episode: software GL takes ~20 ms a frame, which inside a real-time loop would cause overruns."""
 
-    def __init__(self, sim: SimulatedRobot, path: Path, every: int = 2):
-        from robolearn.render import VideoWriter, WorldRenderer
-
-        self.sim, self.every, self.n = sim, every, 0
-        self.renderer = WorldRenderer(sim.model)
-        self.writer = VideoWriter(path, fps=1.0 / (0.02 * every))
+    def __init__(self, sim: SimulatedRobot, path: Path, period: float, every: int = 2):
+        self.sim, self.path, self.period, self.every, self.n = sim, path, period, every, 0
+        self.states: list[np.ndarray] = []
 
     def frame(self) -> None:
         if self.n % self.every == 0:
-            d = self.sim.data
-            self.writer.write(self.renderer.render_state(d.qpos, d.qvel, self.sim.base_id))
+            self.states.append(self.sim.data.qpos.copy())
         self.n += 1
 
     def close(self) -> None:
-        self.renderer.close()
-        self.writer.close()
+        from robolearn.render import VideoWriter, WorldRenderer
+
+        renderer = WorldRenderer(self.sim.model)
+        writer = VideoWriter(self.path, fps=1.0 / (self.period * self.every))
+        for qpos in self.states:
+            writer.write(renderer.render_state(qpos, None, self.sim.base_id))
+        renderer.close()
+        writer.close()
 
 
 def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
