@@ -127,6 +127,20 @@ def resolve_device(device: str | None = None) -> str:
     return str(device) if device is not None else "cuda:0"
 
 
+def _default_njmax(model: mujoco.MjModel, data: mujoco.MjData) -> int:
+    """Constraint rows per world. A world over njmax silently loses constraints in mujoco-warp.
+
+    mujoco-warp's own guess (64 rows for Go2) overflows as soon as the four feet touch with condim 6
+    (10 pyramidal rows each) and a few limits are hit; size for twice the standing contacts (at least
+    16) at the model's widest contact, plus every limit, equality and friction-loss row.
+    """
+    condim = int(model.geom_condim.max()) if model.ngeom else 1
+    rows = condim if model.opt.cone == mujoco.mjtCone.mjCONE_ELLIPTIC else max(1, 2 * (condim - 1))
+    contacts = max(16, 2 * data.ncon)
+    other = int(model.jnt_limited.sum()) + 6 * model.neq + int((model.dof_frictionloss > 0).sum())
+    return max(data.nefc, rows * contacts + other)
+
+
 def _torch_view(arr: Any) -> torch.Tensor:
     """A zero-copy torch view of a batched warp array, matrices flattened to rows of 9 like MjData."""
     t = wp.to_torch(arr, requires_grad=False)
@@ -152,6 +166,8 @@ class WarpBackend(SimBackend):
         self._use_graph = self._wp_device.is_cuda if use_graph is None else use_graph
         host = mujoco.MjData(self.model)
         mujoco.mj_forward(self.model, host)  # put_data sizes contact buffers from the data's ncon/nefc
+        if njmax is None:
+            njmax = _default_njmax(self.model, host)
         with wp.ScopedDevice(self._wp_device):
             self._m = mjw.put_model(self.model)
             self._d = mjw.put_data(self.model, host, nworld=num_worlds, nconmax=nconmax, njmax=njmax)
@@ -268,6 +284,8 @@ class WarpBackend(SimBackend):
             self._graphs.clear()
         with wp.ScopedDevice(self._wp_device):
             mjw.set_const(self._m, self._d)
+            # set_const runs kinematics at qpos0 in d's buffers; recompute derived fields from the state.
+            mjw.forward(self._m, self._d)
 
     # -- queries ------------------------------------------------------------------------------------
     def ray(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
