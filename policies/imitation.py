@@ -1,0 +1,490 @@
+"""Imitation learning from demonstration datasets: train (diffusion | bc), evaluate, export.
+
+    train_imitation(ImitationCfg(task=..., algo="diffusion", data=Path(...)))  -> run folder
+    eval_imitation(run, episodes=50, seed=10_000)                              -> success rate with a 95% CI
+    export_imitation(run)                                                       -> policy.onnx + policy.json
+
+Run folders follow the PPO runner's layout (policies/runs.py): config.yaml, checkpoints/model_*.pt,
+metrics.jsonl, TensorBoard events. Observations are the low-dim LeRobot features of the ALOHA tasks
+(`observation.state` and `observation.environment_state`); both observations and actions are scaled to
+[-1, 1] with the dataset's min/max (stored in every checkpoint and in the exported JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from robolearn.envs.manipulation.aloha import (
+    ACTION_DIM,
+    CONTROL_DT,
+    ENV_STATE_DIM,
+    STATE_DIM,
+    AlohaEnv,
+    task_cfg,
+)
+from robolearn.policies.bc import BcCfg, BcPolicy
+from robolearn.policies.data import DatasetError, LeRobotDataset
+from robolearn.policies.diffusion import EMA, DiffusionCfg, DiffusionPolicy
+from robolearn.policies.runs import (
+    CONFIG_FILE,
+    MetricsLog,
+    RunError,
+    atomic_torch_save,
+    atomic_write_text,
+    checkpoint_path,
+    from_plain,
+    list_checkpoints,
+    new_run_dir,
+    to_plain,
+    write_yaml,
+)
+from torch import nn
+
+OBS_FEATURES = {"observation.state": STATE_DIM, "observation.environment_state": ENV_STATE_DIM}
+ACTION_FEATURE = "action"
+EVAL_SEED = 10_000
+"""Evaluation layouts come from this seed on: demos use small seeds, so evaluation scenes are held out."""
+NORM_EPS = 1e-4
+"""Features that never vary in the data (range < eps) are mapped to 0 instead of dividing by ~0."""
+
+
+@dataclass
+class ImitationCfg:
+    task: str = "Aloha-CubeTransfer"
+    algo: Literal["diffusion", "bc"] = "diffusion"
+    data: Path = Path("data/Aloha-CubeTransfer")
+    """LeRobot v3 dataset folder (from `robolearn demos`)."""
+    num_demos: int | None = None
+    """Train on the first N episodes only (None: all)."""
+    steps: int = 3000
+    """Gradient steps."""
+    batch_size: int = 256
+    seed: int = 0
+    log_every: int = 50
+    save_every: int = 1000
+    torch_threads: int = 0
+    """CPU threads for torch (0: torch's default)."""
+    diffusion: DiffusionCfg = field(default_factory=DiffusionCfg)
+    bc: BcCfg = field(default_factory=BcCfg)
+
+    @property
+    def model_cfg(self) -> DiffusionCfg | BcCfg:
+        return self.diffusion if self.algo == "diffusion" else self.bc
+
+
+# -- data --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Normalizer:
+    """x -> [-1, 1] per dimension from min/max (the diffusion policy's choice: it matches clip_sample)."""
+
+    low: torch.Tensor
+    high: torch.Tensor
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Normalizer:
+        return cls(
+            torch.as_tensor(x.min(0), dtype=torch.float32), torch.as_tensor(x.max(0), dtype=torch.float32)
+        )
+
+    def _scale(self) -> tuple[torch.Tensor, torch.Tensor]:
+        span = self.high - self.low
+        safe = torch.where(span > NORM_EPS, span, torch.ones_like(span))
+        return safe, span > NORM_EPS
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        span, varies = self._scale()
+        return torch.where(varies, 2 * (x - self.low) / span - 1, torch.zeros_like(x))
+
+    def unnormalize(self, x: torch.Tensor) -> torch.Tensor:
+        span, _ = self._scale()
+        return (x + 1) / 2 * span + self.low
+
+    def state_dict(self) -> dict[str, list[float]]:
+        return {"low": self.low.tolist(), "high": self.high.tolist()}
+
+    @classmethod
+    def from_state(cls, d: dict[str, list[float]]) -> Normalizer:
+        return cls(torch.tensor(d["low"]), torch.tensor(d["high"]))
+
+
+@dataclass
+class DemoWindows:
+    """All training windows of a dataset: index arrays into the frame tensors, built once."""
+
+    obs: torch.Tensor  # (N, O)
+    actions: torch.Tensor  # (N, A)
+    obs_index: torch.Tensor  # (W, obs_horizon)
+    action_index: torch.Tensor  # (W, horizon)
+    num_episodes: int
+
+    def batch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.obs[self.obs_index[ids]], self.actions[self.action_index[ids]]
+
+
+def load_demos(
+    path: Path, task: str, num_demos: int | None = None
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """(obs (N, O), actions (N, A), episode frame ranges) from a dataset, checked against the task.
+
+    Raises DatasetError naming the file and field on a mismatch, a missing video or a corrupt file, so
+    training never starts on data it cannot use.
+    """
+    task_cfg(task)
+    ds = LeRobotDataset(path)
+    info = ds.root / "meta/info.json"
+    for key, dim in {**OBS_FEATURES, ACTION_FEATURE: ACTION_DIM}.items():
+        feat = ds.features.get(key)
+        if feat is None:
+            raise DatasetError(f"{info}: missing feature {key!r} (task {task} needs shape [{dim}])")
+        if list(feat["shape"]) != [dim]:
+            raise DatasetError(f"{info}: features.{key} has shape {feat['shape']}, task {task} needs [{dim}]")
+    ds.check_videos()
+    if ds.num_episodes == 0:
+        raise DatasetError(f"{info}: the dataset has no episodes")
+    cols = ds.columns()
+    episodes = ds.episodes[: num_demos or None]
+    if num_demos and len(episodes) < num_demos:
+        raise DatasetError(f"{path}: {ds.num_episodes} episodes, {num_demos} requested")
+    end = episodes[-1]["dataset_to_index"]
+    sel = cols["index"] < end
+    obs = np.concatenate([cols[k][sel].reshape(int(sel.sum()), -1) for k in OBS_FEATURES], -1).astype(
+        np.float32
+    )
+    actions = cols[ACTION_FEATURE][sel].astype(np.float32)
+    if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
+        raise DatasetError(f"{path}: non-finite values in observations or actions")
+    ranges = [(int(e["dataset_from_index"]), int(e["dataset_to_index"])) for e in episodes]
+    return obs, actions, ranges
+
+
+def make_windows(obs: torch.Tensor, actions: torch.Tensor, ranges: list[tuple[int, int]],
+                 obs_horizon: int, horizon: int) -> DemoWindows:  # fmt: skip
+    """One window per frame t: obs t-obs_horizon+1..t, actions from t-obs_horizon+1 on (both edge-padded)."""
+    obs_idx, act_idx = [], []
+    for start, end in ranges:
+        t = torch.arange(start, end)
+        first = t - (obs_horizon - 1)
+        obs_idx.append((first[:, None] + torch.arange(obs_horizon)).clamp(start, end - 1))
+        act_idx.append((first[:, None] + torch.arange(horizon)).clamp(start, end - 1))
+    return DemoWindows(obs, actions, torch.cat(obs_idx), torch.cat(act_idx), len(ranges))
+
+
+# -- policy (shared by training, evaluation and benchmarks) ----------------------------------------------------
+
+
+class ImitationPolicy:
+    """A trained model with its normalizers; `act(obs history)` returns the actions to execute."""
+
+    def __init__(self, algo: str, model: DiffusionPolicy | BcPolicy, net: nn.Module, obs_norm: Normalizer,
+                 act_norm: Normalizer, inference_steps: int | None = None):  # fmt: skip
+        self.algo, self.model, self.net = algo, model, net
+        self.obs_norm, self.act_norm = obs_norm, act_norm
+        self.cfg = model.cfg
+        self.inference_steps = inference_steps
+
+    def chunk(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """obs_hist (B, obs_horizon, O) raw -> full predicted chunk (B, horizon, A) raw."""
+        x = self.model.sample(self.obs_norm.normalize(obs_hist), self.net, self.inference_steps, generator)
+        return self.act_norm.unnormalize(x.clamp(-1, 1))
+
+    def act(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The `action_horizon` actions to execute now (B, action_horizon, A)."""
+        start = self.cfg.obs_horizon - 1  # the chunk starts with the oldest observed step
+        return self.chunk(obs_hist, generator)[:, start : start + self.cfg.action_horizon]
+
+
+def build_model(algo: str, cfg: ImitationCfg, obs_dim: int, action_dim: int) -> DiffusionPolicy | BcPolicy:
+    if algo == "diffusion":
+        return DiffusionPolicy(obs_dim, action_dim, cfg.diffusion)
+    if algo == "bc":
+        return BcPolicy(obs_dim, action_dim, cfg.bc)
+    raise ValueError(f"algo must be 'diffusion' or 'bc', got {algo!r}")
+
+
+def _trained_net(model: DiffusionPolicy | BcPolicy) -> nn.Module:
+    """The module whose weights are trained and averaged (the noise net; the whole MLP for BC)."""
+    return model.net if isinstance(model, DiffusionPolicy) else model
+
+
+# -- training ------------------------------------------------------------------------------------------------------
+
+
+def cosine_with_warmup(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_imitation(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | None = None,
+                    progress: bool = True) -> Path:  # fmt: skip
+    """Train `cfg.algo` on `cfg.data`; returns the run folder."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from torch.utils.tensorboard import SummaryWriter
+
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    obs_np, act_np, ranges = load_demos(
+        Path(cfg.data), cfg.task, cfg.num_demos
+    )  # checks before any run folder
+    obs_norm, act_norm = Normalizer.fit(obs_np), Normalizer.fit(act_np)
+    mcfg = cfg.model_cfg
+    windows = make_windows(obs_norm.normalize(torch.from_numpy(obs_np)), act_norm.normalize(torch.from_numpy(act_np)),
+                           ranges, mcfg.obs_horizon, mcfg.horizon)  # fmt: skip
+    model = build_model(cfg.algo, cfg, obs_np.shape[1], act_np.shape[1])
+    net = _trained_net(model)
+    ema = EMA(net, cfg.diffusion.ema_power, cfg.diffusion.ema_max_decay)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=mcfg.lr, weight_decay=mcfg.weight_decay)
+    scheduler = cosine_with_warmup(optimizer, min(mcfg.warmup_steps, cfg.steps // 10 + 1), cfg.steps)
+
+    run = new_run_dir(logdir, cfg.task, run_name or f"{cfg.algo}-{len(ranges)}demos")
+    write_yaml(run / CONFIG_FILE, {"task": cfg.task, "algo": cfg.algo,
+                                   "env": {"obs_features": OBS_FEATURES, "action_dim": ACTION_DIM},
+                                   "agent": to_plain(cfg)})  # fmt: skip
+    metrics, tb = MetricsLog(run), SummaryWriter(str(run))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    start, losses = time.time(), []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not progress) as bar:  # fmt: skip
+        job = bar.add_task(f"{cfg.algo} {cfg.task}", total=cfg.steps, info="")
+        for step in range(1, cfg.steps + 1):
+            ids = torch.randint(0, len(windows.obs_index), (cfg.batch_size,), generator=gen)
+            obs, actions = windows.batch(ids)
+            loss = model.loss(obs, actions)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            ema.update(net)
+            losses.append(loss.item())
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                row = {"iteration": step, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0],
+                       "wall_s": round(time.time() - start, 2)}  # fmt: skip
+                metrics.write(row)
+                tb.add_scalar("train/loss", row["loss"], step)
+                tb.add_scalar("train/lr", row["lr"], step)
+                bar.update(job, info=f"loss {row['loss']:.4f}")
+                losses.clear()
+            if step % cfg.save_every == 0 or step == cfg.steps:
+                atomic_torch_save({
+                    "algo": cfg.algo, "cfg": to_plain(cfg), "step": step, "obs_dim": obs_np.shape[1],
+                    "action_dim": act_np.shape[1], "model": net.state_dict(), "ema": ema.model.state_dict(),
+                    "optimizer": optimizer.state_dict(), "obs_norm": obs_norm.state_dict(),
+                    "act_norm": act_norm.state_dict(), "train_wall_s": time.time() - start,
+                }, checkpoint_path(run, step))  # fmt: skip
+            bar.advance(job)
+    metrics.close()
+    tb.close()
+    return run
+
+
+def load_policy(
+    run: Path, checkpoint: Path | None = None, inference_steps: int | None = None
+) -> ImitationPolicy:
+    """The EMA weights of a run's latest (or given) checkpoint."""
+    run = Path(run)
+    ckpts = list_checkpoints(run)
+    path = Path(checkpoint) if checkpoint else (ckpts[-1] if ckpts else None)
+    if path is None or not path.is_file():
+        raise RunError(f"{run}: no imitation checkpoint (looked for {run / 'checkpoints'}/model_*.pt)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+        algo = data["algo"]
+    except Exception as exc:
+        raise RunError(
+            f"checkpoint {path} is corrupt or not an imitation checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
+    cfg = from_plain(ImitationCfg(), data["cfg"], "agent")
+    model = build_model(algo, cfg, data["obs_dim"], data["action_dim"])
+    net = _trained_net(model)
+    net.load_state_dict(data["ema"])
+    model.eval()
+    return ImitationPolicy(algo, model, net, Normalizer.from_state(data["obs_norm"]),
+                           Normalizer.from_state(data["act_norm"]), inference_steps)  # fmt: skip
+
+
+def run_task(run: Path) -> str:
+    import yaml
+
+    return yaml.safe_load((Path(run) / CONFIG_FILE).read_text())["task"]
+
+
+# -- evaluation ------------------------------------------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a success rate (sane at 0 and n, unlike the normal approximation)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Run one episode per world from `layouts`; a None policy acts uniformly at random. -> success (N,) bool."""
+    obs = env.reset(layouts)
+    flat = torch.cat([obs[k] for k in OBS_FEATURES], -1)
+    gen = torch.Generator().manual_seed(seed)
+    if policy is None:
+        lo, hi = (torch.as_tensor(env.model.actuator_ctrlrange[:, i], dtype=torch.float32) for i in (0, 1))
+        done = False
+        while not done:
+            _, _, done = env.step(lo + (hi - lo) * torch.rand((env.num_envs, ACTION_DIM), generator=gen))
+        return env.success_any.numpy().copy()
+    hist = [flat] * policy.cfg.obs_horizon
+    done = False
+    while not done:
+        actions = policy.act(torch.stack(hist, 1), gen)
+        for k in range(actions.shape[1]):
+            obs, _, done = env.step(actions[:, k])
+            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_FEATURES], -1)]
+            if done:
+                break
+    return env.success_any.numpy().copy()
+
+
+def eval_imitation(run: Path | None, episodes: int = 50, seed: int = EVAL_SEED, num_envs: int = 25,
+                   task: str | None = None, inference_steps: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Success rate over `episodes` held-out layouts (seeded), with a 95% interval. run=None: random policy."""
+    policy = load_policy(run, inference_steps=inference_steps) if run is not None else None
+    task = task or run_task(run)  # type: ignore[arg-type]
+    num_envs = min(num_envs, episodes)
+    env = AlohaEnv(task, num_envs, seed=seed)
+    rng = np.random.default_rng(seed)
+    successes, n, start = 0, 0, time.time()
+    while n < episodes:
+        layouts = env.sample_layouts(num_envs, rng)
+        ok = rollout(env, policy, layouts, seed + n)[: episodes - n]
+        successes, n = successes + int(ok.sum()), n + len(ok)
+    env.close()
+    low, high = wilson_interval(successes, n)
+    return {"task": task, "episodes": n, "successes": successes, "success_rate": successes / n,
+            "ci95": [low, high], "seed": seed, "eval_wall_s": round(time.time() - start, 1)}  # fmt: skip
+
+
+# -- export --------------------------------------------------------------------------------------------------------------
+
+
+def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
+    """policy.onnx (diffusion: the noise network; bc: the MLP, both in normalized units) + policy.json.
+
+    The JSON holds what a runtime needs to reproduce `ImitationPolicy.act` without torch: observation and
+    action normalization, horizons, and for diffusion the DDIM sampler (timesteps and alphas_cumprod).
+    """
+    policy = load_policy(run)
+    out = Path(out or run)
+    out.mkdir(parents=True, exist_ok=True)
+    c = policy.cfg
+    obs_dim = policy.model.obs_dim
+    onnx_path, json_path = out / "policy.onnx", out / "policy.json"
+    tmp = out / ".policy.tmp.onnx"
+    if policy.algo == "diffusion":
+        assert isinstance(policy.model, DiffusionPolicy)
+        args = (torch.zeros(1, c.horizon, policy.model.action_dim), torch.zeros(1, dtype=torch.int64),
+                torch.zeros(1, c.obs_horizon * obs_dim))  # fmt: skip
+        names, outputs = ["sample", "timestep", "obs_cond"], ["epsilon"]
+    else:
+        args = (torch.zeros(1, c.obs_horizon, obs_dim),)
+        names, outputs = ["obs"], ["actions"]
+    torch.onnx.export(policy.net, args, str(tmp), input_names=names, output_names=outputs, dynamo=False,
+                      dynamic_axes={n: {0: "batch"} for n in [*names, *outputs]}, opset_version=17)  # fmt: skip
+    tmp.replace(onnx_path)
+    meta: dict[str, Any] = {
+        "format": "robolearn-imitation/1", "algo": policy.algo, "task": run_task(run),
+        "obs_features": OBS_FEATURES, "action_dim": policy.model.action_dim,
+        "obs_horizon": c.obs_horizon, "horizon": c.horizon, "action_horizon": c.action_horizon,
+        "control_dt": CONTROL_DT,
+        "obs_norm": policy.obs_norm.state_dict(), "action_norm": policy.act_norm.state_dict(),
+        "normalization": "x_norm = 2 * (x - low) / (high - low) - 1 (0 where high - low < 1e-4)",
+    }  # fmt: skip
+    if isinstance(policy.model, DiffusionPolicy):
+        sched = policy.model.infer_scheduler
+        sched.set_timesteps(c.num_inference_steps)
+        meta["sampler"] = {
+            "type": "DDIM", "prediction_type": "epsilon", "clip_sample": 1.0, "eta": 0.0,
+            "num_train_timesteps": c.num_train_timesteps, "beta_schedule": c.beta_schedule,
+            "num_inference_steps": c.num_inference_steps, "timesteps": sched.timesteps.tolist(),
+            "alphas_cumprod": sched.alphas_cumprod.tolist(),
+        }  # fmt: skip
+    atomic_write_text(json_path, json.dumps(meta, indent=1))
+    return onnx_path, json_path
+
+
+# -- CLI (wired by the lead as `robolearn train <task> --algo diffusion|bc --data ...` and `robolearn eval`) ---------
+
+
+@dataclass
+class ImitationTrainArgs:
+    task: str
+    data: Path
+    algo: Literal["diffusion", "bc"] = "diffusion"
+    steps: int = 3000
+    num_demos: int | None = None
+    batch_size: int = 256
+    seed: int = 0
+    logdir: Path = Path("runs")
+    run_name: str | None = None
+    eval_episodes: int = 0
+    """Evaluate on this many held-out layouts after training (0: skip)."""
+    export: bool = True
+
+
+@dataclass
+class ImitationEvalArgs:
+    run: Path
+    episodes: int = 50
+    seed: int = EVAL_SEED
+    inference_steps: int | None = None
+    """DDIM steps (default: the run's)."""
+
+
+def train_main(args: ImitationTrainArgs) -> int:
+    cfg = ImitationCfg(task=args.task, algo=args.algo, data=args.data, steps=args.steps, num_demos=args.num_demos,
+                       batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+    try:
+        run = train_imitation(cfg, args.logdir, args.run_name)
+        if args.export:
+            export_imitation(run)
+        if args.eval_episodes:
+            result = eval_imitation(run, args.eval_episodes)
+            atomic_write_text(run / "eval.json", json.dumps(result, indent=1))
+            print(json.dumps(result))
+    except (DatasetError, RunError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"run folder: {run}")
+    return 0
+
+
+def eval_main(args: ImitationEvalArgs) -> int:
+    try:
+        result = eval_imitation(args.run, args.episodes, args.seed, inference_steps=args.inference_steps)
+    except RunError as exc:
+        print(f"error: {exc}")
+        return 2
+    atomic_write_text(Path(args.run) / "eval.json", json.dumps(result, indent=1))
+    print(json.dumps(result))
+    return 0
+
+
+__all__ = [
+    "ImitationCfg", "ImitationEvalArgs", "ImitationPolicy", "ImitationTrainArgs", "eval_imitation", "eval_main",
+    "export_imitation", "load_policy", "train_imitation", "train_main",
+]  # fmt: skip
