@@ -114,3 +114,30 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "export version None" in capsys.readouterr().err
     assert main(DeployArgs(policy=tmp_path, robot="unitree-go2")) == 2
     assert "--interface" in capsys.readouterr().err
+
+
+def test_stand_up_ramps_through_the_safety_layer(run):
+    """The real-robot start: from a crouch to the default pose over 1 s, through the Unitree mapping."""
+    from robolearn.sim2real.deploy import stand_up
+    from robolearn.sim2real.robot import JointCommand
+
+    clock = VirtualClock()
+    sim = SimulatedRobot(SimRobotCfg(latency_s=0.0), clock)
+    crouch = np.array([0.0, 1.3, -2.6] * 4)
+    sim.data.qpos[sim._qadr] = crouch
+    sim.data.qpos[2] = 0.15
+    sim._cmd = JointCommand.damping(12, 1.0)  # motors limp until the runtime takes over
+    transport = SimTransport(sim)
+    robot = UnitreeRobot(transport, load_metadata(run).joint_names)
+    controller = make_controller(run, robot)
+    sent: list[np.ndarray] = []
+    original = transport.send
+    transport.send = lambda msg: (sent.append(transport.map.decode_cmd(msg).q), original(msg))  # type: ignore[method-assign]
+    assert stand_up(robot, controller, clock, 1.0)
+    clock.advance(0.5)
+    q = robot.read().q
+    default = np.asarray(controller.meta.default_joint_pos)
+    assert np.abs(q - default).max() < 0.3, q - default  # kp 35 sags ~0.25 rad at the calves under load
+    steps = np.abs(np.diff(np.array(sent), axis=0))
+    assert len(sent) == 50 and steps.max() <= controller.safety.cfg.max_target_step + 1e-9
+    assert sim.data.qpos[2] > 0.22  # it stood up
