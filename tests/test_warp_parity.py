@@ -36,6 +36,8 @@ from robolearn.sim.warp import CPU_OPT_IN_ENV, adapt_model_for_warp  # noqa: E40
 from robolearn.tasks import get_task  # noqa: E402
 
 wp.config.quiet = True
+# First run compiles mujoco-warp's kernels for the CPU device: ~100 s cold, ~22 s with ~/.cache/warp warm.
+pytestmark = pytest.mark.slow
 QPOS_TOL, QVEL_TOL = 1e-5, 1e-4
 
 
