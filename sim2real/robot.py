@@ -30,6 +30,8 @@ class RobotState:
     """Robot time of the reading (s)."""
     contacts: np.ndarray | None = None
     """Optional foot contact flags or forces."""
+    fresh: bool = True
+    """False when the robot's state stopped updating (a lost link); the safety layer e-stops."""
 
     def is_finite(self) -> bool:
         return bool(

@@ -3,7 +3,7 @@
 Every tick the deploy loop hands the raw network output and the measured state to
 `SafetyLayer.command`, and only what it returns reaches `Robot.write`. It:
 
-1. checks the state: a non-finite reading, a joint faster than the velocity guard or a base tilted
+1. checks the state: a stale or non-finite reading, a joint faster than the velocity guard or a base tilted
    past the tilt limit latches an e-stop;
 2. checks the action: a non-finite output latches an e-stop; large values are clipped;
 3. shapes the target, each step a small composable limit applied in this order: action clip ->
@@ -83,6 +83,9 @@ class SafetyLayer:
             self.status.estop, self.status.reason = True, reason
 
     def check_state(self, state: RobotState) -> None:
+        if not state.fresh:
+            self.trip("stale robot state (the robot stopped publishing)")
+            return
         if not state.is_finite():
             self.trip("non-finite robot state")
             return

@@ -76,6 +76,9 @@ class PolicyMetadata:
     onnx_input: str = ONNX_INPUT
     onnx_output: str = ONNX_OUTPUT
     checkpoint: str = ""
+    base_body: str = "base"
+    """The trunk body whose frame the base terms use (the IMU's frame on the robot; gyro and
+    orientation are read there)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -176,7 +179,7 @@ class PolicyMetadata:
             lo, hi = c.range
             if not lo <= hi:
                 raise PolicySpecError(f"{where}: command {c.name!r} has range {c.range} with low > high")
-        for name in ("onnx_input", "onnx_output", "task", "robot"):
+        for name in ("onnx_input", "onnx_output", "task", "robot", "base_body"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise PolicySpecError(f"{where}: {name} must be a non-empty string")
 

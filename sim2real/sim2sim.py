@@ -95,7 +95,7 @@ def make_sim_robot(
     sim = SimulatedRobot(
         SimRobotCfg(robot=meta.robot, timestep=cfg.timestep, integrator=cfg.integrator,
                     latency_s=cfg.latency_ms / 1000.0, noise=training_noise(meta, cfg.noise), seed=seed,
-                    hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd))),
+                    hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body),
         clock,
     )  # fmt: skip
     if cfg.robot == "unitree-go2":

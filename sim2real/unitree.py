@@ -160,18 +160,29 @@ class UnitreeRobot:
     """`Robot` over a Unitree low-level transport; joints are the policy's, in its order."""
 
     def __init__(self, transport: Transport, joint_names: Sequence[str], robot_joints: Sequence[str] = GO2_JOINTS,
-                 motor_joints: Sequence[str] = GO2_MOTOR_JOINTS, where: str = "policy.json"):  # fmt: skip
+                 motor_joints: Sequence[str] = GO2_MOTOR_JOINTS, where: str = "policy.json",
+                 stale_reads: int = 5):  # fmt: skip
         check_joints(joint_names, robot_joints, where)
         self.joint_names = list(joint_names)
         self.map = MotorMap(joint_names, motor_joints)
         self.transport = transport
         self._cmd = LowCmd()
+        self.stale_reads = stale_reads
+        self._last_tick: int | None = None
+        self._same_tick = 0
 
     def limits(self) -> JointLimits:
         return go2_limits(self.joint_names)
 
     def read(self) -> RobotState:
-        return self.map.decode(self.transport.receive())
+        msg = self.transport.receive()
+        # LowState.tick advances at the robot's 500 Hz; the same tick over several 50 Hz reads means
+        # the link is down and the state is old: flag it so the safety layer stops the robot.
+        self._same_tick = self._same_tick + 1 if msg.tick == self._last_tick else 0
+        self._last_tick = msg.tick
+        state = self.map.decode(msg)
+        state.fresh = self._same_tick < self.stale_reads
+        return state
 
     def write(self, cmd: JointCommand) -> None:
         self.transport.send(self.map.encode(cmd, self._cmd))
@@ -190,7 +201,9 @@ class SimTransport:
         self.sent = 0
 
     def receive(self) -> LowState:
-        return self.map.encode_state(self.sim.read())
+        msg = self.map.encode_state(self.sim.read())
+        msg.tick = int(round(self.sim.time * 1000))  # ms, like the robot's counter
+        return msg
 
     def send(self, cmd: LowCmd) -> None:
         self.sent += 1

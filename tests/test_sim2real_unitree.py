@@ -109,3 +109,36 @@ def test_sdk_transport_is_an_optional_import(monkeypatch):
     monkeypatch.setitem(sys.modules, "unitree_sdk2py", None)  # as if not installed
     with pytest.raises(RuntimeError, match="needs unitree_sdk2py"):
         Sdk2Transport("eth0")
+
+
+def test_a_frozen_lowstate_trips_the_estop():
+    """A lost DDS link shows as LowState.tick no longer advancing: the runtime must stop the robot."""
+    from robolearn.sim2real.deploy import Controller, DeployLoop
+    from robolearn.sim2real.robot import VirtualClock
+    from robolearn.sim2real.safety import SafetyLayer
+    from robolearn.sim2real.sim_robot import SimRobotCfg, SimulatedRobot
+    from robolearn.sim2real.unitree import SimTransport
+    from test_sim2real_safety import go2_meta
+
+    clock = VirtualClock()
+    transport = SimTransport(SimulatedRobot(SimRobotCfg(), clock))
+    robot = UnitreeRobot(transport, GO2_JOINTS, stale_reads=3)
+    meta = go2_meta()
+    controller = Controller(meta, lambda obs: np.zeros(12), SafetyLayer(meta, robot.limits()))
+    live = transport.receive
+
+    def receive():
+        msg = live()
+        if clock.now() >= 0.5:
+            msg.tick = 123  # the link froze at t = 0.5 s
+        return msg
+
+    transport.receive = receive  # type: ignore[method-assign]
+    kps = []
+    DeployLoop(robot, controller, clock).run(
+        1.0, lambda lp: kps.append(transport.map.decode_cmd(robot._cmd).kp[0]) is None
+    )
+    assert controller.safety.status.estop and "stale" in controller.safety.status.reason
+    first_damped = kps.index(0.0)
+    assert first_damped == 25 + 3  # the frozen tick first read at tick 25; its third repeat stops the robot
+    assert all(k == 0.0 for k in kps[first_damped:])
