@@ -59,6 +59,8 @@ class DeployArgs:
     """Safety: largest joint-target change per tick (rad)."""
     tilt_limit: float = 1.0
     """Safety: base tilt (rad) that trips the e-stop."""
+    cpu: int | None = None
+    """Pin the loop to this CPU core (Linux), away from the robot's other processes."""
     stand_s: float = 2.0
     """Real robot: seconds to ramp from the measured pose to the default pose before the policy starts."""
 
@@ -127,6 +129,7 @@ def print_report(report: dict[str, Any], cfg: Any) -> None:
         value = s[key]
         table.add_row(key, "n/a" if math.isnan(value) else f"{value:.3f}", *([""] * (2 if t else 0)))
     table.add_row("overruns", f"{s['overruns']} / {s['ticks']}", *([""] * (2 if t else 0)))
+    table.add_row("safety-clipped ticks", f"{s['safety_clipped_fraction']:.1%}", *([""] * (2 if t else 0)))
     console = Console()
     console.print(table)
     if s["failures"]:
@@ -151,6 +154,10 @@ def _real(args: DeployArgs) -> int:
     command = np.zeros(len(meta.commands)) if args.command is None else np.asarray(args.command)
     if len(command) != len(meta.commands):
         raise ValueError(f"--command needs {len(meta.commands)} values ({[c.name for c in meta.commands]})")
+    if args.cpu is not None:
+        import os
+
+        os.sched_setaffinity(0, {args.cpu})
     robot = UnitreeRobot(Sdk2Transport(args.interface), meta.joint_names)
     try:
         controller = make_controller(args.policy, robot, _safety(args))

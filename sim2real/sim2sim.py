@@ -114,6 +114,7 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     work: list[float] = []
     overruns = ticks = 0
     parts: dict[str, list[int]] = {"obs": [], "inference": [], "safety": []}
+    clipped = [0]  # ticks where a safety limit changed some target
     for ep in range(cfg.episodes):
         clock: Clock = WallClock() if cfg.realtime else VirtualClock()
         robot, sim = make_sim_robot(meta, cfg, clock, cfg.seed + ep)
@@ -130,6 +131,7 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
             parts["obs"].append(t.obs_ns)
             parts["inference"].append(t.infer_ns)
             parts["safety"].append(t.safety_ns)
+            clipped[0] += lp.controller.safety.status.clipped > 0
             v, w = sim.base_lin_vel_b(), sim.base_ang_vel_b()
             errs.append((float(np.linalg.norm(cmd[:2] - v[:2])), float(abs(cmd[2] - w[2]))))
             if rec is not None:
@@ -160,6 +162,8 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
         "jitter_p99_ms": 1e3 * float(np.percentile(jitter, 99)) if jitter and cfg.realtime else math.nan,
         "work_median_ms": 1e3 * float(np.median(work)) if work else math.nan,
         "work_p99_ms": 1e3 * float(np.percentile(work, 99)) if work else math.nan,
+        # Ticks where a safety limit changed some joint target (the policy asked for more than allowed).
+        "safety_clipped_fraction": clipped[0] / max(ticks, 1),
         "step_parts_median_us": {k: float(np.median(v)) / 1e3 for k, v in parts.items() if v},
         "video": str(cfg.video) if cfg.video else None,
     }
