@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +126,7 @@ def print_report(report: dict[str, Any], cfg: Any) -> None:
         table.add_row(*row)
     for key in ("jitter_median_ms", "jitter_p99_ms", "work_median_ms", "work_p99_ms"):
         value = s[key]
-        table.add_row(key, "n/a" if math.isnan(value) else f"{value:.3f}", *([""] * (2 if t else 0)))
+        table.add_row(key, "n/a" if value is None else f"{value:.3f}", *([""] * (2 if t else 0)))
     table.add_row("overruns", f"{s['overruns']} / {s['ticks']}", *([""] * (2 if t else 0)))
     table.add_row("safety-clipped ticks", f"{s['safety_clipped_fraction']:.1%}", *([""] * (2 if t else 0)))
     console = Console()
