@@ -97,3 +97,17 @@ def test_missing_field_and_bad_json():
         PolicyMetadata.from_json("{", "p.json")
     with pytest.raises(FileNotFoundError, match="robolearn export"):
         load_metadata("/nonexistent/policy.json")
+
+
+def test_deploy_runtime_imports_neither_torch_nor_mujoco():
+    """What runs on the robot: schema, robot, observation, safety, deploy loop, Unitree adapter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import robolearn.sim2real.deploy, robolearn.sim2real.unitree, robolearn.sim2real.safety;"
+        "heavy = sorted(m for m in ('torch', 'mujoco', 'mjbatch', 'robolearn.env', 'robolearn.policies') "
+        "if m in sys.modules); print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
