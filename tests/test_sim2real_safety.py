@@ -152,3 +152,33 @@ def test_adversarial_policy_on_the_simulated_robot_never_exceeds_limits():
         prev = cmd.q
     assert all((c.kp == 0).all() for c, _, _ in written[estop_tick:])
     assert np.isfinite(robot.data.qpos).all()
+
+
+def test_rate_limiter_logs_jitter_and_skips_missed_deadlines():
+    from robolearn.sim2real.deploy import RateLimiter
+
+    clock = VirtualClock()
+    rate = RateLimiter(0.02, clock)
+    rate.start()
+    starts = []
+    for tick in range(10):
+        starts.append(clock.now())
+        clock.advance(0.045 if tick == 3 else 0.005)  # tick 3's work takes 2.25 periods
+        rate.wait()
+    assert rate.stats.ticks == 10 and rate.stats.overruns == 1
+    # Tick 3 started at 0.06 and ran to 0.105: deadlines 0.08 and 0.10 are skipped, not burst through.
+    assert starts[4] == pytest.approx(0.12) and starts[5] == pytest.approx(0.14)
+    assert max(rate.stats.jitter_s) == pytest.approx(0.0)
+
+
+def test_wall_clock_rate_is_kept():
+    from robolearn.sim2real.deploy import RateLimiter
+    from robolearn.sim2real.robot import WallClock
+
+    clock = WallClock()
+    rate = RateLimiter(0.01, clock)
+    rate.start()
+    for _ in range(5):
+        rate.wait()
+    # It sleeps: five ticks take at least five periods (lateness is logged, not asserted).
+    assert clock.now() >= 0.05 and len(rate.stats.jitter_s) == 5
