@@ -39,6 +39,10 @@ class DeployArgs:
     """Fixed command (e.g. vx vy yaw-rate); sim2sim draws one per episode from the trained ranges when unset."""
     latency_ms: float = 20.0
     """sim2sim: delay from a command's write to the motors."""
+    latency_jitter_ms: float = 0.0
+    """sim2sim: extra uniform delay per command, in [0, latency-jitter-ms]."""
+    push: float = 0.0
+    """sim2sim: random horizontal base velocity kicks (m/s half-width) every 8-12 s; 0 disables."""
     noise: float = 0.0
     """sim2sim: sensor noise as a multiple of the training observation noise (0 none, 1 as trained)."""
     timestep: float = 0.002
@@ -90,7 +94,8 @@ def _sim2sim(args: DeployArgs) -> int:
     from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim, run_train_env
 
     cfg = Sim2SimCfg(
-        episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms, noise=args.noise,
+        episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms, push=args.push, noise=args.noise,
         timestep=args.timestep, integrator=args.integrator, command=args.command, realtime=args.realtime,
         robot=args.robot, seed=args.seed, video=args.video, safety=_safety(args),
     )  # fmt: skip
@@ -109,9 +114,11 @@ def print_report(report: dict[str, Any], cfg: Any) -> None:
     from rich.table import Table
 
     s, t = report["sim2sim"], report.get("train_env")
+    latency = f"{cfg.latency_ms:g}" + (f"+U(0,{cfg.latency_jitter_ms:g})" if cfg.latency_jitter_ms else "")
+    push = f", pushes ±{cfg.push:g} m/s" if cfg.push else ""
     table = Table(
-        title=f"sim2sim: {s['episodes']} x {cfg.duration_s:g} s, latency {cfg.latency_ms:g} ms, "
-        f"noise x{cfg.noise:g}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms"
+        title=f"sim2sim: {s['episodes']} x {cfg.duration_s:g} s, latency {latency} ms, noise x{cfg.noise:g}"
+        f"{push}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms"
     )
     table.add_column("metric")
     table.add_column("sim2sim", justify="right")

@@ -31,6 +31,10 @@ class Sim2SimCfg:
     episodes: int = 1
     duration_s: float = 20.0
     latency_ms: float = 20.0
+    latency_jitter_ms: float = 0.0
+    """Extra uniform delay per command in [0, latency_jitter_ms]."""
+    push: float = 0.0
+    """Random horizontal base velocity kicks (m/s half-width) every 8-12 s; 0 disables."""
     noise: float = 0.0
     """Sensor noise as a multiple of the training noise recorded in policy.json (0: none, 1: as trained)."""
     timestep: float = 0.002
@@ -93,7 +97,8 @@ def make_sim_robot(
 ) -> tuple[Robot, SimulatedRobot]:
     sim = SimulatedRobot(
         SimRobotCfg(robot=meta.robot, timestep=cfg.timestep, integrator=cfg.integrator,
-                    latency_s=cfg.latency_ms / 1000.0, noise=training_noise(meta, cfg.noise), seed=seed,
+                    latency_s=cfg.latency_ms / 1000.0, latency_jitter_s=cfg.latency_jitter_ms / 1000.0,
+                    push_velocity=cfg.push, noise=training_noise(meta, cfg.noise), seed=seed,
                     hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body),
         clock,
     )  # fmt: skip
@@ -222,7 +227,7 @@ class _Recorder:
 
 def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     """The same policy.onnx and commands in the training env (its model, PD and integrator; no
-    latency; pushes off; observation noise at the same multiple of training noise)."""
+    latency; pushes of the same size as sim2sim's; observation noise at the same multiple of training noise)."""
     import torch
 
     from robolearn.env import ManagerBasedRlEnv
@@ -234,6 +239,12 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     for term in group.terms.values():
         term.noise *= cfg.noise
     env_cfg.events = {k: e for k, e in env_cfg.events.items() if e.mode != "interval"}
+    if cfg.push:
+        from robolearn.env import EventTerm, mdp
+
+        v = (-cfg.push, cfg.push)
+        env_cfg.events["push"] = EventTerm(mdp.push_by_setting_velocity, "interval",
+                                           {"velocity_range": {"x": v, "y": v}}, interval_range_s=(8.0, 12.0))  # fmt: skip
     if env_cfg.commands is not None:
         env_cfg.commands = dataclasses.replace(env_cfg.commands, resampling_time_s=(1e9, 1e9))
     env_cfg = dataclasses.replace(env_cfg, num_envs=cfg.episodes, episode_length_s=cfg.duration_s + 1.0,

@@ -52,6 +52,11 @@ class SimRobotCfg:
     integrator: str = "implicitfast"
     latency_s: float = 0.02
     """Delay between `write` and the command reaching the motors."""
+    latency_jitter_s: float = 0.0
+    """Extra uniform delay per command, in [0, latency_jitter_s] (commands never overtake each other)."""
+    push_velocity: float = 0.0
+    """Half-width (m/s) of random horizontal base velocity kicks; 0 disables pushes."""
+    push_interval_s: tuple[float, float] = (8.0, 12.0)
     noise: SensorNoise = field(default_factory=SensorNoise)
     keyframe: str = "home"
     hold_kp: float = 35.0
@@ -128,7 +133,13 @@ class SimulatedRobot:
         return RobotState(q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts)
 
     def write(self, cmd: JointCommand) -> None:
-        self._pending.append((self.clock.now() + self.cfg.latency_s, cmd))
+        delay = self.cfg.latency_s
+        if self.cfg.latency_jitter_s:
+            delay += self.rng.uniform(0.0, self.cfg.latency_jitter_s)
+        due = self.clock.now() + delay
+        if self._pending:
+            due = max(due, self._pending[-1][0])  # a link delivers in order
+        self._pending.append((due, cmd))
 
     def close(self) -> None:
         pass
@@ -144,11 +155,18 @@ class SimulatedRobot:
         mujoco.mj_forward(self.model, self.data)
         self._t0 = self.clock.now()
         self._pending.clear()
+        self._next_push = self._draw_push_time()
+        self.pushes = 0
         n = len(self.joint_names)
         self._cmd = JointCommand(
             q=self.data.qpos[self._qadr].copy(), dq=np.zeros(n), kp=np.full(n, self.cfg.hold_kp),
             kd=np.full(n, self.cfg.hold_kd), tau_ff=np.zeros(n),
         )  # fmt: skip
+
+    def _draw_push_time(self) -> float:
+        if not self.cfg.push_velocity:
+            return np.inf
+        return self.data.time + self.rng.uniform(*self.cfg.push_interval_s)
 
     def advance_to(self, t: float) -> None:
         """Step physics (PD at every step) until sim time reaches `t`."""
@@ -157,6 +175,11 @@ class SimulatedRobot:
         while self.time + 0.5 * dt <= t:
             while self._pending and self._pending[0][0] <= self.time + 1e-9:
                 self._cmd = self._pending.popleft()[1]
+            if d.time >= self._next_push:
+                # A shove, as the training env's push event: a random horizontal base velocity change.
+                d.qvel[0:2] += self.rng.uniform(-self.cfg.push_velocity, self.cfg.push_velocity, 2)
+                self.pushes += 1
+                self._next_push = self._draw_push_time()
             c = self._cmd
             q, dq = d.qpos[self._qadr], d.qvel[self._vadr]
             tau = c.kp * (c.q - q) + c.kd * (c.dq - dq) + c.tau_ff
