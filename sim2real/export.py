@@ -131,6 +131,7 @@ def _atomic_path(path: Path, write) -> None:
 def export_policy(actor: nn.Module, meta: PolicyMetadata, out_dir: Path) -> ExportPaths:
     """Write policy.onnx, policy.json and policy.pt into `out_dir` (each atomically)."""
     out_dir = Path(out_dir)
+    meta.validate(str(out_dir / "policy.json"))  # a file the deploy runtime would reject is never written
     out_dir.mkdir(parents=True, exist_ok=True)
     module = ExportedPolicy(actor).eval()
     dummy = torch.zeros(1, meta.obs_dim)
