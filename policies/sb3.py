@@ -36,13 +36,19 @@ class Sb3Cfg:
     batch_size: int = 512
     gamma: float = 0.99
     torch_threads: int = 0
+    action_bound: float | None = None
+    """Box bound of actions seen by SB3 (None: the task's clip). SAC squashes into the box, so a
+    bound of +-100 (the default clip) would make its exploration pure noise; 3 covers the joint
+    offsets a Go2 gait uses (3 x 0.25 rad)."""
 
     @classmethod
     def for_algo(cls, algo: str) -> Sb3Cfg:
         name = algo.removeprefix("sb3-")
         if name not in ("ppo", "sac"):
             raise ValueError(f"unknown SB3 algorithm {algo!r}; use sb3-ppo or sb3-sac")
-        return cls(algo=name, num_envs=64 if name == "ppo" else 16)
+        if name == "ppo":
+            return cls(algo=name, num_envs=64)
+        return cls(algo=name, num_envs=16, action_bound=3.0)
 
 
 def _make_model(cfg: Sb3Cfg, vec: Any, device: str, seed: int) -> Any:
@@ -83,7 +89,7 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
     setup.set_threads(cfg.torch_threads)
     clean_temp_files(run)
     env = setup.make_env(spec.env, spec.device)
-    vec = Sb3VecEnv(env)
+    vec = Sb3VecEnv(env, action_bound=cfg.action_bound)
     start_it, env_steps, wall_before = 0, 0, 0.0
     if state is not None:
         model = _load_model(cfg, state["sb3_zip"], vec, spec.device)
@@ -162,7 +168,7 @@ def load_sb3_policy(spec: Any, ckpt: Path, env: Any) -> tuple[Any, Any]:
     from robolearn.adapters.sb3 import Sb3VecEnv
 
     _, state = load_checkpoint(ckpt.parent.parent, ckpt)
-    model = _load_model(spec.agent, state["sb3_zip"], Sb3VecEnv(env), "cpu")
+    model = _load_model(spec.agent, state["sb3_zip"], Sb3VecEnv(env, action_bound=spec.agent.action_bound), "cpu")
 
     def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
         actions, _ = model.predict(obs["policy"].cpu().numpy(), deterministic=True)

@@ -14,11 +14,13 @@ from robolearn.env.env import ManagerBasedRlEnv
 
 
 class Sb3VecEnv(VecEnv):
-    def __init__(self, env: ManagerBasedRlEnv, group: str = "policy"):
+    def __init__(self, env: ManagerBasedRlEnv, group: str = "policy", action_bound: float | None = None):
+        """`action_bound` sets the Box bounds SB3 sees (default: the task's action clip). Squashing
+        learners like SAC act over the whole box, so give them the range a policy really uses."""
         self.env = env
         self.group = group
         env.keep_terminal_obs = True
-        clip = float(env.cfg.actions.clip)
+        clip = float(action_bound if action_bound is not None else env.cfg.actions.clip)
         obs_space = spaces.Box(-np.inf, np.inf, (env.observation_dims()[group],), np.float32)
         act_space = spaces.Box(-clip, clip, (env.num_actions,), np.float32)
         self.render_mode = None
