@@ -2,6 +2,7 @@
 
 from robolearn.envs import manipulation  # noqa: F401  (ALOHA imitation tasks; own registry, not EnvCfg)
 from robolearn.envs.locomotion import (  # noqa: F401
+    a1_hinf,  # noqa: F401  (H-infinity locomotion, issue 6)
     g1_velocity,
     go2_stand,  # noqa: F401
     go2_velocity,

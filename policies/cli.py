@@ -37,7 +37,7 @@ class TrainArgs:
     """Torch device of the learner."""
     resume: Path | None = None
     """A run folder (resumes from its latest checkpoint) or one of its checkpoint files."""
-    algo: Literal["ppo", "sb3-ppo", "sb3-sac"] = "ppo"
+    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf"] = "ppo"
     run_name: str | None = None
     video: bool = False
     """Record a video of the final policy into the run's videos/."""
@@ -160,6 +160,15 @@ MAINS: dict[str, tuple[type, Callable[..., int]]] = {
 }
 
 
+def _algo_flag(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--algo="):
+            return arg.split("=", 1)[1]
+        if arg == "--algo" and i + 1 < len(argv):
+            return argv[i + 1]
+    return "ppo"
+
+
 def run(command: str, argv: list[str]) -> int:
     """Parse `argv` for `command` with tyro and run it (the entry point robolearn.cli delegates to)."""
     prog = f"robolearn {command}"
@@ -169,8 +178,9 @@ def run(command: str, argv: list[str]) -> int:
             from robolearn.policies.setup import default_spec
 
             task, rest = argv[0], argv[1:]
-            env_cfg, agent = default_spec(task, "ppo", "cpu")
-            defaults = TrainArgs(task=task, env=env_cfg, agent=agent)
+            algo = _algo_flag(rest)  # the learner's own config type, e.g. HInfCfg for --algo hinf
+            env_cfg, agent = default_spec(task, algo, "cpu")
+            defaults = TrainArgs(task=task, env=env_cfg, agent=agent, algo=algo)  # type: ignore[arg-type]
             parsed = tyro.cli(
                 tyro.conf.AvoidSubcommands[TrainArgs], default=defaults, args=rest, prog=f"{prog} {task}"
             )

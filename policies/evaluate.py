@@ -40,7 +40,7 @@ def load_run_policy(
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
     env = setup.make_env(spec.env, spec.device, num_envs=num_envs, seed=seed)
-    if spec.algo == "ppo":
+    if spec.algo in ("ppo", "hinf"):  # an H-infinity run's actor is an rsl_rl PPO actor
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 
         @torch.no_grad()
@@ -162,7 +162,7 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
 
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint)
-    if pol.spec.algo != "ppo":
+    if pol.spec.algo not in ("ppo", "hinf"):
         raise RunError(f"{run}: export supports PPO runs (this run used {pol.spec.algo})")
     meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
     meta.checkpoint = (

@@ -12,6 +12,12 @@ GPU_NUM_ENVS = 4096
 
 
 def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
+    if algo == "hinf":
+        from robolearn.policies.hinf import HInfCfg
+
+        hinf = get_task(task).train_cfg
+        cfg = hinf() if hinf is not None else None
+        return cfg if isinstance(cfg, HInfCfg) else HInfCfg.cpu()
     if algo != "ppo":
         from robolearn.policies.sb3 import Sb3Cfg
 
@@ -22,5 +28,10 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
     if factory is not None:
         cfg = factory()
         if isinstance(cfg, PpoCfg):
-            return cfg
+            # A subclass preset (e.g. HInfCfg) trained with plain PPO keeps only PPO's fields.
+            return (
+                cfg
+                if type(cfg) is PpoCfg
+                else PpoCfg(**{f: getattr(cfg, f) for f in PpoCfg.__dataclass_fields__})
+            )
     return PpoCfg.cpu()

@@ -48,6 +48,10 @@ class RunSpec:
 def agent_cls(algo: str) -> type:
     if algo == "ppo":
         return PpoCfg
+    if algo == "hinf":
+        from robolearn.policies.hinf import HInfCfg
+
+        return HInfCfg
     from robolearn.policies.sb3 import Sb3Cfg
 
     return Sb3Cfg
@@ -89,7 +93,7 @@ def build_actor(vec: RslRlVecEnv, agent: PpoCfg, device: str) -> MLPModel:
 def load_policy(
     run: Path, checkpoint: Path | None, env: ManagerBasedRlEnv, agent: PpoCfg, state: dict
 ) -> MLPModel:
-    """The actor of a PPO checkpoint, in eval mode, on the env's device."""
+    """The actor of a PPO (or H-infinity) checkpoint, in eval mode, on the env's device."""
     del run, checkpoint
     actor = build_actor(RslRlVecEnv(env), agent, str(env.device))
     try:

@@ -132,6 +132,11 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
 
 def train(args: TrainArgs) -> TrainResult:
     spec, run, state, ckpt = resolve_spec(args)
+    if spec.algo == "hinf":
+        from robolearn.policies.hinf import train_hinf
+
+        time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
+        return train_hinf(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
     if spec.algo != "ppo":
         from robolearn.policies.sb3 import train_sb3
 
