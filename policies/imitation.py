@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -467,7 +468,7 @@ def train_main(args: ImitationTrainArgs) -> int:
             atomic_write_text(run / "eval.json", json.dumps(result, indent=1))
             print(json.dumps(result))
     except (DatasetError, RunError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"run folder: {run}")
     return 0
@@ -477,7 +478,7 @@ def eval_main(args: ImitationEvalArgs) -> int:
     try:
         result = eval_imitation(args.run, args.episodes, args.seed, inference_steps=args.inference_steps)
     except RunError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     atomic_write_text(Path(args.run) / "eval.json", json.dumps(result, indent=1))
     print(json.dumps(result))

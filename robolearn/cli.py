@@ -33,7 +33,11 @@ COMMANDS = {
     "export": "export a run's policy (ONNX + policy.json)",
     "plot": "plot learning curves of runs",
     "retarget": "retarget human motion to a robot",
+    "demos": "generate demonstrations (keyposes + IK + augmentation) into a LeRobot-format dataset",
+    "deploy": "run an exported policy on a robot or, with --sim2sim, on a simulated one",
 }
+
+IMITATION_ALGOS = ("diffusion", "bc")
 
 
 @dataclass
@@ -82,6 +86,11 @@ def _print_list() -> int:
         robots.add_column(col, no_wrap=col != "description")
     for r in ROBOTS.values():
         robots.add_row(r.name, r.menagerie, r.model, r.fast_model or r.model, r.description)
+    from robolearn.envs.manipulation.aloha import TASKS as IMITATION_TASKS
+
+    for name, task in IMITATION_TASKS.items():
+        doc = (getattr(task, "description", "") or "").strip()
+        tasks.add_row(name, "-", f"{doc} (imitation: robolearn demos / train --algo diffusion|bc)".strip())
     console.print(tasks, robots)
     console.print(
         "sim backends: " + ", ".join(BACKENDS) + " (cpu = mjbatch, default; warp = mujoco-warp GPU)"
@@ -152,12 +161,46 @@ def _play(argv: list[str]) -> int:
     return 0
 
 
+def _positional_task(argv: list[str]) -> list[str]:
+    """`<command> <task> ...` for commands whose args dataclass has a `--task` field."""
+    return ["--task", *argv] if argv and not argv[0].startswith("-") else argv
+
+
+def _is_imitation(argv: list[str]) -> bool:
+    if "--algo" in argv[:-1]:
+        return argv[argv.index("--algo") + 1] in IMITATION_ALGOS
+    if argv and Path(argv[0], "config.yaml").is_file():  # eval of a run folder: its config names the algo
+        import yaml
+
+        return (yaml.safe_load(Path(argv[0], "config.yaml").read_text()) or {}).get("algo") in IMITATION_ALGOS
+    return False
+
+
 def _delegate(command: str, argv: list[str]) -> int:
-    """Commands implemented by the learner and retargeting packages."""
+    """Commands implemented by the learner, imitation, retargeting and sim2real packages."""
     if command == "retarget":
         from robolearn.retarget import cli as retarget_cli
 
         return retarget_cli.main(tyro.cli(retarget_cli.RetargetArgs, args=argv, prog="robolearn retarget"))
+    if command == "deploy":
+        from robolearn.sim2real import cli as deploy_cli
+
+        return deploy_cli.main(tyro.cli(deploy_cli.DeployArgs, args=argv, prog="robolearn deploy"))
+    if command == "demos":
+        from robolearn.policies import imitation_demos
+
+        args = tyro.cli(imitation_demos.DemosArgs, args=_positional_task(argv), prog="robolearn demos")
+        return imitation_demos.main(args)
+    if command in ("train", "eval") and _is_imitation(argv):
+        from robolearn.policies import imitation
+
+        if command == "train":
+            targs = tyro.cli(
+                imitation.ImitationTrainArgs, args=_positional_task(argv), prog="robolearn train"
+            )
+            return imitation.train_main(targs)
+        eargs = tyro.cli(imitation.ImitationEvalArgs, args=["--run", *argv], prog="robolearn eval")
+        return imitation.eval_main(eargs)
     try:
         from robolearn.policies import cli as policies_cli
     except ImportError as exc:

@@ -44,3 +44,24 @@ def test_unknown_task_and_command_are_clear_errors(capsys):
     assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in err and "Go2-Velocity-Flat," in err
     assert main(["fly"]) == 2
     assert "unknown command 'fly'" in capsys.readouterr().err
+
+
+def test_imitation_commands_are_wired(tmp_path, capsys):
+    assert main(["list"]) == 0
+    assert "Aloha-CubeTransfer" in capsys.readouterr().out
+    # Training on a folder that is not a dataset fails before any run folder exists.
+    code = main(
+        [
+            "train",
+            "Aloha-Reach",
+            "--algo",
+            "bc",
+            "--data",
+            str(tmp_path / "none"),
+            "--logdir",
+            str(tmp_path / "runs"),
+        ]
+    )
+    assert code != 0
+    assert "meta/info.json" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
