@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 import mujoco
 import numpy as np
@@ -48,6 +49,11 @@ class SensorNoise:
 @dataclass
 class SimRobotCfg:
     robot: str = "go2"
+    model: Literal["full", "training"] = "full"
+    """'full': the full menagerie model with torque motors, PD computed here (sim2sim).
+    'training': the training scene itself (fast model, MuJoCo PD servos with hold_kp/hold_kd); with
+    integrator 'euler', the training timestep and no latency it reproduces the training env, which
+    is how the tests check the deploy loop's timing and data flow."""
     timestep: float = 0.002
     integrator: str = "implicitfast"
     latency_s: float = 0.02
@@ -61,7 +67,8 @@ class SimRobotCfg:
     keyframe: str = "home"
     hold_kp: float = 35.0
     hold_kd: float = 0.5
-    """PD gains holding the keyframe pose until the first command lands."""
+    """PD gains holding the keyframe pose until the first command lands (and the servos' gains of
+    the 'training' model)."""
     base_body: str = "base"
     velocity_limit: float = 30.0
     seed: int = 0
@@ -77,9 +84,13 @@ class SimulatedRobot:
         self.clock: Clock = clock or VirtualClock()
         if self.cfg.integrator not in INTEGRATORS:
             raise ValueError(f"integrator must be one of {list(INTEGRATORS)}, got {self.cfg.integrator!r}")
-        # No pd_gains: the full model keeps its torque motors, and this class is the motor driver.
+        if self.cfg.model not in ("full", "training"):
+            raise ValueError(f"model must be 'full' or 'training', got {self.cfg.model!r}")
+        training = self.cfg.model == "training"
+        # Without pd_gains the full model keeps its torque motors, and this class is the motor driver.
+        gains = {".*": (self.cfg.hold_kp, self.cfg.hold_kd)} if training else {}
         scene = build_scene(
-            SceneCfg(robot=self.cfg.robot, fast_model=False, timestep=self.cfg.timestep,
+            SceneCfg(robot=self.cfg.robot, fast_model=training, timestep=self.cfg.timestep, pd_gains=gains,
                      contact_sensors={"base": ContactSensorCfg(bodies=(self.cfg.base_body,))})
         )  # fmt: skip
         self.scene = scene
@@ -90,10 +101,13 @@ class SimulatedRobot:
         self.base_id = model.body(self.cfg.base_body).id
         self._qadr = np.array([model.joint(n).qposadr[0] for n in self.joint_names])
         self._vadr = np.array([model.joint(n).dofadr[0] for n in self.joint_names])
-        self._act = np.array([model.actuator(i).id for i in range(model.nu)])
-        if model.actuator_biastype.any():
+        # Servo actuators (the 'training' model) take position targets and do PD in MuJoCo;
+        # torque motors take the torque this class computes.
+        self._servo = bool(model.actuator_biastype.any())
+        if self._servo and not training:
             raise ValueError(f"{self.cfg.robot}: expected torque motors in the full model")
-        self._tau_max = np.abs(model.actuator_ctrlrange).max(axis=1)
+        torque_range = model.actuator_forcerange if self._servo else model.actuator_ctrlrange
+        self._tau_max = np.abs(torque_range).max(axis=1)
         self._contact = scene.contact_slices["base"]
         self._key = model.key(self.cfg.keyframe).id
         self.rng = np.random.default_rng(self.cfg.seed)
@@ -181,9 +195,14 @@ class SimulatedRobot:
                 self.pushes += 1
                 self._next_push = self._draw_push_time()
             c = self._cmd
-            q, dq = d.qpos[self._qadr], d.qvel[self._vadr]
-            tau = c.kp * (c.q - q) + c.kd * (c.dq - dq) + c.tau_ff
-            d.ctrl[:] = np.clip(tau, -self._tau_max, self._tau_max)
+            if self._servo:
+                # MuJoCo clamps to ctrlrange and applies the servo's fixed kp/kd; a zero-stiffness
+                # command (e-stop) tracks the current pose, which leaves the servo's damping only.
+                d.ctrl[:] = c.q if c.kp.any() else d.qpos[self._qadr]
+            else:
+                q, dq = d.qpos[self._qadr], d.qvel[self._vadr]
+                tau = c.kp * (c.q - q) + c.kd * (c.dq - dq) + c.tau_ff
+                d.ctrl[:] = np.clip(tau, -self._tau_max, self._tau_max)
             mujoco.mj_step(self.model, d)
 
     # -- ground truth for metrics (not available to the controller) ------------------------------
