@@ -7,3 +7,4 @@ from robolearn.envs.locomotion import (  # noqa: F401
     go2_stand,  # noqa: F401
     go2_velocity,
 )
+from robolearn.envs.locomotion import confined3d  # noqa: F401,E402  (issue 7: Go1-Confined3D)

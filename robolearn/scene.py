@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mujoco
@@ -13,6 +14,15 @@ from robolearn.terrain import TerrainCfg, generate_heights, tile_origins
 
 TERRAIN_PREFIX = "terrain/"
 FLOOR_GEOM = "terrain/floor"
+
+TerrainBuilder = Callable[[mujoco.MjSpec, TerrainCfg], "np.ndarray | None"]
+"""Adds a terrain kind's geoms to the spec (the floor plane is already there); returns tile origins."""
+TERRAIN_BUILDERS: dict[str, TerrainBuilder] = {}
+
+
+def register_terrain(kind: str, builder: TerrainBuilder) -> None:
+    """Let a task package add its own terrain kind (e.g. confined 3-D tunnels) without editing this module."""
+    TERRAIN_BUILDERS[kind] = builder
 
 
 @dataclass
@@ -81,8 +91,11 @@ def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
     spec.attach(floor, frame=spec.worldbody.add_frame(), prefix=TERRAIN_PREFIX)
     if cfg.kind == "flat":
         return None
+    if cfg.kind in TERRAIN_BUILDERS:
+        return TERRAIN_BUILDERS[cfg.kind](spec, cfg)
     if cfg.kind != "rough":
-        raise ValueError(f"terrain.kind must be 'flat' or 'rough', got {cfg.kind!r}")
+        kinds = ", ".join(repr(k) for k in ("flat", "rough", *TERRAIN_BUILDERS))
+        raise ValueError(f"terrain.kind must be one of {kinds}, got {cfg.kind!r}")
     heights = generate_heights(cfg)
     spec.geom(FLOOR_GEOM).pos = [0, 0, -0.01]  # the plane stays under the hfield as a catch-all
     max_h = float(heights.max()) + 1e-3
