@@ -53,6 +53,8 @@ class DeployArgs:
     """Tick at wall-clock rate (real jitter); --no-realtime runs sim2sim as fast as possible."""
     compare: bool = True
     """sim2sim: also run the policy in the training env and print the gap."""
+    ladder: bool = False
+    """sim2sim: attribute the gap, adding one difference at a time to the training setup (not real time)."""
     video: Path | None = None
     """sim2sim: mp4 of the first episode."""
     out: Path | None = None
@@ -103,6 +105,11 @@ def _sim2sim(args: DeployArgs) -> int:
     if args.compare:
         report["train_env"] = run_train_env(args.policy, cfg)
     print_report(report, cfg)
+    if args.ladder:
+        from robolearn.sim2real.sim2sim import gap_ladder
+
+        report["ladder"] = dict(gap_ladder(args.policy, cfg))
+        print_ladder(report["ladder"], report.get("train_env"))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
@@ -142,6 +149,19 @@ def print_report(report: dict[str, Any], cfg: Any) -> None:
         console.print(f"sim2sim failures: {s['failures']}")
     if s.get("video"):
         console.print(f"wrote {s['video']}")
+
+
+def print_ladder(ladder: dict[str, dict[str, Any]], train_env: dict[str, Any] | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="sim2sim gap, one difference at a time")
+    for col in ("setup", "survival", "error_vel_xy", "error_vel_yaw"):
+        table.add_column(col, justify="left" if col == "setup" else "right")
+    rows = ([("training env (mjbatch)", train_env)] if train_env else []) + list(ladder.items())
+    for name, r in rows:
+        table.add_row(name, f"{r['survival']:.0%}", f"{r['error_vel_xy']:.3f}", f"{r['error_vel_yaw']:.3f}")
+    Console().print(table)
 
 
 def _real(args: DeployArgs) -> int:

@@ -39,6 +39,8 @@ class Sim2SimCfg:
     """Sensor noise as a multiple of the training noise recorded in policy.json (0: none, 1: as trained)."""
     timestep: float = 0.002
     integrator: str = "implicitfast"
+    model: Literal["full", "training"] = "full"
+    """'training' runs the training scene (fast model, MuJoCo servos) instead of the full model."""
     command: tuple[float, ...] | None = None
     """A fixed command for every episode; None draws one per episode from policy.json's ranges."""
     command_scale: float = 1.0
@@ -96,7 +98,7 @@ def make_sim_robot(
     meta: PolicyMetadata, cfg: Sim2SimCfg, clock: Clock, seed: int
 ) -> tuple[Robot, SimulatedRobot]:
     sim = SimulatedRobot(
-        SimRobotCfg(robot=meta.robot, timestep=cfg.timestep, integrator=cfg.integrator,
+        SimRobotCfg(robot=meta.robot, model=cfg.model, timestep=cfg.timestep, integrator=cfg.integrator,
                     latency_s=cfg.latency_ms / 1000.0, latency_jitter_s=cfg.latency_jitter_ms / 1000.0,
                     push_velocity=cfg.push, noise=training_noise(meta, cfg.noise), seed=seed,
                     hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body),
@@ -226,8 +228,8 @@ class _Recorder:
 
 
 def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
-    """The same policy.onnx and commands in the training env (its model, PD and integrator; no
-    latency; pushes of the same size as sim2sim's; observation noise at the same multiple of training noise)."""
+    """The same policy.onnx and commands in the training env: its model, PD and integrator, no latency,
+    no domain randomization, pushes and observation noise matched to sim2sim's."""
     import torch
 
     from robolearn.env import ManagerBasedRlEnv
@@ -238,7 +240,9 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     group.enable_noise = cfg.noise > 0
     for term in group.terms.values():
         term.noise *= cfg.noise
-    env_cfg.events = {k: e for k, e in env_cfg.events.items() if e.mode != "interval"}
+    # No domain randomization: both sides start from the keyframe on nominal models, so the gap is
+    # the simulators' (the deploy loop itself reproduces this env exactly; see the tests).
+    env_cfg.events = {}
     if cfg.push:
         from robolearn.env import EventTerm, mdp
 
@@ -259,15 +263,16 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     alive = torch.ones(env.num_envs, dtype=torch.bool)
     steps_alive = torch.zeros(env.num_envs)
     err = torch.zeros(env.num_envs, 2, dtype=torch.float64)
+    robot = env.robot
     for _ in range(int(round(cfg.duration_s / env.step_dt))):
-        actions = onnx.session.run([meta.onnx_output], {meta.onnx_input: obs.cpu().numpy()})[0]
-        out, _, terminated, _, _ = env.step(torch.as_tensor(actions, device=env.device))
-        alive &= ~terminated.cpu()
-        robot = env.robot
+        # Errors of the state each action is computed from, as the deploy loop measures them.
         e_lin = torch.linalg.norm(commands[:, :2].double() - robot.root_lin_vel_b[:, :2].double(), dim=-1)
         e_yaw = (commands[:, 2].double() - robot.root_ang_vel_b[:, 2].double()).abs()
         err[alive] += torch.stack([e_lin, e_yaw], -1).cpu()[alive]
         steps_alive += alive.float()
+        actions = onnx.session.run([meta.onnx_output], {meta.onnx_input: obs.cpu().numpy()})[0]
+        out, _, terminated, _, _ = env.step(torch.as_tensor(actions, device=env.device))
+        alive &= ~terminated.cpu()
         obs = out["policy"]
     mean_err = err / steps_alive.clamp(min=1).unsqueeze(-1)
     episodes = [
@@ -290,3 +295,25 @@ def _train_env_cfg(json_path: Path, task: str) -> Any:
         except Exception:  # an older or foreign config: the task default still measures the gap
             pass
     return get_task(task).env_cfg()
+
+
+def gap_ladder(policy: str | Path, cfg: Sim2SimCfg) -> list[tuple[str, dict[str, Any]]]:
+    """Attribute the sim2sim gap: start from the training setup on plain MuJoCo (which reproduces the
+    training env) and add one difference per rung, up to `cfg`'s full sim2sim setup."""
+    _, meta = policy_paths(policy)
+    base = dataclasses.replace(cfg, model="training", integrator="euler", timestep=meta.sim_dt, latency_ms=0.0,
+                               latency_jitter_ms=0.0, noise=0.0, push=0.0, video=None, realtime=False)  # fmt: skip
+    rungs = [
+        ("training scene, euler, no latency", base),
+        ("+ full model, PD in the driver", dataclasses.replace(base, model="full")),
+        (f"+ {cfg.integrator} @ {cfg.timestep * 1e3:g} ms",
+         dataclasses.replace(base, model="full", integrator=cfg.integrator, timestep=cfg.timestep)),
+    ]  # fmt: skip
+    full = dataclasses.replace(
+        rungs[-1][1], latency_ms=cfg.latency_ms, latency_jitter_ms=cfg.latency_jitter_ms
+    )
+    rungs.append((f"+ latency {cfg.latency_ms:g} ms", full))
+    if cfg.noise or cfg.push:
+        rungs.append((f"+ noise x{cfg.noise:g}, push {cfg.push:g}", dataclasses.replace(full, noise=cfg.noise,
+                                                                                      push=cfg.push)))  # fmt: skip
+    return [(name, run_sim2sim(policy, c)) for name, c in rungs]

@@ -96,16 +96,20 @@ def test_mismatched_network_is_rejected(run, tmp_path):
 
 def test_cli_sim2sim_report(run, tmp_path, capsys):
     out = tmp_path / "report.json"
-    args = DeployArgs(
-        policy=run, sim2sim=True, duration=1.0, realtime=False, out=out, command=(0.3, 0.0, 0.0)
-    )
+    args = DeployArgs(policy=run, sim2sim=True, duration=1.0, realtime=False, out=out, command=(0.3, 0.0, 0.0),
+                      ladder=True)  # fmt: skip
     assert main(args) == 0
     report = json.loads(out.read_text())
     s, t = report["sim2sim"], report["train_env"]
     assert s["ticks"] == 50 and s["episodes"] == t["episodes"] == 1
     for key in ("survival", "error_vel_xy", "error_vel_yaw"):
         assert np.isfinite(s[key]) and np.isfinite(t[key])
-    assert "sim2sim" in capsys.readouterr().out
+    ladder = list(report["ladder"].values())
+    assert len(ladder) == 4 and ladder[-1]["error_vel_xy"] == s["error_vel_xy"]  # the last rung is sim2sim
+    # The first rung (training scene on plain MuJoCo) is the training env (mjbatch): zero gap.
+    assert ladder[0]["error_vel_xy"] == pytest.approx(t["error_vel_xy"], abs=1e-6)
+    assert ladder[0]["error_vel_yaw"] == pytest.approx(t["error_vel_yaw"], abs=1e-6)
+    assert "sim2sim gap, one difference at a time" in capsys.readouterr().out
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
