@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-
 from robolearn.envs.locomotion.confined3d.terrain import (
     CEILING_GROUP,
     END_WALL,
@@ -28,6 +27,7 @@ from robolearn.envs.locomotion.confined3d.terrain import (
     VOID_DEPTH,
     grid_from_cfg,
 )
+
 from robolearn.math import yaw_from_quat
 
 if TYPE_CHECKING:
@@ -82,7 +82,9 @@ class TerrainRaster:
     def __init__(self, env: ManagerBasedRlEnv, resolution: float = MAP_RESOLUTION):
         terrain = env.cfg.scene.terrain
         if terrain.kind != TERRAIN_KIND:
-            raise ValueError(f'method="map" needs terrain.kind={TERRAIN_KIND!r}, got {terrain.kind!r}; use "rays"')
+            raise ValueError(
+                f'method="map" needs terrain.kind={TERRAIN_KIND!r}, got {terrain.kind!r}; use "rays"'
+            )
         grid = grid_from_cfg(terrain)
         lo = grid.offsets.reshape(-1, 2).min(0) - [END_WALL + 1.0, TUNNEL_WIDTH / 2 + 1.0]
         hi = grid.offsets.reshape(-1, 2).max(0) + [terrain.tile_size + END_WALL + 1.0, TUNNEL_WIDTH / 2 + 1.0]
@@ -93,7 +95,9 @@ class TerrainRaster:
             for c in range(grid.cols):
                 layout, off = grid.layouts[r][c], grid.offsets[r, c]
                 i0, j0 = np.floor((off + [-END_WALL, -TUNNEL_WIDTH / 2] - lo) / resolution).astype(int)
-                i1, j1 = np.ceil((off + [terrain.tile_size + END_WALL, TUNNEL_WIDTH / 2] - lo) / resolution).astype(int)
+                i1, j1 = np.ceil(
+                    (off + [terrain.tile_size + END_WALL, TUNNEL_WIDTH / 2] - lo) / resolution
+                ).astype(int)
                 xs = lo[0] + (np.arange(i0, i1) + 0.5) * resolution - off[0]
                 ys = lo[1] + (np.arange(j0, j1) + 0.5) * resolution - off[1]
                 xy = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1)
@@ -111,7 +115,9 @@ class TerrainRaster:
         return self.floor[i, j], self.ceiling[i, j]
 
 
-def scan_points_world(env: ManagerBasedRlEnv, size: tuple[float, float], shape: tuple[int, int]) -> torch.Tensor:
+def scan_points_world(
+    env: ManagerBasedRlEnv, size: tuple[float, float], shape: tuple[int, int]
+) -> torch.Tensor:
     pts = scan_points(size, shape, env.device)
     root = env.robot.root_pos_w.to(env.device).double()
     yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device).double()

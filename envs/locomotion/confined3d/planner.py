@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
+from robolearn.envs.locomotion.confined3d.terrain import HeightMaps
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
-
-from robolearn.envs.locomotion.confined3d.terrain import HeightMaps
 
 PlanStatus = Literal["ok", "no_path", "start_blocked", "goal_blocked"]
 
@@ -250,7 +249,9 @@ class GridAStarPlanner:
             rows += [a.ravel()[ok], b.ravel()[ok]]
             cols += [b.ravel()[ok], a.ravel()[ok]]
             wts += [np.full(int(ok.sum()) * 2, w)]
-        graph = coo_matrix((np.concatenate(wts), (np.concatenate(rows), np.concatenate(cols))), shape=(nx * ny,) * 2)
+        graph = coo_matrix(
+            (np.concatenate(wts), (np.concatenate(rows), np.concatenate(cols))), shape=(nx * ny,) * 2
+        )
         dist = dijkstra(graph.tocsr(), directed=False, indices=int(idx[goal_ij]))
         self._h_goal, self._h = goal_ij, dist.reshape(nx, ny)
         return self._h
@@ -347,7 +348,9 @@ class GridAStarPlanner:
                     parent[nid] = cur
                     heapq.heappush(heap, (ng + hl[ni * ny + nj], ng, nid))
         if found < 0:
-            return PlanResult("no_path", np.zeros((0, 4)), expansions=expansions, time_s=time.perf_counter() - t_start)
+            return PlanResult(
+                "no_path", np.zeros((0, 4)), expansions=expansions, time_s=time.perf_counter() - t_start
+            )
         chain: list[tuple[int, int, int, int]] = []
         node = found
         while node >= 0:

@@ -25,6 +25,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
+from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
+from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
+from robolearn.envs.locomotion.velocity import (
+    critic_obs,
+    policy_obs,
+    velocity_events,
+    velocity_rewards,
+    velocity_terminations,
+)
 
 from robolearn.env import (
     CurriculumTerm,
@@ -40,16 +50,6 @@ from robolearn.env import (
     mdp,
 )
 from robolearn.env.actions import JointPositionAction
-from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
-from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, RobotBox
-from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
-from robolearn.envs.locomotion.velocity import (
-    critic_obs,
-    policy_obs,
-    velocity_events,
-    velocity_rewards,
-    velocity_terminations,
-)
 from robolearn.math import yaw_from_quat
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.tasks import register_task
@@ -120,21 +120,13 @@ class WaypointState:
         dev, n = env.device, env.num_envs
         rows, cols = self.grid.rows, self.grid.cols
         self.planners: dict[tuple[int, int], GridAStarPlanner] = {}
-        tile_paths = torch.zeros(rows, cols, MAX_WAYPOINTS, 4, dtype=torch.float64)
-        tile_counts = torch.zeros(rows, cols, dtype=torch.long)
-        tile_solvable = torch.ones(rows, cols, dtype=torch.bool)
-        goals = self.grid.goal_w()
+        self.tile_paths = torch.zeros(rows, cols, MAX_WAYPOINTS, 4, dtype=torch.float64, device=dev)
+        self.tile_counts = torch.ones(rows, cols, dtype=torch.long, device=dev)
+        self.tile_solvable = torch.ones(rows, cols, dtype=torch.bool, device=dev)
+        self.tile_goals = torch.as_tensor(self.grid.goal_w(), device=dev)
         for r in range(rows):
             for c in range(cols):
-                wp = self._tile_plan(r, c) if cfg.use_planner else None
-                if wp is None or len(wp) == 0:
-                    tile_solvable[r, c] = wp is None  # a planner's "no path" marks the tile unsolvable
-                    wp = np.array([[*goals[r, c], STAND_HEIGHT, 0.0]])
-                wp = wp[:MAX_WAYPOINTS]
-                tile_paths[r, c, : len(wp)] = torch.as_tensor(wp)
-                tile_counts[r, c] = len(wp)
-        self.tile_paths, self.tile_counts, self.tile_solvable = tile_paths.to(dev), tile_counts.to(dev), tile_solvable.to(dev)
-        self.tile_goals = torch.as_tensor(goals, device=dev)
+                self.plan_tile(r, c)
         self.paths = torch.zeros(n, MAX_WAYPOINTS, 4, dtype=torch.float64, device=dev)
         self.count = torch.ones(n, dtype=torch.long, device=dev)
         self.index = torch.zeros(n, dtype=torch.long, device=dev)
@@ -149,17 +141,29 @@ class WaypointState:
         self.replans = torch.zeros(n, dtype=torch.long, device=dev)
         self.step = -1
 
-    def _tile_plan(self, r: int, c: int) -> np.ndarray | None:
-        """The tile's planned waypoints in the world frame; an empty array when the planner finds no path."""
-        layout = self.grid.layouts[r][c]
-        planner = GridAStarPlanner(layout.maps(), RobotBox(), PlannerCfg())
-        self.planners[(r, c)] = planner
-        result = planner.plan(np.array([*layout.start, 0.0]), layout.goal)
-        if not result.solved:
-            return np.zeros((0, 4))
-        wp = result.waypoints.copy()
-        wp[:, :2] += self.grid.offsets[r, c]
-        return wp
+    def plan_tile(self, r: int, c: int, goal: np.ndarray | None = None) -> PlanResult:
+        """Plan tile (r, c) from its entrance to `goal` (tile frame; default: the layout's goal).
+
+        Worlds on the tile take the result at their next reset. Without the planner (goal-only) the
+        single waypoint is the goal. A goal the planner cannot reach marks the tile unsolvable: its
+        episodes still run (toward the goal) but evaluation leaves them out instead of counting failures.
+        """
+        layout, offset = self.grid.layouts[r][c], self.grid.offsets[r, c]
+        goal = layout.goal if goal is None else np.asarray(goal, dtype=float)
+        if (r, c) not in self.planners:
+            self.planners[(r, c)] = GridAStarPlanner(layout.maps(), RobotBox(), PlannerCfg())
+        result = self.planners[(r, c)].plan(np.array([*layout.start, 0.0]), goal)
+        if self.cfg.use_planner and result.solved:
+            wp = result.waypoints[:MAX_WAYPOINTS].copy()
+        else:
+            wp = np.array([[*goal, STAND_HEIGHT, 0.0]])
+        wp[:, :2] += offset
+        self.tile_paths[r, c] = 0.0
+        self.tile_paths[r, c, : len(wp)] = torch.as_tensor(wp, device=self.tile_paths.device)
+        self.tile_counts[r, c] = len(wp)
+        self.tile_solvable[r, c] = result.solved
+        self.tile_goals[r, c] = torch.as_tensor(goal + offset, device=self.tile_goals.device)
+        return result
 
     def reset(self, env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
         lv, ty = env.terrain_levels[env_ids], env.terrain_types[env_ids]
@@ -175,7 +179,9 @@ class WaypointState:
         self.touching[env_ids] = False
         self.replans[env_ids] = 0
         start = env.robot.root_pos_w[env_ids, :2].to(env.device)
-        self.path_length[env_ids] = torch.linalg.norm(self.goal[env_ids] - start, dim=-1).float().clamp(min=0.1)
+        self.path_length[env_ids] = (
+            torch.linalg.norm(self.goal[env_ids] - start, dim=-1).float().clamp(min=0.1)
+        )
 
     def update(self, env: ManagerBasedRlEnv) -> None:
         """Advance waypoints and goal/collision bookkeeping once per env step."""
@@ -189,7 +195,9 @@ class WaypointState:
         self.index = torch.where(near & (self.index < self.count - 1), self.index + 1, self.index)
         self.at_goal = torch.linalg.norm(self.goal - pos, dim=-1) < self.cfg.goal_radius
         first = self.at_goal & ~self.reached
-        self.time_to_goal = torch.where(first, env.episode_length_buf.float() * env.step_dt, self.time_to_goal)
+        self.time_to_goal = torch.where(
+            first, env.episode_length_buf.float() * env.step_dt, self.time_to_goal
+        )
         self.reached |= self.at_goal
         touching = body_contacts(env) > 0
         self.collisions += (touching & ~self.touching).float()  # count contact events, not contact steps
@@ -255,14 +263,18 @@ def reset_waypoints(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     env.term_state[STATE_KEY].reset(env, env_ids)
 
 
-def randomize_motor_strength(env: ManagerBasedRlEnv, env_ids: torch.Tensor, strength_range: tuple[float, float]) -> None:
+def randomize_motor_strength(
+    env: ManagerBasedRlEnv, env_ids: torch.Tensor, strength_range: tuple[float, float]
+) -> None:
     """Scale each world's PD servos (kp, kd) and torque limits by one factor: a stronger or weaker motor."""
     gain, bias = env.sim.model_field("actuator_gainprm"), env.sim.model_field("actuator_biasprm")
     force = env.sim.model_field("actuator_forcerange")
     model = env.scene.model
     ids = env_ids.to(gain.device)
     lo, hi = strength_range
-    scale = lo + (hi - lo) * torch.rand(len(env_ids), 1, device=gain.device, generator=env.rng, dtype=torch.float64)
+    scale = lo + (hi - lo) * torch.rand(
+        len(env_ids), 1, device=gain.device, generator=env.rng, dtype=torch.float64
+    )
     g, b, f = gain[ids], bias[ids], force[ids]
     g[:, :, 0] = torch.as_tensor(model.actuator_gainprm[:, 0], device=gain.device) * scale
     b[:, :, 1] = torch.as_tensor(model.actuator_biasprm[:, 1], device=gain.device) * scale
@@ -315,10 +327,14 @@ def waypoint_in_base(env: ManagerBasedRlEnv) -> torch.Tensor:
     yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device)
     d = wp[:, :3] - root
     c, si = torch.cos(yaw), torch.sin(yaw)
-    local = torch.stack([c * d[:, 0] + si * d[:, 1], -si * d[:, 0] + c * d[:, 1], d[:, 2]], dim=-1).clamp(-2.0, 2.0)
+    local = torch.stack([c * d[:, 0] + si * d[:, 1], -si * d[:, 0] + c * d[:, 1], d[:, 2]], dim=-1).clamp(
+        -2.0, 2.0
+    )
     dyaw = wp[:, 3] - yaw
     last = (s.index == s.count - 1).double()
-    return torch.cat([local, torch.sin(dyaw)[:, None], torch.cos(dyaw)[:, None], last[:, None]], dim=-1).float()
+    return torch.cat(
+        [local, torch.sin(dyaw)[:, None], torch.cos(dyaw)[:, None], last[:, None]], dim=-1
+    ).float()
 
 
 def body_contact_obs(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -427,7 +443,9 @@ def _proprio(noise: bool) -> dict[str, ObsTerm]:
 def confined_policy_obs() -> ObsGroupCfg:
     terms = _proprio(noise=True)
     terms["waypoint"] = ObsTerm(waypoint_in_base)
-    terms["height_scan"] = ObsTerm(two_layer_height_scan, params={"dropout": 0.02, "method": SCAN_METHOD}, noise=0.03)
+    terms["height_scan"] = ObsTerm(
+        two_layer_height_scan, params={"dropout": 0.02, "method": SCAN_METHOD}, noise=0.03
+    )
     return ObsGroupCfg(terms=terms)
 
 
@@ -527,7 +545,9 @@ class Go1VelocityFlatCfg(EnvCfg):
     terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
     actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
     commands: VelocityCommandCfg | None = field(
-        default_factory=lambda: VelocityCommandCfg(lin_vel_x=(-0.5, 0.8), lin_vel_y=(-0.4, 0.4), ang_vel_z=(-1.0, 1.0))
+        default_factory=lambda: VelocityCommandCfg(
+            lin_vel_x=(-0.5, 0.8), lin_vel_y=(-0.4, 0.4), ang_vel_z=(-1.0, 1.0)
+        )
     )
     events: dict[str, EventTerm] = field(default_factory=velocity_events)
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))

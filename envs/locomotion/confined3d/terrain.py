@@ -140,7 +140,12 @@ class HeightMaps:
     def lookup(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(floor, ceiling) at points; outside the map reads as solid wall (floor +inf, ceiling -inf)."""
         ij = self.cell_of(xy)
-        inside = (ij[..., 0] >= 0) & (ij[..., 0] < self.shape[0]) & (ij[..., 1] >= 0) & (ij[..., 1] < self.shape[1])
+        inside = (
+            (ij[..., 0] >= 0)
+            & (ij[..., 0] < self.shape[0])
+            & (ij[..., 1] >= 0)
+            & (ij[..., 1] < self.shape[1])
+        )
         i = np.clip(ij[..., 0], 0, self.shape[0] - 1)
         j = np.clip(ij[..., 1], 0, self.shape[1] - 1)
         floor = np.where(inside, self.floor[i, j], np.inf)
@@ -150,7 +155,9 @@ class HeightMaps:
 
 def check_seed(seed: int) -> int:
     if not (SEED_RANGE[0] <= int(seed) <= SEED_RANGE[1]) or int(seed) != seed:
-        raise ValueError(f"terrain seed must be an integer in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {seed!r}")
+        raise ValueError(
+            f"terrain seed must be an integer in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {seed!r}"
+        )
     return int(seed)
 
 
@@ -174,7 +181,9 @@ def generate_layout(seed: int, difficulty: float, length: float = 4.0, width: fl
     seed, difficulty = check_seed(seed), check_difficulty(difficulty)
     if not ensure_solvable:
         return _draw_layout(seed, difficulty, length, width, 0)
-    from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner  # the planner imports this module
+    from robolearn.envs.locomotion.confined3d.planner import (
+        GridAStarPlanner,  # the planner imports this module
+    )
 
     for attempt in range(MAX_ATTEMPTS):
         layout = _draw_layout(seed, difficulty, length, width, attempt)
@@ -322,7 +331,9 @@ def grid_from_cfg(cfg: TerrainCfg) -> ConfinedGrid:
 @functools.lru_cache(maxsize=8)
 def _grid(rows: int, cols: int, length: float, seed: int) -> ConfinedGrid:
     if rows < 1 or cols < 1 or rows * cols > MAX_TILES:
-        raise ValueError(f"confined terrain needs 1 <= rows, cols and rows * cols <= {MAX_TILES}, got {rows}x{cols}")
+        raise ValueError(
+            f"confined terrain needs 1 <= rows, cols and rows * cols <= {MAX_TILES}, got {rows}x{cols}"
+        )
     check_seed(seed)
     layouts = [
         [generate_layout(tile_seed(seed, r, c), row_difficulty(r, rows), length) for c in range(cols)]
@@ -332,7 +343,10 @@ def _grid(rows: int, cols: int, length: float, seed: int) -> ConfinedGrid:
     offsets = np.zeros((rows, cols, 2))
     for r in range(rows):
         for c in range(cols):
-            offsets[r, c] = (c * pitch_x - (cols - 1) * pitch_x / 2 - length / 2, r * pitch_y - (rows - 1) * pitch_y / 2)
+            offsets[r, c] = (
+                c * pitch_x - (cols - 1) * pitch_x / 2 - length / 2,
+                r * pitch_y - (rows - 1) * pitch_y / 2,
+            )
     return ConfinedGrid(layouts, offsets)
 
 

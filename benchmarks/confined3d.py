@@ -1,0 +1,191 @@
+"""Confined-3D locomotion (issue 7): planner timing, and success per difficulty for the hierarchical
+policy against the two baselines (goal-only end-to-end, velocity policy + pure pursuit).
+
+    python benchmarks/confined3d.py planner                 # plan time for 10 m tunnels, one core
+    python benchmarks/confined3d.py train --iterations 20   # the three runs, same budget
+    python benchmarks/confined3d.py eval --runs-from runs   # held-out seeds, every difficulty
+    python benchmarks/confined3d.py video RUN               # tunnel traversal with the path drawn
+
+Results go to benchmarks/results/confined3d.json (and .md tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("MENAGERIE_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "menagerie"))
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASKS = {
+    "hierarchical": "Go1-Confined3D",
+    "goal_only": "Go1-Confined3D-GoalOnly",
+    "velocity": "Go1-Velocity-Flat",
+}
+
+
+def bench_planner(lengths: tuple[float, ...] = (4.0, 10.0), seeds: int = 5) -> dict:
+    """Median/max time of the first plan (incl. free-space tables) and of a replan, per tunnel length."""
+    import torch
+    from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner
+    from robolearn.envs.locomotion.confined3d.terrain import generate_layout
+
+    torch.set_num_threads(1)
+    rows = []
+    for length in lengths:
+        first, replan, tables, expansions = [], [], [], []
+        for seed in range(seeds):
+            layout = generate_layout(seed, 1.0, length)
+            maps = layout.maps()
+            t0 = time.perf_counter()
+            planner = GridAStarPlanner(maps)
+            t1 = time.perf_counter()
+            result = planner.plan(np.array([*layout.start, 0.0]), layout.goal)
+            t2 = time.perf_counter()
+            # Replan from a drifted pose halfway down the tunnel (tables and heuristic reused).
+            mid = result.waypoints[len(result.waypoints) // 2]
+            planner.plan(np.array([mid[0], mid[1] + 0.05, mid[3] + 0.3]), layout.goal)
+            t3 = time.perf_counter()
+            first.append(t2 - t0)
+            tables.append(t1 - t0)
+            replan.append(t3 - t2)
+            expansions.append(result.expansions)
+        rows.append({
+            "length_m": length, "difficulty": 1.0, "seeds": seeds,
+            "first_plan_ms": {"median": 1e3 * statistics.median(first), "max": 1e3 * max(first)},
+            "tables_ms": {"median": 1e3 * statistics.median(tables)},
+            "replan_ms": {"median": 1e3 * statistics.median(replan), "max": 1e3 * max(replan)},
+            "expansions": statistics.median(expansions),
+        })  # fmt: skip
+        print(f"{length:>4.0f} m: first plan {rows[-1]['first_plan_ms']['median']:.1f} ms (tables "
+              f"{rows[-1]['tables_ms']['median']:.1f}), replan {rows[-1]['replan_ms']['median']:.1f} ms, "
+              f"{rows[-1]['expansions']:.0f} expansions")  # fmt: skip
+    return {"planner": rows, "load_avg": os.getloadavg()[0]}
+
+
+def train_all(iterations: int, num_envs: int, time_limit_min: float, only: list[str] | None) -> None:
+    """The three runs with one budget: `iterations` x 24 steps x `num_envs` worlds each, one thread each."""
+    from robolearn.policies import setup
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.train import train
+
+    for method, task in TASKS.items():
+        if only and method not in only:
+            continue
+        env_cfg, agent = setup.default_spec(task, "ppo", "cpu")
+        agent = dataclasses.replace(agent, max_iterations=iterations, num_envs=num_envs, torch_threads=1)
+        env_cfg = dataclasses.replace(env_cfg, sim=dataclasses.replace(env_cfg.sim, num_threads=1))
+        if "exploration_decay" in env_cfg.curriculum:
+            # Decay the exploration shaping to zero at 60% of the budget.
+            env_cfg.curriculum["exploration_decay"].params["decay_steps"] = int(
+                0.6 * iterations * agent.num_steps_per_env
+            )
+        train(
+            TrainArgs(
+                task=task, env=env_cfg, agent=agent, run_name="c3d-bench", time_limit_min=time_limit_min
+            )
+        )
+
+
+def latest_run(root: Path, task: str) -> Path:
+    runs = sorted((root / task).glob("*c3d-bench"))
+    if not runs:
+        raise SystemExit(f"no {task} run under {root / task} (train first)")
+    return runs[-1]
+
+
+def eval_all(root: Path, seed: int, cols: int, worlds_per_tile: int) -> dict:
+    import torch
+    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_method, summarize
+
+    torch.set_num_threads(1)
+    records = []
+    runs = {}
+    for method, task in TASKS.items():
+        run = latest_run(root, task)
+        runs[method] = str(run)
+        t0 = time.perf_counter()
+        records += evaluate_method(run, method, rows=4, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile)
+        print(f"{method}: evaluated {run.name} in {time.perf_counter() - t0:.0f} s")
+    table = summarize(records)
+    out = {
+        "runs": runs,
+        "seed": seed,
+        "tiles_per_difficulty": cols,
+        "worlds_per_tile": worlds_per_tile,
+        "budget": {m: _budget(Path(r)) for m, r in runs.items()},
+        "results": [{"method": m, "difficulty": d, **v} for (m, d), v in table.items()],
+    }
+    print(f"{'method':<14}{'difficulty':>11}{'episodes':>9}{'success':>9}{'time [s]':>9}{'collisions':>11}")
+    for (m, d), v in table.items():
+        print(f"{m:<14}{d:>11.2f}{v['episodes']:>9.0f}{v['success_rate']:>9.2f}{v['time_to_goal']:>9.1f}"
+              f"{v['collisions']:>11.2f}")  # fmt: skip
+    return out
+
+
+def _budget(run: Path) -> dict:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    last = rows[-1] if rows else {}
+    return {"iterations": len(rows), "env_steps": last.get("env_steps"), "wall_time_s": last.get("wall_time"),
+            "final_mean_return": last.get("mean_return")}  # fmt: skip
+
+
+def _write(name: str, data: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "confined3d.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    merged[name] = data
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(
+        json.dumps(merged, indent=2, default=lambda x: None if isinstance(x, float) and math.isnan(x) else x)
+    )
+    os.replace(tmp, path)
+    print(f"wrote {path} [{name}]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("planner")
+    p.add_argument("--seeds", type=int, default=5)
+    t = sub.add_parser("train")
+    t.add_argument("--iterations", type=int, default=20)
+    t.add_argument("--num-envs", type=int, default=128)
+    t.add_argument("--time-limit-min", type=float, default=30.0)
+    t.add_argument("--only", nargs="*", choices=list(TASKS))
+    e = sub.add_parser("eval")
+    e.add_argument("--runs-from", type=Path, default=Path("runs"))
+    e.add_argument("--seed", type=int, default=1000, help="held-out terrain seed (training uses 0)")
+    e.add_argument("--cols", type=int, default=2, help="layouts per difficulty")
+    e.add_argument("--worlds-per-tile", type=int, default=2)
+    v = sub.add_parser("video")
+    v.add_argument("run", type=Path)
+    v.add_argument("--out", type=Path, default=None)
+    v.add_argument("--row", type=int, default=2, help="difficulty row 0-3")
+    args = parser.parse_args()
+    if args.cmd == "planner":
+        _write("planner", bench_planner(seeds=args.seeds))
+    elif args.cmd == "train":
+        train_all(args.iterations, args.num_envs, args.time_limit_min, args.only)
+    elif args.cmd == "eval":
+        _write("success", eval_all(args.runs_from, args.seed, args.cols, args.worlds_per_tile))
+    else:
+        from robolearn.envs.locomotion.confined3d.evaluation import record_traversal
+
+        out = args.out or args.run / "videos" / "confined3d_traversal.mp4"
+        print(f"wrote {record_traversal(args.run, out, difficulty_row=args.row)}")
+
+
+if __name__ == "__main__":
+    main()

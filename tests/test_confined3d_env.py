@@ -1,0 +1,152 @@
+"""Confined-3D env: the two-layer height scan against analytic box heights, the exploration decay,
+unsolvable goals, and the evaluation summary. One small env (one tile, two worlds) for the module."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, summarize
+from robolearn.envs.locomotion.confined3d.heightmap import (
+    MAP_RESOLUTION,
+    NO_HIT,
+    scan_points,
+    two_layer_height_scan,
+)
+from robolearn.envs.locomotion.confined3d.task import (
+    STATE_KEY,
+    Go1Confined3DCfg,
+    confined_terrain,
+    exploration_scale,
+)
+from robolearn.envs.locomotion.confined3d.terrain import grid_from_cfg
+
+from robolearn.env.env import ManagerBasedRlEnv
+
+SIZE, SHAPE = (2.0, 1.0), (21, 11)
+
+
+@pytest.fixture(scope="module")
+def env() -> ManagerBasedRlEnv:
+    cfg = Go1Confined3DCfg()
+    cfg.scene.terrain = confined_terrain(rows=1, cols=1, seed=5)
+    cfg.curriculum["exploration_decay"].params["decay_steps"] = 10
+    return ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2))
+
+
+def _place(env: ManagerBasedRlEnv, x: float, y: float, z: float, yaw: float) -> None:
+    env.sim.qpos[0, 0:3] = torch.tensor([x, y, z], dtype=env.sim.qpos.dtype)
+    env.sim.qpos[0, 3:7] = torch.tensor([np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], dtype=env.sim.qpos.dtype)
+    env.sim.forward()
+    env.robot.update()
+
+
+def _analytic(env: ManagerBasedRlEnv, x: float, y: float, z: float, yaw: float, edge: float
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    grid = grid_from_cfg(env.cfg.scene.terrain)
+    layout, off = grid.layouts[0][0], grid.offsets[0, 0]
+    pts = scan_points(SIZE, SHAPE, torch.device("cpu")).numpy()
+    c, s = np.cos(yaw), np.sin(yaw)
+    world = np.stack([x + c * pts[:, 0] - s * pts[:, 1], y + s * pts[:, 0] + c * pts[:, 1]], -1)
+    local = world - off
+    floor, ceiling = layout.floor_height(local), layout.ceiling_height(local)
+    # Points within `edge` of a box edge may legitimately read either side; leave them out.
+    stable = np.ones(len(local), dtype=bool)
+    for d in (
+        (edge, 0),
+        (-edge, 0),
+        (0, edge),
+        (0, -edge),
+        (edge, edge),
+        (edge, -edge),
+        (-edge, edge),
+        (-edge, -edge),
+    ):
+        stable &= (layout.floor_height(local + d) == floor) & (layout.ceiling_height(local + d) == ceiling)
+    below = np.clip(z - floor, -NO_HIT, NO_HIT)
+    above = np.clip(ceiling - z, -NO_HIT, NO_HIT)
+    return np.concatenate([below, above]), np.concatenate([stable, stable])
+
+
+@pytest.mark.parametrize("method", ["rays", "map"])
+def test_height_scan_matches_analytic_box_heights(env: ManagerBasedRlEnv, method: str) -> None:
+    grid = grid_from_cfg(env.cfg.scene.terrain)
+    layout, off = grid.layouts[0][0], grid.offsets[0, 0]
+    ceilings = [b for b in layout.boxes if b.kind == "ceiling"]
+    assert ceilings, "seed 5 has a ceiling in its tile"
+    poses = [
+        (*(off + layout.start), 0.27, 0.0),
+        (off[0] + ceilings[0].center[0], off[1] + ceilings[0].center[1], 0.2, 0.4),
+    ]
+    for x, y, z, yaw in poses:
+        _place(env, x, y, z, yaw)
+        # Rays are exact; the raster is exact up to its cell size (heightmap.MAP_RESOLUTION).
+        expected, stable = _analytic(
+            env, x, y, z, yaw, edge=2e-3 if method == "rays" else MAP_RESOLUTION + 1e-3
+        )
+        scan = two_layer_height_scan(env, SIZE, SHAPE, method=method)[0].numpy()
+        assert scan.shape == (2 * SHAPE[0] * SHAPE[1],)
+        assert stable.mean() > 0.7
+        np.testing.assert_allclose(scan[stable], expected[stable], atol=1e-4 if method == "rays" else 1e-3)
+    # Under the ceiling, its underside is seen above the base.
+    assert (scan[SHAPE[0] * SHAPE[1] :] < NO_HIT).any()
+
+
+def test_scan_dropout_reads_no_hit(env: ManagerBasedRlEnv) -> None:
+    scan = two_layer_height_scan(env, SIZE, SHAPE, dropout=1.0, method="map")
+    assert torch.all(scan == NO_HIT)
+
+
+def test_exploration_weight_decays_linearly_to_zero(env: ManagerBasedRlEnv) -> None:
+    assert exploration_scale(0, 100) == 1.0 and exploration_scale(50, 100) == 0.5
+    assert exploration_scale(100, 100) == 0.0 and exploration_scale(150, 100) == 0.0
+    term = env.reward_manager.terms["exploration"]
+    w0 = env.term_state["exploration_weight"]
+    env.reset()
+    assert term.weight == pytest.approx(w0 * (1 - env.common_step_counter / 10))
+    actions = torch.zeros(env.num_envs, env.num_actions)
+    for _ in range(5):
+        env.step(actions)
+    env.reset()  # the curriculum runs at resets
+    assert term.weight == pytest.approx(w0 * 0.5)
+    for _ in range(6):
+        env.step(actions)
+    env.reset()
+    assert term.weight == 0.0
+
+
+def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> None:
+    env.reset()
+    state = env.term_state[STATE_KEY]
+    assert bool(state.solvable.all()) and int(state.count[0]) > 2
+    first = state.paths[0, 0, :2].clone()
+    _place(env, float(first[0]), float(first[1]), 0.27, 0.0)
+    env.step(torch.zeros(env.num_envs, env.num_actions))
+    assert int(state.index[0]) >= 1
+
+
+def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> None:
+    state = env.term_state[STATE_KEY]
+    layout = state.grid.layouts[0][0]
+    wall = next(b for b in layout.boxes if b.role == "wall")
+    result = state.plan_tile(0, 0, goal=np.array(wall.center[:2]))
+    assert result.status in ("no_path", "goal_blocked")
+    assert not bool(state.tile_solvable[0, 0])
+    env.reset()
+    assert not bool(state.solvable.any())
+    state.plan_tile(0, 0)  # back to the tile's own goal
+    assert bool(state.tile_solvable[0, 0])
+    env.reset()
+
+
+def test_summary_leaves_unsolvable_episodes_out() -> None:
+    recs = [
+        EpisodeRecord("hierarchical", 1.0, (3, 0), True, True, 12.0, 1.0, False, 0),
+        EpisodeRecord("hierarchical", 1.0, (3, 0), True, False, float("nan"), 3.0, True, 0),
+        EpisodeRecord("hierarchical", 1.0, (3, 1), False, False, float("nan"), 0.0, False, 0),
+    ]
+    row = summarize(recs)[("hierarchical", 1.0)]
+    assert row["episodes"] == 2 and row["unsolvable"] == 1
+    assert row["success_rate"] == 0.5 and row["time_to_goal"] == 12.0 and row["collisions"] == 2.0
