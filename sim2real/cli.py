@@ -36,7 +36,8 @@ class DeployArgs:
     """Seconds per episode."""
     episodes: int = 1
     command: tuple[float, ...] | None = None
-    """Fixed command (e.g. vx vy yaw-rate); sim2sim draws one per episode from the trained ranges when unset."""
+    """Fixed command (e.g. vx vy yaw-rate). Unset: sim2sim draws one per episode from the trained ranges;
+    a real robot takes it from the Unitree remote's sticks (L2+B is an e-stop)."""
     latency_ms: float = 20.0
     """sim2sim: delay from a command's write to the motors."""
     latency_jitter_ms: float = 0.0
@@ -170,29 +171,45 @@ def _real(args: DeployArgs) -> int:
     from robolearn.sim2real.deploy import DeployLoop, constant_command, make_controller, stand_up
     from robolearn.sim2real.robot import WallClock
     from robolearn.sim2real.schema import load_metadata
-    from robolearn.sim2real.unitree import Sdk2Transport, UnitreeRobot
+    from robolearn.sim2real.unitree import GamepadCommand, Sdk2Transport, UnitreeRobot
 
     if args.robot != "unitree-go2":
         raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
     if not args.interface:
         raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
     meta = load_metadata(args.policy)
-    command = np.zeros(len(meta.commands)) if args.command is None else np.asarray(args.command)
-    if len(command) != len(meta.commands):
+    if meta.robot != "go2":
+        raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not the Unitree Go2")
+    if args.command is not None and len(args.command) != len(meta.commands):
         raise ValueError(f"--command needs {len(meta.commands)} values ({[c.name for c in meta.commands]})")
     if args.cpu is not None:
         import os
 
         os.sched_setaffinity(0, {args.cpu})
-    robot = UnitreeRobot(Sdk2Transport(args.interface), meta.joint_names)
+    transport = Sdk2Transport(args.interface)
+    robot = UnitreeRobot(transport, meta.joint_names)
+    pad = GamepadCommand([c.range for c in meta.commands])
+    # A fixed --command, or the remote's sticks; the remote's L2+B is an e-stop either way.
+    command = (constant_command(np.asarray(args.command)) if args.command is not None
+               else lambda t: pad.command(transport.gamepad()))  # fmt: skip
+
+    def operator(lp: DeployLoop) -> bool:
+        if pad.estop(transport.gamepad()):
+            lp.controller.safety.trip("operator e-stop (L2+B on the remote)")
+        return not lp.estopped
+
     try:
         controller = make_controller(args.policy, robot, _safety(args))
         clock = WallClock()
-        stand_up(robot, controller, clock, args.stand_s)
-        loop = DeployLoop(robot, controller, clock, constant_command(command))
-        stats = loop.run(args.duration, lambda lp: not lp.estopped)
+        if not stand_up(robot, controller, clock, args.stand_s):
+            print(f"e-stop while standing up: {controller.safety.status.reason}", file=sys.stderr)
+            return 1
+        loop = DeployLoop(robot, controller, clock, command)
+        stats = loop.run(args.duration, operator)
         summary = stats.summary()
         if loop.estopped:
+            # The tick that tripped had already written its command: follow it with the damping command.
+            robot.write(controller.safety.command(np.zeros(meta.num_joints), robot.read()))
             print(f"e-stop: {controller.safety.status.reason}", file=sys.stderr)
         print(json.dumps(summary, indent=2))
         return 1 if loop.estopped else 0

@@ -97,6 +97,53 @@ class LowState:
     tick: int = 0
 
 
+KEY_BITS = {name: bit for bit, name in enumerate(
+    ("R1", "L1", "start", "select", "R2", "L2", "F1", "F2", "A", "B", "X", "Y", "up", "right", "down", "left"))}  # fmt: skip
+"""Bits of the remote's `keys` word (unitree_go WirelessController_)."""
+
+
+@dataclass
+class Gamepad:
+    """The Unitree remote: sticks in [-1, 1] (ly > 0 pushed forward, lx > 0 pushed right) and key bits."""
+
+    lx: float = 0.0
+    ly: float = 0.0
+    rx: float = 0.0
+    ry: float = 0.0
+    keys: int = 0
+
+    def pressed(self, *names: str) -> bool:
+        return all(self.keys >> KEY_BITS[n] & 1 for n in names)
+
+
+@dataclass
+class GamepadCommand:
+    """Velocity commands from the remote, scaled to the ranges the policy was trained on: left stick
+    forward/left -> (vx, vy), right stick left -> positive yaw rate. Holding `estop_keys` together is the
+    operator e-stop."""
+
+    ranges: Sequence[tuple[float, float]]
+    deadzone: float = 0.08
+    estop_keys: tuple[str, ...] = ("L2", "B")
+
+    def command(self, pad: Gamepad | None) -> np.ndarray:
+        if pad is None:
+            return np.zeros(len(self.ranges), dtype=np.float32)
+        axes = [pad.ly, -pad.lx, -pad.rx][: len(self.ranges)]
+        out = np.zeros(len(self.ranges), dtype=np.float32)
+        for i, (a, (lo, hi)) in enumerate(zip(axes, self.ranges, strict=False)):
+            a = float(np.clip(a, -1.0, 1.0))
+            if abs(a) < self.deadzone:
+                continue
+            # Rescale past the deadzone so the command starts at 0 and reaches the range's end.
+            a = (abs(a) - self.deadzone) / (1.0 - self.deadzone) * np.sign(a)
+            out[i] = hi * a if a > 0 else -lo * a
+        return out
+
+    def estop(self, pad: Gamepad | None) -> bool:
+        return pad is not None and pad.pressed(*self.estop_keys)
+
+
 class MotorMap:
     """Joint order (policy) <-> motor index (wire), built from joint names."""
 
@@ -225,7 +272,7 @@ class Sdk2Transport:
                 ChannelSubscriber,
             )
             from unitree_sdk2py.idl.default import unitree_go_msg_dds__LowCmd_
-            from unitree_sdk2py.idl.unitree_go.msg.dds_ import LowCmd_, LowState_
+            from unitree_sdk2py.idl.unitree_go.msg.dds_ import LowCmd_, LowState_, WirelessController_
             from unitree_sdk2py.utils.crc import CRC
         except ImportError as exc:
             raise RuntimeError(
@@ -245,12 +292,22 @@ class Sdk2Transport:
         self._fresh = threading.Event()
         self._sub = ChannelSubscriber("rt/lowstate", LowState_)
         self._sub.Init(self._on_state, 10)
+        self._pad: Gamepad | None = None
+        self._pad_sub = ChannelSubscriber("rt/wirelesscontroller", WirelessController_)
+        self._pad_sub.Init(self._on_pad, 10)
         if not self._fresh.wait(timeout_s):
             raise RuntimeError(f"no rt/lowstate from the robot on {interface!r} within {timeout_s} s")
 
     def _on_state(self, msg: Any) -> None:
         self._latest = msg
         self._fresh.set()
+
+    def _on_pad(self, msg: Any) -> None:
+        self._pad = Gamepad(msg.lx, msg.ly, msg.rx, msg.ry, int(msg.keys))
+
+    def gamepad(self) -> Gamepad | None:
+        """The remote's latest state (None until it has published)."""
+        return self._pad
 
     def receive(self) -> LowState:
         m = self._latest

@@ -197,3 +197,38 @@ def test_deploy_loop_on_the_training_model_reproduces_the_training_env(run):
     np.testing.assert_allclose(np.array(obs_dep), np.array(obs_env), atol=1e-5)
     np.testing.assert_allclose(robot.data.qpos, qpos_env[-1], atol=1e-6)
     assert np.abs(qpos_env[-1][7:] - qpos_env[0][7:]).max() > 0.01  # the joints did move
+
+
+def test_real_robot_path_with_remote_estop(run, monkeypatch, capsys):
+    """`robolearn deploy --robot unitree-go2` end to end, with the DDS transport replaced by the simulated
+    robot behind the same LowCmd/LowState messages, in real time: stand up, walk on the remote's
+    command, stop on the remote's L2+B."""
+    import robolearn.sim2real.unitree as unitree
+    from robolearn.sim2real.robot import WallClock
+    from robolearn.sim2real.unitree import KEY_BITS, Gamepad
+
+    clock = WallClock()
+
+    class FakeDds(SimTransport):
+        def __init__(self, interface: str):
+            assert interface == "sim0"
+            super().__init__(SimulatedRobot(SimRobotCfg(latency_s=0.005), clock))
+
+            self.reads = 0
+
+        def gamepad(self) -> Gamepad:
+            # Forward on the left stick; the runtime reads the remote twice a tick (command, then e-stop
+            # check), and from the 21st tick on the operator holds L2+B.
+            self.reads += 1
+            keys = (1 << KEY_BITS["L2"] | 1 << KEY_BITS["B"]) if self.reads > 40 else 0
+            return Gamepad(ly=0.5, keys=keys)
+
+    monkeypatch.setattr(unitree, "Sdk2Transport", FakeDds)
+    args = DeployArgs(
+        policy=run / "policy.json", robot="unitree-go2", interface="sim0", duration=2.0, stand_s=0.3
+    )
+    assert main(args) == 1  # stopped by the operator
+    captured = capsys.readouterr()
+    assert "operator e-stop (L2+B on the remote)" in captured.err
+    summary = json.loads(captured.out[captured.out.index("{") :])
+    assert summary["ticks"] == 20  # 20 full ticks, then the e-stop, long before the 2 s (100 ticks) ran out

@@ -142,3 +142,18 @@ def test_a_frozen_lowstate_trips_the_estop():
     first_damped = kps.index(0.0)
     assert first_damped == 25 + 3  # the frozen tick first read at tick 25; its third repeat stops the robot
     assert all(k == 0.0 for k in kps[first_damped:])
+
+
+def test_gamepad_maps_sticks_to_the_trained_command_ranges():
+    from robolearn.sim2real.unitree import KEY_BITS, Gamepad, GamepadCommand
+
+    pad = GamepadCommand([(-1.0, 1.5), (-0.5, 0.5), (-1.0, 1.0)], deadzone=0.1)
+    np.testing.assert_allclose(pad.command(Gamepad(ly=1.0)), [1.5, 0, 0])  # full forward: the range's top
+    np.testing.assert_allclose(pad.command(Gamepad(ly=-1.0, lx=1.0)), [-1.0, -0.5, 0])  # back, stick right
+    np.testing.assert_allclose(pad.command(Gamepad(rx=-1.0)), [0, 0, 1.0])  # stick left: turn left
+    np.testing.assert_allclose(pad.command(Gamepad(ly=0.05, lx=-0.09)), [0, 0, 0])  # inside the deadzone
+    np.testing.assert_allclose(pad.command(Gamepad(ly=0.55)), [0.75, 0, 0])  # halfway past the deadzone
+    np.testing.assert_allclose(pad.command(None), [0, 0, 0])  # no remote: stand
+    keys = 1 << KEY_BITS["L2"] | 1 << KEY_BITS["B"]
+    assert pad.estop(Gamepad(keys=keys)) and not pad.estop(Gamepad(keys=1 << KEY_BITS["L2"]))
+    assert not pad.estop(None)
