@@ -12,6 +12,7 @@ bar gives the time to the bar: the training wall time stored in that checkpoint.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -19,10 +20,11 @@ from pathlib import Path
 
 import torch
 from robolearn.policies.cli import TrainArgs
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.evaluate import eval_run, play_run
 from robolearn.policies.plots import plot_runs
+from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.runs import list_checkpoints, load_checkpoint
+from robolearn.policies.setup import spec_from_run
 from robolearn.policies.train import train
 
 TASK = "Go2-Velocity-Flat"
@@ -49,10 +51,12 @@ def main() -> None:
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
 
-    agent = PpoCfg.cpu(max_iterations=100_000)
+    # The task's CPU preset (the train_cfg registered with Go2-Velocity-Flat), as `robolearn train` uses.
+    agent = dataclasses.replace(default_agent_cfg(TASK, "ppo", "cpu"), max_iterations=100_000)
     if a.num_envs:
-        agent = PpoCfg.cpu(max_iterations=100_000, num_envs=a.num_envs)
+        agent = dataclasses.replace(agent, num_envs=a.num_envs)
     run = a.run
+    load = {"before": os.getloadavg()}
     if run is None:
         t0 = time.perf_counter()
         result = train(
@@ -62,6 +66,9 @@ def main() -> None:
         print(
             f"trained {result.iterations} iterations in {time.perf_counter() - t0:.0f} s: {run}", flush=True
         )
+    load["after"] = os.getloadavg()
+    spec = spec_from_run(run)  # the settings the run actually trained with
+    agent, env_cfg = spec.agent, spec.env
 
     rows, first_pass = [], None
     ckpts = list_checkpoints(run)
@@ -93,6 +100,12 @@ def main() -> None:
         f"run: {run}",
         f"settings: {agent.num_envs} worlds x {agent.num_steps_per_env} steps, actor {agent.actor_hidden_dims}, "
         f"critic {agent.critic_hidden_dims}, {agent.num_learning_epochs} epochs x {agent.num_mini_batches} minibatches",
+        f"learner: lr {agent.learning_rate} ({agent.schedule}, KL {agent.desired_kl}), init noise std "
+        f"{agent.init_noise_std}, entropy {agent.entropy_coef}, torch threads {agent.torch_threads or 'all'}",
+        f"env: dt {env_cfg.sim.dt} s x {env_cfg.decimation} substeps, action scale {env_cfg.actions.scale}",
+        "load average (1/5/15 min) before training: {}, after: {} (other jobs share the cores)".format(
+            *("/".join(f"{x:.1f}" for x in load[k]) for k in ("before", "after"))
+        ),
         "",
         "| checkpoint | iteration | env steps | train wall (s) | err xy (m/s) | err yaw (rad/s) | fall rate | return | bar |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -113,7 +126,7 @@ def main() -> None:
     ]
     (a.out / "table.md").write_text("\n".join(lines) + "\n")
     (a.out / "rows.json").write_text(
-        json.dumps({"run": str(run), "first_pass": first_pass, "rows": rows}, indent=2)
+        json.dumps({"run": str(run), "first_pass": first_pass, "rows": rows, "load": load}, indent=2)
     )
     print("\n".join(lines))
 
