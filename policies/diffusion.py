@@ -81,6 +81,19 @@ class FiLMResidualBlock(nn.Module):
         return h + self.skip(x)
 
 
+class UnetLevel(nn.Module):
+    """Two FiLM residual blocks, then a resampling conv (down, up, or none at the bottom)."""
+
+    def __init__(self, c_in: int, c_out: int, cond: int, kernel: int, groups: int, resample: nn.Module):
+        super().__init__()
+        self.res1 = FiLMResidualBlock(c_in, c_out, cond, kernel, groups)
+        self.res2 = FiLMResidualBlock(c_out, c_out, cond, kernel, groups)
+        self.resample = resample
+
+    def blocks(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.res2(self.res1(h, cond), cond)
+
+
 class ConditionalUnet1D(nn.Module):
     """eps = net(noisy actions (B, T, A), step (B,), obs features (B, C)); T must be divisible by 2^(levels-1)."""
 
@@ -95,22 +108,16 @@ class ConditionalUnet1D(nn.Module):
         self.down = nn.ModuleList()
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
             last = i == len(dims) - 2
-            self.down.append(nn.ModuleList([
-                FiLMResidualBlock(a, b, cond, k, g), FiLMResidualBlock(b, b, cond, k, g),
-                nn.Conv1d(b, b, 3, stride=2, padding=1) if not last else nn.Identity(),
-            ]))  # fmt: skip
+            resample: nn.Module = nn.Conv1d(b, b, 3, stride=2, padding=1) if not last else nn.Identity()
+            self.down.append(UnetLevel(a, b, cond, k, g, resample))
         mid = dims[-1]
         self.mid = nn.ModuleList(
             [FiLMResidualBlock(mid, mid, cond, k, g), FiLMResidualBlock(mid, mid, cond, k, g)]
         )
         self.up = nn.ModuleList()
         rev = list(reversed(cfg.down_dims))
-        for i, (a, b) in enumerate(zip(rev[:-1], rev[1:], strict=True)):
-            self.up.append(nn.ModuleList([
-                FiLMResidualBlock(2 * a, b, cond, k, g), FiLMResidualBlock(b, b, cond, k, g),
-                nn.ConvTranspose1d(b, b, 4, stride=2, padding=1),
-            ]))  # fmt: skip
-            del i
+        for a, b in zip(rev[:-1], rev[1:], strict=True):
+            self.up.append(UnetLevel(2 * a, b, cond, k, g, nn.ConvTranspose1d(b, b, 4, stride=2, padding=1)))
         self.head = nn.Sequential(
             ConvBlock(cfg.down_dims[0], cfg.down_dims[0], k, g), nn.Conv1d(cfg.down_dims[0], action_dim, 1)
         )
@@ -119,15 +126,17 @@ class ConditionalUnet1D(nn.Module):
         cond = torch.cat([self.step_embed(t), obs_cond], dim=-1)
         h = x.transpose(1, 2)  # (B, A, T): convolve over time
         skips = []
-        for res1, res2, down in self.down:
-            h = res2(res1(h, cond), cond)
+        for level in self.down:
+            assert isinstance(level, UnetLevel)
+            h = level.blocks(h, cond)
             skips.append(h)
-            h = down(h)
+            h = level.resample(h)
         for res in self.mid:
             h = res(h, cond)
-        for res1, res2, up in self.up:
+        for level in self.up:
+            assert isinstance(level, UnetLevel)
             h = torch.cat([h, skips.pop()], dim=1)
-            h = up(res2(res1(h, cond), cond))
+            h = level.resample(level.blocks(h, cond))
         return self.head(h).transpose(1, 2)
 
 

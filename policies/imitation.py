@@ -398,7 +398,7 @@ def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
     tmp = out / ".policy.tmp.onnx"
     if policy.algo == "diffusion":
         assert isinstance(policy.model, DiffusionPolicy)
-        args = (torch.zeros(1, c.horizon, policy.model.action_dim), torch.zeros(1, dtype=torch.int64),
+        args: tuple[torch.Tensor, ...] = (torch.zeros(1, c.horizon, policy.model.action_dim), torch.zeros(1, dtype=torch.int64),
                 torch.zeros(1, c.obs_horizon * obs_dim))  # fmt: skip
         names, outputs = ["sample", "timestep", "obs_cond"], ["epsilon"]
     else:

@@ -157,6 +157,7 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
         if cb.last_ckpt is None or cb.last_ckpt != checkpoint_path(run, cb.it):
             cb.save()
     metrics.close()
+    assert cb.last_ckpt is not None, "a checkpoint is always saved at the end"
     console.print(f"run folder: {run}  (checkpoint {cb.last_ckpt.name})")
     return TrainResult(run, cb.it, interrupt.requested, cb.last_ckpt)
 
@@ -168,7 +169,9 @@ def load_sb3_policy(spec: Any, ckpt: Path, env: Any) -> tuple[Any, Any]:
     from robolearn.adapters.sb3 import Sb3VecEnv
 
     _, state = load_checkpoint(ckpt.parent.parent, ckpt)
-    model = _load_model(spec.agent, state["sb3_zip"], Sb3VecEnv(env, action_bound=spec.agent.action_bound), "cpu")
+    model = _load_model(
+        spec.agent, state["sb3_zip"], Sb3VecEnv(env, action_bound=spec.agent.action_bound), "cpu"
+    )
 
     def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
         actions, _ = model.predict(obs["policy"].cpu().numpy(), deterministic=True)

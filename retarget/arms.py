@@ -66,8 +66,9 @@ def retarget_wrists(
             configuration.integrate_inplace(vel, dt / iterations)
         q = configuration.q.copy()
         for s in SIDES:  # grippers: thumb-index pinch distance 2 cm (closed) .. 8 cm (open)
-            if hands[s] is not None:
-                open_frac = np.clip((np.linalg.norm(hands[s][t, 4] - hands[s][t, 8]) - 0.02) / 0.06, 0, 1)
+            hand = hands[s]
+            if hand is not None:
+                open_frac = np.clip((np.linalg.norm(hand[t, 4] - hand[t, 8]) - 0.02) / 0.06, 0, 1)
                 for finger in ("left_finger", "right_finger"):
                     j = model.joint(f"{s}/{finger}")
                     lo, hi = model.jnt_range[j.id]

@@ -249,9 +249,9 @@ def foot_contact_points(
         if model.body(body).name not in feet or not (model.geom_contype[g] or model.geom_conaffinity[g]):
             continue
         pos, size, typ = model.geom_pos[g], model.geom_size[g], model.geom_type[g]
-        rot = np.zeros(9)
-        mujoco.mju_quat2Mat(rot, model.geom_quat[g])
-        rot = rot.reshape(3, 3)
+        rot_flat = np.zeros(9)
+        mujoco.mju_quat2Mat(rot_flat, model.geom_quat[g])
+        rot = rot_flat.reshape(3, 3)
         if typ == mujoco.mjtGeom.mjGEOM_SPHERE:
             local = [(np.zeros(3), size[0])]
         elif typ == mujoco.mjtGeom.mjGEOM_CAPSULE:

@@ -133,6 +133,7 @@ def main(args: RetargetArgs) -> int:
 
 
 def _main_batch(args: RetargetArgs, console: Console) -> int:
+    assert args.batch is not None, "batch mode needs --batch"
     files = sorted(p for p in args.batch.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES)
     if not files:
         console.print(f"[red]error:[/red] no {SOURCE_SUFFIXES} files in {args.batch}")

@@ -72,9 +72,9 @@ def tip_offset(model: mujoco.MjModel, body: str) -> np.ndarray:
     bid = model.body(body).id
     best, best_d = np.zeros(3), 0.0
     for g in np.flatnonzero(model.geom_bodyid == bid):
-        rot = np.zeros(9)
-        mujoco.mju_quat2Mat(rot, model.geom_quat[g])
-        rot = rot.reshape(3, 3)
+        rot_flat = np.zeros(9)
+        mujoco.mju_quat2Mat(rot_flat, model.geom_quat[g])
+        rot = rot_flat.reshape(3, 3)
         if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH:
             m = model.geom_dataid[g]
             verts = model.mesh_vert[model.mesh_vertadr[m] : model.mesh_vertadr[m] + model.mesh_vertnum[m]]
@@ -232,6 +232,8 @@ def palm_frame(points: np.ndarray, hand_points: bool, fingers: list[str] | None 
         forward = points[9] - points[0]
         lateral = points[5] - points[13]
     else:  # robot rest: bases then tips, in `fingers` order
+        if fingers is None:
+            raise ValueError("palm_frame of robot points needs the finger names")
         F = len(fingers)
         i, r = fingers.index("index"), fingers.index("ring")
         forward = np.mean([points[F + k] - points[k] for k in range(1, F)], axis=0)

@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mujoco
 import numpy as np
@@ -98,7 +98,7 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
 class ExportedPolicy(nn.Module):
     """Normalizer + MLP + deterministic head of an rsl_rl MLPModel, as one plain module."""
 
-    def __init__(self, actor: nn.Module):
+    def __init__(self, actor: Any):  # rsl_rl's MLPModel (its attributes are untyped there)
         super().__init__()
         self.obs_normalizer = copy.deepcopy(actor.obs_normalizer).cpu().eval()
         self.mlp = copy.deepcopy(actor.mlp).cpu().eval()

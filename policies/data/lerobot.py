@@ -75,7 +75,10 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    _atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
+    def write(p: Path) -> None:
+        p.write_text(json.dumps(data, indent=2))
+
+    _atomic_write(path, write)
 
 
 def _write_parquet(path: Path, table: pa.Table) -> None:

@@ -108,11 +108,10 @@ def load_vr(path: str | Path) -> VRSequence:
     T = head.shape[0]
     hands = {}
     for side in ("left_hand", "right_hand"):
-        hands[side] = check_hand_array(d[side], path, side) if side in d else None
-        if hands[side] is not None and hands[side].shape[0] != T:
-            raise RetargetInputError(
-                path, side, f"expected {T} frames like 'head', got {hands[side].shape[0]}"
-            )
+        hand = check_hand_array(d[side], path, side) if side in d else None
+        if hand is not None and hand.shape[0] != T:
+            raise RetargetInputError(path, side, f"expected {T} frames like 'head', got {hand.shape[0]}")
+        hands[side] = hand
     return VRSequence(
         fps=fps,
         head=to_robot_frame(head, frame),
