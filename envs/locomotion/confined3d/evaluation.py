@@ -232,7 +232,7 @@ def record_traversal(run: Path, out: Path, method: str = "hierarchical", difficu
     state: WaypointState = env.term_state[STATE_KEY]
     world = difficulty_row
     renderer = WorldRenderer(env.scene.model, width, height)
-    renderer.camera.distance, renderer.camera.elevation, renderer.camera.azimuth = 2.2, -35.0, 120.0
+    renderer.camera.distance, renderer.camera.elevation, renderer.camera.azimuth = 2.6, -60.0, 100.0
     writer = VideoWriter(out, fps=1.0 / (env.step_dt * every))
     data, model = renderer.data, env.scene.model
     frame = [0]

@@ -200,7 +200,7 @@ class GridAStarPlanner:
             )
         self.yaws = np.arange(self.cfg.yaw_bins) * 2 * math.pi / self.cfg.yaw_bins
         self.free, self.ground = self._free_tables()
-        self.relaxed = self.free.any(axis=(0, 1))
+        self.relaxed: np.ndarray = np.asarray(self.free.any(axis=(0, 1)))
         self._h_goal: tuple[int, int] | None = None
         self._h: np.ndarray | None = None
         self._free_list: list[bool] | None = None
