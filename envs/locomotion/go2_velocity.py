@@ -77,17 +77,22 @@ class Go2VelocityFlatCfg(EnvCfg):
 def go2_flat_cpu_ppo() -> PpoCfg:
     """PPO preset for Go2-Velocity-Flat on a 2-core CPU (issue 3: time to the tracking bar).
 
-    `PpoCfg.cpu()` (512 worlds x 24 steps, 128x3 nets, the legged recipe's 5 epochs x 4 minibatches,
-    adaptive KL 0.01) with:
+    `PpoCfg.cpu()` (512 worlds x 24 steps, 128x3 nets, adaptive KL 0.01, lr 1e-3) with:
     - init_noise_std 0.5 (recipe 1.0): with action scale 0.25 a 1.0 std is 0.25 rad of random joint
-      offsets every 20 ms, which keeps toppling the robot early; 0.5 learns to stand and to walk sooner
-      per env step.
+      offsets every 20 ms, which keeps toppling the robot early. Mean return at 1.25M env steps: 7.4
+      against 3.0 with 1.0 (seed 0, same timing).
     - entropy_coef 0.005 (recipe 0.01): keeps the smaller std from being pushed back up.
+    - 4 epochs x 2 minibatches (recipe 5 x 4): the per-minibatch KL adaptation on 3k-sample minibatches
+      swung the learning rate between 1e-5 and 1e-3 inside every iteration (ending most iterations near
+      1e-5); with 6k-sample minibatches it stays at 2e-4..1e-3, the return per env step is as good or
+      better (6.6 against 5.7 at 0.75M), and the update does 20% less compute.
     - torch_threads 1: physics and learning take turns on the cores; a single torch thread costs little
       on a quiet machine and avoids the OpenMP stalls of a 2-thread update on a loaded one (updates of
       0.4 s took up to 28 s under load).
     """
-    return PpoCfg.cpu(init_noise_std=0.5, entropy_coef=0.005, torch_threads=1)
+    return PpoCfg.cpu(
+        init_noise_std=0.5, entropy_coef=0.005, num_learning_epochs=4, num_mini_batches=2, torch_threads=1
+    )
 
 
 @dataclass
