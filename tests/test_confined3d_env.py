@@ -125,6 +125,10 @@ def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> 
     _place(env, float(first[0]), float(first[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
     assert int(state.index[0]) >= 1
+    goal = state.goal[0]
+    _place(env, float(goal[0]), float(goal[1]), 0.27, 0.0)
+    env.step(torch.zeros(env.num_envs, env.num_actions))
+    assert bool(state.reached[0]) and float(state.time_to_goal[0]) > 0
 
 
 def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> None:
