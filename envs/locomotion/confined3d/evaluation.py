@@ -144,6 +144,8 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
             obs = env.observation_manager.compute()
         with torch.no_grad():
             obs, _, terminated, _, _ = env.step(act(obs))
+        # The velocity task has no waypoint terms to advance the state; advancing is idempotent per step.
+        state.update(env)
         if on_step is not None:
             on_step(env)
         fell |= terminated & active
