@@ -71,6 +71,8 @@ class EvalArgs:
     """Held-out seed (training uses small seeds)."""
     out: Path | None = None
     """eval.json path (default: <run>/eval.json)."""
+    disturbance: str = "none"
+    """Trunk pushes during eval: none | random:<max N> | impulse:<N> | disturber:<H-infinity run>."""
 
 
 @dataclass
@@ -125,7 +127,14 @@ def play_main(args: PlayArgs) -> int:
 def eval_main(args: EvalArgs) -> int:
     from robolearn.policies.evaluate import eval_run
 
-    return _guard(lambda: (eval_run(args.run, args.episodes, args.seed, args.checkpoint, args.out), 0)[1])
+    return _guard(
+        lambda: (
+            eval_run(
+                args.run, args.episodes, args.seed, args.checkpoint, args.out, disturbance=args.disturbance
+            ),
+            0,
+        )[1]
+    )
 
 
 def export_main(args: ExportArgs) -> int:

@@ -71,8 +71,11 @@ def _mean_ci(xs: list[float]) -> dict[str, float]:
     return {"mean": mean, "ci95": half}
 
 
-def evaluate(pol: LoadedPolicy, episodes: int, seed: int) -> dict[str, Any]:
-    """Deterministic actions; each world contributes its first episode; held-out `seed` per round."""
+def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = None) -> dict[str, Any]:
+    """Deterministic actions; each world contributes its first episode; held-out `seed` per round.
+
+    `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step (issue 6).
+    """
     env = pol.env
     returns: list[float] = []
     lengths: list[float] = []
@@ -89,8 +92,14 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int) -> dict[str, Any]:
         length = torch.zeros(n, device=env.device)
         err = torch.zeros(n, 2, device=env.device)
         obs = env.obs_buf
+        if disturbance is not None:
+            disturbance.reset(env, seed + rnd)
         for _ in range(env.max_episode_length + 1):
+            if disturbance is not None:
+                disturbance.before_step(env, obs)
             obs, reward, terminated, time_out, _ = env.step(pol.act(obs))
+            if disturbance is not None:
+                disturbance.after_step(env, terminated | time_out)
             done = (terminated | time_out) & active
             ret += reward * active
             length += active.float()
@@ -127,17 +136,21 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int) -> dict[str, Any]:
 
 
 def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Path | None = None,
-             out: Path | None = None, quiet: bool = False) -> dict[str, Any]:  # fmt: skip
+             out: Path | None = None, quiet: bool = False, disturbance: str = "none") -> dict[str, Any]:  # fmt: skip
     """Evaluate on held-out seeds, print a table and write eval.json (mean and 95% CI of each metric)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     run, _ = resolve_run(run)
+    from robolearn.policies.hinf_eval import parse_disturbance
+
+    push = parse_disturbance(disturbance)
     pol = load_run_policy(run, checkpoint, num_envs=min(episodes, EVAL_MAX_WORLDS), seed=seed)
     result = {
         "run": str(run),
         "task": pol.spec.task,
         "checkpoint": str(pol.checkpoint),
-        **evaluate(pol, episodes, seed),
+        "disturbance": disturbance,
+        **evaluate(pol, episodes, seed, push),
     }
     out = Path(out) if out else run / "eval.json"
     atomic_write_text(out, json.dumps(result, indent=2))

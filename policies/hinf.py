@@ -36,6 +36,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
+import mujoco
 import torch
 import torch.nn as nn
 from robolearn.policies.config import PpoCfg
@@ -99,6 +100,10 @@ class HInfCfg(PpoCfg):
     disturber_hidden_dims: tuple[int, ...] = (64, 64)
     disturber_learning_rate: float = 1e-3
     disturber_init_std: float = 1.0
+    disturber_gamma: float | None = None
+    """Discount per disturber decision; None: gamma ** hold_steps (the actor's horizon)."""
+    disturber_schedule: str = "adaptive"
+    """'adaptive' (KL-driven, like the actor) or 'fixed' learning rate for the disturber."""
     disturber_entropy_coef: float = 0.0
     """No entropy bonus: the effort penalty alone should shape how spread the forces are."""
     disturber_obs_groups: tuple[str, ...] = ("critic",)
@@ -171,13 +176,15 @@ class HInfCfg(PpoCfg):
                 "num_mini_batches": self.num_mini_batches,
                 "clip_param": self.clip_param,
                 # One disturber step spans hold_steps env steps: discount per decision accordingly.
-                "gamma": self.gamma**self.hold_steps,
+                "gamma": self.gamma**self.hold_steps
+                if self.disturber_gamma is None
+                else self.disturber_gamma,
                 "lam": self.lam**self.hold_steps,
                 "value_loss_coef": self.value_loss_coef,
                 "entropy_coef": self.disturber_entropy_coef,
                 "learning_rate": self.disturber_learning_rate,
                 "max_grad_norm": self.max_grad_norm,
-                "schedule": self.schedule,
+                "schedule": self.disturber_schedule,
                 "desired_kl": self.desired_kl,
             },
             "multi_gpu": None,
@@ -197,6 +204,15 @@ def check_env_for_hinf(cfg: HInfCfg, env_cfg: EnvCfg) -> str:
         raise ValueError(
             f"hinf: cost_terms {missing} are not reward terms of the task; its terms: {sorted(env_cfg.rewards)}"
         )
+    if cfg.trunk_body is not None:
+        from robolearn.scene import build_scene
+
+        model = build_scene(env_cfg.scene).model
+        if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, trunk) < 0:
+            bodies = [model.body(i).name for i in range(model.nbody)]
+            raise ValueError(
+                f"hinf: trunk_body {trunk!r} is not a body of {env_cfg.scene.robot}; bodies: {bodies}"
+            )
     return trunk
 
 

@@ -124,6 +124,10 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
     if agent.num_envs is not None:
         env_cfg = replace(env_cfg, num_envs=agent.num_envs)
     env_cfg = replace(env_cfg, seed=args.seed, sim=replace(env_cfg.sim, backend=args.backend))
+    if args.algo == "hinf":  # bad H-infinity settings fail here, before a run folder exists
+        from robolearn.policies.hinf import check_env_for_hinf
+
+        check_env_for_hinf(agent, env_cfg)
     spec = setup.RunSpec(args.task, args.algo, env_cfg, agent, args.seed, args.device)
     run = new_run_dir(Path(args.logdir), args.task, args.run_name)
     write_yaml(run / "config.yaml", spec.plain())
