@@ -55,6 +55,20 @@ def test_per_world_mass_changes_only_that_world(go2_model):
     assert sim.qpos[1, 2] < sim.qpos[0, 2] - 1e-3, "the heavier robot should sag lower on its PD servos"
 
 
+def test_per_world_gravity_and_com_offset(go2_model):
+    sim = make_backend("cpu", go2_model, 2, num_threads=1)
+    sim.reset(keyframe=0)
+    sim.qpos[:, 2] += 1.0  # drop from 1 m above the pose
+    sim.forward()
+    sim.model_field("gravity")[1] = torch.zeros(3, dtype=torch.float64)
+    base = go2_model.body("base").id
+    sim.model_field("body_ipos")[0, base, 0] += 0.05  # CoM 5 cm forward in world 0 only
+    sim.step(50)
+    assert sim.qpos[1, 2] == pytest.approx(go2_model.key_qpos[0, 2] + 1.0, abs=1e-6), "no gravity: no fall"
+    assert sim.qpos[0, 2] < go2_model.key_qpos[0, 2] + 0.9
+    assert sim.subtree_com[0, base, 0] > sim.xpos[0, base, 0] + 0.01
+
+
 def test_reset_selected_worlds(go2_model):
     sim = make_backend("cpu", go2_model, 3, num_threads=1)
     sim.reset(keyframe=0)

@@ -25,7 +25,7 @@ STATE_FIELDS = (
 # MjModel fields a task may randomize per world.
 RANDOMIZABLE_FIELDS = (
     "geom_friction", "body_mass", "body_inertia", "body_ipos", "actuator_gainprm", "actuator_biasprm",
-    "dof_damping", "dof_armature", "dof_frictionloss", "jnt_stiffness", "geom_pos", "geom_size",
+    "dof_damping", "dof_armature", "dof_frictionloss", "jnt_stiffness", "geom_pos", "geom_size", "gravity",
 )  # fmt: skip
 
 
