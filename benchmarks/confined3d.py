@@ -131,10 +131,11 @@ def eval_all(root: Path, seed: int, cols: int, worlds_per_tile: int) -> dict:
         "budget": {m: _budget(Path(r)) for m, r in runs.items()},
         "results": [{"method": m, "difficulty": d, **v} for (m, d), v in table.items()],
     }
-    print(f"{'method':<14}{'difficulty':>11}{'episodes':>9}{'success':>9}{'time [s]':>9}{'collisions':>11}")
+    print(f"{'method':<14}{'difficulty':>11}{'episodes':>9}{'success':>9}{'time [s]':>9}{'collisions':>11}"
+          f"{'progress':>9}{'falls':>6}")  # fmt: skip
     for (m, d), v in table.items():
         print(f"{m:<14}{d:>11.2f}{v['episodes']:>9.0f}{v['success_rate']:>9.2f}{v['time_to_goal']:>9.1f}"
-              f"{v['collisions']:>11.2f}")  # fmt: skip
+              f"{v['collisions']:>11.2f}{v['progress']:>9.2f}{v['falls']:>6.0f}")  # fmt: skip
     return out
 
 

@@ -51,6 +51,8 @@ class EpisodeRecord:
     collisions: float
     fell: bool
     replans: int
+    progress: float = 0.0
+    """Largest fraction of the start-to-goal distance covered (straight line), in [0, 1]."""
 
 
 def summarize(records: list[EpisodeRecord]) -> dict[tuple[str, float], dict[str, float]]:
@@ -69,6 +71,7 @@ def summarize(records: list[EpisodeRecord]) -> dict[tuple[str, float], dict[str,
             "time_to_goal": statistics.fmean(r.time_to_goal for r in wins) if wins else math.nan,
             "collisions": statistics.fmean(r.collisions for r in solvable) if solvable else math.nan,
             "falls": float(sum(r.fell for r in solvable)),
+            "progress": statistics.fmean(r.progress for r in solvable) if solvable else math.nan,
         }
     return out
 
@@ -137,6 +140,7 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
     t_goal = torch.full((n,), math.nan, device=env.device)
     collisions = torch.zeros(n, device=env.device)
     replans = torch.zeros(n, dtype=torch.long, device=env.device)
+    progress = torch.zeros(n, device=env.device)
     obs = env.obs_buf
     for _ in range(env.max_episode_length - 1):
         if method == "velocity":
@@ -156,6 +160,9 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
         reached |= live & state.reached
         collisions = torch.where(live, state.collisions, collisions)
         replans = torch.where(live, state.replans, replans)
+        left = torch.linalg.norm(state.goal - env.robot.root_pos_w[:, :2].to(env.device), dim=-1).float()
+        now = (1.0 - left / state.path_length).clamp(0.0, 1.0)
+        progress = torch.where(live, torch.maximum(progress, now), progress)
         if not active.any():
             break
     levels, types = env.terrain_levels.tolist(), env.terrain_types.tolist()
