@@ -178,7 +178,8 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
             float(collisions[i]),
             bool(fell[i] and not reached[i]),
             int(replans[i]),
-        )  # fmt: skip
+            float(progress[i]),
+        )
         for i in range(n)
     ]
 
