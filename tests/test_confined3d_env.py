@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, summarize
+from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, rollout, summarize
 from robolearn.envs.locomotion.confined3d.heightmap import (
     MAP_RESOLUTION,
     NO_HIT,
@@ -154,3 +154,25 @@ def test_summary_leaves_unsolvable_episodes_out() -> None:
     row = summarize(recs)[("hierarchical", 1.0)]
     assert row["episodes"] == 2 and row["unsolvable"] == 1
     assert row["success_rate"] == 0.5 and row["time_to_goal"] == 12.0 and row["collisions"] == 2.0
+
+
+def test_rollout_records_success_time_and_progress() -> None:
+    """The evaluation loop on a short episode: a world put at its goal succeeds; one left alone does not."""
+    cfg = Go1Confined3DCfg()
+    cfg.scene.terrain = confined_terrain(rows=1, cols=1, seed=5)
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2, episode_length_s=0.4))
+    state = env.term_state[STATE_KEY]
+
+    def teleport(e: ManagerBasedRlEnv) -> None:
+        if e.episode_length_buf[0] == 5:
+            goal = state.goal[0]
+            e.sim.qpos[0, 0:2] = goal.to(e.sim.qpos.dtype)
+            e.sim.forward()
+            e.robot.update()
+
+    records = rollout(
+        env, lambda obs: torch.zeros(env.num_envs, env.num_actions), "hierarchical", on_step=teleport
+    )
+    assert [r.solvable for r in records] == [True, True]
+    assert records[0].success and records[0].time_to_goal > 0 and records[0].progress > 0.9
+    assert not records[1].success and records[1].progress < 0.5
