@@ -8,6 +8,7 @@ the full model is kept for sim2sim.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from robolearn.envs.locomotion.velocity import (
     critic_obs,
@@ -16,7 +17,6 @@ from robolearn.envs.locomotion.velocity import (
     velocity_rewards,
     velocity_terminations,
 )
-from robolearn.policies.config import PpoCfg
 
 from robolearn.env import (
     CurriculumTerm,
@@ -74,7 +74,7 @@ class Go2VelocityFlatCfg(EnvCfg):
     episode_length_s: float = 20.0
 
 
-def go2_flat_cpu_ppo() -> PpoCfg:
+def go2_flat_cpu_ppo() -> Any:
     """PPO preset for Go2-Velocity-Flat on a 2-core CPU (issue 3: time to the tracking bar).
 
     `PpoCfg.cpu()` (512 worlds x 24 steps, 128x3 nets, adaptive KL 0.01, lr 1e-3) with:
@@ -90,6 +90,8 @@ def go2_flat_cpu_ppo() -> PpoCfg:
       on a quiet machine and avoids the OpenMP stalls of a 2-thread update on a loaded one (updates of
       0.4 s took up to 28 s under load).
     """
+    from robolearn.policies.config import PpoCfg  # tasks sit below learners: import on use
+
     return PpoCfg.cpu(
         init_noise_std=0.5, entropy_coef=0.005, num_learning_epochs=4, num_mini_batches=2, torch_threads=1
     )
