@@ -75,6 +75,9 @@ class HInfCfg(PpoCfg):
     """Update lambda by dual ascent; False keeps lambda at lambda_init (0: unconstrained adversarial PPO)."""
     effort_penalty: bool = True
     """Disturber reward c - eta*||d||; False rewards it with c alone (a plain adversary)."""
+    fall_cost: bool = True
+    """Charge a fall the discounted maximum cost forever after (see `fall_cost`); without it a positive cost
+    makes falling attractive to the actor once lambda is large, since a terminated episode stops paying."""
     trunk_body: str | None = None
     """Body the force acts on; None uses the task's EnvCfg.base_body."""
     force_max: float = 60.0
@@ -461,9 +464,23 @@ class CostFn:
         self.env = env
         self.ideal = {t: terms[t].weight * env.step_dt * ideal for t, ideal in cost_terms.items()}
 
+    @property
+    def max_cost(self) -> float:
+        """The largest cost of one step: every cost term at zero reward."""
+        return float(sum(self.ideal.values()))
+
     def __call__(self) -> torch.Tensor:
         values = self.env.reward_manager.step_values
         return sum((ideal - values[t]).clamp(min=0.0) for t, ideal in self.ideal.items())  # type: ignore[return-value]
+
+
+def fall_cost(max_cost: float, gamma: float) -> float:
+    """Cost charged at a fall: the maximum per-step cost on every later step, discounted (gamma c / (1 - gamma)).
+
+    After a termination nothing is bootstrapped, so without this charge the cost-to-go of a fallen robot
+    is 0, lower than that of any robot still standing.
+    """
+    return gamma * max_cost / (1.0 - gamma)
 
 
 # -- the learner: one rollout with both policies, then actor, disturber and dual steps ------------------
@@ -496,6 +513,7 @@ class HInfLearner:
             Disturber(self.obs, env.num_envs, cfg, device) if cfg.disturber == "learned" else None
         )
         self.force_cap = min(cfg.force_start, cfg.force_max)
+        self.fall_penalty = fall_cost(self.cost.max_cost, cfg.gamma) if cfg.fall_cost else 0.0
         self.rng = torch.Generator(device=env.device)
         self.rng.manual_seed(env.cfg.seed + 1)
         n = env.num_envs
@@ -539,12 +557,12 @@ class HInfLearner:
             magnitude = self.force.magnitude()
             actions = alg.act(self.obs)
             self.obs, reward, dones, extras = self.vec.step(actions)
-            cost = self.cost()
+            time_outs = extras["time_outs"].bool()
+            failed = dones.bool() & ~time_outs
+            cost = self.cost() + self.fall_penalty * failed.float()
             disturbance = magnitude / self.force.weight * dt
             extras["cost"] = cost
             alg.process_env_step(self.obs, reward, dones, extras)
-            time_outs = extras["time_outs"].bool()
-            failed = dones.bool() & ~time_outs
             cost_sum += cost.sum()
             dist_sum += disturbance.sum()
             force_sum += magnitude.sum()

@@ -17,6 +17,8 @@ from robolearn.policies.hinf import (
     PidLagrangian,
     TrunkForce,
     check_env_for_hinf,
+    fall_cost,
+    gae,
     squash_force,
 )
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -84,6 +86,24 @@ def test_dual_update_sign():
     # Disabled (unconstrained adversarial PPO): lambda stays put.
     frozen = PidLagrangian(lambda_init=0.0, enabled=False)
     assert frozen.update(cost=5.0, bound=0.0) == 0.0
+
+
+def test_falling_never_lowers_the_cost_to_go():
+    """A robot that falls at step 3 must not look cheaper to the cost critic than one paying full cost forever."""
+    gamma, max_cost, steps = 0.99, 0.045, 8
+    zeros = torch.zeros(steps, 1, 1)
+    standing = torch.full((steps, 1, 1), max_cost)
+    tail = torch.tensor([[max_cost / (1 - gamma)]])  # bootstrap of a robot that keeps paying max cost
+    falls = torch.full((steps, 1, 1), max_cost)
+    falls[3] += fall_cost(max_cost, gamma)
+    dones = torch.zeros(steps, 1, 1)
+    dones[3] = 1.0
+    # Discounted cost from step 0 (values 0, lam 1: plain discounted sums, bootstrapped at the end).
+    standing_return = gae(standing, zeros, tail, torch.zeros_like(dones), gamma, 1.0)[0]
+    falling_return = gae(falls, zeros, tail, dones, gamma, 1.0)[0]
+    assert falling_return >= standing_return - 1e-6
+    without_charge = gae(standing, zeros, tail, dones, gamma, 1.0)[0]
+    assert without_charge < 0.5 * standing_return  # the failure mode the charge removes
 
 
 def _expected_force_after_training(eta: float, iterations: int = 6) -> float:
