@@ -19,17 +19,24 @@ import sys
 import torch
 
 
-def g1_memory_mib(num_worlds: int) -> float:
-    """Peak RSS increase of building `num_worlds` G1 worlds, measured in a fresh process."""
+def g1_memory_mib(num_worlds: int) -> tuple[float, float]:
+    """(resident MiB of `num_worlds` G1 worlds, MiB of the shared MjModel), measured in a fresh process.
+
+    Resident memory (VmRSS) after the batch has stepped, minus that before it was built: peak RSS
+    would hide the batch behind the model compiler's own peak.
+    """
     code = (
-        "import resource, mjbatch; from robolearn.robots import robot_model;"
-        "m = robot_model('g1', fast=True); r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        f"b = mjbatch.Batch(m, {num_worlds}, 2, forward=True); [b.bind(f) for f in ('qpos','qvel','xpos','xquat','sensordata')];"
-        "b.reset(); b.step(nstep=2);"
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)"
+        "import mjbatch; from robolearn.robots import robot_model\n"
+        "rss = lambda: int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]) / 1024\n"
+        "m = robot_model('g1', fast=True); r0 = rss()\n"
+        f"b = mjbatch.Batch(m, {num_worlds}, 2, forward=True)\n"
+        "views = [b.bind(f) for f in ('qpos', 'qvel', 'xpos', 'xquat', 'sensordata')]\n"
+        "b.reset(); b.step(nstep=2)\n"
+        "print(rss() - r0, m.nbuffer / 2**20)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    total, model_mib = out.stdout.strip().splitlines()[-1].split()
+    return float(total), float(model_mib)
 
 
 def main() -> None:
@@ -67,7 +74,11 @@ def main() -> None:
                 table.add_row(task, str(n), str(threads), str(r.decimation), f"{r.raw:,.0f}", f"{r.env:,.0f}",
                               f"{r.ratio:.2f}")  # fmt: skip
     console.print(table)
-    console.print(f"memory of 4096 G1 worlds (mjbatch, one shared model): {g1_memory_mib(4096):,.0f} MiB")
+    total, model_mib = g1_memory_mib(4096)
+    console.print(
+        f"memory of 4096 G1 worlds (mjbatch, one shared model): {total:,.0f} MiB resident "
+        f"({total / 4096 * 1024:.0f} KiB per world; MjModel {model_mib:.2f} MiB, shared)"
+    )
     if args.profile:
         cfg = get_task(args.tasks[0]).env_cfg()
         cfg.num_envs, cfg.sim.num_threads = args.num_envs[-1], args.threads[-1]
