@@ -7,6 +7,13 @@ checkpoint is evaluated in order (evaluation time is not training time) and the 
 bar gives the time to the bar: the training wall time stored in that checkpoint.
 
     python benchmarks/train_go2.py --budget-min 20 --out benchmarks/results/train_go2
+
+Status (issue 3, 2-core VM shared with other jobs, load average 6-11): not reached. With the task's
+preset (go2_flat_cpu_ppo, 0.005 s x 4) the run collected 5.5M env steps in 1286 s (~4.3k steps/s under
+load; ~11k/s estimated on a quiet machine) and evaluated at err xy 0.76 m/s, err yaw 0.32 rad/s, falls
+4%. Continued to 11.6M env steps it learns yaw tracking (eval err yaw 0.12 rad/s at 10.75M) but not
+translation: eval err xy stays at the standing level (0.77 m/s; the mean |command| is ~0.77). The bar needs the policy to learn
+to translate; that is a sample-efficiency problem, not a throughput one (see the preset's docstring).
 """
 
 from __future__ import annotations
