@@ -46,7 +46,7 @@ def quickstart(
     }
     table = Table(title="quickstart outputs")
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")
     for what, path in files.items():
         table.add_row(what, str(path))
     console.print(table)
