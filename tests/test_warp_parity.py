@@ -70,9 +70,10 @@ def _max_err(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def test_no_cuda_needs_explicit_cpu_opt_in(go2_model, monkeypatch):
-    if wp.get_cuda_device_count():
-        pytest.skip("a CUDA device is present: warp picks it")
     monkeypatch.delenv(CPU_OPT_IN_ENV, raising=False)
+    if wp.get_cuda_device_count():  # on a GPU machine warp picks the GPU without asking
+        assert make_backend("warp", go2_model, 1).device.type == "cuda"
+        return
     with pytest.raises(RuntimeError, match=CPU_OPT_IN_ENV):
         make_backend("warp", go2_model, 1)
     monkeypatch.setenv(CPU_OPT_IN_ENV, "1")
