@@ -16,17 +16,12 @@ from typing import TYPE_CHECKING
 
 import torch
 from robolearn.envs.locomotion.velocity import (
+    LeggedVelocityCfg,
     critic_obs,
     policy_obs,
-    velocity_events,
-    velocity_rewards,
-    velocity_terminations,
 )
 
 from robolearn.env import (
-    EnvCfg,
-    EventTerm,
-    JointPositionActionCfg,
     ObsGroupCfg,
     ObsTerm,
     RewardTerm,
@@ -81,16 +76,8 @@ def a1_hinf_train_cfg() -> HInfCfg:
 
 
 @dataclass
-class A1VelocityHInfCfg(EnvCfg):
+class A1VelocityHInfCfg(LeggedVelocityCfg):
     scene: SceneCfg = field(default_factory=a1_scene)
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
-    )
-    rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
-    terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
-    commands: VelocityCommandCfg | None = field(default_factory=VelocityCommandCfg)
-    events: dict[str, EventTerm] = field(default_factory=velocity_events)
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     num_envs: int = 256
     decimation: int = 5

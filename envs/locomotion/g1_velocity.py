@@ -10,21 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from robolearn.envs.locomotion.velocity import (
-    critic_obs,
-    policy_obs,
-    velocity_events,
+    LeggedVelocityCfg,
     velocity_rewards,
-    velocity_terminations,
 )
 
 from robolearn.env import (
-    EnvCfg,
-    EventTerm,
-    JointPositionActionCfg,
-    ObsGroupCfg,
     RewardTerm,
     SimCfg,
-    TerminationTerm,
     VelocityCommandCfg,
     mdp,
 )
@@ -54,20 +46,14 @@ def g1_rewards() -> dict[str, RewardTerm]:
 
 
 @dataclass
-class G1VelocityFlatCfg(EnvCfg):
+class G1VelocityFlatCfg(LeggedVelocityCfg):
     scene: SceneCfg = field(default_factory=g1_scene)
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
-    )
     rewards: dict[str, RewardTerm] = field(default_factory=g1_rewards)
-    terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
     commands: VelocityCommandCfg | None = field(
         default_factory=lambda: VelocityCommandCfg(
             lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5)
         )
     )
-    events: dict[str, EventTerm] = field(default_factory=velocity_events)
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     base_body: str = "pelvis"
     keyframe: str | None = "stand"

@@ -11,23 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robolearn.envs.locomotion.velocity import (
+    LeggedVelocityCfg,
     critic_obs,
     policy_obs,
-    velocity_events,
-    velocity_rewards,
-    velocity_terminations,
 )
 
 from robolearn.env import (
     CurriculumTerm,
-    EnvCfg,
-    EventTerm,
-    JointPositionActionCfg,
     ObsGroupCfg,
-    RewardTerm,
     SimCfg,
-    TerminationTerm,
-    VelocityCommandCfg,
     mdp,
 )
 from robolearn.scene import ContactSensorCfg, SceneCfg
@@ -54,16 +46,8 @@ def go2_scene(terrain: str = "flat") -> SceneCfg:
 
 
 @dataclass
-class Go2VelocityFlatCfg(EnvCfg):
+class Go2VelocityFlatCfg(LeggedVelocityCfg):
     scene: SceneCfg = field(default_factory=go2_scene)
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
-    )
-    rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
-    terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
-    commands: VelocityCommandCfg | None = field(default_factory=VelocityCommandCfg)
-    events: dict[str, EventTerm] = field(default_factory=velocity_events)
     # 0.005 s x 4 substeps = 50 Hz control, Isaac Lab's / legged_gym's velocity-env timing: 20% fewer
     # physics substeps per policy step than 0.004 x 5 (the go2_mjx default) for the same control rate.
     # Stable with these PD gains (no NaN resets over millions of training steps), and learning per env

@@ -5,7 +5,19 @@ A robot's task file picks these and sets its scene, contact sensor names and gai
 
 from __future__ import annotations
 
-from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, mdp
+from dataclasses import dataclass, field
+
+from robolearn.env import (
+    EnvCfg,
+    EventTerm,
+    JointPositionActionCfg,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    TerminationTerm,
+    VelocityCommandCfg,
+    mdp,
+)
 
 
 def policy_obs(height_scan: bool = False) -> ObsGroupCfg:
@@ -81,3 +93,17 @@ def velocity_terminations() -> dict[str, TerminationTerm]:
         "base_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "base"}),
         "bad_orientation": TerminationTerm(mdp.bad_orientation, params={"limit_angle": 1.2}),
     }
+
+
+@dataclass
+class LeggedVelocityCfg(EnvCfg):
+    """The velocity-tracking recipe; a robot's task sets `scene` and adjusts terms where it differs."""
+
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
+    terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
+    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
+    commands: VelocityCommandCfg | None = field(default_factory=VelocityCommandCfg)
+    events: dict[str, EventTerm] = field(default_factory=velocity_events)
