@@ -655,7 +655,7 @@ def train_hinf(spec: RunSpec, run: Path, state: dict | None, ckpt: Path | None, 
     """The training helper's run folder, metrics, checkpoints and export around `HInfLearner`."""
     from robolearn.policies import setup
     from robolearn.policies.runs import MetricsLog, atomic_torch_save, checkpoint_path, clean_temp_files
-    from robolearn.policies.train import PLAIN_LOG_EVERY, TrainResult, _export, _Interrupt, console
+    from robolearn.policies.train import PLAIN_LOG_EVERY, _Interrupt, console, finish_run, log_row
 
     agent: HInfCfg = spec.agent
     check_env_for_hinf(agent, spec.env)  # fail before the env is built
@@ -706,10 +706,7 @@ def train_hinf(spec: RunSpec, run: Path, state: dict | None, ckpt: Path | None, 
                 "action_std": float(learner.alg.get_policy().output_std.detach().mean()),
                 **losses,
             }
-            metrics.write(row)
-            for key, value in row.items():
-                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
-                    writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
+            log_row(metrics, writer, row, env_steps)
             done = it + 1
             if it % PLAIN_LOG_EVERY == 0 or done == agent.max_iterations:
                 console.print(
@@ -723,16 +720,9 @@ def train_hinf(spec: RunSpec, run: Path, state: dict | None, ckpt: Path | None, 
                 last_ckpt = save(done)
             if interrupt.requested or out_of_time:
                 break
-    if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
-        last_ckpt = save(done)
-    metrics.close()
-    _export(run, spec, env, learner.alg.get_policy(), last_ckpt)
-    console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
-    if video and not interrupt.requested:
-        from robolearn.policies.evaluate import play_run
-
-        play_run(run)
-    return TrainResult(run, done, interrupt.requested, last_ckpt)
+    return finish_run(
+        run, spec, env, learner.alg.get_policy(), save, last_ckpt, done, metrics, interrupt.requested, video
+    )
 
 
 def load_disturber(checkpoint: dict[str, Any], cfg: HInfCfg, obs: TensorDict, num_envs: int,

@@ -240,10 +240,7 @@ def train_ppo(
                 **{f"Loss/{k}": v for k, v in losses.items()},
                 **{k: statistics.fmean(v) for k, v in logs.items()},
             }
-            metrics.write(row)
-            for key, value in row.items():
-                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
-                    writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
+            log_row(metrics, writer, row, env_steps)
             info = (f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}  "
                     f"err_xy {row.get('Metrics/error_vel_xy', math.nan):.3f}")  # fmt: skip
             done = it + 1
@@ -258,19 +255,36 @@ def train_ppo(
                 last_ckpt = save(done)
             if interrupt.requested or out_of_time:
                 break
+    return finish_run(
+        run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics, interrupt.requested, video
+    )
+
+
+def log_row(metrics: Any, writer: Any, row: dict[str, Any], env_steps: int) -> None:
+    """One iteration's metrics: a metrics.jsonl line and TensorBoard scalars (finite floats only)."""
+    metrics.write(row)
+    for key, value in row.items():
+        if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+            writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
+
+
+def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, last_ckpt: Path | None,
+               done: int, metrics: Any, interrupted: bool, video: bool) -> TrainResult:  # fmt: skip
+    """End of any learner's loop: a final checkpoint if the last one is stale, export, video, summary."""
     if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
         last_ckpt = save(done)
+    assert last_ckpt is not None
     metrics.close()
-    _export(run, spec, env, alg.get_policy(), last_ckpt)
-    if interrupt.requested:
+    _export(run, spec, env, actor, last_ckpt)
+    if interrupted:
         console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
     else:
         console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
-    if video and not interrupt.requested:
+    if video and not interrupted:
         from robolearn.policies.evaluate import play_run
 
         play_run(run)
-    return TrainResult(run, done, interrupt.requested, last_ckpt)
+    return TrainResult(run, done, interrupted, last_ckpt)
 
 
 def _export(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
