@@ -28,7 +28,7 @@ from robolearn.envs.locomotion.confined3d.terrain import (
     grid_from_cfg,
 )
 
-from robolearn.math import yaw_from_quat
+from robolearn.env.mdp.sensors import grid_to_world
 
 if TYPE_CHECKING:
     from robolearn.env.env import ManagerBasedRlEnv
@@ -55,13 +55,8 @@ def scan_world_heights(env: ManagerBasedRlEnv, size: tuple[float, float], shape:
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
     """World (floor_z, ceiling_z) under/over each grid point, (N, P) each, +-inf where a ray hit nothing,
     and the grid points' world (x, y), (N, P, 2)."""
-    pts = scan_points(size, shape, env.device)
-    root = env.robot.root_pos_w.to(env.device).double()
-    yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device).double()
-    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
-    x = root[:, :1] + c * pts[:, 0] - s * pts[:, 1]
-    y = root[:, 1:2] + s * pts[:, 0] + c * pts[:, 1]
-    z = root[:, 2:3].expand_as(x)
+    x, y = grid_to_world(env, scan_points(size, shape, env.device))
+    z = env.robot.root_pos_w.to(x)[:, 2:3].expand_as(x)
     down = torch.stack([x, y, z + RAY_REACH], dim=-1)
     up = torch.stack([x, y, z - RAY_REACH], dim=-1)
     vec = torch.zeros_like(down)
@@ -118,13 +113,7 @@ class TerrainRaster:
 def scan_points_world(
     env: ManagerBasedRlEnv, size: tuple[float, float], shape: tuple[int, int]
 ) -> torch.Tensor:
-    pts = scan_points(size, shape, env.device)
-    root = env.robot.root_pos_w.to(env.device).double()
-    yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device).double()
-    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
-    x = root[:, :1] + c * pts[:, 0] - s * pts[:, 1]
-    y = root[:, 1:2] + s * pts[:, 0] + c * pts[:, 1]
-    return torch.stack([x, y], dim=-1)
+    return torch.stack(grid_to_world(env, scan_points(size, shape, env.device)), dim=-1)
 
 
 def two_layer_height_scan(env: ManagerBasedRlEnv, size: tuple[float, float] = (2.0, 1.0),

@@ -22,15 +22,21 @@ def grid_points(size: tuple[float, float], resolution: float, device: torch.devi
     return torch.stack([gx.flatten(), gy.flatten()], dim=-1).double()
 
 
+def grid_to_world(env: ManagerBasedRlEnv, pts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """World (x, y), (N, P) each, of base-frame grid points (P, 2) turned with the base's yaw only."""
+    root = env.robot.root_pos_w.to(env.device).double()
+    yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device).double()
+    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
+    x = root[:, :1] + c * pts[:, 0] - s * pts[:, 1]
+    y = root[:, 1:2] + s * pts[:, 0] + c * pts[:, 1]
+    return x, y
+
+
 def ground_heights_grid(env: ManagerBasedRlEnv, size: tuple[float, float], resolution: float,
                         offset: float) -> torch.Tensor:  # fmt: skip
     """Base height above the ground at each grid point minus `offset`, clipped to [-1, 1]."""
-    pts = grid_points(size, resolution, env.device)
-    yaw = yaw_from_quat(env.robot.root_quat_w)
-    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
-    x = env.robot.root_pos_w[:, :1] + c * pts[:, 0] - s * pts[:, 1]
-    y = env.robot.root_pos_w[:, 1:2] + s * pts[:, 0] + c * pts[:, 1]
-    z = (env.robot.root_pos_w[:, 2:3] + RAY_START_HEIGHT).expand_as(x)
+    x, y = grid_to_world(env, grid_points(size, resolution, env.device))
+    z = (env.robot.root_pos_w[:, 2:3].to(x) + RAY_START_HEIGHT).expand_as(x)
     pnt = torch.stack([x, y, z], dim=-1)
     vec = torch.zeros_like(pnt)
     vec[..., 2] = -1.0
