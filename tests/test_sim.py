@@ -94,3 +94,11 @@ def test_rays_measure_height_above_floor(go2_model):
 def test_unknown_backend_lists_valid_ones(go2_model):
     with pytest.raises(ValueError, match="valid backends: cpu, warp"):
         make_backend("gpu-magic", go2_model, 1)
+
+
+def test_warp_backend_without_warp_says_how_to_install(go2_model, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mujoco_warp", None)  # as if the gpu extra were not installed
+    with pytest.raises(RuntimeError, match=r"pip install 'robolearn\[gpu\]'"):
+        make_backend("warp", go2_model, 1)
