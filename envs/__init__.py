@@ -1,6 +1,9 @@
 """Tasks. Importing this package registers every task (and its gymnasium id robolearn/<Task>-v0)."""
 
-from robolearn.envs import manipulation  # noqa: F401  (ALOHA imitation tasks; own registry, not EnvCfg)
+from robolearn.envs import (
+    humanoid,  # noqa: F401  (SkillBlender H1 skills, issue 8)
+    manipulation,  # noqa: F401  (ALOHA imitation tasks; own registry, not EnvCfg)
+)
 from robolearn.envs.locomotion import (  # noqa: F401
     a1_hinf,  # noqa: F401  (H-infinity locomotion, issue 6)
     confined3d,  # noqa: F401  (confined 3-D locomotion, issue 7)

@@ -1,0 +1,564 @@
+"""Unitree H1 goal-conditioned primitive skills of SkillBlender (Kuang et al. 2025), issue 8.
+
+Four tasks, one per skill, each trained once with plain PPO and then frozen for the blender
+(policies/skillblender.py): `H1-Skill-Squat`, `H1-Skill-Reach`, `H1-Skill-Step`, `H1-Skill-Walk`.
+
+Shared by all four, as in the authors' H1 setup: menagerie `unitree_h1` (19 actuated joints), PD
+targets = `home` keyframe (hip pitch -0.4, knee 0.8, ankle -0.4, arms and torso 0) + 0.25 * action,
+the authors' gains (hip 200/5, knee 300/6, ankle 40/2, torso 300/6, shoulder and elbow 100/2).
+
+The policy observation is laid out goal first: [goal, joint pos, joint vel, last action, base angular
+velocity, projected gravity]. The proprioceptive tail is identical across skills, so the blender can
+replace the goal slot of any skill with its own goal and reuse the same tail (`SKILL_GOALS` says how
+wide each goal slot is and which range the blender may ask for).
+
+Goals are errors to a sampled target, so the same observation drives a skill to any target:
+- squat: target root height minus the current root height (1);
+- reach: both wrists' target minus current position, in the heading frame of the pelvis (6);
+- step: both feet's target minus current xy, in the heading frame (4);
+- walk: the (vx, vy, yaw rate) command of the velocity recipe (3).
+Targets are drawn by event terms at reset and again at random intervals (a waypoint sequence), and kept
+in `env.term_state["h1_goal"]`; the env's only command term is the velocity command, used by walking.
+
+Where this deviates from the authors (see docs/skillblender.md): squat heights are clamped to what the
+menagerie H1 can reach with flat feet; reach tracks wrist positions only (no orientation); the walking
+reward is the shared velocity recipe plus a base-height term, not humanoid-gym's gait reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import mujoco
+import numpy as np
+import torch
+
+from robolearn.env import (
+    EnvCfg,
+    EventTerm,
+    JointPositionActionCfg,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    SimCfg,
+    TerminationTerm,
+    VelocityCommandCfg,
+    mdp,
+)
+from robolearn.math import yaw_from_quat
+from robolearn.scene import ContactSensorCfg, SceneCfg
+from robolearn.tasks import register_task
+
+if TYPE_CHECKING:
+    from robolearn.env.env import ManagerBasedRlEnv
+
+H1_PD_GAINS = {
+    ".*_hip_.*": (200.0, 5.0),
+    ".*_knee": (300.0, 6.0),
+    ".*_ankle": (40.0, 2.0),
+    "torso": (300.0, 6.0),
+    ".*_shoulder_.*": (100.0, 2.0),
+    ".*_elbow": (100.0, 2.0),
+}
+"""The authors' H1 gains (kp N m/rad, kd N m s/rad)."""
+PELVIS = "pelvis"
+FEET = ("left_ankle_link", "right_ankle_link")
+ELBOWS = ("left_elbow_link", "right_elbow_link")
+WRIST_OFFSET = (0.28, 0.0, -0.015)
+"""The menagerie H1 has no hands: the wrist point is the hand sphere's centre in the elbow link's frame."""
+UPPER_BODY = (
+    "torso_link",
+    "left_shoulder_roll_link",
+    "left_shoulder_yaw_link",
+    "left_elbow_link",
+    "right_shoulder_roll_link",
+    "right_shoulder_yaw_link",
+    "right_elbow_link",
+)
+"""Bodies whose ground contact ends an episode. The pelvis has no collision geom in menagerie's H1 (the
+torso link's `hip` capsule covers it), and the shoulder pitch links have none either."""
+LEGS = (
+    "left_hip_yaw_link",
+    "left_hip_roll_link",
+    "left_hip_pitch_link",
+    "left_knee_link",
+    "right_hip_yaw_link",
+    "right_hip_roll_link",
+    "right_hip_pitch_link",
+    "right_knee_link",
+)
+"""Added to the illegal contacts of squatting and stepping (a knee on the floor is not a squat)."""
+HIP_YAW_ROLL = (".*_hip_yaw", ".*_hip_roll")
+
+SQUAT_HEIGHT_RANGE = (0.65, 1.00)
+"""Root (pelvis) height targets, m. The authors' range is [0.2, 1.1] (their H1 height convention); the
+menagerie H1's pelvis is at 1.04 with straight legs and 0.98 in the default pose, and with flat feet it
+cannot go below 0.60 (forward kinematics: hip pitch at its -1.57 limit, knee at its 2.05 limit, ankle
+within its 0.87 rad dorsiflexion limit; 0.65 with the thighs short of horizontal), hence this range."""
+REACH_RADIUS = 0.25
+"""Wrist targets lie within this distance of the default wrist positions (m)."""
+STEP_RADIUS = 0.25
+"""Foot targets lie within this xy distance of the default foot positions (m)."""
+WALK_COMMAND = VelocityCommandCfg(
+    lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.1
+)
+GOAL_RESAMPLE_S = (4.0, 6.0)
+"""Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
+
+
+# -- geometry on the batched state ---------------------------------------------------------------------
+
+
+def _body_ids(env: ManagerBasedRlEnv, names: tuple[str, ...]) -> torch.Tensor:
+    cache = env.term_state.setdefault("h1_body_ids", {})
+    if names not in cache:
+        cache[names] = torch.tensor([env.scene.model.body(n).id for n in names], dtype=torch.long)
+    return cache[names]
+
+
+def _to_heading(env: ManagerBasedRlEnv, vec_w: torch.Tensor) -> torch.Tensor:
+    """World-frame vectors (N, ..., 2 or 3) expressed in the pelvis heading (yaw-only) frame."""
+    yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device).double()
+    shape = (-1,) + (1,) * (vec_w.dim() - 2)
+    c, s = torch.cos(yaw).view(shape), torch.sin(yaw).view(shape)
+    x, y = vec_w[..., 0].double(), vec_w[..., 1].double()
+    out = vec_w.double().clone()
+    out[..., 0] = c * x + s * y
+    out[..., 1] = -s * x + c * y
+    return out
+
+
+def _from_heading(env: ManagerBasedRlEnv, vec_h: torch.Tensor, env_ids: torch.Tensor) -> torch.Tensor:
+    """Heading-frame xy vectors (n, ..., 2) of worlds `env_ids` turned into the world frame."""
+    yaw = yaw_from_quat(env.robot.root_quat_w[env_ids.to(env.sim.device)]).to(env.device).double()
+    shape = (-1,) + (1,) * (vec_h.dim() - 2)
+    c, s = torch.cos(yaw).view(shape), torch.sin(yaw).view(shape)
+    x, y = vec_h[..., 0], vec_h[..., 1]
+    return torch.stack([c * x - s * y, s * x + c * y], dim=-1)
+
+
+def wrist_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 2, 3) world positions of the left and right wrist points."""
+    ids = _body_ids(env, ELBOWS)
+    pos = env.sim.xpos[:, ids].to(env.device).double()
+    rot = env.sim.xmat[:, ids].to(env.device).double().reshape(-1, 2, 3, 3)
+    offset = torch.tensor(WRIST_OFFSET, dtype=torch.float64, device=env.device)
+    return pos + rot @ offset
+
+
+def wrist_pos_h(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 2, 3) wrist positions relative to the pelvis, in its heading frame."""
+    root = env.robot.root_pos_w.to(env.device).double().unsqueeze(1)
+    return _to_heading(env, wrist_pos_w(env) - root)
+
+
+def wrist_positions(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 6) both wrists relative to the pelvis in its heading frame (a privileged critic term)."""
+    return wrist_pos_h(env).reshape(env.num_envs, 6).float()
+
+
+def feet_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 2, 3) world positions of the left and right ankle links."""
+    return env.sim.xpos[:, _body_ids(env, FEET)].to(env.device).double()
+
+
+def default_points_h(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:
+    """Wrist (2, 3) and foot (2, 3) positions of the default pose, relative to the pelvis in its heading frame."""
+    cache = env.term_state.setdefault("h1_default_points", {})
+    if not cache:
+        model = env.scene.model
+        data = mujoco.MjData(model)
+        if env.robot.keyframe is not None:
+            mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
+        mujoco.mj_kinematics(model, data)
+        root = data.qpos[:3].copy()
+        elbows = [model.body(n).id for n in ELBOWS]
+        wrists = np.stack(
+            [data.xpos[b] + data.xmat[b].reshape(3, 3) @ np.array(WRIST_OFFSET) for b in elbows]
+        )
+        feet = np.stack([data.xpos[model.body(n).id] for n in FEET])
+        # The keyframe's pelvis has zero yaw, so its world axes are its heading axes.
+        cache["wrists"] = torch.tensor(wrists - root, dtype=torch.float64, device=env.device)
+        cache["feet"] = torch.tensor(feet - root, dtype=torch.float64, device=env.device)
+    return cache
+
+
+# -- goal samplers (event terms: reset and interval) ---------------------------------------------------
+
+
+def _goal_buffer(env: ManagerBasedRlEnv, key: str, shape: tuple[int, ...]) -> torch.Tensor:
+    goals = env.term_state.setdefault("h1_goal", {})
+    if key not in goals:
+        goals[key] = torch.zeros((env.num_envs, *shape), dtype=torch.float64, device=env.device)
+    return goals[key]
+
+
+def _uniform(env: ManagerBasedRlEnv, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.rand(shape, device=env.device, generator=env.rng, dtype=torch.float64)
+
+
+def _in_ball(env: ManagerBasedRlEnv, n: int, dims: int, radius: float) -> torch.Tensor:
+    """`n` points uniform in a `dims`-ball of `radius` (direction uniform, radius ~ U^(1/dims))."""
+    direction = torch.randn((n, dims), device=env.device, generator=env.rng, dtype=torch.float64)
+    direction = direction / direction.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    return direction * radius * _uniform(env, (n, 1)) ** (1.0 / dims)
+
+
+def sample_squat_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor,
+                      height_range: tuple[float, float] = SQUAT_HEIGHT_RANGE) -> None:  # fmt: skip
+    target = _goal_buffer(env, "squat_height", ())
+    lo, hi = height_range
+    target[env_ids] = lo + (hi - lo) * _uniform(env, (len(env_ids),))
+
+
+def sample_reach_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor, radius: float = REACH_RADIUS) -> None:
+    """Both wrists' targets: default wrist positions (pelvis heading frame) plus offsets within `radius`."""
+    target = _goal_buffer(env, "wrists_h", (2, 3))
+    n = len(env_ids)
+    offsets = _in_ball(env, 2 * n, 3, radius).reshape(n, 2, 3)
+    target[env_ids] = default_points_h(env)["wrists"] + offsets
+
+
+def sample_step_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor, radius: float = STEP_RADIUS) -> None:
+    """Both feet's world xy targets: the default stance around the current pelvis plus offsets within `radius`.
+
+    Targets are fixed in the world (a foot must move to them), placed with the pelvis pose at sampling time.
+    """
+    target = _goal_buffer(env, "feet_xy_w", (2, 2))
+    n = len(env_ids)
+    offsets = _in_ball(env, 2 * n, 2, radius).reshape(n, 2, 2)
+    stance_h = default_points_h(env)["feet"][:, :2] + offsets
+    root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
+    target[env_ids] = root.unsqueeze(1) + _from_heading(env, stance_h, env_ids)
+
+
+# -- goal observations: the error to the target, in the frame the skill acts in -----------------------
+
+
+def squat_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+    height = env.robot.root_pos_w[:, 2].to(env.device).double() - env.env_origins[:, 2]
+    return (_goal_buffer(env, "squat_height", ()) - height).unsqueeze(-1).float()
+
+
+def reach_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+    err = _goal_buffer(env, "wrists_h", (2, 3)) - wrist_pos_h(env)
+    return err.reshape(env.num_envs, 6).float()
+
+
+def step_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+    err_w = _goal_buffer(env, "feet_xy_w", (2, 2)) - feet_pos_w(env)[..., :2]
+    return _to_heading(env, err_w).reshape(env.num_envs, 4).float()
+
+
+def walk_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+    return mdp.velocity_command(env)
+
+
+# -- rewards -------------------------------------------------------------------------------------------
+
+
+def goal_tracking(
+    env: ManagerBasedRlEnv, goal: Callable[..., torch.Tensor], sharpness: float = 4.0
+) -> torch.Tensor:
+    """exp(-sharpness * mean |goal error|): the authors' tracking kernel, 1 on the target."""
+    return torch.exp(-sharpness * goal(env).abs().mean(dim=-1))
+
+
+def feet_distance(env: ManagerBasedRlEnv, min_dist: float = 0.2, max_dist: float = 0.5) -> torch.Tensor:
+    """1 while the feet are [min_dist, max_dist] apart in xy, falling off sharply outside (humanoid-gym)."""
+    feet = feet_pos_w(env)
+    dist = torch.linalg.norm(feet[:, 0, :2] - feet[:, 1, :2], dim=-1)
+    below = (dist - min_dist).clamp(-0.5, 0.0)
+    above = (dist - max_dist).clamp(0.0, 0.5)
+    return (0.5 * (torch.exp(-100 * below.abs()) + torch.exp(-100 * above.abs()))).float()
+
+
+def _joint_ids(env: ManagerBasedRlEnv, patterns: tuple[str, ...]) -> list[int]:
+    import re
+
+    return [i for i, n in enumerate(env.robot.joint_names) if any(re.fullmatch(p, n) for p in patterns)]
+
+
+def joint_pose(env: ManagerBasedRlEnv, joints: tuple[str, ...], sharpness: float = 100.0) -> torch.Tensor:
+    """exp(-sharpness * sum |q - q_default|) over the named joints (regexes): 1 at the default pose."""
+    ids = _joint_ids(env, joints)
+    dev = (env.robot.joint_pos[:, ids] - env.robot.default_joint_pos[ids]).abs().sum(dim=-1)
+    return torch.exp(-sharpness * dev).float()
+
+
+def upright(env: ManagerBasedRlEnv, sharpness: float = 20.0) -> torch.Tensor:
+    """1 when the pelvis is level (projected gravity straight down)."""
+    return torch.exp(-sharpness * torch.linalg.norm(env.robot.projected_gravity_b[:, :2], dim=-1)).float()
+
+
+def joint_vel_l2(env: ManagerBasedRlEnv) -> torch.Tensor:
+    return torch.sum(torch.square(env.robot.joint_vel), dim=-1)
+
+
+def base_height_l2(env: ManagerBasedRlEnv, target: float) -> torch.Tensor:
+    height = env.robot.root_pos_w[:, 2] - env.env_origins[:, 2]
+    return torch.square(height - target)
+
+
+def floor_total_at_zero(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """Tops the step's total reward up to zero (the authors clip the total at >= 0).
+
+    It must be the last reward term with weight 1: it reads the values the terms before it wrote this step.
+    """
+    manager = env.reward_manager
+    total = torch.zeros(env.num_envs, device=env.device)
+    for name, value in manager.step_values.items():
+        if name != "floor_total_at_zero":
+            total += value
+    return (-total).clamp(min=0.0) / env.step_dt
+
+
+def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
+    """Tracking (weight 5) and the authors' regularizers of the non-walking skills; total floored at 0."""
+    return {
+        "goal_tracking": RewardTerm(goal_tracking, weight=5.0, params={"goal": goal}),
+        "feet_distance": RewardTerm(feet_distance, weight=0.5),
+        "hip_yaw_roll_pose": RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL}),
+        "torso_pose": RewardTerm(joint_pose, weight=0.5, params={"joints": ("torso",)}),
+        "upright": RewardTerm(upright, weight=1.0),
+        "joint_torques": RewardTerm(mdp.joint_torques_l2, weight=-1e-5),
+        "joint_vel": RewardTerm(joint_vel_l2, weight=-5e-4),
+        "joint_acc": RewardTerm(mdp.joint_acc_l2, weight=-1e-7),
+        "floor_total_at_zero": RewardTerm(floor_total_at_zero, weight=1.0),
+    }
+
+
+WALK_BASE_HEIGHT = 0.98
+"""Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
+
+
+def walk_rewards() -> dict[str, RewardTerm]:
+    from robolearn.envs.locomotion.velocity import velocity_rewards
+
+    rewards = velocity_rewards(air_time_threshold=0.4)
+    del rewards["undesired_contacts"]  # illegal contacts terminate instead
+    rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
+    rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0, params={"target": WALK_BASE_HEIGHT})
+    rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
+    rewards["feet_distance"] = RewardTerm(feet_distance, weight=0.5)
+    rewards["is_alive"] = RewardTerm(mdp.is_alive, weight=0.5)
+    return rewards
+
+
+# -- observations --------------------------------------------------------------------------------------
+
+
+def proprio_terms(noise: bool = True) -> dict[str, ObsTerm]:
+    """The observation tail every skill shares (and the blender passes on to each skill unchanged)."""
+    k = 1.0 if noise else 0.0
+    return {
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * k),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * k, scale=0.05),
+        "last_action": ObsTerm(mdp.last_action),
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * k, scale=0.25),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * k),
+    }
+
+
+def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
+    return ObsGroupCfg(terms={"goal": ObsTerm(goal), **proprio_terms()})
+
+
+def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
+    """Privileged: noise-free, plus base linear velocity, height, foot contacts and both wrists' positions."""
+    terms = {
+        "goal": ObsTerm(goal),
+        **proprio_terms(noise=False),
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel),
+        "base_height": ObsTerm(mdp.base_height),
+        "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}),
+        "wrists": ObsTerm(wrist_positions),
+    }
+    return ObsGroupCfg(terms=terms, enable_noise=False)
+
+
+# -- scene, events, terminations -----------------------------------------------------------------------
+
+
+def h1_scene() -> SceneCfg:
+    return SceneCfg(
+        robot="h1",
+        fast_model=False,  # menagerie has no h1_mjx variant; its collision geoms are primitives already
+        contact_sensors={
+            "feet": ContactSensorCfg(bodies=FEET),
+            "upper_body": ContactSensorCfg(bodies=UPPER_BODY),
+            "legs": ContactSensorCfg(bodies=LEGS),
+        },
+        pd_gains=dict(H1_PD_GAINS),
+    )
+
+
+def skill_events(
+    sampler: Callable[..., None] | None, params: dict[str, Any] | None = None
+) -> dict[str, EventTerm]:
+    events = {
+        "friction": EventTerm(mdp.randomize_friction, mode="startup", params={"friction_range": (0.6, 1.25)}),
+        "reset_base": EventTerm(
+            mdp.reset_root_state,
+            mode="reset",
+            params={
+                "pose_range": {"yaw": (-3.14, 3.14)},
+                "velocity_range": {k: (-0.1, 0.1) for k in ("x", "y", "z", "roll", "pitch", "yaw")},
+            },
+        ),
+        "reset_joints": EventTerm(
+            mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.9, 1.1)}
+        ),
+    }
+    if sampler is not None:
+        # After reset_base: the step sampler places targets around the pelvis pose the reset just set.
+        events["goal_reset"] = EventTerm(sampler, mode="reset", params=dict(params or {}))
+        events["goal_resample"] = EventTerm(
+            sampler, mode="interval", interval_range_s=GOAL_RESAMPLE_S, params=dict(params or {})
+        )
+    return events
+
+
+def skill_terminations(legs_illegal: bool) -> dict[str, TerminationTerm]:
+    terms = {
+        "time_out": TerminationTerm(mdp.time_out, time_out=True),
+        "upper_body_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "upper_body"}),
+        # Not in the authors' list: a safety net for a robot that lies down without touching with its torso.
+        "bad_orientation": TerminationTerm(mdp.bad_orientation, params={"limit_angle": 1.0}),
+    }
+    if legs_illegal:
+        terms["leg_contact"] = TerminationTerm(mdp.illegal_contact, params={"sensor": "legs"})
+    return terms
+
+
+# -- task configs --------------------------------------------------------------------------------------
+
+
+@dataclass
+class H1SkillCfg(EnvCfg):
+    """What the four skills share; a skill sets its observations, rewards, events and terminations."""
+
+    scene: SceneCfg = field(default_factory=h1_scene)
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {
+            "policy": skill_policy_obs(squat_goal),
+            "critic": skill_critic_obs(squat_goal),
+        }
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(squat_goal))
+    terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(True))
+    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_squat_goal))
+    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
+    # 0.005 s x 4 = 50 Hz control.
+    sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.005))
+    decimation: int = 4
+    num_envs: int = 256
+    episode_length_s: float = 10.0
+    base_body: str = PELVIS
+    keyframe: str | None = "home"
+
+
+@dataclass
+class H1SquatCfg(H1SkillCfg):
+    pass
+
+
+@dataclass
+class H1ReachCfg(H1SkillCfg):
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {
+            "policy": skill_policy_obs(reach_goal),
+            "critic": skill_critic_obs(reach_goal),
+        }
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(reach_goal))
+    terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
+    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_reach_goal))
+
+
+@dataclass
+class H1StepCfg(H1SkillCfg):
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {"policy": skill_policy_obs(step_goal), "critic": skill_critic_obs(step_goal)}
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(step_goal))
+    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_step_goal))
+
+
+@dataclass
+class H1WalkCfg(H1SkillCfg):
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: {"policy": skill_policy_obs(walk_goal), "critic": skill_critic_obs(walk_goal)}
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=walk_rewards)
+    terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
+    commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
+    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
+    episode_length_s: float = 20.0
+
+
+# -- what the blender needs to know about each skill ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkillGoal:
+    """A skill's goal slot: the first `dim` entries of its policy observation, and the range the blender may set."""
+
+    names: tuple[str, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+
+_SQUAT_SPAN = SQUAT_HEIGHT_RANGE[1] - SQUAT_HEIGHT_RANGE[0]
+SKILL_GOALS: dict[str, SkillGoal] = {
+    # Height error: at most the span of targets either way.
+    "H1-Skill-Squat": SkillGoal(("height_error",), (-_SQUAT_SPAN,), (_SQUAT_SPAN,)),
+    # Wrist errors: the box around the sampling ball (a fresh target is at most REACH_RADIUS away per axis).
+    "H1-Skill-Reach": SkillGoal(
+        tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz"),
+        (-REACH_RADIUS,) * 6,
+        (REACH_RADIUS,) * 6,
+    ),
+    "H1-Skill-Step": SkillGoal(
+        tuple(f"{side}_foot_{a}" for side in ("left", "right") for a in "xy"),
+        (-STEP_RADIUS,) * 4,
+        (STEP_RADIUS,) * 4,
+    ),
+    "H1-Skill-Walk": SkillGoal(
+        ("lin_vel_x", "lin_vel_y", "ang_vel_z"),
+        (WALK_COMMAND.lin_vel_x[0], WALK_COMMAND.lin_vel_y[0], WALK_COMMAND.ang_vel_z[0]),
+        (WALK_COMMAND.lin_vel_x[1], WALK_COMMAND.lin_vel_y[1], WALK_COMMAND.ang_vel_z[1]),
+    ),
+}
+
+
+def h1_skill_ppo() -> Any:
+    """CPU preset for the skills (2 cores): the shared CPU PPO with a smaller initial action noise.
+
+    H1 is top-heavy: 0.25 rad of random joint offsets every 20 ms (std 1.0 x scale 0.25) topples it at
+    once, so exploration starts at std 0.5 as for Go2 (policies/config.py, go2_flat_cpu_ppo).
+    """
+    from robolearn.policies.config import PpoCfg  # tasks sit below learners: import on use
+
+    return PpoCfg.cpu(num_envs=256, init_noise_std=0.5, entropy_coef=0.005, torch_threads=1)
+
+
+register_task(
+    "H1-Skill-Squat", H1SquatCfg, "Unitree H1 skill: squat to a target pelvis height", train_cfg=h1_skill_ppo
+)
+register_task(
+    "H1-Skill-Reach", H1ReachCfg, "Unitree H1 skill: move both wrists to targets", train_cfg=h1_skill_ppo
+)
+register_task(
+    "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", train_cfg=h1_skill_ppo
+)
+register_task(
+    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", train_cfg=h1_skill_ppo
+)

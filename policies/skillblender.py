@@ -1,0 +1,215 @@
+"""SkillBlender (Kuang et al. 2025, "Towards Versatile Humanoid Whole-Body Loco-Manipulation via Skill
+Blending"), issue 8: a high-level policy that drives K frozen, goal-conditioned skills and blends their
+actions per joint.
+
+For an observation o whose tail is the skills' shared proprioception p (envs/humanoid/h1_skills.py), the
+high-level network outputs, for every skill i, a goal g_i (clamped to that skill's goal range) and logits
+l_i (one per joint, or one per skill with `per_joint_weights=False`); then
+
+    W = softmax_i(l)          (over the skill axis, separately for each joint)
+    a = sum_i W_i * pi_i([g_i, p])
+
+where pi_i is skill i's deterministic actor. PPO explores around `a` with its usual Gaussian; gradients
+of the PPO loss flow through the frozen skills into the goals and the weights.
+
+How it composes with PPO, without a fork: `SkillBlenderModel` is an rsl_rl `MLPModel` whose `mlp` is the
+whole blend (`BlendHead`: its own input normalizer, the high-level network, the frozen skills) and whose
+own normalizer is the identity. rsl_rl's PPO, storage, checkpointing and our ONNX export (which reads
+`actor.obs_normalizer` and `actor.mlp`) therefore work unchanged; `SkillBlenderCfg.to_rsl_rl()` only
+names this class as the actor. Skills load from run folders (their config.yaml and latest checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
+from rsl_rl.models import MLPModel
+from rsl_rl.modules import MLP, EmpiricalNormalization
+from rsl_rl.utils import resolve_class
+from tensordict import TensorDict
+
+
+@dataclass
+class SkillBlenderCfg(PpoCfg):
+    """PPO whose actor is the skill blender; the critic is PPO's usual MLP on the critic groups."""
+
+    skills: tuple[str, ...] = ()
+    """Run folders (or checkpoint files inside them) of the frozen skills, e.g. runs/H1-Skill-Reach/<stamp>."""
+    per_joint_weights: bool = True
+    """One blend weight per skill and joint (SkillBlender); False: one weight per skill (the baseline)."""
+
+    @classmethod
+    def cpu(cls, **overrides: Any) -> SkillBlenderCfg:  # type: ignore[override]
+        base = PpoCfg.cpu()
+        fields = {f: getattr(base, f) for f in PpoCfg.__dataclass_fields__}
+        return dataclasses.replace(cls(**fields), **overrides)
+
+    def to_rsl_rl(self) -> dict[str, Any]:
+        if not self.skills:
+            raise ValueError("skillblender: name the skill runs to blend (SkillBlenderCfg.skills)")
+        cfg = super().to_rsl_rl()
+        cfg["actor"]["class_name"] = f"{__name__}:SkillBlenderModel"
+        cfg["actor"]["skills"] = [str(s) for s in self.skills]
+        cfg["actor"]["per_joint_weights"] = self.per_joint_weights
+        return cfg
+
+
+@dataclass
+class FrozenSkill:
+    """A trained skill: its deterministic actor and where its goal slot is and may range."""
+
+    task: str
+    actor: nn.Module
+    """Raw observation (goal slot first) -> mean action."""
+    goal_low: torch.Tensor
+    goal_high: torch.Tensor
+    obs_dim: int
+
+    @property
+    def goal_dim(self) -> int:
+        return int(self.goal_low.numel())
+
+
+def load_skill(path: str | Path) -> FrozenSkill:
+    """A skill from its run folder: the task's goal slot (from the task module) and the actor's weights."""
+    from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
+    from robolearn.policies.setup import spec_from_run
+    from robolearn.sim2real.export import ExportedPolicy
+
+    run, ckpt = resolve_run(Path(path))
+    spec = spec_from_run(run)
+    if spec.task not in SKILL_GOALS:
+        raise RunError(
+            f"{run}: task {spec.task!r} is not a goal-conditioned skill; skills: {sorted(SKILL_GOALS)}"
+        )
+    if len(spec.agent.actor_obs_groups) != 1:
+        raise RunError(
+            f"{run}: a skill's actor must read one observation group, got {spec.agent.actor_obs_groups}"
+        )
+    ckpt, state = load_checkpoint(run, ckpt)
+    weights = state["actor_state_dict"]
+    layers = sorted(
+        (k for k in weights if k.startswith("mlp.") and k.endswith(".weight")),
+        key=lambda k: int(k.split(".")[1]),
+    )
+    obs_dim, num_actions = int(weights[layers[0]].shape[1]), int(weights[layers[-1]].shape[0])
+    group = spec.agent.actor_obs_groups[0]
+    obs = TensorDict({group: torch.zeros(1, obs_dim)}, batch_size=[1])
+    cls, kwargs = resolve_class(spec.agent.to_rsl_rl()["actor"])
+    actor = cls(obs, {"actor": [group]}, "actor", num_actions, **kwargs)
+    try:
+        actor.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise RunError(f"{ckpt} does not fit the run's actor config: {exc}") from None
+    goal = SKILL_GOALS[spec.task]
+    return FrozenSkill(
+        spec.task,
+        ExportedPolicy(actor),
+        torch.tensor(goal.low, dtype=torch.float32),
+        torch.tensor(goal.high, dtype=torch.float32),
+        obs_dim,
+    )
+
+
+class BlendHead(nn.Module):
+    """Raw observation -> blended mean action, through the high-level network and the frozen skills."""
+
+    goal_low: torch.Tensor
+    goal_high: torch.Tensor
+
+    def __init__(self, obs_dim: int, num_actions: int, skills: list[FrozenSkill], hidden_dims: tuple[int, ...] | list[int],
+                 activation: str = "elu", obs_normalization: bool = True, per_joint_weights: bool = True):  # fmt: skip
+        super().__init__()
+        if not skills:
+            raise ValueError("skillblender: at least one skill is needed")
+        tails = {s.obs_dim - s.goal_dim for s in skills}
+        if len(tails) != 1:
+            raise ValueError(
+                "skillblender: the skills' proprioceptive tails differ in width "
+                f"({ {s.task: s.obs_dim - s.goal_dim for s in skills} }); they must share one observation layout"
+            )
+        self.proprio_dim = tails.pop()
+        if self.proprio_dim > obs_dim:
+            raise ValueError(
+                f"skillblender: the skills read {self.proprio_dim} proprioceptive values, the blender's observation "
+                f"has only {obs_dim}; its policy group must end with the skills' proprioception"
+            )
+        self.num_skills = len(skills)
+        self.num_actions = num_actions
+        self.per_joint_weights = per_joint_weights
+        self.goal_dims = [s.goal_dim for s in skills]
+        self.skills = nn.ModuleList([s.actor for s in skills])
+        for p in self.skills.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("goal_low", torch.cat([s.goal_low for s in skills]))
+        self.register_buffer("goal_high", torch.cat([s.goal_high for s in skills]))
+        self.normalizer: nn.Module = EmpiricalNormalization(obs_dim) if obs_normalization else nn.Identity()
+        weights_per_skill = num_actions if per_joint_weights else 1
+        self.net = MLP(
+            obs_dim, sum(self.goal_dims) + self.num_skills * weights_per_skill, hidden_dims, activation
+        )
+        self.skills.eval()
+
+    def train(self, mode: bool = True) -> BlendHead:
+        super().train(mode)
+        self.skills.eval()  # frozen: their normalizers never update
+        return self
+
+    def parts(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(goals (N, sum goal dims), weights (N, K, J), skill actions (N, K, J)) for raw observations."""
+        out = self.net(self.normalizer(obs))
+        n_goals = sum(self.goal_dims)
+        # Clamped, as the authors do: a goal outside a skill's training range has no meaning to it.
+        goals = torch.maximum(torch.minimum(out[:, :n_goals], self.goal_high), self.goal_low)
+        logits = out[:, n_goals:].reshape(obs.shape[0], self.num_skills, -1)
+        weights = torch.softmax(logits, dim=1).expand(-1, -1, self.num_actions)
+        proprio = obs[:, obs.shape[1] - self.proprio_dim :]
+        actions = []
+        for skill, goal in zip(self.skills, torch.split(goals, self.goal_dims, dim=-1), strict=True):
+            actions.append(skill(torch.cat([goal, proprio], dim=-1)))
+        return goals, weights, torch.stack(actions, dim=1)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        _, weights, actions = self.parts(obs)
+        return (weights * actions).sum(dim=1)
+
+
+class SkillBlenderModel(MLPModel):
+    """rsl_rl actor whose `mlp` is a `BlendHead`; PPO, its storage and the ONNX export see an ordinary MLPModel."""
+
+    def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
+                 skills: list[str] | None = None, per_joint_weights: bool = True,
+                 hidden_dims: tuple[int, ...] | list[int] = (256, 256, 256), activation: str = "elu",
+                 obs_normalization: bool = False, distribution_cfg: dict | None = None,
+                 frozen_skills: list[FrozenSkill] | None = None) -> None:  # fmt: skip
+        # The parent's normalizer stays the identity: normalization happens inside the head, because the
+        # skills need the raw proprioception.
+        super().__init__(
+            obs, obs_groups, obs_set, output_dim, hidden_dims, activation, False, distribution_cfg
+        )
+        if self.distribution is not None and self.distribution.input_dim != output_dim:
+            raise ValueError(
+                "skillblender: the action distribution must take the mean only (GaussianDistribution)"
+            )
+        loaded = frozen_skills if frozen_skills is not None else [load_skill(s) for s in skills or []]
+        self.mlp = BlendHead(  # type: ignore[assignment]
+            self.obs_dim, output_dim, loaded, hidden_dims, activation, obs_normalization, per_joint_weights
+        )
+        self.skill_tasks = [s.task for s in loaded]
+
+    @property
+    def head(self) -> BlendHead:
+        assert isinstance(self.mlp, BlendHead)
+        return self.mlp
+
+    def update_normalization(self, obs: TensorDict) -> None:
+        normalizer = self.head.normalizer
+        if isinstance(normalizer, EmpiricalNormalization):
+            normalizer.update(torch.cat([obs[g] for g in self.obs_groups], dim=-1))

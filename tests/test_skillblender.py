@@ -1,0 +1,266 @@
+"""SkillBlender (issue 8): H1 skill tasks, their goal samplers, and the per-joint skill blender on PPO."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from robolearn.envs.humanoid import h1_skills
+from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
+from robolearn.policies.config import PpoCfg
+from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.runs import atomic_torch_save, new_run_dir, write_yaml
+from robolearn.policies.setup import RunSpec, build_actor
+from robolearn.policies.skillblender import (
+    BlendHead,
+    FrozenSkill,
+    SkillBlenderCfg,
+    SkillBlenderModel,
+    load_skill,
+)
+from rsl_rl.algorithms import PPO
+from rsl_rl.models import MLPModel
+from tensordict import TensorDict
+
+from robolearn.math import yaw_quat
+from robolearn.tasks import get_task, make_env
+
+SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
+PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity
+
+
+# -- skill tasks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", SKILLS)
+def test_skill_env_builds_steps_and_rewards_are_finite_and_floored(task):
+    env = make_env(task, num_envs=2)
+    goal = SKILL_GOALS[task]
+    # Goal slot first, then the tail every skill shares (what the blender hands to each skill).
+    assert env.observation_dims()["policy"] == goal.dim + PROPRIO
+    assert env.num_actions == 19
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        obs, reward, terminated, time_out, _ = env.step(0.3 * torch.randn(2, 19, generator=gen))
+        assert all(torch.isfinite(v).all() for v in obs.values())
+        assert torch.isfinite(reward).all()
+        if "floor_total_at_zero" in env.reward_manager.terms:
+            assert (reward >= -1e-6).all(), reward  # the authors clip the total reward at >= 0
+
+
+def test_pd_gains_and_default_pose_are_the_authors():
+    env = make_env("H1-Skill-Squat", num_envs=2)
+    model = env.scene.model
+    kp = {env.robot.joint_names[i]: float(model.actuator_gainprm[i, 0]) for i in range(model.nu)}
+    kd = {env.robot.joint_names[i]: -float(model.actuator_biasprm[i, 2]) for i in range(model.nu)}
+    assert (kp["left_hip_pitch"], kd["left_hip_pitch"]) == (200.0, 5.0)
+    assert (kp["right_knee"], kd["right_knee"]) == (300.0, 6.0)
+    assert (kp["left_ankle"], kd["left_ankle"]) == (40.0, 2.0)
+    assert (kp["torso"], kd["torso"]) == (300.0, 6.0)
+    assert (kp["right_elbow"], kd["right_shoulder_roll"]) == (100.0, 2.0)
+    default = dict(zip(env.robot.joint_names, env.robot.default_joint_pos.tolist(), strict=True))
+    assert default["left_hip_pitch"] == pytest.approx(-0.4)
+    assert default["right_knee"] == pytest.approx(0.8)
+    assert default["left_ankle"] == pytest.approx(-0.4)
+    assert env.action_manager.cfg.scale == 0.25
+
+
+def test_goal_samplers_respect_their_ranges():
+    n = 256
+    ids = torch.arange(n)
+    env = make_env("H1-Skill-Squat", num_envs=n)
+    h1_skills.sample_squat_goal(env, ids)
+    height = env.term_state["h1_goal"]["squat_height"]
+    lo, hi = h1_skills.SQUAT_HEIGHT_RANGE
+    assert height.min() >= lo and height.max() <= hi and height.max() - height.min() > 0.8 * (hi - lo)
+
+    env = make_env("H1-Skill-Reach", num_envs=n)
+    h1_skills.sample_reach_goal(env, ids)
+    offsets = env.term_state["h1_goal"]["wrists_h"] - h1_skills.default_points_h(env)["wrists"]
+    dist = offsets.norm(dim=-1)
+    assert dist.max() <= h1_skills.REACH_RADIUS + 1e-9 and dist.max() > 0.9 * h1_skills.REACH_RADIUS
+
+    env = make_env("H1-Skill-Step", num_envs=n)
+    # Targets are placed around the pelvis with its yaw: turn every robot and move it before sampling.
+    yaw = torch.linspace(-3.0, 3.0, n, dtype=torch.float64)
+    env.sim.qpos[:, 3:7] = yaw_quat(yaw).to(env.sim.qpos)
+    env.sim.qpos[:, 0] += 2.0
+    h1_skills.sample_step_goal(env, ids)
+    target_w = env.term_state["h1_goal"]["feet_xy_w"]
+    root = env.robot.root_pos_w[:, :2].double()
+    c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
+    rel = target_w - root.unsqueeze(1)
+    rel_h = torch.stack([c * rel[..., 0] + s * rel[..., 1], -s * rel[..., 0] + c * rel[..., 1]], dim=-1)
+    offsets = rel_h - h1_skills.default_points_h(env)["feet"][:, :2]
+    dist = offsets.norm(dim=-1)
+    assert dist.max() <= h1_skills.STEP_RADIUS + 1e-9 and dist.max() > 0.9 * h1_skills.STEP_RADIUS
+
+    env = make_env("H1-Skill-Walk", num_envs=n)
+    cmd = env.command_manager.command
+    goal = SKILL_GOALS["H1-Skill-Walk"]
+    assert (cmd >= torch.tensor(goal.low)).all() and (cmd <= torch.tensor(goal.high)).all()
+
+
+def test_goal_is_the_error_in_the_heading_frame_and_tracking_peaks_on_target():
+    env = make_env("H1-Skill-Step", num_envs=2)
+    # Robot 0 faces +x, robot 1 faces +y: a target 0.1 m along world +x is 0.1 m to robot 1's right.
+    env.sim.qpos[:, 3:7] = yaw_quat(torch.tensor([0.0, math.pi / 2], dtype=torch.float64)).to(env.sim.qpos)
+    env.sim.forward()
+    env.robot.update()
+    feet = h1_skills.feet_pos_w(env)[..., :2]
+    env.term_state["h1_goal"]["feet_xy_w"][:] = feet
+    env.term_state["h1_goal"]["feet_xy_w"][:, 0, 0] += 0.1
+    err = h1_skills.step_goal(env).reshape(2, 2, 2)
+    assert torch.allclose(err[0, 0], torch.tensor([0.1, 0.0]), atol=1e-6)
+    assert torch.allclose(err[1, 0], torch.tensor([0.0, -0.1]), atol=1e-6)
+    assert torch.allclose(err[:, 1], torch.zeros(2, 2), atol=1e-6)
+    expected = math.exp(-4 * 0.1 / 4)  # mean |error| over the 4 goal entries
+    assert torch.allclose(
+        h1_skills.goal_tracking(env, h1_skills.step_goal), torch.tensor(expected), atol=1e-6
+    )
+
+    env = make_env("H1-Skill-Reach", num_envs=2)
+    env.term_state["h1_goal"]["wrists_h"][:] = h1_skills.wrist_pos_h(env)
+    assert torch.allclose(h1_skills.reach_goal(env), torch.zeros(2, 6), atol=1e-6)
+    assert torch.allclose(h1_skills.goal_tracking(env, h1_skills.reach_goal), torch.ones(2), atol=1e-6)
+
+
+# -- the blender ------------------------------------------------------------------------------------
+
+
+def _skill(task: str, seed: int) -> FrozenSkill:
+    torch.manual_seed(seed)
+    goal = SKILL_GOALS[task]
+    obs_dim = goal.dim + PROPRIO
+    actor = MLPModel(TensorDict({"policy": torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": ["policy"]},
+                     "actor", 19, hidden_dims=[32, 32])  # fmt: skip
+    net = actor.mlp
+    return FrozenSkill(task, net, torch.tensor(goal.low), torch.tensor(goal.high), obs_dim)
+
+
+def _head(per_joint: bool = True, obs_dim: int = 5 + PROPRIO) -> BlendHead:
+    skills = [_skill("H1-Skill-Squat", 1), _skill("H1-Skill-Reach", 2), _skill("H1-Skill-Walk", 3)]
+    return BlendHead(obs_dim, 19, skills, [32], obs_normalization=False, per_joint_weights=per_joint)
+
+
+def _set_output_bias(head: BlendHead, bias: torch.Tensor) -> None:
+    last = head.net[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(bias)
+
+
+def test_weights_are_a_softmax_over_skills_per_joint():
+    head = _head()
+    obs = torch.randn(4, head.net[0].in_features)
+    n_goals = sum(head.goal_dims)
+    bias = torch.zeros(n_goals + 3 * 19)
+    logits = torch.randn(3, 19)
+    bias[n_goals:] = logits.flatten()
+    _set_output_bias(head, bias)
+    _, weights, _ = head.parts(obs)
+    assert weights.shape == (4, 3, 19)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(4, 19), atol=1e-6)
+    assert torch.allclose(weights[0], torch.softmax(logits, dim=0), atol=1e-6)  # over skills, not joints
+    assert not torch.allclose(weights[0, :, 0], weights[0, :, 1])  # each joint has its own blend
+
+    single = _head(per_joint=False)
+    _, weights, _ = single.parts(obs)
+    assert weights.shape == (4, 3, 19)
+    assert torch.allclose(weights, weights[:, :, :1].expand_as(weights))  # one weight per skill
+
+
+def test_logits_favouring_one_skill_give_that_skills_action_with_the_blenders_goal():
+    head = _head()
+    obs = torch.randn(4, head.net[0].in_features)
+    n_goals = sum(head.goal_dims)
+    bias = torch.zeros(n_goals + 3 * 19)
+    goals = torch.tensor([0.1, 0.05, -0.05, 0.1, 0.0, 0.2, -0.2, 0.3, -0.1, 0.2])  # squat 1, reach 6, walk 3
+    bias[:n_goals] = goals
+    logits = torch.full((3, 19), -30.0)
+    logits[1] = 30.0  # every joint follows the reaching skill
+    bias[n_goals:] = logits.flatten()
+    _set_output_bias(head, bias)
+    action = head(obs)
+    reach_obs = torch.cat([goals[1:7].expand(4, 6), obs[:, -PROPRIO:]], dim=-1)
+    assert torch.allclose(action, head.skills[1](reach_obs), atol=1e-5)
+    assert not torch.allclose(
+        action, head.skills[0](torch.cat([goals[:1].expand(4, 1), obs[:, -PROPRIO:]], -1))
+    )
+
+
+def test_goals_are_clamped_to_each_skills_range():
+    head = _head()
+    obs = torch.randn(2, head.net[0].in_features)
+    n_goals = sum(head.goal_dims)
+    for sign, bound in ((1.0, head.goal_high), (-1.0, head.goal_low)):
+        bias = torch.zeros(n_goals + 3 * 19)
+        bias[:n_goals] = sign * 100.0
+        _set_output_bias(head, bias)
+        goals, _, _ = head.parts(obs)
+        assert torch.equal(goals, bound.expand(2, -1))
+    walk = SKILL_GOALS["H1-Skill-Walk"]
+    assert head.goal_high[-3:].tolist() == pytest.approx(list(walk.high))
+
+
+def test_gradients_reach_goals_and_weights_but_not_the_frozen_skills():
+    head = _head()
+    obs = torch.randn(8, head.net[0].in_features)
+    head(obs).square().sum().backward()
+    last = head.net[-1]
+    n_goals = sum(head.goal_dims)
+    assert last.bias.grad is not None
+    assert last.bias.grad[:n_goals].abs().sum() > 0  # through the skills into the goals
+    assert last.bias.grad[n_goals:].abs().sum() > 0  # into the blend logits
+    assert all(p.grad is None and not p.requires_grad for p in head.skills.parameters())
+
+
+def _write_skill_run(tmp_path: Path, task: str, seed: int) -> Path:
+    """A run folder in the project's format (config.yaml + a checkpoint) holding an untrained skill actor."""
+    torch.manual_seed(seed)
+    agent = PpoCfg.cpu(actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32))
+    env_cfg = get_task(task).env_cfg()
+    env = make_env(task, num_envs=2)
+    actor = build_actor(RslRlVecEnv(env), agent, "cpu")
+    run = new_run_dir(tmp_path, task)
+    write_yaml(run / "config.yaml", RunSpec(task, "ppo", env_cfg, agent, seed, "cpu").plain())
+    atomic_torch_save(
+        {"actor_state_dict": actor.state_dict(), "iteration": 0}, run / "checkpoints" / "model_000000.pt"
+    )
+    return run
+
+
+def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):
+    runs = [_write_skill_run(tmp_path, "H1-Skill-Squat", 0), _write_skill_run(tmp_path, "H1-Skill-Reach", 1)]
+    skill = load_skill(runs[1])
+    assert skill.task == "H1-Skill-Reach" and skill.goal_dim == 6 and skill.obs_dim == 6 + PROPRIO
+
+    # The high-level task here is the walking env: its policy group ends with the skills' proprioception.
+    env = make_env("H1-Skill-Walk", num_envs=2)
+    vec = RslRlVecEnv(env)
+    agent = SkillBlenderCfg.cpu(skills=tuple(str(r) for r in runs), actor_hidden_dims=(32,),
+                                critic_hidden_dims=(32,), num_steps_per_env=4, num_mini_batches=1)  # fmt: skip
+    cfg = agent.to_rsl_rl()
+    obs = vec.get_observations()
+    alg = PPO.construct_algorithm(obs, vec, cfg, "cpu")
+    assert isinstance(alg.actor, SkillBlenderModel) and alg.actor.skill_tasks == [
+        "H1-Skill-Squat",
+        "H1-Skill-Reach",
+    ]
+    head = alg.actor.head
+    frozen_before = [p.clone() for p in head.skills.parameters()]
+    net_before = [p.clone() for p in head.net.parameters()]
+    for _ in range(agent.num_steps_per_env):
+        actions = alg.act(obs)
+        assert actions.shape == (2, 19)
+        obs, reward, dones, extras = vec.step(actions)
+        alg.process_env_step(obs, reward, dones, extras)
+    alg.compute_returns(obs)
+    alg.update()
+    assert all(torch.equal(a, b) for a, b in zip(frozen_before, head.skills.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(net_before, head.net.parameters(), strict=True))
+    # Deterministic output of the rsl_rl model is the blend itself.
+    with torch.no_grad():
+        assert torch.allclose(alg.actor(obs), head(obs["policy"]), atol=1e-6)
