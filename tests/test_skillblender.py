@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from robolearn.envs.humanoid import h1_skills
+from robolearn.envs.humanoid import h1_skillbench, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -264,3 +264,41 @@ def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):
     # Deterministic output of the rsl_rl model is the blend itself.
     with torch.no_grad():
         assert torch.allclose(alg.actor(obs), head(obs["policy"]), atol=1e-6)
+
+
+# -- SkillBench -------------------------------------------------------------------------------------
+
+
+def test_button_press_scene_builds_steps_and_places_buttons_in_range():
+    env = make_env("H1-SkillBench-ButtonPress", num_envs=2)
+    model = env.scene.model
+    assert model.geom(h1_skillbench.WALL_GEOM).contype != 0  # the wall is solid ...
+    assert model.geom(h1_skillbench.BUTTON_GEOM).contype == 0  # ... the button is a marker on it
+    assert env.observation_dims()["policy"] == 9 + PROPRIO  # the skills' tail comes last
+    for _ in range(3):
+        obs, reward, *_ = env.step(torch.zeros(2, 19))
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(reward).all()
+    pos = h1_skillbench.button_pos_w(env)
+    lo_y, hi_y = h1_skillbench.BUTTON_Y_RANGE
+    lo_z, hi_z = h1_skillbench.BUTTON_Z_RANGE
+    assert ((pos[:, 1] >= lo_y) & (pos[:, 1] <= hi_y) & (pos[:, 2] >= lo_z) & (pos[:, 2] <= hi_z)).all()
+    assert not torch.allclose(pos[0], pos[1])  # drawn per world
+
+
+def test_button_accuracy_on_scripted_states():
+    env = make_env("H1-SkillBench-ButtonPress", num_envs=3)
+    wrists = h1_skills.wrist_pos_w(env)  # (3, 2, 3): left, right
+    geom_pos = env.sim.model_field("geom_pos")
+    gid = env.scene.model.geom(h1_skillbench.BUTTON_GEOM).id
+    # World 0: the button sits on the right wrist; world 1: 0.3 m beyond it, away from the left wrist;
+    # world 2: on the left wrist (either hand may press).
+    geom_pos[0, gid] = wrists[0, 1].to(geom_pos)
+    geom_pos[1, gid] = (wrists[1, 1] + torch.tensor([0.0, -0.3, 0.0], dtype=torch.float64)).to(geom_pos)
+    geom_pos[2, gid] = wrists[2, 0].to(geom_pos)
+    err = h1_skillbench.button_error(env)
+    assert torch.allclose(err, torch.tensor([0.0, 0.3, 0.0], dtype=err.dtype), atol=1e-6), err
+    assert h1_skillbench.button_pressed(env).tolist() == [True, False, True]
+    assert torch.allclose(h1_skillbench.button_reach(env)[1], torch.tensor(math.exp(-4 * 0.3)), atol=1e-5)
+    # The observation is the same vector in the pelvis heading frame: world 1's right-wrist entry has length 0.3.
+    rel = h1_skillbench.button_from_wrists(env).reshape(3, 2, 3)
+    assert rel[1, 1].norm() == pytest.approx(0.3, abs=1e-5)
