@@ -213,3 +213,72 @@ class SkillBlenderModel(MLPModel):
         normalizer = self.head.normalizer
         if isinstance(normalizer, EmpiricalNormalization):
             normalizer.update(torch.cat([obs[g] for g in self.obs_groups], dim=-1))
+
+
+# -- training: the project's PPO loop with the blender as the actor -----------------------------------
+
+
+def check_blender_task(env_cfg: Any) -> None:
+    """The high-level task's policy group must end with the skills' proprioception, term for term."""
+    from robolearn.envs.humanoid.h1_skills import proprio_terms
+
+    tail = list(proprio_terms())
+    terms = list(env_cfg.observations["policy"].terms)
+    if terms[-len(tail) :] != tail:
+        raise ValueError(
+            f"skillblender: the task's policy observation must end with the skills' terms {tail}; it has {terms}"
+        )
+
+
+@dataclass
+class BlenderTrainArgs:
+    task: str
+    """The high-level task, e.g. H1-SkillBench-ButtonPress."""
+    skills: tuple[str, ...]
+    """Run folders of the trained skills, e.g. runs/H1-Skill-Walk/<stamp> runs/H1-Skill-Reach/<stamp>."""
+    per_joint_weights: bool = True
+    """False: the single-weight baseline (one weight per skill)."""
+    num_envs: int = 256
+    max_iterations: int = 1000
+    time_limit_min: float | None = None
+    seed: int = 0
+    logdir: Path = Path("runs")
+    run_name: str | None = None
+    device: str = "cpu"
+
+
+def train_skillblender(args: BlenderTrainArgs) -> Any:
+    """Train the blender with `policies.train.train_ppo` (same loop, run folder, checkpoints and export).
+
+    The run's config.yaml records algo 'skillblender'; `robolearn train --resume/play/eval` do not know
+    that algo yet (policies/setup.agent_cls would have to map it to SkillBlenderCfg).
+    """
+    from robolearn.policies.runs import new_run_dir, write_yaml
+    from robolearn.policies.setup import RunSpec
+    from robolearn.policies.train import train_ppo
+
+    from robolearn.tasks import get_task
+
+    env_cfg = dataclasses.replace(get_task(args.task).env_cfg(), num_envs=args.num_envs, seed=args.seed)
+    check_blender_task(env_cfg)
+    agent = SkillBlenderCfg.cpu(
+        skills=tuple(str(Path(s)) for s in args.skills),
+        per_joint_weights=args.per_joint_weights,
+        num_envs=args.num_envs,
+        max_iterations=args.max_iterations,
+        init_noise_std=0.5,  # as the skills' preset: the H1 topples under 0.25 rad of random offsets
+        torch_threads=1,
+    )
+    for skill in agent.skills:  # fail before a run folder exists
+        load_skill(skill)
+    spec = RunSpec(args.task, "skillblender", env_cfg, agent, args.seed, args.device)
+    run = new_run_dir(args.logdir, args.task, args.run_name)
+    write_yaml(run / "config.yaml", spec.plain())
+    time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
+    return train_ppo(spec, run, None, None, time_limit_s=time_limit)
+
+
+if __name__ == "__main__":
+    import tyro
+
+    train_skillblender(tyro.cli(BlenderTrainArgs))

@@ -261,9 +261,18 @@ def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):
     alg.update()
     assert all(torch.equal(a, b) for a, b in zip(frozen_before, head.skills.parameters(), strict=True))
     assert any(not torch.equal(a, b) for a, b in zip(net_before, head.net.parameters(), strict=True))
-    # Deterministic output of the rsl_rl model is the blend itself.
+    # Deterministic output of the rsl_rl model is the blend itself ...
     with torch.no_grad():
-        assert torch.allclose(alg.actor(obs), head(obs["policy"]), atol=1e-6)
+        blended = head(obs["policy"])
+        assert torch.allclose(alg.actor(obs), blended, atol=1e-6)
+    # ... and so is the exported policy.onnx (the export reads the actor's normalizer and mlp).
+    import onnxruntime as ort
+    from robolearn.sim2real.export import export_policy, policy_metadata
+
+    paths = export_policy(alg.actor, policy_metadata(env, "H1-Skill-Walk"), tmp_path / "export")
+    session = ort.InferenceSession(str(paths.onnx))
+    onnx_actions = session.run(None, {"obs": obs["policy"].numpy()})[0]
+    assert torch.allclose(torch.from_numpy(onnx_actions), blended, atol=1e-4)
 
 
 # -- SkillBench -------------------------------------------------------------------------------------
