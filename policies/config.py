@@ -48,6 +48,9 @@ class PpoCfg:
     use_clipped_value_loss: bool = True
     torch_threads: int = 0
     """Threads of torch's CPU kernels; 0 uses every core (physics and learning take turns)."""
+    random_initial_episode_length: bool = True
+    """A fresh run starts each world at a random point of its episode (Isaac Lab's
+    init_at_random_ep_len), so time-outs spread over iterations instead of all arriving at once."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form keys merged into rsl_rl's algorithm config (e.g. symmetry_cfg)."""
 

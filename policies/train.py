@@ -172,6 +172,8 @@ def train_ppo(
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
         torch.set_rng_state(state["torch_rng"])
         console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
+    elif agent.random_initial_episode_length:
+        env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)
 
     from torch.utils.tensorboard import SummaryWriter
 

@@ -4,8 +4,9 @@ Each observation term of the training env (robolearn/env/mdp/observations.py) th
 measure has a twin here computing the same quantity from `RobotState`, the command and the last
 action; the builder applies clip and scale in the env's order (float32, clip, then scale) and
 stacks history frames oldest first, repeating the first frame after a reset as the env does.
-Terms a robot cannot measure (base linear velocity, height scans, ground-truth contacts) are
-rejected when the builder is made, not at the first step.
+Terms a robot cannot measure (height scans, ground-truth contacts) are rejected when the builder is
+made, not at the first step. Base linear velocity is no sensor reading either: a policy observing it
+needs a robot whose state carries an estimate (`RobotState.lin_vel`), checked at the first reading.
 """
 
 from __future__ import annotations
@@ -49,7 +50,18 @@ class ObsInputs:
 
 TermFn = Callable[[ObsInputs], np.ndarray]
 
+
+def base_lin_vel(x: ObsInputs) -> np.ndarray:
+    if x.state.lin_vel is None:
+        raise PolicySpecError(
+            "the policy observes base_lin_vel, but the robot's state has no linear-velocity estimate "
+            "(RobotState.lin_vel is None): run a state estimator on the robot, or deploy a policy "
+            "that does not observe base_lin_vel"
+        )
+    return x.state.lin_vel
+
 TERMS: dict[str, TermFn] = {
+    "base_lin_vel": base_lin_vel,
     "base_ang_vel": lambda x: x.state.gyro,
     "projected_gravity": lambda x: projected_gravity(x.state.quat),
     "velocity_command": lambda x: x.command,

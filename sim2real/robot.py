@@ -30,6 +30,9 @@ class RobotState:
     """Robot time of the reading (s)."""
     contacts: np.ndarray | None = None
     """Optional foot contact flags or forces."""
+    lin_vel: np.ndarray | None = None
+    """Optional base linear velocity in the base frame (m/s), from the robot's state estimator
+    (no sensor measures it); only policies that observe `base_lin_vel` need it."""
     fresh: bool = True
     """False when the robot's state stopped updating (a lost link); the safety layer e-stops."""
 

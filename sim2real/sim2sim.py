@@ -91,6 +91,7 @@ def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
     return SensorNoise(
         q=noise.get("joint_pos_rel", 0.0), dq=noise.get("joint_vel", 0.0),
         gyro=noise.get("base_ang_vel", 0.0), tilt=noise.get("projected_gravity", 0.0),
+        lin_vel=noise.get("base_lin_vel", 0.0),
     ).scaled(k)  # fmt: skip
 
 

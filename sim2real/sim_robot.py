@@ -41,9 +41,11 @@ class SensorNoise:
     gyro: float = 0.0
     tilt: float = 0.0
     """Rotation noise on the IMU orientation (rad, about a random axis)."""
+    lin_vel: float = 0.0
+    """Error of the base linear-velocity estimate (m/s)."""
 
     def scaled(self, k: float) -> SensorNoise:
-        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k)
+        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k)
 
 
 @dataclass
@@ -144,7 +146,13 @@ class SimulatedRobot:
             mujoco.mju_mulQuat(out, quat, dquat)
             quat = out
         contacts = d.sensordata[self._contact].reshape(-1, 4)[:, 0].copy()
-        return RobotState(q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts)
+        # The simulated robot's "state estimator": the true base velocity plus the estimate's error.
+        lin_vel = self.base_lin_vel_b()
+        if noise.lin_vel:
+            lin_vel += self.rng.uniform(-noise.lin_vel, noise.lin_vel, 3)
+        return RobotState(
+            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel
+        )
 
     def write(self, cmd: JointCommand) -> None:
         delay = self.cfg.latency_s

@@ -95,6 +95,10 @@ class LowState:
     foot_force: list[float] = field(default_factory=lambda: [0.0] * 4)
     """Foot sensors, FR, FL, RR, RL."""
     tick: int = 0
+    lin_vel: list[float] | None = None
+    """Base linear velocity estimate (base frame). Not a field of the SDK's LowState: the robot in
+    low-level mode publishes no velocity estimate, so hardware gives None and only the simulated
+    robot fills it. A policy observing base_lin_vel then fails at its first reading, by name."""
 
 
 KEY_BITS = {name: bit for bit, name in enumerate(
@@ -183,6 +187,7 @@ class MotorMap:
             gyro=np.asarray(msg.imu_state.gyroscope, dtype=np.float64),
             stamp=stamp,
             contacts=np.asarray(msg.foot_force, dtype=np.float64),
+            lin_vel=None if msg.lin_vel is None else np.asarray(msg.lin_vel, dtype=np.float64),
         )
 
     def encode_state(self, state: RobotState, out: LowState | None = None) -> LowState:
@@ -192,6 +197,7 @@ class MotorMap:
             msg.motor_state[m].q, msg.motor_state[m].dq = float(state.q[j]), float(state.dq[j])
         msg.imu_state.quaternion = [float(x) for x in state.quat]
         msg.imu_state.gyroscope = [float(x) for x in state.gyro]
+        msg.lin_vel = None if state.lin_vel is None else [float(x) for x in state.lin_vel]
         return msg
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from robolearn.sim2real.export import policy_metadata
-from robolearn.sim2real.observation import ObservationBuilder, resolve_term
+from robolearn.sim2real.observation import ObservationBuilder, quat_rotate_inverse, resolve_term
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
 
@@ -31,14 +31,16 @@ def make_env(history: int = 1, clip: float | None = None) -> ManagerBasedRlEnv:
 
 
 def robot_states(env: ManagerBasedRlEnv) -> list[RobotState]:
-    """What a robot would read: joint encoders, IMU quaternion and body-frame gyro (no noise)."""
+    """What a robot would read: joint encoders, IMU quaternion, body-frame gyro and a (perfect)
+    base-velocity estimate, computed here from the world-frame qvel, not from the env's own term."""
     qpos, qvel = env.sim.qpos.cpu().numpy(), env.sim.qvel.cpu().numpy()
     q_idx = [env.scene.model.joint(n).qposadr[0] for n in env.robot.joint_names]
     v_idx = [env.scene.model.joint(n).dofadr[0] for n in env.robot.joint_names]
     return [
-        RobotState(q=qpos[i, q_idx], dq=qvel[i, v_idx], quat=qpos[i, 3:7], gyro=qvel[i, 3:6])
+        RobotState(q=qpos[i, q_idx], dq=qvel[i, v_idx], quat=qpos[i, 3:7], gyro=qvel[i, 3:6],
+                   lin_vel=quat_rotate_inverse(qpos[i, 3:7], qvel[i, 0:3]))
         for i in range(env.num_envs)
-    ]
+    ]  # fmt: skip
 
 
 def round_trip(meta: PolicyMetadata) -> PolicyMetadata:
@@ -82,6 +84,16 @@ def test_builder_rejects_terms_a_robot_cannot_measure():
     meta.obs_dim += 77
     with pytest.raises(PolicySpecError, match="height_scan"):
         ObservationBuilder(meta)
+
+
+def test_base_lin_vel_needs_the_robots_estimate():
+    env = make_env()
+    meta = round_trip(policy_metadata(env, TASK))
+    assert "base_lin_vel" in [resolve_term(t) for t in meta.observation_terms]
+    builder = ObservationBuilder(meta)
+    state = dataclasses.replace(robot_states(env)[0], lin_vel=None)  # e.g. a Go2 in low-level mode
+    with pytest.raises(PolicySpecError, match="base_lin_vel"):
+        builder.build(state, np.zeros(3), np.zeros(env.num_actions))
 
 
 def test_old_files_without_func_resolve_by_name():

@@ -23,6 +23,8 @@ class VelocityCommand:
         self.command = torch.zeros(env.num_envs, 3, device=env.device)
         self._time_left = torch.zeros(env.num_envs, device=env.device)
         self.error_sum = torch.zeros(env.num_envs, 2, device=env.device)
+        # Counted here, not read from the episode length: a learner may start episodes part-way.
+        self.error_steps = torch.zeros(env.num_envs, device=env.device)
 
     @property
     def ranges(self) -> list[tuple[float, float]]:
@@ -46,15 +48,17 @@ class VelocityCommand:
         err_lin = torch.linalg.norm(self.command[:, :2] - robot.root_lin_vel_b[:, :2], dim=-1)
         err_ang = torch.abs(self.command[:, 2] - robot.root_ang_vel_b[:, 2])
         self.error_sum += torch.stack([err_lin, err_ang], dim=-1).float()
+        self.error_steps += 1
         self._time_left -= dt
         due = (self._time_left <= 0).nonzero(as_tuple=True)[0]
         if len(due):
             self._resample(due)
 
     def reset(self, env_ids: torch.Tensor) -> dict[str, float]:
-        steps = self.env.episode_length_buf[env_ids].clamp(min=1).float()
+        steps = self.error_steps[env_ids].clamp(min=1)
         err = self.error_sum[env_ids] / steps.unsqueeze(-1)
         self.error_sum[env_ids] = 0.0
+        self.error_steps[env_ids] = 0.0
         self._resample(env_ids)
         return {
             "Metrics/error_vel_xy": float(err[:, 0].mean()),
