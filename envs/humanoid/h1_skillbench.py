@@ -26,6 +26,7 @@ from robolearn.envs.humanoid.h1_skills import (
     LEGS,
     H1SkillCfg,
     _to_heading,
+    h1_skill_ppo,
     proprio_terms,
     skill_events,
     wrist_pos_w,
@@ -197,4 +198,5 @@ register_task(
     "H1-SkillBench-ButtonPress",
     H1ButtonPressCfg,
     "Unitree H1 SkillBench: walk to a wall and touch a button with a wrist (blend of walk + reach skills)",
+    train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender trains with python -m robolearn.policies.skillblender
 )

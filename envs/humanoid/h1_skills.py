@@ -282,11 +282,16 @@ def _joint_ids(env: ManagerBasedRlEnv, patterns: tuple[str, ...]) -> list[int]:
     return [i for i, n in enumerate(env.robot.joint_names) if any(re.fullmatch(p, n) for p in patterns)]
 
 
-def joint_pose(env: ManagerBasedRlEnv, joints: tuple[str, ...], sharpness: float = 100.0) -> torch.Tensor:
-    """exp(-sharpness * sum |q - q_default|) over the named joints (regexes): 1 at the default pose."""
+def joint_pose(env: ManagerBasedRlEnv, joints: tuple[str, ...], deadband: float = 0.1,
+               sharpness: float = 100.0) -> torch.Tensor:  # fmt: skip
+    """exp(-sharpness * max(sum |q - q_default| - deadband, 0)) over the named joints (regexes).
+
+    1 within `deadband` rad of the default pose; humanoid-gym's form, whose 0.1 rad deadband keeps the
+    kernel from vanishing at the small deviations any balancing robot has.
+    """
     ids = _joint_ids(env, joints)
     dev = (env.robot.joint_pos[:, ids] - env.robot.default_joint_pos[ids]).abs().sum(dim=-1)
-    return torch.exp(-sharpness * dev).float()
+    return torch.exp(-sharpness * (dev - deadband).clamp(min=0.0)).float()
 
 
 def upright(env: ManagerBasedRlEnv, sharpness: float = 20.0) -> torch.Tensor:
