@@ -311,3 +311,44 @@ def test_button_accuracy_on_scripted_states():
     # The observation is the same vector in the pelvis heading frame: world 1's right-wrist entry has length 0.3.
     rel = h1_skillbench.button_from_wrists(env).reshape(3, 2, 3)
     assert rel[1, 1].norm() == pytest.approx(0.3, abs=1e-5)
+
+
+def test_box_push_scene_builds_with_the_box_after_the_robot():
+    env = make_env("H1-SkillBench-BoxPush", num_envs=2)
+    # The robot's joints and default pose are untouched by the extra free body ...
+    assert env.num_actions == 19 and env.robot.default_joint_pos[3] == pytest.approx(0.8)
+    assert env.observation_dims()["policy"] == 11 + PROPRIO
+    # ... and the box starts at rest on the floor inside its jitter box, its goal ahead of it.
+    pos, quat = h1_skillbench.box_pose_w(env)
+    assert torch.allclose(pos[:, 2], torch.full((2,), h1_skillbench.BOX_HALF_SIZE[2], dtype=pos.dtype))
+    assert ((pos[:, 0] - h1_skillbench.BOX_START_X).abs() <= h1_skillbench.BOX_START_JITTER[0]).all()
+    ahead = h1_skillbench.box_goal_xy_w(env)[:, 0] - pos[:, 0]
+    lo, hi = h1_skillbench.BOX_GOAL_OFFSET_X
+    assert ((ahead >= lo - 1e-6) & (ahead <= hi + 1e-6)).all()
+    for _ in range(3):
+        obs, reward, *_ = env.step(torch.zeros(2, 19))
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(reward).all()
+
+
+def test_box_push_accuracy_and_hand_distance_on_scripted_states():
+    env = make_env("H1-SkillBench-BoxPush", num_envs=2)
+    box = h1_skillbench._box_qpos_slice(env)
+    goal = h1_skillbench.box_goal_xy_w(env)
+    # World 0: the box on its goal; world 1: 0.3 m to the side of it.
+    env.sim.qpos[0, box.start : box.start + 2] = goal[0].to(env.sim.qpos)
+    env.sim.qpos[1, box.start : box.start + 2] = (goal[1] + torch.tensor([0.0, 0.3], dtype=goal.dtype)).to(
+        env.sim.qpos
+    )
+    err = h1_skillbench.box_error(env)
+    assert torch.allclose(err, torch.tensor([0.0, 0.3], dtype=err.dtype), atol=1e-6), err
+    assert h1_skillbench.BENCH_ACCURACY["H1-SkillBench-BoxPush"] is h1_skillbench.box_error
+    # Hands: box centre on world 0's right wrist (inside: 0); 0.1 m beyond its near face from world 1's.
+    wrists = h1_skills.wrist_pos_w(env)
+    half_x = h1_skillbench.BOX_HALF_SIZE[0]
+    env.sim.qpos[0, box.start : box.start + 3] = wrists[0, 1].to(env.sim.qpos)
+    env.sim.qpos[1, box.start : box.start + 3] = (
+        wrists[1, 1] + torch.tensor([half_x + 0.1, 0.0, 0.0], dtype=wrists.dtype)
+    ).to(env.sim.qpos)
+    env.sim.qpos[:, box.start + 3 : box.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=env.sim.qpos.dtype)
+    dist = h1_skillbench.wrists_to_box_surface(env)
+    assert dist[0, 1] == pytest.approx(0.0, abs=1e-9) and dist[1, 1] == pytest.approx(0.1, abs=1e-6)

@@ -1,4 +1,6 @@
-"""SkillBench button press on the Unitree H1 (SkillBlender, issue 8): walk up to a wall and touch its button.
+"""SkillBench tasks on the Unitree H1 (SkillBlender, issue 8): button press and box push.
+
+Button press: walk up to a wall and touch its button.
 
 The scene adds a wall and a button to the floor with MjSpec (a terrain kind, so the shared scene builder
 is reused). The button is a flat, non-colliding disc on the wall's face: pressing is touching its centre
@@ -10,6 +12,12 @@ observation is [button relative to each wrist (6), button relative to the pelvis
 shared proprioception], and its reward is one exp-kernel term on the wrist-to-button distance, as the
 authors' task rewards are. Accuracy (`button_error`) is the authors' end-of-episode wrist-to-button
 distance.
+
+Box push: push a free box onto a marker on the floor 0.5-1 m beyond it. Two task terms (box to goal,
+hands to the box's surface); accuracy (`box_error`) is the end-of-episode box-to-goal distance. The box
+is a free body after the robot, so its scene builder appends the box's pose to the keyframes.
+
+`BENCH_SKILLS` names the skills each task blends, `BENCH_ACCURACY` its accuracy function.
 """
 
 from __future__ import annotations
@@ -127,33 +135,26 @@ def button_reach(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
     return torch.exp(-sharpness * button_error(env)).float()
 
 
-def button_policy_obs() -> ObsGroupCfg:
-    # The skills' proprioception must come last: the blender hands that tail to every skill.
-    terms = {
-        "button_from_wrists": ObsTerm(button_from_wrists),
-        "button_from_pelvis": ObsTerm(button_from_pelvis),
-    }
-    return ObsGroupCfg(terms={**terms, **proprio_terms()})
-
-
-def button_critic_obs() -> ObsGroupCfg:
-    terms = {
-        "button_from_wrists": ObsTerm(button_from_wrists),
-        "button_from_pelvis": ObsTerm(button_from_pelvis),
+def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]:
+    """A SkillBench task's groups: its own terms, then the skills' proprioception (last: the blender hands that
+    tail to every skill); the critic adds the skills' privileged terms."""
+    policy = ObsGroupCfg(terms={**task_terms, **proprio_terms()})
+    critic = {
+        **task_terms,
         **proprio_terms(noise=False),
         "base_lin_vel": ObsTerm(mdp.base_lin_vel),
         "base_height": ObsTerm(mdp.base_height),
         "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}),
         "wrists": ObsTerm(wrist_positions),
     }
-    return ObsGroupCfg(terms=terms, enable_noise=False)
+    return {"policy": policy, "critic": ObsGroupCfg(terms=critic, enable_noise=False)}
 
 
-def button_scene() -> SceneCfg:
+def bench_scene(terrain_kind: str) -> SceneCfg:
     return SceneCfg(
         robot="h1",
         fast_model=False,
-        terrain=TerrainCfg(kind=BUTTON_TERRAIN),
+        terrain=TerrainCfg(kind=terrain_kind),
         contact_sensors={
             "feet": ContactSensorCfg(bodies=FEET),
             "trunk": ContactSensorCfg(bodies=TRUNK),
@@ -163,40 +164,213 @@ def button_scene() -> SceneCfg:
     )
 
 
-def button_events() -> dict[str, EventTerm]:
+def bench_terminations() -> dict[str, TerminationTerm]:
+    return {
+        "time_out": TerminationTerm(mdp.time_out, time_out=True),
+        "trunk_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "trunk"}),
+        "bad_orientation": TerminationTerm(mdp.bad_orientation, params={"limit_angle": 1.0}),
+    }
+
+
+def bench_events(**task_events: EventTerm) -> dict[str, EventTerm]:
     events = skill_events(None)
-    # Face the wall, give or take 0.3 rad.
+    # Face the scene, give or take 0.3 rad; the task's own resets (object placement) come after.
     events["reset_base"].params["pose_range"] = {"y": (-0.2, 0.2), "yaw": (-0.3, 0.3)}
-    events["place_button"] = EventTerm(place_button, mode="reset")
-    return events
+    return {**events, **task_events}
 
 
 @dataclass
 class H1ButtonPressCfg(H1SkillCfg):
-    scene: SceneCfg = field(default_factory=button_scene)
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BUTTON_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": button_policy_obs(), "critic": button_critic_obs()}
+        default_factory=lambda: bench_observations(
+            {
+                "button_from_wrists": ObsTerm(button_from_wrists),
+                "button_from_pelvis": ObsTerm(button_from_pelvis),
+            }
+        )
     )
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {"button_reach": RewardTerm(button_reach, weight=5.0)}
     )
-    terminations: dict[str, TerminationTerm] = field(
-        default_factory=lambda: {
-            "time_out": TerminationTerm(mdp.time_out, time_out=True),
-            "trunk_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "trunk"}),
-            "bad_orientation": TerminationTerm(mdp.bad_orientation, params={"limit_angle": 1.0}),
-        }
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(place_button=EventTerm(place_button, mode="reset"))
     )
-    events: dict[str, EventTerm] = field(default_factory=button_events)
     episode_length_s: float = 10.0
 
 
-BUTTON_SKILLS = ("H1-Skill-Walk", "H1-Skill-Reach")
-"""The skills the authors blend for button pressing."""
+# -- box push --------------------------------------------------------------------------------------------
+
+BOX_TERRAIN = "skillbench_box"
+BOX_BODY = "skillbench/box"
+BOX_JOINT = "skillbench/box_free"
+BOX_GOAL_GEOM = "skillbench/box_goal"
+BOX_HALF_SIZE = (0.25, 0.25, 0.4)
+"""A 0.5 x 0.5 x 0.8 m box: its top is at the H1's hand height with the arms hanging."""
+BOX_MASS = 8.0
+BOX_START_X = 1.0
+"""Box centre ahead of the spawn point (m): its near face is 0.75 m away, a step or two."""
+BOX_START_JITTER = (0.1, 0.2)
+"""Half-widths of the uniform box start offset in x and y (m)."""
+BOX_GOAL_OFFSET_X = (0.5, 1.0)
+BOX_GOAL_OFFSET_Y = (-0.3, 0.3)
+"""Goal = box start + these offsets (m): always a push away from the robot."""
+
+
+def build_box(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    """A free box on the floor and a flat goal marker (moved per world at reset).
+
+    The box adds a free joint after the robot's joints, so every keyframe gets the box's start pose
+    appended (a keyframe must give all of qpos).
+    """
+    del cfg
+    start = [BOX_START_X, 0.0, BOX_HALF_SIZE[2]]
+    box = spec.worldbody.add_body(name=BOX_BODY, pos=start)
+    box.add_freejoint(name=BOX_JOINT)
+    box.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(BOX_HALF_SIZE), mass=BOX_MASS,
+                 rgba=[0.6, 0.45, 0.3, 1])  # fmt: skip
+    spec.worldbody.add_geom(name=BOX_GOAL_GEOM, type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[0.1, 0.001, 0],
+                            pos=[BOX_START_X + np.mean(BOX_GOAL_OFFSET_X), 0.0, 0.001], contype=0, conaffinity=0,
+                            rgba=[0.1, 0.7, 0.2, 1])  # fmt: skip
+    for key in spec.keys:
+        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
+    return None
+
+
+register_terrain(BOX_TERRAIN, build_box)
+
+
+def _box_qpos_slice(env: ManagerBasedRlEnv) -> slice:
+    adr = int(env.scene.model.joint(BOX_JOINT).qposadr[0])
+    return slice(adr, adr + 7)
+
+
+def box_pose_w(env: ManagerBasedRlEnv) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3) position and (N, 4) quaternion of each world's box."""
+    q = env.sim.qpos[:, _box_qpos_slice(env)].to(env.device).double()
+    return q[:, :3], q[:, 3:]
+
+
+def box_goal_xy_w(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 2) world xy of each world's goal marker (a world-body geom: its geom_pos is its position)."""
+    pos = env.sim.model_field("geom_pos")[:, int(env.scene.model.geom(BOX_GOAL_GEOM).id)]
+    return pos[:, :2].to(env.device).double() + env.env_origins[:, :2]
+
+
+def place_box(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """Box start jittered around its default, at rest; goal marker pushed ahead of it."""
+    ids = env_ids.to(env.sim.device)
+    n = len(env_ids)
+    u = torch.rand((n, 4), device=env.device, generator=env.rng, dtype=torch.float64)
+    start = torch.stack([BOX_START_X + BOX_START_JITTER[0] * (2 * u[:, 0] - 1),
+                         BOX_START_JITTER[1] * (2 * u[:, 1] - 1)], dim=-1)  # fmt: skip
+    qpos = env.sim.qpos
+    box = _box_qpos_slice(env)
+    rows = qpos[ids]
+    rows[:, box.start : box.start + 2] = (start + env.env_origins[env_ids, :2]).to(rows)
+    rows[:, box.start + 2] = BOX_HALF_SIZE[2]
+    rows[:, box.start + 3 : box.stop] = torch.tensor(
+        [1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device
+    )
+    qpos[ids] = rows
+    vadr = int(env.scene.model.joint(BOX_JOINT).dofadr[0])
+    qvel_rows = env.sim.qvel[ids]
+    qvel_rows[:, vadr : vadr + 6] = 0.0
+    env.sim.qvel[ids] = qvel_rows
+    lo_x, hi_x = BOX_GOAL_OFFSET_X
+    lo_y, hi_y = BOX_GOAL_OFFSET_Y
+    goal = start + torch.stack([lo_x + (hi_x - lo_x) * u[:, 2], lo_y + (hi_y - lo_y) * u[:, 3]], dim=-1)
+    pos = env.sim.model_field("geom_pos")
+    gid = int(env.scene.model.geom(BOX_GOAL_GEOM).id)
+    pos[env_ids.to(pos.device), gid, :2] = goal.to(pos)
+
+
+def box_error(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) xy distance from the box centre to its goal (m): the task's accuracy measure."""
+    return torch.linalg.norm(box_pose_w(env)[0][:, :2] - box_goal_xy_w(env), dim=-1)
+
+
+def wrists_to_box_surface(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 2) distance from each wrist point to the box's surface (0 on or inside it)."""
+    from robolearn.math import quat_rotate_inverse
+
+    pos, quat = box_pose_w(env)
+    rel = wrist_pos_w(env) - pos.unsqueeze(1)
+    local = quat_rotate_inverse(quat.unsqueeze(1).expand(-1, 2, -1), rel)
+    half = torch.tensor(BOX_HALF_SIZE, dtype=local.dtype, device=local.device)
+    return torch.linalg.norm((local.abs() - half).clamp(min=0.0), dim=-1)
+
+
+def box_to_goal(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * box_error(env)).float()
+
+
+def hands_on_box(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    """exp(-sharpness * mean wrist-to-box-surface distance): the second task term, bringing the hands to the box."""
+    return torch.exp(-sharpness * wrists_to_box_surface(env).mean(dim=-1)).float()
+
+
+def box_from_pelvis(env: ManagerBasedRlEnv) -> torch.Tensor:
+    rel = box_pose_w(env)[0] - env.robot.root_pos_w.to(env.device).double()
+    return _to_heading(env, rel).float()
+
+
+def box_from_wrists(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 6) box centre minus each wrist point, in the pelvis heading frame."""
+    rel = box_pose_w(env)[0].unsqueeze(1) - wrist_pos_w(env)
+    return _to_heading(env, rel).reshape(env.num_envs, 6).float()
+
+
+def goal_from_box(env: ManagerBasedRlEnv) -> torch.Tensor:
+    rel = box_goal_xy_w(env) - box_pose_w(env)[0][:, :2]
+    return _to_heading(env, rel).float()
+
+
+@dataclass
+class H1BoxPushCfg(H1SkillCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN))
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: bench_observations(
+            {
+                "box_from_wrists": ObsTerm(box_from_wrists),
+                "box_from_pelvis": ObsTerm(box_from_pelvis),
+                "goal_from_box": ObsTerm(goal_from_box),
+            }
+        )
+    )
+    rewards: dict[str, RewardTerm] = field(
+        default_factory=lambda: {
+            "box_to_goal": RewardTerm(box_to_goal, weight=5.0),
+            "hands_on_box": RewardTerm(hands_on_box, weight=1.0),
+        }
+    )
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(place_box=EventTerm(place_box, mode="reset"))
+    )
+    episode_length_s: float = 10.0
+
+
+# -- registry ------------------------------------------------------------------------------------------
+
+BENCH_SKILLS = {
+    "H1-SkillBench-ButtonPress": ("H1-Skill-Walk", "H1-Skill-Reach"),
+    "H1-SkillBench-BoxPush": ("H1-Skill-Walk", "H1-Skill-Reach"),
+}
+"""The skills each task blends (the authors' subsets)."""
+BENCH_ACCURACY = {"H1-SkillBench-ButtonPress": button_error, "H1-SkillBench-BoxPush": box_error}
+"""Each task's accuracy: the error (m) at the end of an episode; lower is better."""
 
 register_task(
     "H1-SkillBench-ButtonPress",
     H1ButtonPressCfg,
     "Unitree H1 SkillBench: walk to a wall and touch a button with a wrist (blend of walk + reach skills)",
     train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender trains with python -m robolearn.policies.skillblender
+)
+register_task(
+    "H1-SkillBench-BoxPush",
+    H1BoxPushCfg,
+    "Unitree H1 SkillBench: push a box onto a floor marker (blend of walk + reach skills)",
+    train_cfg=h1_skill_ppo,
 )
