@@ -18,6 +18,10 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
         hinf = get_task(task).train_cfg
         cfg = hinf() if hinf is not None else None
         return cfg if isinstance(cfg, HInfCfg) else HInfCfg.cpu()
+    if algo == "distill":
+        from robolearn.policies.distill import DistillCfg
+
+        return DistillCfg.cpu()
     if algo != "ppo":
         from robolearn.policies.sb3 import Sb3Cfg
 

@@ -199,8 +199,8 @@ def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, di
         raise RunError(f"checkpoint {checkpoint} does not exist")
     try:
         data = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if not isinstance(data, dict) or "actor_state_dict" not in data:
-            raise ValueError("not a robolearn checkpoint (no actor_state_dict)")
+        if not isinstance(data, dict) or not ({"actor_state_dict", "student_state_dict"} & data.keys()):
+            raise ValueError("not a robolearn checkpoint (no actor_state_dict or student_state_dict)")
     except Exception as exc:
         msg = f"checkpoint {checkpoint} is corrupt or unreadable ({type(exc).__name__}: {exc})"
         older = [p for p in list_checkpoints(checkpoint.parent.parent) if p.name < checkpoint.name]

@@ -52,6 +52,10 @@ def agent_cls(algo: str) -> type:
         from robolearn.policies.hinf import HInfCfg
 
         return HInfCfg
+    if algo == "distill":
+        from robolearn.policies.distill import DistillCfg
+
+        return DistillCfg
     from robolearn.policies.sb3 import Sb3Cfg
 
     return Sb3Cfg
@@ -63,8 +67,12 @@ def spec_from_run(run: Path) -> RunSpec:
     where = str(run / "config.yaml")
     env_default = get_task(data["task"]).env_cfg()
     algo = data.get("algo", "ppo")
-    env_cfg = from_plain(env_default, data["env"], f"{where}: env")
     agent = from_plain(agent_cls(algo)(), data["agent"], f"{where}: agent")
+    if algo == "distill":  # the student's observation group is made from the task's policy group
+        from robolearn.policies.distill import student_env
+
+        env_default = student_env(env_default, agent)
+    env_cfg = from_plain(env_default, data["env"], f"{where}: env")
     return RunSpec(
         data["task"], algo, env_cfg, agent, int(data.get("seed", 0)), str(data.get("device", "cpu"))
     )
@@ -83,21 +91,23 @@ def make_env(
 
 
 def build_actor(vec: RslRlVecEnv, agent: PpoCfg, device: str) -> MLPModel:
+    """The acting network of a run's learner: PPO's actor, or a distillation run's student."""
     cfg = agent.to_rsl_rl()
+    role, other = ("student", "teacher") if "student" in cfg else ("actor", "critic")
     obs = vec.get_observations()
-    groups = resolve_obs_groups(obs, cfg["obs_groups"], ["actor", "critic"])
-    cls, kwargs = resolve_class(cfg["actor"])
-    return cls(obs, groups, "actor", vec.num_actions, **kwargs).to(device)
+    groups = resolve_obs_groups(obs, cfg["obs_groups"], [role, other])
+    cls, kwargs = resolve_class(cfg[role])
+    return cls(obs, groups, role, vec.num_actions, **kwargs).to(device)
 
 
 def load_policy(
     run: Path, checkpoint: Path | None, env: ManagerBasedRlEnv, agent: PpoCfg, state: dict
 ) -> MLPModel:
-    """The actor of a PPO (or H-infinity) checkpoint, in eval mode, on the env's device."""
+    """The actor of a PPO (or H-infinity) checkpoint, or a distillation run's student, in eval mode."""
     del run, checkpoint
     actor = build_actor(RslRlVecEnv(env), agent, str(env.device))
     try:
-        actor.load_state_dict(state["actor_state_dict"])
+        actor.load_state_dict(state.get("student_state_dict") or state["actor_state_dict"])
     except RuntimeError as exc:
         raise RunError(f"the checkpoint does not fit the run's actor config: {exc}") from None
     return actor.eval()

@@ -41,7 +41,7 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
-from rsl_rl.algorithms import PPO
+from rsl_rl.algorithms import PPO, Distillation
 
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs
@@ -110,6 +110,12 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         if state.get("task", spec.task) != spec.task:
             raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
         return spec, run, state, ckpt_path
+    if args.algo == "distill":
+        from robolearn.policies.distill import DistillCfg, resolve_teacher
+
+        base = args.agent if isinstance(args.agent, DistillCfg) else DistillCfg.cpu()
+        task, env_cfg, agent = resolve_teacher(args.task, args.teacher, base)
+        args = replace(args, task=task, agent=agent, env=args.env or env_cfg)
     if args.task is None:
         raise RunError("name a task to train (or --resume a run folder)")
     env_cfg, agent = setup.default_spec(args.task, args.algo, args.device)
@@ -141,7 +147,7 @@ def train(args: TrainArgs) -> TrainResult:
 
         time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
         return train_hinf(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
-    if spec.algo != "ppo":
+    if spec.algo not in ("ppo", "distill"):
         from robolearn.policies.sb3 import train_sb3
 
         return train_sb3(spec, run, state, ckpt)
@@ -164,7 +170,8 @@ def train_ppo(
     env = setup.make_env(spec.env, spec.device)
     vec = RslRlVecEnv(env)
     cfg = agent.to_rsl_rl()
-    alg = PPO.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
+    alg_cls = Distillation if spec.algo == "distill" else PPO
+    alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
 
     start_it, env_steps, wall_before = 0, 0, 0.0
     if state is not None:
@@ -172,8 +179,13 @@ def train_ppo(
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
         torch.set_rng_state(state["torch_rng"])
         console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
-    elif agent.random_initial_episode_length:
-        env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)
+    else:
+        if spec.algo == "distill":
+            teacher_ckpt, teacher = load_checkpoint(Path(agent.teacher), None)
+            alg.load(teacher, {"teacher": True}, strict=True)
+            console.print(f"teacher: {teacher_ckpt}")
+        if agent.random_initial_episode_length:
+            env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)
 
     from torch.utils.tensorboard import SummaryWriter
 
@@ -190,7 +202,7 @@ def train_ppo(
     def save(iteration: int) -> Path:
         data = alg.save()
         data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
-                    learning_rate=alg.learning_rate, task=spec.task, algo="ppo", torch_rng=torch.get_rng_state())  # fmt: skip
+                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, torch_rng=torch.get_rng_state())  # fmt: skip
         path = checkpoint_path(run, iteration)
         atomic_torch_save(data, path)
         return path
