@@ -215,6 +215,103 @@ class SkillBlenderModel(MLPModel):
             normalizer.update(torch.cat([obs[g] for g in self.obs_groups], dim=-1))
 
 
+# -- evaluation: SkillBench accuracy and feasibility ----------------------------------------------------
+
+
+@dataclass
+class EpisodeMeasures:
+    """One entry per finished episode."""
+
+    accuracy: list[float] = dataclasses.field(default_factory=list)
+    """The task's error (m) at the episode's last recorded state (one control step before it ended)."""
+    failed: list[bool] = dataclasses.field(default_factory=list)
+    jerk: list[float] = dataclasses.field(default_factory=list)
+    """Mean |joint jerk| (rad/s^3), from second differences of joint velocities."""
+    power: list[float] = dataclasses.field(default_factory=list)
+    """Mean mechanical power sum_j |tau_j * qdot_j| (W)."""
+    foot_slip: list[float] = dataclasses.field(default_factory=list)
+    """Mean xy speed (m/s) of feet touching the ground on two consecutive steps; 0 if none did."""
+
+
+class SkillBenchMeter:
+    """Accuracy and feasibility of every episode of a batched SkillBench rollout, fed one step at a time.
+
+    Feasibility is what the paper balances against accuracy: a policy that reaches the goal by jerky,
+    power-hungry or slipping motion is what flat PPO tends to learn (reward hacking). Self-collision
+    frames are not measured: the backend exposes ground-contact sensors, not the contact list.
+    """
+
+    def __init__(self, num_envs: int, dt: float, device: torch.device | str = "cpu"):
+        self.dt = dt
+        self.episodes = EpisodeMeasures()
+        z = lambda *shape: torch.zeros(num_envs, *shape, dtype=torch.float64, device=device)  # noqa: E731
+        self._steps, self._jerk_sum, self._jerk_n = z(), z(), z()
+        self._power_sum, self._slip_sum, self._slip_n = z(), z(), z()
+        self._accuracy = z()
+        self._vel: list[torch.Tensor] = []  # the last two joint-velocity samples
+        self._feet: torch.Tensor | None = None
+        self._contact: torch.Tensor | None = None
+        self._count = 0  # samples seen
+        self._start = torch.zeros(
+            num_envs, dtype=torch.long, device=device
+        )  # sample index each episode began at
+
+    def update(self, joint_vel: torch.Tensor, torque: torch.Tensor, feet_xy: torch.Tensor, feet_contact: torch.Tensor,
+               accuracy: torch.Tensor, done: torch.Tensor, terminated: torch.Tensor) -> None:  # fmt: skip
+        """The state after one env step. Worlds with `done` have already been reset by the env: their
+        episode is closed with what was recorded before, and this step's state starts their next one."""
+        vel = joint_vel.double()
+        live = ~done
+        if len(self._vel) == 2:
+            jerk = (vel - 2 * self._vel[1] + self._vel[0]).abs().mean(dim=-1) / self.dt**2
+            ok = live & self._has_history(2)
+            self._jerk_sum += torch.where(ok, jerk, 0.0)
+            self._jerk_n += ok.double()
+        if self._feet is not None and self._contact is not None:
+            planted = feet_contact & self._contact  # (N, feet)
+            speed = torch.linalg.norm(feet_xy.double() - self._feet, dim=-1) / self.dt
+            ok = live.unsqueeze(-1) & planted & self._has_history(1).unsqueeze(-1)
+            self._slip_sum += torch.where(ok, speed, 0.0).sum(dim=-1)
+            self._slip_n += ok.double().sum(dim=-1)
+        power = (torque.double() * vel).abs().sum(dim=-1)
+        self._power_sum += torch.where(live, power, 0.0)
+        self._steps += live.double()
+        self._accuracy = torch.where(live, accuracy.double(), self._accuracy)
+        for i in done.nonzero(as_tuple=True)[0].tolist():
+            self._close(i, bool(terminated[i]))
+        self._accuracy = torch.where(
+            done, accuracy.double(), self._accuracy
+        )  # the next episode's first state
+        self._vel = [*self._vel[-1:], vel.clone()]
+        self._feet, self._contact = feet_xy.double().clone(), feet_contact.clone()
+        self._start[done] = self._count
+        self._count += 1
+
+    def _has_history(self, k: int) -> torch.Tensor:
+        """Worlds whose current episode has at least k earlier samples."""
+        return self._count - self._start >= k
+
+    def _close(self, i: int, failed: bool) -> None:
+        steps = max(float(self._steps[i]), 1.0)
+        m = self.episodes
+        m.accuracy.append(float(self._accuracy[i]))
+        m.failed.append(failed)
+        m.jerk.append(float(self._jerk_sum[i] / self._jerk_n[i].clamp(min=1.0)))
+        m.power.append(float(self._power_sum[i]) / steps)
+        m.foot_slip.append(float(self._slip_sum[i] / self._slip_n[i].clamp(min=1.0)))
+        for buf in (self._steps, self._jerk_sum, self._jerk_n, self._power_sum, self._slip_sum, self._slip_n):
+            buf[i] = 0.0
+
+    def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
+        """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (BENCH_ACCURACY)."""
+        from robolearn.envs.humanoid.h1_skills import feet_pos_w
+
+        from robolearn.env import mdp
+
+        self.update(env.robot.joint_vel, env.sim.actuator_force.to(env.device), feet_pos_w(env)[..., :2],
+                    mdp.contact_found(env, "feet") > 0, accuracy(env), done, terminated)  # fmt: skip
+
+
 # -- training: the project's PPO loop with the blender as the actor -----------------------------------
 
 

@@ -16,6 +16,7 @@ from robolearn.policies.setup import RunSpec, build_actor
 from robolearn.policies.skillblender import (
     BlendHead,
     FrozenSkill,
+    SkillBenchMeter,
     SkillBlenderCfg,
     SkillBlenderModel,
     load_skill,
@@ -48,6 +49,18 @@ def test_skill_env_builds_steps_and_rewards_are_finite_and_floored(task):
         assert torch.isfinite(reward).all()
         if "floor_total_at_zero" in env.reward_manager.terms:
             assert (reward >= -1e-6).all(), reward  # the authors clip the total reward at >= 0
+
+
+def test_total_reward_is_floored_at_zero_not_beyond():
+    cfg = get_task("H1-Skill-Squat").env_cfg()
+    cfg.rewards["joint_torques"].weight = -1.0  # torques now outweigh every positive term
+    env = make_env("H1-Skill-Squat", cfg=cfg, num_envs=2)
+    _, reward, *_ = env.step(torch.zeros(2, 19))
+    values = env.reward_manager.step_values
+    raw = sum(v for k, v in values.items() if k != "floor_total_at_zero")
+    assert (raw < 0).all()  # the floor has work to do ...
+    assert torch.allclose(reward, torch.zeros(2), atol=1e-6)  # ... and lifts the total exactly to 0
+    assert torch.allclose(values["floor_total_at_zero"], -raw, atol=1e-6)
 
 
 def test_pd_gains_and_default_pose_are_the_authors():
@@ -352,3 +365,36 @@ def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     env.sim.qpos[:, box.start + 3 : box.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=env.sim.qpos.dtype)
     dist = h1_skillbench.wrists_to_box_surface(env)
     assert dist[0, 1] == pytest.approx(0.0, abs=1e-9) and dist[1, 1] == pytest.approx(0.1, abs=1e-6)
+
+
+def test_skillbench_meter_on_scripted_steps():
+    dt, c = 0.1, 0.01
+    meter = SkillBenchMeter(num_envs=2, dt=dt)
+    contact = torch.ones(2, 2, dtype=torch.bool)
+    for t in range(5):
+        vel = torch.full((2, 1), c * t * t)  # second difference 2c per step: jerk 2c / dt^2 = 2 rad/s^3
+        feet = torch.zeros(2, 2, 2)
+        feet[:, 0, 0] = 0.01 * t  # the left foot slides 0.1 m/s while planted; the right one holds
+        done = torch.tensor([t == 4, False])
+        meter.update(vel, torch.full((2, 1), 3.0), feet, contact, torch.full((2,), 0.1 * t), done, done)
+    m = meter.episodes
+    assert len(m.accuracy) == 1  # world 1's episode is still running
+    assert m.failed == [True]
+    assert m.accuracy[0] == pytest.approx(0.3)  # the last state before the episode ended
+    assert m.jerk[0] == pytest.approx(2.0)
+    assert m.power[0] == pytest.approx(3 * c * (0 + 1 + 4 + 9) / 4)
+    assert m.foot_slip[0] == pytest.approx(0.05)  # mean over both planted feet
+
+
+def test_skillbench_meter_on_a_falling_robot():
+    env = make_env("H1-SkillBench-ButtonPress", num_envs=2)
+    meter = SkillBenchMeter(env.num_envs, env.step_dt, env.device)
+    for _ in range(200):  # with zero actions the H1 falls within a few seconds
+        _, _, terminated, time_out, _ = env.step(torch.zeros(2, 19))
+        meter.update_from_env(env, h1_skillbench.button_error, terminated | time_out, terminated)
+        if len(meter.episodes.accuracy) >= 2:
+            break
+    m = meter.episodes
+    assert len(m.accuracy) >= 2 and all(m.failed)
+    assert all(0.2 < a < 3.0 for a in m.accuracy)  # nowhere near the button, 1.2 m ahead
+    assert all(math.isfinite(x) and x > 0 for x in m.jerk + m.power)

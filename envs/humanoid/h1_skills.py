@@ -311,13 +311,14 @@ def base_height_l2(env: ManagerBasedRlEnv, target: float) -> torch.Tensor:
 def floor_total_at_zero(env: ManagerBasedRlEnv) -> torch.Tensor:
     """Tops the step's total reward up to zero (the authors clip the total at >= 0).
 
-    It must be the last reward term with weight 1: it reads the values the terms before it wrote this step.
+    Give it weight 1 and put it last: it sums the values the terms before it wrote this step.
     """
     manager = env.reward_manager
     total = torch.zeros(env.num_envs, device=env.device)
-    for name, value in manager.step_values.items():
-        if name != "floor_total_at_zero":
-            total += value
+    for name, term in manager.terms.items():
+        if term.func is floor_total_at_zero:
+            break
+        total += manager.step_values[name]
     return (-total).clamp(min=0.0) / env.step_dt
 
 
