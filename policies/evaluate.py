@@ -39,7 +39,7 @@ def load_run_policy(
     run, ckpt_in_path = resolve_run(run)
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
-    env = setup.make_env(spec.env, spec.device, num_envs=num_envs, seed=seed)
+    env = setup.make_env(setup.eval_env_cfg(spec.env), spec.device, num_envs=num_envs, seed=seed)
     if spec.algo in ("ppo", "hinf", "distill"):  # rsl_rl MLPModels: PPO/H-inf actors, students
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 

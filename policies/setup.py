@@ -78,6 +78,12 @@ def spec_from_run(run: Path) -> RunSpec:
     )
 
 
+def eval_env_cfg(env_cfg: EnvCfg) -> EnvCfg:
+    """A run's env as evaluation sees it: curricula are training schedules (they would, e.g., narrow the
+    commands of a fresh env), so evaluation runs without them, like Isaac Lab's PLAY configs."""
+    return dataclasses.replace(env_cfg, curriculum={})
+
+
 def make_env(
     env_cfg: EnvCfg, device: str, num_envs: int | None = None, seed: int | None = None
 ) -> ManagerBasedRlEnv:

@@ -290,9 +290,9 @@ def _train_env_cfg(json_path: Path, task: str) -> Any:
 
     if (json_path.parent / "config.yaml").is_file():
         try:
-            from robolearn.policies.setup import spec_from_run
+            from robolearn.policies.setup import eval_env_cfg, spec_from_run
 
-            return spec_from_run(json_path.parent).env
+            return eval_env_cfg(spec_from_run(json_path.parent).env)
         except Exception:  # an older or foreign config: the task default still measures the gap
             pass
     return get_task(task).env_cfg()

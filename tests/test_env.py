@@ -134,6 +134,29 @@ def test_rough_terrain_curriculum_moves_levels():
     assert env.terrain_levels[0] == 3 and env.terrain_levels[1] == 1
 
 
+def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_eval():
+    from robolearn.policies.setup import eval_env_cfg
+
+    from robolearn.env import CurriculumTerm, mdp
+
+    curriculum = {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5, "step": 0.1})}
+    env = make(num_envs=64, curriculum=curriculum)
+    env.reset(seed=0)
+    cmd = env.command_manager
+    assert cmd.lin_vel_scale == 0.5 and cmd.command[:, :2].abs().max() <= 0.5
+    ids = torch.arange(8)
+    manager = env.reward_manager
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.5 * manager.terms["track_lin_vel_xy"].weight * 20.0
+    env._reset_idx(ids)  # tracked at half the maximum: no growth
+    assert cmd.lin_vel_scale == 0.5
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * manager.terms["track_lin_vel_xy"].weight * 20.0
+    env._reset_idx(ids)
+    assert cmd.lin_vel_scale == pytest.approx(0.6)
+    full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
+    full.reset(seed=0)
+    assert full.command_manager.lin_vel_scale == 1.0 and full.command_manager.command[:, :2].abs().max() > 0.6
+
+
 def test_g1_stands_on_our_floor_through_the_menagerie_contact_pairs():
     # g1_mjx collides with the floor only through explicit pairs of its menagerie scene; the scene
     # builder must re-point them at our floor (else the robot falls through it).

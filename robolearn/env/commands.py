@@ -25,10 +25,14 @@ class VelocityCommand:
         self.error_sum = torch.zeros(env.num_envs, 2, device=env.device)
         # Counted here, not read from the episode length: a learner may start episodes part-way.
         self.error_steps = torch.zeros(env.num_envs, device=env.device)
+        self.lin_vel_scale = 1.0
+        """Fraction of the configured (vx, vy) ranges drawn from; a curriculum may grow it to 1."""
 
     @property
     def ranges(self) -> list[tuple[float, float]]:
-        return [self.cfg.lin_vel_x, self.cfg.lin_vel_y, self.cfg.ang_vel_z]
+        k = self.lin_vel_scale
+        (x0, x1), (y0, y1) = self.cfg.lin_vel_x, self.cfg.lin_vel_y
+        return [(k * x0, k * x1), (k * y0, k * y1), self.cfg.ang_vel_z]
 
     def _resample(self, env_ids: torch.Tensor) -> None:
         rng = self.env.rng

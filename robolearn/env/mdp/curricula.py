@@ -33,3 +33,23 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
     levels[solved] = torch.randint(0, rows, (int(solved.sum()),), device=env.device, generator=env.rng)
     env.terrain_levels[env_ids] = levels.clamp(0, rows - 1)
     return float(env.terrain_levels.float().mean())
+
+
+def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = "track_lin_vel_xy",
+                   start: float = 0.5, step: float = 0.1, threshold: float = 0.8) -> float | None:  # fmt: skip
+    """Grow the (vx, vy) command ranges from `start` of their configured size by `step` whenever the
+    worlds ending an episode earned more than `threshold` of `reward`'s maximum (legged_gym's command
+    curriculum): slow commands first, the full range once they are tracked."""
+    cmd = env.command_manager
+    if cmd is None:
+        return None
+    state = env.term_state.setdefault("command_levels", {})
+    if "started" not in state:
+        state["started"] = True
+        cmd.lin_vel_scale = start
+    manager = getattr(env, "reward_manager", None)  # absent during the env's first reset
+    if manager is not None and len(env_ids) and reward in manager.terms:
+        earned = float(manager.episode_sums[reward][env_ids].mean()) / env.cfg.episode_length_s
+        if earned > threshold * manager.terms[reward].weight:
+            cmd.lin_vel_scale = min(1.0, cmd.lin_vel_scale + step)
+    return cmd.lin_vel_scale
