@@ -37,7 +37,9 @@ class TrainArgs:
     """Torch device of the learner."""
     resume: Path | None = None
     """A run folder (resumes from its latest checkpoint) or one of its checkpoint files."""
-    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill"] = "ppo"
+    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender"] = "ppo"
+    skills: tuple[Path, ...] = ()
+    """--algo skillblender: run folders of the frozen skills to blend (e.g. runs/H1-Skill-Reach/<run>)."""
     teacher: Path | None = None
     """--algo distill: the PPO run whose policy the student imitates (the task defaults to its task)."""
     run_name: str | None = None

@@ -40,7 +40,7 @@ def load_run_policy(
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
     env = setup.make_env(setup.eval_env_cfg(spec.env), spec.device, num_envs=num_envs, seed=seed)
-    if spec.algo in ("ppo", "hinf", "distill"):  # rsl_rl MLPModels: PPO/H-inf actors, students
+    if spec.algo in ("ppo", "hinf", "distill", "skillblender"):  # rsl_rl MLPModels (actors, students)
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 
         @torch.no_grad()

@@ -22,6 +22,11 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
         from robolearn.policies.distill import DistillCfg
 
         return DistillCfg.cpu()
+    if algo == "skillblender":
+        from robolearn.policies.skillblender import SkillBlenderCfg
+
+        # The skills' preset std: the H1 topples under 0.25 rad of random joint offsets.
+        return SkillBlenderCfg.cpu(init_noise_std=0.5, torch_threads=1)
     if algo != "ppo":
         from robolearn.policies.sb3 import Sb3Cfg
 

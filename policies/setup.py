@@ -56,6 +56,10 @@ def agent_cls(algo: str) -> type:
         from robolearn.policies.distill import DistillCfg
 
         return DistillCfg
+    if algo == "skillblender":
+        from robolearn.policies.skillblender import SkillBlenderCfg
+
+        return SkillBlenderCfg
     from robolearn.policies.sb3 import Sb3Cfg
 
     return Sb3Cfg

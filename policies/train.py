@@ -130,6 +130,16 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
     if agent.num_envs is not None:
         env_cfg = replace(env_cfg, num_envs=agent.num_envs)
     env_cfg = replace(env_cfg, seed=args.seed, sim=replace(env_cfg.sim, backend=args.backend))
+    if args.algo == "skillblender":  # bad skills or task layouts fail here, before a run folder exists
+        from robolearn.policies.skillblender import check_blender_task, load_skill
+
+        if args.skills:
+            agent = replace(agent, skills=tuple(str(s) for s in args.skills))
+        if not agent.skills:
+            raise RunError("--algo skillblender needs --skills <run folder> [<run folder> ...]")
+        check_blender_task(env_cfg)
+        for skill in agent.skills:
+            load_skill(skill)
     if args.algo == "hinf":  # bad H-infinity settings fail here, before a run folder exists
         from robolearn.policies.hinf import check_env_for_hinf
 
@@ -147,7 +157,7 @@ def train(args: TrainArgs) -> TrainResult:
 
         time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
         return train_hinf(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
-    if spec.algo not in ("ppo", "distill"):
+    if spec.algo not in ("ppo", "distill", "skillblender"):
         from robolearn.policies.sb3 import train_sb3
 
         return train_sb3(spec, run, state, ckpt)

@@ -288,6 +288,25 @@ def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):
     assert torch.allclose(torch.from_numpy(onnx_actions), blended, atol=1e-4)
 
 
+def test_robolearn_train_runs_the_blender_and_its_run_loads_for_eval(tmp_path):
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.evaluate import load_run_policy
+    from robolearn.policies.runs import RunError
+    from robolearn.policies.train import train
+
+    runs = [_write_skill_run(tmp_path, "H1-Skill-Squat", 0), _write_skill_run(tmp_path, "H1-Skill-Reach", 1)]
+    agent = SkillBlenderCfg.cpu(actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_envs=2,
+                                num_steps_per_env=4, num_mini_batches=1, max_iterations=1)  # fmt: skip
+    with pytest.raises(RunError, match="--skills"):
+        train(TrainArgs(task="H1-Skill-Walk", algo="skillblender", logdir=tmp_path / "out", agent=agent))
+    result = train(TrainArgs(task="H1-Skill-Walk", algo="skillblender", skills=tuple(runs),
+                             logdir=tmp_path / "out", agent=agent))  # fmt: skip
+    pol = load_run_policy(result.run, num_envs=2)
+    assert isinstance(pol.actor, SkillBlenderModel) and pol.actor.skill_tasks == ["H1-Skill-Squat", "H1-Skill-Reach"]
+    obs, _ = pol.env.reset(seed=0)
+    assert pol.act(obs).shape == (2, 19)
+
+
 # -- SkillBench -------------------------------------------------------------------------------------
 
 
