@@ -145,11 +145,19 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     cmd = env.command_manager
     assert cmd.lin_vel_scale == 0.5 and cmd.command[:, :2].abs().max() <= 0.5
     ids = torch.arange(8)
-    manager = env.reward_manager
-    manager.episode_sums["track_lin_vel_xy"][ids] = 0.5 * manager.terms["track_lin_vel_xy"].weight * 20.0
-    env._reset_idx(ids)  # tracked at half the maximum: no growth
+    manager, weight = env.reward_manager, env.reward_manager.terms["track_lin_vel_xy"].weight
+    env.episode_length_buf[ids] = env.max_episode_length
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
+    env._reset_idx(ids)  # tracked well, but less than an episode length of steps since the start
     assert cmd.lin_vel_scale == 0.5
-    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * manager.terms["track_lin_vel_xy"].weight * 20.0
+    env.common_step_counter = env.max_episode_length
+    env.episode_length_buf[ids] = env.max_episode_length
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.5 * weight * 20.0
+    env._reset_idx(ids)  # decision time; the window's episodes tracked 0.7 of the maximum on average
+    assert cmd.lin_vel_scale == 0.5
+    env.common_step_counter = 2 * env.max_episode_length
+    env.episode_length_buf[ids] = env.max_episode_length
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
     env._reset_idx(ids)
     assert cmd.lin_vel_scale == pytest.approx(0.6)
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))

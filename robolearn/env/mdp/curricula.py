@@ -37,19 +37,25 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
 
 def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = "track_lin_vel_xy",
                    start: float = 0.5, step: float = 0.1, threshold: float = 0.8) -> float | None:  # fmt: skip
-    """Grow the (vx, vy) command ranges from `start` of their configured size by `step` whenever the
-    worlds ending an episode earned more than `threshold` of `reward`'s maximum (legged_gym's command
-    curriculum): slow commands first, the full range once they are tracked."""
+    """Grow the (vx, vy) command ranges from `start` of their configured size by `step` when, over the
+    episodes that ended in the last episode-length of steps, `reward` earned more than `threshold` of
+    its maximum rate (legged_gym's command curriculum): slow commands first, the full range once they
+    are tracked. Deciding once per episode length keeps the pace independent of how often worlds reset."""
     cmd = env.command_manager
     if cmd is None:
         return None
     state = env.term_state.setdefault("command_levels", {})
-    if "started" not in state:
-        state["started"] = True
+    if "next_decision" not in state:
         cmd.lin_vel_scale = start
+        state.update(next_decision=env.max_episode_length, earned=0.0, seconds=0.0)
     manager = getattr(env, "reward_manager", None)  # absent during the env's first reset
-    if manager is not None and len(env_ids) and reward in manager.terms:
-        earned = float(manager.episode_sums[reward][env_ids].mean()) / env.cfg.episode_length_s
-        if earned > threshold * manager.terms[reward].weight:
+    if manager is None or not len(env_ids) or reward not in manager.terms:
+        return cmd.lin_vel_scale
+    state["earned"] += float(manager.episode_sums[reward][env_ids].sum())
+    state["seconds"] += float(env.episode_length_buf[env_ids].sum()) * env.step_dt
+    if env.common_step_counter >= state["next_decision"]:
+        rate = state["earned"] / max(state["seconds"], 1e-9) / manager.terms[reward].weight
+        if rate > threshold:
             cmd.lin_vel_scale = min(1.0, cmd.lin_vel_scale + step)
+        state.update(next_decision=env.common_step_counter + env.max_episode_length, earned=0.0, seconds=0.0)
     return cmd.lin_vel_scale

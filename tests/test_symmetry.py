@@ -1,0 +1,86 @@
+"""Mirror symmetry: the mirrored observation equals the observation of the physically mirrored state."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from tensordict import TensorDict
+
+from robolearn.env import ManagerBasedRlEnv, ObsTerm, mdp
+from robolearn.env.symmetry import Mirror, MirrorError, augment, mirrored_name
+from robolearn.tasks import get_task
+
+
+def make(task: str = "Go2-Velocity-Flat") -> ManagerBasedRlEnv:
+    cfg = dataclasses.replace(get_task(task).env_cfg(), num_envs=2)
+    for group in cfg.observations.values():
+        group.enable_noise = False
+    cfg.sim.num_threads = 1
+    return ManagerBasedRlEnv(cfg)
+
+
+def mirror_world(env: ManagerBasedRlEnv, mirror: Mirror) -> None:
+    """Reflect world 0's physical state about the x-z plane into world 1."""
+    qpos, qvel = env.sim.qpos, env.sim.qvel
+    q, v = qpos[0].clone(), qvel[0].clone()
+    q[1] = -q[1]
+    q[3:7] = q[3:7] * torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=q.dtype)
+    v[1] = -v[1]
+    v[3:6] = v[3:6] * torch.tensor([-1.0, 1.0, -1.0], dtype=v.dtype)
+    robot = env.robot
+    q[robot._q] = (
+        mirror.actions(qpos[0, robot._q].float() - robot.default_joint_pos.float()).to(q)
+        + robot.default_joint_pos
+    )
+    v[robot._v] = mirror.actions(qvel[0, robot._v].float()).to(v)
+    qpos[1], qvel[1] = q, v
+
+
+def test_mirrored_names():
+    assert mirrored_name("FL_hip_joint") == "FR_hip_joint" and mirrored_name("RR_calf") == "RL_calf"
+    assert mirrored_name("left_knee_joint") == "right_knee_joint" and mirrored_name("torso") == "torso"
+
+
+@pytest.mark.parametrize("task", ["Go2-Velocity-Flat", "G1-Velocity-Flat"])
+def test_mirrored_observation_is_the_observation_of_the_mirrored_state(task):
+    env = make(task)
+    env.reset(seed=0)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(5):  # a moving, tilted, non-default state with a non-trivial last action
+        env.step(0.5 * torch.randn(2, env.num_actions, generator=gen))
+    mirror = Mirror(env)
+    mirror_world(env, mirror)
+    env.sim.forward(torch.arange(2))
+    env.robot.update()
+    env.command_manager.command[1] = env.command_manager.command[0] * torch.tensor([1.0, -1.0, -1.0])
+    env.action_manager.action[1] = mirror.actions(env.action_manager.action[0])
+    obs = env.observation_manager.compute(update_history=False)
+    for group in ("policy", "critic"):
+        mirrored = mirror.observations(group, obs[group][0])
+        torch.testing.assert_close(mirrored, obs[group][1], atol=1e-4, rtol=1e-4, msg=group)
+    # Mirroring twice is the identity.
+    torch.testing.assert_close(
+        mirror.observations("policy", mirror.observations("policy", obs["policy"])), obs["policy"]
+    )
+
+
+def test_augment_doubles_the_batch_with_mirrored_rows():
+    env = make()
+    obs, _ = env.reset(seed=0)
+    td = TensorDict(obs, batch_size=[2])
+    actions = torch.randn(2, 12)
+    aug_obs, aug_act = augment(env, td, actions)
+    assert aug_obs["policy"].shape == (4, 48) and aug_act.shape == (4, 12)
+    torch.testing.assert_close(aug_act[2:], env._mirror.actions(actions))
+    torch.testing.assert_close(aug_obs["critic"][:2], td["critic"])
+
+
+def test_a_term_without_a_mirror_rule_is_named():
+    cfg = dataclasses.replace(get_task("Go2-Velocity-Flat").env_cfg(), num_envs=2)
+    cfg.observations["policy"].terms["time"] = ObsTerm(mdp.base_height)
+    cfg.observations["policy"].terms["time"].func = lambda env: env.episode_length_buf.float().unsqueeze(-1)
+    env = ManagerBasedRlEnv(cfg)
+    with pytest.raises(MirrorError, match="'time'"):
+        Mirror(env)
