@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
                 t.clip,
                 f"{t.func.__module__}:{t.func.__qualname__}",
                 float(t.noise),
+                _plain_params(t.params),
             )
             for n, t in group.terms.items()
         ],  # fmt: skip
@@ -93,6 +95,17 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
         base_body=cfg.base_body,
     )
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A term's parameters that JSON can carry (numbers, strings, lists); others stay training-side."""
+    out = {}
+    for key, value in params.items():
+        try:
+            out[key] = json.loads(json.dumps(value))
+        except TypeError:
+            continue
+    return out
 
 
 class ExportedPolicy(nn.Module):

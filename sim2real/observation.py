@@ -11,6 +11,8 @@ needs a robot whose state carries an estimate (`RobotState.lin_vel`), checked at
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +48,8 @@ class ObsInputs:
     command: np.ndarray
     last_action: np.ndarray
     default_q: np.ndarray
+    time: float = 0.0
+    """Seconds since the builder's reset, counted in control periods (the env's episode clock)."""
 
 
 TermFn = Callable[[ObsInputs], np.ndarray]
@@ -60,8 +64,14 @@ def base_lin_vel(x: ObsInputs) -> np.ndarray:
         )
     return x.state.lin_vel
 
-TERMS: dict[str, TermFn] = {
+def gait_phase(x: ObsInputs, period: float = 0.5) -> np.ndarray:
+    angle = 2.0 * np.pi * x.time / period
+    return np.array([np.sin(angle), np.cos(angle)])
+
+
+TERMS: dict[str, Callable[..., np.ndarray]] = {
     "base_lin_vel": base_lin_vel,
+    "gait_phase": gait_phase,
     "base_ang_vel": lambda x: x.state.gyro,
     "projected_gravity": lambda x: projected_gravity(x.state.quat),
     "velocity_command": lambda x: x.command,
@@ -86,12 +96,20 @@ def resolve_term(spec: ObsTermSpec) -> str:
     return key
 
 
+def _bind(fn: Callable[..., np.ndarray], spec: ObsTermSpec) -> TermFn:
+    """The term with the parameters policy.json records for it (those the deploy twin takes)."""
+    accepted = set(inspect.signature(fn).parameters) - {"x"}
+    params = {k: v for k, v in spec.params.items() if k in accepted}
+    return functools.partial(fn, **params) if params else fn
+
+
 class ObservationBuilder:
     """Builds the policy's input vector (float32, obs_dim) from robot state, command and last action."""
 
     def __init__(self, meta: PolicyMetadata):
         self.meta = meta
-        self.terms = [(spec, TERMS[resolve_term(spec)]) for spec in meta.observation_terms]
+        self.terms = [(spec, _bind(TERMS[resolve_term(spec)], spec)) for spec in meta.observation_terms]
+        self._steps = 0
         self.default_q = np.asarray(meta.default_joint_pos, dtype=np.float64)
         self.history = np.zeros((meta.history_length, meta.frame_dim), dtype=np.float32)
         self._fresh = True
@@ -104,8 +122,9 @@ class ObservationBuilder:
                 )
 
     def reset(self) -> None:
-        """Start a new episode: the next frame fills the whole history."""
+        """Start a new episode: the next frame fills the whole history, the clock restarts."""
         self._fresh = True
+        self._steps = 0
 
     def frame(self, inputs: ObsInputs) -> np.ndarray:
         out = np.empty(self.meta.frame_dim, dtype=np.float32)
@@ -125,7 +144,10 @@ class ObservationBuilder:
         return out
 
     def build(self, state: RobotState, command: np.ndarray, last_action: np.ndarray) -> np.ndarray:
-        frame = self.frame(ObsInputs(state, command, last_action, self.default_q))
+        frame = self.frame(
+            ObsInputs(state, command, last_action, self.default_q, self._steps * self.meta.control_period)
+        )
+        self._steps += 1
         if self._fresh:
             self.history[:] = frame
             self._fresh = False

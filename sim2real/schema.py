@@ -37,6 +37,8 @@ class ObsTermSpec:
     empty in files written before it existed, where the deploy side falls back to `name`."""
     noise: float = 0.0
     """Half-width of the uniform noise training added (sim2sim can replay it; deploy adds none)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """The term function's parameters that the deploy side needs (e.g. a gait clock's period)."""
 
 
 @dataclass
@@ -122,6 +124,8 @@ class PolicyMetadata:
             for key in ("name", "size", "scale"):
                 if key not in t:
                     raise PolicySpecError(f"{where}: observation_terms[{i}] lacks {key!r}")
+            if not isinstance(t.get("params", {}), dict):
+                raise PolicySpecError(f"{where}: observation_terms[{i}].params must be a mapping")
             parsed_terms.append(ObsTermSpec(**{k: v for k, v in t.items() if k in term_fields}))
         commands = []
         for i, c in enumerate(_list(data, "commands", where, dict)):

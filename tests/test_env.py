@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
 
-from robolearn.env import ManagerBasedRlEnv
+from robolearn.env import ManagerBasedRlEnv, mdp
 from robolearn.tasks import get_task
 
 TASK = "Go2-Velocity-Flat"
@@ -163,6 +164,20 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
     full.reset(seed=0)
     assert full.command_manager.lin_vel_scale == 1.0 and full.command_manager.command[:, :2].abs().max() > 0.6
+
+
+def test_gait_clock_and_contact_reward(env):
+    env.reset(seed=0)
+    for _ in range(50):
+        env.step(torch.zeros(env.num_envs, env.num_actions))  # settled, standing: all four feet down
+    assert torch.all(mdp.contact_found(env, "feet") == 1.0)
+    t = 50 * env.step_dt
+    phase = mdp.gait_phase(env, period=0.5)
+    torch.testing.assert_close(phase[0], torch.tensor([math.sin(2 * math.pi * t / 0.5), math.cos(2 * math.pi * t / 0.5)]))
+    env.command_manager.command[:] = torch.tensor([0.0, 0.0, 0.0])
+    assert torch.all(mdp.gait_contact(env) == 1.0)  # told to stand: every planted foot is right
+    env.command_manager.command[:] = torch.tensor([0.5, 0.0, 0.0])
+    assert torch.all(mdp.gait_contact(env) == 0.5)  # trotting: one diagonal pair should be in the air
 
 
 def test_g1_stands_on_our_floor_through_the_menagerie_contact_pairs():

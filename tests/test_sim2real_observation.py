@@ -12,15 +12,17 @@ from robolearn.sim2real.observation import ObservationBuilder, quat_rotate_inver
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
 
-from robolearn.env import ManagerBasedRlEnv
+from robolearn.env import ManagerBasedRlEnv, ObsTerm, mdp
 from robolearn.tasks import get_task
 
 TASK = "Go2-Velocity-Flat"
 
 
-def make_env(history: int = 1, clip: float | None = None) -> ManagerBasedRlEnv:
+def make_env(history: int = 1, clip: float | None = None, gait: bool = False) -> ManagerBasedRlEnv:
     cfg = get_task(TASK).env_cfg()
     policy = cfg.observations["policy"]
+    if gait and "gait_phase" not in policy.terms:
+        policy.terms["gait_phase"] = ObsTerm(mdp.gait_phase, params={"period": 0.4})
     policy.enable_noise = False
     policy.history_length = history
     if clip is not None:
@@ -47,9 +49,9 @@ def round_trip(meta: PolicyMetadata) -> PolicyMetadata:
     return PolicyMetadata.from_json(meta.to_json())
 
 
-@pytest.mark.parametrize("history,clip", [(1, None), (3, 4.0)])
-def test_builder_equals_env_policy_observation(history, clip):
-    env = make_env(history, clip)
+@pytest.mark.parametrize("history,clip,gait", [(1, None, False), (3, 4.0, True)])
+def test_builder_equals_env_policy_observation(history, clip, gait):
+    env = make_env(history, clip, gait)
     meta = round_trip(policy_metadata(env, TASK))  # only what policy.json carries
     assert all(t.func and resolve_term(t) for t in meta.observation_terms)
     builders = [ObservationBuilder(meta) for _ in range(env.num_envs)]

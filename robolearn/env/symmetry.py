@@ -30,6 +30,9 @@ VECTOR_SIGNS = {
     "projected_gravity": (1, -1, 1),
     "base_ang_vel": (-1, 1, -1),  # an angular velocity (pseudo-vector): x and z flip
     "velocity_command": (1, -1, -1),  # (vx, vy, yaw rate)
+    # The mirror swaps left and right legs, which a trot runs half a period apart: the clock moves by
+    # half a period, and (sin, cos) changes sign.
+    "gait_phase": (-1, -1),
 }
 JOINT_TERMS = {"joint_pos_rel", "joint_vel", "last_action"}
 INVARIANT_TERMS = {"base_height"}

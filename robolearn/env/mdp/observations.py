@@ -43,6 +43,13 @@ def velocity_command(env: ManagerBasedRlEnv) -> torch.Tensor:
     return env.command_manager.command
 
 
+def gait_phase(env: ManagerBasedRlEnv, period: float = 0.5) -> torch.Tensor:
+    """(sin, cos) of a clock of `period` seconds started with the episode: the timing a gait reward asks
+    for. The deploy side keeps the same clock from its own step count."""
+    angle = (2.0 * torch.pi / period) * env.episode_length_buf.to(torch.float32) * env.step_dt
+    return torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1)
+
+
 def contact_found(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
     """1 where each contact of the sensor group touches the ground, else 0 (privileged)."""
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)

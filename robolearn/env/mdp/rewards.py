@@ -78,6 +78,21 @@ def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float
     return reward * moving
 
 
+def gait_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = 0.5,
+                 offsets: tuple[float, ...] = (0.0, 0.5, 0.5, 0.0), stance: float = 0.5) -> torch.Tensor:  # fmt: skip
+    """Fraction of feet whose ground contact matches a periodic gait (the `gait_phase` clock): foot i is
+    meant to stand while (t / period + offsets[i]) mod 1 < stance. The default offsets over FL, FR, RL, RR
+    are a trot. Commanded to stand, every foot is meant to stand. Rewarding the timing directly gives
+    PPO a stepping pattern to improve on instead of waiting for random joint noise to lift a foot."""
+    rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
+    contact = rows[..., 0] > 0
+    t = env.episode_length_buf.to(torch.float32).unsqueeze(-1) * env.step_dt
+    phase = torch.remainder(t / period + torch.tensor(offsets, device=t.device), 1.0)
+    moving = (torch.linalg.norm(_command(env), dim=-1) > 0.1).unsqueeze(-1)
+    want_stance = (phase < stance) | ~moving
+    return (contact == want_stance).float().mean(dim=-1)
+
+
 def undesired_contacts(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     return torch.sum(rows[..., 0] > 0, dim=-1).float()
