@@ -98,7 +98,7 @@ class PlotArgs:
 class QuickstartArgs:
     logdir: Path = Path("runs")
     max_iterations: int = 150
-    num_envs: int = 256
+    num_envs: int = 512
 
 
 def _guard(fn: Callable[[], int]) -> int:

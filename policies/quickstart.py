@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from robolearn.policies.cli import TrainArgs
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.evaluate import eval_run, play_run
 from robolearn.policies.plots import plot_runs
+from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.train import train
 
 TASK = "Go2-Velocity-Flat"
@@ -17,12 +18,14 @@ EVAL_EPISODES = 32
 
 
 def quickstart(
-    logdir: Path = Path("runs"), max_iterations: int = 150, num_envs: int = 256
+    logdir: Path = Path("runs"), max_iterations: int = 150, num_envs: int = 512
 ) -> dict[str, Path]:
     console = Console()
-    agent = PpoCfg.cpu(
-        num_envs=num_envs, max_iterations=max_iterations, save_interval=max(max_iterations // 4, 1)
-    )
+    # The task's own CPU preset (what `robolearn train Go2-Velocity-Flat` uses), cut short.
+    agent = dataclasses.replace(
+        default_agent_cfg(TASK), num_envs=num_envs, max_iterations=max_iterations,
+        save_interval=max(max_iterations // 4, 1),
+    )  # fmt: skip
     console.rule(f"1/4 train {TASK}: {num_envs} worlds, {max_iterations} iterations")
     result = train(TrainArgs(task=TASK, logdir=logdir, run_name="quickstart", agent=agent))
     run = result.run

@@ -20,7 +20,7 @@ def test_single_env_passes_gymnasium_checker():
     env = gym.make(GYM_ID)
     check_env(env.unwrapped, skip_render_check=True)
     obs, _ = env.reset(seed=3)
-    assert obs.shape == (48,) and obs.dtype == np.float32
+    assert obs.shape == (50,) and obs.dtype == np.float32
 
 
 def test_make_vec_gives_one_batched_env():
@@ -28,7 +28,7 @@ def test_make_vec_gives_one_batched_env():
     assert isinstance(venv, BatchedVectorEnv) and venv.env.num_envs == 6
     obs, _ = venv.reset(seed=0)
     obs, rew, term, trunc, info = venv.step(np.zeros((6, 12), np.float32))
-    assert obs.shape == (6, 48) and rew.shape == (6,) and term.dtype == bool
+    assert obs.shape == (6, 50) and rew.shape == (6,) and term.dtype == bool
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -53,5 +53,5 @@ def test_sb3_adapter_reports_terminal_observation():
     for _ in range(3):
         obs, rew, done, infos = venv.step(np.zeros((2, 12), np.float32))
     assert done.all()
-    assert infos[0]["TimeLimit.truncated"] and infos[0]["terminal_observation"].shape == (48,)
+    assert infos[0]["TimeLimit.truncated"] and infos[0]["terminal_observation"].shape == (50,)
     assert infos[1]["episode"]["l"] == 3

@@ -40,8 +40,9 @@ def test_observation_and_action_shapes(env):
     obs, _ = env.reset(seed=0)
     dims = env.observation_dims()
     # policy: ang vel 3, gravity 3, command 3, joint pos 12, joint vel 12, last action 12
-    assert dims["policy"] == 48 and obs["policy"].shape == (4, 48) and obs["policy"].dtype == torch.float32
-    assert dims["critic"] == 48 + 1 + 4  # + base height, foot contacts
+    # base lin/ang vel, gravity, command (3 each), joint pos/vel, last action (12 each), trot clock (2)
+    assert dims["policy"] == 50 and obs["policy"].shape == (4, 50) and obs["policy"].dtype == torch.float32
+    assert dims["critic"] == 50 + 1 + 4  # + base height, foot contacts
     assert env.num_actions == 12
 
 
@@ -125,9 +126,9 @@ def test_rough_terrain_curriculum_moves_levels():
     cfg = dataclasses.replace(cfg, num_envs=4)
     env = ManagerBasedRlEnv(cfg)
     obs, _ = env.reset(seed=0)
-    assert obs["policy"].shape[1] == 48 + 9 * 6  # + a 9x6 height scan
+    assert obs["policy"].shape[1] == 50 + 9 * 6  # + a 9x6 height scan
     # Robots spawn on their tile's level pad: the scan reads ~0 there (base height minus its 0.3 m offset).
-    scan = obs["critic"][:, -(9 * 6 + 1 + 4) : -(1 + 4)]
+    scan = obs["critic"][:, -(9 * 6 + 1 + 4 + 2) : -(1 + 4 + 2)]  # before height, contacts, clock
     assert scan.median().abs() < 0.05 and scan.abs().max() < 0.3
     env.terrain_levels[:] = 2
     env.robot.root_pos_w[0, 0] += 10.0  # walked out of its tile

@@ -90,7 +90,7 @@ def test_mismatched_network_is_rejected(run, tmp_path):
     data["obs_dim"] *= 2
     (tmp_path / "policy.json").write_text(json.dumps(data))
     robot = SimulatedRobot(SimRobotCfg())
-    with pytest.raises(PolicySpecError, match=r"the network maps 48 -> 12 but policy.json says obs_dim 96"):
+    with pytest.raises(PolicySpecError, match=r"the network maps 50 -> 12 but policy.json says obs_dim 100"):
         make_controller(tmp_path / "policy.json", robot)
 
 

@@ -12,11 +12,16 @@ from robolearn.env import ManagerBasedRlEnv, ObsTerm, mdp
 from robolearn.env.symmetry import Mirror, MirrorError, augment, mirrored_name
 from robolearn.tasks import get_task
 
+GAIT_PERIOD_STEPS = 20
+"""A clock period of an even number of control steps, so half a period is a whole number of steps."""
+
 
 def make(task: str = "Go2-Velocity-Flat") -> ManagerBasedRlEnv:
     cfg = dataclasses.replace(get_task(task).env_cfg(), num_envs=2)
     for group in cfg.observations.values():
         group.enable_noise = False
+        if "gait_phase" in group.terms:
+            group.terms["gait_phase"].params["period"] = GAIT_PERIOD_STEPS * cfg.sim.dt * cfg.decimation
     cfg.sim.num_threads = 1
     return ManagerBasedRlEnv(cfg)
 
@@ -56,6 +61,8 @@ def test_mirrored_observation_is_the_observation_of_the_mirrored_state(task):
     env.robot.update()
     env.command_manager.command[1] = env.command_manager.command[0] * torch.tensor([1.0, -1.0, -1.0])
     env.action_manager.action[1] = mirror.actions(env.action_manager.action[0])
+    # The mirror swaps the legs a trot runs half a period apart: the mirrored robot is half a period on.
+    env.episode_length_buf[1] = env.episode_length_buf[0] + GAIT_PERIOD_STEPS // 2
     obs = env.observation_manager.compute(update_history=False)
     for group in ("policy", "critic"):
         mirrored = mirror.observations(group, obs[group][0])
@@ -72,7 +79,7 @@ def test_augment_doubles_the_batch_with_mirrored_rows():
     td = TensorDict(obs, batch_size=[2])
     actions = torch.randn(2, 12)
     aug_obs, aug_act = augment(env, td, actions)
-    assert aug_obs["policy"].shape == (4, 48) and aug_act.shape == (4, 12)
+    assert aug_obs["policy"].shape == (4, 50) and aug_act.shape == (4, 12)
     torch.testing.assert_close(aug_act[2:], env._mirror.actions(actions))
     torch.testing.assert_close(aug_obs["critic"][:2], td["critic"])
 
