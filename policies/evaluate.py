@@ -175,8 +175,8 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
 
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint)
-    if pol.spec.algo not in ("ppo", "hinf"):
-        raise RunError(f"{run}: export supports PPO runs (this run used {pol.spec.algo})")
+    if pol.spec.algo not in ("ppo", "hinf", "distill", "skillblender"):
+        raise RunError(f"{run}: export supports rsl_rl runs (this run used {pol.spec.algo}; SB3 runs keep their zip)")
     meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
     meta.checkpoint = (
         str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)

@@ -94,6 +94,7 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         model_file_sha256=_sha256_file(env.scene.robot_source),
         scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
         base_body=cfg.base_body,
+        obs_group=obs_group,
     )
 
 

@@ -81,6 +81,9 @@ class PolicyMetadata:
     base_body: str = "base"
     """The trunk body whose frame the base terms use (the IMU's frame on the robot; gyro and
     orientation are read there)."""
+    obs_group: str = "policy"
+    """The training env's observation group the network reads ('student' for a distilled policy);
+    sim2sim's training-env side feeds it."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

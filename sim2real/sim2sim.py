@@ -19,7 +19,7 @@ from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy
 from robolearn.sim2real.observation import resolve_term
 from robolearn.sim2real.robot import Clock, Robot, VirtualClock, WallClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
-from robolearn.sim2real.schema import PolicyMetadata, load_metadata
+from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, load_metadata
 from robolearn.sim2real.sim_robot import SensorNoise, SimRobotCfg, SimulatedRobot
 
 FALL_TILT = 1.2
@@ -237,7 +237,12 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
 
     json_path, meta = policy_paths(policy)
     env_cfg = _train_env_cfg(json_path, meta.task)
-    group = env_cfg.observations["policy"]
+    if meta.obs_group not in env_cfg.observations:
+        raise PolicySpecError(
+            f"{json_path}: obs_group {meta.obs_group!r} is not an observation group of {meta.task}'s default "
+            "env; the training-env side needs the policy's run folder (its config.yaml) beside policy.json"
+        )
+    group = env_cfg.observations[meta.obs_group]
     group.enable_noise = cfg.noise > 0
     for term in group.terms.values():
         term.noise *= cfg.noise
@@ -260,7 +265,7 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     env.reset(seed=cfg.seed)
     if env.command_manager is not None:
         env.command_manager.command[:] = commands
-    obs = env.observation_manager.compute()["policy"]
+    obs = env.observation_manager.compute()[meta.obs_group]
     alive = torch.ones(env.num_envs, dtype=torch.bool)
     steps_alive = torch.zeros(env.num_envs)
     err = torch.zeros(env.num_envs, 2, dtype=torch.float64)
@@ -274,7 +279,7 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
         actions = onnx.session.run([meta.onnx_output], {meta.onnx_input: obs.cpu().numpy()})[0]
         out, _, terminated, _, _ = env.step(torch.as_tensor(actions, device=env.device))
         alive &= ~terminated.cpu()
-        obs = out["policy"]
+        obs = out[meta.obs_group]
     mean_err = err / steps_alive.clamp(min=1).unsqueeze(-1)
     episodes = [
         EpisodeResult(bool(alive[i]), float(steps_alive[i]) * env.step_dt, float(mean_err[i, 0]),

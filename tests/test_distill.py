@@ -51,7 +51,7 @@ def test_student_is_deployable_without_a_velocity_estimate(student: Path, teache
     meta = PolicyMetadata.from_json((student / "policy.json").read_text())
     teacher_meta = json.loads((teacher / "policy.json").read_text())
     names = [t.name for t in meta.observation_terms]
-    assert "base_lin_vel" not in names and meta.history_length == 5
+    assert "base_lin_vel" not in names and meta.history_length == 5 and meta.obs_group == "student"
     assert meta.obs_dim == 5 * (teacher_meta["obs_dim"] - 3)
     builder = ObservationBuilder(meta)
     state = RobotState(q=np.asarray(meta.default_joint_pos), dq=np.zeros(12), quat=np.array([1.0, 0, 0, 0]),
