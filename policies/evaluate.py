@@ -40,7 +40,7 @@ def load_run_policy(
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
     env = setup.make_env(setup.eval_env_cfg(spec.env), spec.device, num_envs=num_envs, seed=seed)
-    if spec.algo in ("ppo", "hinf", "distill", "skillblender"):  # rsl_rl MLPModels (actors, students)
+    if spec.algo in setup.RSL_RL_ALGOS:
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 
         @torch.no_grad()
@@ -175,7 +175,7 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
 
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint)
-    if pol.spec.algo not in ("ppo", "hinf", "distill", "skillblender"):
+    if pol.spec.algo not in setup.RSL_RL_ALGOS:
         raise RunError(f"{run}: export supports rsl_rl runs (this run used {pol.spec.algo}; SB3 runs keep their zip)")
     meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
     meta.checkpoint = (

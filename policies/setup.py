@@ -19,6 +19,11 @@ from robolearn.env.cfg import EnvCfg
 from robolearn.env.env import ManagerBasedRlEnv
 from robolearn.tasks import get_task
 
+RSL_RL_ALGOS = ("ppo", "hinf", "distill", "skillblender")
+"""Learners whose checkpoints hold rsl_rl models (PPO/H-infinity actors, students, blenders)."""
+TRAINED_BY_PPO_LOOP = ("ppo", "distill", "skillblender")
+"""Learners that policies.train.train_ppo runs (H-infinity has its own loop, SB3 its own library)."""
+
 RESUME_MUTABLE = {"agent.max_iterations", "agent.save_interval"}
 """Config entries a resumed run may change; anything else must match the run's config.yaml."""
 

@@ -157,7 +157,7 @@ def train(args: TrainArgs) -> TrainResult:
 
         time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
         return train_hinf(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
-    if spec.algo not in ("ppo", "distill", "skillblender"):
+    if spec.algo not in setup.TRAINED_BY_PPO_LOOP:
         from robolearn.policies.sb3 import train_sb3
 
         return train_sb3(spec, run, state, ckpt)

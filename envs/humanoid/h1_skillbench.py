@@ -29,11 +29,9 @@ import mujoco
 import numpy as np
 import torch
 from robolearn.envs.humanoid.h1_skills import (
-    FEET,
-    H1_PD_GAINS,
-    LEGS,
     H1SkillCfg,
     _to_heading,
+    h1_scene,
     h1_skill_ppo,
     proprio_terms,
     skill_events,
@@ -42,7 +40,7 @@ from robolearn.envs.humanoid.h1_skills import (
 )
 
 from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, mdp
-from robolearn.scene import ContactSensorCfg, SceneCfg, register_terrain
+from robolearn.scene import SceneCfg, register_terrain
 from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
@@ -151,17 +149,7 @@ def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]
 
 
 def bench_scene(terrain_kind: str) -> SceneCfg:
-    return SceneCfg(
-        robot="h1",
-        fast_model=False,
-        terrain=TerrainCfg(kind=terrain_kind),
-        contact_sensors={
-            "feet": ContactSensorCfg(bodies=FEET),
-            "trunk": ContactSensorCfg(bodies=TRUNK),
-            "legs": ContactSensorCfg(bodies=LEGS),
-        },
-        pd_gains=dict(H1_PD_GAINS),
-    )
+    return h1_scene(terrain_kind, guarded=("trunk", TRUNK))
 
 
 def bench_terminations() -> dict[str, TerminationTerm]:

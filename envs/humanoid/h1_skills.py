@@ -51,6 +51,7 @@ from robolearn.env import (
 from robolearn.math import yaw_from_quat
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.tasks import register_task
+from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:
     from robolearn.env.env import ManagerBasedRlEnv
@@ -389,13 +390,19 @@ def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
 # -- scene, events, terminations -----------------------------------------------------------------------
 
 
-def h1_scene() -> SceneCfg:
+def h1_scene(
+    terrain: str = "flat", guarded: tuple[str, tuple[str, ...]] = ("upper_body", UPPER_BODY)
+) -> SceneCfg:
+    """H1 with feet and leg contact sensors, plus `guarded` (sensor name, bodies) whose ground contact
+    ends an episode; SkillBench scenes guard the trunk only, since their arms touch objects."""
+    name, bodies = guarded
     return SceneCfg(
         robot="h1",
         fast_model=False,  # menagerie has no h1_mjx variant; its collision geoms are primitives already
+        terrain=TerrainCfg(kind=terrain),
         contact_sensors={
             "feet": ContactSensorCfg(bodies=FEET),
-            "upper_body": ContactSensorCfg(bodies=UPPER_BODY),
+            name: ContactSensorCfg(bodies=bodies),
             "legs": ContactSensorCfg(bodies=LEGS),
         },
         pd_gains=dict(H1_PD_GAINS),
@@ -440,6 +447,10 @@ def skill_terminations(legs_illegal: bool) -> dict[str, TerminationTerm]:
     return terms
 
 
+def skill_observations(goal: Callable[..., torch.Tensor]) -> dict[str, ObsGroupCfg]:
+    return {"policy": skill_policy_obs(goal), "critic": skill_critic_obs(goal)}
+
+
 # -- task configs --------------------------------------------------------------------------------------
 
 
@@ -448,12 +459,7 @@ class H1SkillCfg(EnvCfg):
     """What the four skills share; a skill sets its observations, rewards, events and terminations."""
 
     scene: SceneCfg = field(default_factory=h1_scene)
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {
-            "policy": skill_policy_obs(squat_goal),
-            "critic": skill_critic_obs(squat_goal),
-        }
-    )
+    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(squat_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(squat_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(True))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_squat_goal))
@@ -474,12 +480,7 @@ class H1SquatCfg(H1SkillCfg):
 
 @dataclass
 class H1ReachCfg(H1SkillCfg):
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {
-            "policy": skill_policy_obs(reach_goal),
-            "critic": skill_critic_obs(reach_goal),
-        }
-    )
+    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(reach_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(reach_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_reach_goal))
@@ -487,18 +488,14 @@ class H1ReachCfg(H1SkillCfg):
 
 @dataclass
 class H1StepCfg(H1SkillCfg):
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": skill_policy_obs(step_goal), "critic": skill_critic_obs(step_goal)}
-    )
+    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(step_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(step_goal))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_step_goal))
 
 
 @dataclass
 class H1WalkCfg(H1SkillCfg):
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": skill_policy_obs(walk_goal), "critic": skill_critic_obs(walk_goal)}
-    )
+    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(walk_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=walk_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
     commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
