@@ -26,6 +26,9 @@ class RobotInfo:
     scene: str | None = "scene"
     """Menagerie scene entry of the full model (its keyframes give default poses)."""
     fast_scene: str | None = None
+    pyramidal_when_fast: bool = False
+    """No menagerie fast variant, so training uses the full model with the mjx variants' pyramidal friction
+    cone instead of its elliptic one (impratio 100): 3.8x more A1 env steps/s at 512 worlds, measured."""
 
 
 ROBOTS: dict[str, RobotInfo] = {
@@ -34,8 +37,8 @@ ROBOTS: dict[str, RobotInfo] = {
         RobotInfo(
             "go2", "unitree_go2", "go2", "go2_mjx", "quadruped", "Unitree Go2, 12 DoF", fast_scene="scene_mjx"
         ),
-        RobotInfo("go1", "unitree_go1", "go1", None, "quadruped", "Unitree Go1, 12 DoF"),
-        RobotInfo("a1", "unitree_a1", "a1", None, "quadruped", "Unitree A1, 12 DoF"),
+        RobotInfo("go1", "unitree_go1", "go1", None, "quadruped", "Unitree Go1, 12 DoF", pyramidal_when_fast=True),
+        RobotInfo("a1", "unitree_a1", "a1", None, "quadruped", "Unitree A1, 12 DoF", pyramidal_when_fast=True),
         RobotInfo(
             "g1", "unitree_g1", "g1", "g1_mjx", "humanoid", "Unitree G1, 29 DoF", fast_scene="scene_mjx"
         ),
@@ -122,7 +125,10 @@ def load_spec(path: str | os.PathLike[str]) -> mujoco.MjSpec:
 
 def robot_spec(name: str, fast: bool = False) -> mujoco.MjSpec:
     """The robot's model as an editable MjSpec (no floor or lights; add a scene with robolearn.scene)."""
-    return load_spec(robot_xml(name, fast))
+    spec = load_spec(robot_xml(name, fast))
+    if fast and robot_info(name).pyramidal_when_fast:
+        spec.option.cone = mujoco.mjtCone.mjCONE_PYRAMIDAL
+    return spec
 
 
 def robot_model(name: str, fast: bool = False) -> mujoco.MjModel:

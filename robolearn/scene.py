@@ -41,7 +41,8 @@ class ContactSensorCfg:
 class SceneCfg:
     robot: str = "go2"
     fast_model: bool = True
-    """Use the menagerie `*_mjx` variant (primitive collisions, light solver) where one exists."""
+    """Use the menagerie `*_mjx` variant (primitive collisions, light solver) where one exists, else the
+    full model with the training solver settings its RobotInfo names (e.g. a pyramidal cone)."""
     terrain: TerrainCfg = field(default_factory=TerrainCfg)
     contact_sensors: dict[str, ContactSensorCfg] = field(default_factory=dict)
     pd_gains: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -31,3 +31,16 @@ def test_hind_leg_terms_follow_the_trunk_pose():
     # The belly faces +x when the nose points up, so walking along +x is forward in the heading frame.
     vel = _heading_velocity(env)
     assert abs(float(vel[1, 0]) - 0.4) < 1e-4 and abs(float(vel[1, 1])) < 1e-4, vel
+
+
+def test_rough_task_sees_the_terrain_and_trains_on_a_pyramidal_cone():
+    import mujoco
+
+    from robolearn.robots import robot_model
+
+    env = make_env("A1-Velocity-Rough-HInf", num_envs=2)
+    assert "height_scan" in env.observation_manager.groups["policy"].terms
+    assert env.scene.terrain_origins is not None
+    # Training uses the cheaper pyramidal friction cone; the full model (sim2sim) keeps menagerie's elliptic one.
+    assert env.scene.model.opt.cone == mujoco.mjtCone.mjCONE_PYRAMIDAL
+    assert robot_model("a1").opt.cone == mujoco.mjtCone.mjCONE_ELLIPTIC

@@ -101,12 +101,28 @@ def test_tiny_end_to_end_beats_random(reach_demos: Path, tmp_path: Path) -> None
     ref = policy.net(torch.from_numpy(x), torch.from_numpy(t), torch.from_numpy(c)).detach().numpy()
     np.testing.assert_allclose(eps, ref, atol=1e-4)
     assert '"DDIM"' in json_path.read_text()
+    # The torch-free runtime (numpy DDIM + onnxruntime) executes the same actions from the same noise.
+    from robolearn.sim2real.imitation_runtime import ImitationRuntime
+
+    obs_hist = torch.randn(1, 2, 23)
+    noise = torch.randn((1, 16, 14), generator=torch.Generator().manual_seed(3))
+    expected = policy.act(obs_hist, generator=torch.Generator().manual_seed(3))[0].numpy()
+    runtime = ImitationRuntime(run)
+    np.testing.assert_allclose(runtime.act(obs_hist[0].numpy(), noise=noise[0].numpy()), expected, atol=1e-3)
 
 
 def test_bc_trains_on_same_data(reach_demos: Path, tmp_path: Path) -> None:
     cfg = ImitationCfg(task="Aloha-Reach", algo="bc", data=reach_demos, steps=20, batch_size=32)
     run = train_imitation(cfg, tmp_path, progress=False)
-    assert load_policy(run).act(torch.zeros(1, 2, 23)).shape == (1, 8, 14)
+    policy = load_policy(run)
+    assert policy.act(torch.zeros(1, 2, 23)).shape == (1, 8, 14)
+    from robolearn.sim2real.imitation_runtime import ImitationRuntime
+
+    export_imitation(run)
+    obs_hist = torch.randn(2, 23)
+    np.testing.assert_allclose(
+        ImitationRuntime(run).act(obs_hist.numpy()), policy.act(obs_hist[None])[0].numpy(), atol=1e-4
+    )
 
 
 def test_mismatched_dataset_never_trains(tmp_path: Path) -> None:

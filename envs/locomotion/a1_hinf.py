@@ -16,12 +16,17 @@ from typing import TYPE_CHECKING
 
 import torch
 from robolearn.envs.locomotion.velocity import (
+    TROT_CPU_PPO,
     LeggedVelocityCfg,
+    add_trot_rewards,
+    command_curriculum,
     critic_obs,
     policy_obs,
+    trot_observations,
 )
 
 from robolearn.env import (
+    CurriculumTerm,
     ObsGroupCfg,
     ObsTerm,
     RewardTerm,
@@ -46,7 +51,6 @@ A1_KP, A1_KD = 20.0, 0.5
 """legged_gym's A1 PD gains (N m/rad, N m s/rad)."""
 A1_FORCE_MAX = 60.0
 """Disturber force bound (N): about half the A1's weight (12.3 kg * 9.81 = 121 N)."""
-A1_LEARNING_RATE = 5e-4
 HIND_TARGET_HEIGHT = 0.45
 """Trunk CoM height (m) when balanced on bent hind legs with the trunk vertical."""
 
@@ -54,7 +58,7 @@ HIND_TARGET_HEIGHT = 0.45
 def a1_scene(terrain: str = "flat") -> SceneCfg:
     return SceneCfg(
         robot="a1",
-        fast_model=False,  # menagerie has no a1_mjx variant
+        fast_model=True,  # no a1_mjx in menagerie: the full model with a pyramidal cone (robots.py)
         terrain=TerrainCfg(kind=terrain),
         contact_sensors={
             "feet": ContactSensorCfg(bodies=CALVES),
@@ -67,25 +71,52 @@ def a1_scene(terrain: str = "flat") -> SceneCfg:
 
 
 def a1_hinf_train_cfg() -> HInfCfg:
-    """CPU preset (2 cores): the shared PPO recipe with small nets, plus the disturber."""
+    """CPU preset (2 cores): Go2's trot-recipe PPO (velocity.py) for the actor, plus the disturber."""
     from robolearn.policies.hinf import HInfCfg  # tasks sit below learners: import on use
 
-    # A fixed learning rate: with the adaptive-KL schedule the A1 runs' rate fell to its 1e-5 floor within
-    # ten iterations (measured, all three variants alike) and nothing was learnt in a CPU budget.
-    return HInfCfg.cpu(num_envs=256, force_max=A1_FORCE_MAX, schedule="fixed", learning_rate=A1_LEARNING_RATE)
+    return HInfCfg.cpu(num_envs=512, force_max=A1_FORCE_MAX, **TROT_CPU_PPO)
 
 
 @dataclass
 class A1VelocityHInfCfg(LeggedVelocityCfg):
+    """Go2's velocity task (the trot recipe of velocity.py) on the A1; the disturber comes with the learner."""
+
     scene: SceneCfg = field(default_factory=a1_scene)
-    sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
-    num_envs: int = 256
-    decimation: int = 5
+    observations: dict[str, ObsGroupCfg] = field(default_factory=trot_observations)
+    curriculum: dict[str, CurriculumTerm] = field(
+        default_factory=lambda: {"command_levels": command_curriculum()}
+    )
+    sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.005))  # 50 Hz control as Go2-Velocity-Flat
+    num_envs: int = 512
+    decimation: int = 4
     episode_length_s: float = 20.0
     base_body: str = TRUNK
 
     def __post_init__(self) -> None:
-        self.rewards["undesired_contacts"].params["sensor"] = "thighs"
+        # CALVES order FR, FL, RR, RL: gait_contact's offsets (0, .5, .5, 0) pair FR-RL and FL-RR, a trot.
+        add_trot_rewards(self.rewards)
+
+
+@dataclass
+class A1VelocityRoughHInfCfg(A1VelocityHInfCfg):
+    """The flat task on procedural rough terrain with a terrain-level curriculum and a height scan, as
+    Go2-Velocity-Rough (same terrain generator, 0.004 s x 5 timing, trunk tilt allowed on slopes)."""
+
+    scene: SceneCfg = field(default_factory=lambda: a1_scene("rough"))
+    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: trot_observations(height_scan=True))
+    curriculum: dict[str, CurriculumTerm] = field(
+        default_factory=lambda: {
+            "terrain_levels": CurriculumTerm(mdp.terrain_levels),
+            "command_levels": command_curriculum(),
+        }
+    )
+    sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
+    decimation: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.rewards["flat_orientation"].weight = -0.5
+        self.events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}  # spawn on the tile's pad
 
 
 # -- hind legs ---------------------------------------------------------------------------------------
@@ -161,9 +192,8 @@ def hind_train_cfg() -> HInfCfg:
 
     # Upright posture is part of the performance the constraint protects, as well as tracking.
     return HInfCfg.cpu(
-        num_envs=256,
-        schedule="fixed",
-        learning_rate=A1_LEARNING_RATE,
+        num_envs=512,
+        **{**TROT_CPU_PPO, "symmetry": False},
         force_max=A1_FORCE_MAX / 2,  # a standing A1 has a small support polygon
         cost_terms={"track_lin_vel_xy": 1.0, "track_ang_vel_z": 1.0, "upright": 1.0},
     )
@@ -171,6 +201,8 @@ def hind_train_cfg() -> HInfCfg:
 
 @dataclass
 class A1HindLegsHInfCfg(A1VelocityHInfCfg):
+    """Not a trot: the hind-leg task keeps its own rewards and observations (no gait clock)."""
+
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: {"policy": hind_policy_obs(), "critic": hind_critic_obs()}
     )
@@ -189,6 +221,8 @@ class A1HindLegsHInfCfg(A1VelocityHInfCfg):
     )
     episode_length_s: float = 10.0
 
+    curriculum: dict[str, CurriculumTerm] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self.events.pop("push", None)  # the disturber is the only perturbation
 
@@ -197,6 +231,12 @@ register_task(
     "A1-Velocity-HInf",
     A1VelocityHInfCfg,
     "Unitree A1: velocity tracking on flat ground, trained against a learned trunk-force disturber (H-infinity)",
+    train_cfg=a1_hinf_train_cfg,
+)
+register_task(
+    "A1-Velocity-Rough-HInf",
+    A1VelocityRoughHInfCfg,
+    "Unitree A1: velocity tracking on rough terrain (terrain curriculum, height scan) with a disturber",
     train_cfg=a1_hinf_train_cfg,
 )
 register_task(

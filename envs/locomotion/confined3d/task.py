@@ -75,7 +75,7 @@ def go1_scene(terrain: TerrainCfg | None = None) -> SceneCfg:
     """
     return SceneCfg(
         robot="go1",
-        fast_model=False,  # menagerie's go1 already collides with primitives
+        fast_model=True,  # go1 collides with primitives already; fast = its pyramidal cone (robots.py)
         terrain=terrain or TerrainCfg(),
         contact_sensors={
             "feet": ContactSensorCfg(geoms=LEGS),

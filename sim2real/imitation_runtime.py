@@ -1,0 +1,112 @@
+"""Deploy runtime for imitation policies: `export_imitation`'s policy.onnx + policy.json on onnxruntime.
+
+numpy and onnxruntime only (no torch, no diffusers), like deploy.py: a robot computer runs the DDIM
+sampler from the JSON's timesteps and `alphas_cumprod`, with the noise network in ONNX. `act` returns
+what `ImitationPolicy.act` returns for the same observation history and initial noise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "robolearn-imitation/1"
+NORM_EPS = 1e-4
+"""Dimensions whose demo range is narrower than this are held at 0 in normalized units (as in training)."""
+
+
+class ImitationSpecError(ValueError):
+    pass
+
+
+class _MinMax:
+    def __init__(self, state: dict[str, list[float]]):
+        self.low = np.asarray(state["low"], dtype=np.float32)
+        span = np.asarray(state["high"], dtype=np.float32) - self.low
+        self.varies = span > NORM_EPS
+        self.span = np.where(self.varies, span, 1.0).astype(np.float32)
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        return np.where(self.varies, 2 * (x - self.low) / self.span - 1, 0.0).astype(np.float32)
+
+    def unnormalize(self, x: np.ndarray) -> np.ndarray:
+        return (x + 1) / 2 * self.span + self.low
+
+
+class ImitationRuntime:
+    """One observation history (obs_horizon, O) -> the actions to execute now (action_horizon, A)."""
+
+    def __init__(self, folder: str | Path, threads: int = 1, inference_steps: int | None = None):
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        json_path, onnx_path = folder / "policy.json", folder / "policy.onnx"
+        for path in (json_path, onnx_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: missing; write it with `robolearn export <run>`")
+        meta = json.loads(json_path.read_text())
+        if meta.get("format") != FORMAT:
+            raise ImitationSpecError(f"{json_path}: field 'format' is {meta.get('format')!r}, expected {FORMAT!r}")
+        self.meta = meta
+        self.algo: str = meta["algo"]
+        self.obs_horizon, self.horizon = int(meta["obs_horizon"]), int(meta["horizon"])
+        self.action_horizon, self.action_dim = int(meta["action_horizon"]), int(meta["action_dim"])
+        self.obs_norm, self.act_norm = _MinMax(meta["obs_norm"]), _MinMax(meta["action_norm"])
+        self.obs_dim = len(self.obs_norm.low)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        if self.algo == "diffusion":
+            sampler = meta["sampler"]
+            if sampler.get("type") != "DDIM" or sampler.get("prediction_type") != "epsilon":
+                raise ImitationSpecError(f"{json_path}: field 'sampler' must be DDIM with epsilon prediction")
+            self.alphas_cumprod = np.asarray(sampler["alphas_cumprod"], dtype=np.float64)
+            self.num_train_timesteps = int(sampler["num_train_timesteps"])
+            self.clip = float(sampler["clip_sample"])
+            self.set_inference_steps(inference_steps or int(sampler["num_inference_steps"]))
+
+    def set_inference_steps(self, steps: int) -> None:
+        """DDIM's "leading" spacing, as diffusers' DDIMScheduler with steps_offset 0."""
+        ratio = self.num_train_timesteps // steps
+        self.timesteps = (np.arange(steps) * ratio)[::-1].astype(np.int64)
+        self.step_ratio = ratio
+
+    def chunk(self, obs_hist: np.ndarray, noise: np.ndarray | None = None,
+              rng: np.random.Generator | None = None) -> np.ndarray:  # fmt: skip
+        """obs_hist (obs_horizon, O) raw -> the whole predicted chunk (horizon, A) raw."""
+        obs_hist = np.asarray(obs_hist, dtype=np.float32)
+        if obs_hist.shape != (self.obs_horizon, self.obs_dim):
+            raise ImitationSpecError(
+                f"observation history has shape {obs_hist.shape}, policy.json expects "
+                f"(obs_horizon={self.obs_horizon}, obs_dim={self.obs_dim})"
+            )
+        obs = self.obs_norm.normalize(obs_hist)[None]
+        if self.algo == "bc":
+            x = self.session.run(None, {"obs": obs})[0][0]
+        else:
+            x = self._ddim(obs.reshape(1, -1), noise, rng)
+        return self.act_norm.unnormalize(np.clip(x, -1.0, 1.0))
+
+    def act(self, obs_hist: np.ndarray, noise: np.ndarray | None = None,
+            rng: np.random.Generator | None = None) -> np.ndarray:  # fmt: skip
+        start = self.obs_horizon - 1  # the chunk starts with the oldest observed step
+        return self.chunk(obs_hist, noise, rng)[start : start + self.action_horizon]
+
+    def _ddim(self, cond: np.ndarray, noise: np.ndarray | None, rng: np.random.Generator | None) -> np.ndarray:
+        if noise is None:
+            noise = (rng or np.random.default_rng()).standard_normal((self.horizon, self.action_dim))
+        x = np.asarray(noise, dtype=np.float32).reshape(1, self.horizon, self.action_dim)
+        timestep = np.zeros(1, dtype=np.int64)
+        for t in self.timesteps:
+            timestep[0] = t
+            eps = self.session.run(None, {"sample": x, "timestep": timestep, "obs_cond": cond})[0]
+            a_t = self.alphas_cumprod[t]
+            prev = t - self.step_ratio
+            a_prev = self.alphas_cumprod[prev] if prev >= 0 else 1.0  # set_alpha_to_one
+            x0 = np.clip((x - np.sqrt(1 - a_t) * eps) / np.sqrt(a_t), -self.clip, self.clip)
+            x = (np.sqrt(a_prev) * x0 + np.sqrt(1 - a_prev) * eps).astype(np.float32)
+        return x[0]
