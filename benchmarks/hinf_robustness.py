@@ -47,7 +47,8 @@ def find_runs(root: Path) -> dict[str, Path]:
 
 def short_episode_policy(run: Path, episodes: int, seed: int) -> LoadedPolicy:
     base = load_run_policy(run, num_envs=1, seed=seed)
-    env_cfg = dataclasses.replace(base.spec.env, episode_length_s=EPISODE_S)
+    # Evaluation drops training curricula (the full command range), as `robolearn eval` does.
+    env_cfg = dataclasses.replace(setup.eval_env_cfg(base.spec.env), episode_length_s=EPISODE_S)
     env = setup.make_env(env_cfg, base.spec.device, num_envs=episodes, seed=seed)
     actor = base.actor
 
@@ -81,16 +82,17 @@ def evaluate_policy(name: str, runs: dict[str, Path], episodes: int, seed: int) 
 
 def report(results: dict[str, dict], meta: dict) -> None:
     labels = list(next(iter(results.values())).keys())
-    header = f"{'condition':<22}" + "".join(f"{p:>28}" for p in results)
     print(f"\nA1-Velocity-HInf, {meta['episodes']} episodes of {EPISODE_S:g} s per cell, seed {meta['seed']}")
-    print("cell: return / tracking error xy (m/s) / fall rate")
-    print(header)
+    print("cell: return / tracking error xy (m/s) / fall rate ± 95% CI\n")
+    print("| condition | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
     for label in labels:
-        cells = "".join(
-            f"{r[label]['return']:>10.2f} / {r[label]['error_vel_xy']:.3f} / {r[label]['fall_rate']:.2f}"
+        cells = " | ".join(
+            f"{r[label]['return']:.2f} / {r[label]['error_vel_xy']:.3f} / {r[label]['fall_rate']:.2f} "
+            f"± {r[label]['fall_rate_ci95']:.2f}"
             for r in results.values()
         )
-        print(f"{label:<22}{cells}")
+        print(f"| {label} | {cells} |")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,7 +4,9 @@
 
 Generates the demos first if `--data` does not exist (`robolearn demos Aloha-CubeTransfer --n 200`).
 Each (algo, demos) pair trains from scratch for `--steps` gradient steps and is evaluated on held-out
-layouts (seed 10000 on). Latency: one observation -> one action chunk, 10 DDIM steps, torch on 1 thread.
+layouts (seed 10000 on). Latency: one observation history -> the actions to execute, 10 DDIM steps, one
+thread, in torch (the training code) and in the deploy runtime (sim2real/imitation_runtime.py: numpy DDIM +
+onnxruntime on the exported policy); medians of 5 repeats of 50 calls.
 """
 
 from __future__ import annotations
@@ -14,24 +16,45 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
-from robolearn.policies.imitation import ImitationCfg, eval_imitation, load_policy, train_imitation
+from robolearn.policies.imitation import (
+    ImitationCfg,
+    eval_imitation,
+    export_imitation,
+    load_policy,
+    train_imitation,
+)
 from robolearn.policies.imitation_demos import DemosArgs
 from robolearn.policies.imitation_demos import main as demos_main
+from robolearn.sim2real.imitation_runtime import ImitationRuntime
 
 TASK = "Aloha-CubeTransfer"
 
 
-def chunk_latency_ms(run: Path, steps: int = 10, repeats: int = 50) -> float:
+def _median_call_ms(call, calls: int = 50, repeats: int = 5) -> float:
+    for _ in range(5):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            call()
+        times.append((time.perf_counter() - start) / calls * 1e3)
+    return float(np.median(times))
+
+
+def chunk_latency_ms(run: Path, steps: int = 10) -> dict[str, float]:
+    """Per-call latency of act(): torch (1 thread) and the exported ONNX runtime (1 thread)."""
     torch.set_num_threads(1)
     policy = load_policy(run, inference_steps=steps)
     obs = torch.zeros(1, policy.cfg.obs_horizon, policy.model.obs_dim)
-    for _ in range(5):
-        policy.act(obs)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        policy.act(obs)
-    return (time.perf_counter() - start) / repeats * 1e3
+    with torch.no_grad():
+        torch_ms = _median_call_ms(lambda: policy.act(obs))
+    export_imitation(run)
+    runtime = ImitationRuntime(run, threads=1, inference_steps=steps)
+    obs_np, rng = obs[0].numpy(), np.random.default_rng(0)
+    return {"torch": round(torch_ms, 2), "onnx": round(_median_call_ms(lambda: runtime.act(obs_np, rng=rng)), 2)}
 
 
 def main() -> None:
@@ -65,9 +88,8 @@ def main() -> None:
             res = eval_imitation(run, args.eval_episodes)
             row = {"algo": algo, "demos": n, "success": res["success_rate"], "ci95": res["ci95"],
                    "train_s": round(train_s, 1), "eval_s": res["eval_wall_s"], "run": str(run)}  # fmt: skip
-            if algo == "diffusion":
-                row["chunk_ms_10_ddim_1_thread"] = round(chunk_latency_ms(run), 2)
-                torch.set_num_threads(args.threads)
+            row["chunk_ms_1_thread"] = chunk_latency_ms(run)
+            torch.set_num_threads(args.threads)
             rows.append(row)
             print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -77,11 +99,13 @@ def main() -> None:
     print(
         f"\n{TASK}: success vs demos ({args.steps} steps, batch {args.batch_size}, {args.eval_episodes} eval episodes)"
     )
-    print(f"{'algo':10s} {'demos':>5s} {'success':>8s} {'95% CI':>14s} {'train s':>8s} {'chunk ms':>9s}")
+    print("| algo | demos | success | 95% CI | train s | act() ms, torch | act() ms, ONNX runtime |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         ci = f"[{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
-        lat = f"{r.get('chunk_ms_10_ddim_1_thread', float('nan')):9.2f}"
-        print(f"{r['algo']:10s} {r['demos']:5d} {r['success']:8.2f} {ci:>14s} {r['train_s']:8.1f} {lat}")
+        lat = r["chunk_ms_1_thread"]
+        print(f"| {r['algo']} | {r['demos']} | {r['success']:.2f} | {ci} | {r['train_s']:.0f} | {lat['torch']:.1f} | "
+              f"{lat['onnx']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -182,10 +182,22 @@ def _algo_flag(argv: list[str]) -> str:
     return "ppo"
 
 
+def _task_first(argv: list[str]) -> list[str]:
+    """`--task X` as the positional `X`: only the positional form builds the task's own config types, which
+    `--env.*` / `--agent.*` flags need (with `--task`, tyro could not build a parser for them)."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--task="):
+            return [arg.split("=", 1)[1], *argv[:i], *argv[i + 1 :]]
+        if arg == "--task" and i + 1 < len(argv):
+            return [argv[i + 1], *argv[:i], *argv[i + 2 :]]
+    return argv
+
+
 def run(command: str, argv: list[str]) -> int:
     """Parse `argv` for `command` with tyro and run it (the entry point robolearn.cli delegates to)."""
     prog = f"robolearn {command}"
     if command == "train":
+        argv = _task_first(argv)
         if argv and not argv[0].startswith("-"):
             # `train <task> ...`: the task's own config types, so every field has a flag.
             from robolearn.policies.setup import default_spec

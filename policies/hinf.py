@@ -88,6 +88,10 @@ class HInfCfg(PpoCfg):
     """Change of the cap per iteration (N)."""
     curriculum_up: float = 0.3
     """The cap rises while falls per episode-length of experience stay below this ..."""
+    curriculum_cost: float = 0.35
+    """... and the rollout's cost is below this fraction of its maximum, i.e. the actor already tracks. Gated
+    on falls alone, the A1's cap reached 60 N in 60 iterations and the actor learnt to brace, not to walk
+    (tracking cost flat at ~60% of its maximum over 370 iterations, measured); 1.0 turns the gate off."""
     curriculum_down: float = 1.0
     """... and falls back while they are above this."""
     hold_steps: int = 4
@@ -498,6 +502,15 @@ class RolloutStats:
     """Failures per max-episode-length of experience (drives the force curriculum)."""
 
 
+def next_force_cap(cfg: HInfCfg, cap: float, falls_per_episode: float, cost_fraction: float) -> float:
+    """The force-cap curriculum: up while the actor neither falls nor loses tracking, down while it falls."""
+    if falls_per_episode < cfg.curriculum_up and cost_fraction < cfg.curriculum_cost:
+        return min(cap + cfg.force_step, cfg.force_max)
+    if falls_per_episode > cfg.curriculum_down:
+        return max(cap - cfg.force_step, 0.0)
+    return cap
+
+
 class HInfLearner:
     """Actor (HInfPPO) + disturber + force curriculum over one env; `iterate()` is one training iteration."""
 
@@ -610,10 +623,8 @@ class HInfLearner:
         # discounted sums share the factor 1/(1-gamma), so comparing rates compares the sums).
         self.alg.lagrangian.update(stats.cost_rate, cfg.eta * stats.disturbance_rate)
         if cfg.disturber != "off":
-            if stats.falls_per_episode < cfg.curriculum_up:
-                self.force_cap = min(self.force_cap + cfg.force_step, cfg.force_max)
-            elif stats.falls_per_episode > cfg.curriculum_down:
-                self.force_cap = max(self.force_cap - cfg.force_step, 0.0)
+            cost_fraction = stats.cost_rate * self.env.step_dt / self.cost.max_cost
+            self.force_cap = next_force_cap(cfg, self.force_cap, stats.falls_per_episode, cost_fraction)
         return losses
 
     def iterate(self) -> dict[str, float]:
@@ -626,6 +637,7 @@ class HInfLearner:
             "HInf/cost_rate": stats.cost_rate,
             "HInf/disturbance_rate": stats.disturbance_rate,
             "HInf/violation": stats.cost_rate - self.cfg.eta * stats.disturbance_rate,
+            "HInf/cost_fraction": stats.cost_rate * self.env.step_dt / self.cost.max_cost,
             "HInf/falls_per_episode": stats.falls_per_episode,
             **{k: statistics.fmean(v) for k, v in logs.items()},
         })  # fmt: skip

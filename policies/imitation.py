@@ -445,6 +445,9 @@ class ImitationTrainArgs:
     eval_episodes: int = 0
     """Evaluate on this many held-out layouts after training (0: skip)."""
     export: bool = True
+    torch_threads: int = 0
+    """CPU threads for torch (0: torch's default). Use 1 on a loaded machine: a 2-thread BC step took
+    0.2 s beside a training run, against 0.03 s on one thread (measured)."""
 
 
 @dataclass
@@ -458,7 +461,7 @@ class ImitationEvalArgs:
 
 def train_main(args: ImitationTrainArgs) -> int:
     cfg = ImitationCfg(task=args.task, algo=args.algo, data=args.data, steps=args.steps, num_demos=args.num_demos,
-                       batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+                       batch_size=args.batch_size, seed=args.seed, torch_threads=args.torch_threads)  # fmt: skip
     try:
         run = train_imitation(cfg, args.logdir, args.run_name)
         if args.export:

@@ -65,3 +65,15 @@ def test_imitation_commands_are_wired(tmp_path, capsys):
     assert code != 0
     assert "meta/info.json" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_task_flag_takes_the_task_config_path():
+    # `--task X` is rewritten to the positional form, the one whose parser knows the learner's own fields
+    # (e.g. --agent.eta of the H-infinity learner).
+    from robolearn.policies.cli import _task_first
+
+    assert _task_first(["--algo", "hinf", "--task", "A1-Velocity-HInf", "--agent.eta", "2"]) == [
+        "A1-Velocity-HInf", "--algo", "hinf", "--agent.eta", "2"
+    ]
+    assert _task_first(["--task=Go2-Velocity-Flat", "--seed", "1"]) == ["Go2-Velocity-Flat", "--seed", "1"]
+    assert _task_first(["--resume", "runs/x"]) == ["--resume", "runs/x"]

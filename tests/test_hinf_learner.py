@@ -19,6 +19,7 @@ from robolearn.policies.hinf import (
     check_env_for_hinf,
     fall_cost,
     gae,
+    next_force_cap,
     squash_force,
 )
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -86,6 +87,16 @@ def test_dual_update_sign():
     # Disabled (unconstrained adversarial PPO): lambda stays put.
     frozen = PidLagrangian(lambda_init=0.0, enabled=False)
     assert frozen.update(cost=5.0, bound=0.0) == 0.0
+
+
+def test_force_cap_rises_only_while_the_actor_tracks_and_stands():
+    cfg = HInfCfg(force_max=12.0, force_step=1.0, curriculum_up=0.3, curriculum_down=1.0, curriculum_cost=0.35)
+    assert next_force_cap(cfg, 10.0, falls_per_episode=0.1, cost_fraction=0.2) == 11.0
+    assert next_force_cap(cfg, 12.0, falls_per_episode=0.1, cost_fraction=0.2) == 12.0  # capped at force_max
+    # Standing without falling but not tracking: the cap waits (the actor must learn to walk first).
+    assert next_force_cap(cfg, 10.0, falls_per_episode=0.0, cost_fraction=0.6) == 10.0
+    assert next_force_cap(cfg, 10.0, falls_per_episode=1.5, cost_fraction=0.2) == 9.0
+    assert next_force_cap(cfg, 0.5, falls_per_episode=1.5, cost_fraction=0.9) == 0.0
 
 
 def test_falling_never_lowers_the_cost_to_go():
