@@ -37,7 +37,8 @@ class TrainArgs:
     """Torch device of the learner."""
     resume: Path | None = None
     """A run folder (resumes from its latest checkpoint) or one of its checkpoint files."""
-    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender"] = "ppo"
+    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender"] | None = None
+    """Learner (default: ppo; with --resume, the run's own)."""
     skills: tuple[Path, ...] = ()
     """--algo skillblender: run folders of the frozen skills to blend (e.g. runs/H1-Skill-Reach/<run>)."""
     teacher: Path | None = None

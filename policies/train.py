@@ -90,7 +90,7 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         stored = read_config(run)
         if args.task is not None and args.task != stored["task"]:
             raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
-        if args.algo != stored.get("algo", "ppo"):
+        if args.algo is not None and args.algo != stored.get("algo", "ppo"):
             raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
         spec = setup.spec_from_run(run)
         requested = {"env": to_plain(args.env) if args.env is not None else stored["env"],
@@ -110,6 +110,8 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         if state.get("task", spec.task) != spec.task:
             raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
         return spec, run, state, ckpt_path
+    if args.algo is None:
+        args = replace(args, algo="ppo")
     if args.algo == "distill":
         from robolearn.policies.distill import DistillCfg, resolve_teacher
 

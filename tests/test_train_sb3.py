@@ -26,5 +26,5 @@ def test_sb3_run_folder_eval_and_resume(algo: str, tmp_path: Path):
     assert result["episodes"] == 3
     with pytest.raises(RunError, match="trained with algo"):
         train(TrainArgs(resume=run, algo="ppo"))
-    again = train(TrainArgs(resume=run, algo=algo, max_iterations=3))
+    again = train(TrainArgs(resume=run, max_iterations=3))  # no --algo: the run's own
     assert again.iterations == 3 and [r["iteration"] for r in read_metrics(run)] == [0, 1, 2]
