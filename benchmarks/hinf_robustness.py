@@ -30,8 +30,8 @@ POLICIES = ("dr", "adv", "hinf")
 EPISODE_S = 5.0
 """Eval episodes are shorter than training's 20 s: the impulse lands at 2 s, recovery shows within 3 s."""
 RANDOM_MAX_N = 40.0
-IMPULSES_N = (50.0, 100.0, 150.0, 200.0, 300.0)
-"""Held for 0.1 s: 5 to 30 N s on a 12.5 kg robot."""
+IMPULSES_N = (50.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0)
+"""Held for 0.1 s: 5 to 50 N s on a 12.5 kg robot."""
 RESULTS = Path(__file__).parent / "results"
 
 
