@@ -18,10 +18,12 @@ import torch
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
+    adapt_to_rough,
     add_trot_rewards,
     command_curriculum,
     critic_obs,
     policy_obs,
+    rough_curriculum,
     trot_observations,
 )
 
@@ -104,19 +106,13 @@ class A1VelocityRoughHInfCfg(A1VelocityHInfCfg):
 
     scene: SceneCfg = field(default_factory=lambda: a1_scene("rough"))
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: trot_observations(height_scan=True))
-    curriculum: dict[str, CurriculumTerm] = field(
-        default_factory=lambda: {
-            "terrain_levels": CurriculumTerm(mdp.terrain_levels),
-            "command_levels": command_curriculum(),
-        }
-    )
+    curriculum: dict[str, CurriculumTerm] = field(default_factory=rough_curriculum)
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     decimation: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.rewards["flat_orientation"].weight = -0.5
-        self.events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}  # spawn on the tile's pad
+        adapt_to_rough(self)
 
 
 # -- hind legs ---------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from typing import Any
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
+    adapt_to_rough,
     add_trot_rewards,
     command_curriculum,
+    rough_curriculum,
     trot_observations,
 )
 
@@ -23,7 +25,6 @@ from robolearn.env import (
     CurriculumTerm,
     ObsGroupCfg,
     SimCfg,
-    mdp,
 )
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.tasks import register_task
@@ -79,22 +80,14 @@ def go2_flat_cpu_ppo() -> Any:
 class Go2VelocityRoughCfg(Go2VelocityFlatCfg):
     scene: SceneCfg = field(default_factory=lambda: go2_scene("rough"))
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: trot_observations(height_scan=True))
-    curriculum: dict[str, CurriculumTerm] = field(
-        default_factory=lambda: {
-            "terrain_levels": CurriculumTerm(mdp.terrain_levels),
-            "command_levels": command_curriculum(),
-        }
-    )
+    curriculum: dict[str, CurriculumTerm] = field(default_factory=rough_curriculum)
     # The flat task's 0.005 x 4 timing was verified on flat ground only; rough keeps 0.004 x 5.
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     decimation: int = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.rewards["flat_orientation"].weight = -0.5  # slopes tilt the trunk on purpose
-        self.events["reset_base"].params["pose_range"] = {
-            "yaw": (-3.14, 3.14)
-        }  # spawn on the tile's level pad
+        adapt_to_rough(self)
 
 
 register_task(

@@ -164,3 +164,13 @@ def add_trot_rewards(rewards: dict[str, RewardTerm], feet_sensor: str = "feet") 
     rewards["gait_contact"] = RewardTerm(
         mdp.gait_contact, weight=0.5, params={"sensor": feet_sensor, "period": TROT_PERIOD}
     )
+
+
+def rough_curriculum() -> dict[str, CurriculumTerm]:
+    return {"terrain_levels": CurriculumTerm(mdp.terrain_levels), "command_levels": command_curriculum()}
+
+
+def adapt_to_rough(cfg: EnvCfg) -> None:
+    """The rough-terrain changes to a flat velocity task's terms, in place."""
+    cfg.rewards["flat_orientation"].weight = -0.5  # slopes tilt the trunk on purpose
+    cfg.events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}  # spawn on the tile's level pad
