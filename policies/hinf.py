@@ -500,6 +500,8 @@ class RolloutStats:
     """Mean force magnitude applied (N)."""
     falls_per_episode: float
     """Failures per max-episode-length of experience (drives the force curriculum)."""
+    cost_fraction: float
+    """Mean cost per step as a fraction of its maximum (gates the force curriculum)."""
 
 
 def next_force_cap(cfg: HInfCfg, cap: float, falls_per_episode: float, cost_fraction: float) -> float:
@@ -610,6 +612,7 @@ class HInfLearner:
             disturbance_rate=float(dist_sum) / samples / dt,
             mean_force=float(force_sum) / samples,
             falls_per_episode=falls * env.max_episode_length / samples,
+            cost_fraction=float(cost_sum) / samples / self.cost.max_cost,
         )
         return stats, logs
 
@@ -623,8 +626,7 @@ class HInfLearner:
         # discounted sums share the factor 1/(1-gamma), so comparing rates compares the sums).
         self.alg.lagrangian.update(stats.cost_rate, cfg.eta * stats.disturbance_rate)
         if cfg.disturber != "off":
-            cost_fraction = stats.cost_rate * self.env.step_dt / self.cost.max_cost
-            self.force_cap = next_force_cap(cfg, self.force_cap, stats.falls_per_episode, cost_fraction)
+            self.force_cap = next_force_cap(cfg, self.force_cap, stats.falls_per_episode, stats.cost_fraction)
         return losses
 
     def iterate(self) -> dict[str, float]:
@@ -637,7 +639,7 @@ class HInfLearner:
             "HInf/cost_rate": stats.cost_rate,
             "HInf/disturbance_rate": stats.disturbance_rate,
             "HInf/violation": stats.cost_rate - self.cfg.eta * stats.disturbance_rate,
-            "HInf/cost_fraction": stats.cost_rate * self.env.step_dt / self.cost.max_cost,
+            "HInf/cost_fraction": stats.cost_fraction,
             "HInf/falls_per_episode": stats.falls_per_episode,
             **{k: statistics.fmean(v) for k, v in logs.items()},
         })  # fmt: skip

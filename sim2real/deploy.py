@@ -28,20 +28,25 @@ from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, check_joints, load_metadata
 
 
+def onnx_session(path: Path, threads: int = 1):
+    """An onnxruntime CPU session on `threads` intra-op threads, sequential (no inter-op pool)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class OnnxPolicy:
     """policy.onnx on onnxruntime, one thread (the loop owns one core; others are the robot's)."""
 
     def __init__(self, path: str | Path, meta: PolicyMetadata, threads: int = 1):
-        import onnxruntime as ort
-
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no policy.onnx next to policy.json")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads)
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         if meta.onnx_input not in inputs or meta.onnx_output not in outputs:

@@ -39,7 +39,7 @@ class ImitationRuntime:
     """One observation history (obs_horizon, O) -> the actions to execute now (action_horizon, A)."""
 
     def __init__(self, folder: str | Path, threads: int = 1, inference_steps: int | None = None):
-        import onnxruntime as ort
+        from robolearn.sim2real.deploy import onnx_session
 
         folder = Path(folder)
         json_path, onnx_path = folder / "policy.json", folder / "policy.onnx"
@@ -55,11 +55,7 @@ class ImitationRuntime:
         self.action_horizon, self.action_dim = int(meta["action_horizon"]), int(meta["action_dim"])
         self.obs_norm, self.act_norm = _MinMax(meta["obs_norm"]), _MinMax(meta["action_norm"])
         self.obs_dim = len(self.obs_norm.low)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(onnx_path, threads)
         if self.algo == "diffusion":
             sampler = meta["sampler"]
             if sampler.get("type") != "DDIM" or sampler.get("prediction_type") != "epsilon":
