@@ -25,7 +25,6 @@ import torch
 from robolearn.envs.manipulation.aloha import (
     ACTION_DIM,
     CONTROL_DT,
-    ENV_STATE_DIM,
     STATE_DIM,
     AlohaEnv,
     task_cfg,
@@ -48,7 +47,15 @@ from robolearn.policies.runs import (
 )
 from torch import nn
 
-OBS_FEATURES = {"observation.state": STATE_DIM, "observation.environment_state": ENV_STATE_DIM}
+OBS_KEYS = ("observation.state", "observation.environment_state")
+"""The low-dim observation features, concatenated in this order."""
+
+
+def obs_features(task: str) -> dict[str, int]:
+    """Width of each low-dim observation feature of a task (environment_state differs between tasks)."""
+    return {"observation.state": STATE_DIM, "observation.environment_state": len(task_cfg(task).env_state_names)}
+
+
 ACTION_FEATURE = "action"
 EVAL_SEED = 10_000
 """Evaluation layouts come from this seed on: demos use small seeds, so evaluation scenes are held out."""
@@ -139,10 +146,10 @@ def load_demos(
     Raises DatasetError naming the file and field on a mismatch, a missing video or a corrupt file, so
     training never starts on data it cannot use.
     """
-    task_cfg(task)
+    features = obs_features(task)
     ds = LeRobotDataset(path)
     info = ds.root / "meta/info.json"
-    for key, dim in {**OBS_FEATURES, ACTION_FEATURE: ACTION_DIM}.items():
+    for key, dim in {**features, ACTION_FEATURE: ACTION_DIM}.items():
         feat = ds.features.get(key)
         if feat is None:
             raise DatasetError(f"{info}: missing feature {key!r} (task {task} needs shape [{dim}])")
@@ -157,7 +164,7 @@ def load_demos(
         raise DatasetError(f"{path}: {ds.num_episodes} episodes, {num_demos} requested")
     end = episodes[-1]["dataset_to_index"]
     sel = cols["index"] < end
-    obs = np.concatenate([cols[k][sel].reshape(int(sel.sum()), -1) for k in OBS_FEATURES], -1).astype(
+    obs = np.concatenate([cols[k][sel].reshape(int(sel.sum()), -1) for k in OBS_KEYS], -1).astype(
         np.float32
     )
     actions = cols[ACTION_FEATURE][sel].astype(np.float32)
@@ -254,7 +261,7 @@ def train_imitation(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: st
 
     run = new_run_dir(logdir, cfg.task, run_name or f"{cfg.algo}-{len(ranges)}demos")
     write_yaml(run / CONFIG_FILE, {"task": cfg.task, "algo": cfg.algo,
-                                   "env": {"obs_features": OBS_FEATURES, "action_dim": ACTION_DIM},
+                                   "env": {"obs_features": obs_features(cfg.task), "action_dim": ACTION_DIM},
                                    "agent": to_plain(cfg)})  # fmt: skip
     metrics, tb = MetricsLog(run), SummaryWriter(str(run))
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -341,7 +348,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, seed: int = 0) -> np.ndarray:
     """Run one episode per world from `layouts`; a None policy acts uniformly at random. -> success (N,) bool."""
     obs = env.reset(layouts)
-    flat = torch.cat([obs[k] for k in OBS_FEATURES], -1)
+    flat = torch.cat([obs[k] for k in OBS_KEYS], -1)
     gen = torch.Generator().manual_seed(seed)
     if policy is None:
         lo, hi = (torch.as_tensor(env.model.actuator_ctrlrange[:, i], dtype=torch.float32) for i in (0, 1))
@@ -355,7 +362,7 @@ def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, 
         actions = policy.act(torch.stack(hist, 1), gen)
         for k in range(actions.shape[1]):
             obs, _, done = env.step(actions[:, k])
-            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_FEATURES], -1)]
+            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_KEYS], -1)]
             if done:
                 break
     return env.success_any.numpy().copy()
@@ -409,7 +416,7 @@ def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
     tmp.replace(onnx_path)
     meta: dict[str, Any] = {
         "format": "robolearn-imitation/1", "algo": policy.algo, "task": run_task(run),
-        "obs_features": OBS_FEATURES, "action_dim": policy.model.action_dim,
+        "obs_features": obs_features(run_task(run)), "action_dim": policy.model.action_dim,
         "obs_horizon": c.obs_horizon, "horizon": c.horizon, "action_horizon": c.action_horizon,
         "control_dt": CONTROL_DT,
         "obs_norm": policy.obs_norm.state_dict(), "action_norm": policy.act_norm.state_dict(),
