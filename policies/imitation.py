@@ -53,7 +53,10 @@ OBS_KEYS = ("observation.state", "observation.environment_state")
 
 def obs_features(task: str) -> dict[str, int]:
     """Width of each low-dim observation feature of a task (environment_state differs between tasks)."""
-    return {"observation.state": STATE_DIM, "observation.environment_state": len(task_cfg(task).env_state_names)}
+    return {
+        "observation.state": STATE_DIM,
+        "observation.environment_state": len(task_cfg(task).env_state_names),
+    }
 
 
 ACTION_FEATURE = "action"
@@ -164,9 +167,7 @@ def load_demos(
         raise DatasetError(f"{path}: {ds.num_episodes} episodes, {num_demos} requested")
     end = episodes[-1]["dataset_to_index"]
     sel = cols["index"] < end
-    obs = np.concatenate([cols[k][sel].reshape(int(sel.sum()), -1) for k in OBS_KEYS], -1).astype(
-        np.float32
-    )
+    obs = np.concatenate([cols[k][sel].reshape(int(sel.sum()), -1) for k in OBS_KEYS], -1).astype(np.float32)
     actions = cols[ACTION_FEATURE][sel].astype(np.float32)
     if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
         raise DatasetError(f"{path}: non-finite values in observations or actions")

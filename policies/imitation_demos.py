@@ -29,11 +29,11 @@ from robolearn.envs.manipulation.aloha import (
     CAMERAS,
     CONTROL_DT,
     CUBE_HALF,
-    PEG_HALF,
-    SOCKET_HALF,
     GRIPPER_CLOSED,
     GRIPPER_OPEN,
+    PEG_HALF,
     SIDES,
+    SOCKET_HALF,
     STATE_NAMES,
     AlohaEnv,
     AlohaTaskCfg,
@@ -147,14 +147,18 @@ def _insertion_keyposes() -> list[Keypose]:
     # peg in. Once lifted, the peg hangs ~8 mm lower in its grip than the tube (measured): the right arm
     # holds its site that much higher so the two axes line up.
     tilt = Rotation.from_euler("y", 60, degrees=True)
-    L = tuple((tilt.inv() * Rotation.from_quat(TOP_DOWN["left"], scalar_first=True)).as_quat(scalar_first=True))
+    L = tuple(
+        (tilt.inv() * Rotation.from_quat(TOP_DOWN["left"], scalar_first=True)).as_quat(scalar_first=True)
+    )
     R = tuple((tilt * Rotation.from_quat(TOP_DOWN["right"], scalar_first=True)).as_quat(scalar_first=True))
     grip = PEG_HALF[0] - 0.04  # the peg is held 4 cm from its outer end
     z_pick = 0.006  # site a little above each object's centre when grasping
     peg_sag = 0.008
     socket = np.array([-0.06, 0.0, 0.20])  # tube centre in the air (world)
     tube_end = socket[0] + SOCKET_HALF[0]
-    pre = np.array([tube_end + PEG_HALF[0] + 0.03, 0.0, socket[2] + peg_sag])  # peg tip 3 cm short of the tube
+    pre = np.array(
+        [tube_end + PEG_HALF[0] + 0.03, 0.0, socket[2] + peg_sag]
+    )  # peg tip 3 cm short of the tube
     inserted = pre - (0.07, 0, 0)  # tip 4 cm inside
     k = Keypose
     return [
@@ -380,7 +384,9 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
             )
         layouts = env.sample_layouts(batch, rng)
         actions = np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts])
-        success, episodes = execute(env, layouts, actions, cameras, noise=action_noise(rng, actions.shape, noise))
+        success, episodes = execute(
+            env, layouts, actions, cameras, noise=action_noise(rng, actions.shape, noise)
+        )
         tried += batch
         for ok, ep in zip(success, episodes, strict=True):
             if ok and done < n:

@@ -27,7 +27,12 @@ def test_insertion_success_on_scripted_states() -> None:
     env = AlohaEnv("Aloha-Insertion", 4)
     env.reset()
     socket = (-0.06, 0.0, 0.2)
-    tip_x = {0: -0.06, 1: -0.06 + SOCKET_HALF[0] - 0.005, 2: -0.06, 3: 0.1}  # centre, 5 mm in, centre, outside
+    tip_x = {
+        0: -0.06,
+        1: -0.06 + SOCKET_HALF[0] - 0.005,
+        2: -0.06,
+        3: 0.1,
+    }  # centre, 5 mm in, centre, outside
     tip_y = {0: 0.0, 1: 0.0, 2: 0.03, 3: 0.0}  # world 2: beside the tube, not in it
     for w in range(4):
         _place(env, w, 1, socket)
@@ -42,9 +47,13 @@ def test_insertion_observation_and_dataset_features_agree() -> None:
     names = task_cfg("Aloha-Insertion").env_state_names
     assert obs["observation.environment_state"].shape == (2, len(names)) == (2, 14)
     feats = features_for("Aloha-Insertion", ())
-    assert feats["observation.environment_state"]["shape"] == [obs_features("Aloha-Insertion")["observation.environment_state"]]
+    assert feats["observation.environment_state"]["shape"] == [
+        obs_features("Aloha-Insertion")["observation.environment_state"]
+    ]
     # both objects rest on the table where the layout puts them
-    np.testing.assert_allclose(obs["observation.environment_state"][:, 7:9].numpy(), env.layouts[:, 3:5], atol=1e-5)
+    np.testing.assert_allclose(
+        obs["observation.environment_state"][:, 7:9].numpy(), env.layouts[:, 3:5], atol=1e-5
+    )
 
 
 def test_insertion_expert_inserts_the_peg() -> None:

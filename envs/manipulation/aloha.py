@@ -224,7 +224,9 @@ class AlohaEnv:
         if len(self.cfg.objects) == 1:
             env_state = torch.cat([self.object_pos(), self.object_quat(), self.target_xy()], -1).float()
         else:
-            poses = [torch.cat([self.object_pos(i), self.object_quat(i)], -1) for i in range(len(self.cfg.objects))]
+            poses = [
+                torch.cat([self.object_pos(i), self.object_quat(i)], -1) for i in range(len(self.cfg.objects))
+            ]
             env_state = torch.cat(poses, -1).float()
         return {"observation.state": state.clone(), "observation.environment_state": env_state.clone()}
 
