@@ -302,7 +302,10 @@ def test_robolearn_train_runs_the_blender_and_its_run_loads_for_eval(tmp_path):
     result = train(TrainArgs(task="H1-Skill-Walk", algo="skillblender", skills=tuple(runs),
                              logdir=tmp_path / "out", agent=agent))  # fmt: skip
     pol = load_run_policy(result.run, num_envs=2)
-    assert isinstance(pol.actor, SkillBlenderModel) and pol.actor.skill_tasks == ["H1-Skill-Squat", "H1-Skill-Reach"]
+    assert isinstance(pol.actor, SkillBlenderModel) and pol.actor.skill_tasks == [
+        "H1-Skill-Squat",
+        "H1-Skill-Reach",
+    ]
     obs, _ = pol.env.reset(seed=0)
     assert pol.act(obs).shape == (2, 19)
 
@@ -343,6 +346,30 @@ def test_button_accuracy_on_scripted_states():
     # The observation is the same vector in the pelvis heading frame: world 1's right-wrist entry has length 0.3.
     rel = h1_skillbench.button_from_wrists(env).reshape(3, 2, 3)
     assert rel[1, 1].norm() == pytest.approx(0.3, abs=1e-5)
+
+
+def test_reach_waypoints_in_range_need_squatting_and_accuracy_on_scripted_states():
+    env = make_env("H1-SkillBench-Reach", num_envs=64)
+    assert env.observation_dims()["policy"] == 12 + PROPRIO
+    env.step(torch.zeros(64, 19))
+    targets = env.term_state["bench_reach_targets"]
+    wrists0 = h1_skills.default_points_h(env)["wrists"]
+    # Both wrists share one offset from their default points; heights span knee to chest.
+    dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + h1_skillbench.NOMINAL_PELVIS_HEIGHT + wrists0[:, 2])
+    assert torch.allclose(dz[:, 0], dz[:, 1], atol=1e-9)
+    lo, hi = h1_skillbench.REACH_OFFSET_Z
+    assert (dz >= lo - 1e-9).all() and (dz <= hi + 1e-9).all()
+    assert (dz[:, 0] < -h1_skills.REACH_RADIUS).any()  # some are beyond the reaching skill alone
+    # Accuracy: scripted waypoints on the wrists (world 0) and 0.2 m below them (world 1).
+    wrists = h1_skills.wrist_pos_w(env)
+    targets[0] = wrists[0]
+    targets[1] = wrists[1] - torch.tensor([0.0, 0.0, 0.2], dtype=torch.float64)
+    err = h1_skillbench.reach_error(env)
+    assert err[0].item() == pytest.approx(0.0, abs=1e-6) and err[1].item() == pytest.approx(0.2, abs=1e-6)
+    assert h1_skillbench.waypoint_reach(env)[1].item() == pytest.approx(math.exp(-0.8), abs=1e-5)
+    assert h1_skillbench.targets_from_wrists(env)[1].reshape(2, 3)[:, 2].tolist() == pytest.approx(
+        [-0.2, -0.2], abs=1e-5
+    )
 
 
 def test_box_push_scene_builds_with_the_box_after_the_robot():

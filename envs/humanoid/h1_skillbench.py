@@ -1,4 +1,4 @@
-"""SkillBench tasks on the Unitree H1 (SkillBlender, issue 8): button press and box push.
+"""SkillBench tasks on the Unitree H1 (SkillBlender, issue 8): button press, box push and reach.
 
 Button press: walk up to a wall and touch its button.
 
@@ -17,6 +17,10 @@ Box push: push a free box onto a marker on the floor 0.5-1 m beyond it. Two task
 hands to the box's surface); accuracy (`box_error`) is the end-of-episode box-to-goal distance. The box
 is a free body after the robot, so its scene builder appends the box's pose to the keyframes.
 
+Reach: both wrists to a sequence of waypoints in front of the robot, from knee to chest height; the low
+ones are out of the reaching skill's range unless the robot also squats, so the task blends reach and
+squat. One task term (wrists to targets); accuracy (`reach_error`) is the mean wrist-to-target distance.
+
 `BENCH_SKILLS` names the skills each task blends, `BENCH_ACCURACY` its accuracy function.
 """
 
@@ -30,7 +34,9 @@ import numpy as np
 import torch
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
+    _from_heading,
     _to_heading,
+    default_points_h,
     h1_scene,
     h1_skill_ppo,
     proprio_terms,
@@ -340,14 +346,105 @@ class H1BoxPushCfg(H1SkillCfg):
     episode_length_s: float = 10.0
 
 
+# -- reach: wrist waypoints from knee to chest height ---------------------------------------------------------
+
+REACH_OFFSET_X = (0.0, 0.25)
+REACH_OFFSET_Y = (-0.1, 0.1)
+REACH_OFFSET_Z = (-0.45, 0.15)
+"""Waypoint = the default wrist positions + one offset shared by both wrists (m, heading frame). Below
+-0.25 m (the reaching skill's radius) the robot must also lower its pelvis."""
+REACH_WAYPOINT_S = (2.5, 3.5)
+"""Seconds between waypoints: three or four per 10 s episode."""
+NOMINAL_PELVIS_HEIGHT = 0.98
+"""Waypoints hang from the default pelvis height, so a robot that squats does not drag them down."""
+REACH_DONE = 0.05
+"""A waypoint counts as reached when both wrists are within this distance (m)."""
+
+
+def _reach_targets(env: ManagerBasedRlEnv) -> torch.Tensor:
+    targets = env.term_state.get("bench_reach_targets")
+    if targets is None:
+        targets = torch.zeros((env.num_envs, 2, 3), dtype=torch.float64, device=env.device)
+        env.term_state["bench_reach_targets"] = targets
+    return targets
+
+
+def place_reach_waypoint(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """A new waypoint for both wrists, fixed in the world, in front of the robot's current heading."""
+    n = len(env_ids)
+    u = torch.rand((n, 3), device=env.device, generator=env.rng, dtype=torch.float64)
+    lows = torch.tensor(
+        [REACH_OFFSET_X[0], REACH_OFFSET_Y[0], REACH_OFFSET_Z[0]], dtype=torch.float64, device=env.device
+    )
+    highs = torch.tensor(
+        [REACH_OFFSET_X[1], REACH_OFFSET_Y[1], REACH_OFFSET_Z[1]], dtype=torch.float64, device=env.device
+    )
+    offset = lows + (highs - lows) * u
+    points_h = default_points_h(env)["wrists"].unsqueeze(0) + offset.unsqueeze(1)  # (n, 2, 3)
+    root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
+    targets = _reach_targets(env)
+    targets[env_ids, :, :2] = root.unsqueeze(1) + _from_heading(env, points_h[..., :2], env_ids)
+    targets[env_ids, :, 2] = (
+        env.env_origins[env_ids, 2].unsqueeze(1) + NOMINAL_PELVIS_HEIGHT + points_h[..., 2]
+    )
+
+
+def reach_error(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) mean distance of the two wrist points to their waypoints (m): the task's accuracy measure."""
+    return torch.linalg.norm(wrist_pos_w(env) - _reach_targets(env), dim=-1).mean(dim=-1)
+
+
+def waypoint_reach(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * reach_error(env)).float()
+
+
+def targets_from_wrists(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 6) each wrist's waypoint minus the wrist point, in the pelvis heading frame."""
+    return _to_heading(env, _reach_targets(env) - wrist_pos_w(env)).reshape(env.num_envs, 6).float()
+
+
+def targets_from_pelvis(env: ManagerBasedRlEnv) -> torch.Tensor:
+    rel = _reach_targets(env) - env.robot.root_pos_w.to(env.device).double().unsqueeze(1)
+    return _to_heading(env, rel).reshape(env.num_envs, 6).float()
+
+
+@dataclass
+class H1ReachWaypointsCfg(H1SkillCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene("flat"))
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: bench_observations(
+            {
+                "targets_from_wrists": ObsTerm(targets_from_wrists),
+                "targets_from_pelvis": ObsTerm(targets_from_pelvis),
+            }
+        )
+    )
+    rewards: dict[str, RewardTerm] = field(
+        default_factory=lambda: {"waypoint_reach": RewardTerm(waypoint_reach, weight=5.0)}
+    )
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(
+            place_waypoint=EventTerm(place_reach_waypoint, mode="reset"),
+            next_waypoint=EventTerm(place_reach_waypoint, mode="interval", interval_range_s=REACH_WAYPOINT_S),
+        )
+    )
+    episode_length_s: float = 10.0
+
+
 # -- registry ------------------------------------------------------------------------------------------
 
 BENCH_SKILLS = {
     "H1-SkillBench-ButtonPress": ("H1-Skill-Walk", "H1-Skill-Reach"),
     "H1-SkillBench-BoxPush": ("H1-Skill-Walk", "H1-Skill-Reach"),
+    "H1-SkillBench-Reach": ("H1-Skill-Reach", "H1-Skill-Squat"),
 }
 """The skills each task blends (the authors' subsets)."""
-BENCH_ACCURACY = {"H1-SkillBench-ButtonPress": button_error, "H1-SkillBench-BoxPush": box_error}
+BENCH_ACCURACY = {
+    "H1-SkillBench-ButtonPress": button_error,
+    "H1-SkillBench-BoxPush": box_error,
+    "H1-SkillBench-Reach": reach_error,
+}
 """Each task's accuracy: the error (m) at the end of an episode; lower is better."""
 
 register_task(
@@ -360,5 +457,11 @@ register_task(
     "H1-SkillBench-BoxPush",
     H1BoxPushCfg,
     "Unitree H1 SkillBench: push a box onto a floor marker (blend of walk + reach skills)",
+    train_cfg=h1_skill_ppo,
+)
+register_task(
+    "H1-SkillBench-Reach",
+    H1ReachWaypointsCfg,
+    "Unitree H1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
     train_cfg=h1_skill_ppo,
 )
