@@ -353,8 +353,9 @@ REACH_OFFSET_Y = (-0.1, 0.1)
 REACH_OFFSET_Z = (-0.45, 0.15)
 """Waypoint = the default wrist positions + one offset shared by both wrists (m, heading frame). Below
 -0.25 m (the reaching skill's radius) the robot must also lower its pelvis."""
-REACH_WAYPOINT_S = (2.5, 3.5)
-"""Seconds between waypoints: three or four per 10 s episode."""
+REACH_WAYPOINT_S = (2.6, 2.6)
+"""Seconds between waypoints: four per 10 s episode, the last one 2.2 s before the end, so the
+end-of-episode accuracy always measures a settled reach."""
 NOMINAL_PELVIS_HEIGHT = 0.98
 """Waypoints hang from the default pelvis height, so a robot that squats does not drag them down."""
 REACH_DONE = 0.05
