@@ -75,8 +75,13 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
     """Deterministic actions; each world contributes its first episode; held-out `seed` per round.
 
     `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step (issue 6).
+    SkillBench tasks (issue 8) add the task's accuracy and the feasibility measures of `SkillBenchMeter`.
     """
+    from robolearn.policies.skillblender import SkillBenchMeter, bench_accuracy
+
     env = pol.env
+    accuracy = bench_accuracy(pol.spec.task)
+    meter = SkillBenchMeter(env.num_envs, env.step_dt, env.device) if accuracy is not None else None
     returns: list[float] = []
     lengths: list[float] = []
     failures: list[float] = []
@@ -101,6 +106,8 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
             if disturbance is not None:
                 disturbance.after_step(env, terminated | time_out)
             done = (terminated | time_out) & active
+            if meter is not None:  # closes each world's first episode only, like the returns below
+                meter.update_from_env(env, accuracy, done, terminated & active)
             ret += reward * active
             length += active.float()
             if env.command_manager is not None:
@@ -132,6 +139,10 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
     if env.command_manager is not None:
         result["error_vel_xy"] = _mean_ci(err_xy)
         result["error_vel_yaw"] = _mean_ci(err_yaw)
+    if meter is not None:
+        m = meter.episodes
+        result.update({"accuracy_m": _mean_ci(m.accuracy[:episodes]), "jerk": _mean_ci(m.jerk[:episodes]),
+                       "power_w": _mean_ci(m.power[:episodes]), "foot_slip": _mean_ci(m.foot_slip[:episodes])})  # fmt: skip
     return result
 
 
@@ -161,7 +172,8 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
         table.add_column("metric")
         table.add_column("mean", justify="right")
         table.add_column("95% CI", justify="right")
-        for key in ("return", "episode_length", "failure_rate", "error_vel_xy", "error_vel_yaw"):
+        for key in ("return", "episode_length", "failure_rate", "error_vel_xy", "error_vel_yaw",
+                    "accuracy_m", "jerk", "power_w", "foot_slip"):  # fmt: skip
             if key in result:
                 table.add_row(key, f"{result[key]['mean']:.4f}", f"± {result[key]['ci95']:.4f}")
         console.print(table)
@@ -176,7 +188,9 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint)
     if pol.spec.algo not in setup.RSL_RL_ALGOS:
-        raise RunError(f"{run}: export supports rsl_rl runs (this run used {pol.spec.algo}; SB3 runs keep their zip)")
+        raise RunError(
+            f"{run}: export supports rsl_rl runs (this run used {pol.spec.algo}; SB3 runs keep their zip)"
+        )
     meta = policy_metadata(pol.env, pol.spec.task, pol.spec.agent.actor_obs_groups[0])
     meta.checkpoint = (
         str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)

@@ -312,6 +312,15 @@ class SkillBenchMeter:
                     mdp.contact_found(env, "feet") > 0, accuracy(env), done, terminated)  # fmt: skip
 
 
+def bench_accuracy(task: str) -> Any | None:
+    """The accuracy function of a SkillBench task (`BENCH_ACCURACY`), None for any other task."""
+    if not task.startswith("H1-SkillBench-"):
+        return None
+    from robolearn.envs.humanoid.h1_skillbench import BENCH_ACCURACY
+
+    return BENCH_ACCURACY.get(task)
+
+
 # -- training: the project's PPO loop with the blender as the actor -----------------------------------
 
 

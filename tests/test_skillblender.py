@@ -310,6 +310,23 @@ def test_robolearn_train_runs_the_blender_and_its_run_loads_for_eval(tmp_path):
     assert pol.act(obs).shape == (2, 19)
 
 
+def test_eval_of_a_skillbench_run_reports_accuracy_and_feasibility(tmp_path):
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.evaluate import eval_run
+    from robolearn.policies.train import train
+
+    runs = [_write_skill_run(tmp_path, "H1-Skill-Reach", 0), _write_skill_run(tmp_path, "H1-Skill-Squat", 1)]
+    agent = SkillBlenderCfg.cpu(actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_envs=2,
+                                num_steps_per_env=4, num_mini_batches=1, max_iterations=1)  # fmt: skip
+    result = train(TrainArgs(task="H1-SkillBench-Reach", algo="skillblender", skills=tuple(runs),
+                             logdir=tmp_path / "out", agent=agent))  # fmt: skip
+    ev = eval_run(result.run, episodes=2, quiet=True)
+    for key in ("accuracy_m", "jerk", "power_w", "foot_slip"):
+        assert math.isfinite(ev[key]["mean"]) and ev[key]["mean"] >= 0.0, (key, ev[key])
+    assert ev["accuracy_m"]["mean"] < 2.0 and ev["power_w"]["mean"] > 0.0
+    assert (result.run / "eval.json").is_file()
+
+
 # -- SkillBench -------------------------------------------------------------------------------------
 
 
