@@ -142,7 +142,8 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
     if meter is not None:
         m = meter.episodes
         result.update({"accuracy_m": _mean_ci(m.accuracy[:episodes]), "jerk": _mean_ci(m.jerk[:episodes]),
-                       "power_w": _mean_ci(m.power[:episodes]), "foot_slip": _mean_ci(m.foot_slip[:episodes])})  # fmt: skip
+                       "power_w": _mean_ci(m.power[:episodes]), "foot_slip": _mean_ci(m.foot_slip[:episodes]),
+                       "accuracy_per_episode": m.accuracy[:episodes]})  # fmt: skip
     return result
 
 

@@ -1,0 +1,78 @@
+"""SkillBench table (issue 8): SkillBlender vs. flat PPO vs. the single-weight blender, accuracy and feasibility.
+
+    python benchmarks/skillbench.py \
+        --runs blender=runs/skillbench/H1-SkillBench-Reach/<run> \
+               single-weight=runs/skillbench/H1-SkillBench-Reach/<run> \
+               flat-ppo=runs/skillbench/H1-SkillBench-Reach/<run> --episodes 100
+
+Each run is evaluated with `robolearn eval`'s code on the same held-out seed (deterministic actions, each
+world's first episode): accuracy is the task's end-of-episode error in metres (BENCH_ACCURACY), success
+is accuracy under `--success-m`, and feasibility is mean |joint jerk| (rad/s^3), mean mechanical power (W)
+and foot slip (m/s) from `SkillBenchMeter`. The training budget (env steps, wall time) comes from each
+run's metrics.jsonl, so the table says what every method was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from robolearn.policies.evaluate import eval_run
+
+
+def training_budget(run: Path) -> dict[str, float]:
+    """Env steps and training wall time of a run's last logged iteration."""
+    last: dict = {}
+    with open(run / "metrics.jsonl") as f:
+        for line in f:
+            if line.strip():
+                last = json.loads(line)
+    return {"env_steps": float(last.get("env_steps", 0)), "train_min": float(last.get("wall_time", 0)) / 60}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", nargs="+", required=True, help="label=run_folder pairs")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--seed", type=int, default=10_000)
+    p.add_argument(
+        "--success-m", type=float, default=0.1, help="an episode succeeds if its accuracy is below this"
+    )
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/skillbench.json"))
+    args = p.parse_args()
+    rows = []
+    for item in args.runs:
+        label, _, path = item.partition("=")
+        if not path:
+            raise SystemExit(f"--runs: expected label=run_folder, got {item!r}")
+        run = Path(path)
+        ev = eval_run(
+            run, episodes=args.episodes, seed=args.seed, out=run / "eval_skillbench.json", quiet=True
+        )
+        if "accuracy_m" not in ev:
+            raise SystemExit(f"{run}: task {ev['task']} is not a SkillBench task (no accuracy measure)")
+        per_episode = ev["accuracy_per_episode"]
+        success = sum(a < args.success_m for a in per_episode) / len(per_episode)
+        rows.append({"label": label, "run": str(run), "task": ev["task"], **training_budget(run),
+                     **{k: ev[k] for k in ("return", "failure_rate", "accuracy_m", "jerk", "power_w", "foot_slip")},
+                     "success_rate": success})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows}, indent=1))
+    print(f"\nSkillBench: {args.episodes} held-out episodes (seed {args.seed}) per run; mean ± 95% CI")
+    print(f"| task | method | env steps | train min | accuracy (m) | success (< {args.success_m} m) | falls | "
+          "jerk (rad/s^3) | power (W) | foot slip (m/s) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+
+    def cell(r: dict, key: str, fmt: str) -> str:
+        return f"{r[key]['mean']:{fmt}} ± {r[key]['ci95']:{fmt}}"
+
+    for r in rows:
+        print(f"| {r['task']} | {r['label']} | {r['env_steps'] / 1e6:.1f}M | {r['train_min']:.0f} | "
+              f"{cell(r, 'accuracy_m', '.3f')} | {r['success_rate']:.2f} | {cell(r, 'failure_rate', '.2f')} | {cell(r, 'jerk', '.0f')} | "
+              f"{cell(r, 'power_w', '.0f')} | {cell(r, 'foot_slip', '.3f')} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
