@@ -1,4 +1,4 @@
-"""Success rate on Aloha-CubeTransfer vs number of demos, diffusion vs BC, and inference latency.
+"""Success rate vs number of demos, diffusion vs BC, and inference latency (Aloha-CubeTransfer by default).
 
     python benchmarks/imitation.py --data data/cube200 --algos bc --steps 4000 --batch-size 256
     python benchmarks/imitation.py --data data/cube200 --algos diffusion --steps 24000 --batch-size 64
@@ -32,8 +32,6 @@ from robolearn.policies.imitation_demos import DemosArgs
 from robolearn.policies.imitation_demos import main as demos_main
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 
-TASK = "Aloha-CubeTransfer"
-
 
 def _median_call_ms(call, calls: int = 50, repeats: int = 5) -> float:
     for _ in range(5):
@@ -57,11 +55,15 @@ def chunk_latency_ms(run: Path, steps: int = 10) -> dict[str, float]:
     export_imitation(run)
     runtime = ImitationRuntime(run, threads=1, inference_steps=steps)
     obs_np, rng = obs[0].numpy(), np.random.default_rng(0)
-    return {"torch": round(torch_ms, 2), "onnx": round(_median_call_ms(lambda: runtime.act(obs_np, rng=rng)), 2)}
+    return {
+        "torch": round(torch_ms, 2),
+        "onnx": round(_median_call_ms(lambda: runtime.act(obs_np, rng=rng)), 2),
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
+    p.add_argument("--task", default="Aloha-CubeTransfer", help="Aloha-CubeTransfer or Aloha-Insertion")
     p.add_argument("--data", type=Path, default=Path("data/cube200"))
     p.add_argument("--demos", type=int, nargs="+", default=[10, 50, 200])
     p.add_argument("--algos", nargs="+", default=["diffusion", "bc"])
@@ -71,18 +73,20 @@ def main() -> None:
     p.add_argument("--logdir", type=Path, default=Path("runs/bench-imitation"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument(
-        "--diffusion-lr", type=float, default=5e-4,
+        "--diffusion-lr",
+        type=float,
+        default=5e-4,
         help="batch 64: loss 0.015 at 6.6k steps with 5e-4 against 0.10 at 5k with 3e-4 (measured)",
     )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/imitation.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if not (args.data / "meta/info.json").is_file():
-        demos_main(DemosArgs(task=TASK, out=args.data, n=max(args.demos)))
+        demos_main(DemosArgs(task=args.task, out=args.data, n=max(args.demos)))
     rows = []
     for algo in args.algos:
         for n in args.demos:
-            cfg = ImitationCfg(task=TASK, algo=algo, data=args.data, num_demos=n, steps=args.steps,
+            cfg = ImitationCfg(task=args.task, algo=algo, data=args.data, num_demos=n, steps=args.steps,
                                batch_size=args.batch_size, save_every=args.steps)  # fmt: skip
             cfg.diffusion.lr = args.diffusion_lr
             start = time.time()
@@ -98,18 +102,29 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"steps": args.steps, "batch_size": args.batch_size, "rows": rows}, indent=1)
+        json.dumps(
+            {
+                "task": args.task,
+                "data": str(args.data),
+                "steps": args.steps,
+                "batch_size": args.batch_size,
+                "rows": rows,
+            },
+            indent=1,
+        )
     )
     print(
-        f"\n{TASK}: success vs demos ({args.steps} steps, batch {args.batch_size}, {args.eval_episodes} eval episodes)"
+        f"\n{args.task}: success vs demos ({args.steps} steps, batch {args.batch_size}, {args.eval_episodes} eval episodes)"
     )
     print("| algo | demos | success | 95% CI | train s | act() ms, torch | act() ms, ONNX runtime |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         ci = f"[{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
         lat = r["chunk_ms_1_thread"]
-        print(f"| {r['algo']} | {r['demos']} | {r['success']:.2f} | {ci} | {r['train_s']:.0f} | {lat['torch']:.1f} | "
-              f"{lat['onnx']:.1f} |")
+        print(
+            f"| {r['algo']} | {r['demos']} | {r['success']:.2f} | {ci} | {r['train_s']:.0f} | {lat['torch']:.1f} | "
+            f"{lat['onnx']:.1f} |"
+        )
 
 
 if __name__ == "__main__":
