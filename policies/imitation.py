@@ -7,7 +7,9 @@
 Run folders follow the PPO runner's layout (policies/runs.py): config.yaml, checkpoints/model_*.pt,
 metrics.jsonl, TensorBoard events. Observations are the low-dim LeRobot features of the ALOHA tasks
 (`observation.state` and `observation.environment_state`); both observations and actions are scaled to
-[-1, 1] with the dataset's min/max (stored in every checkpoint and in the exported JSON).
+[-1, 1] with the dataset's min/max (stored in every checkpoint and in the exported JSON). With
+`cameras`, each observation step also gets the features of a small ResNet per camera (policies/vision.py),
+trained end to end with the action model.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
+from robolearn.policies.vision import CameraEncoders, ObservationEncoder, VisionCfg
 from torch import nn
 
 OBS_KEYS = ("observation.state", "observation.environment_state")
@@ -60,6 +63,8 @@ def obs_features(task: str) -> dict[str, int]:
 
 
 ACTION_FEATURE = "action"
+IMAGE_KEY = "observation.images.{camera}"
+"""Dataset video feature of a camera (as `robolearn demos --cameras` writes them)."""
 EVAL_SEED = 10_000
 """Evaluation layouts come from this seed on: demos use small seeds, so evaluation scenes are held out."""
 NORM_EPS = 1e-4
@@ -82,8 +87,12 @@ class ImitationCfg:
     save_every: int = 1000
     torch_threads: int = 0
     """CPU threads for torch (0: torch's default)."""
+    cameras: tuple[str, ...] = ()
+    """Camera observations (video features `observation.images.<camera>`), e.g. ("top",). Empty: low-dim only."""
     diffusion: DiffusionCfg = field(default_factory=DiffusionCfg)
     bc: BcCfg = field(default_factory=BcCfg)
+    vision: VisionCfg = field(default_factory=VisionCfg)
+    """Image encoder (used only with `cameras`)."""
 
     @property
     def model_cfg(self) -> DiffusionCfg | BcCfg:
@@ -136,18 +145,66 @@ class DemoWindows:
     obs_index: torch.Tensor  # (W, obs_horizon)
     action_index: torch.Tensor  # (W, horizon)
     num_episodes: int
+    images: dict[str, torch.Tensor] = field(default_factory=dict)  # camera -> (N, H, W, 3) uint8
 
     def batch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.obs[self.obs_index[ids]], self.actions[self.action_index[ids]]
 
+    def batch_images(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        """camera -> (B, obs_horizon, H, W, 3) uint8 frames of the same windows as `batch`."""
+        index = self.obs_index[ids]
+        return {camera: frames[index] for camera, frames in self.images.items()}
+
+
+def check_cameras(ds: LeRobotDataset, cameras: tuple[str, ...]) -> dict[str, list[int]]:
+    """camera -> frame shape [H, W, 3]; DatasetError naming info.json and the field when one is missing."""
+    info = ds.root / "meta/info.json"
+    shapes = {}
+    for camera in cameras:
+        key = IMAGE_KEY.format(camera=camera)
+        feat = ds.features.get(key)
+        if feat is None or feat.get("dtype") != "video":
+            raise DatasetError(
+                f"{info}: missing video feature {key!r} (camera {camera!r} requested; the dataset has "
+                f"{ds.video_keys or 'no videos'}; record it with `robolearn demos --cameras {camera}`)"
+            )
+        shape = [int(v) for v in feat["shape"]]
+        if len(shape) != 3 or shape[2] != 3:
+            raise DatasetError(f"{info}: features.{key} has shape {shape}, expected [height, width, 3]")
+        shapes[camera] = shape
+    return shapes
+
+
+def load_images(path: Path, cameras: tuple[str, ...], num_demos: int | None = None) -> dict[str, np.ndarray]:
+    """camera -> every frame of the first `num_demos` episodes (N, H, W, 3) uint8, row i = dataset index i.
+
+    Decoded once up front: H.264 decoding per training batch would cost more than the encoder itself
+    (a 120x160 frame is 57.6 kB, so 10k frames are ~0.6 GB per camera).
+    """
+    ds = LeRobotDataset(path)
+    shapes = check_cameras(ds, cameras)
+    episodes = ds.episodes[: num_demos or None]
+    end = int(episodes[-1]["dataset_to_index"]) if episodes else 0
+    out = {}
+    for camera in cameras:
+        frames = np.zeros((end, *shapes[camera]), dtype=np.uint8)
+        for i, e in enumerate(episodes):
+            video = ds.video(IMAGE_KEY.format(camera=camera), i)
+            if list(video.shape[1:]) != shapes[camera]:
+                raise DatasetError(f"{ds.root}: {IMAGE_KEY.format(camera=camera)} episode {i} has frames "
+                                   f"{list(video.shape[1:])}, meta/info.json says {shapes[camera]}")  # fmt: skip
+            frames[int(e["dataset_from_index"]) : int(e["dataset_to_index"])] = video
+        out[camera] = frames
+    return out
+
 
 def load_demos(
-    path: Path, task: str, num_demos: int | None = None
+    path: Path, task: str, num_demos: int | None = None, cameras: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """(obs (N, O), actions (N, A), episode frame ranges) from a dataset, checked against the task.
 
-    Raises DatasetError naming the file and field on a mismatch, a missing video or a corrupt file, so
-    training never starts on data it cannot use.
+    Raises DatasetError naming the file and field on a mismatch, a missing video (or camera in `cameras`)
+    or a corrupt file, so training never starts on data it cannot use.
     """
     features = obs_features(task)
     ds = LeRobotDataset(path)
@@ -158,6 +215,7 @@ def load_demos(
             raise DatasetError(f"{info}: missing feature {key!r} (task {task} needs shape [{dim}])")
         if list(feat["shape"]) != [dim]:
             raise DatasetError(f"{info}: features.{key} has shape {feat['shape']}, task {task} needs [{dim}]")
+    check_cameras(ds, cameras)
     ds.check_videos()
     if ds.num_episodes == 0:
         raise DatasetError(f"{info}: the dataset has no episodes")
@@ -191,24 +249,50 @@ def make_windows(obs: torch.Tensor, actions: torch.Tensor, ranges: list[tuple[in
 
 
 class ImitationPolicy:
-    """A trained model with its normalizers; `act(obs history)` returns the actions to execute."""
+    """A trained model with its normalizers; `act(obs history)` returns the actions to execute.
+
+    Image policies also hold their camera encoders (`vision`, in eval mode: centre crops) and the frame
+    shape each camera was trained on (`image_shapes`, camera -> [H, W, 3]); their `act` needs `images`.
+    """
 
     def __init__(self, algo: str, model: DiffusionPolicy | BcPolicy, net: nn.Module, obs_norm: Normalizer,
-                 act_norm: Normalizer, inference_steps: int | None = None):  # fmt: skip
+                 act_norm: Normalizer, inference_steps: int | None = None, vision: ObservationEncoder | None = None,
+                 image_shapes: dict[str, list[int]] | None = None):  # fmt: skip
         self.algo, self.model, self.net = algo, model, net
         self.obs_norm, self.act_norm = obs_norm, act_norm
         self.cfg = model.cfg
         self.inference_steps = inference_steps
+        self.vision = vision
+        self.image_shapes = image_shapes or {}
 
-    def chunk(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """obs_hist (B, obs_horizon, O) raw -> full predicted chunk (B, horizon, A) raw."""
-        x = self.model.sample(self.obs_norm.normalize(obs_hist), self.net, self.inference_steps, generator)
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        return self.vision.cameras if self.vision is not None else ()
+
+    @torch.no_grad()
+    def features(self, obs_hist: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The action model's conditioning: normalized low-dim obs (+ camera features) (B, obs_horizon, O')."""
+        obs = self.obs_norm.normalize(obs_hist)
+        if self.vision is None:
+            return obs
+        if images is None:
+            raise ValueError(
+                f"this policy observes cameras {list(self.cameras)}: pass images={{camera: frames}}"
+            )
+        return self.vision(obs, {c: torch.as_tensor(v) for c, v in images.items()})
+
+    def chunk(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None,
+              images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
+        """obs_hist (B, obs_horizon, O) raw [+ images camera -> (B, obs_horizon, H, W, 3) uint8]
+        -> full predicted chunk (B, horizon, A) raw."""
+        x = self.model.sample(self.features(obs_hist, images), self.net, self.inference_steps, generator)
         return self.act_norm.unnormalize(x.clamp(-1, 1))
 
-    def act(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def act(self, obs_hist: torch.Tensor, generator: torch.Generator | None = None,
+            images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
         """The `action_horizon` actions to execute now (B, action_horizon, A)."""
         start = self.cfg.obs_horizon - 1  # the chunk starts with the oldest observed step
-        return self.chunk(obs_hist, generator)[:, start : start + self.cfg.action_horizon]
+        return self.chunk(obs_hist, generator, images)[:, start : start + self.cfg.action_horizon]
 
 
 def build_model(algo: str, cfg: ImitationCfg, obs_dim: int, action_dim: int) -> DiffusionPolicy | BcPolicy:
@@ -222,6 +306,25 @@ def build_model(algo: str, cfg: ImitationCfg, obs_dim: int, action_dim: int) -> 
 def _trained_net(model: DiffusionPolicy | BcPolicy) -> nn.Module:
     """The module whose weights are trained and averaged (the noise net; the whole MLP for BC)."""
     return model.net if isinstance(model, DiffusionPolicy) else model
+
+
+class ImagePolicyNets(nn.Module):
+    """What an image policy trains and averages as one module: the action network and the camera encoders
+    (so the EMA covers the encoders too). Low-dim policies keep the bare network: their checkpoints stay as
+    they were."""
+
+    def __init__(self, net: nn.Module, vision: ObservationEncoder):
+        super().__init__()
+        self.net, self.vision = net, vision
+
+
+def build_nets(algo: str, cfg: ImitationCfg, obs_dim: int, action_dim: int
+               ) -> tuple[DiffusionPolicy | BcPolicy, nn.Module, ObservationEncoder | None]:  # fmt: skip
+    """(action model, trained module, camera encoders or None); obs_dim is the low-dim width."""
+    vision = ObservationEncoder(cfg.cameras, cfg.vision) if cfg.cameras else None
+    model = build_model(algo, cfg, obs_dim + (vision.feature_dim if vision else 0), action_dim)
+    net = _trained_net(model)
+    return model, (ImagePolicyNets(net, vision) if vision is not None else net), vision
 
 
 # -- training ------------------------------------------------------------------------------------------------------
@@ -247,23 +350,28 @@ def train_imitation(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: st
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     torch.manual_seed(cfg.seed)
-    obs_np, act_np, ranges = load_demos(
-        Path(cfg.data), cfg.task, cfg.num_demos
-    )  # checks before any run folder
+    cameras = tuple(cfg.cameras)
+    # Every check (and the video decoding) happens before the run folder exists.
+    obs_np, act_np, ranges = load_demos(Path(cfg.data), cfg.task, cfg.num_demos, cameras)
+    images = load_images(Path(cfg.data), cameras, cfg.num_demos) if cameras else {}
+    image_shapes = {c: list(v.shape[1:]) for c, v in images.items()}
     obs_norm, act_norm = Normalizer.fit(obs_np), Normalizer.fit(act_np)
     mcfg = cfg.model_cfg
     windows = make_windows(obs_norm.normalize(torch.from_numpy(obs_np)), act_norm.normalize(torch.from_numpy(act_np)),
                            ranges, mcfg.obs_horizon, mcfg.horizon)  # fmt: skip
-    model = build_model(cfg.algo, cfg, obs_np.shape[1], act_np.shape[1])
-    net = _trained_net(model)
+    windows.images = {c: torch.from_numpy(v) for c, v in images.items()}
+    model, net, vision = build_nets(cfg.algo, cfg, obs_np.shape[1], act_np.shape[1])
     ema = EMA(net, cfg.diffusion.ema_power, cfg.diffusion.ema_max_decay)
     optimizer = torch.optim.AdamW(net.parameters(), lr=mcfg.lr, weight_decay=mcfg.weight_decay)
     scheduler = cosine_with_warmup(optimizer, min(mcfg.warmup_steps, cfg.steps // 10 + 1), cfg.steps)
 
     run = new_run_dir(logdir, cfg.task, run_name or f"{cfg.algo}-{len(ranges)}demos")
-    write_yaml(run / CONFIG_FILE, {"task": cfg.task, "algo": cfg.algo,
-                                   "env": {"obs_features": obs_features(cfg.task), "action_dim": ACTION_DIM},
-                                   "agent": to_plain(cfg)})  # fmt: skip
+    env_info: dict[str, Any] = {"obs_features": obs_features(cfg.task), "action_dim": ACTION_DIM}
+    if image_shapes:
+        env_info["image_shapes"] = image_shapes
+    write_yaml(
+        run / CONFIG_FILE, {"task": cfg.task, "algo": cfg.algo, "env": env_info, "agent": to_plain(cfg)}
+    )
     metrics, tb = MetricsLog(run), SummaryWriter(str(run))
     gen = torch.Generator().manual_seed(cfg.seed)
     start, losses = time.time(), []
@@ -273,6 +381,8 @@ def train_imitation(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: st
         for step in range(1, cfg.steps + 1):
             ids = torch.randint(0, len(windows.obs_index), (cfg.batch_size,), generator=gen)
             obs, actions = windows.batch(ids)
+            if vision is not None:  # camera features join the low-dim obs; gradients reach the encoders
+                obs = vision(obs, windows.batch_images(ids))
             loss = model.loss(obs, actions)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -289,12 +399,15 @@ def train_imitation(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: st
                 bar.update(job, info=f"loss {row['loss']:.4f}")
                 losses.clear()
             if step % cfg.save_every == 0 or step == cfg.steps:
-                atomic_torch_save({
+                ckpt = {
                     "algo": cfg.algo, "cfg": to_plain(cfg), "step": step, "obs_dim": obs_np.shape[1],
                     "action_dim": act_np.shape[1], "model": net.state_dict(), "ema": ema.model.state_dict(),
                     "optimizer": optimizer.state_dict(), "obs_norm": obs_norm.state_dict(),
                     "act_norm": act_norm.state_dict(), "train_wall_s": time.time() - start,
-                }, checkpoint_path(run, step))  # fmt: skip
+                }  # fmt: skip
+                if image_shapes:  # image policies only: low-dim checkpoints keep their old keys
+                    ckpt["image_shapes"] = image_shapes
+                atomic_torch_save(ckpt, checkpoint_path(run, step))
             bar.advance(job)
     metrics.close()
     tb.close()
@@ -318,12 +431,14 @@ def load_policy(
             f"checkpoint {path} is corrupt or not an imitation checkpoint ({type(exc).__name__}: {exc})"
         ) from None
     cfg = from_plain(ImitationCfg(), data["cfg"], "agent")
-    model = build_model(algo, cfg, data["obs_dim"], data["action_dim"])
-    net = _trained_net(model)
-    net.load_state_dict(data["ema"])
+    model, trained, vision = build_nets(algo, cfg, data["obs_dim"], data["action_dim"])
+    trained.load_state_dict(data["ema"])
     model.eval()
+    trained.eval()  # the encoders' eval mode is the centre crop
+    net = trained.net if isinstance(trained, ImagePolicyNets) else trained
     return ImitationPolicy(algo, model, net, Normalizer.from_state(data["obs_norm"]),
-                           Normalizer.from_state(data["act_norm"]), inference_steps)  # fmt: skip
+                           Normalizer.from_state(data["act_norm"]), inference_steps, vision,
+                           data.get("image_shapes"))  # fmt: skip
 
 
 def run_task(run: Path) -> str:
@@ -346,8 +461,17 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def render_cameras(env: AlohaEnv, image_shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
+    """camera -> (num_envs, H, W, 3) uint8 frames of every world, at the size the policy was trained on."""
+    return {c: torch.from_numpy(np.stack([env.render(e, c, shape[1], shape[0]) for e in range(env.num_envs)]))
+            for c, shape in image_shapes.items()}  # fmt: skip
+
+
 def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Run one episode per world from `layouts`; a None policy acts uniformly at random. -> success (N,) bool."""
+    """Run one episode per world from `layouts`; a None policy acts uniformly at random. -> success (N,) bool.
+
+    Image policies get the frames of their cameras rendered after every control step (software GL: this,
+    not the policy, dominates their evaluation time)."""
     obs = env.reset(layouts)
     flat = torch.cat([obs[k] for k in OBS_KEYS], -1)
     gen = torch.Generator().manual_seed(seed)
@@ -358,14 +482,19 @@ def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, 
             _, _, done = env.step(lo + (hi - lo) * torch.rand((env.num_envs, ACTION_DIM), generator=gen))
         return env.success_any.numpy().copy()
     hist = [flat] * policy.cfg.obs_horizon
+    shapes = policy.image_shapes if policy.vision is not None else {}
+    frames = [render_cameras(env, shapes)] * policy.cfg.obs_horizon
     done = False
     while not done:
-        actions = policy.act(torch.stack(hist, 1), gen)
+        images = {c: torch.stack([f[c] for f in frames], 1) for c in shapes} if shapes else None
+        actions = policy.act(torch.stack(hist, 1), gen, images)
         for k in range(actions.shape[1]):
             obs, _, done = env.step(actions[:, k])
-            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_KEYS], -1)]
             if done:
                 break
+            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_KEYS], -1)]
+            if shapes:
+                frames = [*frames[1:], render_cameras(env, shapes)]
     return env.success_any.numpy().copy()
 
 
@@ -391,11 +520,18 @@ def eval_imitation(run: Path | None, episodes: int = 50, seed: int = EVAL_SEED, 
 # -- export --------------------------------------------------------------------------------------------------------------
 
 
+FORMAT_LOWDIM, FORMAT_IMAGES = "robolearn-imitation/1", "robolearn-imitation/2"
+"""policy.json formats: /2 adds camera inputs (encoder.onnx), so a /1-only runtime refuses it."""
+
+
 def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
     """policy.onnx (diffusion: the noise network; bc: the MLP, both in normalized units) + policy.json.
 
     The JSON holds what a runtime needs to reproduce `ImitationPolicy.act` without torch: observation and
     action normalization, horizons, and for diffusion the DDIM sampler (timesteps and alphas_cumprod).
+    Image policies also get encoder.onnx: one uint8 frame batch per camera (`image_<camera>`, (N, H, W, 3),
+    centre crop and normalization inside) -> `features` (N, cameras * feature_dim), in the JSON's camera
+    order; per observation step these follow the normalized low-dim observation.
     """
     policy = load_policy(run)
     out = Path(out or run)
@@ -415,14 +551,17 @@ def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
     torch.onnx.export(policy.net, args, str(tmp), input_names=names, output_names=outputs, dynamo=False,
                       dynamic_axes={n: {0: "batch"} for n in [*names, *outputs]}, opset_version=17)  # fmt: skip
     tmp.replace(onnx_path)
+    vision_meta = _export_encoder(policy, out) if policy.vision is not None else None
     meta: dict[str, Any] = {
-        "format": "robolearn-imitation/1", "algo": policy.algo, "task": run_task(run),
+        "format": FORMAT_IMAGES if vision_meta else FORMAT_LOWDIM, "algo": policy.algo, "task": run_task(run),
         "obs_features": obs_features(run_task(run)), "action_dim": policy.model.action_dim,
         "obs_horizon": c.obs_horizon, "horizon": c.horizon, "action_horizon": c.action_horizon,
         "control_dt": CONTROL_DT,
         "obs_norm": policy.obs_norm.state_dict(), "action_norm": policy.act_norm.state_dict(),
         "normalization": "x_norm = 2 * (x - low) / (high - low) - 1 (0 where high - low < 1e-4)",
     }  # fmt: skip
+    if vision_meta:
+        meta["vision"] = vision_meta
     if isinstance(policy.model, DiffusionPolicy):
         sched = policy.model.infer_scheduler
         sched.set_timesteps(c.num_inference_steps)
@@ -434,6 +573,26 @@ def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
         }  # fmt: skip
     atomic_write_text(json_path, json.dumps(meta, indent=1))
     return onnx_path, json_path
+
+
+def _export_encoder(policy: ImitationPolicy, out: Path) -> dict[str, Any]:
+    """encoder.onnx for an image policy; returns its policy.json entry."""
+    assert policy.vision is not None
+    cameras = policy.cameras
+    enc = CameraEncoders(policy.vision).eval()
+    args = tuple(torch.zeros(1, *policy.image_shapes[c], dtype=torch.uint8) for c in cameras)
+    names = [f"image_{c}" for c in cameras]
+    path, tmp = out / "encoder.onnx", out / ".encoder.tmp.onnx"
+    torch.onnx.export(enc, args, str(tmp), input_names=names, output_names=["features"], dynamo=False,
+                      dynamic_axes={n: {0: "frames"} for n in [*names, "features"]}, opset_version=17)  # fmt: skip
+    tmp.replace(path)
+    return {
+        "encoder": path.name, "cameras": list(cameras),
+        "inputs": {c: {"name": n, "shape": policy.image_shapes[c], "dtype": "uint8", "layout": "HWC RGB"}
+                   for c, n in zip(cameras, names, strict=True)},
+        "feature_dim": policy.vision.feature_dim,
+        "obs_layout": "per step: [normalized low-dim obs, features] (policy.onnx's obs is obs_horizon x that)",
+    }  # fmt: skip
 
 
 # -- CLI (wired by the lead as `robolearn train <task> --algo diffusion|bc --data ...` and `robolearn eval`) ---------
@@ -453,6 +612,8 @@ class ImitationTrainArgs:
     eval_episodes: int = 0
     """Evaluate on this many held-out layouts after training (0: skip)."""
     export: bool = True
+    cameras: tuple[str, ...] = ()
+    """Camera observations from the dataset's videos (e.g. --cameras top); empty: low-dim only."""
     torch_threads: int = 0
     """CPU threads for torch (0: torch's default). Use 1 on a loaded machine: a 2-thread BC step took
     0.2 s beside a training run, against 0.03 s on one thread (measured)."""
@@ -469,7 +630,8 @@ class ImitationEvalArgs:
 
 def train_main(args: ImitationTrainArgs) -> int:
     cfg = ImitationCfg(task=args.task, algo=args.algo, data=args.data, steps=args.steps, num_demos=args.num_demos,
-                       batch_size=args.batch_size, seed=args.seed, torch_threads=args.torch_threads)  # fmt: skip
+                       batch_size=args.batch_size, seed=args.seed, torch_threads=args.torch_threads,
+                       cameras=tuple(args.cameras))  # fmt: skip
     try:
         run = train_imitation(cfg, args.logdir, args.run_name)
         if args.export:
