@@ -41,6 +41,8 @@ class TrainArgs:
     """Learner (default: ppo; with --resume, the run's own)."""
     skills: tuple[Path, ...] = ()
     """--algo skillblender: run folders of the frozen skills to blend (e.g. runs/H1-Skill-Reach/<run>)."""
+    single_weight: bool = False
+    """--algo skillblender: one blend weight per skill (the paper's baseline) instead of one per skill and joint."""
     teacher: Path | None = None
     """--algo distill: the PPO run whose policy the student imitates (the task defaults to its task)."""
     run_name: str | None = None

@@ -319,7 +319,8 @@ def test_eval_of_a_skillbench_run_reports_accuracy_and_feasibility(tmp_path):
     agent = SkillBlenderCfg.cpu(actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_envs=2,
                                 num_steps_per_env=4, num_mini_batches=1, max_iterations=1)  # fmt: skip
     result = train(TrainArgs(task="H1-SkillBench-Reach", algo="skillblender", skills=tuple(runs),
-                             logdir=tmp_path / "out", agent=agent))  # fmt: skip
+                             logdir=tmp_path / "out", agent=agent, single_weight=True))  # fmt: skip
+    assert "per_joint_weights: false" in (result.run / "config.yaml").read_text()  # --single-weight
     ev = eval_run(result.run, episodes=2, quiet=True)
     for key in ("accuracy_m", "jerk", "power_w", "foot_slip"):
         assert math.isfinite(ev[key]["mean"]) and ev[key]["mean"] >= 0.0, (key, ev[key])
