@@ -22,13 +22,15 @@ from robolearn.policies.evaluate import eval_run
 
 
 def training_budget(run: Path) -> dict[str, float]:
-    """Env steps and training wall time of a run's last logged iteration."""
-    last: dict = {}
-    with open(run / "metrics.jsonl") as f:
-        for line in f:
-            if line.strip():
-                last = json.loads(line)
-    return {"env_steps": float(last.get("env_steps", 0)), "train_min": float(last.get("wall_time", 0)) / 60}
+    """Env steps of a run's last logged iteration, and its training time as iterations x the median
+    iteration time (collect + learn): a paused or resumed run's wall clock would overstate it."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    times = sorted(float(r.get("collect_time", 0.0)) + float(r.get("learn_time", 0.0)) for r in rows)
+    median = times[len(times) // 2] if times else 0.0
+    return {
+        "env_steps": float(rows[-1].get("env_steps", 0)) if rows else 0.0,
+        "train_min": median * len(rows) / 60,
+    }
 
 
 def main() -> None:
