@@ -25,7 +25,13 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
     if algo == "skillblender":
         from robolearn.policies.skillblender import SkillBlenderCfg
 
-        # The skills' preset std: the H1 topples under 0.25 rad of random joint offsets.
+        # The task's own PPO preset (worlds, nets, noise, learning rate), so a blender and the flat-PPO
+        # baseline on the same task differ only in the actor; without one, the skills' preset std (the
+        # H1 topples under 0.25 rad of random joint offsets).
+        factory = get_task(task).train_cfg
+        base = factory() if factory is not None else None
+        if isinstance(base, PpoCfg):
+            return SkillBlenderCfg(**{f: getattr(base, f) for f in PpoCfg.__dataclass_fields__})
         return SkillBlenderCfg.cpu(init_noise_std=0.5, torch_threads=1)
     if algo != "ppo":
         from robolearn.policies.sb3 import Sb3Cfg

@@ -462,3 +462,13 @@ def test_skillbench_meter_on_a_falling_robot():
     assert len(m.accuracy) >= 2 and all(m.failed)
     assert all(0.2 < a < 3.0 for a in m.accuracy)  # nowhere near the button, 1.2 m ahead
     assert all(math.isfinite(x) and x > 0 for x in m.jerk + m.power)
+
+
+def test_blender_preset_is_the_tasks_ppo_preset():
+    from robolearn.policies.presets import default_agent_cfg
+
+    blender = default_agent_cfg("H1-SkillBench-Reach", "skillblender")
+    flat = default_agent_cfg("H1-SkillBench-Reach", "ppo")
+    assert isinstance(blender, SkillBlenderCfg) and blender.per_joint_weights
+    for name in PpoCfg.__dataclass_fields__:  # same worlds, nets, noise and optimizer as the flat baseline
+        assert getattr(blender, name) == getattr(flat, name), name
