@@ -379,9 +379,8 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
     done = tried = 0
     while done < n:
         if tried >= max_tries:
-            raise RuntimeError(
-                f"{task}: only {done} of {n} demos succeeded in {tried} tries; the keyposes do not solve the task"
-            )
+            cause = f"lower --noise ({noise} rad)" if noise > 0 else "the keyposes do not solve the task"
+            raise RuntimeError(f"{task}: only {done} of {n} demos succeeded in {tried} tries; {cause}")
         layouts = env.sample_layouts(batch, rng)
         actions = np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts])
         success, episodes = execute(
@@ -417,7 +416,8 @@ class DemosArgs:
     """Demos planned and simulated together."""
     noise: float = 0.0
     """DART-style noise injection: std (rad) of smooth noise on the executed arm targets; the dataset
-    records the expert's clean targets, so the policy sees recoveries (0.02-0.05 is a sensible range)."""
+    records the expert's clean targets, so the policy sees recoveries. Measured: 0.03 for CubeTransfer
+    (a third of the noisy runs succeed), 0.015 for Insertion (0.03 leaves only 13%)."""
 
 
 def features_for(task: str, cameras: tuple[str, ...], image_size: tuple[int, int] = (120, 160)) -> dict:
