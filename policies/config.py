@@ -104,9 +104,15 @@ class PpoCfg:
             "schedule": self.schedule,
             "desired_kl": self.desired_kl,
             **(
-                {"symmetry_cfg": {"use_data_augmentation": True, "use_mirror_loss": False,
-                                  "data_augmentation_func": "robolearn.env.symmetry:augment"}}
-                if self.symmetry else {}
+                {
+                    "symmetry_cfg": {
+                        "use_data_augmentation": True,
+                        "use_mirror_loss": False,
+                        "data_augmentation_func": "robolearn.env.symmetry:augment",
+                    }
+                }
+                if self.symmetry
+                else {}
             ),  # fmt: skip
             **self.extra,
         }
@@ -118,3 +124,8 @@ class PpoCfg:
             "algorithm": algorithm,
             "multi_gpu": None,
         }
+
+
+def ppo_fields(cfg: PpoCfg) -> dict[str, Any]:
+    """PPO's own settings of a PPO config or of a subclass (H-infinity, blender): to build another one."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(PpoCfg)}

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import mujoco
 import torch
 import torch.nn as nn
-from robolearn.policies.config import PpoCfg
+from robolearn.policies.config import PpoCfg, ppo_fields
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from rsl_rl.algorithms import PPO
 from rsl_rl.models import MLPModel
@@ -119,8 +119,7 @@ class HInfCfg(PpoCfg):
     @classmethod
     def cpu(cls, **overrides: Any) -> HInfCfg:  # type: ignore[override]
         base = PpoCfg.cpu()
-        fields = {f: getattr(base, f) for f in PpoCfg.__dataclass_fields__}
-        return replace(cls(**fields), **overrides)
+        return replace(cls(**ppo_fields(base)), **overrides)
 
     def validate(self) -> None:
         """Reject settings that would make the learner meaningless, before anything is built."""

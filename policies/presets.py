@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robolearn.policies.config import PpoCfg
+from robolearn.policies.config import PpoCfg, ppo_fields
 
 from robolearn.tasks import get_task
 
@@ -31,7 +31,7 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
         factory = get_task(task).train_cfg
         base = factory() if factory is not None else None
         if isinstance(base, PpoCfg):
-            return SkillBlenderCfg(**{f: getattr(base, f) for f in PpoCfg.__dataclass_fields__})
+            return SkillBlenderCfg(**ppo_fields(base))
         return SkillBlenderCfg.cpu(init_noise_std=0.5, torch_threads=1)
     if algo != "ppo":
         from robolearn.policies.sb3 import Sb3Cfg
@@ -44,9 +44,5 @@ def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
         cfg = factory()
         if isinstance(cfg, PpoCfg):
             # A subclass preset (e.g. HInfCfg) trained with plain PPO keeps only PPO's fields.
-            return (
-                cfg
-                if type(cfg) is PpoCfg
-                else PpoCfg(**{f: getattr(cfg, f) for f in PpoCfg.__dataclass_fields__})
-            )
+            return cfg if type(cfg) is PpoCfg else PpoCfg(**ppo_fields(cfg))
     return PpoCfg.cpu()

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-from robolearn.policies.config import PpoCfg
+from robolearn.policies.config import PpoCfg, ppo_fields
 from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
 from rsl_rl.models import MLPModel
 from rsl_rl.modules import MLP, EmpiricalNormalization
@@ -48,8 +48,7 @@ class SkillBlenderCfg(PpoCfg):
     @classmethod
     def cpu(cls, **overrides: Any) -> SkillBlenderCfg:  # type: ignore[override]
         base = PpoCfg.cpu()
-        fields = {f: getattr(base, f) for f in PpoCfg.__dataclass_fields__}
-        return dataclasses.replace(cls(**fields), **overrides)
+        return dataclasses.replace(cls(**ppo_fields(base)), **overrides)
 
     def to_rsl_rl(self) -> dict[str, Any]:
         if not self.skills:

@@ -196,7 +196,7 @@ class AlohaEnv:
         )
         self._robot_q = slice(0, 16)
         self._object_q = [int(m.joint(name).qposadr[0]) for name in self.cfg.objects]
-        self._sites = {s: m.site(f"{s}/gripper").id for s in SIDES}
+        self._site_ids: dict[str, int] = {}
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._render_data = mujoco.MjData(m)
         self.t = 0
@@ -211,13 +211,16 @@ class AlohaEnv:
         return self.sim.qpos[:, self._object_q[i] + 3 : self._object_q[i] + 7]
 
     def site_pos(self, name: str) -> torch.Tensor:
-        return self.sim.site_xpos[:, self.model.site(name).id]
+        """(num_envs, 3) world position of a named site (ids cached: success checks call this every step)."""
+        if name not in self._site_ids:
+            self._site_ids[name] = int(self.model.site(name).id)
+        return self.sim.site_xpos[:, self._site_ids[name]]
 
     def target_xy(self) -> torch.Tensor:
         return self.sim.mocap_pos[:, 0, :2]
 
     def gripper_pos(self, side: str) -> torch.Tensor:
-        return self.sim.site_xpos[:, self._sites[side]]
+        return self.site_pos(f"{side}/gripper")
 
     def observe(self) -> dict[str, torch.Tensor]:
         state = self.sim.qpos[:, self._robot_qadr].float()
