@@ -20,6 +20,7 @@ from robolearn.envs.locomotion.confined3d.task import (
     Go1Confined3DCfg,
     confined_terrain,
     exploration_scale,
+    trot_until_goal,
 )
 from robolearn.envs.locomotion.confined3d.terrain import grid_from_cfg
 
@@ -129,6 +130,20 @@ def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> 
     _place(env, float(goal[0]), float(goal[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
     assert bool(state.reached[0]) and float(state.time_to_goal[0]) > 0
+
+
+def test_trot_reward_asks_for_steps_on_the_way_and_all_feet_down_at_the_goal(env: ManagerBasedRlEnv) -> None:
+    env.reset()
+    state = env.term_state[STATE_KEY]
+    start = state.paths[0, 0, :2].clone()
+    goal = state.goal[0].clone()
+    for xy, expected in ((start - torch.tensor([0.3, 0.0], dtype=start.dtype), 0.5), (goal, 1.0)):
+        _place(env, float(xy[0]), float(xy[1]), 0.27, 0.0)
+        for _ in range(10):  # settle on four feet at the default pose
+            env.step(torch.zeros(env.num_envs, env.num_actions))
+        env.episode_length_buf[0] = 0  # the clock's start: a trot wants one diagonal pair up
+        # Standing on four feet matches half the trot's pattern, and all of "stand still" at the goal.
+        assert float(trot_until_goal(env)[0]) == expected
 
 
 def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> None:

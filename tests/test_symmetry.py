@@ -91,3 +91,35 @@ def test_a_term_without_a_mirror_rule_is_named():
     env = ManagerBasedRlEnv(cfg)
     with pytest.raises(MirrorError, match="'time'"):
         Mirror(env)
+
+
+def test_scan_mirror_maps_each_grid_point_to_its_reflection():
+    from robolearn.envs.locomotion.confined3d.heightmap import scan_points
+
+    from robolearn.env.symmetry import grid_mirror
+
+    shape = (21, 11)
+    pts = scan_points((2.0, 1.0), shape, torch.device("cpu"))
+    layer = torch.repeat_interleave(torch.tensor([0.0, 1.0], dtype=pts.dtype), len(pts))
+    two_layers = torch.cat([pts, pts])
+    perm = torch.as_tensor(grid_mirror(len(two_layers), shape))
+    torch.testing.assert_close(layer[perm], layer)  # a reading stays in its layer
+    torch.testing.assert_close(two_layers[perm], two_layers * torch.tensor([1.0, -1.0], dtype=pts.dtype))
+    with pytest.raises(MirrorError, match="21 x 11"):
+        grid_mirror(100, shape)
+
+
+def test_confined_task_mirrors_its_waypoint_and_scan_terms():
+    env = make("Go1-Confined3D")
+    obs, _ = env.reset(seed=0)
+    mirror = Mirror(env)
+    dims = env.observation_manager.term_dims["policy"]
+    names = list(dims)
+    start = sum(dims[n] for n in names[: names.index("waypoint")])
+    x = obs["policy"]
+    m = mirror.observations("policy", x)
+    # waypoint (dx, dy, dz, sin, cos, is_goal): lateral offset and relative yaw change sign
+    torch.testing.assert_close(
+        m[:, start : start + 6], x[:, start : start + 6] * torch.tensor([1.0, -1, 1, -1, 1, 1])
+    )
+    torch.testing.assert_close(mirror.observations("policy", m), x)

@@ -33,9 +33,13 @@ VECTOR_SIGNS = {
     # The mirror swaps left and right legs, which a trot runs half a period apart: the clock moves by
     # half a period, and (sin, cos) changes sign.
     "gait_phase": (-1, -1),
+    # (dx, dy, dz) of a target in the base's yaw frame, sin/cos of its relative yaw, an is-goal flag
+    "waypoint_in_base": (1, -1, 1, -1, 1, 1),
 }
 JOINT_TERMS = {"joint_pos_rel", "joint_vel", "last_action"}
-INVARIANT_TERMS = {"base_height"}
+INVARIANT_TERMS = {"base_height", "body_contact_obs"}
+GRID_TERMS = {"two_layer_height_scan"}
+"""Scans over a body-frame (x, y) grid, x-major, one or more layers: the mirror reverses y in each row."""
 CONTACT_TERMS = {"contact_found"}
 
 
@@ -78,6 +82,25 @@ def joint_mirror(
     return perm, np.array(signs)
 
 
+def grid_mirror(size: int, shape: tuple[int, int]) -> np.ndarray:
+    """Permutation of a flattened (layers, nx, ny) scan that mirrors it about the base's x axis."""
+    nx, ny = shape
+    if size % (nx * ny):
+        raise MirrorError(f"a scan of {size} values is not whole layers of a {nx} x {ny} grid")
+    return np.arange(size).reshape(-1, nx, ny)[:, :, ::-1].reshape(-1)
+
+
+def _grid_shape(term: Any) -> tuple[int, int]:
+    if "shape" in term.params:
+        return tuple(term.params["shape"])
+    import inspect
+
+    default = inspect.signature(term.func).parameters.get("shape")
+    if default is None or default.default is inspect.Parameter.empty:
+        raise MirrorError(f"scan term {term.func.__name__} has no grid shape to mirror")
+    return tuple(default.default)
+
+
 class Mirror:
     """Mirror maps of every observation group (history included) and of the actions of one env."""
 
@@ -111,12 +134,14 @@ class Mirror:
             return j_perm, j_sign
         if func in INVARIANT_TERMS:
             return np.arange(size), np.ones(size)
+        if func in GRID_TERMS:
+            return grid_mirror(size, _grid_shape(term)), np.ones(size)
         if func in CONTACT_TERMS:
             cfg = env.cfg.scene.contact_sensors[term.params["sensor"]]
             return _pairing(list(cfg.geoms or cfg.bodies), "contact sensor entry"), np.ones(size)
         raise MirrorError(
             f"observation term {term_name!r} ({func}) has no mirror rule; symmetric terms: "
-            f"{sorted([*VECTOR_SIGNS, *JOINT_TERMS, *INVARIANT_TERMS, *CONTACT_TERMS])}"
+            f"{sorted([*VECTOR_SIGNS, *JOINT_TERMS, *INVARIANT_TERMS, *GRID_TERMS, *CONTACT_TERMS])}"
         )
 
     def observations(self, group: str, x: torch.Tensor) -> torch.Tensor:

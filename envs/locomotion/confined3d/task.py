@@ -29,11 +29,13 @@ from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
 from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
 from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
 from robolearn.envs.locomotion.velocity import (
-    critic_obs,
-    policy_obs,
-    velocity_events,
-    velocity_rewards,
-    velocity_terminations,
+    TROT_CPU_PPO,
+    TROT_PERIOD,
+    TROT_TORQUE_WEIGHT,
+    LeggedVelocityCfg,
+    add_trot_rewards,
+    command_curriculum,
+    trot_observations,
 )
 
 from robolearn.env import (
@@ -63,6 +65,10 @@ GO1_KP, GO1_KD = 35.0, 0.5
 STAND_HEIGHT = 0.27
 STATE_KEY = "confined3d"
 MAX_WAYPOINTS = 64
+TRAIN_ITERATIONS = 500
+"""CPU preset: 500 x 24 steps x 512 worlds = 6.1M env steps, the same budget for the three methods."""
+EXPLORATION_ITERATIONS = 375
+"""Exploration shaping reaches zero at 75% of the preset; the last quarter optimizes the task reward."""
 SCAN_METHOD = "map"
 """Training reads the height scan from the terrain raster: ray casts cost more than the physics here
 (heightmap.py); set the term's `method` to "rays" for the ray-cast sensor."""
@@ -373,6 +379,13 @@ def exploration(env: ManagerBasedRlEnv, speed: float = 0.25, yaw_weight: float =
     return (move + yaw_weight * align).float()
 
 
+def trot_until_goal(
+    env: ManagerBasedRlEnv, sensor: str = "feet", period: float = TROT_PERIOD
+) -> torch.Tensor:
+    """The trot recipe's contact timing (velocity.py) while the goal is not reached; all feet down at it."""
+    return mdp.gait_contact_match(env, ~waypoint_state(env).at_goal, sensor, period)
+
+
 def waypoint_height_l2(env: ManagerBasedRlEnv) -> torch.Tensor:
     """Squared gap between the base height and the current waypoint's (the planner asks for crouches)."""
     s = waypoint_state(env)
@@ -430,13 +443,17 @@ def confined_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | No
 
 
 def _proprio(noise: bool) -> dict[str, ObsTerm]:
+    """The velocity policy's proprioception (base velocity as a state estimate, with its noise) and the
+    trot clock: the same inputs the velocity baseline gets, so the methods differ in what they are told."""
     n = 1.0 if noise else 0.0
     return {
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1 * n),
         "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * n, scale=0.25),
         "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * n),
         "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * n),
         "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * n, scale=0.05),
         "last_action": ObsTerm(mdp.last_action),
+        "gait_phase": ObsTerm(mdp.gait_phase, params={"period": TROT_PERIOD}),
     }
 
 
@@ -451,7 +468,7 @@ def confined_policy_obs() -> ObsGroupCfg:
 
 def confined_critic_obs() -> ObsGroupCfg:
     """Privileged: noise-free, plus base velocity and height, foot contacts and body contacts."""
-    terms = {"base_lin_vel": ObsTerm(mdp.base_lin_vel), **_proprio(noise=False)}
+    terms = _proprio(noise=False)
     terms["waypoint"] = ObsTerm(waypoint_in_base)
     terms["height_scan"] = ObsTerm(two_layer_height_scan, params={"method": SCAN_METHOD})
     terms["base_height"] = ObsTerm(mdp.base_height)
@@ -468,7 +485,8 @@ def confined_rewards() -> dict[str, RewardTerm]:
         "waypoint_height": RewardTerm(waypoint_height_l2, weight=-20.0),
         "body_collisions": RewardTerm(body_collisions, weight=-1.0),
         "joint_pos_limits": RewardTerm(mdp.joint_pos_limits, weight=-10.0),
-        "joint_torques": RewardTerm(mdp.joint_torques_l2, weight=-1e-4),
+        "gait_contact": RewardTerm(trot_until_goal, weight=0.5),
+        "joint_torques": RewardTerm(mdp.joint_torques_l2, weight=TROT_TORQUE_WEIGHT),
         "action_rate": RewardTerm(mdp.action_rate_l2, weight=-0.01),
         "lin_vel_z": RewardTerm(mdp.lin_vel_z_l2, weight=-1.0),
         "ang_vel_xy": RewardTerm(mdp.ang_vel_xy_l2, weight=-0.05),
@@ -515,12 +533,14 @@ class Go1Confined3DCfg(EnvCfg):
     events: dict[str, EventTerm] = field(default_factory=confined_events)
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {
-            "exploration_decay": CurriculumTerm(exploration_decay, params={"decay_steps": 24 * 100}),
+            "exploration_decay": CurriculumTerm(
+                exploration_decay, params={"decay_steps": 24 * EXPLORATION_ITERATIONS}
+            ),
             "terrain_levels": CurriculumTerm(confined_levels),
         }
     )
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
-    num_envs: int = 256
+    num_envs: int = 512
     decimation: int = 5
     episode_length_s: float = 20.0
     base_body: str = "trunk"
@@ -534,48 +554,37 @@ class Go1Confined3DGoalOnlyCfg(Go1Confined3DCfg):
 
 
 @dataclass
-class Go1VelocityFlatCfg(EnvCfg):
-    """Baseline low level: Go1 on the shared velocity recipe (flat ground), driven by pure pursuit in eval."""
+class Go1VelocityFlatCfg(LeggedVelocityCfg):
+    """Baseline low level: Go1 on the shared velocity and trot recipe (flat ground, as Go2-Velocity-Flat),
+    driven through the tunnels by pure pursuit in evaluation. Physics timing matches the confined tasks."""
 
     scene: SceneCfg = field(default_factory=go1_scene)
-    observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: {"policy": policy_obs(), "critic": critic_obs()}
-    )
-    rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
-    terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
+    observations: dict[str, ObsGroupCfg] = field(default_factory=trot_observations)
     commands: VelocityCommandCfg | None = field(
         default_factory=lambda: VelocityCommandCfg(
             lin_vel_x=(-0.5, 0.8), lin_vel_y=(-0.4, 0.4), ang_vel_z=(-1.0, 1.0)
         )
     )
-    events: dict[str, EventTerm] = field(default_factory=velocity_events)
+    curriculum: dict[str, CurriculumTerm] = field(
+        default_factory=lambda: {"command_levels": command_curriculum()}
+    )
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
-    num_envs: int = 256
+    num_envs: int = 512
     decimation: int = 5
     episode_length_s: float = 20.0
     base_body: str = "trunk"
 
     def __post_init__(self) -> None:
         self.events["base_mass"].params["mass_range"] = (-0.5, 1.5)
+        add_trot_rewards(self.rewards)
 
 
 def confined_train_cfg() -> object:
-    """CPU preset: 128 worlds, 128-wide nets (the height scan makes the input ~510 wide), and the
-    project's quadruped CPU settings (init std 0.5, entropy 0.005, one torch thread; see Go2-Velocity-Flat)."""
+    """CPU preset, the same for the three methods: 512 worlds x TRAIN_ITERATIONS with the trot recipe's
+    PPO settings (init std 0.5, entropy 0.005, 4 x 2 minibatches, one torch thread, mirror symmetry)."""
     from robolearn.policies.config import PpoCfg
 
-    return PpoCfg.cpu(
-        num_envs=128, max_iterations=150, init_noise_std=0.5, entropy_coef=0.005, torch_threads=1
-    )
-
-
-def velocity_train_cfg() -> object:
-    from robolearn.policies.config import PpoCfg
-
-    return PpoCfg.cpu(
-        num_envs=128, max_iterations=150, init_noise_std=0.5, entropy_coef=0.005, torch_threads=1
-    )
+    return PpoCfg.cpu(max_iterations=TRAIN_ITERATIONS, **TROT_CPU_PPO)
 
 
 register_task(
@@ -594,7 +603,7 @@ register_task(
     "Go1-Velocity-Flat",
     Go1VelocityFlatCfg,
     "Unitree Go1: track (vx, vy, yaw rate) on flat ground (the confined-3D velocity baseline's low level)",
-    train_cfg=velocity_train_cfg,
+    train_cfg=confined_train_cfg,
 )
 
 __all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCfg"]

@@ -84,12 +84,18 @@ def gait_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = 0
     meant to stand while (t / period + offsets[i]) mod 1 < stance. The default offsets over FL, FR, RL, RR
     are a trot. Commanded to stand, every foot is meant to stand. Rewarding the timing directly gives
     PPO a stepping pattern to improve on instead of waiting for random joint noise to lift a foot."""
+    moving = torch.linalg.norm(_command(env), dim=-1) > 0.1
+    return gait_contact_match(env, moving, sensor, period, offsets, stance)
+
+
+def gait_contact_match(env: ManagerBasedRlEnv, moving: torch.Tensor, sensor: str = "feet", period: float = 0.5,
+                       offsets: tuple[float, ...] = (0.0, 0.5, 0.5, 0.0), stance: float = 0.5) -> torch.Tensor:  # fmt: skip
+    """`gait_contact` for tasks that decide for themselves when the robot should step (`moving`, (N,) bool)."""
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     contact = rows[..., 0] > 0
     t = env.episode_length_buf.to(torch.float32).unsqueeze(-1) * env.step_dt
     phase = torch.remainder(t / period + torch.tensor(offsets, device=t.device), 1.0)
-    moving = (torch.linalg.norm(_command(env), dim=-1) > 0.1).unsqueeze(-1)
-    want_stance = (phase < stance) | ~moving
+    want_stance = (phase < stance) | ~moving.to(t.device).unsqueeze(-1)
     return (contact == want_stance).float().mean(dim=-1)
 
 
