@@ -409,7 +409,7 @@ def test_box_push_scene_builds_with_the_box_after_the_robot():
 
 def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     env = make_env("H1-SkillBench-BoxPush", num_envs=2)
-    box = h1_skillbench._box_qpos_slice(env)
+    box = h1_skillbench.free_joint_slice(env, h1_skillbench.BOX_JOINT)
     goal = h1_skillbench.box_goal_xy_w(env)
     # World 0: the box on its goal; world 1: 0.3 m to the side of it.
     env.sim.qpos[0, box.start : box.start + 2] = goal[0].to(env.sim.qpos)

@@ -97,9 +97,8 @@ def _button_geom_id(env: ManagerBasedRlEnv) -> int:
 
 
 def button_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N, 3) world position of each world's button centre (a world-body geom: its geom_pos is its position)."""
-    pos = env.sim.model_field("geom_pos")[:, _button_geom_id(env)]
-    return pos.to(env.device).double() + env.env_origins
+    """(N, 3) world position of each world's button centre."""
+    return marker_pos_w(env, BUTTON_GEOM)
 
 
 def place_button(env: ManagerBasedRlEnv, env_ids: torch.Tensor, y_range: tuple[float, float] = BUTTON_Y_RANGE,
@@ -125,13 +124,11 @@ def button_pressed(env: ManagerBasedRlEnv, tolerance: float = PRESS_TOLERANCE) -
 
 def button_from_wrists(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 6) button minus each wrist point, in the pelvis heading frame."""
-    rel = button_pos_w(env).unsqueeze(1) - wrist_pos_w(env)
-    return _to_heading(env, rel).reshape(env.num_envs, 6).float()
+    return in_heading(env, button_pos_w(env), "wrists")
 
 
 def button_from_pelvis(env: ManagerBasedRlEnv) -> torch.Tensor:
-    rel = button_pos_w(env) - env.robot.root_pos_w.to(env.device).double()
-    return _to_heading(env, rel).float()
+    return in_heading(env, button_pos_w(env), "pelvis")
 
 
 def button_reach(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
@@ -194,6 +191,84 @@ class H1ButtonPressCfg(H1SkillCfg):
     episode_length_s: float = 10.0
 
 
+# -- objects: free bodies and markers that scene builders add after the robot ---------------------------------
+
+
+def add_free_box(spec: mujoco.MjSpec, body: str, joint: str, half_size: tuple[float, float, float],
+                 mass: float, start: list[float], rgba: list[float]) -> None:  # fmt: skip
+    """A free box body resting at `start`. Its free joint comes after the robot's joints, so every keyframe
+    gets the box's start pose appended (a keyframe must give all of qpos)."""
+    box = spec.worldbody.add_body(name=body, pos=start)
+    box.add_freejoint(name=joint)
+    box.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(half_size), mass=mass, rgba=rgba)
+    for key in spec.keys:
+        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
+
+
+def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float = 0.1,
+               rgba: tuple[float, ...] = (0.1, 0.7, 0.2, 1)) -> None:  # fmt: skip
+    """A flat non-colliding disc (a goal shown in renders); tasks move it per world with `set_marker`."""
+    spec.worldbody.add_geom(name=geom, type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[radius, 0.001, 0], pos=pos,
+                            contype=0, conaffinity=0, rgba=list(rgba))  # fmt: skip
+
+
+def free_joint_slice(env: ManagerBasedRlEnv, joint: str) -> slice:
+    adr = int(env.scene.model.joint(joint).qposadr[0])
+    return slice(adr, adr + 7)
+
+
+def free_pose_w(env: ManagerBasedRlEnv, joint: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3) position and (N, 4) quaternion of each world's free body."""
+    q = env.sim.qpos[:, free_joint_slice(env, joint)].to(env.device).double()
+    return q[:, :3], q[:, 3:]
+
+
+def set_free_pose(env: ManagerBasedRlEnv, env_ids: torch.Tensor, joint: str, pos: torch.Tensor) -> None:
+    """Put worlds' free body upright and at rest at `pos` (n, 3), relative to each world's origin."""
+    ids = env_ids.to(env.sim.device)
+    sl = free_joint_slice(env, joint)
+    rows = env.sim.qpos[ids]
+    rows[:, sl.start : sl.start + 3] = (pos + env.env_origins[env_ids]).to(rows)
+    rows[:, sl.start + 3 : sl.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device)
+    env.sim.qpos[ids] = rows
+    vadr = int(env.scene.model.joint(joint).dofadr[0])
+    vel = env.sim.qvel[ids]
+    vel[:, vadr : vadr + 6] = 0.0
+    env.sim.qvel[ids] = vel
+
+
+def marker_pos_w(env: ManagerBasedRlEnv, geom: str) -> torch.Tensor:
+    """(N, 3) world position of a world-body marker geom (its geom_pos is its position)."""
+    pos = env.sim.model_field("geom_pos")[:, int(env.scene.model.geom(geom).id)]
+    return pos.to(env.device).double() + env.env_origins
+
+
+def set_marker(env: ManagerBasedRlEnv, env_ids: torch.Tensor, geom: str, pos: torch.Tensor) -> None:
+    """Move worlds' marker to `pos` (n, 3), relative to each world's origin."""
+    field = env.sim.model_field("geom_pos")
+    field[env_ids.to(field.device), int(env.scene.model.geom(geom).id)] = pos.to(field)
+
+
+def in_heading(env: ManagerBasedRlEnv, points_w: torch.Tensor, frm: str) -> torch.Tensor:
+    """Points (N, 3) relative to the wrists ("wrists": (N, 6)) or the pelvis ("pelvis": (N, 3)) in the pelvis
+    heading frame: the observation every SkillBench task gives of its objects and goals."""
+    if frm == "wrists":
+        rel = points_w.unsqueeze(1) - wrist_pos_w(env)
+        return _to_heading(env, rel).reshape(env.num_envs, 6).float()
+    return _to_heading(env, points_w - env.robot.root_pos_w.to(env.device).double()).float()
+
+
+def surface_distance(points_w: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor,
+                     half_size: tuple[float, float, float]) -> torch.Tensor:  # fmt: skip
+    """(N, K) distance from points (N, K, 3) to the surface of a box at pose (pos, quat), 0 inside it."""
+    from robolearn.math import quat_rotate_inverse
+
+    k = points_w.shape[1]
+    local = quat_rotate_inverse(quat.unsqueeze(1).expand(-1, k, -1), points_w - pos.unsqueeze(1))
+    half = torch.tensor(half_size, dtype=local.dtype, device=local.device)
+    return torch.linalg.norm((local.abs() - half).clamp(min=0.0), dim=-1)
+
+
 # -- box push --------------------------------------------------------------------------------------------
 
 BOX_TERRAIN = "skillbench_box"
@@ -213,71 +288,42 @@ BOX_GOAL_OFFSET_Y = (-0.3, 0.3)
 
 
 def build_box(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
-    """A free box on the floor and a flat goal marker (moved per world at reset).
-
-    The box adds a free joint after the robot's joints, so every keyframe gets the box's start pose
-    appended (a keyframe must give all of qpos).
-    """
+    """A free box on the floor and a flat goal marker (moved per world at reset)."""
     del cfg
-    start = [BOX_START_X, 0.0, BOX_HALF_SIZE[2]]
-    box = spec.worldbody.add_body(name=BOX_BODY, pos=start)
-    box.add_freejoint(name=BOX_JOINT)
-    box.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(BOX_HALF_SIZE), mass=BOX_MASS,
-                 rgba=[0.6, 0.45, 0.3, 1])  # fmt: skip
-    spec.worldbody.add_geom(name=BOX_GOAL_GEOM, type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[0.1, 0.001, 0],
-                            pos=[BOX_START_X + np.mean(BOX_GOAL_OFFSET_X), 0.0, 0.001], contype=0, conaffinity=0,
-                            rgba=[0.1, 0.7, 0.2, 1])  # fmt: skip
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
+    add_free_box(spec, BOX_BODY, BOX_JOINT, BOX_HALF_SIZE, BOX_MASS, [BOX_START_X, 0.0, BOX_HALF_SIZE[2]],
+                 [0.6, 0.45, 0.3, 1])  # fmt: skip
+    add_marker(spec, BOX_GOAL_GEOM, [BOX_START_X + np.mean(BOX_GOAL_OFFSET_X), 0.0, 0.001])
     return None
 
 
 register_terrain(BOX_TERRAIN, build_box)
 
 
-def _box_qpos_slice(env: ManagerBasedRlEnv) -> slice:
-    adr = int(env.scene.model.joint(BOX_JOINT).qposadr[0])
-    return slice(adr, adr + 7)
-
-
 def box_pose_w(env: ManagerBasedRlEnv) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 3) position and (N, 4) quaternion of each world's box."""
-    q = env.sim.qpos[:, _box_qpos_slice(env)].to(env.device).double()
-    return q[:, :3], q[:, 3:]
+    return free_pose_w(env, BOX_JOINT)
 
 
 def box_goal_xy_w(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N, 2) world xy of each world's goal marker (a world-body geom: its geom_pos is its position)."""
-    pos = env.sim.model_field("geom_pos")[:, int(env.scene.model.geom(BOX_GOAL_GEOM).id)]
-    return pos[:, :2].to(env.device).double() + env.env_origins[:, :2]
+    """(N, 2) world xy of each world's goal marker."""
+    return marker_pos_w(env, BOX_GOAL_GEOM)[:, :2]
 
 
 def place_box(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     """Box start jittered around its default, at rest; goal marker pushed ahead of it."""
-    ids = env_ids.to(env.sim.device)
     n = len(env_ids)
     u = torch.rand((n, 4), device=env.device, generator=env.rng, dtype=torch.float64)
     start = torch.stack([BOX_START_X + BOX_START_JITTER[0] * (2 * u[:, 0] - 1),
-                         BOX_START_JITTER[1] * (2 * u[:, 1] - 1)], dim=-1)  # fmt: skip
-    qpos = env.sim.qpos
-    box = _box_qpos_slice(env)
-    rows = qpos[ids]
-    rows[:, box.start : box.start + 2] = (start + env.env_origins[env_ids, :2]).to(rows)
-    rows[:, box.start + 2] = BOX_HALF_SIZE[2]
-    rows[:, box.start + 3 : box.stop] = torch.tensor(
-        [1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device
-    )
-    qpos[ids] = rows
-    vadr = int(env.scene.model.joint(BOX_JOINT).dofadr[0])
-    qvel_rows = env.sim.qvel[ids]
-    qvel_rows[:, vadr : vadr + 6] = 0.0
-    env.sim.qvel[ids] = qvel_rows
+                         BOX_START_JITTER[1] * (2 * u[:, 1] - 1),
+                         torch.full((n,), BOX_HALF_SIZE[2], dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
+    set_free_pose(env, env_ids, BOX_JOINT, start)
     lo_x, hi_x = BOX_GOAL_OFFSET_X
     lo_y, hi_y = BOX_GOAL_OFFSET_Y
-    goal = start + torch.stack([lo_x + (hi_x - lo_x) * u[:, 2], lo_y + (hi_y - lo_y) * u[:, 3]], dim=-1)
-    pos = env.sim.model_field("geom_pos")
-    gid = int(env.scene.model.geom(BOX_GOAL_GEOM).id)
-    pos[env_ids.to(pos.device), gid, :2] = goal.to(pos)
+    goal = start.clone()
+    goal[:, 0] += lo_x + (hi_x - lo_x) * u[:, 2]
+    goal[:, 1] += lo_y + (hi_y - lo_y) * u[:, 3]
+    goal[:, 2] = 0.001
+    set_marker(env, env_ids, BOX_GOAL_GEOM, goal)
 
 
 def box_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -287,13 +333,7 @@ def box_error(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 def wrists_to_box_surface(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 2) distance from each wrist point to the box's surface (0 on or inside it)."""
-    from robolearn.math import quat_rotate_inverse
-
-    pos, quat = box_pose_w(env)
-    rel = wrist_pos_w(env) - pos.unsqueeze(1)
-    local = quat_rotate_inverse(quat.unsqueeze(1).expand(-1, 2, -1), rel)
-    half = torch.tensor(BOX_HALF_SIZE, dtype=local.dtype, device=local.device)
-    return torch.linalg.norm((local.abs() - half).clamp(min=0.0), dim=-1)
+    return surface_distance(wrist_pos_w(env), *box_pose_w(env), BOX_HALF_SIZE)
 
 
 def box_to_goal(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
@@ -306,14 +346,12 @@ def hands_on_box(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
 
 
 def box_from_pelvis(env: ManagerBasedRlEnv) -> torch.Tensor:
-    rel = box_pose_w(env)[0] - env.robot.root_pos_w.to(env.device).double()
-    return _to_heading(env, rel).float()
+    return in_heading(env, box_pose_w(env)[0], "pelvis")
 
 
 def box_from_wrists(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 6) box centre minus each wrist point, in the pelvis heading frame."""
-    rel = box_pose_w(env)[0].unsqueeze(1) - wrist_pos_w(env)
-    return _to_heading(env, rel).reshape(env.num_envs, 6).float()
+    return in_heading(env, box_pose_w(env)[0], "wrists")
 
 
 def goal_from_box(env: ManagerBasedRlEnv) -> torch.Tensor:

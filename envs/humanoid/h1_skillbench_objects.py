@@ -1,0 +1,458 @@
+"""SkillBench object tasks on the Unitree H1 (SkillBlender, issue 8): cabinet, ball kick, box lift, box carry
+and object transfer. h1_skillbench.py has the shared pieces and the first three tasks.
+
+Every scene is built with MjSpec as a terrain kind (the shared scene builder is reused): static tables and a
+cabinet as world geoms, objects as free bodies after the robot, goals as non-colliding markers moved per world
+at reset. Each task's goal is a world point per world (`bench_goal`); its accuracy is the end-of-episode
+distance (m) from the object to that point, as the authors measure it, and its reward is one or two
+exp-kernel terms. The H1 has no fingers: boxes are held between the two hands, the ball is kicked, and the
+cabinet door starts ajar so a hand can get behind its free edge and swing it open.
+
+- `H1-SkillBench-Cabinet` (walk + reach): swing a hinged door from ajar (0.3-0.5 rad) to open (1.4 rad).
+  Accuracy: the arc the door's free edge still has to travel, DOOR_WIDTH x |1.4 rad - angle| (m), so every
+  task reports metres.
+- `H1-SkillBench-BallKick` (walk + step): kick a football onto a marker 1.5-2.5 m beyond it.
+- `H1-SkillBench-BoxLift` (reach + squat): lift a package off a pedestal to a height 0.2-0.4 m higher.
+- `H1-SkillBench-BoxCarry` (walk + reach): carry the package to a point 1.5-2.5 m to one side, at carry height.
+- `H1-SkillBench-ObjectTransfer` (walk + reach + squat): move the package from one table onto a spot on
+  another table to the robot's left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mujoco
+import numpy as np
+import torch
+from robolearn.envs.humanoid.h1_skillbench import (
+    BENCH_ACCURACY,
+    BENCH_SKILLS,
+    add_free_box,
+    add_marker,
+    bench_events,
+    bench_observations,
+    bench_scene,
+    bench_terminations,
+    free_pose_w,
+    in_heading,
+    set_free_pose,
+    set_marker,
+    surface_distance,
+)
+from robolearn.envs.humanoid.h1_skills import H1SkillCfg, feet_pos_w, h1_skill_ppo, wrist_pos_w
+
+from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
+from robolearn.scene import SceneCfg, register_terrain
+from robolearn.tasks import register_task
+from robolearn.terrain import TerrainCfg
+
+if TYPE_CHECKING:
+    from robolearn.env.env import ManagerBasedRlEnv
+
+GOAL_MARKER = "skillbench/goal"
+GOAL_KEY = "bench_goal"
+
+
+def bench_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 3) each world's goal point (world frame), set by the task's reset event."""
+    goal = env.term_state.get(GOAL_KEY)
+    if goal is None:
+        goal = env.term_state[GOAL_KEY] = torch.zeros(
+            (env.num_envs, 3), dtype=torch.float64, device=env.device
+        )
+    return goal
+
+
+def set_goal(
+    env: ManagerBasedRlEnv, env_ids: torch.Tensor, goal: torch.Tensor, marker_z: float | None = None
+) -> None:
+    """Worlds' goal point (n, 3) relative to their origins; the marker shows it (on the floor or a table top
+    when `marker_z` is given)."""
+    bench_goal(env)[env_ids] = goal + env.env_origins[env_ids]
+    shown = goal.clone()
+    if marker_z is not None:
+        shown[:, 2] = marker_z
+    set_marker(env, env_ids, GOAL_MARKER, shown)
+
+
+def _uniform(env: ManagerBasedRlEnv, n: int, lo: float, hi: float) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, device=env.device, generator=env.rng, dtype=torch.float64)
+
+
+def add_table(spec: mujoco.MjSpec, name: str, center_xy: tuple[float, float], half_xy: tuple[float, float],
+              height: float) -> None:  # fmt: skip
+    spec.worldbody.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, size=[*half_xy, height / 2],
+                            pos=[*center_xy, height / 2], rgba=[0.55, 0.5, 0.45, 1])  # fmt: skip
+
+
+# -- object terms shared by the tasks (params name the object's free joint) ----------------------------------
+
+
+def object_error(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+    """(N,) distance from the object's centre to the goal point (m)."""
+    return torch.linalg.norm(free_pose_w(env, joint)[0] - bench_goal(env), dim=-1)
+
+
+def object_to_goal(env: ManagerBasedRlEnv, joint: str, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * object_error(env, joint)).float()
+
+
+def object_from(env: ManagerBasedRlEnv, joint: str, frm: str) -> torch.Tensor:
+    """The object's centre relative to the wrists (6) or the pelvis (3), pelvis heading frame."""
+    return in_heading(env, free_pose_w(env, joint)[0], frm)
+
+
+def goal_from_object(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+    return in_heading(env, bench_goal(env), "pelvis") - object_from(env, joint, "pelvis")
+
+
+def object_terms(joint: str) -> dict[str, ObsTerm]:
+    return {
+        "object_from_wrists": ObsTerm(object_from, params={"joint": joint, "frm": "wrists"}),
+        "object_from_pelvis": ObsTerm(object_from, params={"joint": joint, "frm": "pelvis"}),
+        "goal_from_object": ObsTerm(goal_from_object, params={"joint": joint}),
+    }
+
+
+# -- packages: lift, carry, transfer -----------------------------------------------------------------------------
+
+PACKAGE_BODY = "skillbench/package"
+PACKAGE_JOINT = "skillbench/package_free"
+PACKAGE_HALF_SIZE = (0.12, 0.15, 0.12)
+"""0.24 x 0.3 x 0.24 m: narrower than the H1's default wrist spacing (0.43 m), so two hands can squeeze it."""
+PACKAGE_MASS = 1.5
+TABLE_HEIGHT = 0.75
+TABLE_X = 0.55
+TABLE_HALF = (0.2, 0.3)
+PACKAGE_JITTER = 0.03
+LIFT_RANGE = (0.2, 0.4)
+"""Lift goal: the package centre this much above its start (m)."""
+CARRY_DISTANCE = (1.5, 2.5)
+CARRY_HEIGHT = 1.0
+"""Carry goal: a point this high over a floor marker 1.5-2.5 m to the robot's left or right (m)."""
+TRANSFER_TABLE_Y = 1.0
+TRANSFER_SPOT = (0.1, 0.15)
+"""Transfer goal: a spot on the second table's top within these half-widths of its centre (m)."""
+
+
+def _package_rest_z() -> float:
+    return TABLE_HEIGHT + PACKAGE_HALF_SIZE[2] + 0.001
+
+
+def build_package_scene(
+    spec: mujoco.MjSpec, cfg: TerrainCfg, second_table: bool = False
+) -> np.ndarray | None:
+    del cfg
+    add_table(spec, "skillbench/table", (TABLE_X, 0.0), TABLE_HALF, TABLE_HEIGHT)
+    if second_table:
+        add_table(spec, "skillbench/table_b", (TABLE_X, TRANSFER_TABLE_Y), TABLE_HALF, TABLE_HEIGHT)
+    add_free_box(spec, PACKAGE_BODY, PACKAGE_JOINT, PACKAGE_HALF_SIZE, PACKAGE_MASS,
+                 [TABLE_X, 0.0, _package_rest_z()], [0.8, 0.6, 0.3, 1])  # fmt: skip
+    add_marker(spec, GOAL_MARKER, [TABLE_X, 0.0, 0.001], radius=0.08)
+    return None
+
+
+PACKAGE_TERRAIN = "skillbench_package"
+TRANSFER_TERRAIN = "skillbench_transfer"
+register_terrain(PACKAGE_TERRAIN, build_package_scene)
+register_terrain(TRANSFER_TERRAIN, lambda spec, cfg: build_package_scene(spec, cfg, second_table=True))
+
+
+def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> torch.Tensor:
+    """The package at rest on the first table, jittered; returns its start (n, 3) relative to the origins."""
+    n = len(env_ids)
+    start = torch.stack([
+        TABLE_X + _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
+        _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
+        torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device),
+    ], dim=-1)  # fmt: skip
+    set_free_pose(env, env_ids, PACKAGE_JOINT, start)
+    return start
+
+
+def reset_lift(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    goal = place_package(env, env_ids)
+    goal[:, 2] += _uniform(env, len(env_ids), *LIFT_RANGE)
+    set_goal(env, env_ids, goal)
+
+
+def reset_carry(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    place_package(env, env_ids)
+    n = len(env_ids)
+    side = torch.where(_uniform(env, n, 0.0, 1.0) < 0.5, -1.0, 1.0).to(torch.float64)
+    goal = torch.stack([_uniform(env, n, 0.0, 0.5), side * _uniform(env, n, *CARRY_DISTANCE),
+                        torch.full((n,), CARRY_HEIGHT, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
+    set_goal(env, env_ids, goal, marker_z=0.001)
+
+
+def reset_transfer(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    place_package(env, env_ids)
+    n = len(env_ids)
+    goal = torch.stack([TABLE_X + _uniform(env, n, -TRANSFER_SPOT[0], TRANSFER_SPOT[0]),
+                        TRANSFER_TABLE_Y + _uniform(env, n, -TRANSFER_SPOT[1], TRANSFER_SPOT[1]),
+                        torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
+    set_goal(env, env_ids, goal, marker_z=TABLE_HEIGHT + 0.001)
+
+
+def package_error(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) distance from the package centre to its goal point (m): lift, carry and transfer accuracy."""
+    return object_error(env, PACKAGE_JOINT)
+
+
+def hands_on_package(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    """exp(-sharpness * mean wrist-to-package-surface distance): the second term, hands to the package."""
+    dist = surface_distance(wrist_pos_w(env), *free_pose_w(env, PACKAGE_JOINT), PACKAGE_HALF_SIZE)
+    return torch.exp(-sharpness * dist.mean(dim=-1)).float()
+
+
+def package_rewards() -> dict[str, RewardTerm]:
+    return {
+        "package_to_goal": RewardTerm(object_to_goal, weight=5.0, params={"joint": PACKAGE_JOINT}),
+        "hands_on_package": RewardTerm(hands_on_package, weight=1.0),
+    }
+
+
+# -- cabinet ------------------------------------------------------------------------------------------------------
+
+CABINET_TERRAIN = "skillbench_cabinet"
+CABINET_X = 0.9
+"""The cabinet's front face (m ahead of the spawn point)."""
+CABINET_HALF = (0.2, 0.35, 0.65)
+DOOR_BODY = "skillbench/door"
+DOOR_JOINT = "skillbench/door_hinge"
+DOOR_WIDTH = 0.56
+DOOR_HALF_HEIGHT = 0.25
+DOOR_THICKNESS = 0.02
+DOOR_HINGE_Y = 0.3
+"""The hinge is on the robot's left; the door swings out toward the robot and to its left."""
+DOOR_CENTRE_Z = 1.0
+DOOR_AJAR = (0.3, 0.5)
+DOOR_TARGET = 1.4
+"""rad: open to 80 degrees."""
+
+
+def build_cabinet(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    """A solid cabinet and a door panel hinged on its front face; the hinge's qpos is appended to keyframes."""
+    del cfg
+    spec.worldbody.add_geom(name="skillbench/cabinet", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(CABINET_HALF),
+                            pos=[CABINET_X + CABINET_HALF[0], 0.0, CABINET_HALF[2]], rgba=[0.5, 0.4, 0.3, 1])  # fmt: skip
+    # The hinge line runs along the door's outer face, so opening never pushes the panel into the cabinet.
+    hinge_x = CABINET_X - 0.002 - DOOR_THICKNESS
+    door = spec.worldbody.add_body(name=DOOR_BODY, pos=[hinge_x, DOOR_HINGE_Y, DOOR_CENTRE_Z])
+    door.add_joint(name=DOOR_JOINT, type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, -1], range=[0.0, 1.7],
+                   limited=True, damping=0.5)  # fmt: skip
+    door.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[DOOR_THICKNESS / 2, DOOR_WIDTH / 2, DOOR_HALF_HEIGHT],
+                  pos=[DOOR_THICKNESS / 2, -DOOR_WIDTH / 2, 0.0], mass=2.0, rgba=[0.7, 0.55, 0.4, 1])  # fmt: skip
+    for key in spec.keys:
+        key.qpos = np.concatenate([np.asarray(key.qpos), [DOOR_AJAR[0]]])
+    return None
+
+
+register_terrain(CABINET_TERRAIN, build_cabinet)
+
+
+def door_angle(env: ManagerBasedRlEnv) -> torch.Tensor:
+    adr = int(env.scene.model.joint(DOOR_JOINT).qposadr[0])
+    return env.sim.qpos[:, adr].to(env.device).double()
+
+
+def door_edge_w(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 3) world position of the middle of the door's free edge (where a hand pushes it open)."""
+    bid = int(env.scene.model.body(DOOR_BODY).id)
+    pos = env.sim.xpos[:, bid].to(env.device).double()
+    rot = env.sim.xmat[:, bid].to(env.device).double().reshape(-1, 3, 3)
+    offset = torch.tensor([DOOR_THICKNESS / 2, -DOOR_WIDTH, 0.0], dtype=torch.float64, device=env.device)
+    return pos + rot @ offset
+
+
+def reset_door(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    ids = env_ids.to(env.sim.device)
+    adr = int(env.scene.model.joint(DOOR_JOINT).qposadr[0])
+    vadr = int(env.scene.model.joint(DOOR_JOINT).dofadr[0])
+    rows, vel = env.sim.qpos[ids], env.sim.qvel[ids]
+    rows[:, adr] = _uniform(env, len(env_ids), *DOOR_AJAR).to(rows)
+    vel[:, vadr] = 0.0
+    env.sim.qpos[ids], env.sim.qvel[ids] = rows, vel
+
+
+def door_error(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) arc length (m) the door's free edge is from the open target: DOOR_WIDTH x |target - angle|."""
+    return DOOR_WIDTH * (DOOR_TARGET - door_angle(env)).abs()
+
+
+def door_open(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * door_error(env)).float()
+
+
+def hand_at_door_edge(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    dist = torch.linalg.norm(wrist_pos_w(env) - door_edge_w(env).unsqueeze(1), dim=-1).min(dim=-1).values
+    return torch.exp(-sharpness * dist).float()
+
+
+def door_edge_from(env: ManagerBasedRlEnv, frm: str) -> torch.Tensor:
+    return in_heading(env, door_edge_w(env), frm)
+
+
+def door_state(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, 1) the door's angle to go (rad)."""
+    return (DOOR_TARGET - door_angle(env)).unsqueeze(-1).float()
+
+
+# -- ball kick ----------------------------------------------------------------------------------------------------
+
+BALL_TERRAIN = "skillbench_ball"
+BALL_BODY = "skillbench/ball"
+BALL_JOINT = "skillbench/ball_free"
+BALL_RADIUS = 0.11
+BALL_MASS = 0.43
+"""A size-5 football."""
+BALL_START_X = 0.6
+BALL_JITTER = (0.05, 0.1)
+KICK_DISTANCE = (1.5, 2.5)
+KICK_SPREAD_Y = 0.5
+
+
+def build_ball(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    del cfg
+    start = [BALL_START_X, 0.0, BALL_RADIUS]
+    ball = spec.worldbody.add_body(name=BALL_BODY, pos=start)
+    ball.add_freejoint(name=BALL_JOINT)
+    # condim 6: rolling friction brings a kicked ball to rest within a few metres, as grass does.
+    ball.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[BALL_RADIUS, 0, 0], mass=BALL_MASS, condim=6,
+                  friction=[0.8, 0.005, 0.02], rgba=[0.95, 0.95, 0.95, 1])  # fmt: skip
+    for key in spec.keys:
+        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
+    add_marker(spec, GOAL_MARKER, [BALL_START_X + 2.0, 0.0, 0.001], radius=0.2)
+    return None
+
+
+register_terrain(BALL_TERRAIN, build_ball)
+
+
+def reset_ball(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    n = len(env_ids)
+    start = torch.stack([BALL_START_X + _uniform(env, n, -BALL_JITTER[0], BALL_JITTER[0]),
+                         _uniform(env, n, -BALL_JITTER[1], BALL_JITTER[1]),
+                         torch.full((n,), BALL_RADIUS, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
+    set_free_pose(env, env_ids, BALL_JOINT, start)
+    goal = start.clone()
+    goal[:, 0] += _uniform(env, n, *KICK_DISTANCE)
+    goal[:, 1] += _uniform(env, n, -KICK_SPREAD_Y, KICK_SPREAD_Y)
+    set_goal(env, env_ids, goal, marker_z=0.001)
+
+
+def ball_error(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) distance from the ball to the goal point on the floor (m)."""
+    return object_error(env, BALL_JOINT)
+
+
+def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
+    ball = free_pose_w(env, BALL_JOINT)[0]
+    dist = torch.linalg.norm(feet_pos_w(env) - ball.unsqueeze(1), dim=-1).min(dim=-1).values
+    return torch.exp(-sharpness * dist).float()
+
+
+# -- configs -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class H1CabinetCfg(H1SkillCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN))
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: bench_observations(
+            {
+                "door_edge_from_wrists": ObsTerm(door_edge_from, params={"frm": "wrists"}),
+                "door_edge_from_pelvis": ObsTerm(door_edge_from, params={"frm": "pelvis"}),
+                "door_to_go": ObsTerm(door_state),
+            }
+        )  # fmt: skip
+    )
+    rewards: dict[str, RewardTerm] = field(
+        default_factory=lambda: {
+            "door_open": RewardTerm(door_open, weight=5.0),
+            "hand_at_door_edge": RewardTerm(hand_at_door_edge, weight=1.0),
+        }
+    )
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(reset_door=EventTerm(reset_door, mode="reset"))
+    )
+    episode_length_s: float = 10.0
+
+
+@dataclass
+class H1BallKickCfg(H1SkillCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN))
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: bench_observations(object_terms(BALL_JOINT))
+    )
+    rewards: dict[str, RewardTerm] = field(
+        default_factory=lambda: {
+            # sharpness 1: the goal starts ~2 m from the ball, where exp(-4 d) would be flat zero
+            "ball_to_goal": RewardTerm(
+                object_to_goal, weight=5.0, params={"joint": BALL_JOINT, "sharpness": 1.0}
+            ),
+            "foot_to_ball": RewardTerm(foot_to_ball, weight=1.0),
+        }
+    )
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(reset_ball=EventTerm(reset_ball, mode="reset"))
+    )
+    episode_length_s: float = 10.0
+
+
+@dataclass
+class H1BoxLiftCfg(H1SkillCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN))
+    observations: dict[str, ObsGroupCfg] = field(
+        default_factory=lambda: bench_observations(object_terms(PACKAGE_JOINT))
+    )
+    rewards: dict[str, RewardTerm] = field(default_factory=package_rewards)
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(reset_package=EventTerm(reset_lift, mode="reset"))
+    )
+    episode_length_s: float = 10.0
+
+
+@dataclass
+class H1BoxCarryCfg(H1BoxLiftCfg):
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(reset_package=EventTerm(reset_carry, mode="reset"))
+    )
+    episode_length_s: float = 15.0
+
+
+@dataclass
+class H1ObjectTransferCfg(H1BoxLiftCfg):
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN))
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: bench_events(reset_package=EventTerm(reset_transfer, mode="reset"))
+    )
+    episode_length_s: float = 15.0
+
+
+# -- registry -------------------------------------------------------------------------------------------------
+
+WALK, REACH, SQUAT, STEP = "H1-Skill-Walk", "H1-Skill-Reach", "H1-Skill-Squat", "H1-Skill-Step"
+TASKS: dict[str, tuple[type[H1SkillCfg], tuple[str, ...], Callable[..., torch.Tensor], str]] = {
+    # name: (config, skills, accuracy, description)
+    "H1-SkillBench-Cabinet": (H1CabinetCfg, (WALK, REACH), door_error,
+                              "swing an ajar cabinet door open to 80 degrees (walk + reach)"),
+    "H1-SkillBench-BallKick": (H1BallKickCfg, (WALK, STEP), ball_error,
+                               "kick a football onto a marker 1.5-2.5 m beyond it (walk + step)"),
+    "H1-SkillBench-BoxLift": (H1BoxLiftCfg, (REACH, SQUAT), package_error,
+                              "lift a package off a pedestal by 0.2-0.4 m between both hands (reach + squat)"),
+    "H1-SkillBench-BoxCarry": (H1BoxCarryCfg, (WALK, REACH), package_error,
+                               "carry a package to a point 1.5-2.5 m to one side (walk + reach)"),
+    "H1-SkillBench-ObjectTransfer": (H1ObjectTransferCfg, (WALK, REACH, SQUAT), package_error,
+                                     "move a package from one table onto a spot on another (walk + reach + squat)"),
+}  # fmt: skip
+for _name, (_cfg, _skills, _accuracy, _text) in TASKS.items():
+    BENCH_SKILLS[_name] = _skills
+    BENCH_ACCURACY[_name] = _accuracy
+    register_task(_name, _cfg, f"Unitree H1 SkillBench: {_text}", train_cfg=h1_skill_ppo)

@@ -1,0 +1,115 @@
+"""SkillBench object scenes (cabinet, ball kick, box lift, box carry, object transfer): each builds with its
+objects at rest, draws goals in range, and its accuracy is right on scripted states."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from robolearn.envs.humanoid import h1_skillbench as bench
+from robolearn.envs.humanoid import h1_skillbench_objects as objects
+
+from robolearn.tasks import make_env
+
+PROPRIO = 19 * 3 + 3 + 3
+WORLDS = 16
+
+
+@pytest.fixture(scope="module", params=list(objects.TASKS))
+def task_env(request):
+    return request.param, make_env(request.param, num_envs=WORLDS)
+
+
+def _object_pos(name, env):
+    if name == "H1-SkillBench-Cabinet":
+        return objects.door_edge_w(env)
+    joint = objects.BALL_JOINT if name == "H1-SkillBench-BallKick" else objects.PACKAGE_JOINT
+    return bench.free_pose_w(env, joint)[0]
+
+
+def test_scene_builds_with_objects_at_rest_and_registers_its_skills(task_env):
+    name, env = task_env
+    env.reset(seed=0)
+    assert env.num_actions == 19 and env.robot.default_joint_pos[3] == pytest.approx(0.8)
+    task_width = env.observation_dims()["policy"] - PROPRIO
+    assert task_width == (10 if name == "H1-SkillBench-Cabinet" else 12)  # the skills' tail stays last
+    start = _object_pos(name, env).clone()
+    for _ in range(25):  # half a second with the robot standing: nothing falls, slides or swings
+        obs, reward, *_ = env.step(torch.zeros(WORLDS, 19))
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(reward).all()
+    assert (_object_pos(name, env) - start).norm(dim=-1).max() < 0.01
+    assert set(bench.BENCH_SKILLS[name]) <= {
+        "H1-Skill-Walk",
+        "H1-Skill-Reach",
+        "H1-Skill-Squat",
+        "H1-Skill-Step",
+    }
+    assert bench.BENCH_ACCURACY[name] is objects.TASKS[name][2]
+
+
+def test_goals_are_drawn_in_their_ranges(task_env):
+    name, env = task_env
+    env.reset(seed=1)
+    goal = objects.bench_goal(env) - env.env_origins
+    if name == "H1-SkillBench-Cabinet":
+        angle = objects.door_angle(env)
+        assert ((angle >= objects.DOOR_AJAR[0]) & (angle <= objects.DOOR_AJAR[1])).all()
+        return
+    start = _object_pos(name, env) - env.env_origins
+    if name == "H1-SkillBench-BallKick":
+        ahead = goal[:, 0] - start[:, 0]
+        assert ((ahead >= objects.KICK_DISTANCE[0]) & (ahead <= objects.KICK_DISTANCE[1])).all()
+    elif name == "H1-SkillBench-BoxLift":
+        lift = goal[:, 2] - start[:, 2]
+        assert ((lift >= objects.LIFT_RANGE[0] - 1e-6) & (lift <= objects.LIFT_RANGE[1] + 1e-6)).all()
+        torch.testing.assert_close(goal[:, :2], start[:, :2], atol=2e-3, rtol=0)  # straight up
+    elif name == "H1-SkillBench-BoxCarry":
+        side = goal[:, 1].abs()
+        assert ((side >= objects.CARRY_DISTANCE[0]) & (side <= objects.CARRY_DISTANCE[1])).all()
+        assert (goal[:, 1] > 0).any() and (goal[:, 1] < 0).any()  # either side
+        assert torch.allclose(goal[:, 2], torch.full_like(goal[:, 2], objects.CARRY_HEIGHT))
+    else:  # transfer: a spot on the second table's top
+        assert ((goal[:, 1] - objects.TRANSFER_TABLE_Y).abs() <= objects.TRANSFER_SPOT[1]).all()
+        assert torch.allclose(goal[:, 2], start[:, 2], atol=2e-3)
+    assert not torch.allclose(goal[0], goal[1])  # drawn per world
+
+
+def test_accuracy_on_scripted_states(task_env):
+    name, env = task_env
+    env.reset(seed=2)
+    accuracy = bench.BENCH_ACCURACY[name]
+    if name == "H1-SkillBench-Cabinet":
+        adr = int(env.scene.model.joint(objects.DOOR_JOINT).qposadr[0])
+        env.sim.qpos[0, adr] = objects.DOOR_TARGET  # open
+        env.sim.qpos[1, adr] = objects.DOOR_TARGET - 0.5  # 0.5 rad short: the free edge's arc is 0.28 m
+        expected = [0.0, 0.5 * objects.DOOR_WIDTH]
+    else:
+        joint = objects.BALL_JOINT if name == "H1-SkillBench-BallKick" else objects.PACKAGE_JOINT
+        sl = bench.free_joint_slice(env, joint)
+        goal = objects.bench_goal(env)
+        env.sim.qpos[0, sl.start : sl.start + 3] = goal[0].to(env.sim.qpos)
+        env.sim.qpos[1, sl.start : sl.start + 3] = (
+            goal[1] + torch.tensor([0.0, 0.3, 0.4], dtype=goal.dtype)
+        ).to(env.sim.qpos)
+        expected = [0.0, 0.5]
+    err = accuracy(env)[:2]
+    assert err.tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_door_edge_swings_toward_the_robot_as_it_opens():
+    env = make_env("H1-SkillBench-Cabinet", num_envs=2)
+    env.reset(seed=0)
+    adr = int(env.scene.model.joint(objects.DOOR_JOINT).qposadr[0])
+    env.sim.qpos[:, adr] = torch.tensor([0.0, torch.pi / 2], dtype=env.sim.qpos.dtype)
+    env.sim.forward()
+    edge = objects.door_edge_w(env) - env.env_origins
+    # Closed: the edge lies on the cabinet's face, a door's width right of the hinge; open 90 degrees: it
+    # stands a door's width out from the face, level with the hinge.
+    face = objects.CABINET_X - 0.002 - objects.DOOR_THICKNESS / 2
+    assert edge[0, :2].tolist() == pytest.approx([face, objects.DOOR_HINGE_Y - objects.DOOR_WIDTH], abs=1e-3)
+    assert edge[1, :2].tolist() == pytest.approx(
+        [
+            face - objects.DOOR_THICKNESS / 2 - objects.DOOR_WIDTH,
+            objects.DOOR_HINGE_Y - objects.DOOR_THICKNESS / 2,
+        ],
+        abs=1e-3,
+    )
