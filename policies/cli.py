@@ -80,6 +80,9 @@ class EvalArgs:
     """eval.json path (default: <run>/eval.json)."""
     disturbance: str = "none"
     """Trunk pushes during eval: none | random:<max N> | impulse:<N> | disturber:<H-infinity run>."""
+    suite: str = "auto"
+    """auto | default | confined3d: confined3d drives the policy through held-out tunnels of every difficulty
+    (success, time to goal, collisions); auto picks it for the Go1-Confined3D tasks."""
 
 
 @dataclass
@@ -137,7 +140,13 @@ def eval_main(args: EvalArgs) -> int:
     return _guard(
         lambda: (
             eval_run(
-                args.run, args.episodes, args.seed, args.checkpoint, args.out, disturbance=args.disturbance
+                args.run,
+                args.episodes,
+                args.seed,
+                args.checkpoint,
+                args.out,
+                disturbance=args.disturbance,
+                suite=args.suite,
             ),
             0,
         )[1]

@@ -147,12 +147,23 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
     return result
 
 
+SUITES = ("auto", "default", "confined3d")
+TUNNEL_TASKS = ("Go1-Confined3D", "Go1-Confined3D-GoalOnly")
+"""Tasks whose `auto` suite is confined3d (the velocity baseline needs --suite confined3d to go into tunnels)."""
+
+
 def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Path | None = None,
-             out: Path | None = None, quiet: bool = False, disturbance: str = "none") -> dict[str, Any]:  # fmt: skip
+             out: Path | None = None, quiet: bool = False, disturbance: str = "none",
+             suite: str = "auto") -> dict[str, Any]:  # fmt: skip
     """Evaluate on held-out seeds, print a table and write eval.json (mean and 95% CI of each metric)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if suite not in SUITES:
+        raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
     run, _ = resolve_run(run)
+    task = setup.spec_from_run(run).task
+    if suite == "confined3d" or (suite == "auto" and task in TUNNEL_TASKS):
+        return _eval_in_tunnels(run, task, episodes, seed, checkpoint, out, quiet)
     from robolearn.policies.hinf_eval import parse_disturbance
 
     push = parse_disturbance(disturbance)
@@ -177,6 +188,48 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
                     "accuracy_m", "jerk", "power_w", "foot_slip"):  # fmt: skip
             if key in result:
                 table.add_row(key, f"{result[key]['mean']:.4f}", f"± {result[key]['ci95']:.4f}")
+        console.print(table)
+        console.print(f"wrote {out}")
+    return result
+
+
+def _nan_to_none(x: Any) -> Any:
+    """JSON has no NaN: a metric without data (no success, no time to goal) is written as null."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan_to_none(v) for v in x]
+    return x
+
+
+def _eval_in_tunnels(run: Path, task: str, episodes: int, seed: int, checkpoint: Path | None, out: Path | None,
+                     quiet: bool) -> dict[str, Any]:  # fmt: skip
+    """Confined-3D traversal (issue 7): success, time to goal and collisions per difficulty."""
+    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
+
+    ckpt, _ = load_checkpoint(run, checkpoint)
+    result = {"run": str(run), "task": task, "checkpoint": str(ckpt), "seed": seed,
+              **evaluate_in_tunnels(ckpt, task, episodes, seed)}  # fmt: skip
+    out = Path(out) if out else run / "eval.json"
+    atomic_write_text(out, json.dumps(_nan_to_none(result), indent=2))
+    if not quiet:
+        table = Table(title=f"{task} in held-out tunnels ({result['method']}): seed {seed}, {ckpt.name}")
+        for col in (
+            "difficulty",
+            "episodes",
+            "success",
+            "time to goal [s]",
+            "collisions / ep",
+            "progress",
+            "falls",
+        ):
+            table.add_column(col, justify="right")
+        for row in result["per_difficulty"]:
+            table.add_row(f"{row['difficulty']:.2f}", f"{row['episodes']:.0f}", f"{row['success_rate']:.2f}",
+                          f"{row['time_to_goal']:.1f}", f"{row['collisions']:.2f}", f"{row['progress']:.2f}",
+                          f"{row['falls']:.0f}")  # fmt: skip
         console.print(table)
         console.print(f"wrote {out}")
     return result

@@ -191,3 +191,13 @@ def test_rollout_records_success_time_and_progress() -> None:
     assert [r.solvable for r in records] == [True, True]
     assert records[0].success and records[0].time_to_goal > 0 and records[0].progress > 0.9
     assert not records[1].success and records[1].progress < 0.5
+
+
+def test_tunnel_eval_names_the_tasks_and_suites_it_knows(tmp_path) -> None:
+    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
+    from robolearn.policies.evaluate import eval_run
+
+    with pytest.raises(ValueError, match="Go1-Confined3D-GoalOnly"):
+        evaluate_in_tunnels(tmp_path, "Go2-Velocity-Flat", episodes=8, seed=0)
+    with pytest.raises(ValueError, match="confined3d"):
+        eval_run(tmp_path, suite="tunnels")

@@ -37,6 +37,13 @@ from robolearn.env import EnvCfg, EventTerm, TerminationTerm, mdp
 from robolearn.math import yaw_from_quat
 
 METHODS = ("hierarchical", "goal_only", "velocity")
+METHOD_OF_TASK = {
+    "Go1-Confined3D": "hierarchical",
+    "Go1-Confined3D-GoalOnly": "goal_only",
+    "Go1-Velocity-Flat": "velocity",
+}
+"""How `robolearn eval --suite confined3d` drives each task's policy through the tunnels."""
+DIFFICULTY_ROWS = 4
 
 
 @dataclass
@@ -210,6 +217,28 @@ def evaluate_method(run: Path, method: str, rows: int = 4, cols: int = 2, seed: 
                     worlds_per_tile: int = 2) -> list[EpisodeRecord]:  # fmt: skip
     env, act = load_for_eval(run, method, rows, cols, seed, worlds_per_tile)
     return rollout(env, act, method)
+
+
+def evaluate_in_tunnels(
+    run: Path, task: str, episodes: int, seed: int, worlds_per_tile: int = 2
+) -> dict[str, Any]:
+    """`robolearn eval` of a confined-3D method: about `episodes` episodes spread over the four difficulties
+    of held-out terrain `seed` (layouts per difficulty = episodes / (4 x worlds_per_tile), rounded up)."""
+    if task not in METHOD_OF_TASK:
+        raise ValueError(f"the confined3d suite evaluates {sorted(METHOD_OF_TASK)}, not {task!r}")
+    method = METHOD_OF_TASK[task]
+    cols = max(1, math.ceil(episodes / (DIFFICULTY_ROWS * worlds_per_tile)))
+    records = evaluate_method(run, method, DIFFICULTY_ROWS, cols, seed, worlds_per_tile)
+    table = summarize(records)
+    solvable = [r for r in records if r.solvable]
+    return {
+        "suite": "confined3d",
+        "method": method,
+        "episodes": len(records),
+        "layouts_per_difficulty": cols,
+        "success_rate": sum(r.success for r in solvable) / max(len(solvable), 1),
+        "per_difficulty": [{"difficulty": d, **v} for (_, d), v in table.items()],
+    }
 
 
 # -- video -------------------------------------------------------------------------------------------
