@@ -2,7 +2,7 @@
 policy against the two baselines (goal-only end-to-end, velocity policy + pure pursuit).
 
     python benchmarks/confined3d.py planner                 # plan time for 10 m tunnels, one core
-    python benchmarks/confined3d.py train --iterations 20   # the three runs, same budget
+    python benchmarks/confined3d.py train                   # the three runs, the preset's budget each
     python benchmarks/confined3d.py eval --runs-from runs   # held-out seeds, every difficulty
     python benchmarks/confined3d.py video RUN               # tunnel traversal with the path drawn
 
@@ -78,8 +78,13 @@ def bench_planner(lengths: tuple[float, ...] = (4.0, 10.0), seeds: int = 5) -> d
     return {"planner": rows, "load_avg_1min": os.getloadavg()[0], "cpus": os.cpu_count()}
 
 
-def train_all(iterations: int, num_envs: int, time_limit_min: float, only: list[str] | None) -> None:
-    """The three runs with one budget: `iterations` x 24 steps x `num_envs` worlds each, one thread each."""
+RUN_NAME = "c3d-trot"
+
+
+def train_all(iterations: int | None, num_envs: int | None, time_limit_min: float, only: list[str] | None,
+              run_name: str) -> None:  # fmt: skip
+    """The three runs with one budget (the tasks' shared preset unless overridden), one after another."""
+    from robolearn.envs.locomotion.confined3d.task import EXPLORATION_ITERATIONS, TRAIN_ITERATIONS
     from robolearn.policies import setup
     from robolearn.policies.cli import TrainArgs
     from robolearn.policies.train import train
@@ -88,47 +93,67 @@ def train_all(iterations: int, num_envs: int, time_limit_min: float, only: list[
         if only and method not in only:
             continue
         env_cfg, agent = setup.default_spec(task, "ppo", "cpu")
-        agent = dataclasses.replace(agent, max_iterations=iterations, num_envs=num_envs, torch_threads=1)
-        env_cfg = dataclasses.replace(env_cfg, sim=dataclasses.replace(env_cfg.sim, num_threads=1))
+        agent = dataclasses.replace(agent, max_iterations=iterations or agent.max_iterations,
+                                    num_envs=num_envs or agent.num_envs)  # fmt: skip
         if "exploration_decay" in env_cfg.curriculum:
-            # Decay the exploration shaping to zero at 60% of the budget.
+            # The preset's fraction of the budget (75%) whatever the budget.
             env_cfg.curriculum["exploration_decay"].params["decay_steps"] = int(
-                0.6 * iterations * agent.num_steps_per_env
+                EXPLORATION_ITERATIONS / TRAIN_ITERATIONS * agent.max_iterations * agent.num_steps_per_env
             )
         train(
-            TrainArgs(
-                task=task, env=env_cfg, agent=agent, run_name="c3d-bench", time_limit_min=time_limit_min
-            )
+            TrainArgs(task=task, env=env_cfg, agent=agent, run_name=run_name, time_limit_min=time_limit_min)
         )
 
 
-def latest_run(root: Path, task: str) -> Path:
-    runs = sorted((root / task).glob("*c3d-bench"))
+def latest_run(root: Path, task: str, run_name: str) -> Path:
+    runs = sorted((root / task).glob(f"*{run_name}"))
     if not runs:
-        raise SystemExit(f"no {task} run under {root / task} (train first)")
+        raise SystemExit(f"no {task} run named *{run_name} under {root / task} (train first)")
     return runs[-1]
 
 
-def eval_all(root: Path, seed: int, cols: int, worlds_per_tile: int) -> dict:
+def common_checkpoint(runs: dict[str, Path], iteration: int | None) -> dict[str, Path]:
+    """Each run's checkpoint at `iteration`, default the latest iteration all runs have: the same budget."""
+    from robolearn.policies.runs import list_checkpoints
+
+    have = {m: {int(c.stem.split("_")[-1]): c for c in list_checkpoints(r)} for m, r in runs.items()}
+    shared = set.intersection(*(set(h) for h in have.values()))
+    if iteration is None:
+        if not shared:
+            raise SystemExit(
+                f"the runs share no checkpoint iteration: { ({m: sorted(h) for m, h in have.items()}) }"
+            )
+        iteration = max(shared)
+    missing = [m for m, h in have.items() if iteration not in h]
+    if missing:
+        raise SystemExit(f"no checkpoint at iteration {iteration} in {missing}; shared: {sorted(shared)}")
+    return {m: h[iteration] for m, h in have.items()}
+
+
+def eval_all(
+    root: Path, seed: int, cols: int, worlds_per_tile: int, run_name: str, iteration: int | None
+) -> dict:
     import torch
     from robolearn.envs.locomotion.confined3d.evaluation import evaluate_method, summarize
 
     torch.set_num_threads(1)
     records = []
-    runs = {}
-    for method, task in TASKS.items():
-        run = latest_run(root, task)
-        runs[method] = str(run)
+    runs = {method: latest_run(root, task, run_name) for method, task in TASKS.items()}
+    ckpts = common_checkpoint(runs, iteration)
+    for method in TASKS:
         t0 = time.perf_counter()
-        records += evaluate_method(run, method, rows=4, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile)
-        print(f"{method}: evaluated {run.name} in {time.perf_counter() - t0:.0f} s")
+        records += evaluate_method(
+            ckpts[method], method, rows=4, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile
+        )
+        print(f"{method}: evaluated {ckpts[method]} in {time.perf_counter() - t0:.0f} s")
     table = summarize(records)
     out = {
-        "runs": runs,
+        "runs": {m: str(r) for m, r in runs.items()},
+        "checkpoints": {m: str(c) for m, c in ckpts.items()},
         "seed": seed,
         "tiles_per_difficulty": cols,
         "worlds_per_tile": worlds_per_tile,
-        "budget": {m: _budget(Path(r)) for m, r in runs.items()},
+        "budget": {m: _budget(runs[m], ckpts[m]) for m in runs},
         "results": [{"method": m, "difficulty": d, **v} for (m, d), v in table.items()],
     }
     print(f"{'method':<14}{'difficulty':>11}{'episodes':>9}{'success':>9}{'time [s]':>9}{'collisions':>11}"
@@ -139,11 +164,14 @@ def eval_all(root: Path, seed: int, cols: int, worlds_per_tile: int) -> dict:
     return out
 
 
-def _budget(run: Path) -> dict:
+def _budget(run: Path, ckpt: Path) -> dict:
+    """Env steps and train wall time up to the evaluated checkpoint's iteration."""
+    iteration = int(ckpt.stem.split("_")[-1])
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    last = rows[-1] if rows else {}
-    return {"iterations": len(rows), "env_steps": last.get("env_steps"), "wall_time_s": last.get("wall_time"),
-            "final_mean_return": last.get("mean_return")}  # fmt: skip
+    upto = [r for r in rows if r.get("iteration", 0) < iteration] or rows[:1]
+    last = upto[-1] if upto else {}
+    return {"iterations": iteration, "env_steps": last.get("env_steps"), "wall_time_s": last.get("wall_time"),
+            "mean_return_at_checkpoint": last.get("mean_return")}  # fmt: skip
 
 
 def _write(name: str, data: dict) -> None:
@@ -167,15 +195,20 @@ def main() -> None:
     p = sub.add_parser("planner")
     p.add_argument("--seeds", type=int, default=5)
     t = sub.add_parser("train")
-    t.add_argument("--iterations", type=int, default=20)
-    t.add_argument("--num-envs", type=int, default=128)
-    t.add_argument("--time-limit-min", type=float, default=30.0)
+    t.add_argument("--iterations", type=int, default=None, help="default: the tasks' preset (500)")
+    t.add_argument("--num-envs", type=int, default=None, help="default: the tasks' preset (512)")
+    t.add_argument("--time-limit-min", type=float, default=120.0)
     t.add_argument("--only", nargs="*", choices=list(TASKS))
+    t.add_argument("--run-name", default=RUN_NAME)
     e = sub.add_parser("eval")
     e.add_argument("--runs-from", type=Path, default=Path("runs"))
     e.add_argument("--seed", type=int, default=1000, help="held-out terrain seed (training uses 0)")
     e.add_argument("--cols", type=int, default=2, help="layouts per difficulty")
     e.add_argument("--worlds-per-tile", type=int, default=2)
+    e.add_argument("--run-name", default=RUN_NAME)
+    e.add_argument(
+        "--iteration", type=int, default=None, help="checkpoint iteration (default: latest shared)"
+    )
     v = sub.add_parser("video")
     v.add_argument("run", type=Path)
     v.add_argument("--out", type=Path, default=None)
@@ -184,9 +217,10 @@ def main() -> None:
     if args.cmd == "planner":
         _write("planner", bench_planner(seeds=args.seeds))
     elif args.cmd == "train":
-        train_all(args.iterations, args.num_envs, args.time_limit_min, args.only)
+        train_all(args.iterations, args.num_envs, args.time_limit_min, args.only, args.run_name)
     elif args.cmd == "eval":
-        _write("success", eval_all(args.runs_from, args.seed, args.cols, args.worlds_per_tile))
+        _write("success", eval_all(args.runs_from, args.seed, args.cols, args.worlds_per_tile, args.run_name,
+                                   args.iteration))  # fmt: skip
     else:
         from robolearn.envs.locomotion.confined3d.evaluation import record_traversal
 
