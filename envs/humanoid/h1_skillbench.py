@@ -171,7 +171,15 @@ def bench_events(**task_events: EventTerm) -> dict[str, EventTerm]:
 
 
 @dataclass
-class H1ButtonPressCfg(H1SkillCfg):
+class H1SkillBenchCfg(H1SkillCfg):
+    """What the SkillBench tasks share: trunk-contact terminations and 10 s episodes."""
+
+    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
+    episode_length_s: float = 10.0
+
+
+@dataclass
+class H1ButtonPressCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(BUTTON_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
@@ -184,11 +192,9 @@ class H1ButtonPressCfg(H1SkillCfg):
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {"button_reach": RewardTerm(button_reach, weight=5.0)}
     )
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(place_button=EventTerm(place_button, mode="reset"))
     )
-    episode_length_s: float = 10.0
 
 
 # -- objects: free bodies and markers that scene builders add after the robot ---------------------------------
@@ -360,7 +366,7 @@ def goal_from_box(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 
 @dataclass
-class H1BoxPushCfg(H1SkillCfg):
+class H1BoxPushCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
@@ -377,11 +383,9 @@ class H1BoxPushCfg(H1SkillCfg):
             "hands_on_box": RewardTerm(hands_on_box, weight=1.0),
         }
     )
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(place_box=EventTerm(place_box, mode="reset"))
     )
-    episode_length_s: float = 10.0
 
 
 # -- reach: wrist waypoints from knee to chest height ---------------------------------------------------------
@@ -448,7 +452,7 @@ def targets_from_pelvis(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 
 @dataclass
-class H1ReachWaypointsCfg(H1SkillCfg):
+class H1ReachWaypointsCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene("flat"))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
@@ -461,14 +465,12 @@ class H1ReachWaypointsCfg(H1SkillCfg):
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {"waypoint_reach": RewardTerm(waypoint_reach, weight=5.0)}
     )
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(
             place_waypoint=EventTerm(place_reach_waypoint, mode="reset"),
             next_waypoint=EventTerm(place_reach_waypoint, mode="interval", interval_range_s=REACH_WAYPOINT_S),
         )
     )
-    episode_length_s: float = 10.0
 
 
 # -- registry ------------------------------------------------------------------------------------------

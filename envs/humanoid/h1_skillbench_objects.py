@@ -30,21 +30,21 @@ import torch
 from robolearn.envs.humanoid.h1_skillbench import (
     BENCH_ACCURACY,
     BENCH_SKILLS,
+    H1SkillBenchCfg,
     add_free_box,
     add_marker,
     bench_events,
     bench_observations,
     bench_scene,
-    bench_terminations,
     free_pose_w,
     in_heading,
     set_free_pose,
     set_marker,
     surface_distance,
 )
-from robolearn.envs.humanoid.h1_skills import H1SkillCfg, feet_pos_w, h1_skill_ppo, wrist_pos_w
+from robolearn.envs.humanoid.h1_skills import feet_pos_w, h1_skill_ppo, wrist_pos_w
 
-from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm
+from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
@@ -359,7 +359,7 @@ def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
 
 
 @dataclass
-class H1CabinetCfg(H1SkillCfg):
+class H1CabinetCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
@@ -376,15 +376,13 @@ class H1CabinetCfg(H1SkillCfg):
             "hand_at_door_edge": RewardTerm(hand_at_door_edge, weight=1.0),
         }
     )
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_door=EventTerm(reset_door, mode="reset"))
     )
-    episode_length_s: float = 10.0
 
 
 @dataclass
-class H1BallKickCfg(H1SkillCfg):
+class H1BallKickCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(object_terms(BALL_JOINT))
@@ -398,25 +396,21 @@ class H1BallKickCfg(H1SkillCfg):
             "foot_to_ball": RewardTerm(foot_to_ball, weight=1.0),
         }
     )
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_ball=EventTerm(reset_ball, mode="reset"))
     )
-    episode_length_s: float = 10.0
 
 
 @dataclass
-class H1BoxLiftCfg(H1SkillCfg):
+class H1BoxLiftCfg(H1SkillBenchCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(object_terms(PACKAGE_JOINT))
     )
     rewards: dict[str, RewardTerm] = field(default_factory=package_rewards)
-    terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_package=EventTerm(reset_lift, mode="reset"))
     )
-    episode_length_s: float = 10.0
 
 
 @dataclass
@@ -439,7 +433,7 @@ class H1ObjectTransferCfg(H1BoxLiftCfg):
 # -- registry -------------------------------------------------------------------------------------------------
 
 WALK, REACH, SQUAT, STEP = "H1-Skill-Walk", "H1-Skill-Reach", "H1-Skill-Squat", "H1-Skill-Step"
-TASKS: dict[str, tuple[type[H1SkillCfg], tuple[str, ...], Callable[..., torch.Tensor], str]] = {
+TASKS: dict[str, tuple[type[H1SkillBenchCfg], tuple[str, ...], Callable[..., torch.Tensor], str]] = {
     # name: (config, skills, accuracy, description)
     "H1-SkillBench-Cabinet": (H1CabinetCfg, (WALK, REACH), door_error,
                               "swing an ajar cabinet door open to 80 degrees (walk + reach)"),
