@@ -19,6 +19,9 @@ from tensordict import TensorDict
 EVAL_MAX_WORLDS = 256
 """Worlds simulated at once during eval; more episodes run in further rounds."""
 Z95 = 1.96
+SUITES = ("auto", "default", "confined3d")
+TUNNEL_TASKS = ("Go1-Confined3D", "Go1-Confined3D-GoalOnly")
+"""Tasks whose `auto` suite is confined3d (the velocity baseline needs --suite confined3d to go into tunnels)."""
 
 console = Console()
 
@@ -56,11 +59,20 @@ def load_run_policy(
 
 def play_run(run: Path, video: Path | None = None, num_envs: int = 4, steps: int = 250,
              checkpoint: Path | None = None, seed: int = 1) -> Path:  # fmt: skip
-    """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4)."""
+    """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4); a
+    Go1-Confined3D policy crosses one held-out tunnel (terrain seed `seed`) with its planned path drawn."""
     from robolearn.render import render_env_video
 
-    run, _ = resolve_run(run)
-    pol = load_run_policy(run, checkpoint, num_envs=num_envs, seed=seed)
+    run, ckpt_in_path = resolve_run(run)
+    task = setup.spec_from_run(run).task
+    if task in TUNNEL_TASKS:
+        # A confined-3D policy is shown crossing a held-out tunnel, with the planner's path drawn.
+        from robolearn.envs.locomotion.confined3d.evaluation import METHOD_OF_TASK, record_traversal
+
+        ckpt, _ = load_checkpoint(run, checkpoint or ckpt_in_path)
+        video = video or run / "videos" / f"play_{ckpt.stem}.mp4"
+        return record_traversal(ckpt, video, METHOD_OF_TASK[task], seed=seed)
+    pol = load_run_policy(run, checkpoint or ckpt_in_path, num_envs=num_envs, seed=seed)
     video = video or run / "videos" / f"play_{pol.checkpoint.stem}.mp4"
     return render_env_video(pol.env, pol.act, video, steps=steps, worlds=num_envs)
 
@@ -145,11 +157,6 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
                        "power_w": _mean_ci(m.power[:episodes]), "foot_slip": _mean_ci(m.foot_slip[:episodes]),
                        "accuracy_per_episode": m.accuracy[:episodes]})  # fmt: skip
     return result
-
-
-SUITES = ("auto", "default", "confined3d")
-TUNNEL_TASKS = ("Go1-Confined3D", "Go1-Confined3D-GoalOnly")
-"""Tasks whose `auto` suite is confined3d (the velocity baseline needs --suite confined3d to go into tunnels)."""
 
 
 def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Path | None = None,

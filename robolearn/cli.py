@@ -141,7 +141,7 @@ def _bench(argv: list[str]) -> int:
 
 
 def _play(argv: list[str]) -> int:
-    if argv and not argv[0].startswith("-") and Path(argv[0]).is_dir():
+    if argv and not argv[0].startswith("-") and Path(argv[0]).exists():  # a run folder or checkpoint file
         return _delegate("play", argv)
     task, args = _task_cli("play", PlayArgs, argv, PlayArgs.__doc__ or "")
     if not args.random:
