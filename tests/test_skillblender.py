@@ -100,6 +100,7 @@ def test_goal_samplers_respect_their_ranges():
     yaw = torch.linspace(-3.0, 3.0, n, dtype=torch.float64)
     env.sim.qpos[:, 3:7] = yaw_quat(yaw).to(env.sim.qpos)
     env.sim.qpos[:, 0] += 2.0
+    env.term_state.pop("step_radius")  # the full range, as evaluation (no curricula) draws it
     h1_skills.sample_step_goal(env, ids)
     target_w = env.term_state["h1_goal"]["feet_xy_w"]
     root = env.robot.root_pos_w[:, :2].double()
@@ -114,6 +115,31 @@ def test_goal_samplers_respect_their_ranges():
     cmd = env.command_manager.command
     goal = SKILL_GOALS["H1-Skill-Walk"]
     assert (cmd >= torch.tensor(goal.low)).all() and (cmd <= torch.tensor(goal.high)).all()
+
+
+def test_step_targets_grow_with_the_curriculum_and_progress_pays_for_closing_in():
+    env = make_env("H1-Skill-Step", num_envs=64)
+    ids = torch.arange(64)
+    ramp = 24 * h1_skills.STEP_RAMP_ITERATIONS
+    for counter, radius in (
+        (0, h1_skills.STEP_RADIUS_START),
+        (ramp // 2, 0.15),
+        (2 * ramp, h1_skills.STEP_RADIUS),
+    ):
+        env.common_step_counter = counter
+        assert h1_skills.step_radius_levels(env, ids) == pytest.approx(radius)
+        h1_skills.sample_step_goal(env, ids)
+        rel = env.term_state["h1_goal"]["feet_xy_w"] - env.robot.root_pos_w[:, None, :2].double()
+        offsets = h1_skills._to_heading(env, rel) - h1_skills.default_points_h(env)["feet"][:, :2]
+        assert offsets.norm(dim=-1).max() <= radius + 1e-6 and offsets.norm(dim=-1).max() > 0.8 * radius
+    # Progress: 0 on the step a target is drawn, then the rate (m/s) at which the mean foot distance drops.
+    assert (h1_skills.step_progress(env) == 0).all()
+    target = env.term_state["h1_goal"]["feet_xy_w"]
+    feet = h1_skills.feet_pos_w(env)[..., :2]
+    before = (target - feet).norm(dim=-1).mean(-1)
+    target[:] = feet + (target - feet) * 0.99  # every target 1% closer: as if both feet moved toward them
+    expected = (0.01 * before / env.step_dt).clamp(max=1.0)
+    torch.testing.assert_close(h1_skills.step_progress(env), expected.float(), atol=1e-5, rtol=1e-4)
 
 
 def test_goal_is_the_error_in_the_heading_frame_and_tracking_peaks_on_target():
