@@ -157,10 +157,11 @@ def eval_all(
         "results": [{"method": m, "difficulty": d, **v} for (m, d), v in table.items()],
     }
     print(f"{'method':<14}{'difficulty':>11}{'episodes':>9}{'success':>9}{'time [s]':>9}{'collisions':>11}"
-          f"{'progress':>9}{'falls':>6}")  # fmt: skip
+          f"{'progress':>9}{'falls':>6}{'layouts crossed':>16}")  # fmt: skip
     for (m, d), v in table.items():
         print(f"{m:<14}{d:>11.2f}{v['episodes']:>9.0f}{v['success_rate']:>9.2f}{v['time_to_goal']:>9.1f}"
-              f"{v['collisions']:>11.2f}{v['progress']:>9.2f}{v['falls']:>6.0f}")  # fmt: skip
+              f"{v['collisions']:>11.2f}{v['progress']:>9.2f}{v['falls']:>6.0f}"
+              f"{v['layouts_crossed']:>11.0f} / {v['layouts']:.0f}")  # fmt: skip
     return out
 
 

@@ -169,6 +169,7 @@ def test_summary_leaves_unsolvable_episodes_out() -> None:
     row = summarize(recs)[("hierarchical", 1.0)]
     assert row["episodes"] == 2 and row["unsolvable"] == 1
     assert row["success_rate"] == 0.5 and row["time_to_goal"] == 12.0 and row["collisions"] == 2.0
+    assert row["layouts"] == 1 and row["layouts_crossed"] == 1  # the unsolvable tile is not counted
 
 
 def test_rollout_records_success_time_and_progress() -> None:

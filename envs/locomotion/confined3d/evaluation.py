@@ -64,7 +64,7 @@ class EpisodeRecord:
 
 def summarize(records: list[EpisodeRecord]) -> dict[tuple[str, float], dict[str, float]]:
     """Per (method, difficulty): episodes, unsolvable (excluded), success rate, mean time to goal (successes),
-    mean collisions per episode."""
+    mean collisions per episode, falls, progress, and layouts crossed at least once out of those played."""
     out: dict[tuple[str, float], dict[str, float]] = {}
     keys = sorted({(r.method, r.difficulty) for r in records})
     for key in keys:
@@ -79,6 +79,9 @@ def summarize(records: list[EpisodeRecord]) -> dict[tuple[str, float], dict[str,
             "collisions": statistics.fmean(r.collisions for r in solvable) if solvable else math.nan,
             "falls": float(sum(r.fell for r in solvable)),
             "progress": statistics.fmean(r.progress for r in solvable) if solvable else math.nan,
+            # Episodes on one layout are correlated (same tunnel): how many layouts were crossed at all.
+            "layouts": float(len({r.tile for r in solvable})),
+            "layouts_crossed": float(len({r.tile for r in wins})),
         }
     return out
 
