@@ -26,11 +26,12 @@ os.environ.setdefault("MENAGERIE_ROOT", str(Path(__file__).resolve().parents[2] 
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TASKS = {
-    "hierarchical": "Go1-Confined3D",
-    "goal_only": "Go1-Confined3D-GoalOnly",
-    "velocity": "Go1-Velocity-Flat",
-}
+from robolearn.envs.locomotion.confined3d.evaluation import (  # noqa: E402 (after the environment above)
+    DIFFICULTY_ROWS,
+    METHOD_OF_TASK,
+)
+
+TASKS = {method: task for task, method in METHOD_OF_TASK.items()}
 
 
 def bench_planner(lengths: tuple[float, ...] = (4.0, 10.0), seeds: int = 5) -> dict:
@@ -143,7 +144,7 @@ def eval_all(
     for method in TASKS:
         t0 = time.perf_counter()
         records += evaluate_method(
-            ckpts[method], method, rows=4, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile
+            ckpts[method], method, rows=DIFFICULTY_ROWS, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile
         )
         print(f"{method}: evaluated {ckpts[method]} in {time.perf_counter() - t0:.0f} s")
     table = summarize(records)

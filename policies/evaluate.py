@@ -13,15 +13,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 from robolearn.policies import setup
-from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, resolve_run
+from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, pick_checkpoint, resolve_run
 from tensordict import TensorDict
 
 EVAL_MAX_WORLDS = 256
 """Worlds simulated at once during eval; more episodes run in further rounds."""
 Z95 = 1.96
 SUITES = ("auto", "default", "confined3d")
-TUNNEL_TASKS = ("Go1-Confined3D", "Go1-Confined3D-GoalOnly")
-"""Tasks whose `auto` suite is confined3d (the velocity baseline needs --suite confined3d to go into tunnels)."""
 
 console = Console()
 
@@ -61,15 +59,16 @@ def play_run(run: Path, video: Path | None = None, num_envs: int = 4, steps: int
              checkpoint: Path | None = None, seed: int = 1) -> Path:  # fmt: skip
     """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4); a
     Go1-Confined3D policy crosses one held-out tunnel (terrain seed `seed`) with its planned path drawn."""
+    from robolearn.envs.locomotion.confined3d.evaluation import METHOD_OF_TASK, TUNNEL_TASKS, record_traversal
+
     from robolearn.render import render_env_video
 
     run, ckpt_in_path = resolve_run(run)
     task = setup.spec_from_run(run).task
     if task in TUNNEL_TASKS:
         # A confined-3D policy is shown crossing a held-out tunnel, with the planner's path drawn.
-        from robolearn.envs.locomotion.confined3d.evaluation import METHOD_OF_TASK, record_traversal
 
-        ckpt, _ = load_checkpoint(run, checkpoint or ckpt_in_path)
+        ckpt = pick_checkpoint(run, checkpoint or ckpt_in_path)
         video = video or run / "videos" / f"play_{ckpt.stem}.mp4"
         return record_traversal(ckpt, video, METHOD_OF_TASK[task], seed=seed)
     pol = load_run_policy(run, checkpoint or ckpt_in_path, num_envs=num_envs, seed=seed)
@@ -167,6 +166,8 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
+    from robolearn.envs.locomotion.confined3d.evaluation import TUNNEL_TASKS
+
     run, _ = resolve_run(run)
     task = setup.spec_from_run(run).task
     if suite == "confined3d" or (suite == "auto" and task in TUNNEL_TASKS):
@@ -216,7 +217,7 @@ def _eval_in_tunnels(run: Path, task: str, episodes: int, seed: int, checkpoint:
     """Confined-3D traversal (issue 7): success, time to goal and collisions per difficulty."""
     from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
 
-    ckpt, _ = load_checkpoint(run, checkpoint)
+    ckpt = pick_checkpoint(run, checkpoint)
     result = {"run": str(run), "task": task, "checkpoint": str(ckpt), "seed": seed,
               **evaluate_in_tunnels(ckpt, task, episodes, seed)}  # fmt: skip
     out = Path(out) if out else run / "eval.json"

@@ -187,8 +187,8 @@ def clean_temp_files(run: Path) -> None:
                 p.unlink(missing_ok=True)
 
 
-def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, dict[str, Any]]:
-    """Load `checkpoint` (default: the run's latest); a corrupt file is named with the previous good one."""
+def pick_checkpoint(run: Path, checkpoint: Path | None = None) -> Path:
+    """`checkpoint` (default: the run's latest), checked to exist but not loaded."""
     if checkpoint is None:
         ckpts = list_checkpoints(run)
         if not ckpts:
@@ -197,6 +197,12 @@ def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, di
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise RunError(f"checkpoint {checkpoint} does not exist")
+    return checkpoint
+
+
+def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, dict[str, Any]]:
+    """Load `checkpoint` (default: the run's latest); a corrupt file is named with the previous good one."""
+    checkpoint = pick_checkpoint(run, checkpoint)
     try:
         data = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if not isinstance(data, dict) or not ({"actor_state_dict", "student_state_dict"} & data.keys()):

@@ -93,7 +93,7 @@ register_terrain(BUTTON_TERRAIN, build_button_wall)
 
 
 def _button_geom_id(env: ManagerBasedRlEnv) -> int:
-    return int(env.scene.model.geom(BUTTON_GEOM).id)
+    return model_id(env, "geom", BUTTON_GEOM)
 
 
 def button_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -218,8 +218,30 @@ def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float =
                             contype=0, conaffinity=0, rgba=list(rgba))  # fmt: skip
 
 
+def _ids(env: ManagerBasedRlEnv) -> dict:
+    # The object terms ask every step, and a lookup by name is a search through the model: once per env.
+    return env.term_state.setdefault("skillbench_ids", {})
+
+
+def model_id(env: ManagerBasedRlEnv, kind: str, name: str) -> int:
+    """Id of a named "body" or "geom" of the scene."""
+    cache = _ids(env)
+    if (kind, name) not in cache:
+        cache[kind, name] = int(getattr(env.scene.model, kind)(name).id)
+    return cache[kind, name]
+
+
+def joint_adr(env: ManagerBasedRlEnv, joint: str) -> tuple[int, int]:
+    """(qpos address, dof address) of a named joint of the scene."""
+    cache = _ids(env)
+    if ("joint", joint) not in cache:
+        j = env.scene.model.joint(joint)
+        cache["joint", joint] = (int(j.qposadr[0]), int(j.dofadr[0]))
+    return cache["joint", joint]
+
+
 def free_joint_slice(env: ManagerBasedRlEnv, joint: str) -> slice:
-    adr = int(env.scene.model.joint(joint).qposadr[0])
+    adr = joint_adr(env, joint)[0]
     return slice(adr, adr + 7)
 
 
@@ -237,7 +259,7 @@ def set_free_pose(env: ManagerBasedRlEnv, env_ids: torch.Tensor, joint: str, pos
     rows[:, sl.start : sl.start + 3] = (pos + env.env_origins[env_ids]).to(rows)
     rows[:, sl.start + 3 : sl.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device)
     env.sim.qpos[ids] = rows
-    vadr = int(env.scene.model.joint(joint).dofadr[0])
+    vadr = joint_adr(env, joint)[1]
     vel = env.sim.qvel[ids]
     vel[:, vadr : vadr + 6] = 0.0
     env.sim.qvel[ids] = vel
@@ -245,14 +267,14 @@ def set_free_pose(env: ManagerBasedRlEnv, env_ids: torch.Tensor, joint: str, pos
 
 def marker_pos_w(env: ManagerBasedRlEnv, geom: str) -> torch.Tensor:
     """(N, 3) world position of a world-body marker geom (its geom_pos is its position)."""
-    pos = env.sim.model_field("geom_pos")[:, int(env.scene.model.geom(geom).id)]
+    pos = env.sim.model_field("geom_pos")[:, model_id(env, "geom", geom)]
     return pos.to(env.device).double() + env.env_origins
 
 
 def set_marker(env: ManagerBasedRlEnv, env_ids: torch.Tensor, geom: str, pos: torch.Tensor) -> None:
     """Move worlds' marker to `pos` (n, 3), relative to each world's origin."""
     field = env.sim.model_field("geom_pos")
-    field[env_ids.to(field.device), int(env.scene.model.geom(geom).id)] = pos.to(field)
+    field[env_ids.to(field.device), model_id(env, "geom", geom)] = pos.to(field)
 
 
 def in_heading(env: ManagerBasedRlEnv, points_w: torch.Tensor, frm: str) -> torch.Tensor:

@@ -38,11 +38,13 @@ from robolearn.envs.humanoid.h1_skillbench import (
     bench_scene,
     free_pose_w,
     in_heading,
+    joint_adr,
+    model_id,
     set_free_pose,
     set_marker,
     surface_distance,
 )
-from robolearn.envs.humanoid.h1_skills import feet_pos_w, h1_skill_ppo, wrist_pos_w
+from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, h1_skill_ppo, wrist_pos_w
 
 from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.scene import SceneCfg, register_terrain
@@ -106,7 +108,8 @@ def object_from(env: ManagerBasedRlEnv, joint: str, frm: str) -> torch.Tensor:
 
 
 def goal_from_object(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
-    return in_heading(env, bench_goal(env), "pelvis") - object_from(env, joint, "pelvis")
+    """(N, 3) goal point minus the object's centre, in the pelvis heading frame."""
+    return _to_heading(env, bench_goal(env) - free_pose_w(env, joint)[0]).float()
 
 
 def object_terms(joint: str) -> dict[str, ObsTerm]:
@@ -255,13 +258,13 @@ register_terrain(CABINET_TERRAIN, build_cabinet)
 
 
 def door_angle(env: ManagerBasedRlEnv) -> torch.Tensor:
-    adr = int(env.scene.model.joint(DOOR_JOINT).qposadr[0])
+    adr = joint_adr(env, DOOR_JOINT)[0]
     return env.sim.qpos[:, adr].to(env.device).double()
 
 
 def door_edge_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 3) world position of the middle of the door's free edge (where a hand pushes it open)."""
-    bid = int(env.scene.model.body(DOOR_BODY).id)
+    bid = model_id(env, "body", DOOR_BODY)
     pos = env.sim.xpos[:, bid].to(env.device).double()
     rot = env.sim.xmat[:, bid].to(env.device).double().reshape(-1, 3, 3)
     offset = torch.tensor([DOOR_THICKNESS / 2, -DOOR_WIDTH, 0.0], dtype=torch.float64, device=env.device)
@@ -270,8 +273,7 @@ def door_edge_w(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 def reset_door(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     ids = env_ids.to(env.sim.device)
-    adr = int(env.scene.model.joint(DOOR_JOINT).qposadr[0])
-    vadr = int(env.scene.model.joint(DOOR_JOINT).dofadr[0])
+    adr, vadr = joint_adr(env, DOOR_JOINT)
     rows, vel = env.sim.qpos[ids], env.sim.qvel[ids]
     rows[:, adr] = _uniform(env, len(env_ids), *DOOR_AJAR).to(rows)
     vel[:, vadr] = 0.0

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 SIDE_TOKENS = (("FL", "FR"), ("RL", "RR"), ("left", "right"), ("Left", "Right"), ("L", "R"))
 """Name tokens swapped by the mirror (whole tokens between '_' or string ends)."""
 
-# Term function name -> how its values mirror (about the base's x-z plane).
+# Term function name -> how its values mirror (about the base's x-z plane). A task module adds the rules of
+# its own terms to these tables (e.g. the confined-3D waypoint and scan terms), so this module names none.
 VECTOR_SIGNS = {
     "base_lin_vel": (1, -1, 1),  # a velocity: y flips
     "projected_gravity": (1, -1, 1),
@@ -33,12 +34,10 @@ VECTOR_SIGNS = {
     # The mirror swaps left and right legs, which a trot runs half a period apart: the clock moves by
     # half a period, and (sin, cos) changes sign.
     "gait_phase": (-1, -1),
-    # (dx, dy, dz) of a target in the base's yaw frame, sin/cos of its relative yaw, an is-goal flag
-    "waypoint_in_base": (1, -1, 1, -1, 1, 1),
 }
 JOINT_TERMS = {"joint_pos_rel", "joint_vel", "last_action"}
-INVARIANT_TERMS = {"base_height", "body_contact_obs"}
-GRID_TERMS = {"two_layer_height_scan"}
+INVARIANT_TERMS = {"base_height"}
+GRID_TERMS: set[str] = set()
 """Scans over a body-frame (x, y) grid, x-major, one or more layers: the mirror reverses y in each row."""
 CONTACT_TERMS = {"contact_found"}
 

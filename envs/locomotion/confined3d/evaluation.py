@@ -43,6 +43,9 @@ METHOD_OF_TASK = {
     "Go1-Velocity-Flat": "velocity",
 }
 """How `robolearn eval --suite confined3d` drives each task's policy through the tunnels."""
+TUNNEL_TASKS = tuple(task for task, method in METHOD_OF_TASK.items() if method != "velocity")
+"""Tasks `robolearn eval` and `play` take into the tunnels by default (the velocity baseline is a flat-ground
+task: it goes in with --suite confined3d)."""
 DIFFICULTY_ROWS = 4
 
 
@@ -216,7 +219,7 @@ def load_for_eval(run: Path, method: str, rows: int, cols: int, seed: int, world
     return env, act
 
 
-def evaluate_method(run: Path, method: str, rows: int = 4, cols: int = 2, seed: int = 1000,
+def evaluate_method(run: Path, method: str, rows: int = DIFFICULTY_ROWS, cols: int = 2, seed: int = 1000,
                     worlds_per_tile: int = 2) -> list[EpisodeRecord]:  # fmt: skip
     env, act = load_for_eval(run, method, rows, cols, seed, worlds_per_tile)
     return rollout(env, act, method)
@@ -267,10 +270,12 @@ def _draw_path(scene: mujoco.MjvScene, path: np.ndarray, current: int) -> None:
 
 def record_traversal(run: Path, out: Path, method: str = "hierarchical", difficulty_row: int = 3, seed: int = 1000,
                      width: int = 480, height: int = 320, every: int = 2) -> Path:  # fmt: skip
-    """mp4 of one world crossing a held-out tunnel (row `difficulty_row` of 4) with its planned path drawn."""
+    """mp4 of one world crossing a held-out tunnel (row `difficulty_row` of DIFFICULTY_ROWS) with its planned path drawn."""
     from robolearn.render import VideoWriter, WorldRenderer
 
-    env, act = load_for_eval(run, method, rows=4, cols=1, seed=seed, worlds_per_tile=1, replan=True)
+    env, act = load_for_eval(
+        run, method, rows=DIFFICULTY_ROWS, cols=1, seed=seed, worlds_per_tile=1, replan=True
+    )
     state: WaypointState = env.term_state[STATE_KEY]
     world = difficulty_row
     renderer = WorldRenderer(env.scene.model, width, height)

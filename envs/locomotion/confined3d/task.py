@@ -50,6 +50,7 @@ from robolearn.env import (
     TerminationTerm,
     VelocityCommandCfg,
     mdp,
+    symmetry,
 )
 from robolearn.env.actions import JointPositionAction
 from robolearn.math import yaw_from_quat
@@ -345,6 +346,14 @@ def waypoint_in_base(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 def body_contact_obs(env: ManagerBasedRlEnv) -> torch.Tensor:
     return body_contacts(env).unsqueeze(-1)
+
+
+# Mirror rules of this task's observation terms, for PPO's symmetry augmentation (robolearn.env.symmetry):
+# the waypoint's lateral offset and relative yaw change sign, body contacts do not change, and the two-layer
+# scan is reversed along y.
+symmetry.VECTOR_SIGNS["waypoint_in_base"] = (1, -1, 1, -1, 1, 1)
+symmetry.INVARIANT_TERMS.add("body_contact_obs")
+symmetry.GRID_TERMS.add("two_layer_height_scan")
 
 
 # -- rewards -----------------------------------------------------------------------------------------
