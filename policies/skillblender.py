@@ -70,10 +70,17 @@ class FrozenSkill:
     goal_low: torch.Tensor
     goal_high: torch.Tensor
     obs_dim: int
+    inputs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    """Its policy observation's terms after the goal slot, with their params: the suffix of the blender
+    task's observation it reads."""
 
     @property
     def goal_dim(self) -> int:
         return int(self.goal_low.numel())
+
+    @property
+    def tail_dim(self) -> int:
+        return self.obs_dim - self.goal_dim
 
 
 def load_skill(path: str | Path) -> FrozenSkill:
@@ -114,6 +121,7 @@ def load_skill(path: str | Path) -> FrozenSkill:
         torch.tensor(goal.low, dtype=torch.float32),
         torch.tensor(goal.high, dtype=torch.float32),
         obs_dim,
+        {name: dict(term.params) for name, term in list(spec.env.observations[group].terms.items())[1:]},
     )
 
 
@@ -128,17 +136,13 @@ class BlendHead(nn.Module):
         super().__init__()
         if not skills:
             raise ValueError("skillblender: at least one skill is needed")
-        tails = {s.obs_dim - s.goal_dim for s in skills}
-        if len(tails) != 1:
+        # Each skill reads its goal (from the high level) and a suffix of the task's observation: the shared
+        # proprioception, preceded by the gait clock for walking (`check_blender_task` matches the terms).
+        self.tail_dims = [s.tail_dim for s in skills]
+        if max(self.tail_dims) > obs_dim:
             raise ValueError(
-                "skillblender: the skills' proprioceptive tails differ in width "
-                f"({ {s.task: s.obs_dim - s.goal_dim for s in skills} }); they must share one observation layout"
-            )
-        self.proprio_dim = tails.pop()
-        if self.proprio_dim > obs_dim:
-            raise ValueError(
-                f"skillblender: the skills read {self.proprio_dim} proprioceptive values, the blender's observation "
-                f"has only {obs_dim}; its policy group must end with the skills' proprioception"
+                f"skillblender: the skills read up to {max(self.tail_dims)} observation values after their goal, "
+                f"the blender's observation has only {obs_dim}; its policy group must end with the skills' inputs"
             )
         self.num_skills = len(skills)
         self.num_actions = num_actions
@@ -169,10 +173,10 @@ class BlendHead(nn.Module):
         goals = torch.maximum(torch.minimum(out[:, :n_goals], self.goal_high), self.goal_low)
         logits = out[:, n_goals:].reshape(obs.shape[0], self.num_skills, -1)
         weights = torch.softmax(logits, dim=1).expand(-1, -1, self.num_actions)
-        proprio = obs[:, obs.shape[1] - self.proprio_dim :]
         actions = []
-        for skill, goal in zip(self.skills, torch.split(goals, self.goal_dims, dim=-1), strict=True):
-            actions.append(skill(torch.cat([goal, proprio], dim=-1)))
+        for skill, goal, tail in zip(self.skills, torch.split(goals, self.goal_dims, dim=-1), self.tail_dims,
+                                     strict=True):  # fmt: skip
+            actions.append(skill(torch.cat([goal, obs[:, obs.shape[1] - tail :]], dim=-1)))
         return goals, weights, torch.stack(actions, dim=1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -323,13 +327,21 @@ def bench_accuracy(task: str) -> Any | None:
 # -- training: the project's PPO loop with the blender as the actor -----------------------------------
 
 
-def check_blender_task(env_cfg: Any) -> None:
-    """The high-level task's policy group must end with the skills' proprioception, term for term."""
-    from robolearn.envs.humanoid.h1_skills import proprio_terms
-
-    tail = list(proprio_terms())
-    terms = list(env_cfg.observations["policy"].terms)
-    if terms[-len(tail) :] != tail:
-        raise ValueError(
-            f"skillblender: the task's policy observation must end with the skills' terms {tail}; it has {terms}"
-        )
+def check_blender_task(env_cfg: Any, skills: list[FrozenSkill]) -> None:
+    """The high-level task's policy group must end with what each skill reads after its goal, term for
+    term and with the same parameters (a walking skill's clock must tick with the period it was trained on)."""
+    terms = env_cfg.observations["policy"].terms
+    names = list(terms)
+    for skill in skills:
+        wanted = list(skill.inputs)
+        if names[len(names) - len(wanted) :] != wanted:
+            raise ValueError(
+                f"skillblender: {skill.task} reads the observation terms {wanted} after its goal; the task's "
+                f"policy observation must end with them, it has {names}"
+            )
+        for name, params in skill.inputs.items():
+            if dict(terms[name].params) != params:
+                raise ValueError(
+                    f"skillblender: observation term {name!r} has params {dict(terms[name].params)}, "
+                    f"{skill.task} was trained with {params}"
+                )

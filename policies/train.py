@@ -141,9 +141,7 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
             agent = replace(agent, per_joint_weights=False)
         if not agent.skills:
             raise RunError("--algo skillblender needs --skills <run folder> [<run folder> ...]")
-        check_blender_task(env_cfg)
-        for skill in agent.skills:
-            load_skill(skill)
+        check_blender_task(env_cfg, [load_skill(skill) for skill in agent.skills])
     if args.algo == "hinf":  # bad H-infinity settings fail here, before a run folder exists
         from robolearn.policies.hinf import check_env_for_hinf
 

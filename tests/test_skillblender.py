@@ -19,6 +19,7 @@ from robolearn.policies.skillblender import (
     SkillBenchMeter,
     SkillBlenderCfg,
     SkillBlenderModel,
+    check_blender_task,
     load_skill,
 )
 from rsl_rl.algorithms import PPO
@@ -30,6 +31,11 @@ from robolearn.tasks import get_task, make_env
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
 PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity
+CLOCK = 2  # the walking skill's gait clock (sin, cos), read between its goal and the shared tail
+
+
+def _inputs(task: str) -> int:
+    return PROPRIO + (CLOCK if task == "H1-Skill-Walk" else 0)
 
 
 # -- skill tasks ------------------------------------------------------------------------------------
@@ -39,8 +45,12 @@ PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velo
 def test_skill_env_builds_steps_and_rewards_are_finite_and_floored(task):
     env = make_env(task, num_envs=2)
     goal = SKILL_GOALS[task]
-    # Goal slot first, then the tail every skill shares (what the blender hands to each skill).
-    assert env.observation_dims()["policy"] == goal.dim + PROPRIO
+    # Goal slot first, then the tail every skill shares (what the blender hands to each skill); walking
+    # reads its gait clock just before that tail.
+    assert env.observation_dims()["policy"] == goal.dim + _inputs(task)
+    terms = list(env.cfg.observations["policy"].terms)
+    assert terms[-5:] == list(h1_skills.proprio_terms())
+    assert ("gait_phase" in terms) == (task == "H1-Skill-Walk")
     assert env.num_actions == 19
     gen = torch.Generator().manual_seed(0)
     for _ in range(5):
@@ -172,14 +182,16 @@ def test_goal_is_the_error_in_the_heading_frame_and_tracking_peaks_on_target():
 def _skill(task: str, seed: int) -> FrozenSkill:
     torch.manual_seed(seed)
     goal = SKILL_GOALS[task]
-    obs_dim = goal.dim + PROPRIO
+    obs_dim = goal.dim + _inputs(task)
     actor = MLPModel(TensorDict({"policy": torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": ["policy"]},
                      "actor", 19, hidden_dims=[32, 32])  # fmt: skip
     net = actor.mlp
-    return FrozenSkill(task, net, torch.tensor(goal.low), torch.tensor(goal.high), obs_dim)
+    inputs = list(get_task(task).env_cfg().observations["policy"].terms.items())[1:]
+    return FrozenSkill(task, net, torch.tensor(goal.low), torch.tensor(goal.high), obs_dim,
+                       {name: dict(term.params) for name, term in inputs})  # fmt: skip
 
 
-def _head(per_joint: bool = True, obs_dim: int = 5 + PROPRIO) -> BlendHead:
+def _head(per_joint: bool = True, obs_dim: int = 5 + CLOCK + PROPRIO) -> BlendHead:
     skills = [_skill("H1-Skill-Squat", 1), _skill("H1-Skill-Reach", 2), _skill("H1-Skill-Walk", 3)]
     return BlendHead(obs_dim, 19, skills, [32], obs_normalization=False, per_joint_weights=per_joint)
 
@@ -228,6 +240,25 @@ def test_logits_favouring_one_skill_give_that_skills_action_with_the_blenders_go
     assert not torch.allclose(
         action, head.skills[0](torch.cat([goals[:1].expand(4, 1), obs[:, -PROPRIO:]], -1))
     )
+    # The walking skill reads its clock too: the suffix two entries longer.
+    logits[1], logits[2] = -30.0, 30.0
+    bias[n_goals:] = logits.flatten()
+    _set_output_bias(head, bias)
+    walk_obs = torch.cat([goals[7:].expand(4, 3), obs[:, -(CLOCK + PROPRIO) :]], dim=-1)
+    assert torch.allclose(head(obs), head.skills[2](walk_obs), atol=1e-5)
+
+
+def test_blender_task_must_end_with_what_each_skill_reads():
+    walk, reach = _skill("H1-Skill-Walk", 0), _skill("H1-Skill-Reach", 1)
+    button = get_task("H1-SkillBench-ButtonPress").env_cfg()
+    check_blender_task(button, [walk, reach])  # task terms, then the clock, then the shared tail
+    squat_task = get_task("H1-Skill-Squat").env_cfg()  # no clock in its observation
+    check_blender_task(squat_task, [reach])
+    with pytest.raises(ValueError, match="gait_phase"):
+        check_blender_task(squat_task, [walk])
+    button.observations["policy"].terms["gait_phase"].params = {"period": 0.5}
+    with pytest.raises(ValueError, match="period"):
+        check_blender_task(button, [walk])  # a clock ticking at another rate than the skill learnt
 
 
 def test_goals_are_clamped_to_each_skills_range():
@@ -362,7 +393,9 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
     model = env.scene.model
     assert model.geom(h1_skillbench.WALL_GEOM).contype != 0  # the wall is solid ...
     assert model.geom(h1_skillbench.BUTTON_GEOM).contype == 0  # ... the button is a marker on it
-    assert env.observation_dims()["policy"] == 9 + PROPRIO  # the skills' tail comes last
+    assert (
+        env.observation_dims()["policy"] == 9 + CLOCK + PROPRIO
+    )  # the walking clock and the skills' tail come last
     for _ in range(3):
         obs, reward, *_ = env.step(torch.zeros(2, 19))
         assert torch.isfinite(obs["policy"]).all() and torch.isfinite(reward).all()
@@ -394,7 +427,7 @@ def test_button_accuracy_on_scripted_states():
 
 def test_reach_waypoints_in_range_need_squatting_and_accuracy_on_scripted_states():
     env = make_env("H1-SkillBench-Reach", num_envs=64)
-    assert env.observation_dims()["policy"] == 12 + PROPRIO
+    assert env.observation_dims()["policy"] == 12 + CLOCK + PROPRIO
     env.step(torch.zeros(64, 19))
     targets = env.term_state["bench_reach_targets"]
     wrists0 = h1_skills.default_points_h(env)["wrists"]
@@ -420,7 +453,7 @@ def test_box_push_scene_builds_with_the_box_after_the_robot():
     env = make_env("H1-SkillBench-BoxPush", num_envs=2)
     # The robot's joints and default pose are untouched by the extra free body ...
     assert env.num_actions == 19 and env.robot.default_joint_pos[3] == pytest.approx(0.8)
-    assert env.observation_dims()["policy"] == 11 + PROPRIO
+    assert env.observation_dims()["policy"] == 11 + CLOCK + PROPRIO
     # ... and the box starts at rest on the floor inside its jitter box, its goal ahead of it.
     pos, quat = h1_skillbench.box_pose_w(env)
     assert torch.allclose(pos[:, 2], torch.full((2,), h1_skillbench.BOX_HALF_SIZE[2], dtype=pos.dtype))

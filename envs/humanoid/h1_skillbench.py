@@ -37,6 +37,7 @@ from robolearn.envs.humanoid.h1_skills import (
     _from_heading,
     _to_heading,
     default_points_h,
+    gait_clock,
     h1_scene,
     h1_skill_ppo,
     proprio_terms,
@@ -137,11 +138,13 @@ def button_reach(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
 
 
 def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]:
-    """A SkillBench task's groups: its own terms, then the skills' proprioception (last: the blender hands that
-    tail to every skill); the critic adds the skills' privileged terms."""
-    policy = ObsGroupCfg(terms={**task_terms, **proprio_terms()})
+    """A SkillBench task's groups: its own terms, then the walking skill's gait clock and the skills' shared
+    proprioception (last: the blender hands each skill the suffix it was trained on, the clock to walking
+    only); the critic adds the skills' privileged terms."""
+    policy = ObsGroupCfg(terms={**task_terms, "gait_phase": gait_clock(), **proprio_terms()})
     critic = {
         **task_terms,
+        "gait_phase": gait_clock(),
         **proprio_terms(noise=False),
         "base_lin_vel": ObsTerm(mdp.base_lin_vel),
         "base_height": ObsTerm(mdp.base_height),

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import mujoco
 import numpy as np
 import torch
+from robolearn.envs.humanoid import biped_gait
 
 from robolearn.env import (
     CurriculumTerm,
@@ -48,6 +49,7 @@ from robolearn.env import (
     TerminationTerm,
     VelocityCommandCfg,
     mdp,
+    symmetry,
 )
 from robolearn.math import yaw_from_quat
 from robolearn.scene import ContactSensorCfg, SceneCfg
@@ -368,20 +370,33 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
     }
 
 
+symmetry.VECTOR_SIGNS["walk_goal"] = (1, -1, -1)  # the (vx, vy, yaw rate) command: y and yaw flip
+
 WALK_BASE_HEIGHT = 0.98
 """Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
 
 
 def walk_rewards() -> dict[str, RewardTerm]:
+    """The shared velocity recipe plus humanoid-gym's gait set (envs/humanoid/biped_gait.py): a reference
+    stepping pose, the contact pattern and swing clearance on the observed 0.64 s clock, and foot slip.
+    Without the gait set the H1 found the standing optimum (its velocity error matched standing still)."""
     from robolearn.envs.locomotion.velocity import velocity_rewards
 
-    rewards = velocity_rewards(air_time_threshold=0.4)
+    rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
+    del rewards["stand_still"]  # the gait keeps stepping in place at zero command, as humanoid-gym's does
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
     rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0, params={"target": WALK_BASE_HEIGHT})
     rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
     rewards["feet_distance"] = RewardTerm(feet_distance, weight=0.5)
     rewards["is_alive"] = RewardTerm(mdp.is_alive, weight=0.5)
+    # humanoid-gym's weights for the reference pose (2.2) and the contact pattern (1.2)
+    rewards["gait_reference_pose"] = RewardTerm(biped_gait.gait_reference_pose, weight=2.2)
+    rewards["gait_contact"] = RewardTerm(biped_gait.biped_contact, weight=1.2)
+    rewards["swing_clearance"] = RewardTerm(
+        biped_gait.swing_foot_clearance, weight=1.0, params={"feet": FEET}
+    )
+    rewards["feet_slip"] = RewardTerm(biped_gait.feet_slip, weight=-0.1, params={"feet": FEET})
     return rewards
 
 
@@ -400,8 +415,24 @@ def proprio_terms(noise: bool = True) -> dict[str, ObsTerm]:
     }
 
 
+def gait_clock() -> ObsTerm:
+    """The walking skill's clock, read between its goal and the shared tail; a blender task that blends
+    walking puts the same term right before the tail (see `skill_inputs`)."""
+    return ObsTerm(mdp.gait_phase, params={"period": biped_gait.WALK_PERIOD})
+
+
 def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
     return ObsGroupCfg(terms={"goal": ObsTerm(goal), **proprio_terms()})
+
+
+def walk_observations() -> dict[str, ObsGroupCfg]:
+    """Goal, clock, shared tail; the critic without the wrists (arms do not matter to walking, and the
+    mirror augmentation would need a rule for them)."""
+    policy = ObsGroupCfg(terms={"goal": ObsTerm(walk_goal), "gait_phase": gait_clock(), **proprio_terms()})
+    critic = skill_critic_obs(walk_goal)
+    del critic.terms["wrists"]
+    critic.terms = {"goal": critic.terms.pop("goal"), "gait_phase": gait_clock(), **critic.terms}
+    return {"policy": policy, "critic": critic}
 
 
 def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
@@ -536,11 +567,14 @@ class H1StepCfg(H1SkillCfg):
 
 @dataclass
 class H1WalkCfg(H1SkillCfg):
-    observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(walk_goal))
+    observations: dict[str, ObsGroupCfg] = field(default_factory=walk_observations)
     rewards: dict[str, RewardTerm] = field(default_factory=walk_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
     commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
+    curriculum: dict[str, CurriculumTerm] = field(
+        default_factory=lambda: {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5})}
+    )
     episode_length_s: float = 20.0
 
 
@@ -603,6 +637,16 @@ register_task(
 register_task(
     "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", train_cfg=h1_skill_ppo
 )
+
+
+def h1_walk_ppo() -> Any:
+    """The skills' preset with the trot recipe's PPO settings (issue 3), mirror augmentation included."""
+    from robolearn.envs.locomotion.velocity import TROT_CPU_PPO
+    from robolearn.policies.config import PpoCfg
+
+    return PpoCfg.cpu(num_envs=256, **TROT_CPU_PPO)
+
+
 register_task(
-    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", train_cfg=h1_skill_ppo
+    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", train_cfg=h1_walk_ppo
 )

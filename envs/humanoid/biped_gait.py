@@ -1,0 +1,134 @@
+"""A periodic biped gait for humanoid walking (humanoid-gym's recipe, written for this project's terms).
+
+A clock of `period` seconds, started with the episode and observed by the policy (`mdp.gait_phase`),
+says which leg swings: the left while sin(2 pi t / period) > 0, the right while it is < 0, both feet down
+near the zero crossings. Three rewards turn that timing into a walking pattern PPO can improve on from
+its first iteration, instead of waiting for random joint noise to lift a foot (the H1 walking skill
+trained without them only learnt to stand):
+- `gait_reference_pose`: joints near the default pose with the swing leg folded (hip and ankle pitch by
+  -a, knee by +2a, a = amplitude * the swing signal), which lifts that foot straight up;
+- `biped_contact`: each foot on the ground exactly when the clock says stance;
+- `swing_foot_clearance`: the swinging foot at least `height` above where it stands.
+
+The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
+rule `robolearn.env.symmetry` already has for `gait_phase`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import mujoco
+import torch
+
+from robolearn.env import mdp
+
+if TYPE_CHECKING:
+    from robolearn.env.env import ManagerBasedRlEnv
+
+WALK_PERIOD = 0.64
+"""s: humanoid-gym's gait cycle (one step per leg)."""
+DOUBLE_SUPPORT = 0.05
+"""Share of the cycle, around each zero crossing of the clock, with both feet meant to be down."""
+SWING_AMPLITUDE = 0.17
+"""rad: hip and ankle pitch fold of the swing leg at mid-swing (the knee folds twice as much): with the H1's
+0.4 m thigh and shin this lifts the foot ~6 cm, the clearance asked for."""
+SWING_HEIGHT = 0.06
+"""m: foot clearance asked of the swinging foot (humanoid-gym's target)."""
+
+
+def swing_signal(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Tensor:
+    """(N, 2) how far into swing each foot (left, right) is, in [0, 1]; 0 in stance and double support."""
+    t = env.episode_length_buf.to(torch.float32) * env.step_dt
+    s = torch.sin(2.0 * torch.pi * t / period)
+    deadband = torch.sin(torch.tensor(torch.pi * DOUBLE_SUPPORT))
+    swing = torch.stack([s, -s], dim=-1)
+    return torch.where(swing > deadband, swing, torch.zeros_like(swing))
+
+
+def _leg_joint_ids(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(2, 3) joint indices of (hip pitch, knee, ankle) for the left and right legs, looked up once."""
+    cache = env.term_state.setdefault("biped_gait", {})
+    if "leg_ids" not in cache:
+        names = list(env.robot.joint_names)
+
+        def find(side: str, part: str) -> int:
+            hits = [i for i, n in enumerate(names) if re.fullmatch(f"{side}_{part}(_joint)?", n)]
+            if len(hits) != 1:
+                raise ValueError(f"biped gait: expected one joint named {side}_{part} among {names}")
+            return hits[0]
+
+        cache["leg_ids"] = torch.tensor(
+            [[find(side, p) for p in ("hip_pitch", "knee", "ankle")] for side in ("left", "right")]
+        )
+    return cache["leg_ids"]
+
+
+def reference_joint_pos(env: ManagerBasedRlEnv, period: float = WALK_PERIOD,
+                        amplitude: float = SWING_AMPLITUDE) -> torch.Tensor:  # fmt: skip
+    """(N, J) the gait's reference joint positions at the current clock."""
+    ids = _leg_joint_ids(env).to(env.robot.joint_pos.device)
+    fold = amplitude * swing_signal(env, period).to(env.robot.joint_pos.device)  # (N, 2)
+    ref = env.robot.default_joint_pos.expand(env.num_envs, -1).clone()
+    pattern = torch.tensor([-1.0, 2.0, -1.0], device=ref.device)  # hip, knee, ankle pitch
+    for leg in range(2):
+        ref[:, ids[leg]] += fold[:, leg : leg + 1] * pattern
+    return ref
+
+
+def gait_reference_pose(env: ManagerBasedRlEnv, period: float = WALK_PERIOD,
+                        amplitude: float = SWING_AMPLITUDE) -> torch.Tensor:  # fmt: skip
+    """exp(-2 |q - q_ref|) - 0.2 min(|q - q_ref|, 0.5) over all joints (humanoid-gym's kernel and margin)."""
+    diff = torch.linalg.norm(env.robot.joint_pos - reference_joint_pos(env, period, amplitude), dim=-1)
+    return (torch.exp(-2.0 * diff) - 0.2 * diff.clamp(max=0.5)).float()
+
+
+def biped_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = WALK_PERIOD) -> torch.Tensor:
+    """Fraction of the two feet (left, right in the sensor) whose ground contact matches the clock."""
+    # Left stance for (phase + 0.5 + d/2) mod 1 < 0.5 + d: stance over the second half of the cycle,
+    # widened by d/2 at both ends; the right foot half a period later.
+    half = 0.5 * DOUBLE_SUPPORT
+    moving = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+    return mdp.gait_contact_match(env, moving, sensor, period, (0.5 + half, half), 0.5 + DOUBLE_SUPPORT)
+
+
+def _stance_height(env: ManagerBasedRlEnv, bodies: tuple[str, ...]) -> torch.Tensor:
+    """(2,) height of each foot body above the ground in the default pose."""
+    cache = env.term_state.setdefault("biped_gait", {})
+    if "stance_height" not in cache:
+        model = env.scene.model
+        data = mujoco.MjData(model)
+        if env.robot.keyframe is not None:
+            mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
+        mujoco.mj_kinematics(model, data)
+        cache["stance_height"] = torch.tensor([data.xpos[model.body(b).id][2] for b in bodies])
+        cache["foot_ids"] = torch.tensor([model.body(b).id for b in bodies])
+    return cache["stance_height"]
+
+
+def swing_foot_clearance(env: ManagerBasedRlEnv, feet: tuple[str, str], period: float = WALK_PERIOD,
+                         height: float = SWING_HEIGHT) -> torch.Tensor:  # fmt: skip
+    """Mean over the feet the clock has swinging of min(lift / height, 1); 0 while both should stand.
+    The lift is the foot body's height above its height in the default pose (flat ground)."""
+    stance = _stance_height(env, feet)
+    ids = env.term_state["biped_gait"]["foot_ids"]
+    z = env.sim.xpos[:, ids, 2].to(env.device) - env.env_origins[:, 2:3].to(env.device)
+    lift = ((z - stance.to(z.device)) / height).clamp(0.0, 1.0)
+    swinging = (swing_signal(env, period).to(z.device) > 0).float()
+    return ((lift * swinging).sum(dim=-1) / swinging.sum(dim=-1).clamp(min=1.0)).float()
+
+
+def feet_slip(env: ManagerBasedRlEnv, feet: tuple[str, str], sensor: str = "feet") -> torch.Tensor:
+    """Summed xy speed (m/s) of the feet that touch the ground on this step and the last one."""
+    state = env.term_state.setdefault("biped_gait", {})
+    _stance_height(env, feet)
+    xy = env.sim.xpos[:, state["foot_ids"], :2].to(env.device)
+    rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
+    contact = (rows[..., 0] > 0).to(env.device)
+    if "slip_xy" not in state:
+        state["slip_xy"], state["slip_contact"] = xy.clone(), contact.clone()
+    planted = contact & state["slip_contact"] & (env.episode_length_buf > 1).to(env.device).unsqueeze(-1)
+    speed = torch.linalg.norm(xy - state["slip_xy"], dim=-1) / env.step_dt
+    state["slip_xy"], state["slip_contact"] = xy.clone(), contact.clone()
+    return (speed * planted).sum(dim=-1).float()

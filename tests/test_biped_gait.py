@@ -1,0 +1,74 @@
+"""The humanoid gait clock and its rewards (envs/humanoid/biped_gait.py), on the H1 walking skill."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from robolearn.envs.humanoid import biped_gait
+from robolearn.envs.humanoid.h1_skills import FEET
+
+from robolearn.env.symmetry import Mirror
+from robolearn.tasks import make_env
+
+PERIOD = biped_gait.WALK_PERIOD
+
+
+@pytest.fixture(scope="module")
+def env():
+    return make_env("H1-Skill-Walk", num_envs=2)
+
+
+def _at_phase(env, phases: list[float]) -> None:
+    """Each world's clock set to the given fraction of the gait cycle."""
+    steps = torch.tensor([round(p * PERIOD / env.step_dt) for p in phases])
+    env.episode_length_buf[:] = steps.to(env.episode_length_buf)
+
+
+def _pose(env, joint_pos: torch.Tensor) -> None:
+    """Robot joints set (base upright at the keyframe's height), kinematics recomputed."""
+    env.reset(seed=0)
+    env.sim.qpos[:, 3:7] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=env.sim.qpos.dtype)
+    env.sim.qpos[:, 7 : 7 + 19] = joint_pos.to(env.sim.qpos)
+    env.sim.forward()
+
+
+def test_the_swing_leg_folds_half_a_cycle_apart_with_double_support_between(env):
+    # 0.64 s at 50 Hz is exactly 32 steps: phases 0.25 and 0.75 are steps 8 and 24.
+    _at_phase(env, [0.25, 0.75])
+    swing = biped_gait.swing_signal(env)
+    assert torch.allclose(swing, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), atol=1e-5)  # left, then right
+    _at_phase(env, [0.0, 0.5])
+    assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))  # both feet down at the crossings
+    assert torch.allclose(biped_gait.reference_joint_pos(env), env.robot.default_joint_pos.expand(2, -1))
+
+
+def test_reference_pose_lifts_the_swing_foot_by_the_asked_clearance(env):
+    _at_phase(env, [0.25, 0.75])
+    ref = biped_gait.reference_joint_pos(env)
+    _pose(env, ref)
+    ids = [env.scene.model.body(f).id for f in FEET]
+    z = env.sim.xpos[:, ids, 2]
+    lift = torch.stack([z[0, 0] - z[0, 1], z[1, 1] - z[1, 0]])  # swing foot above the stance foot
+    assert ((lift > 0.8 * biped_gait.SWING_HEIGHT) & (lift < 1.5 * biped_gait.SWING_HEIGHT)).all(), lift
+    # At that pose the clearance term pays in full (swinging foot high enough), and the reference term peaks.
+    _at_phase(env, [0.25, 0.75])  # the stance foot is at its default height: the base is at the keyframe's
+    assert torch.allclose(biped_gait.gait_reference_pose(env), torch.ones(2), atol=1e-4)
+    assert torch.allclose(biped_gait.swing_foot_clearance(env, FEET), torch.ones(2), atol=1e-4)
+
+
+def test_clearance_is_zero_for_a_foot_left_on_the_ground_and_contact_follows_the_clock(env):
+    _pose(env, env.robot.default_joint_pos.expand(2, -1))
+    _at_phase(env, [0.25, 0.75])
+    assert torch.allclose(biped_gait.swing_foot_clearance(env, FEET), torch.zeros(2), atol=1e-3)
+    for _ in range(5):  # settle onto both feet
+        env.step(torch.zeros(2, 19))
+    _at_phase(env, [0.25, 0.0])
+    # Both feet down: mid left swing matches one foot of two, a crossing (double support) both.
+    assert torch.allclose(biped_gait.biped_contact(env), torch.tensor([0.5, 1.0]))
+
+
+def test_walking_skill_mirrors_with_its_clock(env):
+    perm, sign = Mirror(env).groups["policy"]
+    # goal (vx, vy, yaw rate): y and yaw flip; the clock moves half a period: (sin, cos) flips.
+    assert sign[:5].tolist() == [1.0, -1.0, -1.0, -1.0, -1.0]
+    assert perm[:5].tolist() == [0, 1, 2, 3, 4]
