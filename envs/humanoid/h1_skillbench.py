@@ -517,7 +517,7 @@ register_task(
     "H1-SkillBench-ButtonPress",
     H1ButtonPressCfg,
     "Unitree H1 SkillBench: walk to a wall and touch a button with a wrist (blend of walk + reach skills)",
-    train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender trains with python -m robolearn.policies.skillblender
+    train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender: robolearn train ... --algo skillblender
 )
 register_task(
     "H1-SkillBench-BoxPush",
