@@ -48,6 +48,9 @@ class SceneCfg:
     pd_gains: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Joint-name regex -> (kp, kd). Actuators of matching joints become PD position servos."""
     timestep: float = 0.004
+    locked_joints: tuple[str, ...] = ()
+    """Joint-name regexes removed from the model with their actuators: the child body is welded to its parent
+    at the joint's zero (e.g. a G1 with its waist locked). Keyframes lose the joints' entries."""
 
 
 @dataclass
@@ -85,6 +88,33 @@ def _set_pd(spec: mujoco.MjSpec, gains: dict[str, tuple[float, float]]) -> list[
         act.ctrlrange = joint.range
         act.ctrllimited = 1
     return names
+
+
+def _lock_joints(spec: mujoco.MjSpec, patterns: tuple[str, ...]) -> None:
+    import re
+
+    locked = [j for j in spec.joints if any(re.fullmatch(p, j.name) for p in patterns)]
+    missing = [p for p in patterns if not any(re.fullmatch(p, j.name) for j in locked)]
+    if missing:
+        raise ValueError(f"scene.locked_joints: {missing} match no joint of {[j.name for j in spec.joints]}")
+    if any(j.type != mujoco.mjtJoint.mjJNT_HINGE and j.type != mujoco.mjtJoint.mjJNT_SLIDE for j in locked):
+        raise ValueError("scene.locked_joints: only hinge and slide joints can be locked")
+    model = spec.compile()
+    names = {j.name for j in locked}
+    keep_q = [i for i in range(model.nq) if not any(
+        model.jnt_qposadr[model.joint(n).id] == i for n in names)]  # fmt: skip
+    actuators = list(spec.actuators)
+    keep_u = [i for i, a in enumerate(actuators) if a.target not in names]
+    for key in spec.keys:
+        if len(key.qpos) == model.nq:
+            key.qpos = np.asarray(key.qpos)[keep_q]
+        if len(key.ctrl) == model.nu:
+            key.ctrl = np.asarray(key.ctrl)[keep_u]
+    for a in actuators:
+        if a.target in names:
+            spec.delete(a)
+    for j in locked:
+        spec.delete(j)
 
 
 def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
@@ -157,6 +187,8 @@ def build_scene(cfg: SceneCfg) -> Scene:
     if not spec.keys and scene_spec is not None:
         for key in scene_spec.keys:
             spec.add_key(name=key.name, qpos=key.qpos, ctrl=key.ctrl, time=key.time)
+    if cfg.locked_joints:
+        _lock_joints(spec, cfg.locked_joints)
     joint_names = _set_pd(spec, cfg.pd_gains)
     origins = _add_terrain(spec, cfg.terrain)
     if scene_spec is not None:

@@ -53,13 +53,13 @@ def test_reference_pose_lifts_the_swing_foot_by_the_asked_clearance(env):
     # At that pose the clearance term pays in full (swinging foot high enough), and the reference term peaks.
     _at_phase(env, [0.25, 0.75])  # the stance foot is at its default height: the base is at the keyframe's
     assert torch.allclose(biped_gait.gait_reference_pose(env), torch.ones(2), atol=1e-4)
-    assert torch.allclose(biped_gait.swing_foot_clearance(env, FEET), torch.ones(2), atol=1e-4)
+    assert torch.allclose(biped_gait.swing_foot_clearance(env), torch.ones(2), atol=1e-4)
 
 
 def test_clearance_is_zero_for_a_foot_left_on_the_ground_and_contact_follows_the_clock(env):
     _pose(env, env.robot.default_joint_pos.expand(2, -1))
     _at_phase(env, [0.25, 0.75])
-    assert torch.allclose(biped_gait.swing_foot_clearance(env, FEET), torch.zeros(2), atol=1e-3)
+    assert torch.allclose(biped_gait.swing_foot_clearance(env), torch.zeros(2), atol=1e-3)
     for _ in range(5):  # settle onto both feet
         env.step(torch.zeros(2, 19))
     _at_phase(env, [0.25, 0.0])

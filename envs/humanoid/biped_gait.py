@@ -55,6 +55,8 @@ def _leg_joint_ids(env: ManagerBasedRlEnv) -> torch.Tensor:
 
         def find(side: str, part: str) -> int:
             hits = [i for i, n in enumerate(names) if re.fullmatch(f"{side}_{part}(_joint)?", n)]
+            if not hits and part == "ankle":  # a two-axis ankle (G1): its pitch joint
+                hits = [i for i, n in enumerate(names) if re.fullmatch(f"{side}_ankle_pitch(_joint)?", n)]
             if len(hits) != 1:
                 raise ValueError(f"biped gait: expected one joint named {side}_{part} among {names}")
             return hits[0]
@@ -93,10 +95,11 @@ def biped_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = 
     return mdp.gait_contact_match(env, moving, sensor, period, (0.5 + half, half), 0.5 + DOUBLE_SUPPORT)
 
 
-def _stance_height(env: ManagerBasedRlEnv, bodies: tuple[str, ...]) -> torch.Tensor:
-    """(2,) height of each foot body above the ground in the default pose."""
+def _stance_height(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
+    """(2,) height above the ground, in the default pose, of the foot bodies of contact sensor `sensor`."""
     cache = env.term_state.setdefault("biped_gait", {})
     if "stance_height" not in cache:
+        bodies = env.cfg.scene.contact_sensors[sensor].bodies
         model = env.scene.model
         data = mujoco.MjData(model)
         if env.robot.keyframe is not None:
@@ -107,11 +110,12 @@ def _stance_height(env: ManagerBasedRlEnv, bodies: tuple[str, ...]) -> torch.Ten
     return cache["stance_height"]
 
 
-def swing_foot_clearance(env: ManagerBasedRlEnv, feet: tuple[str, str], period: float = WALK_PERIOD,
+def swing_foot_clearance(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = WALK_PERIOD,
                          height: float = SWING_HEIGHT) -> torch.Tensor:  # fmt: skip
     """Mean over the feet the clock has swinging of min(lift / height, 1); 0 while both should stand.
-    The lift is the foot body's height above its height in the default pose (flat ground)."""
-    stance = _stance_height(env, feet)
+    The lift is the foot body's height above its height in the default pose (flat ground); the feet are the
+    bodies of contact sensor `sensor`, left then right."""
+    stance = _stance_height(env, sensor)
     ids = env.term_state["biped_gait"]["foot_ids"]
     z = env.sim.xpos[:, ids, 2].to(env.device) - env.env_origins[:, 2:3].to(env.device)
     lift = ((z - stance.to(z.device)) / height).clamp(0.0, 1.0)
@@ -119,10 +123,10 @@ def swing_foot_clearance(env: ManagerBasedRlEnv, feet: tuple[str, str], period: 
     return ((lift * swinging).sum(dim=-1) / swinging.sum(dim=-1).clamp(min=1.0)).float()
 
 
-def feet_slip(env: ManagerBasedRlEnv, feet: tuple[str, str], sensor: str = "feet") -> torch.Tensor:
+def feet_slip(env: ManagerBasedRlEnv, sensor: str = "feet") -> torch.Tensor:
     """Summed xy speed (m/s) of the feet that touch the ground on this step and the last one."""
     state = env.term_state.setdefault("biped_gait", {})
-    _stance_height(env, feet)
+    _stance_height(env, sensor)
     xy = env.sim.xpos[:, state["foot_ids"], :2].to(env.device)
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     contact = (rows[..., 0] > 0).to(env.device)

@@ -38,8 +38,8 @@ from robolearn.envs.humanoid.h1_skills import (
     _to_heading,
     default_points_h,
     gait_clock,
-    h1_scene,
     h1_skill_ppo,
+    humanoid_scene,
     proprio_terms,
     skill_events,
     wrist_pos_w,
@@ -155,7 +155,7 @@ def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]
 
 
 def bench_scene(terrain_kind: str) -> SceneCfg:
-    return h1_scene(terrain_kind, guarded=("trunk", TRUNK))
+    return humanoid_scene(terrain_kind, guarded=("trunk", TRUNK))
 
 
 def bench_terminations() -> dict[str, TerminationTerm]:

@@ -95,7 +95,9 @@ LEGS = (
     "right_knee_link",
 )
 """Added to the illegal contacts of squatting and stepping (a knee on the floor is not a squat)."""
-HIP_YAW_ROLL = (".*_hip_yaw", ".*_hip_roll")
+HIP_YAW_ROLL = (".*_hip_yaw(_joint)?", ".*_hip_roll(_joint)?")
+TORSO = ("torso|waist_yaw_joint",)
+"""The trunk joint: H1's torso, a G1's waist yaw (its waist roll and pitch are locked)."""
 
 SQUAT_HEIGHT_RANGE = (0.65, 1.00)
 """Root (pelvis) height targets, m. The authors' range is [0.2, 1.1] (their H1 height convention); the
@@ -116,6 +118,32 @@ WALK_COMMAND = VelocityCommandCfg(
 )
 GOAL_RESAMPLE_S = (4.0, 6.0)
 """Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
+WALK_BASE_HEIGHT = 0.98
+"""Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
+
+
+@dataclass
+class Humanoid:
+    """A menagerie humanoid as the skills see it: the bodies their terms read and how its scene is built.
+    Terms read it from `env.cfg.humanoid`, so one skill definition serves H1 and G1."""
+
+    robot: str = "h1"
+    feet: tuple[str, str] = FEET
+    wrist_bodies: tuple[str, str] = ELBOWS
+    wrist_offset: tuple[float, float, float] = WRIST_OFFSET
+    upper_body: tuple[str, ...] = UPPER_BODY
+    legs: tuple[str, ...] = LEGS
+    pd_gains: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(H1_PD_GAINS))
+    standing_height: float = WALK_BASE_HEIGHT
+    """Pelvis height in the default pose on flat ground (m)."""
+    squat_range: tuple[float, float] = SQUAT_HEIGHT_RANGE
+    fast_model: bool = False  # menagerie has no h1_mjx variant; its collision geoms are primitives already
+    locked_joints: tuple[str, ...] = ()
+    keyframe: str = "home"
+
+
+def _humanoid(env: ManagerBasedRlEnv) -> Humanoid:
+    return getattr(env.cfg, "humanoid", None) or Humanoid()
 
 
 # -- geometry on the batched state ---------------------------------------------------------------------
@@ -151,10 +179,11 @@ def _from_heading(env: ManagerBasedRlEnv, vec_h: torch.Tensor, env_ids: torch.Te
 
 def wrist_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 2, 3) world positions of the left and right wrist points."""
-    ids = _body_ids(env, ELBOWS)
+    humanoid = _humanoid(env)
+    ids = _body_ids(env, humanoid.wrist_bodies)
     pos = env.sim.xpos[:, ids].to(env.device).double()
     rot = env.sim.xmat[:, ids].to(env.device).double().reshape(-1, 2, 3, 3)
-    offset = torch.tensor(WRIST_OFFSET, dtype=torch.float64, device=env.device)
+    offset = torch.tensor(humanoid.wrist_offset, dtype=torch.float64, device=env.device)
     return pos + rot @ offset
 
 
@@ -171,7 +200,7 @@ def wrist_positions(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 def feet_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 2, 3) world positions of the left and right ankle links."""
-    return env.sim.xpos[:, _body_ids(env, FEET)].to(env.device).double()
+    return env.sim.xpos[:, _body_ids(env, _humanoid(env).feet)].to(env.device).double()
 
 
 def default_points_h(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:
@@ -184,11 +213,11 @@ def default_points_h(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:
             mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
         mujoco.mj_kinematics(model, data)
         root = data.qpos[:3].copy()
-        elbows = [model.body(n).id for n in ELBOWS]
-        wrists = np.stack(
-            [data.xpos[b] + data.xmat[b].reshape(3, 3) @ np.array(WRIST_OFFSET) for b in elbows]
-        )
-        feet = np.stack([data.xpos[model.body(n).id] for n in FEET])
+        humanoid = _humanoid(env)
+        elbows = [model.body(n).id for n in humanoid.wrist_bodies]
+        offset = np.array(humanoid.wrist_offset)
+        wrists = np.stack([data.xpos[b] + data.xmat[b].reshape(3, 3) @ offset for b in elbows])
+        feet = np.stack([data.xpos[model.body(n).id] for n in humanoid.feet])
         # The keyframe's pelvis has zero yaw, so its world axes are its heading axes.
         cache["wrists"] = torch.tensor(wrists - root, dtype=torch.float64, device=env.device)
         cache["feet"] = torch.tensor(feet - root, dtype=torch.float64, device=env.device)
@@ -217,9 +246,10 @@ def _in_ball(env: ManagerBasedRlEnv, n: int, dims: int, radius: float) -> torch.
 
 
 def sample_squat_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor,
-                      height_range: tuple[float, float] = SQUAT_HEIGHT_RANGE) -> None:  # fmt: skip
+                      height_range: tuple[float, float] | None = None) -> None:  # fmt: skip
+    """Pelvis height targets uniform in `height_range` (default: the robot's squat range)."""
     target = _goal_buffer(env, "squat_height", ())
-    lo, hi = height_range
+    lo, hi = height_range or _humanoid(env).squat_range
     target[env_ids] = lo + (hi - lo) * _uniform(env, (len(env_ids),))
 
 
@@ -336,9 +366,10 @@ def joint_vel_l2(env: ManagerBasedRlEnv) -> torch.Tensor:
     return torch.sum(torch.square(env.robot.joint_vel), dim=-1)
 
 
-def base_height_l2(env: ManagerBasedRlEnv, target: float) -> torch.Tensor:
+def base_height_l2(env: ManagerBasedRlEnv, target: float | None = None) -> torch.Tensor:
+    """Squared pelvis height error to `target` (default: the robot's standing height)."""
     height = env.robot.root_pos_w[:, 2] - env.env_origins[:, 2]
-    return torch.square(height - target)
+    return torch.square(height - (target if target is not None else _humanoid(env).standing_height))
 
 
 def floor_total_at_zero(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -361,7 +392,7 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
         "goal_tracking": RewardTerm(goal_tracking, weight=5.0, params={"goal": goal}),
         "feet_distance": RewardTerm(feet_distance, weight=0.5),
         "hip_yaw_roll_pose": RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL}),
-        "torso_pose": RewardTerm(joint_pose, weight=0.5, params={"joints": ("torso",)}),
+        "torso_pose": RewardTerm(joint_pose, weight=0.5, params={"joints": TORSO}),
         "upright": RewardTerm(upright, weight=1.0),
         "joint_torques": RewardTerm(mdp.joint_torques_l2, weight=-1e-5),
         "joint_vel": RewardTerm(joint_vel_l2, weight=-5e-4),
@@ -371,10 +402,6 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
 
 
 symmetry.VECTOR_SIGNS["walk_goal"] = (1, -1, -1)  # the (vx, vy, yaw rate) command: y and yaw flip
-
-WALK_BASE_HEIGHT = 0.98
-"""Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
-
 
 def walk_rewards() -> dict[str, RewardTerm]:
     """The shared velocity recipe plus humanoid-gym's gait set (envs/humanoid/biped_gait.py): a reference
@@ -386,17 +413,15 @@ def walk_rewards() -> dict[str, RewardTerm]:
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
     del rewards["stand_still"]  # the gait keeps stepping in place at zero command, as humanoid-gym's does
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
-    rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0, params={"target": WALK_BASE_HEIGHT})
+    rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0)
     rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
     rewards["feet_distance"] = RewardTerm(feet_distance, weight=0.5)
     rewards["is_alive"] = RewardTerm(mdp.is_alive, weight=0.5)
     # humanoid-gym's weights for the reference pose (2.2) and the contact pattern (1.2)
     rewards["gait_reference_pose"] = RewardTerm(biped_gait.gait_reference_pose, weight=2.2)
     rewards["gait_contact"] = RewardTerm(biped_gait.biped_contact, weight=1.2)
-    rewards["swing_clearance"] = RewardTerm(
-        biped_gait.swing_foot_clearance, weight=1.0, params={"feet": FEET}
-    )
-    rewards["feet_slip"] = RewardTerm(biped_gait.feet_slip, weight=-0.1, params={"feet": FEET})
+    rewards["swing_clearance"] = RewardTerm(biped_gait.swing_foot_clearance, weight=1.0)
+    rewards["feet_slip"] = RewardTerm(biped_gait.feet_slip, weight=-0.1)
     return rewards
 
 
@@ -451,22 +476,24 @@ def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
 # -- scene, events, terminations -----------------------------------------------------------------------
 
 
-def h1_scene(
-    terrain: str = "flat", guarded: tuple[str, tuple[str, ...]] = ("upper_body", UPPER_BODY)
-) -> SceneCfg:
-    """H1 with feet and leg contact sensors, plus `guarded` (sensor name, bodies) whose ground contact
-    ends an episode; SkillBench scenes guard the trunk only, since their arms touch objects."""
-    name, bodies = guarded
+def humanoid_scene(terrain: str = "flat", guarded: tuple[str, tuple[str, ...]] | None = None,
+             humanoid: Humanoid | None = None) -> SceneCfg:  # fmt: skip
+    """The humanoid (H1 by default) with feet and leg contact sensors, plus `guarded` (sensor name, bodies;
+    default its upper body) whose ground contact ends an episode; SkillBench scenes guard the trunk only,
+    since their arms touch objects."""
+    humanoid = humanoid or Humanoid()
+    name, bodies = guarded or ("upper_body", humanoid.upper_body)
     return SceneCfg(
-        robot="h1",
-        fast_model=False,  # menagerie has no h1_mjx variant; its collision geoms are primitives already
+        robot=humanoid.robot,
+        fast_model=humanoid.fast_model,
         terrain=TerrainCfg(kind=terrain),
         contact_sensors={
-            "feet": ContactSensorCfg(bodies=FEET),
+            "feet": ContactSensorCfg(bodies=humanoid.feet),
             name: ContactSensorCfg(bodies=bodies),
-            "legs": ContactSensorCfg(bodies=LEGS),
+            "legs": ContactSensorCfg(bodies=humanoid.legs),
         },
-        pd_gains=dict(H1_PD_GAINS),
+        pd_gains=dict(humanoid.pd_gains),
+        locked_joints=humanoid.locked_joints,
     )
 
 
@@ -519,7 +546,7 @@ def skill_observations(goal: Callable[..., torch.Tensor]) -> dict[str, ObsGroupC
 class H1SkillCfg(EnvCfg):
     """What the four skills share; a skill sets its observations, rewards, events and terminations."""
 
-    scene: SceneCfg = field(default_factory=h1_scene)
+    scene: SceneCfg = field(default_factory=humanoid_scene)
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(squat_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(squat_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(True))
@@ -532,6 +559,7 @@ class H1SkillCfg(EnvCfg):
     episode_length_s: float = 10.0
     base_body: str = PELVIS
     keyframe: str | None = "home"
+    humanoid: Humanoid = field(default_factory=Humanoid)
 
 
 @dataclass
