@@ -56,7 +56,7 @@ G1 = Humanoid(
         "right_hip_roll_link",
         "right_hip_yaw_link",
         "right_knee_link",
-    ),  # fmt: skip
+    ),
     pd_gains={},  # menagerie's position servos as they are
     standing_height=0.755,
     squat_range=G1_SQUAT_RANGE,
