@@ -17,6 +17,7 @@ import dataclasses
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from robolearn.policies import setup
@@ -24,6 +25,7 @@ from robolearn.policies.runs import load_checkpoint, resolve_run
 from tensordict import TensorDict
 
 from robolearn.env import mdp
+from robolearn.render import frame_strip, render_env_video
 
 RESULTS = Path(__file__).resolve().parent / "results" / "walk_skill.json"
 COMMANDS = {
@@ -37,9 +39,10 @@ COMMANDS = {
 """Label -> (vx m/s, vy m/s, yaw rate rad/s), inside the skill's command range."""
 
 
-@torch.no_grad()
-def hold_command(run: Path, command: tuple[float, float, float], worlds: int, steps: int, settle_s: float,
-                 seed: int) -> dict[str, float]:  # fmt: skip
+def fixed_command_policy(
+    run: Path, command: tuple[float, float, float], worlds: int, seed: int
+) -> tuple[Any, Any]:
+    """(env, actor) of a walking run with its command held at `command` for the whole episode."""
     run, in_path = resolve_run(run)
     ckpt, state = load_checkpoint(run, in_path)
     spec = setup.spec_from_run(run)
@@ -50,6 +53,13 @@ def hold_command(run: Path, command: tuple[float, float, float], worlds: int, st
     env = setup.make_env(dataclasses.replace(cfg, commands=fixed), spec.device, num_envs=worlds, seed=seed)
     with contextlib.redirect_stdout(io.StringIO()):  # rsl_rl prints the model
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
+    return env, actor
+
+
+@torch.no_grad()
+def hold_command(run: Path, command: tuple[float, float, float], worlds: int, steps: int, settle_s: float,
+                 seed: int) -> dict[str, float]:  # fmt: skip
+    env, actor = fixed_command_policy(run, command, worlds, seed)
     obs, _ = env.reset(seed=seed)
     alive = torch.ones(worlds, dtype=torch.bool)
     vel, single = [], []
@@ -77,12 +87,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="policy steps (500 = 10 s)")
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=10_000)
+    parser.add_argument("--video", type=Path, default=None,
+                        help="also render the first run walking forward at 0.5 m/s to this mp4, and a PNG strip of it")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for run in args.runs:
         print(f"\n{run}")
-        print(f"{'command (vx, vy, wz)':<34}{'reached vx':>11}{'vy':>7}{'wz':>7}{'single support':>16}{'falls':>7}")
+        print(
+            f"{'command (vx, vy, wz)':<34}{'reached vx':>11}{'vy':>7}{'wz':>7}{'single support':>16}{'falls':>7}"
+        )
         rows = results[str(run)] = {}
         for label, command in COMMANDS.items():
             r = rows[label] = hold_command(run, command, args.worlds, args.steps, args.settle_s, args.seed)
@@ -95,6 +109,12 @@ def main() -> None:
                                "seed": args.seed, "commands": COMMANDS, "runs": results}, indent=2))  # fmt: skip
     tmp.replace(RESULTS)
     print(f"wrote {RESULTS}")
+    if args.video is not None:
+        env, actor = fixed_command_policy(args.runs[0], COMMANDS["forward 0.5"], 1, args.seed)
+        env.reset(seed=args.seed)
+        video = render_env_video(env, lambda obs: actor(TensorDict(obs, batch_size=[1])), args.video, steps=250,
+                                 worlds=1, width=480, height=360)  # fmt: skip
+        print(f"wrote {video} and {frame_strip(video, video.with_suffix('.png'))}")
 
 
 if __name__ == "__main__":

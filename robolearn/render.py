@@ -129,3 +129,26 @@ def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps:
             bar.advance(task)
     renderer.close()
     return writer.close()
+
+
+def frame_strip(video: str | os.PathLike[str], out: str | os.PathLike[str], count: int = 6) -> Path:
+    """`count` evenly spaced frames of an mp4 side by side in one PNG: a video's gist where a video cannot go
+    (a README, a closing note). Written to a temp file, then renamed."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    if total <= 0:
+        raise ValueError(f"{video}: no frames to read")
+    frames = []
+    for i in np.linspace(0, total - 1, count).astype(int):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
+        ok, frame = cap.read()
+        if ok:
+            frames.append(frame)
+    cap.release()
+    out = Path(out)
+    tmp = out.with_name(out.stem + ".tmp.png")
+    cv2.imwrite(str(tmp), np.concatenate(frames, axis=1))
+    tmp.replace(out)
+    return out
