@@ -8,6 +8,7 @@ GL they cost a fraction of the default look.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ class WorldRenderer:
     """Renders worlds of a sim backend by copying their state into one host MjData."""
 
     def __init__(self, model: mujoco.MjModel, width: int = 320, height: int = 240):
-        self.model = model
+        self.model = copy.deepcopy(model)  # per-world geometry is written into it
         self.data = mujoco.MjData(model)
         try:
             self.renderer = mujoco.Renderer(model, height=height, width=width)
@@ -40,9 +41,12 @@ class WorldRenderer:
         scene_flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
         scene_flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
 
-    def render_state(
-        self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1
-    ) -> np.ndarray:
+    def render_state(self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1,
+                     geometry: dict[str, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+        """One frame of a world's state; `geometry` holds that world's own values of geometry fields
+        (`RENDERED_FIELDS`, e.g. a button moved per world), laid over the model's."""
+        for name, value in (geometry or {}).items():
+            getattr(self.model, name)[:] = value
         self.data.qpos[:] = qpos
         if qvel is not None:
             self.data.qvel[:] = qvel
@@ -106,6 +110,15 @@ class VideoWriter:
         return self.path
 
 
+RENDERED_FIELDS = ("geom_pos", "geom_size")
+"""Per-world model fields that change what a frame shows."""
+
+
+def _world_geometry(env: Any, world: int) -> dict[str, np.ndarray]:
+    fields = env.sim.per_world_fields()
+    return {k: v[world].cpu().numpy() for k, v in fields.items() if k in RENDERED_FIELDS}
+
+
 def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps: int = 150, worlds: int = 4,
                      every: int = 2, width: int = 320, height: int = 240, progress: bool = True) -> Path:  # fmt: skip
     """Run `policy(obs_dict) -> actions` on `env` for `steps` and write a tiled mp4 of its first worlds."""
@@ -124,7 +137,10 @@ def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps:
                 obs, *_ = env.step(policy(obs))
             if t % every == 0:
                 qpos, qvel = env.sim.qpos.cpu().numpy(), env.sim.qvel.cpu().numpy()
-                frames = [renderer.render_state(qpos[i], qvel[i], base) for i in range(worlds)]
+                frames = [
+                    renderer.render_state(qpos[i], qvel[i], base, _world_geometry(env, i))
+                    for i in range(worlds)
+                ]
                 writer.write(tile(frames))
             bar.advance(task)
     renderer.close()

@@ -393,9 +393,8 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
     model = env.scene.model
     assert model.geom(h1_skillbench.WALL_GEOM).contype != 0  # the wall is solid ...
     assert model.geom(h1_skillbench.BUTTON_GEOM).contype == 0  # ... the button is a marker on it
-    assert (
-        env.observation_dims()["policy"] == 9 + CLOCK + PROPRIO
-    )  # the walking clock and the skills' tail come last
+    # the walking clock and the skills' tail come last
+    assert env.observation_dims()["policy"] == 9 + CLOCK + PROPRIO
     for _ in range(3):
         obs, reward, *_ = env.step(torch.zeros(2, 19))
         assert torch.isfinite(obs["policy"]).all() and torch.isfinite(reward).all()
@@ -404,6 +403,21 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
     lo_z, hi_z = h1_skillbench.BUTTON_Z_RANGE
     assert ((pos[:, 1] >= lo_y) & (pos[:, 1] <= hi_y) & (pos[:, 2] >= lo_z) & (pos[:, 2] <= hi_z)).all()
     assert not torch.allclose(pos[0], pos[1])  # drawn per world
+
+    # Videos draw each world's own button, not the compiled one, and leave the env's model alone.
+    from robolearn.render import WorldRenderer, _world_geometry
+
+    button = model.geom(h1_skillbench.BUTTON_GEOM).id
+    compiled = model.geom_pos[button].copy()
+    renderer = WorldRenderer(model, 64, 48)
+    qpos = env.sim.qpos.cpu().numpy()
+    for world in range(2):
+        frame = renderer.render_state(qpos[world], geometry=_world_geometry(env, world))
+        assert frame.shape == (48, 64, 3)
+        drawn = renderer.model.geom_pos[button]
+        assert drawn == pytest.approx(env.sim.model_field("geom_pos")[world, button].numpy())
+    renderer.close()
+    assert model.geom_pos[button] == pytest.approx(compiled)
 
 
 def test_button_accuracy_on_scripted_states():

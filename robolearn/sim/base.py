@@ -79,6 +79,10 @@ class SimBackend(ABC):
     def model_field(self, name: str) -> torch.Tensor:
         """A per-world (num_worlds, ...) view of an MjModel field, for randomization."""
 
+    def per_world_fields(self) -> dict[str, torch.Tensor]:
+        """The model fields `model_field` has made per-world so far (name -> (num_worlds, ...))."""
+        return dict(getattr(self, "_expanded", {}))
+
     @abstractmethod
     def set_const(self, ids: torch.Tensor | None = None) -> None:
         """Recompute derived model constants after changing masses or inertias."""
