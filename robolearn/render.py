@@ -21,7 +21,7 @@ import numpy as np
 class WorldRenderer:
     """Renders worlds of a sim backend by copying their state into one host MjData."""
 
-    def __init__(self, model: mujoco.MjModel, width: int = 320, height: int = 240):
+    def __init__(self, model: mujoco.MjModel, width: int = 320, height: int = 240, viewer: Any = None):
         self.model = copy.deepcopy(model)  # per-world geometry is written into it
         self.data = mujoco.MjData(model)
         try:
@@ -34,7 +34,13 @@ class WorldRenderer:
             ) from exc
         self.camera = mujoco.MjvCamera()
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
-        self.camera.distance, self.camera.elevation, self.camera.azimuth = 1.6, -20.0, 135.0
+        if viewer is None:
+            from robolearn.env.cfg import ViewerCfg
+
+            viewer = ViewerCfg()
+        self.viewer = viewer
+        self.camera.distance, self.camera.elevation = viewer.distance, viewer.elevation
+        self.camera.azimuth = viewer.azimuth
         self.options = mujoco.MjvOption()
         scene_flags = self.renderer.scene.flags
         scene_flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
@@ -52,6 +58,10 @@ class WorldRenderer:
             self.data.qvel[:] = qvel
         mujoco.mj_forward(self.model, self.data)
         self.camera.lookat[:] = self.data.xpos[track_body]
+        if self.viewer.heading_relative:
+            x_axis = self.data.xmat[track_body].reshape(3, 3)[:, 0]
+            heading = np.degrees(np.arctan2(x_axis[1], x_axis[0]))
+            self.camera.azimuth = heading + self.viewer.azimuth
         self.renderer.update_scene(self.data, self.camera, self.options)
         scene_flags = self.renderer.scene.flags
         scene_flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
@@ -126,7 +136,7 @@ def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps:
     from rich.progress import Progress
 
     worlds = min(worlds, env.num_envs)
-    renderer = WorldRenderer(env.scene.model, width, height)
+    renderer = WorldRenderer(env.scene.model, width, height, getattr(env.cfg, "viewer", None))
     writer = VideoWriter(path, fps=1.0 / (env.step_dt * every))
     obs = env.obs_buf
     base = env.robot.base_id

@@ -26,7 +26,7 @@ from rsl_rl.algorithms import PPO
 from rsl_rl.models import MLPModel
 from tensordict import TensorDict
 
-from robolearn.math import yaw_quat
+from robolearn.math import yaw_from_quat, yaw_quat
 from robolearn.tasks import get_task, make_env
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
@@ -409,13 +409,16 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
 
     button = model.geom(h1_skillbench.BUTTON_GEOM).id
     compiled = model.geom_pos[button].copy()
-    renderer = WorldRenderer(model, 64, 48)
+    renderer = WorldRenderer(model, 64, 48, env.cfg.viewer)
     qpos = env.sim.qpos.cpu().numpy()
     for world in range(2):
         frame = renderer.render_state(qpos[world], geometry=_world_geometry(env, world))
         assert frame.shape == (48, 64, 3)
         drawn = renderer.model.geom_pos[button]
         assert drawn == pytest.approx(env.sim.model_field("geom_pos")[world, button].numpy())
+        # The camera turns with the robot (the wall in front stays out of its line of sight).
+        heading = math.degrees(float(yaw_from_quat(torch.as_tensor(qpos[world, 3:7]).unsqueeze(0))[0]))
+        assert renderer.camera.azimuth == pytest.approx(heading + env.cfg.viewer.azimuth, abs=1e-3)
     renderer.close()
     assert model.geom_pos[button] == pytest.approx(compiled)
 

@@ -46,7 +46,7 @@ from robolearn.envs.humanoid.h1_skills import (
     wrist_positions,
 )
 
-from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, mdp
+from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, ViewerCfg, mdp
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
@@ -179,6 +179,10 @@ class H1SkillBenchCfg(H1SkillCfg):
 
     terminations: dict[str, TerminationTerm] = field(default_factory=bench_terminations)
     episode_length_s: float = 10.0
+    # From the robot's left, a little behind, looking ahead-right: the scene in front stays in view.
+    viewer: ViewerCfg = field(
+        default_factory=lambda: ViewerCfg(distance=3.0, elevation=-20.0, azimuth=-60.0, heading_relative=True)
+    )
 
 
 @dataclass

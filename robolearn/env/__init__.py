@@ -9,10 +9,11 @@ from robolearn.env.cfg import (
     SimCfg,
     TerminationTerm,
     VelocityCommandCfg,
+    ViewerCfg,
 )
 from robolearn.env.env import ManagerBasedRlEnv
 
 __all__ = [
     "CurriculumTerm", "EnvCfg", "EventTerm", "JointPositionActionCfg", "ManagerBasedRlEnv", "ObsGroupCfg",
-    "ObsTerm", "RewardTerm", "SimCfg", "TerminationTerm", "VelocityCommandCfg",
+    "ObsTerm", "RewardTerm", "SimCfg", "TerminationTerm", "VelocityCommandCfg", "ViewerCfg",
 ]  # fmt: skip

@@ -97,6 +97,19 @@ class SimCfg:
 
 
 @dataclass
+class ViewerCfg:
+    """Where videos look from: a camera following the base body at `distance` (m), `elevation` and
+    `azimuth` (degrees, MuJoCo's free-camera convention: the direction the camera looks)."""
+
+    distance: float = 1.6
+    elevation: float = -20.0
+    azimuth: float = 135.0
+    heading_relative: bool = False
+    """Azimuth measured from the base's heading instead of the world x axis: the camera turns with the
+    robot, so scenery in front of it (a wall, a table) stays out of the line of sight."""
+
+
+@dataclass
 class EnvCfg:
     scene: SceneCfg
     observations: dict[str, ObsGroupCfg]
@@ -116,3 +129,4 @@ class EnvCfg:
     """The robot's trunk body (velocities, orientation, pushes)."""
     keyframe: str | None = "home"
     """Keyframe giving the default pose; qpos0 when None or absent."""
+    viewer: ViewerCfg = field(default_factory=ViewerCfg)
