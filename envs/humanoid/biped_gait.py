@@ -95,19 +95,20 @@ def biped_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = 
     return mdp.gait_contact_match(env, moving, sensor, period, (0.5 + half, half), 0.5 + DOUBLE_SUPPORT)
 
 
-def _stance_height(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
-    """(2,) height above the ground, in the default pose, of the foot bodies of contact sensor `sensor`."""
+def _feet(env: ManagerBasedRlEnv, sensor: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(body ids (2,), heights above the ground in the default pose (2,)) of the foot bodies of contact
+    sensor `sensor`, looked up once."""
     cache = env.term_state.setdefault("biped_gait", {})
-    if "stance_height" not in cache:
+    if "foot_ids" not in cache:
         bodies = env.cfg.scene.contact_sensors[sensor].bodies
         model = env.scene.model
         data = mujoco.MjData(model)
         if env.robot.keyframe is not None:
             mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
         mujoco.mj_kinematics(model, data)
-        cache["stance_height"] = torch.tensor([data.xpos[model.body(b).id][2] for b in bodies])
         cache["foot_ids"] = torch.tensor([model.body(b).id for b in bodies])
-    return cache["stance_height"]
+        cache["stance_height"] = torch.tensor([data.xpos[model.body(b).id][2] for b in bodies])
+    return cache["foot_ids"], cache["stance_height"]
 
 
 def swing_foot_clearance(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = WALK_PERIOD,
@@ -115,8 +116,7 @@ def swing_foot_clearance(env: ManagerBasedRlEnv, sensor: str = "feet", period: f
     """Mean over the feet the clock has swinging of min(lift / height, 1); 0 while both should stand.
     The lift is the foot body's height above its height in the default pose (flat ground); the feet are the
     bodies of contact sensor `sensor`, left then right."""
-    stance = _stance_height(env, sensor)
-    ids = env.term_state["biped_gait"]["foot_ids"]
+    ids, stance = _feet(env, sensor)
     z = env.sim.xpos[:, ids, 2].to(env.device) - env.env_origins[:, 2:3].to(env.device)
     lift = ((z - stance.to(z.device)) / height).clamp(0.0, 1.0)
     swinging = (swing_signal(env, period).to(z.device) > 0).float()
@@ -125,9 +125,9 @@ def swing_foot_clearance(env: ManagerBasedRlEnv, sensor: str = "feet", period: f
 
 def feet_slip(env: ManagerBasedRlEnv, sensor: str = "feet") -> torch.Tensor:
     """Summed xy speed (m/s) of the feet that touch the ground on this step and the last one."""
-    state = env.term_state.setdefault("biped_gait", {})
-    _stance_height(env, sensor)
-    xy = env.sim.xpos[:, state["foot_ids"], :2].to(env.device)
+    ids, _ = _feet(env, sensor)
+    state = env.term_state["biped_gait"]
+    xy = env.sim.xpos[:, ids, :2].to(env.device)
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     contact = (rows[..., 0] > 0).to(env.device)
     if "slip_xy" not in state:

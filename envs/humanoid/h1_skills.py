@@ -140,6 +140,7 @@ class Humanoid:
     fast_model: bool = False  # menagerie has no h1_mjx variant; its collision geoms are primitives already
     locked_joints: tuple[str, ...] = ()
     keyframe: str = "home"
+    """The default pose; a task built for this robot sets its `EnvCfg.keyframe` from it."""
 
 
 def _humanoid(env: ManagerBasedRlEnv) -> Humanoid:
