@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from robolearn.policies import setup
-from robolearn.policies.runs import load_checkpoint, resolve_run
-from tensordict import TensorDict
+from robolearn.policies.evaluate import load_run_policy
 
 from robolearn.env import mdp
 from robolearn.render import frame_strip, render_env_video
@@ -39,32 +37,29 @@ COMMANDS = {
 """Label -> (vx m/s, vy m/s, yaw rate rad/s), inside the skill's command range."""
 
 
-def fixed_command_policy(
-    run: Path, command: tuple[float, float, float], worlds: int, seed: int
-) -> tuple[Any, Any]:
-    """(env, actor) of a walking run with its command held at `command` for the whole episode."""
-    run, in_path = resolve_run(run)
-    ckpt, state = load_checkpoint(run, in_path)
-    spec = setup.spec_from_run(run)
-    cfg = setup.eval_env_cfg(spec.env)
+def fixed_command_policy(run: Path, command: tuple[float, float, float], worlds: int, seed: int) -> Any:
+    """A walking run's policy (`LoadedPolicy`) with its command held at `command` for the whole episode."""
     vx, vy, wz = command
-    fixed = dataclasses.replace(cfg.commands, lin_vel_x=(vx, vx), lin_vel_y=(vy, vy), ang_vel_z=(wz, wz),
-                                standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
-    env = setup.make_env(dataclasses.replace(cfg, commands=fixed), spec.device, num_envs=worlds, seed=seed)
+
+    def hold(cfg: Any) -> Any:
+        fixed = dataclasses.replace(cfg.commands, lin_vel_x=(vx, vx), lin_vel_y=(vy, vy), ang_vel_z=(wz, wz),
+                                    standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
+        return dataclasses.replace(cfg, commands=fixed)
+
     with contextlib.redirect_stdout(io.StringIO()):  # rsl_rl prints the model
-        actor = setup.load_policy(run, ckpt, env, spec.agent, state)
-    return env, actor
+        return load_run_policy(run, num_envs=worlds, seed=seed, edit_env=hold)
 
 
 @torch.no_grad()
 def hold_command(run: Path, command: tuple[float, float, float], worlds: int, steps: int, settle_s: float,
                  seed: int) -> dict[str, float]:  # fmt: skip
-    env, actor = fixed_command_policy(run, command, worlds, seed)
+    pol = fixed_command_policy(run, command, worlds, seed)
+    env = pol.env
     obs, _ = env.reset(seed=seed)
     alive = torch.ones(worlds, dtype=torch.bool)
     vel, single = [], []
     for i in range(steps):
-        obs, _, terminated, time_out, _ = env.step(actor(TensorDict(obs, batch_size=[worlds])))
+        obs, _, terminated, time_out, _ = env.step(pol.act(obs))
         alive &= ~terminated.cpu()
         if i * env.step_dt >= settle_s and alive.any():
             lin = env.robot.root_lin_vel_b[:, :2].cpu().float()
@@ -110,9 +105,9 @@ def main() -> None:
     tmp.replace(RESULTS)
     print(f"wrote {RESULTS}")
     if args.video is not None:
-        env, actor = fixed_command_policy(args.runs[0], COMMANDS["forward 0.5"], 1, args.seed)
-        env.reset(seed=args.seed)
-        video = render_env_video(env, lambda obs: actor(TensorDict(obs, batch_size=[1])), args.video, steps=250,
+        pol = fixed_command_policy(args.runs[0], COMMANDS["forward 0.5"], 1, args.seed)
+        pol.env.reset(seed=args.seed)
+        video = render_env_video(pol.env, pol.act, args.video, steps=250,
                                  worlds=1, width=480, height=360)  # fmt: skip
         print(f"wrote {video} and {frame_strip(video, video.with_suffix('.png'))}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,18 @@ class LoadedPolicy:
 
 
 def load_run_policy(
-    run: Path, checkpoint: Path | None = None, num_envs: int = 1, seed: int | None = None
-) -> LoadedPolicy:
+    run: Path, checkpoint: Path | None = None, num_envs: int = 1, seed: int | None = None,
+    edit_env: Callable[[Any], Any] | None = None,
+) -> LoadedPolicy:  # fmt: skip
+    """A run's deterministic policy on a fresh evaluation env; `edit_env` may change that env's config
+    first (e.g. a benchmark holding one command fixed)."""
     run, ckpt_in_path = resolve_run(run)
     ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
     spec = setup.spec_from_run(run)
-    env = setup.make_env(setup.eval_env_cfg(spec.env), spec.device, num_envs=num_envs, seed=seed)
+    env_cfg = setup.eval_env_cfg(spec.env)
+    if edit_env is not None:
+        env_cfg = edit_env(env_cfg)
+    env = setup.make_env(env_cfg, spec.device, num_envs=num_envs, seed=seed)
     if spec.algo in setup.RSL_RL_ALGOS:
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 

@@ -16,6 +16,7 @@ rule `robolearn.env.symmetry` already has for `gait_phase`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ def swing_signal(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.T
     """(N, 2) how far into swing each foot (left, right) is, in [0, 1]; 0 in stance and double support."""
     t = env.episode_length_buf.to(torch.float32) * env.step_dt
     s = torch.sin(2.0 * torch.pi * t / period)
-    deadband = torch.sin(torch.tensor(torch.pi * DOUBLE_SUPPORT))
+    deadband = math.sin(math.pi * DOUBLE_SUPPORT)
     swing = torch.stack([s, -s], dim=-1)
     return torch.where(swing > deadband, swing, torch.zeros_like(swing))
 
