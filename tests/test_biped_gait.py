@@ -18,10 +18,11 @@ def env():
     return make_env("H1-Skill-Walk", num_envs=2)
 
 
-def _at_phase(env, phases: list[float]) -> None:
-    """Each world's clock set to the given fraction of the gait cycle."""
+def _at_phase(env, phases: list[float], command: tuple[float, float, float] = (0.5, 0.0, 0.0)) -> None:
+    """Each world's clock set to the given fraction of the gait cycle, under a walking command."""
     steps = torch.tensor([round(p * PERIOD / env.step_dt) for p in phases])
     env.episode_length_buf[:] = steps.to(env.episode_length_buf)
+    env.command_manager.command[:] = torch.tensor(command).to(env.command_manager.command)
 
 
 def _pose(env, joint_pos: torch.Tensor) -> None:
@@ -65,6 +66,20 @@ def test_clearance_is_zero_for_a_foot_left_on_the_ground_and_contact_follows_the
     _at_phase(env, [0.25, 0.0])
     # Both feet down: mid left swing matches one foot of two, a crossing (double support) both.
     assert torch.allclose(biped_gait.biped_contact(env), torch.tensor([0.5, 1.0]))
+
+
+def test_a_world_commanded_to_stand_keeps_both_feet_down_in_the_default_pose(env):
+    _pose(env, env.robot.default_joint_pos.expand(2, -1))
+    for _ in range(5):  # settle onto both feet
+        env.step(torch.zeros(2, 19))
+    _at_phase(env, [0.25, 0.75], command=(0.05, 0.0, 0.05))  # below the stand threshold
+    assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))
+    assert torch.allclose(biped_gait.reference_joint_pos(env), env.robot.default_joint_pos.expand(2, -1))
+    # mid swing by the clock, yet both feet should stand
+    assert torch.allclose(biped_gait.biped_contact(env), torch.ones(2))
+    _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.3))  # turning in place steps
+    assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
+    assert torch.allclose(biped_gait.biped_contact(env), torch.full((2,), 0.5))
 
 
 def test_walking_skill_mirrors_with_its_clock(env):

@@ -10,6 +10,10 @@ trained without them only learnt to stand):
 - `biped_contact`: each foot on the ground exactly when the clock says stance;
 - `swing_foot_clearance`: the swinging foot at least `height` above where it stands.
 
+Under a command slower than `STAND_COMMAND` the gait stands: no leg swings, the reference is the default
+pose and both feet should stay down, so a blender that sets the walking goal to zero gets a robot that
+stands still (humanoid-gym's gait steps in place forever, which the SkillBench blends inherited).
+
 The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
 rule `robolearn.env.symmetry` already has for `gait_phase`.
 """
@@ -37,14 +41,25 @@ SWING_AMPLITUDE = 0.17
 0.4 m thigh and shin this lifts the foot ~6 cm, the clearance asked for."""
 SWING_HEIGHT = 0.06
 """m: foot clearance asked of the swinging foot (humanoid-gym's target)."""
+STAND_COMMAND = 0.1
+"""Norm of the (vx, vy, yaw rate) command below which the gait stands (`mdp.stand_still`'s threshold)."""
+
+
+def stepping(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N,) bool: the worlds whose command asks the robot to move; all of them in a task without commands."""
+    if env.command_manager is None:
+        return torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+    return torch.linalg.norm(env.command_manager.command, dim=-1).to(env.device) > STAND_COMMAND
 
 
 def swing_signal(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Tensor:
-    """(N, 2) how far into swing each foot (left, right) is, in [0, 1]; 0 in stance and double support."""
+    """(N, 2) how far into swing each foot (left, right) is, in [0, 1]; 0 in stance, in double support and
+    in worlds commanded to stand."""
     t = env.episode_length_buf.to(torch.float32) * env.step_dt
     s = torch.sin(2.0 * torch.pi * t / period)
     deadband = math.sin(math.pi * DOUBLE_SUPPORT)
     swing = torch.stack([s, -s], dim=-1)
+    swing = swing * stepping(env).to(swing.device).unsqueeze(-1)
     return torch.where(swing > deadband, swing, torch.zeros_like(swing))
 
 
@@ -88,12 +103,14 @@ def gait_reference_pose(env: ManagerBasedRlEnv, period: float = WALK_PERIOD,
 
 
 def biped_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = WALK_PERIOD) -> torch.Tensor:
-    """Fraction of the two feet (left, right in the sensor) whose ground contact matches the clock."""
+    """Fraction of the two feet (left, right in the sensor) whose ground contact matches the clock; both
+    feet down in worlds commanded to stand."""
     # Left stance for (phase + 0.5 + d/2) mod 1 < 0.5 + d: stance over the second half of the cycle,
     # widened by d/2 at both ends; the right foot half a period later.
     half = 0.5 * DOUBLE_SUPPORT
-    moving = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
-    return mdp.gait_contact_match(env, moving, sensor, period, (0.5 + half, half), 0.5 + DOUBLE_SUPPORT)
+    return mdp.gait_contact_match(
+        env, stepping(env), sensor, period, (0.5 + half, half), 0.5 + DOUBLE_SUPPORT
+    )
 
 
 def _feet(env: ManagerBasedRlEnv, sensor: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -96,6 +96,7 @@ LEGS = (
 )
 """Added to the illegal contacts of squatting and stepping (a knee on the floor is not a squat)."""
 HIP_YAW_ROLL = (".*_hip_yaw(_joint)?", ".*_hip_roll(_joint)?")
+HIP_ROLL = (".*_hip_roll(_joint)?",)
 TORSO = ("torso|waist_yaw_joint",)
 """The trunk joint: H1's torso, a G1's waist yaw (its waist roll and pitch are locked)."""
 
@@ -114,7 +115,7 @@ learnt to stand (its tracking matched standing still); targets grow to STEP_RADI
 STEP_RAMP_ITERATIONS = 750
 """Half of the skill preset's 1500 iterations."""
 WALK_COMMAND = VelocityCommandCfg(
-    lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.1
+    lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.2
 )
 GOAL_RESAMPLE_S = (4.0, 6.0)
 """Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
@@ -404,6 +405,7 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
 
 symmetry.VECTOR_SIGNS["walk_goal"] = (1, -1, -1)  # the (vx, vy, yaw rate) command: y and yaw flip
 
+
 def walk_rewards() -> dict[str, RewardTerm]:
     """The shared velocity recipe plus humanoid-gym's gait set (envs/humanoid/biped_gait.py): a reference
     stepping pose, the contact pattern and swing clearance on the observed 0.64 s clock, and foot slip.
@@ -412,10 +414,13 @@ def walk_rewards() -> dict[str, RewardTerm]:
 
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
-    del rewards["stand_still"]  # the gait keeps stepping in place at zero command, as humanoid-gym's does
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
+    # Turning is paid as much as walking: at 0.75 the skill trained before never turned (0.04 rad/s of 0.5),
+    # since a turn costs the hip pose term more than the yaw kernel pays.
+    rewards["track_ang_vel_z"].weight = 1.5
     rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0)
-    rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
+    # Hip roll only: a turn swings the hip yaw joints ~0.1 rad, past the pose kernel's 0.1 rad deadband.
+    rewards["hip_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_ROLL})
     rewards["feet_distance"] = RewardTerm(feet_distance, weight=0.5)
     rewards["is_alive"] = RewardTerm(mdp.is_alive, weight=0.5)
     # humanoid-gym's weights for the reference pose (2.2) and the contact pattern (1.2)
