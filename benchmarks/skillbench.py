@@ -8,7 +8,8 @@
 Each run is evaluated with `robolearn eval`'s code on the same held-out seed (deterministic actions, each
 world's first episode): accuracy is the task's end-of-episode error in metres (BENCH_ACCURACY), success
 is accuracy under `--success-m`, and feasibility is mean |joint jerk| (rad/s^3), mean mechanical power (W)
-and foot slip (m/s) from `SkillBenchMeter`. The training budget (env steps, wall time) comes from each
+, foot slip (m/s), the share of steps with the robot touching itself, and the share with a joint in the
+outer 5% of its range, from `SkillBenchMeter`. The training budget (env steps, wall time) comes from each
 run's metrics.jsonl, so the table says what every method was given.
 """
 
@@ -19,6 +20,18 @@ import json
 from pathlib import Path
 
 from robolearn.policies.evaluate import eval_run
+from robolearn.policies.runs import atomic_write_text
+
+FIELDS = (
+    "return",
+    "failure_rate",
+    "accuracy_m",
+    "jerk",
+    "power_w",
+    "foot_slip",
+    "self_collision",
+    "near_limit",
+)
 
 
 def training_budget(run: Path) -> dict[str, float]:
@@ -57,15 +70,17 @@ def main() -> None:
         per_episode = ev["accuracy_per_episode"]
         success = sum(a < args.success_m for a in per_episode) / len(per_episode)
         rows.append({"label": label, "run": str(run), "task": ev["task"], **training_budget(run),
-                     **{k: ev[k] for k in ("return", "failure_rate", "accuracy_m", "jerk", "power_w", "foot_slip")},
+                     **{k: ev[k] for k in FIELDS},
                      "success_rate": success})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows}, indent=1))
+    atomic_write_text(
+        args.out, json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows}, indent=1)
+    )
     print(f"\nSkillBench: {args.episodes} held-out episodes (seed {args.seed}) per run; mean ± 95% CI")
     print(f"| task | method | env steps | train min | accuracy (m) | success (< {args.success_m} m) | falls | "
-          "jerk (rad/s^3) | power (W) | foot slip (m/s) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "jerk (rad/s^3) | power (W) | foot slip (m/s) | self-contact | near limit |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def cell(r: dict, key: str, fmt: str) -> str:
         return f"{r[key]['mean']:{fmt}} ± {r[key]['ci95']:{fmt}}"
@@ -73,7 +88,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['task']} | {r['label']} | {r['env_steps'] / 1e6:.1f}M | {r['train_min']:.0f} | "
               f"{cell(r, 'accuracy_m', '.3f')} | {r['success_rate']:.2f} | {cell(r, 'failure_rate', '.2f')} | {cell(r, 'jerk', '.0f')} | "
-              f"{cell(r, 'power_w', '.0f')} | {cell(r, 'foot_slip', '.3f')} |")  # fmt: skip
+              f"{cell(r, 'power_w', '.0f')} | {cell(r, 'foot_slip', '.3f')} | {cell(r, 'self_collision', '.2f')} | "
+              f"{cell(r, 'near_limit', '.2f')} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -161,6 +161,8 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
         m = meter.episodes
         result.update({"accuracy_m": _mean_ci(m.accuracy[:episodes]), "jerk": _mean_ci(m.jerk[:episodes]),
                        "power_w": _mean_ci(m.power[:episodes]), "foot_slip": _mean_ci(m.foot_slip[:episodes]),
+                       "self_collision": _mean_ci(m.self_collision[:episodes]),
+                       "near_limit": _mean_ci(m.near_limit[:episodes]),
                        "accuracy_per_episode": m.accuracy[:episodes]})  # fmt: skip
     return result
 
@@ -200,7 +202,7 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
         table.add_column("mean", justify="right")
         table.add_column("95% CI", justify="right")
         for key in ("return", "episode_length", "failure_rate", "error_vel_xy", "error_vel_yaw",
-                    "accuracy_m", "jerk", "power_w", "foot_slip"):  # fmt: skip
+                    "accuracy_m", "jerk", "power_w", "foot_slip", "self_collision", "near_limit"):  # fmt: skip
             if key in result:
                 table.add_row(key, f"{result[key]['mean']:.4f}", f"± {result[key]['ci95']:.4f}")
         console.print(table)

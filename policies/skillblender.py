@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mujoco
 import torch
 import torch.nn as nn
 from robolearn.policies.config import PpoCfg, ppo_fields
@@ -234,14 +235,18 @@ class EpisodeMeasures:
     """Mean mechanical power sum_j |tau_j * qdot_j| (W)."""
     foot_slip: list[float] = dataclasses.field(default_factory=list)
     """Mean xy speed (m/s) of feet touching the ground on two consecutive steps; 0 if none did."""
+    self_collision: list[float] = dataclasses.field(default_factory=list)
+    """Share of steps with two of the robot's own geoms in contact."""
+    near_limit: list[float] = dataclasses.field(default_factory=list)
+    """Share of steps with a joint in the outer 5% of its range at either end (a strained pose)."""
 
 
 class SkillBenchMeter:
     """Accuracy and feasibility of every episode of a batched SkillBench rollout, fed one step at a time.
 
     Feasibility is what the paper balances against accuracy: a policy that reaches the goal by jerky,
-    power-hungry or slipping motion is what flat PPO tends to learn (reward hacking). Self-collision
-    frames are not measured: the backend exposes ground-contact sensors, not the contact list.
+    power-hungry or slipping motion, with limbs hitting each other or joints pushed against their limits,
+    is what flat PPO tends to learn (reward hacking).
     """
 
     def __init__(self, num_envs: int, dt: float, device: torch.device | str = "cpu"):
@@ -250,6 +255,7 @@ class SkillBenchMeter:
         z = lambda *shape: torch.zeros(num_envs, *shape, dtype=torch.float64, device=device)  # noqa: E731
         self._steps, self._jerk_sum, self._jerk_n = z(), z(), z()
         self._power_sum, self._slip_sum, self._slip_n = z(), z(), z()
+        self._self_sum, self._limit_sum = z(), z()
         self._accuracy = z()
         self._vel: list[torch.Tensor] = []  # the last two joint-velocity samples
         self._feet: torch.Tensor | None = None
@@ -258,11 +264,14 @@ class SkillBenchMeter:
         self._start = torch.zeros(
             num_envs, dtype=torch.long, device=device
         )  # sample index each episode began at
+        self._self_contact: SelfContact | None = None
 
     def update(self, joint_vel: torch.Tensor, torque: torch.Tensor, feet_xy: torch.Tensor, feet_contact: torch.Tensor,
-               accuracy: torch.Tensor, done: torch.Tensor, terminated: torch.Tensor) -> None:  # fmt: skip
+               self_contact: torch.Tensor, near_limit: torch.Tensor, accuracy: torch.Tensor, done: torch.Tensor,
+               terminated: torch.Tensor) -> None:  # fmt: skip
         """The state after one env step. Worlds with `done` have already been reset by the env: their
-        episode is closed with what was recorded before, and this step's state starts their next one."""
+        episode is closed with what was recorded before, and this step's state starts their next one.
+        `self_contact` and `near_limit` are (N,) bools."""
         vel = joint_vel.double()
         live = ~done
         if len(self._vel) == 2:
@@ -278,6 +287,8 @@ class SkillBenchMeter:
             self._slip_n += ok.double().sum(dim=-1)
         power = (torque.double() * vel).abs().sum(dim=-1)
         self._power_sum += torch.where(live, power, 0.0)
+        self._self_sum += (live & self_contact.to(live.device)).double()
+        self._limit_sum += (live & near_limit.to(live.device)).double()
         self._steps += live.double()
         self._accuracy = torch.where(live, accuracy.double(), self._accuracy)
         for i in done.nonzero(as_tuple=True)[0].tolist():
@@ -302,7 +313,10 @@ class SkillBenchMeter:
         m.jerk.append(float(self._jerk_sum[i] / self._jerk_n[i].clamp(min=1.0)))
         m.power.append(float(self._power_sum[i]) / steps)
         m.foot_slip.append(float(self._slip_sum[i] / self._slip_n[i].clamp(min=1.0)))
-        for buf in (self._steps, self._jerk_sum, self._jerk_n, self._power_sum, self._slip_sum, self._slip_n):
+        m.self_collision.append(float(self._self_sum[i]) / steps)
+        m.near_limit.append(float(self._limit_sum[i]) / steps)
+        for buf in (self._steps, self._jerk_sum, self._jerk_n, self._power_sum, self._slip_sum, self._slip_n,
+                    self._self_sum, self._limit_sum):  # fmt: skip
             buf[i] = 0.0
 
     def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
@@ -311,8 +325,46 @@ class SkillBenchMeter:
 
         from robolearn.env import mdp
 
+        if self._self_contact is None:
+            self._self_contact = SelfContact(env.scene.model, env.robot.base_id)
+        lim = env.robot.soft_joint_limits
+        margin = NEAR_LIMIT * (lim[:, 1] - lim[:, 0])
+        q = env.robot.joint_pos
+        near = ((q < lim[:, 0] + margin) | (q > lim[:, 1] - margin)).any(dim=-1)
         self.update(env.robot.joint_vel, env.sim.actuator_force.to(env.device), feet_pos_w(env)[..., :2],
-                    mdp.contact_found(env, "feet") > 0, accuracy(env), done, terminated)  # fmt: skip
+                    mdp.contact_found(env, "feet") > 0, self._self_contact(env.sim.qpos), near, accuracy(env),
+                    done, terminated)  # fmt: skip
+
+
+NEAR_LIMIT = 0.05
+"""Share of a joint's range, at each end, that counts as pushed against its limit."""
+
+
+class SelfContact:
+    """Which worlds have two of the robot's geoms touching (MuJoCo already skips parent-child pairs).
+
+    Found on a host MjData, one world at a time (kinematics and collision only, ~50 us per world): the
+    batched backends expose contact sensors, not the contact list. For evaluation, not for training.
+    """
+
+    def __init__(self, model: mujoco.MjModel, base_body: int):
+        self.model, self.data = model, mujoco.MjData(model)
+        root = model.body_rootid[base_body]
+        self.robot_geom = model.body_rootid[model.geom_bodyid] == root
+
+    def __call__(self, qpos: torch.Tensor) -> torch.Tensor:
+        """(N,) bool from the worlds' (N, nq) positions."""
+        rows = qpos.detach().cpu().numpy()
+        found = torch.zeros(len(rows), dtype=torch.bool)
+        for w, q in enumerate(rows):
+            self.data.qpos[:] = q
+            mujoco.mj_kinematics(self.model, self.data)
+            mujoco.mj_collision(self.model, self.data)
+            c = self.data.contact
+            touching = c.dist[: self.data.ncon] <= 0.0
+            geoms = c.geom[: self.data.ncon][touching]
+            found[w] = bool((self.robot_geom[geoms[:, 0]] & self.robot_geom[geoms[:, 1]]).any())
+        return found.to(qpos.device)
 
 
 def bench_accuracy(task: str) -> Any | None:

@@ -16,6 +16,7 @@ from robolearn.policies.setup import RunSpec, build_actor
 from robolearn.policies.skillblender import (
     BlendHead,
     FrozenSkill,
+    SelfContact,
     SkillBenchMeter,
     SkillBlenderCfg,
     SkillBlenderModel,
@@ -516,7 +517,10 @@ def test_skillbench_meter_on_scripted_steps():
         feet = torch.zeros(2, 2, 2)
         feet[:, 0, 0] = 0.01 * t  # the left foot slides 0.1 m/s while planted; the right one holds
         done = torch.tensor([t == 4, False])
-        meter.update(vel, torch.full((2, 1), 3.0), feet, contact, torch.full((2,), 0.1 * t), done, done)
+        touching = torch.tensor([t in (1, 2), False])  # world 0 touches itself on 2 of its 4 steps
+        strained = torch.tensor([t == 3, True])
+        meter.update(vel, torch.full((2, 1), 3.0), feet, contact, touching, strained, torch.full((2,), 0.1 * t),
+                     done, done)  # fmt: skip
     m = meter.episodes
     assert len(m.accuracy) == 1  # world 1's episode is still running
     assert m.failed == [True]
@@ -524,6 +528,23 @@ def test_skillbench_meter_on_scripted_steps():
     assert m.jerk[0] == pytest.approx(2.0)
     assert m.power[0] == pytest.approx(3 * c * (0 + 1 + 4 + 9) / 4)
     assert m.foot_slip[0] == pytest.approx(0.05)  # mean over both planted feet
+    assert m.self_collision[0] == pytest.approx(0.5) and m.near_limit[0] == pytest.approx(0.25)
+
+
+def test_self_contact_finds_limbs_touching_and_nothing_in_the_default_pose():
+    env = make_env("H1-SkillBench-ButtonPress", num_envs=3)
+    env.reset(seed=0)
+    model, q = env.scene.model, env.sim.qpos.clone()
+
+    def set_joint(world: int, name: str, value: float) -> None:
+        q[world, model.joint(name).qposadr[0]] = value
+
+    set_joint(1, "left_shoulder_roll", -0.34)  # the left arm swung in across the torso
+    set_joint(1, "left_elbow", -1.2)
+    set_joint(2, "left_hip_roll", -0.43)  # the legs crossed at the knees
+    set_joint(2, "right_hip_roll", 0.43)
+    found = SelfContact(model, env.robot.base_id)(q)
+    assert found.tolist() == [False, True, True]
 
 
 def test_skillbench_meter_on_a_falling_robot():
