@@ -267,8 +267,9 @@ def train_ppo(
                 **{k: statistics.fmean(v) for k, v in logs.items()},
             }
             log_row(metrics, writer, row, env_steps)
-            info = (f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}  "
-                    f"err_xy {row.get('Metrics/error_vel_xy', math.nan):.3f}")  # fmt: skip
+            info = f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}"
+            if "Metrics/error_vel_xy" in row:  # velocity-command tasks only
+                info += f"  err_xy {row['Metrics/error_vel_xy']:.3f}"
             done = it + 1
             progress.update(bar, completed=done, info=info)
             if not console.is_terminal and (it % PLAIN_LOG_EVERY == 0 or it + 1 == agent.max_iterations):
