@@ -77,10 +77,18 @@ def from_plain(default: Any, data: Any, where: str = "") -> Any:
         return obj
     if isinstance(default, dict) and isinstance(data, dict):
         out = {}
+        template = next(iter(default.values()), None)
         for key, value in data.items():
-            if key not in default and default and dataclasses.is_dataclass(next(iter(default.values()))):
-                raise RunError(f"{where}.{key}: no such term in the task's defaults; cannot rebuild it")
-            out[key] = from_plain(default.get(key), value, f"{where}.{key}") if key in default else value
+            if key in default:
+                out[key] = from_plain(default[key], value, f"{where}.{key}")
+            elif dataclasses.is_dataclass(template):
+                # A term the task has since dropped or renamed: config.yaml records all of its fields (the
+                # function by name), so it is rebuilt on a sibling term's shape and the run still loads.
+                if not isinstance(value, dict) or "func" not in value:
+                    raise RunError(f"{where}.{key}: a term needs its fields (func, ...), got {value!r}")
+                out[key] = from_plain(copy.deepcopy(template), value, f"{where}.{key}")
+            else:
+                out[key] = value
         return out
     if isinstance(default, tuple) and isinstance(data, list):
         return tuple(data)

@@ -161,3 +161,20 @@ def test_plot_runs_overlays_runs(trained: Path, tmp_path: Path):
     assert out.stat().st_size > 10_000
     with pytest.raises(RunError, match="no run folders"):
         plot_runs([tmp_path], tmp_path / "x.png")
+
+
+def test_a_run_config_with_a_term_the_task_has_since_renamed_still_loads():
+    from robolearn.envs.humanoid.h1_skills import H1WalkCfg, joint_pose
+    from robolearn.policies.runs import RunError, from_plain, to_plain
+
+    default = H1WalkCfg()
+    plain = to_plain(default)
+    plain["rewards"]["old_hip_pose"] = plain["rewards"].pop("hip_roll_pose")
+    plain["rewards"]["old_hip_pose"]["weight"] = 0.25
+    rebuilt = from_plain(H1WalkCfg(), plain, "config.yaml: env")
+    term = rebuilt.rewards["old_hip_pose"]
+    assert term.func is joint_pose and term.weight == 0.25
+    assert list(term.params["joints"]) == list(default.rewards["hip_roll_pose"].params["joints"])
+    plain["rewards"]["old_hip_pose"]["func"] = "robolearn.nowhere:gone"
+    with pytest.raises(RunError, match=r"config.yaml: env.rewards.old_hip_pose.func: cannot import"):
+        from_plain(H1WalkCfg(), plain, "config.yaml: env")
