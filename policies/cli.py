@@ -37,6 +37,10 @@ class TrainArgs:
     """Torch device of the learner."""
     resume: Path | None = None
     """A run folder (resumes from its latest checkpoint) or one of its checkpoint files."""
+    init_from: Path | None = None
+    """A fresh run whose policy and critic start from this run's weights (its latest checkpoint, or the
+    checkpoint file named): fine-tuning a trained policy under changed rewards. Same task and network
+    shapes; the config is this run's own. PPO-loop learners only."""
     algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender"] | None = None
     """Learner (default: ppo; with --resume, the run's own)."""
     skills: tuple[Path, ...] = ()

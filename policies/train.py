@@ -85,6 +85,10 @@ class _Interrupt:
 
 def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
     """(spec, run folder, checkpoint state or None, checkpoint path) for a fresh or resumed run."""
+    if args.init_from is not None and (args.resume is not None or args.algo not in (None, "ppo")):
+        raise RunError(
+            "--init-from starts a fresh PPO run; it does not combine with --resume or another --algo"
+        )
     if args.resume is not None:
         run, ckpt = resolve_run(args.resume)
         stored = read_config(run)
@@ -148,7 +152,10 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         check_env_for_hinf(agent, env_cfg)
     spec = setup.RunSpec(args.task, args.algo, env_cfg, agent, args.seed, args.device)
     run = new_run_dir(Path(args.logdir), args.task, args.run_name)
-    write_yaml(run / "config.yaml", spec.plain())
+    plain = spec.plain()
+    if args.init_from is not None:
+        plain["init_from"] = str(args.init_from)  # provenance only: resuming reads the run's own checkpoints
+    write_yaml(run / "config.yaml", plain)
     return spec, run, None, None
 
 
@@ -164,7 +171,21 @@ def train(args: TrainArgs) -> TrainResult:
 
         return train_sb3(spec, run, state, ckpt)
     time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
-    return train_ppo(spec, run, state, ckpt, video=args.video, time_limit_s=time_limit)
+    return train_ppo(
+        spec, run, state, ckpt, video=args.video, time_limit_s=time_limit, init_from=args.init_from
+    )
+
+
+def _init_weights(alg: Any, task: str, source: Path) -> None:
+    """Load another run's actor and critic (with their observation normalizers) into a fresh learner."""
+    src_run, src_ckpt = resolve_run(source)
+    path, state = load_checkpoint(src_run, src_ckpt)
+    if state.get("task", task) != task:
+        raise RunError(f"--init-from {path}: trained on task {state.get('task')!r}, this run is {task!r}")
+    try:
+        alg.load(state, {"actor": True, "critic": True}, strict=True)
+    except RuntimeError as exc:  # a state-dict shape or key mismatch
+        raise RunError(f"--init-from {path}: its networks do not fit this run's: {exc}") from None
 
 
 def train_ppo(
@@ -174,6 +195,7 @@ def train_ppo(
     ckpt: Path | None,
     video: bool = False,
     time_limit_s: float | None = None,
+    init_from: Path | None = None,
 ) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
@@ -196,6 +218,9 @@ def train_ppo(
             teacher_ckpt, teacher = load_checkpoint(Path(agent.teacher), None)
             alg.load(teacher, {"teacher": True}, strict=True)
             console.print(f"teacher: {teacher_ckpt}")
+        if init_from is not None:
+            _init_weights(alg, spec.task, init_from)
+            console.print(f"policy and critic initialised from {init_from}")
         if agent.random_initial_episode_length:
             env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)
 

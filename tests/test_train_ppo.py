@@ -27,7 +27,8 @@ TINY = dict(num_envs=32, actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32)
 
 def tiny_args(logdir: Path, **kw) -> TrainArgs:
     env = dataclasses.replace(get_task(TASK).env_cfg(), episode_length_s=1.0)  # episodes end inside the test
-    return TrainArgs(task=TASK, logdir=logdir, max_iterations=ITERATIONS, env=env, agent=PpoCfg(**TINY), **kw)
+    kw = {"max_iterations": ITERATIONS, **kw}
+    return TrainArgs(task=TASK, logdir=logdir, env=env, agent=PpoCfg(**TINY), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,26 @@ def test_a_run_config_with_a_term_the_task_has_since_renamed_still_loads():
     plain["rewards"]["old_hip_pose"]["func"] = "robolearn.nowhere:gone"
     with pytest.raises(RunError, match=r"config.yaml: env.rewards.old_hip_pose.func: cannot import"):
         from_plain(H1WalkCfg(), plain, "config.yaml: env")
+
+
+def test_init_from_starts_a_fresh_run_from_a_trained_policy(trained: Path, tmp_path: Path):
+    tuned = train(tiny_args(tmp_path / "tuned", init_from=trained, max_iterations=1)).run
+    fresh = train(tiny_args(tmp_path / "fresh", max_iterations=1)).run
+
+    def actor(run: Path) -> torch.Tensor:
+        weights = load_checkpoint(run)[1]["actor_state_dict"]
+        return torch.cat([v.flatten() for k, v in sorted(weights.items()) if "normalizer" not in k])
+
+    # One update after the initialisation the actor is still near the trained one; a fresh network (same
+    # seed: the trained run's starting point, one update on) is as far away as training moved it.
+    source = actor(trained)
+    assert (actor(tuned) - source).norm() < 0.5 * (actor(fresh) - source).norm()
+    assert [p.name for p in list_checkpoints(tuned)] == ["model_000001.pt"]
+    assert f"init_from: {trained}" in (tuned / "config.yaml").read_text()
+    other = dataclasses.replace(
+        tiny_args(tmp_path, init_from=trained), agent=PpoCfg(**{**TINY, "actor_hidden_dims": (16, 16)})
+    )
+    with pytest.raises(RunError, match="--init-from .*model_000008.pt: its networks do not fit"):
+        train(other)
+    with pytest.raises(RunError, match="does not combine with --resume"):
+        train(TrainArgs(resume=trained, init_from=trained))
