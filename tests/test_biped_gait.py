@@ -72,6 +72,7 @@ def test_a_world_commanded_to_stand_keeps_both_feet_down_in_the_default_pose(env
     _pose(env, env.robot.default_joint_pos.expand(2, -1))
     for _ in range(5):  # settle onto both feet
         env.step(torch.zeros(2, 19))
+    env.term_state["biped_gait"]["stand_at_zero_command"] = True  # the curriculum's second stage
     _at_phase(env, [0.25, 0.75], command=(0.05, 0.0, 0.05))  # below the stand threshold
     assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))
     assert torch.allclose(biped_gait.reference_joint_pos(env), env.robot.default_joint_pos.expand(2, -1))
@@ -80,6 +81,7 @@ def test_a_world_commanded_to_stand_keeps_both_feet_down_in_the_default_pose(env
     _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.3))  # turning in place steps
     assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
     assert torch.allclose(biped_gait.biped_contact(env), torch.full((2,), 0.5))
+    env.term_state["biped_gait"]["stand_at_zero_command"] = False
 
 
 def test_walking_skill_mirrors_with_its_clock(env):
@@ -87,3 +89,16 @@ def test_walking_skill_mirrors_with_its_clock(env):
     # goal (vx, vy, yaw rate): y and yaw flip; the clock moves half a period: (sin, cos) flips.
     assert sign[:5].tolist() == [1.0, -1.0, -1.0, -1.0, -1.0]
     assert perm[:5].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_gait_steps_everywhere_until_the_curriculum_lets_it_stand():
+    env = make_env("H1-Skill-Walk", num_envs=2)
+    env.reset(seed=0)
+    _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.0))
+    # Fresh env: the curriculum has run at the first reset, before its step, so zero commands still step.
+    assert not biped_gait.standing_enabled(env)
+    assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
+    env.common_step_counter = env.cfg.curriculum["stand_at_zero_command"].params["step"]
+    biped_gait.stand_from_step(env, torch.arange(2), **env.cfg.curriculum["stand_at_zero_command"].params)
+    assert biped_gait.standing_enabled(env)
+    assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))

@@ -45,11 +45,32 @@ STAND_COMMAND = 0.1
 """Norm of the (vx, vy, yaw rate) command below which the gait stands (`mdp.stand_still`'s threshold)."""
 
 
+def standing_enabled(env: ManagerBasedRlEnv) -> bool:
+    """Whether the gait stands under slow commands yet (`stand_from_step`); always, without that curriculum."""
+    return bool(env.term_state.get("biped_gait", {}).get("stand_at_zero_command", True))
+
+
 def stepping(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N,) bool: the worlds whose command asks the robot to move; all of them in a task without commands."""
-    if env.command_manager is None:
+    """(N,) bool: the worlds whose command asks the robot to move; all of them in a task without commands
+    or before `stand_from_step` lets the gait stand."""
+    if env.command_manager is None or not standing_enabled(env):
         return torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
     return torch.linalg.norm(env.command_manager.command, dim=-1).to(env.device) > STAND_COMMAND
+
+
+def stand_from_step(env: ManagerBasedRlEnv, env_ids: torch.Tensor, step: int) -> float:
+    """Curriculum: the gait steps in every world, whatever its command, until `step` env steps per world,
+    and stands under slow commands from then on. Stepping everywhere first is how the gait is found: with
+    standing allowed from the start, the H1 learnt to stand under every command (single support 0)."""
+    del env_ids
+    on = env.common_step_counter >= step
+    env.term_state.setdefault("biped_gait", {})["stand_at_zero_command"] = on
+    return float(on)
+
+
+def stand_still(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """`mdp.stand_still` (joint deviation from the default pose under a slow command) once the gait stands."""
+    return mdp.stand_still(env) * float(standing_enabled(env))
 
 
 def swing_signal(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Tensor:

@@ -119,6 +119,9 @@ WALK_COMMAND = VelocityCommandCfg(
 )
 GOAL_RESAMPLE_S = (4.0, 6.0)
 """Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
+WALK_STAND_FROM_STEP = 1000 * 24
+"""Env steps per world (iteration 1000 of the preset's 1500, 24 steps each) after which the walking gait
+stands under slow commands; before, it steps in every world, which is how stepping is found at all."""
 WALK_BASE_HEIGHT = 0.98
 """Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
 
@@ -414,6 +417,7 @@ def walk_rewards() -> dict[str, RewardTerm]:
 
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
+    rewards["stand_still"].func = biped_gait.stand_still  # off while the gait steps everywhere
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
     # Turning is paid as much as walking: at 0.75 the skill trained before never turned (0.04 rad/s of 0.5),
     # since a turn costs the hip pose term more than the yaw kernel pays.
@@ -607,7 +611,12 @@ class H1WalkCfg(H1SkillCfg):
     commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
     curriculum: dict[str, CurriculumTerm] = field(
-        default_factory=lambda: {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5})}
+        default_factory=lambda: {
+            "command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5}),
+            "stand_at_zero_command": CurriculumTerm(
+                biped_gait.stand_from_step, params={"step": WALK_STAND_FROM_STEP}
+            ),
+        }
     )
     episode_length_s: float = 20.0
 
