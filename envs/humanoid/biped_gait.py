@@ -10,9 +10,10 @@ trained without them only learnt to stand):
 - `biped_contact`: each foot on the ground exactly when the clock says stance;
 - `swing_foot_clearance`: the swinging foot at least `height` above where it stands.
 
-Under a command slower than `STAND_COMMAND` the gait stands: no leg swings, the reference is the default
-pose and both feet should stay down, so a blender that sets the walking goal to zero gets a robot that
-stands still (humanoid-gym's gait steps in place forever, which the SkillBench blends inherited).
+Once the `stand_from_step` curriculum allows it, a command slower than `STAND_COMMAND` asks the gait to
+stand: no leg swings, the reference is the default pose, both feet should stay down (humanoid-gym's gait
+steps in place forever, which the SkillBench blends inherit). Measured so far (docs/skillblender.md): the
+policies trained with it still step in place at zero command.
 
 The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
 rule `robolearn.env.symmetry` already has for `gait_phase`.
