@@ -7,6 +7,7 @@ import torch
 from robolearn.envs.humanoid import biped_gait
 from robolearn.envs.humanoid.h1_skills import FEET
 
+from robolearn.env import mdp
 from robolearn.env.symmetry import Mirror
 from robolearn.tasks import make_env
 
@@ -95,10 +96,12 @@ def test_the_gait_steps_everywhere_until_the_curriculum_lets_it_stand():
     env = make_env("H1-Skill-Walk", num_envs=2)
     env.reset(seed=0)
     _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.0))
-    # Fresh env: the curriculum has run at the first reset, before its step, so zero commands still step.
-    assert not biped_gait.standing_enabled(env)
+    assert not biped_gait.standing_enabled(env)  # the preset has no stand curriculum: zero commands step
     assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
-    env.common_step_counter = env.cfg.curriculum["stand_at_zero_command"].params["step"]
-    biped_gait.stand_from_step(env, torch.arange(2), **env.cfg.curriculum["stand_at_zero_command"].params)
+    assert biped_gait.stand_from_step(env, torch.arange(2), step=100) == 0.0  # step 0 of 100: still off
+    assert not biped_gait.standing_enabled(env)
+    env.common_step_counter = 100
+    assert biped_gait.stand_from_step(env, torch.arange(2), step=100) == 1.0
     assert biped_gait.standing_enabled(env)
     assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))
+    assert torch.allclose(biped_gait.stand_still(env), mdp.stand_still(env))

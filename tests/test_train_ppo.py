@@ -170,12 +170,12 @@ def test_a_run_config_with_a_term_the_task_has_since_renamed_still_loads():
 
     default = H1WalkCfg()
     plain = to_plain(default)
-    plain["rewards"]["old_hip_pose"] = plain["rewards"].pop("hip_roll_pose")
+    plain["rewards"]["old_hip_pose"] = plain["rewards"].pop("hip_yaw_roll_pose")
     plain["rewards"]["old_hip_pose"]["weight"] = 0.25
     rebuilt = from_plain(H1WalkCfg(), plain, "config.yaml: env")
     term = rebuilt.rewards["old_hip_pose"]
     assert term.func is joint_pose and term.weight == 0.25
-    assert list(term.params["joints"]) == list(default.rewards["hip_roll_pose"].params["joints"])
+    assert list(term.params["joints"]) == list(default.rewards["hip_yaw_roll_pose"].params["joints"])
     plain["rewards"]["old_hip_pose"]["func"] = "robolearn.nowhere:gone"
     with pytest.raises(RunError, match=r"config.yaml: env.rewards.old_hip_pose.func: cannot import"):
         from_plain(H1WalkCfg(), plain, "config.yaml: env")

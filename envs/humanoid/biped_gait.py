@@ -10,10 +10,11 @@ trained without them only learnt to stand):
 - `biped_contact`: each foot on the ground exactly when the clock says stance;
 - `swing_foot_clearance`: the swinging foot at least `height` above where it stands.
 
-Once the `stand_from_step` curriculum allows it, a command slower than `STAND_COMMAND` asks the gait to
-stand: no leg swings, the reference is the default pose, both feet should stay down (humanoid-gym's gait
-steps in place forever, which the SkillBench blends inherit). Measured so far (docs/skillblender.md): the
-policies trained with it still step in place at zero command.
+With the `stand_from_step` curriculum term (not in the walking preset), a command slower than
+`STAND_COMMAND` asks the gait to stand once the term switches on: no leg swings, the reference is the default
+pose, both feet should stay down (humanoid-gym's gait steps in place forever, which the SkillBench blends
+inherit). Measured so far (docs/skillblender.md): the policies trained with it still step in place at zero
+command, and walk slower.
 
 The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
 rule `robolearn.env.symmetry` already has for `gait_phase`.
@@ -47,8 +48,8 @@ STAND_COMMAND = 0.1
 
 
 def standing_enabled(env: ManagerBasedRlEnv) -> bool:
-    """Whether the gait stands under slow commands yet (`stand_from_step`); always, without that curriculum."""
-    return bool(env.term_state.get("biped_gait", {}).get("stand_at_zero_command", True))
+    """Whether the gait stands under slow commands yet: only once a `stand_from_step` curriculum says so."""
+    return bool(env.term_state.get("biped_gait", {}).get("stand_at_zero_command", False))
 
 
 def stepping(env: ManagerBasedRlEnv) -> torch.Tensor:
