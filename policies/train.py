@@ -7,6 +7,7 @@ collect `num_steps_per_env` steps from every world, update, log a metrics row, c
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import statistics
 import time
@@ -219,7 +220,11 @@ def train_ppo(
             alg.load(teacher, {"teacher": True}, strict=True)
             console.print(f"teacher: {teacher_ckpt}")
         if init_from is not None:
-            _init_weights(alg, spec.task, init_from)
+            try:
+                _init_weights(alg, spec.task, init_from)
+            except RunError:
+                shutil.rmtree(run)  # a fresh folder holding only config.yaml: leave nothing half-made
+                raise
             console.print(f"policy and critic initialised from {init_from}")
         if agent.random_initial_episode_length:
             env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)

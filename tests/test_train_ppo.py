@@ -200,5 +200,6 @@ def test_init_from_starts_a_fresh_run_from_a_trained_policy(trained: Path, tmp_p
     )
     with pytest.raises(RunError, match="--init-from .*model_000008.pt: its networks do not fit"):
         train(other)
+    assert list((tmp_path / TASK).iterdir()) == []  # the refused run left no folder behind
     with pytest.raises(RunError, match="does not combine with --resume"):
         train(TrainArgs(resume=trained, init_from=trained))
