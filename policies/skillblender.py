@@ -21,12 +21,14 @@ names this class as the actor. Skills load from run folders (their config.yaml a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mujoco
+import numpy as np
 import torch
 import torch.nn as nn
 from robolearn.policies.config import PpoCfg, ppo_fields
@@ -326,7 +328,10 @@ class SkillBenchMeter:
         from robolearn.env import mdp
 
         if self._self_contact is None:
-            self._self_contact = SelfContact(env.scene.model, env.robot.base_id)
+            default = mujoco.MjData(env.scene.model)
+            if env.robot.keyframe is not None:
+                mujoco.mj_resetDataKeyframe(env.scene.model, default, env.robot.keyframe)
+            self._self_contact = SelfContact(env.scene.model, env.robot.base_id, default.qpos)
         lim = env.robot.soft_joint_limits
         margin = NEAR_LIMIT * (lim[:, 1] - lim[:, 0])
         q = env.robot.joint_pos
@@ -341,29 +346,53 @@ NEAR_LIMIT = 0.05
 
 
 class SelfContact:
-    """Which worlds have two of the robot's geoms touching (MuJoCo already skips parent-child pairs).
+    """Which worlds have two of the robot's collision geoms touching.
+
+    Every two collision geoms of the robot are tested, whatever the model's collision filter says:
+    menagerie's G1 collides through floor pairs only, so its own filter would hide every self-contact.
+    A collision geom is one that collides by contype/conaffinity or appears in a contact pair. Pairs
+    already touching in the default pose (`default_qpos`) are adjacent shapes by design and not counted;
+    MuJoCo skips parent-child pairs.
 
     Found on a host MjData, one world at a time (kinematics and collision only, ~50 us per world): the
     batched backends expose contact sensors, not the contact list. For evaluation, not for training.
     """
 
-    def __init__(self, model: mujoco.MjModel, base_body: int):
-        self.model, self.data = model, mujoco.MjData(model)
-        root = model.body_rootid[base_body]
-        self.robot_geom = model.body_rootid[model.geom_bodyid] == root
+    def __init__(self, model: mujoco.MjModel, base_body: int, default_qpos: np.ndarray | None = None):
+        self.model = copy.deepcopy(model)
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        robot = m.body_rootid[m.geom_bodyid] == m.body_rootid[base_body]
+        in_pair = np.zeros(m.ngeom, dtype=bool)
+        in_pair[m.pair_geom1] = in_pair[m.pair_geom2] = True
+        shapes = robot & (((m.geom_contype | m.geom_conaffinity) > 0) | in_pair)
+        m.geom_contype[:] = m.geom_conaffinity[:] = 0
+        m.geom_contype[shapes] = m.geom_conaffinity[shapes] = 1
+        # The broad phase reads the per-body OR of its geoms' bits, set when the model was compiled.
+        m.body_contype[:] = m.body_conaffinity[:] = 0
+        m.body_contype[np.unique(m.geom_bodyid[shapes])] = 1
+        m.body_conaffinity[np.unique(m.geom_bodyid[shapes])] = 1
+        self.shapes = shapes
+        self.allowed = np.zeros(0, dtype=np.int64)
+        if default_qpos is not None:
+            self.allowed = self._touching(np.asarray(default_qpos))
+
+    def _touching(self, qpos: np.ndarray) -> np.ndarray:
+        """Codes (g1 * ngeom + g2, g1 < g2) of the robot-geom pairs touching at `qpos`."""
+        self.data.qpos[:] = qpos
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_collision(self.model, self.data)
+        c = self.data.contact
+        geoms = c.geom[: self.data.ncon][c.dist[: self.data.ncon] <= 0.0]
+        geoms = geoms[self.shapes[geoms[:, 0]] & self.shapes[geoms[:, 1]]]
+        return geoms.min(axis=1).astype(np.int64) * self.model.ngeom + geoms.max(axis=1)
 
     def __call__(self, qpos: torch.Tensor) -> torch.Tensor:
         """(N,) bool from the worlds' (N, nq) positions."""
         rows = qpos.detach().cpu().numpy()
         found = torch.zeros(len(rows), dtype=torch.bool)
         for w, q in enumerate(rows):
-            self.data.qpos[:] = q
-            mujoco.mj_kinematics(self.model, self.data)
-            mujoco.mj_collision(self.model, self.data)
-            c = self.data.contact
-            touching = c.dist[: self.data.ncon] <= 0.0
-            geoms = c.geom[: self.data.ncon][touching]
-            found[w] = bool((self.robot_geom[geoms[:, 0]] & self.robot_geom[geoms[:, 1]]).any())
+            found[w] = bool((~np.isin(self._touching(q), self.allowed)).any())
         return found.to(qpos.device)
 
 

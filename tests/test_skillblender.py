@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import mujoco
 import pytest
 import torch
 from robolearn.envs.humanoid import h1_skillbench, h1_skills
@@ -531,19 +532,27 @@ def test_skillbench_meter_on_scripted_steps():
     assert m.self_collision[0] == pytest.approx(0.5) and m.near_limit[0] == pytest.approx(0.25)
 
 
-def test_self_contact_finds_limbs_touching_and_nothing_in_the_default_pose():
-    env = make_env("H1-SkillBench-ButtonPress", num_envs=3)
-    env.reset(seed=0)
-    model, q = env.scene.model, env.sim.qpos.clone()
-
-    def set_joint(world: int, name: str, value: float) -> None:
-        q[world, model.joint(name).qposadr[0]] = value
-
-    set_joint(1, "left_shoulder_roll", -0.34)  # the left arm swung in across the torso
-    set_joint(1, "left_elbow", -1.2)
-    set_joint(2, "left_hip_roll", -0.43)  # the legs crossed at the knees
-    set_joint(2, "right_hip_roll", 0.43)
-    found = SelfContact(model, env.robot.base_id)(q)
+@pytest.mark.parametrize(
+    "task, arm_in, legs_crossed",
+    [
+        # H1: the left arm swung in across the torso; the legs crossed at the knees
+        ("H1-SkillBench-ButtonPress", {"left_shoulder_roll": -0.34, "left_elbow": -1.2},
+         {"left_hip_roll": -0.43, "right_hip_roll": 0.43}),
+        # G1 (collides through floor pairs only, so its own filter would hide these)
+        ("G1-Skill-Reach", {"left_shoulder_roll_joint": -0.34},
+         {"left_hip_roll_joint": -0.2, "right_hip_roll_joint": 0.2}),
+    ],
+)  # fmt: skip
+def test_self_contact_finds_limbs_touching_and_nothing_in_the_default_pose(task, arm_in, legs_crossed):
+    env = make_env(task, num_envs=3)
+    model = env.scene.model
+    default = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, default, env.robot.keyframe)
+    q = torch.tensor(default.qpos).repeat(3, 1)
+    for world, pose in ((1, arm_in), (2, legs_crossed)):
+        for name, value in pose.items():
+            q[world, model.joint(name).qposadr[0]] = value
+    found = SelfContact(model, env.robot.base_id, default.qpos)(q)
     assert found.tolist() == [False, True, True]
 
 
