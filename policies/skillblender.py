@@ -398,7 +398,7 @@ class SelfContact:
 
 def bench_accuracy(task: str) -> Any | None:
     """The accuracy function of a SkillBench task (`BENCH_ACCURACY`), None for any other task."""
-    if not task.startswith("H1-SkillBench-"):
+    if "-SkillBench-" not in task:
         return None
     from robolearn.envs.humanoid.h1_skillbench import BENCH_ACCURACY
 

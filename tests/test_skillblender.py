@@ -21,6 +21,7 @@ from robolearn.policies.skillblender import (
     SkillBenchMeter,
     SkillBlenderCfg,
     SkillBlenderModel,
+    bench_accuracy,
     check_blender_task,
     load_skill,
 )
@@ -451,7 +452,7 @@ def test_reach_waypoints_in_range_need_squatting_and_accuracy_on_scripted_states
     targets = env.term_state["bench_reach_targets"]
     wrists0 = h1_skills.default_points_h(env)["wrists"]
     # Both wrists share one offset from their default points; heights span knee to chest.
-    dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + h1_skillbench.NOMINAL_PELVIS_HEIGHT + wrists0[:, 2])
+    dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + h1_skills.WALK_BASE_HEIGHT + wrists0[:, 2])
     assert torch.allclose(dz[:, 0], dz[:, 1], atol=1e-9)
     lo, hi = h1_skillbench.REACH_OFFSET_Z
     assert (dz >= lo - 1e-9).all() and (dz <= hi + 1e-9).all()
@@ -554,6 +555,25 @@ def test_self_contact_finds_limbs_touching_and_nothing_in_the_default_pose(task,
             q[world, model.joint(name).qposadr[0]] = value
     found = SelfContact(model, env.robot.base_id, default.qpos)(q)
     assert found.tolist() == [False, True, True]
+
+
+def test_g1_reach_waypoints_hang_from_the_g1_and_blend_its_skills():
+    from robolearn.envs.humanoid.g1_skills import G1, G1_TRUNK
+
+    env = make_env("G1-SkillBench-Reach", num_envs=32)
+    assert env.num_actions == 21
+    env.step(torch.zeros(32, 21))
+    targets = env.term_state["bench_reach_targets"]
+    wrists0 = h1_skills.default_points_h(env)["wrists"]
+    dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + G1.standing_height + wrists0[:, 2])
+    lo, hi = h1_skillbench.REACH_OFFSET_Z
+    assert (dz >= lo - 1e-9).all() and (dz <= hi + 1e-9).all()
+    assert (
+        targets[:, :, 2] - env.env_origins[:, 2:3]
+    ).min() > 0.1  # knee height of a 1.3 m robot, not the floor
+    assert env.cfg.scene.contact_sensors["trunk"].bodies == G1_TRUNK  # built: the G1 has these bodies
+    assert h1_skillbench.BENCH_SKILLS["G1-SkillBench-Reach"] == ("G1-Skill-Reach", "G1-Skill-Squat")
+    assert bench_accuracy("G1-SkillBench-Reach") is h1_skillbench.reach_error
 
 
 def test_skillbench_meter_on_a_falling_robot():

@@ -1,5 +1,6 @@
 """The four SkillBlender primitive skills on the Unitree G1 (issue 8): `G1-Skill-Squat`, `-Reach`, `-Step`,
-`-Walk`.
+`-Walk`; and the first G1 SkillBench task, `G1-SkillBench-Reach` (the H1 task's waypoints, which hang from
+the robot's own default wrist points and pelvis height, blended from the G1 reach and squat skills).
 
 Same observations, goals, rewards and terminations as the H1 skills (envs/humanoid/h1_skills.py); only the
 robot description (`Humanoid`) differs. The paper's G1 has 21 actuated joints; menagerie's `g1_mjx` has 29,
@@ -15,6 +16,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from robolearn.envs.humanoid.h1_skillbench import (
+    BENCH_ACCURACY,
+    BENCH_SKILLS,
+    H1ReachWaypointsCfg,
+    bench_scene,
+    reach_error,
+)
 from robolearn.envs.humanoid.h1_skills import (
     SKILL_GOALS,
     H1ReachCfg,
@@ -66,13 +74,22 @@ G1 = Humanoid(
 )
 
 
-def on_g1(cfg_cls: type[H1SkillCfg]) -> Callable[[], H1SkillCfg]:
-    """The H1 skill config `cfg_cls` with the G1 as its robot."""
+G1_TRUNK = ("pelvis", "torso_link", "left_shoulder_yaw_link", "right_shoulder_yaw_link")
+"""SkillBench's illegal contacts on the G1: its upper body less the forearms, which may touch objects."""
+
+
+def on_g1(cfg_cls: type[H1SkillCfg], trunk: tuple[str, ...] | None = None) -> Callable[[], H1SkillCfg]:
+    """The H1 skill config `cfg_cls` with the G1 as its robot; `trunk`: a SkillBench task's guarded bodies."""
 
     def make() -> H1SkillCfg:
         cfg = cfg_cls()
         cfg.humanoid = dataclasses.replace(G1)
-        cfg.scene = humanoid_scene(cfg.scene.terrain.kind, humanoid=cfg.humanoid)
+        kind = cfg.scene.terrain.kind
+        cfg.scene = (
+            humanoid_scene(kind, humanoid=cfg.humanoid)
+            if trunk is None
+            else bench_scene(kind, humanoid=cfg.humanoid, trunk=trunk)
+        )
         cfg.keyframe = G1.keyframe
         return cfg
 
@@ -91,3 +108,12 @@ for _skill, _cfg, _ppo, _what in (
         SkillGoal(h1_goal.names, (-_SPAN,), (_SPAN,)) if _skill == "Squat" else h1_goal
     )
     register_task(f"G1-Skill-{_skill}", on_g1(_cfg), f"Unitree G1 (21 joints) skill: {_what}", train_cfg=_ppo)
+
+register_task(
+    "G1-SkillBench-Reach",
+    on_g1(H1ReachWaypointsCfg, trunk=G1_TRUNK),
+    "Unitree G1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
+    train_cfg=h1_skill_ppo,
+)
+BENCH_SKILLS["G1-SkillBench-Reach"] = ("G1-Skill-Reach", "G1-Skill-Squat")
+BENCH_ACCURACY["G1-SkillBench-Reach"] = reach_error

@@ -34,7 +34,9 @@ import numpy as np
 import torch
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
+    Humanoid,
     _from_heading,
+    _humanoid,
     _to_heading,
     default_points_h,
     gait_clock,
@@ -154,8 +156,10 @@ def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]
     return {"policy": policy, "critic": ObsGroupCfg(terms=critic, enable_noise=False)}
 
 
-def bench_scene(terrain_kind: str) -> SceneCfg:
-    return humanoid_scene(terrain_kind, guarded=("trunk", TRUNK))
+def bench_scene(
+    terrain_kind: str, humanoid: Humanoid | None = None, trunk: tuple[str, ...] = TRUNK
+) -> SceneCfg:
+    return humanoid_scene(terrain_kind, guarded=("trunk", trunk), humanoid=humanoid)
 
 
 def bench_terminations() -> dict[str, TerminationTerm]:
@@ -427,8 +431,6 @@ REACH_OFFSET_Z = (-0.45, 0.15)
 REACH_WAYPOINT_S = (2.6, 2.6)
 """Seconds between waypoints: four per 10 s episode, the last one 2.2 s before the end, so the
 end-of-episode accuracy always measures a settled reach."""
-NOMINAL_PELVIS_HEIGHT = 0.98
-"""Waypoints hang from the default pelvis height, so a robot that squats does not drag them down."""
 REACH_DONE = 0.05
 """A waypoint counts as reached when both wrists are within this distance (m)."""
 
@@ -453,12 +455,12 @@ def place_reach_waypoint(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     )
     offset = lows + (highs - lows) * u
     points_h = default_points_h(env)["wrists"].unsqueeze(0) + offset.unsqueeze(1)  # (n, 2, 3)
+    # Waypoints hang from the default pelvis height, so a robot that squats does not drag them down.
+    pelvis_height = _humanoid(env).standing_height
     root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
     targets = _reach_targets(env)
     targets[env_ids, :, :2] = root.unsqueeze(1) + _from_heading(env, points_h[..., :2], env_ids)
-    targets[env_ids, :, 2] = (
-        env.env_origins[env_ids, 2].unsqueeze(1) + NOMINAL_PELVIS_HEIGHT + points_h[..., 2]
-    )
+    targets[env_ids, :, 2] = env.env_origins[env_ids, 2].unsqueeze(1) + pelvis_height + points_h[..., 2]
 
 
 def reach_error(env: ManagerBasedRlEnv) -> torch.Tensor:
