@@ -323,15 +323,13 @@ class SkillBenchMeter:
 
     def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
         """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (BENCH_ACCURACY)."""
-        from robolearn.envs.humanoid.h1_skills import feet_pos_w
+        from robolearn.envs.humanoid.h1_skills import default_pose_data, feet_pos_w
 
         from robolearn.env import mdp
 
         if self._self_contact is None:
-            default = mujoco.MjData(env.scene.model)
-            if env.robot.keyframe is not None:
-                mujoco.mj_resetDataKeyframe(env.scene.model, default, env.robot.keyframe)
-            self._self_contact = SelfContact(env.scene.model, env.robot.base_id, default.qpos)
+            default = default_pose_data(env).qpos
+            self._self_contact = SelfContact(env.scene.model, env.robot.base_id, default)
         lim = env.robot.soft_joint_limits
         margin = NEAR_LIMIT * (lim[:, 1] - lim[:, 0])
         q = env.robot.joint_pos

@@ -204,15 +204,22 @@ def feet_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     return env.sim.xpos[:, _body_ids(env, _humanoid(env).feet)].to(env.device).double()
 
 
+def default_pose_data(env: ManagerBasedRlEnv) -> mujoco.MjData:
+    """A host MjData in the robot's default pose (its keyframe, else qpos0), kinematics done."""
+    model = env.scene.model
+    data = mujoco.MjData(model)
+    if env.robot.keyframe is not None:
+        mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
+    mujoco.mj_kinematics(model, data)
+    return data
+
+
 def default_points_h(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:
     """Wrist (2, 3) and foot (2, 3) positions of the default pose, relative to the pelvis in its heading frame."""
     cache = env.term_state.setdefault("h1_default_points", {})
     if not cache:
         model = env.scene.model
-        data = mujoco.MjData(model)
-        if env.robot.keyframe is not None:
-            mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
-        mujoco.mj_kinematics(model, data)
+        data = default_pose_data(env)
         root = data.qpos[:3].copy()
         humanoid = _humanoid(env)
         elbows = [model.body(n).id for n in humanoid.wrist_bodies]
