@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="policy steps (500 = 10 s)")
     parser.add_argument("--settle-s", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results json (replaced, not merged)")
     parser.add_argument("--video", type=Path, default=None,
                         help="also render the first run walking forward at 0.5 m/s to this mp4, and a PNG strip of it")  # fmt: skip
     args = parser.parse_args()
@@ -98,12 +99,12 @@ def main() -> None:
             name = f"{label} {command}"
             print(f"{name:<34}{r['vx']:>11.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['single_support']:>16.2f}"
                   f"{r['falls']:>7.2f}")  # fmt: skip
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps({"worlds": args.worlds, "steps": args.steps, "settle_s": args.settle_s,
                                "seed": args.seed, "commands": COMMANDS, "runs": results}, indent=2))  # fmt: skip
-    tmp.replace(RESULTS)
-    print(f"wrote {RESULTS}")
+    tmp.replace(args.out)
+    print(f"wrote {args.out}")
     if args.video is not None:
         pol = fixed_command_policy(args.runs[0], COMMANDS["forward 0.5"], 1, args.seed)
         pol.env.reset(seed=args.seed)

@@ -38,6 +38,9 @@ from rsl_rl.modules import MLP, EmpiricalNormalization
 from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
 
+CLOCK_DIM = 2
+"""A walking skill's gait clock: (sin, cos)."""
+
 
 @dataclass
 class SkillBlenderCfg(PpoCfg):
@@ -76,6 +79,12 @@ class FrozenSkill:
     inputs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     """Its policy observation's terms after the goal slot, with their params: the suffix of the blender
     task's observation it reads."""
+    stand_below: float | None = None
+    """For a walking skill whose clock stops under a stand command (`biped_gait.gait_clock`): the goal norm
+    below which the blender stops the clock it hands the skill, as the skill's training env did. The clock is
+    then the first input after the goal."""
+    stopped_clock: tuple[float, float] = (0.0, 1.0)
+    """The (sin, cos) that clock holds while stopped."""
 
     @property
     def goal_dim(self) -> int:
@@ -88,6 +97,7 @@ class FrozenSkill:
 
 def load_skill(path: str | Path) -> FrozenSkill:
     """A skill from its run folder: the task's goal slot (from the task module) and the actor's weights."""
+    from robolearn.envs.humanoid import biped_gait
     from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
     from robolearn.policies.setup import spec_from_run
     from robolearn.sim2real.export import ExportedPolicy
@@ -118,6 +128,8 @@ def load_skill(path: str | Path) -> FrozenSkill:
     except RuntimeError as exc:
         raise RunError(f"{ckpt} does not fit the run's actor config: {exc}") from None
     goal = SKILL_GOALS[spec.task]
+    inputs = list(spec.env.observations[group].terms.values())[1:]
+    stops_clock = bool(inputs) and inputs[0].func is biped_gait.gait_clock
     return FrozenSkill(
         spec.task,
         ExportedPolicy(actor),
@@ -125,6 +137,8 @@ def load_skill(path: str | Path) -> FrozenSkill:
         torch.tensor(goal.high, dtype=torch.float32),
         obs_dim,
         {name: dict(term.params) for name, term in list(spec.env.observations[group].terms.items())[1:]},
+        biped_gait.STAND_COMMAND if stops_clock else None,
+        biped_gait.STOPPED_CLOCK,
     )
 
 
@@ -133,6 +147,7 @@ class BlendHead(nn.Module):
 
     goal_low: torch.Tensor
     goal_high: torch.Tensor
+    stopped_clocks: torch.Tensor
 
     def __init__(self, obs_dim: int, num_actions: int, skills: list[FrozenSkill], hidden_dims: tuple[int, ...] | list[int],
                  activation: str = "elu", obs_normalization: bool = True, per_joint_weights: bool = True):  # fmt: skip
@@ -151,6 +166,10 @@ class BlendHead(nn.Module):
         self.num_actions = num_actions
         self.per_joint_weights = per_joint_weights
         self.goal_dims = [s.goal_dim for s in skills]
+        self.stand_below = [s.stand_below for s in skills]
+        self.register_buffer(
+            "stopped_clocks", torch.tensor([s.stopped_clock for s in skills], dtype=torch.float32)
+        )
         self.skills = nn.ModuleList([s.actor for s in skills])
         for p in self.skills.parameters():
             p.requires_grad_(False)
@@ -177,9 +196,16 @@ class BlendHead(nn.Module):
         logits = out[:, n_goals:].reshape(obs.shape[0], self.num_skills, -1)
         weights = torch.softmax(logits, dim=1).expand(-1, -1, self.num_actions)
         actions = []
-        for skill, goal, tail in zip(self.skills, torch.split(goals, self.goal_dims, dim=-1), self.tail_dims,
-                                     strict=True):  # fmt: skip
-            actions.append(skill(torch.cat([goal, obs[:, obs.shape[1] - tail :]], dim=-1)))
+        for k, (skill, goal, tail, stand_below) in enumerate(zip(self.skills, torch.split(goals, self.goal_dims, -1),
+                                                                 self.tail_dims, self.stand_below, strict=True)):  # fmt: skip
+            inputs = obs[:, obs.shape[1] - tail :]
+            if stand_below is not None:
+                # The high level drives the walking clock through the command it gives: a slow one stops it,
+                # which is how that skill was taught to stand.
+                moving = torch.linalg.norm(goal, dim=-1, keepdim=True) > stand_below
+                clock = torch.where(moving, inputs[:, :CLOCK_DIM], self.stopped_clocks[k])
+                inputs = torch.cat([clock, inputs[:, CLOCK_DIM:]], dim=-1)
+            actions.append(skill(torch.cat([goal, inputs], dim=-1)))
         return goals, weights, torch.stack(actions, dim=1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,16 @@ def test_a_world_commanded_to_stand_keeps_both_feet_down_in_the_default_pose(env
     _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.3))  # turning in place steps
     assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
     assert torch.allclose(biped_gait.biped_contact(env), torch.full((2,), 0.5))
-    env.term_state["biped_gait"]["stand_at_zero_command"] = False
+    env.term_state["biped_gait"].pop("stand_at_zero_command")
+
+
+def test_the_observed_clock_stops_in_worlds_told_to_stand(env):
+    _at_phase(env, [0.25, 0.75], command=(0.5, 0.0, 0.0))
+    running = biped_gait.gait_clock(env)
+    assert torch.allclose(running, mdp.gait_phase(env, PERIOD))
+    env.command_manager.command[1] = torch.tensor([0.05, 0.0, 0.05]).to(env.command_manager.command)
+    assert torch.equal(biped_gait.gait_clock(env)[1], torch.tensor(biped_gait.STOPPED_CLOCK))
+    assert torch.allclose(biped_gait.gait_clock(env)[0], running[0])
 
 
 def test_walking_skill_mirrors_with_its_clock(env):
@@ -95,11 +104,14 @@ def test_walking_skill_mirrors_with_its_clock(env):
 def test_the_gait_steps_everywhere_until_the_curriculum_lets_it_stand():
     env = make_env("H1-Skill-Walk", num_envs=2)
     env.reset(seed=0)
+    env.term_state["biped_gait"].pop("stand_at_zero_command", None)
     _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.0))
-    assert not biped_gait.standing_enabled(env)  # the preset has no stand curriculum: zero commands step
-    assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()
+    assert biped_gait.standing_enabled(env)  # without a curriculum (evaluation drops them) the gait stands
+    assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))
     assert biped_gait.stand_from_step(env, torch.arange(2), step=100) == 0.0  # step 0 of 100: still off
     assert not biped_gait.standing_enabled(env)
+    assert (biped_gait.swing_signal(env).amax(dim=-1) > 0.9).all()  # zero commands step
+    assert torch.allclose(biped_gait.gait_clock(env), mdp.gait_phase(env, PERIOD))  # and see the clock run
     env.common_step_counter = 100
     assert biped_gait.stand_from_step(env, torch.arange(2), step=100) == 1.0
     assert biped_gait.standing_enabled(env)

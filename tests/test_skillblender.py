@@ -8,7 +8,7 @@ from pathlib import Path
 import mujoco
 import pytest
 import torch
-from robolearn.envs.humanoid import h1_skillbench, h1_skills
+from robolearn.envs.humanoid import biped_gait, h1_skillbench, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -303,6 +303,19 @@ def _write_skill_run(tmp_path: Path, task: str, seed: int) -> Path:
         {"actor_state_dict": actor.state_dict(), "iteration": 0}, run / "checkpoints" / "model_000000.pt"
     )
     return run
+
+
+def test_a_slow_walking_goal_stops_the_clock_the_blender_hands_the_walking_skill(tmp_path):
+    walk = load_skill(_write_skill_run(tmp_path, "H1-Skill-Walk", 0))
+    assert walk.stand_below == biped_gait.STAND_COMMAND  # its env stopped the clock under a stand command
+    assert load_skill(_write_skill_run(tmp_path, "H1-Skill-Reach", 1)).stand_below is None
+    head = BlendHead(3 + CLOCK + PROPRIO, 19, [walk], [32], obs_normalization=False, per_joint_weights=False)
+    obs = torch.randn(2, 3 + CLOCK + PROPRIO)
+    stopped = torch.tensor(biped_gait.STOPPED_CLOCK).expand(2, CLOCK)
+    for goal, clock in (((0.05, 0.0, 0.05), stopped), ((0.5, 0.0, 0.0), obs[:, 3:5])):
+        _set_output_bias(head, torch.tensor([*goal, 0.0]))  # one skill: its weight is 1 whatever the logit
+        walk_obs = torch.cat([torch.tensor(goal).expand(2, 3), clock, obs[:, -PROPRIO:]], dim=-1)
+        assert torch.allclose(head(obs), walk.actor(walk_obs), atol=1e-6)
 
 
 def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):

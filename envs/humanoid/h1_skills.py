@@ -114,8 +114,13 @@ learnt to stand (its tracking matched standing still); targets grow to STEP_RADI
 STEP_RAMP_ITERATIONS = 750
 """Half of the skill preset's 1500 iterations."""
 WALK_COMMAND = VelocityCommandCfg(
-    lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.1
+    lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.2
 )
+STAND_FROM_STEP = 24_000
+"""Env steps per world before the walking gait may stand (`biped_gait.stand_from_step`): iteration 1000 of the
+preset's 1500 (24 steps each). The gait is found by about iteration 550 (its contact pattern matched 80% of
+the time); allowed to stand from the start, the H1 never found it. Fine-tuning a walker that already steps
+needs no wait (docs/skillblender.md measures one trained with 0, as its config.yaml records)."""
 GOAL_RESAMPLE_S = (4.0, 6.0)
 """Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
 WALK_BASE_HEIGHT = 0.98
@@ -420,10 +425,7 @@ def walk_rewards() -> dict[str, RewardTerm]:
 
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
-    # The gait keeps stepping in place at zero command, as humanoid-gym's does. Asking it to stand (biped_gait's
-    # stand_from_step curriculum and stand_still) and weighting turns more were tried and walked worse without
-    # standing (docs/skillblender.md), so this stays the measured recipe.
-    del rewards["stand_still"]
+    rewards["stand_still"] = RewardTerm(biped_gait.stand_still, weight=-2.0)
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
     rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0)
     rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
@@ -455,7 +457,7 @@ def proprio_terms(noise: bool = True) -> dict[str, ObsTerm]:
 def gait_clock() -> ObsTerm:
     """The walking skill's clock, read between its goal and the shared tail; a blender task that blends
     walking puts the same term right before the tail (see `skill_inputs`)."""
-    return ObsTerm(mdp.gait_phase, params={"period": biped_gait.WALK_PERIOD})
+    return ObsTerm(biped_gait.gait_clock, params={"period": biped_gait.WALK_PERIOD})
 
 
 def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
@@ -613,7 +615,10 @@ class H1WalkCfg(H1SkillCfg):
     commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
     curriculum: dict[str, CurriculumTerm] = field(
-        default_factory=lambda: {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5})}
+        default_factory=lambda: {
+            "command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5}),
+            "stand_from_step": CurriculumTerm(biped_gait.stand_from_step, params={"step": STAND_FROM_STEP}),
+        }
     )
     episode_length_s: float = 20.0
 
