@@ -167,8 +167,11 @@ class BlendHead(nn.Module):
         self.per_joint_weights = per_joint_weights
         self.goal_dims = [s.goal_dim for s in skills]
         self.stand_below = [s.stand_below for s in skills]
+        # Not saved: it comes with the skills, and checkpoints from before it existed still load.
         self.register_buffer(
-            "stopped_clocks", torch.tensor([s.stopped_clock for s in skills], dtype=torch.float32)
+            "stopped_clocks",
+            torch.tensor([s.stopped_clock for s in skills], dtype=torch.float32),
+            persistent=False,
         )
         self.skills = nn.ModuleList([s.actor for s in skills])
         for p in self.skills.parameters():
