@@ -11,16 +11,23 @@ is accuracy under `--success-m`, and feasibility is mean |joint jerk| (rad/s^3),
 , foot slip (m/s), the share of steps with the robot touching itself, and the share with a joint in the
 outer 5% of its range, from `SkillBenchMeter`. The training budget (env steps, wall time) comes from each
 run's metrics.jsonl, so the table says what every method was given.
+
+Seeds: label runs `<method>-seed<k>` (`blender-seed0=... blender-seed1=...`) and a second table gives each
+method's median over its seeds, with the range. `--reuse` reads a run's `eval_skillbench.json` instead of
+evaluating again when it was written for the same checkpoint, episodes and seed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 from pathlib import Path
+from typing import Any
 
 from robolearn.policies.evaluate import eval_run
-from robolearn.policies.runs import atomic_write_text
+from robolearn.policies.runs import atomic_write_text, pick_checkpoint
 
 FIELDS = (
     "return",
@@ -46,6 +53,46 @@ def training_budget(run: Path) -> dict[str, float]:
     }
 
 
+def evaluate(run: Path, episodes: int, seed: int, reuse: bool) -> dict[str, Any]:
+    """`robolearn eval` of the run's latest checkpoint, or its saved result for the same checkpoint,
+    episodes and seed (`reuse`)."""
+    out = run / "eval_skillbench.json"
+    if reuse and out.exists():
+        saved = json.loads(out.read_text())
+        same = (saved.get("episodes"), saved.get("seed"), saved.get("checkpoint"))
+        if same == (episodes, seed, str(pick_checkpoint(run))):
+            return saved
+    return eval_run(run, episodes=episodes, seed=seed, out=out, quiet=True)
+
+
+def method_of(label: str) -> str:
+    """`blender-seed1` -> `blender`: the rows a seed summary groups."""
+    return re.sub(r"-seed\d+$", "", label)
+
+
+def seed_summary(rows: list[dict[str, Any]], success_m: float) -> None:
+    """Per task and method: the number of seeds, then the median over seeds [min, max] of each measure."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], method_of(r["label"])), []).append(r)
+    if all(len(g) == 1 for g in groups.values()):
+        return
+    print("\nPer method, over seeds: median [min, max]")
+    print(
+        f"| task | method | seeds | accuracy (m) | success (< {success_m} m) | falls | self-contact | near limit |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+
+    def spread(group: list[dict[str, Any]], key: str, fmt: str) -> str:
+        vals = [r[key] if key == "success_rate" else r[key]["mean"] for r in group]
+        return f"{statistics.median(vals):{fmt}} [{min(vals):{fmt}}, {max(vals):{fmt}}]"
+
+    for (task, method), group in groups.items():
+        print(f"| {task} | {method} | {len(group)} | {spread(group, 'accuracy_m', '.3f')} | "
+              f"{spread(group, 'success_rate', '.2f')} | {spread(group, 'failure_rate', '.2f')} | "
+              f"{spread(group, 'self_collision', '.2f')} | {spread(group, 'near_limit', '.2f')} |")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--runs", nargs="+", required=True, help="label=run_folder pairs")
@@ -55,6 +102,7 @@ def main() -> None:
         "--success-m", type=float, default=0.1, help="an episode succeeds if its accuracy is below this"
     )
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/skillbench.json"))
+    p.add_argument("--reuse", action="store_true", help="reuse each run's saved evaluation when it matches")
     args = p.parse_args()
     rows = []
     for item in args.runs:
@@ -62,9 +110,7 @@ def main() -> None:
         if not path:
             raise SystemExit(f"--runs: expected label=run_folder, got {item!r}")
         run = Path(path)
-        ev = eval_run(
-            run, episodes=args.episodes, seed=args.seed, out=run / "eval_skillbench.json", quiet=True
-        )
+        ev = evaluate(run, args.episodes, args.seed, args.reuse)
         if "accuracy_m" not in ev:
             raise SystemExit(f"{run}: task {ev['task']} is not a SkillBench task (no accuracy measure)")
         per_episode = ev["accuracy_per_episode"]
@@ -90,6 +136,7 @@ def main() -> None:
               f"{cell(r, 'accuracy_m', '.3f')} | {r['success_rate']:.2f} | {cell(r, 'failure_rate', '.2f')} | {cell(r, 'jerk', '.0f')} | "
               f"{cell(r, 'power_w', '.0f')} | {cell(r, 'foot_slip', '.3f')} | {cell(r, 'self_collision', '.2f')} | "
               f"{cell(r, 'near_limit', '.2f')} |")  # fmt: skip
+    seed_summary(rows, args.success_m)
 
 
 if __name__ == "__main__":
