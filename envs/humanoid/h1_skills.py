@@ -425,7 +425,9 @@ def walk_rewards() -> dict[str, RewardTerm]:
 
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
-    rewards["stand_still"] = RewardTerm(biped_gait.stand_still, weight=-2.0)
+    # The velocity recipe's -0.5, once the gait may stand: fine-tunes at -1 and -2 lost the gait in every world
+    # (docs/skillblender.md).
+    rewards["stand_still"].func = biped_gait.stand_still
     rewards["joint_torques"].weight = -1e-5  # H1's leg torques are ~10x a quadruped's
     rewards["base_height"] = RewardTerm(base_height_l2, weight=-10.0)
     rewards["hip_yaw_roll_pose"] = RewardTerm(joint_pose, weight=0.5, params={"joints": HIP_YAW_ROLL})
