@@ -84,7 +84,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=RESULTS, help="results json (replaced, not merged)")
     parser.add_argument("--video", type=Path, default=None,
-                        help="also render the first run walking forward at 0.5 m/s to this mp4, and a PNG strip of it")  # fmt: skip
+                        help="also render the first run under --video-command to this mp4, and a PNG strip of it")  # fmt: skip
+    parser.add_argument("--video-command", choices=list(COMMANDS), default="forward 0.5")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -106,7 +107,7 @@ def main() -> None:
     tmp.replace(args.out)
     print(f"wrote {args.out}")
     if args.video is not None:
-        pol = fixed_command_policy(args.runs[0], COMMANDS["forward 0.5"], 1, args.seed)
+        pol = fixed_command_policy(args.runs[0], COMMANDS[args.video_command], 1, args.seed)
         pol.env.reset(seed=args.seed)
         video = render_env_video(pol.env, pol.act, args.video, steps=250,
                                  worlds=1, width=480, height=360)  # fmt: skip
