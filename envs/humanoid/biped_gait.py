@@ -79,9 +79,9 @@ def stand_still(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 
 STOPPED_CLOCK = (0.0, 1.0)
-"""(sin, cos) of phase 0, where `gait_clock` holds in worlds told to stand. A walker fine-tuned with the clock
-stopped at (0, 0) instead, off the circle a running clock draws, lost its gait in every world (its
-reference-pose reward fell from 1.3 to 0.2 in 300 iterations)."""
+"""(sin, cos) of phase 0, where `gait_clock` holds in worlds told to stand: on the circle the running clock
+draws, so a clock-driven gait sees an instant it knows, with both feet down. (0, 0) was tried first; that
+fine-tune lost its gait, but so did one at (0, 1) with the same heavy stand_still weight (docs/skillblender.md)."""
 
 
 def gait_clock(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Tensor:
