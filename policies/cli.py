@@ -47,6 +47,9 @@ class TrainArgs:
     """--algo skillblender: run folders of the frozen skills to blend (e.g. runs/H1-Skill-Reach/<run>)."""
     single_weight: bool = False
     """--algo skillblender: one blend weight per skill (the paper's baseline) instead of one per skill and joint."""
+    goals_from_zero: bool = False
+    """--algo skillblender: every skill's goal starts at zero (each skill holds still; a walker that can stand
+    stands) instead of at the output layer's random initialisation."""
     teacher: Path | None = None
     """--algo distill: the PPO run whose policy the student imitates (the task defaults to its task)."""
     run_name: str | None = None

@@ -50,6 +50,9 @@ class SkillBlenderCfg(PpoCfg):
     """Run folders (or checkpoint files inside them) of the frozen skills, e.g. runs/H1-Skill-Reach/<stamp>."""
     per_joint_weights: bool = True
     """One blend weight per skill and joint (SkillBlender); False: one weight per skill (the baseline)."""
+    goals_from_zero: bool = False
+    """Start every skill's goal at zero (the goal rows of the output layer zeroed): each skill holds still,
+    and a walking skill that can stand starts standing. False: the usual random initialisation."""
 
     @classmethod
     def cpu(cls, **overrides: Any) -> SkillBlenderCfg:  # type: ignore[override]
@@ -63,6 +66,7 @@ class SkillBlenderCfg(PpoCfg):
         cfg["actor"]["class_name"] = f"{__name__}:SkillBlenderModel"
         cfg["actor"]["skills"] = [str(s) for s in self.skills]
         cfg["actor"]["per_joint_weights"] = self.per_joint_weights
+        cfg["actor"]["goals_from_zero"] = self.goals_from_zero
         return cfg
 
 
@@ -150,7 +154,8 @@ class BlendHead(nn.Module):
     stopped_clocks: torch.Tensor
 
     def __init__(self, obs_dim: int, num_actions: int, skills: list[FrozenSkill], hidden_dims: tuple[int, ...] | list[int],
-                 activation: str = "elu", obs_normalization: bool = True, per_joint_weights: bool = True):  # fmt: skip
+                 activation: str = "elu", obs_normalization: bool = True, per_joint_weights: bool = True,
+                 goals_from_zero: bool = False):  # fmt: skip
         super().__init__()
         if not skills:
             raise ValueError("skillblender: at least one skill is needed")
@@ -184,6 +189,11 @@ class BlendHead(nn.Module):
             obs_dim, sum(self.goal_dims) + self.num_skills * weights_per_skill, hidden_dims, activation
         )
         self.skills.eval()
+        if goals_from_zero:
+            last = self.net[-1]
+            with torch.no_grad():
+                last.weight[: sum(self.goal_dims)].zero_()
+                last.bias[: sum(self.goal_dims)].zero_()
 
     def train(self, mode: bool = True) -> BlendHead:
         super().train(mode)
@@ -220,7 +230,7 @@ class SkillBlenderModel(MLPModel):
     """rsl_rl actor whose `mlp` is a `BlendHead`; PPO, its storage and the ONNX export see an ordinary MLPModel."""
 
     def __init__(self, obs: TensorDict, obs_groups: dict[str, list[str]], obs_set: str, output_dim: int,
-                 skills: list[str] | None = None, per_joint_weights: bool = True,
+                 skills: list[str] | None = None, per_joint_weights: bool = True, goals_from_zero: bool = False,
                  hidden_dims: tuple[int, ...] | list[int] = (256, 256, 256), activation: str = "elu",
                  obs_normalization: bool = False, distribution_cfg: dict | None = None,
                  frozen_skills: list[FrozenSkill] | None = None) -> None:  # fmt: skip
@@ -235,7 +245,14 @@ class SkillBlenderModel(MLPModel):
             )
         loaded = frozen_skills if frozen_skills is not None else [load_skill(s) for s in skills or []]
         self.mlp = BlendHead(  # type: ignore[assignment]
-            self.obs_dim, output_dim, loaded, hidden_dims, activation, obs_normalization, per_joint_weights
+            self.obs_dim,
+            output_dim,
+            loaded,
+            hidden_dims,
+            activation,
+            obs_normalization,
+            per_joint_weights,
+            goals_from_zero,
         )
         self.skill_tasks = [s.task for s in loaded]
 

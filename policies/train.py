@@ -144,6 +144,8 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
             agent = replace(agent, skills=tuple(str(s) for s in args.skills))
         if args.single_weight:
             agent = replace(agent, per_joint_weights=False)
+        if args.goals_from_zero:
+            agent = replace(agent, goals_from_zero=True)
         if not agent.skills:
             raise RunError("--algo skillblender needs --skills <run folder> [<run folder> ...]")
         check_blender_task(env_cfg, [load_skill(skill) for skill in agent.skills])

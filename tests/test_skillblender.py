@@ -278,6 +278,17 @@ def test_goals_are_clamped_to_each_skills_range():
     assert head.goal_high[-3:].tolist() == pytest.approx(list(walk.high))
 
 
+def test_goals_can_start_at_zero_so_every_skill_holds_still():
+    skills = [_skill("H1-Skill-Squat", 1), _skill("H1-Skill-Reach", 2), _skill("H1-Skill-Walk", 3)]
+    obs = torch.randn(4, 5 + CLOCK + PROPRIO)
+    head = BlendHead(obs.shape[1], 19, skills, [32], obs_normalization=False, goals_from_zero=True)
+    goals, weights, _ = head.parts(obs)
+    assert torch.equal(goals, torch.zeros_like(goals))
+    assert not torch.allclose(weights, torch.full_like(weights, 1 / 3))  # the blend weights start random
+    goals, _, _ = BlendHead(obs.shape[1], 19, skills, [32], obs_normalization=False).parts(obs)
+    assert goals.abs().amax() > 1e-3
+
+
 def test_gradients_reach_goals_and_weights_but_not_the_frozen_skills():
     head = _head()
     obs = torch.randn(8, head.net[0].in_features)
