@@ -133,7 +133,9 @@ def load_skill(path: str | Path) -> FrozenSkill:
         raise RunError(f"{ckpt} does not fit the run's actor config: {exc}") from None
     goal = SKILL_GOALS[spec.task]
     inputs = list(spec.env.observations[group].terms.values())[1:]
-    stops_clock = bool(inputs) and inputs[0].func is biped_gait.gait_clock
+    stops_clock = (
+        bool(inputs) and inputs[0].func is biped_gait.gait_clock and biped_gait.asks_standing(spec.env)
+    )
     return FrozenSkill(
         spec.task,
         ExportedPolicy(actor),

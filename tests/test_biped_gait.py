@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from robolearn.envs.humanoid import biped_gait
-from robolearn.envs.humanoid.h1_skills import FEET
+from robolearn.envs.humanoid.h1_skills import FEET, with_standing
 
 from robolearn.env import mdp
 from robolearn.env.symmetry import Mirror
-from robolearn.tasks import make_env
+from robolearn.tasks import get_task, make_env
 
 PERIOD = biped_gait.WALK_PERIOD
 
 
+def _standing_cfg():
+    return with_standing(get_task("H1-Skill-Walk").env_cfg())
+
+
 @pytest.fixture(scope="module")
 def env():
-    return make_env("H1-Skill-Walk", num_envs=2)
+    return make_env("H1-Skill-Walk", _standing_cfg(), num_envs=2)
 
 
 def _at_phase(env, phases: list[float], command: tuple[float, float, float] = (0.5, 0.0, 0.0)) -> None:
@@ -101,12 +107,21 @@ def test_walking_skill_mirrors_with_its_clock(env):
     assert perm[:5].tolist() == [0, 1, 2, 3, 4]
 
 
-def test_the_gait_steps_everywhere_until_the_curriculum_lets_it_stand():
-    env = make_env("H1-Skill-Walk", num_envs=2)
+def test_the_preset_steps_at_zero_command_and_the_stand_fine_tune_stands_once_the_curriculum_lets_it():
+    preset = make_env("H1-Skill-Walk", num_envs=2)
+    preset.reset(seed=0)
+    _at_phase(preset, [0.25, 0.75], command=(0.0, 0.0, 0.0))
+    assert not biped_gait.standing_enabled(preset)  # the preset never asks for standing
+    assert (biped_gait.swing_signal(preset).amax(dim=-1) > 0.9).all()
+    assert torch.allclose(biped_gait.gait_clock(preset), mdp.gait_phase(preset, PERIOD))
+
+    cfg = _standing_cfg()
+    env = make_env(
+        "H1-Skill-Walk", dataclasses.replace(cfg, curriculum={}), num_envs=2
+    )  # as evaluation runs it
     env.reset(seed=0)
-    env.term_state["biped_gait"].pop("stand_at_zero_command", None)
     _at_phase(env, [0.25, 0.75], command=(0.0, 0.0, 0.0))
-    assert biped_gait.standing_enabled(env)  # without a curriculum (evaluation drops them) the gait stands
+    assert biped_gait.standing_enabled(env)
     assert torch.equal(biped_gait.swing_signal(env), torch.zeros(2, 2))
     assert biped_gait.stand_from_step(env, torch.arange(2), step=100) == 0.0  # step 0 of 100: still off
     assert not biped_gait.standing_enabled(env)

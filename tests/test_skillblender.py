@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import pytest
@@ -301,12 +302,14 @@ def test_gradients_reach_goals_and_weights_but_not_the_frozen_skills():
     assert all(p.grad is None and not p.requires_grad for p in head.skills.parameters())
 
 
-def _write_skill_run(tmp_path: Path, task: str, seed: int) -> Path:
+def _write_skill_run(tmp_path: Path, task: str, seed: int, edit_env: Any = None) -> Path:
     """A run folder in the project's format (config.yaml + a checkpoint) holding an untrained skill actor."""
     torch.manual_seed(seed)
     agent = PpoCfg.cpu(actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32))
     env_cfg = get_task(task).env_cfg()
-    env = make_env(task, num_envs=2)
+    if edit_env is not None:
+        env_cfg = edit_env(env_cfg)
+    env = make_env(task, env_cfg, num_envs=2)
     actor = build_actor(RslRlVecEnv(env), agent, "cpu")
     run = new_run_dir(tmp_path, task)
     write_yaml(run / "config.yaml", RunSpec(task, "ppo", env_cfg, agent, seed, "cpu").plain())
@@ -317,7 +320,8 @@ def _write_skill_run(tmp_path: Path, task: str, seed: int) -> Path:
 
 
 def test_a_slow_walking_goal_stops_the_clock_the_blender_hands_the_walking_skill(tmp_path):
-    walk = load_skill(_write_skill_run(tmp_path, "H1-Skill-Walk", 0))
+    assert load_skill(_write_skill_run(tmp_path, "H1-Skill-Walk", 0)).stand_below is None  # the preset steps
+    walk = load_skill(_write_skill_run(tmp_path, "H1-Skill-Walk", 0, h1_skills.with_standing))
     assert walk.stand_below == biped_gait.STAND_COMMAND  # its env stopped the clock under a stand command
     assert load_skill(_write_skill_run(tmp_path, "H1-Skill-Reach", 1)).stand_below is None
     head = BlendHead(3 + CLOCK + PROPRIO, 19, [walk], [32], obs_normalization=False, per_joint_weights=False)

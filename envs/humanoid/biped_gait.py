@@ -10,7 +10,7 @@ trained without them only learnt to stand):
 - `biped_contact`: each foot on the ground exactly when the clock says stance;
 - `swing_foot_clearance`: the swinging foot at least `height` above where it stands.
 
-A command slower than `STAND_COMMAND` asks the gait to stand: no leg swings, the reference is the default
+In a task that asks for standing (`asks_standing`), a command slower than `STAND_COMMAND` asks the gait to stand: no leg swings, the reference is the default
 pose, both feet should stay down, and the clock the policy sees stops at the start of the cycle, a double
 support instant (`gait_clock`). humanoid-gym's gait steps in place forever, which the SkillBench blends
 inherited; rewarding standing while the observed clock kept ticking did not stop the stepping
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mujoco
 import torch
@@ -49,10 +49,19 @@ STAND_COMMAND = 0.1
 """Norm of the (vx, vy, yaw rate) command below which the gait stands (`mdp.stand_still`'s threshold)."""
 
 
+def asks_standing(env_cfg: Any) -> bool:
+    """Whether a walking task asks its gait to stand under slow commands: its rewards pay for standing still
+    (`stand_still` below). The walking preset does not; the stand fine-tune (`h1_skills.with_standing`) does."""
+    return any(term.func is stand_still for term in env_cfg.rewards.values())
+
+
 def standing_enabled(env: ManagerBasedRlEnv) -> bool:
-    """Whether the gait stands under slow commands: always, unless a `stand_from_step` curriculum still holds
-    it off (evaluation drops curricula, so an evaluated walker is asked to stand)."""
-    return bool(env.term_state.get("biped_gait", {}).get("stand_at_zero_command", True))
+    """Whether the gait stands under slow commands: in a task that asks it to (`asks_standing`), unless a
+    `stand_from_step` curriculum still holds it off (evaluation drops curricula, so it stands there)."""
+    state = env.term_state.setdefault("biped_gait", {})
+    if "asks_standing" not in state:
+        state["asks_standing"] = asks_standing(env.cfg)
+    return bool(state["asks_standing"] and state.get("stand_at_zero_command", True))
 
 
 def stepping(env: ManagerBasedRlEnv) -> torch.Tensor:
