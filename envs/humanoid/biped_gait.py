@@ -28,7 +28,6 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-import mujoco
 import torch
 
 from robolearn.env import mdp, symmetry
@@ -170,12 +169,11 @@ def _feet(env: ManagerBasedRlEnv, sensor: str) -> tuple[torch.Tensor, torch.Tens
     sensor `sensor`, looked up once."""
     cache = env.term_state.setdefault("biped_gait", {})
     if "foot_ids" not in cache:
+        from robolearn.envs.humanoid.h1_skills import default_pose_data  # it imports this module
+
         bodies = env.cfg.scene.contact_sensors[sensor].bodies
         model = env.scene.model
-        data = mujoco.MjData(model)
-        if env.robot.keyframe is not None:
-            mujoco.mj_resetDataKeyframe(model, data, env.robot.keyframe)
-        mujoco.mj_kinematics(model, data)
+        data = default_pose_data(env)
         cache["foot_ids"] = torch.tensor([model.body(b).id for b in bodies])
         cache["stance_height"] = torch.tensor([data.xpos[model.body(b).id][2] for b in bodies])
     return cache["foot_ids"], cache["stance_height"]
