@@ -44,7 +44,8 @@ class TrainArgs:
     algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender"] | None = None
     """Learner (default: ppo; with --resume, the run's own)."""
     skills: tuple[Path, ...] = ()
-    """--algo skillblender: run folders of the frozen skills to blend (e.g. runs/H1-Skill-Reach/<run>)."""
+    """--algo skillblender: the frozen skills to blend: run folders (runs/H1-Skill-Reach/<run>) or the names of
+    pretrained skills (h1-walk, h1-reach, h1-squat, h1-step)."""
     single_weight: bool = False
     """--algo skillblender: one blend weight per skill (the paper's baseline) instead of one per skill and joint."""
     goals_from_zero: bool = False
@@ -98,6 +99,10 @@ class ExportArgs:
     checkpoint: Path | None = None
     out: Path | None = None
     """Output folder (default: the run folder)."""
+    pack: Path | None = None
+    """Instead of ONNX, write a small copy of the run to this folder: its config and the actor's weights
+    (no critic, no optimizer state), which `play`, `eval` and `--skills` load like the run. How the pretrained
+    skills in robolearn/assets/skills are made."""
 
 
 @dataclass
@@ -164,6 +169,11 @@ def export_main(args: ExportArgs) -> int:
     from robolearn.policies.evaluate import export_run
 
     def run() -> int:
+        if args.pack is not None:
+            from robolearn.policies.runs import pack_run
+
+            print(f"wrote {pack_run(args.run, args.pack, args.checkpoint)}")
+            return 0
         paths = export_run(args.run, args.checkpoint, args.out)
         print(f"wrote {paths.onnx}\n      {paths.json}\n      {paths.torchscript}")
         return 0

@@ -26,6 +26,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
+PACKED_KEYS = ("actor_state_dict", "iteration", "env_steps", "wall_time", "task", "algo")
+"""What a packed run's checkpoint keeps (`pack_run`)."""
 
 
 class RunError(Exception):
@@ -244,6 +246,46 @@ def resolve_run(path: Path) -> tuple[Path, Path | None]:
         raise RunError(f"{path} is neither a run folder nor a checkpoint file")
     read_config(path)
     return path, None
+
+
+def pack_run(run: Path, out: Path, checkpoint: Path | None = None) -> Path:
+    """A small copy of a run that `play`, `eval` and `--skills` load like the run itself: its config, one
+    checkpoint holding only the actor's weights (no critic or optimizer state: ~1/6 of the size), and the
+    checkpoint's metrics row (its last rewards). Built beside `out`, then renamed into place,
+    so `out` is never half-written; an existing `out` is replaced."""
+    import shutil
+
+    run, in_path = resolve_run(run)
+    ckpt, state = load_checkpoint(run, checkpoint or in_path)
+    if "actor_state_dict" not in state:
+        raise RunError(
+            f"{ckpt}: no actor_state_dict to pack (a distillation student is exported, not packed)"
+        )
+    kept = {k: state[k] for k in PACKED_KEYS if k in state}
+    rows = [r for r in read_metrics(run) if r.get("iteration", 0) <= kept.get("iteration", math.inf)][-1:]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        atomic_write_text(tmp / CONFIG_FILE, (run / CONFIG_FILE).read_text())
+        atomic_torch_save(
+            {**kept, "packed_from": f"{run.name}/{CHECKPOINT_DIR}/{ckpt.name}"},
+            tmp / CHECKPOINT_DIR / ckpt.name,
+        )
+        atomic_write_text(tmp / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in rows))
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
 
 
 # -- metrics ---------------------------------------------------------------------------------------

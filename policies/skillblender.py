@@ -16,7 +16,8 @@ How it composes with PPO, without a fork: `SkillBlenderModel` is an rsl_rl `MLPM
 whole blend (`BlendHead`: its own input normalizer, the high-level network, the frozen skills) and whose
 own normalizer is the identity. rsl_rl's PPO, storage, checkpointing and our ONNX export (which reads
 `actor.obs_normalizer` and `actor.mlp`) therefore work unchanged; `SkillBlenderCfg.to_rsl_rl()` only
-names this class as the actor. Skills load from run folders (their config.yaml and latest checkpoint).
+names this class as the actor. Skills load from run folders (their config.yaml and latest checkpoint), or
+by name from the pretrained skills shipped in robolearn/assets/skills (`robolearn export <run> --pack`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import mujoco
 import numpy as np
 import torch
 import torch.nn as nn
+from robolearn.assets import ASSETS_DIR
 from robolearn.policies.config import PpoCfg, ppo_fields
 from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
 from rsl_rl.models import MLPModel
@@ -70,6 +72,9 @@ class SkillBlenderCfg(PpoCfg):
         return cfg
 
 
+PRETRAINED_SKILLS = ASSETS_DIR / "skills"
+
+
 @dataclass
 class FrozenSkill:
     """A trained skill: its deterministic actor and where its goal slot is and may range."""
@@ -99,14 +104,32 @@ class FrozenSkill:
         return self.obs_dim - self.goal_dim
 
 
+def skill_run(name: str | Path) -> Path:
+    """A skill's run folder: a path, or the name of a pretrained skill shipped in robolearn/assets/skills."""
+    path = Path(name)
+    if path.exists() or len(path.parts) > 1:
+        return path
+    if (PRETRAINED_SKILLS / path).is_dir():
+        return PRETRAINED_SKILLS / path
+    shipped = (
+        sorted(p.name for p in PRETRAINED_SKILLS.iterdir() if p.is_dir())
+        if PRETRAINED_SKILLS.is_dir()
+        else []
+    )
+    raise RunError(
+        f"skill {str(name)!r} is neither a run folder nor a pretrained skill (have: {', '.join(shipped)})"
+    )
+
+
 def load_skill(path: str | Path) -> FrozenSkill:
-    """A skill from its run folder: the task's goal slot (from the task module) and the actor's weights."""
+    """A skill from its run folder (or a pretrained skill's name): the task's goal slot (from the task module)
+    and the actor's weights."""
     from robolearn.envs.humanoid import biped_gait
     from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
     from robolearn.policies.setup import spec_from_run
     from robolearn.sim2real.export import ExportedPolicy
 
-    run, ckpt = resolve_run(Path(path))
+    run, ckpt = resolve_run(skill_run(path))
     spec = spec_from_run(run)
     if spec.task not in SKILL_GOALS:
         raise RunError(
