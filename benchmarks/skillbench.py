@@ -15,6 +15,9 @@ run's metrics.jsonl, so the table says what every method was given.
 Seeds: label runs `<method>-seed<k>` (`blender-seed0=... blender-seed1=...`) and a second table gives each
 method's median over its seeds, with the range. `--reuse` reads a run's `eval_skillbench.json` instead of
 evaluating again when it was written for the same checkpoint, episodes and seed.
+
+A last row per task gives its accuracy at reset on the first round of the same episodes: what moving nothing
+scores (a package left on its pedestal, a door left ajar), the line any method must beat.
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from robolearn.policies.evaluate import eval_run
+from robolearn.policies import setup
+from robolearn.policies.evaluate import EVAL_MAX_WORLDS, eval_run
 from robolearn.policies.runs import atomic_write_text, pick_checkpoint
+from robolearn.policies.skillblender import bench_accuracy
+
+from robolearn.tasks import get_task
 
 FIELDS = (
     "return",
@@ -63,6 +70,15 @@ def evaluate(run: Path, episodes: int, seed: int, reuse: bool) -> dict[str, Any]
         if same == (episodes, seed, str(pick_checkpoint(run))):
             return saved
     return eval_run(run, episodes=episodes, seed=seed, out=out, quiet=True)
+
+
+def accuracy_at_reset(task: str, episodes: int, seed: int) -> float:
+    """The task's accuracy on the first round of the same held-out episodes, at reset: what a policy that
+    moves nothing would score (for object tasks, an object left where it starts)."""
+    n = min(episodes, EVAL_MAX_WORLDS)
+    env = setup.make_env(setup.eval_env_cfg(get_task(task).env_cfg()), "cpu", num_envs=n, seed=seed)
+    env.reset(seed=seed)
+    return float(bench_accuracy(task)(env).mean())
 
 
 def method_of(label: str) -> str:
@@ -119,9 +135,17 @@ def main() -> None:
                      **{k: ev[k] for k in FIELDS},
                      "success_rate": success})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
+    at_reset = {
+        task: accuracy_at_reset(task, args.episodes, args.seed)
+        for task in dict.fromkeys(r["task"] for r in rows)
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
-        args.out, json.dumps({"episodes": args.episodes, "seed": args.seed, "rows": rows}, indent=1)
+        args.out,
+        json.dumps(
+            {"episodes": args.episodes, "seed": args.seed, "accuracy_at_reset": at_reset, "rows": rows},
+            indent=1,
+        ),
     )
     print(f"\nSkillBench: {args.episodes} held-out episodes (seed {args.seed}) per run; mean ± 95% CI")
     print(f"| task | method | env steps | train min | accuracy (m) | success (< {args.success_m} m) | falls | "
@@ -136,6 +160,8 @@ def main() -> None:
               f"{cell(r, 'accuracy_m', '.3f')} | {r['success_rate']:.2f} | {cell(r, 'failure_rate', '.2f')} | {cell(r, 'jerk', '.0f')} | "
               f"{cell(r, 'power_w', '.0f')} | {cell(r, 'foot_slip', '.3f')} | {cell(r, 'self_collision', '.2f')} | "
               f"{cell(r, 'near_limit', '.2f')} |")  # fmt: skip
+    for task, acc in at_reset.items():
+        print(f"| {task} | nothing moved (at reset) | | | {acc:.3f} | | | | | | | |")
     seed_summary(rows, args.success_m)
 
 
