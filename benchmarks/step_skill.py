@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="policy steps (500 = one 10 s episode)")
     parser.add_argument("--settle-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results json (replaced, not merged)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = {}
@@ -66,13 +67,13 @@ def main() -> None:
     for run in args.runs:
         r = rows[str(run)] = gap_closed(run, args.worlds, args.steps, args.settle_s, args.seed)
         print(f"{str(run):<60}{r['foot_to_target_m']:>20.3f}{r['if_feet_stayed_m']:>20.3f}{r['ratio']:>8.2f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
     tmp.write_text(
         json.dumps({"worlds": args.worlds, "steps": args.steps, "seed": args.seed, "runs": rows}, indent=2)
     )
-    tmp.replace(RESULTS)
-    print(f"wrote {RESULTS}")
+    tmp.replace(args.out)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+"""The pretrained H1 skills shipped in robolearn/assets/skills, and `pack_run`, which makes them."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+from typing import Any
+
+import pytest
+import torch
+from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
+from robolearn.policies.evaluate import load_run_policy
+from robolearn.policies.runs import CHECKPOINT_DIR, RunError, list_checkpoints, pack_run
+from robolearn.policies.skillblender import PRETRAINED_SKILLS, load_skill, skill_run
+from test_skillblender import _write_skill_run
+
+SHIPPED = sorted(p.name for p in PRETRAINED_SKILLS.glob("*/") if p.is_dir())
+
+
+def test_the_four_h1_skills_are_shipped():
+    assert {"h1-walk", "h1-reach", "h1-squat", "h1-step"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_skill_loads_by_name_and_holds_only_its_actor(name):
+    skill = load_skill(name)
+    assert skill.task in SKILL_GOALS and skill.task.startswith(name.split("-")[0].upper())
+    (ckpt,) = list_checkpoints(skill_run(name))
+    state = torch.load(ckpt, weights_only=False)
+    assert "critic_state_dict" not in state and "optimizer_state_dict" not in state
+    assert ckpt.stat().st_size < 400_000  # small enough to ship in the package
+
+
+def test_an_unknown_skill_name_lists_the_shipped_ones():
+    with pytest.raises(RunError, match="h1-walk"):
+        skill_run("h1-fly")
+
+
+def test_a_packed_run_acts_like_its_run_and_replaces_an_old_pack(tmp_path):
+    run = _write_skill_run(tmp_path, "H1-Skill-Reach", 0)
+    ckpt = list_checkpoints(run)[0]
+    state = torch.load(ckpt, weights_only=False)
+    state["critic_state_dict"] = {"w": torch.zeros(1000, 100)}  # what packing drops
+    torch.save(state, ckpt)
+    out = tmp_path / "packs" / "reach"
+    (out / "stale").mkdir(parents=True)  # a previous pack at the same place
+    assert pack_run(run, out) == out
+    assert not (out / "stale").exists() and sorted(p.name for p in out.parent.iterdir()) == ["reach"]
+    assert ckpt.stat().st_size > 5 * (out / CHECKPOINT_DIR / ckpt.name).stat().st_size
+    obs = torch.randn(3, load_skill(run).obs_dim)
+    assert torch.equal(load_skill(out).actor(obs), load_skill(run).actor(obs))
+
+
+def test_packing_a_folder_that_is_no_run_names_it_and_writes_nothing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunError, match="config.yaml is missing"):
+        pack_run(tmp_path / "empty", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# -- the shipped skills do what their goals say -------------------------------------------------------
+
+
+def _rollout(name: str, edit: Any, seconds: float, worlds: int = 4) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()):  # rsl_rl prints the model
+        pol = load_run_policy(skill_run(name), num_envs=worlds, seed=10_000, edit_env=edit)
+    env = pol.env
+    obs, _ = env.reset(seed=10_000)
+    fell = torch.zeros(worlds, dtype=torch.bool)
+    vx = []
+    with torch.no_grad():
+        for i in range(int(seconds / env.step_dt)):
+            obs, _, terminated, _, _ = env.step(pol.act(obs))
+            fell |= terminated.cpu()
+            if i * env.step_dt > seconds / 2:
+                vx.append(env.robot.root_lin_vel_b[:, 0].cpu().float())
+    height = env.robot.root_pos_w[:, 2].cpu().float() - env.env_origins[:, 2].cpu().float()
+    return fell, torch.stack(vx).mean(), height
+
+
+@pytest.mark.parametrize("target", [0.7, 1.0])
+def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
+    def fixed(cfg: Any) -> Any:
+        events = {k: dataclasses.replace(e, params={"height_range": (target, target)}) if k.startswith("goal_") else e
+                  for k, e in cfg.events.items()}  # fmt: skip
+        return dataclasses.replace(cfg, events=events)
+
+    fell, _, height = _rollout("h1-squat", fixed, seconds=3.0)
+    assert not fell.any()
+    assert (height - target).abs().max() < 0.1
+
+
+def test_the_shipped_walking_skill_walks_forward_and_not_when_told_to_stand():
+    def hold(vx: float) -> Any:
+        def edit(cfg: Any) -> Any:
+            cmd = dataclasses.replace(cfg.commands, lin_vel_x=(vx, vx), lin_vel_y=(0.0, 0.0), ang_vel_z=(0.0, 0.0),
+                                      standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
+            return dataclasses.replace(cfg, commands=cmd)
+
+        return edit
+
+    fell, forward, _ = _rollout("h1-walk", hold(0.8), seconds=4.0)
+    assert not fell.any() and forward > 0.3
+    fell, still, _ = _rollout("h1-walk", hold(0.0), seconds=4.0)
+    assert not fell.any() and abs(still) < 0.15
