@@ -248,6 +248,15 @@ def resolve_run(path: Path) -> tuple[Path, Path | None]:
     return path, None
 
 
+def check_trainable(checkpoint: Path, state: dict[str, Any]) -> None:
+    """A packed checkpoint has no critic or optimizer state: it plays, evaluates and blends, but does not train on."""
+    if "packed_from" in state:
+        raise RunError(
+            f"{checkpoint} is a packed run (actor weights only, packed from {state['packed_from']}): it plays, "
+            "evaluates and blends, but cannot be resumed or fine-tuned; use the run it was packed from"
+        )
+
+
 def pack_run(run: Path, out: Path, checkpoint: Path | None = None) -> Path:
     """A small copy of a run that `play`, `eval` and `--skills` load like the run itself: its config, one
     checkpoint holding only the actor's weights (no critic or optimizer state: ~1/6 of the size), and the

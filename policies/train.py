@@ -32,6 +32,7 @@ from robolearn.policies.runs import (
     MetricsLog,
     RunError,
     atomic_torch_save,
+    check_trainable,
     checkpoint_path,
     clean_temp_files,
     diff_plain,
@@ -112,6 +113,7 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         if args.max_iterations is not None:
             spec.agent = replace(spec.agent, max_iterations=args.max_iterations)
         ckpt_path, state = load_checkpoint(run, ckpt)
+        check_trainable(ckpt_path, state)
         if state.get("task", spec.task) != spec.task:
             raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
         return spec, run, state, ckpt_path
@@ -183,6 +185,7 @@ def _init_weights(alg: Any, task: str, source: Path) -> None:
     """Load another run's actor and critic (with their observation normalizers) into a fresh learner."""
     src_run, src_ckpt = resolve_run(source)
     path, state = load_checkpoint(src_run, src_ckpt)
+    check_trainable(path, state)
     if state.get("task", task) != task:
         raise RunError(f"--init-from {path}: trained on task {state.get('task')!r}, this run is {task!r}")
     try:

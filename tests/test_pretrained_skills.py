@@ -104,3 +104,11 @@ def test_the_shipped_walking_skill_walks_forward_and_not_when_told_to_stand():
     assert not fell.any() and forward > 0.3
     fell, still, _ = _rollout("h1-walk", hold(0.0), seconds=4.0)
     assert not fell.any() and abs(still) < 0.15
+
+
+def test_a_shipped_skill_cannot_be_resumed_and_says_why():
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.train import train
+
+    with pytest.raises(RunError, match="packed run"):
+        train(TrainArgs(resume=skill_run("h1-squat")))
