@@ -42,9 +42,7 @@ def fixed_command_policy(run: Path, command: tuple[float, float, float], worlds:
     vx, vy, wz = command
 
     def hold(cfg: Any) -> Any:
-        fixed = dataclasses.replace(cfg.commands, lin_vel_x=(vx, vx), lin_vel_y=(vy, vy), ang_vel_z=(wz, wz),
-                                    standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
-        return dataclasses.replace(cfg, commands=fixed)
+        return dataclasses.replace(cfg, commands=cfg.commands.held(vx, vy, wz))
 
     with contextlib.redirect_stdout(io.StringIO()):  # rsl_rl prints the model
         return load_run_policy(run, num_envs=worlds, seed=seed, edit_env=hold)

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -262,8 +263,6 @@ def pack_run(run: Path, out: Path, checkpoint: Path | None = None) -> Path:
     checkpoint holding only the actor's weights (no critic or optimizer state: ~1/6 of the size), and the
     checkpoint's metrics row (its last rewards). Built beside `out`, then renamed into place,
     so `out` is never half-written; an existing `out` is replaced."""
-    import shutil
-
     run, in_path = resolve_run(run)
     ckpt, state = load_checkpoint(run, checkpoint or in_path)
     if "actor_state_dict" not in state:

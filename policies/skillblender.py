@@ -104,6 +104,11 @@ class FrozenSkill:
         return self.obs_dim - self.goal_dim
 
 
+def pretrained_skills() -> list[str]:
+    """The names of the skills shipped in robolearn/assets/skills (`--skills h1-walk ...`)."""
+    return sorted(p.name for p in PRETRAINED_SKILLS.glob("*/") if p.is_dir())
+
+
 def skill_run(name: str | Path) -> Path:
     """A skill's run folder: a path, or the name of a pretrained skill shipped in robolearn/assets/skills."""
     path = Path(name)
@@ -111,13 +116,9 @@ def skill_run(name: str | Path) -> Path:
         return path
     if (PRETRAINED_SKILLS / path).is_dir():
         return PRETRAINED_SKILLS / path
-    shipped = (
-        sorted(p.name for p in PRETRAINED_SKILLS.iterdir() if p.is_dir())
-        if PRETRAINED_SKILLS.is_dir()
-        else []
-    )
     raise RunError(
-        f"skill {str(name)!r} is neither a run folder nor a pretrained skill (have: {', '.join(shipped)})"
+        f"skill {str(name)!r} is neither a run folder nor a pretrained skill "
+        f"(have: {', '.join(pretrained_skills())})"
     )
 
 

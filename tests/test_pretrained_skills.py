@@ -12,10 +12,10 @@ import torch
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.policies.evaluate import load_run_policy
 from robolearn.policies.runs import CHECKPOINT_DIR, RunError, list_checkpoints, pack_run
-from robolearn.policies.skillblender import PRETRAINED_SKILLS, load_skill, skill_run
+from robolearn.policies.skillblender import load_skill, pretrained_skills, skill_run
 from test_skillblender import _write_skill_run
 
-SHIPPED = sorted(p.name for p in PRETRAINED_SKILLS.glob("*/") if p.is_dir())
+SHIPPED = pretrained_skills()
 
 
 def test_the_four_h1_skills_are_shipped():
@@ -94,9 +94,7 @@ def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
 def test_the_shipped_walking_skill_walks_forward_and_not_when_told_to_stand():
     def hold(vx: float) -> Any:
         def edit(cfg: Any) -> Any:
-            cmd = dataclasses.replace(cfg.commands, lin_vel_x=(vx, vx), lin_vel_y=(0.0, 0.0), ang_vel_z=(0.0, 0.0),
-                                      standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
-            return dataclasses.replace(cfg, commands=cmd)
+            return dataclasses.replace(cfg, commands=cfg.commands.held(vx, 0.0, 0.0))
 
         return edit
 

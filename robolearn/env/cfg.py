@@ -7,6 +7,7 @@ the command line (tyro), e.g. `--env.rewards.track-lin-vel-xy.weight 2.0`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -82,6 +83,11 @@ class VelocityCommandCfg:
     resampling_time_s: tuple[float, float] = (5.0, 10.0)
     standing_fraction: float = 0.05
     """Fraction of commands that are zero (stand still)."""
+
+    def held(self, vx: float, vy: float, wz: float) -> VelocityCommandCfg:
+        """This command term with one command held for the whole episode (benchmarks, checks of a walker)."""
+        return dataclasses.replace(self, lin_vel_x=(vx, vx), lin_vel_y=(vy, vy), ang_vel_z=(wz, wz),
+                                   standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
 
 
 @dataclass
