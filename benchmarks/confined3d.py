@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("MENAGERIE_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "menagerie"))
-os.environ.setdefault("MUJOCO_GL", "osmesa")
 
 RESULTS = Path(__file__).resolve().parent / "results"
 from robolearn.envs.locomotion.confined3d.evaluation import (  # noqa: E402 (after the environment above)
@@ -41,6 +40,7 @@ def bench_planner(lengths: tuple[float, ...] = (4.0, 10.0), seeds: int = 5) -> d
     CPU time is what one dedicated core would take; the wall time includes waiting for a core.
     """
     import torch
+
     from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner
     from robolearn.envs.locomotion.confined3d.terrain import generate_layout
 
@@ -135,6 +135,7 @@ def eval_all(
     root: Path, seed: int, cols: int, worlds_per_tile: int, run_name: str, iteration: int | None
 ) -> dict:
     import torch
+
     from robolearn.envs.locomotion.confined3d.evaluation import evaluate_method, summarize
 
     torch.set_num_threads(1)

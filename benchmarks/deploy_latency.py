@@ -27,13 +27,12 @@ def export_untrained(hidden: tuple[int, ...], out: Path) -> Path:
     """An untrained Go2 actor of the given width, exported through the training helper's export."""
     import dataclasses
 
+    from robolearn.core import ManagerBasedRlEnv
     from robolearn.policies.config import PpoCfg
     from robolearn.policies.rsl_rl import RslRlVecEnv
     from robolearn.policies.setup import build_actor
+    from robolearn.registry import get_task
     from robolearn.sim2real.export import export_policy, policy_metadata
-
-    from robolearn.env import ManagerBasedRlEnv
-    from robolearn.tasks import get_task
 
     task = "Go2-Velocity-Flat"
     cfg = dataclasses.replace(get_task(task).env_cfg(), num_envs=2)

@@ -21,10 +21,11 @@ import json
 from pathlib import Path
 
 import torch
+from tensordict import TensorDict
+
 from robolearn.policies import setup
 from robolearn.policies.evaluate import LoadedPolicy, evaluate, load_run_policy
 from robolearn.policies.hinf_eval import Impulse, RandomForces, TrainedDisturber
-from tensordict import TensorDict
 
 POLICIES = ("dr", "adv", "hinf")
 EPISODE_S = 5.0

@@ -22,6 +22,7 @@ def main() -> None:
     import numpy as np
     from rich.console import Console
     from rich.table import Table
+
     from robolearn.retarget.api import retarget_motion
     from robolearn.retarget.sources import load_bvh
 

@@ -55,8 +55,8 @@ def main() -> None:
     from rich.table import Table
 
     from robolearn.bench import bench_task, env_steps_per_s
-    from robolearn.env.env import ManagerBasedRlEnv
-    from robolearn.tasks import get_task
+    from robolearn.core.env import ManagerBasedRlEnv
+    from robolearn.registry import get_task
 
     torch.set_num_threads(1)  # batches of a few hundred rows: intra-op threads only contend with physics
     console = Console()

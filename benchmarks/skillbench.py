@@ -33,8 +33,7 @@ from robolearn.policies import setup
 from robolearn.policies.evaluate import EVAL_MAX_WORLDS, eval_run
 from robolearn.policies.runs import atomic_write_text, pick_checkpoint
 from robolearn.policies.skillblender import bench_accuracy
-
-from robolearn.tasks import get_task
+from robolearn.registry import get_task
 
 FIELDS = (
     "return",

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import torch
+
 from robolearn.envs.humanoid import h1_skills
 from robolearn.policies.evaluate import load_run_policy
 

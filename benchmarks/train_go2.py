@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from robolearn.policies.cli import TrainArgs
 from robolearn.policies.evaluate import eval_run, play_run
 from robolearn.policies.plots import plot_runs

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from robolearn.policies.evaluate import load_run_policy
 
-from robolearn.env import mdp
+from robolearn.core import mdp
+from robolearn.policies.evaluate import load_run_policy
 from robolearn.render import frame_strip, render_env_video
 
 RESULTS = Path(__file__).resolve().parent / "results" / "walk_skill.json"

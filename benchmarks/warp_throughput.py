@@ -54,8 +54,8 @@ def raw_steps_per_s(model, worlds: int, decimation: int, steps: int, device: str
 def env_steps_per_s(worlds: int, steps: int) -> tuple[float, object]:
     import warp as wp
 
-    from robolearn.env.env import ManagerBasedRlEnv
-    from robolearn.tasks import get_task
+    from robolearn.core.env import ManagerBasedRlEnv
+    from robolearn.registry import get_task
 
     cfg = dataclasses.replace(get_task("Go2-Velocity-Flat").env_cfg(), num_envs=worlds)
     cfg.sim = dataclasses.replace(cfg.sim, backend="warp")

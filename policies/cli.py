@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 import tyro
+
+from robolearn.core.cfg import EnvCfg
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.runs import RunError
-
-from robolearn.env.cfg import EnvCfg
 
 EXIT_INTERRUPTED = 130
 

@@ -52,7 +52,7 @@ class PpoCfg:
     """A fresh run starts each world at a random point of its episode (Isaac Lab's
     init_at_random_ep_len), so time-outs spread over iterations instead of all arriving at once."""
     symmetry: bool = False
-    """Append each minibatch's left-right mirror image (rsl_rl's symmetry extension; robolearn.env.symmetry
+    """Append each minibatch's left-right mirror image (rsl_rl's symmetry extension; robolearn.core.symmetry
     builds the mirror from joint names and axes): twice the samples per update for mirror-symmetric robots."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form keys merged into rsl_rl's algorithm config (e.g. symmetry_cfg)."""
@@ -108,7 +108,7 @@ class PpoCfg:
                     "symmetry_cfg": {
                         "use_data_augmentation": True,
                         "use_mirror_loss": False,
-                        "data_augmentation_func": "robolearn.env.symmetry:augment",
+                        "data_augmentation_func": "robolearn.core.symmetry:augment",
                     }
                 }
                 if self.symmetry

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robolearn.core.cfg import EnvCfg
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.runs import RunError, resolve_run
-
-from robolearn.env.cfg import EnvCfg
 
 STUDENT_GROUP = "student"
 

@@ -13,9 +13,10 @@ from typing import Any
 import torch
 from rich.console import Console
 from rich.table import Table
+from tensordict import TensorDict
+
 from robolearn.policies import setup
 from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, pick_checkpoint, resolve_run
-from tensordict import TensorDict
 
 EVAL_MAX_WORLDS = 256
 """Worlds simulated at once during eval; more episodes run in further rounds."""
@@ -67,7 +68,6 @@ def play_run(run: Path, video: Path | None = None, num_envs: int = 4, steps: int
     """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4); a
     Go1-Confined3D policy crosses one held-out tunnel (terrain seed `seed`) with its planned path drawn."""
     from robolearn.envs.locomotion.confined3d.evaluation import METHOD_OF_TASK, TUNNEL_TASKS, record_traversal
-
     from robolearn.render import render_env_video
 
     run, ckpt_in_path = resolve_run(run)

@@ -39,19 +39,19 @@ from typing import TYPE_CHECKING, Any, Literal
 import mujoco
 import torch
 import torch.nn as nn
-from robolearn.policies.config import PpoCfg, ppo_fields
-from robolearn.policies.rsl_rl import RslRlVecEnv
 from rsl_rl.algorithms import PPO
 from rsl_rl.models import MLPModel
 from rsl_rl.storage import RolloutStorage
 from tensordict import TensorDict
 
+from robolearn.policies.config import PpoCfg, ppo_fields
+from robolearn.policies.rsl_rl import RslRlVecEnv
+
 if TYPE_CHECKING:
+    from robolearn.core.cfg import EnvCfg
+    from robolearn.core.env import ManagerBasedRlEnv
     from robolearn.policies.setup import RunSpec
     from robolearn.policies.train import TrainResult
-
-    from robolearn.env.cfg import EnvCfg
-    from robolearn.env.env import ManagerBasedRlEnv
 
 GRAVITY = 9.81
 FORCE_DIM = 3

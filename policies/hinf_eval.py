@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from robolearn.policies.hinf import FORCE_DIM, HInfCfg, TrunkForce, load_disturber, squash_force
 from tensordict import TensorDict
 
+from robolearn.policies.hinf import FORCE_DIM, HInfCfg, TrunkForce, load_disturber, squash_force
+
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 RANDOM_HOLD_S = 0.5
 """Random continuous forces are redrawn this often (s)."""

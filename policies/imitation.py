@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import nn
+
 from robolearn.envs.manipulation.aloha import (
     ACTION_DIM,
     CONTROL_DT,
@@ -48,7 +50,6 @@ from robolearn.policies.runs import (
     write_yaml,
 )
 from robolearn.policies.vision import CameraEncoders, ObservationEncoder, VisionCfg
-from torch import nn
 
 OBS_KEYS = ("observation.state", "observation.environment_state")
 """The low-dim observation features, concatenated in this order."""

@@ -24,6 +24,8 @@ import mink
 import mujoco
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation, Slerp
+
 from robolearn.envs.manipulation.aloha import (
     ACTION_DIM,
     CAMERAS,
@@ -40,8 +42,6 @@ from robolearn.envs.manipulation.aloha import (
     home_qpos,
     task_cfg,
 )
-from scipy.spatial.transform import Rotation, Slerp
-
 from robolearn.robots import robot_model
 
 FRAMES = ("object", "target", "world")
@@ -436,6 +436,7 @@ def features_for(task: str, cameras: tuple[str, ...], image_size: tuple[int, int
 
 def main(args: DemosArgs) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from robolearn.policies.data import DatasetWriter
 
     cfg = task_cfg(args.task)

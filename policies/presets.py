@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from robolearn.policies.config import PpoCfg, ppo_fields
-
-from robolearn.tasks import get_task
+from robolearn.registry import get_task
 
 GPU_NUM_ENVS = 4096
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from robolearn.gl import RenderUnavailable, render_skipped
 from robolearn.policies.cli import TrainArgs
 from robolearn.policies.evaluate import eval_run, play_run
 from robolearn.policies.plots import plot_runs
@@ -19,7 +21,7 @@ EVAL_EPISODES = 32
 
 def quickstart(
     logdir: Path = Path("runs"), max_iterations: int = 150, num_envs: int = 512
-) -> dict[str, Path]:
+) -> dict[str, Path | str]:
     console = Console()
     # The task's own CPU preset (what `robolearn train Go2-Velocity-Flat` uses), cut short.
     agent = dataclasses.replace(
@@ -32,10 +34,15 @@ def quickstart(
     console.rule("2/4 evaluate on held-out seeds")
     eval_run(run, episodes=EVAL_EPISODES)
     console.rule("3/4 video")
-    video = play_run(run, steps=200)
+    video: Path | str
+    try:
+        video = play_run(run, steps=200)
+    except RenderUnavailable as exc:
+        render_skipped("the video", exc)
+        video = f"skipped ({exc})"
     console.rule("4/4 learning curves")
     curves = plot_runs([run], run / "learning_curves.png")
-    files = {
+    files: dict[str, Path | str] = {
         "run folder": run,
         "config": run / "config.yaml",
         "checkpoint": result.checkpoint,

@@ -9,7 +9,7 @@ import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
-from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.core.env import ManagerBasedRlEnv
 
 
 class RslRlVecEnv(VecEnv):

@@ -42,7 +42,14 @@ def callable_name(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
+MOVED_MODULES = {"robolearn.env.": "robolearn.core.", "robolearn.tasks": "robolearn.registry"}
+"""Modules renamed since older run folders were written: their config.yaml still names the old paths."""
+
+
 def resolve_name(name: str) -> Any:
+    for old, new in MOVED_MODULES.items():
+        if name.startswith(old):
+            name = new + name[len(old):]
     module, _, qualname = name.partition(":")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from robolearn.policies.runs import MetricsLog, atomic_torch_save, checkpoint_path, clean_temp_files
 
 RETURN_WINDOW = 200
@@ -78,12 +79,12 @@ def _load_model(cfg: Sb3Cfg, data: bytes, vec: Any, device: str) -> Any:
 
 
 def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
-    from robolearn.policies import setup
-    from robolearn.policies.train import TrainResult, _Interrupt, console
     from stable_baselines3.common.callbacks import BaseCallback
     from torch.utils.tensorboard import SummaryWriter
 
     from robolearn.adapters.sb3 import Sb3VecEnv
+    from robolearn.policies import setup
+    from robolearn.policies.train import TrainResult, _Interrupt, console
 
     cfg: Sb3Cfg = spec.agent
     setup.set_threads(cfg.torch_threads)
@@ -164,9 +165,8 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
 
 def load_sb3_policy(spec: Any, ckpt: Path, env: Any) -> tuple[Any, Any]:
     """(SB3 model, act) where act(obs dict) -> deterministic actions as a tensor on the env's device."""
-    from robolearn.policies.runs import load_checkpoint
-
     from robolearn.adapters.sb3 import Sb3VecEnv
+    from robolearn.policies.runs import load_checkpoint
 
     _, state = load_checkpoint(ckpt.parent.parent, ckpt)
     model = _load_model(

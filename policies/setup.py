@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rsl_rl.models import MLPModel
+from rsl_rl.utils import resolve_class, resolve_obs_groups
+
+from robolearn.core.cfg import EnvCfg
+from robolearn.core.env import ManagerBasedRlEnv
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import RunError, from_plain, read_config
-from rsl_rl.models import MLPModel
-from rsl_rl.utils import resolve_class, resolve_obs_groups
-
-from robolearn.env.cfg import EnvCfg
-from robolearn.env.env import ManagerBasedRlEnv
-from robolearn.tasks import get_task
+from robolearn.registry import get_task
 
 RSL_RL_ALGOS = ("ppo", "hinf", "distill", "skillblender")
 """Learners whose checkpoints hold rsl_rl models (PPO/H-infinity actors, students, blenders)."""

@@ -32,13 +32,14 @@ import mujoco
 import numpy as np
 import torch
 import torch.nn as nn
-from robolearn.assets import ASSETS_DIR
-from robolearn.policies.config import PpoCfg, ppo_fields
-from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
 from rsl_rl.models import MLPModel
 from rsl_rl.modules import MLP, EmpiricalNormalization
 from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
+
+from robolearn.assets import ASSETS_DIR
+from robolearn.policies.config import PpoCfg, ppo_fields
+from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
 
 CLOCK_DIM = 2
 """A walking skill's gait clock: (sin, cos)."""
@@ -395,9 +396,8 @@ class SkillBenchMeter:
 
     def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
         """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (BENCH_ACCURACY)."""
+        from robolearn.core import mdp
         from robolearn.envs.humanoid.h1_skills import default_pose_data, feet_pos_w
-
-        from robolearn.env import mdp
 
         if self._self_contact is None:
             default = default_pose_data(env).qpos

@@ -26,6 +26,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rsl_rl.algorithms import PPO, Distillation
+
 from robolearn.policies import setup
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import (
@@ -43,7 +45,6 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
-from rsl_rl.algorithms import PPO, Distillation
 
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs
@@ -343,9 +344,13 @@ def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, 
     else:
         console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
     if video and not interrupted:
+        from robolearn.gl import RenderUnavailable, render_skipped
         from robolearn.policies.evaluate import play_run
 
-        play_run(run)
+        try:
+            play_run(run)
+        except RenderUnavailable as exc:
+            render_skipped("the video", exc)
     return TrainResult(run, done, interrupted, last_ckpt)
 
 

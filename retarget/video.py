@@ -35,7 +35,9 @@ def render_clip(
     as capsules, shifted by `human_offset` so both stand side by side."""
     import imageio_ffmpeg
 
-    os.environ.setdefault("MUJOCO_GL", "osmesa")
+    from robolearn.gl import ensure_gl
+
+    ensure_gl()
     path = Path(path)
     model = _scene_model(clip.robot)
     model.vis.quality.shadowsize = 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from robolearn.env.cfg import EnvCfg
-from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.core.cfg import EnvCfg
+from robolearn.core.env import ManagerBasedRlEnv
 
 
 def raw_steps_per_s(model, num_envs: int, threads: int, decimation: int, steps: int) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 
 import tyro
 
-from robolearn.env.cfg import EnvCfg
+from robolearn.core.cfg import EnvCfg
 
 COMMANDS = {
     "list": "list tasks, robots and sim backends",
@@ -70,9 +70,9 @@ def _print_list() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from robolearn.registry import get_task, task_names
     from robolearn.robots import ROBOTS
     from robolearn.sim import BACKENDS
-    from robolearn.tasks import get_task, task_names
 
     console = Console()
     tasks = Table(title="tasks")
@@ -99,7 +99,7 @@ def _print_list() -> int:
 
 
 def _task_cli(command: str, args_type: type, argv: list[str], description: str) -> tuple[str, Any]:
-    from robolearn.tasks import get_task, task_names
+    from robolearn.registry import get_task, task_names
 
     if not argv or argv[0].startswith("-"):
         if argv and argv[0] in ("-h", "--help"):
@@ -150,7 +150,7 @@ def _play(argv: list[str]) -> int:
         )
     import torch
 
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
     from robolearn.render import render_env_video
 
     env = ManagerBasedRlEnv(dataclasses.replace(args.env, num_envs=max(args.worlds, 1)))
@@ -223,8 +223,8 @@ def _sim_quickstart() -> int:
     import torch
 
     from robolearn.bench import bench_task
-    from robolearn.env.env import ManagerBasedRlEnv
-    from robolearn.tasks import get_task
+    from robolearn.core.env import ManagerBasedRlEnv
+    from robolearn.registry import get_task
 
     cfg = get_task("Go2-Velocity-Flat").env_cfg()
     cfg.num_envs = 256

@@ -1,8 +1,7 @@
 """Offscreen rendering of chosen worlds and mp4 writing.
 
-The GL backend is picked automatically when MUJOCO_GL is unset (see robolearn/__init__.py):
-a display -> glfw, an NVIDIA GPU -> egl, otherwise osmesa (software; `apt-get install
-libosmesa6`). Frames use light settings (no shadows, reflections or skybox): in software
+The GL backend is picked when the first renderer is made (robolearn.gl): a display -> glfw,
+else OSMesa (software; `apt-get install libosmesa6`), else EGL; MUJOCO_GL set by the user wins. Frames use light settings (no shadows, reflections or skybox): in software
 GL they cost a fraction of the default look.
 """
 
@@ -17,6 +16,8 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from robolearn.gl import ensure_gl
+
 
 class WorldRenderer:
     """Renders worlds of a sim backend by copying their state into one host MjData."""
@@ -24,6 +25,7 @@ class WorldRenderer:
     def __init__(self, model: mujoco.MjModel, width: int = 320, height: int = 240, viewer: Any = None):
         self.model = copy.deepcopy(model)  # per-world geometry is written into it
         self.data = mujoco.MjData(model)
+        ensure_gl()
         try:
             self.renderer = mujoco.Renderer(model, height=height, width=width)
         except Exception as exc:
@@ -35,7 +37,7 @@ class WorldRenderer:
         self.camera = mujoco.MjvCamera()
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         if viewer is None:
-            from robolearn.env.cfg import ViewerCfg
+            from robolearn.core.cfg import ViewerCfg
 
             viewer = ViewerCfg()
         self.viewer = viewer

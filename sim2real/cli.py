@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tyro
+
 from robolearn.sim2real.safety import SafetyCfg
 from robolearn.sim2real.schema import PolicySpecError
 
@@ -168,6 +169,7 @@ def print_ladder(ladder: dict[str, dict[str, Any]], train_env: dict[str, Any] | 
 def _real(args: DeployArgs) -> int:
     """A real Unitree Go2 over DDS: stand up, then run the policy at its control rate."""
     import numpy as np
+
     from robolearn.sim2real.deploy import DeployLoop, constant_command, make_controller, stand_up
     from robolearn.sim2real.robot import WallClock
     from robolearn.sim2real.schema import load_metadata

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import Clock, JointCommand, Robot, RobotState, WallClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import mujoco
 import numpy as np
 import torch
+from torch import nn
 
 # The schema lives in a torch-free module so the deploy runtime can read it on a robot; re-exported here.
 from robolearn.sim2real.schema import (  # noqa: F401
@@ -31,10 +32,9 @@ from robolearn.sim2real.schema import (  # noqa: F401
     ObsTermSpec,
     PolicyMetadata,
 )
-from torch import nn
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 ONNX_OPSET = 17
 

@@ -1,6 +1,6 @@
 """Rebuild the training observation from raw robot state, using only policy.json.
 
-Each observation term of the training env (robolearn/env/mdp/observations.py) that a robot can
+Each observation term of the training env (robolearn/core/mdp/observations.py) that a robot can
 measure has a twin here computing the same quantity from `RobotState`, the command and the last
 action; the builder applies clip and scale in the env's order (float32, clip, then scale) and
 stacks history frames oldest first, repeating the first frame after a reset as the env does.
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from robolearn.env.cfg import EnvCfg, EventTerm
-from robolearn.env.mdp import events as mdp_events
+from robolearn.core.cfg import EnvCfg, EventTerm
+from robolearn.core.mdp import events as mdp_events
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 Range = tuple[float, float]
 

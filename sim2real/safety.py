@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from robolearn.sim2real.observation import projected_gravity
 from robolearn.sim2real.robot import JointCommand, JointLimits, RobotState
 from robolearn.sim2real.schema import PolicyMetadata

@@ -33,7 +33,7 @@ class ObsTermSpec:
     scale: float
     clip: float | None = None
     func: str = ""
-    """Qualified name of the env's term function (e.g. robolearn.env.mdp.observations:joint_pos_rel);
+    """Qualified name of the env's term function (e.g. robolearn.core.mdp.observations:joint_pos_rel);
     empty in files written before it existed, where the deploy side falls back to `name`."""
     noise: float = 0.0
     """Half-width of the uniform noise training added (sim2sim can replay it; deploy adds none)."""

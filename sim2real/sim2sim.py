@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy
 from robolearn.sim2real.observation import resolve_term
 from robolearn.sim2real.robot import Clock, Robot, VirtualClock, WallClock
@@ -233,7 +234,7 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     no domain randomization, pushes and observation noise matched to sim2sim's."""
     import torch
 
-    from robolearn.env import ManagerBasedRlEnv
+    from robolearn.core import ManagerBasedRlEnv
 
     json_path, meta = policy_paths(policy)
     env_cfg = _train_env_cfg(json_path, meta.task)
@@ -250,7 +251,7 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     # the simulators' (the deploy loop itself reproduces this env exactly; see the tests).
     env_cfg.events = {}
     if cfg.push:
-        from robolearn.env import EventTerm, mdp
+        from robolearn.core import EventTerm, mdp
 
         v = (-cfg.push, cfg.push)
         env_cfg.events["push"] = EventTerm(mdp.push_by_setting_velocity, "interval",
@@ -291,7 +292,7 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
 
 def _train_env_cfg(json_path: Path, task: str) -> Any:
     """The run's own env config when policy.json sits in a run folder, else the task's default."""
-    from robolearn.tasks import get_task
+    from robolearn.registry import get_task
 
     if (json_path.parent / "config.yaml").is_file():
         try:

@@ -21,6 +21,7 @@ from typing import Literal
 
 import mujoco
 import numpy as np
+
 from robolearn.sim2real.observation import projected_gravity
 from robolearn.sim2real.robot import Clock, JointCommand, JointLimits, RobotState, VirtualClock
 

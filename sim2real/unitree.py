@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
 from robolearn.sim2real.robot import JointCommand, JointLimits, RobotState
 from robolearn.sim2real.schema import PolicySpecError, check_joints
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-import robolearn.envs  # noqa: F401  (registers robolearn/<Task>-v0)
 from gymnasium.utils.env_checker import check_env
 
+import robolearn.envs  # noqa: F401  (registers robolearn/<Task>-v0)
 from robolearn.adapters.gym import BatchedVectorEnv
 from robolearn.adapters.sb3 import Sb3VecEnv
-from robolearn.tasks import make_env
+from robolearn.registry import make_env
 
 GYM_ID = "robolearn/Go2-Velocity-Flat-v0"
 

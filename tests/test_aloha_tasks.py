@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from robolearn.envs.manipulation.aloha import SOCKET_HALF, AlohaEnv, task_cfg
 from robolearn.policies.imitation import obs_features
 from robolearn.policies.imitation_demos import (

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 import torch
+
+from robolearn.core import mdp
+from robolearn.core.symmetry import Mirror
 from robolearn.envs.humanoid import biped_gait
 from robolearn.envs.humanoid.h1_skills import FEET, with_standing
-
-from robolearn.env import mdp
-from robolearn.env.symmetry import Mirror
-from robolearn.tasks import get_task, make_env
+from robolearn.registry import get_task, make_env
 
 PERIOD = biped_gait.WALK_PERIOD
 

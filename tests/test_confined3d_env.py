@@ -8,6 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
+from robolearn.core.env import ManagerBasedRlEnv
 from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, rollout, summarize
 from robolearn.envs.locomotion.confined3d.heightmap import (
     MAP_RESOLUTION,
@@ -23,8 +25,6 @@ from robolearn.envs.locomotion.confined3d.task import (
     trot_until_goal,
 )
 from robolearn.envs.locomotion.confined3d.terrain import grid_from_cfg
-
-from robolearn.env.env import ManagerBasedRlEnv
 
 SIZE, SHAPE = (2.0, 1.0), (21, 11)
 

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+
 from robolearn.envs.locomotion.confined3d.planner import (
     GridAStarPlanner,
     Planner,
@@ -23,7 +24,6 @@ from robolearn.envs.locomotion.confined3d.terrain import (
     generate_layout,
     grid_from_cfg,
 )
-
 from robolearn.terrain import TerrainCfg
 
 

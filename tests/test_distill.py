@@ -8,17 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from robolearn.policies.cli import TrainArgs
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.distill import DistillCfg
 from robolearn.policies.evaluate import load_run_policy
 from robolearn.policies.runs import RunError, read_metrics
 from robolearn.policies.train import train
+from robolearn.registry import get_task
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import PolicyMetadata
-
-from robolearn.tasks import get_task
 
 TASK = "Go2-Velocity-Flat"
 

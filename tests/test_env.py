@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from robolearn.env import ManagerBasedRlEnv, mdp
-from robolearn.tasks import get_task
+from robolearn.core import ManagerBasedRlEnv, mdp
+from robolearn.registry import get_task
 
 TASK = "Go2-Velocity-Flat"
 
@@ -137,9 +137,8 @@ def test_rough_terrain_curriculum_moves_levels():
 
 
 def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_eval():
+    from robolearn.core import CurriculumTerm, mdp
     from robolearn.policies.setup import eval_env_cfg
-
-    from robolearn.env import CurriculumTerm, mdp
 
     curriculum = {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5, "step": 0.1})}
     env = make(num_envs=64, curriculum=curriculum)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from robolearn.core.symmetry import Mirror
 from robolearn.envs.humanoid import g1_skills, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
-
-from robolearn.env.symmetry import Mirror
+from robolearn.registry import make_env
 from robolearn.scene import SceneCfg, build_scene
-from robolearn.tasks import make_env
 
 G1_TASKS = ("G1-Skill-Squat", "G1-Skill-Reach", "G1-Skill-Step", "G1-Skill-Walk")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-from robolearn.envs.locomotion.a1_hinf import _heading_velocity, upright_on_hind_legs
 
-from robolearn.tasks import get_task, make_env
+from robolearn.envs.locomotion.a1_hinf import _heading_velocity, upright_on_hind_legs
+from robolearn.registry import get_task, make_env
 
 
 def test_velocity_task_builds_with_a_trunk_and_the_cost_terms():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from robolearn.policies.data import DatasetError, DatasetWriter, LeRobotDataset
 from robolearn.policies.data import lerobot as lr
 

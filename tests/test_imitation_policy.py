@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
+
 from robolearn.envs.manipulation.aloha import CONTROL_DT, task_cfg
 from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg, DiffusionPolicy
@@ -26,7 +28,6 @@ from robolearn.policies.imitation_demos import (
     resolve,
     to_frame,
 )
-from scipy.spatial.transform import Rotation
 
 TINY = DiffusionCfg(down_dims=(16, 32), step_embed_dim=16, warmup_steps=20)
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import torch
+from test_skillblender import _write_skill_run
+
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.policies.evaluate import load_run_policy
 from robolearn.policies.runs import CHECKPOINT_DIR, RunError, list_checkpoints, pack_run
 from robolearn.policies.skillblender import load_skill, pretrained_skills, skill_run
-from test_skillblender import _write_skill_run
 
 SHIPPED = pretrained_skills()
 

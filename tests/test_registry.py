@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from robolearn.registry import UnknownTaskError, get_task
 from robolearn.robots import ROBOTS, UnknownRobotError, load_spec, robot_info, robot_model
-from robolearn.tasks import UnknownTaskError, get_task
 
 
 def test_every_registered_robot_compiles_from_menagerie():

@@ -116,7 +116,6 @@ def test_hand_retargeting_tracks_fingertip_directions():
 
 def test_aloha_wrist_round_trip():
     from robolearn.retarget.arms import retarget_wrists, synthetic_vr_from_aloha
-
     from robolearn.robots import robot_model
 
     model = robot_model("aloha")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from robolearn.retarget.errors import RetargetInputError
 from robolearn.retarget.sources import load_bvh, load_hand_keypoints, load_keypoints, load_vr
 

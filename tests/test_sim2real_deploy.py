@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from robolearn.sim2real.cli import DeployArgs, main
 from robolearn.sim2real.deploy import DeployLoop, OnnxPolicy, constant_command, make_controller
 from robolearn.sim2real.robot import VirtualClock
@@ -154,10 +155,10 @@ def test_deploy_loop_on_the_training_model_reproduces_the_training_env(run):
     import dataclasses
 
     import torch
-    from robolearn.sim2real.safety import SafetyCfg
 
-    from robolearn.env import ManagerBasedRlEnv
-    from robolearn.tasks import get_task
+    from robolearn.core import ManagerBasedRlEnv
+    from robolearn.registry import get_task
+    from robolearn.sim2real.safety import SafetyCfg
 
     meta = load_metadata(run)
     command = np.array([0.5, 0.0, 0.3], dtype=np.float32)

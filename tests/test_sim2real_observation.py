@@ -7,13 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
+from robolearn.core import ManagerBasedRlEnv, ObsTerm, mdp
+from robolearn.registry import get_task
 from robolearn.sim2real.export import policy_metadata
 from robolearn.sim2real.observation import ObservationBuilder, quat_rotate_inverse, resolve_term
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
-
-from robolearn.env import ManagerBasedRlEnv, ObsTerm, mdp
-from robolearn.tasks import get_task
 
 TASK = "Go2-Velocity-Flat"
 

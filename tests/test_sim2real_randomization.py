@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from robolearn.sim2real.randomization import PRESETS, apply_preset
 
-from robolearn.env import ManagerBasedRlEnv
-from robolearn.tasks import get_task
+from robolearn.core import ManagerBasedRlEnv
+from robolearn.registry import get_task
+from robolearn.sim2real.randomization import PRESETS, apply_preset
 
 
 def cfg(task: str = "Go2-Velocity-Flat"):

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from robolearn.sim2real.deploy import Controller, DeployLoop, constant_command
 from robolearn.sim2real.robot import JointCommand, RobotState, VirtualClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from robolearn.sim2real.schema import (
     EXPORT_VERSION,
     PolicyMetadata,
@@ -106,7 +107,7 @@ def test_deploy_runtime_imports_neither_torch_nor_mujoco():
 
     code = (
         "import sys; import robolearn.sim2real.deploy, robolearn.sim2real.unitree, robolearn.sim2real.safety;"
-        "heavy = sorted(m for m in ('torch', 'mujoco', 'mjbatch', 'robolearn.env', 'robolearn.policies') "
+        "heavy = sorted(m for m in ('torch', 'mujoco', 'mjbatch', 'robolearn.core', 'robolearn.policies') "
         "if m in sys.modules); print(heavy); sys.exit(1 if heavy else 0)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from robolearn.sim2real.robot import JointCommand, VirtualClock
 from robolearn.sim2real.sim_robot import INTEGRATORS, SensorNoise, SimRobotCfg, SimulatedRobot
 

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from robolearn.sim2real.robot import JointCommand, RobotState
 from robolearn.sim2real.schema import PolicySpecError
 from robolearn.sim2real.unitree import (
@@ -113,12 +114,13 @@ def test_sdk_transport_is_an_optional_import(monkeypatch):
 
 def test_a_frozen_lowstate_trips_the_estop():
     """A lost DDS link shows as LowState.tick no longer advancing: the runtime must stop the robot."""
+    from test_sim2real_safety import go2_meta
+
     from robolearn.sim2real.deploy import Controller, DeployLoop
     from robolearn.sim2real.robot import VirtualClock
     from robolearn.sim2real.safety import SafetyLayer
     from robolearn.sim2real.sim_robot import SimRobotCfg, SimulatedRobot
     from robolearn.sim2real.unitree import SimTransport
-    from test_sim2real_safety import go2_meta
 
     clock = VirtualClock()
     transport = SimTransport(SimulatedRobot(SimRobotCfg(), clock))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from robolearn.envs.humanoid import h1_skillbench as bench
 from robolearn.envs.humanoid import h1_skillbench_objects as objects
-
-from robolearn.tasks import make_env
+from robolearn.registry import make_env
 
 PROPRIO = 19 * 3 + 3 + 3
 WORLDS = 16

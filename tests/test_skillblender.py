@@ -9,8 +9,13 @@ from typing import Any
 import mujoco
 import pytest
 import torch
+from rsl_rl.algorithms import PPO
+from rsl_rl.models import MLPModel
+from tensordict import TensorDict
+
 from robolearn.envs.humanoid import biped_gait, h1_skillbench, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
+from robolearn.math import yaw_from_quat, yaw_quat
 from robolearn.policies.config import PpoCfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import atomic_torch_save, new_run_dir, write_yaml
@@ -26,12 +31,7 @@ from robolearn.policies.skillblender import (
     check_blender_task,
     load_skill,
 )
-from rsl_rl.algorithms import PPO
-from rsl_rl.models import MLPModel
-from tensordict import TensorDict
-
-from robolearn.math import yaw_from_quat, yaw_quat
-from robolearn.tasks import get_task, make_env
+from robolearn.registry import get_task, make_env
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
 PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity
@@ -368,6 +368,7 @@ def test_blender_loads_skill_runs_and_trains_with_rsl_rl_ppo(tmp_path):
         assert torch.allclose(alg.actor(obs), blended, atol=1e-6)
     # ... and so is the exported policy.onnx (the export reads the actor's normalizer and mlp).
     import onnxruntime as ort
+
     from robolearn.sim2real.export import export_policy, policy_metadata
 
     paths = export_policy(alg.actor, policy_metadata(env, "H1-Skill-Walk"), tmp_path / "export")

@@ -8,9 +8,9 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from robolearn.env import ManagerBasedRlEnv, ObsTerm, mdp
-from robolearn.env.symmetry import Mirror, MirrorError, augment, mirrored_name
-from robolearn.tasks import get_task
+from robolearn.core import ManagerBasedRlEnv, ObsTerm, mdp
+from robolearn.core.symmetry import Mirror, MirrorError, augment, mirrored_name
+from robolearn.registry import get_task
 
 GAIT_PERIOD_STEPS = 20
 """A clock period of an even number of control steps, so half a period is a whole number of steps."""
@@ -94,9 +94,8 @@ def test_a_term_without_a_mirror_rule_is_named():
 
 
 def test_scan_mirror_maps_each_grid_point_to_its_reflection():
+    from robolearn.core.symmetry import grid_mirror
     from robolearn.envs.locomotion.confined3d.heightmap import scan_points
-
-    from robolearn.env.symmetry import grid_mirror
 
     shape = (21, 11)
     pts = scan_points((2.0, 1.0), shape, torch.device("cpu"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from robolearn.policies import setup
 from robolearn.policies.cli import TrainArgs, run
 from robolearn.policies.config import PpoCfg
@@ -17,8 +18,7 @@ from robolearn.policies.evaluate import eval_run, export_run, load_run_policy
 from robolearn.policies.plots import plot_runs
 from robolearn.policies.runs import RunError, list_checkpoints, load_checkpoint, read_metrics
 from robolearn.policies.train import train
-
-from robolearn.tasks import get_task
+from robolearn.registry import get_task
 
 TASK = "Go2-Stand"
 ITERATIONS = 8
@@ -65,8 +65,9 @@ def test_resume_restores_optimizer_and_normalizer_state(trained: Path, tmp_path:
     ckpt, state = load_checkpoint(run)
     spec = setup.spec_from_run(run)
     env = setup.make_env(spec.env, spec.device)
-    from robolearn.policies.rsl_rl import RslRlVecEnv
     from rsl_rl.algorithms import PPO
+
+    from robolearn.policies.rsl_rl import RslRlVecEnv
 
     vec = RslRlVecEnv(env)
     alg = PPO.construct_algorithm(vec.get_observations(), vec, spec.agent.to_rsl_rl(), "cpu")

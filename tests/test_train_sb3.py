@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from robolearn.policies.cli import TrainArgs
 from robolearn.policies.evaluate import eval_run
 from robolearn.policies.runs import RunError, list_checkpoints, read_metrics

@@ -30,10 +30,10 @@ else:
 
 import warp as wp  # noqa: E402
 
+from robolearn.registry import get_task  # noqa: E402
 from robolearn.scene import SceneCfg, build_scene  # noqa: E402
 from robolearn.sim import make_backend  # noqa: E402
 from robolearn.sim.warp import CPU_OPT_IN_ENV, adapt_model_for_warp  # noqa: E402
-from robolearn.tasks import get_task  # noqa: E402
 
 wp.config.quiet = True
 # First run compiles mujoco-warp's kernels for the CPU device: ~100 s cold, ~22 s with ~/.cache/warp warm.
@@ -204,8 +204,8 @@ def test_world_to_mjdata(go2_model):
 
 def test_go2_env_observations_and_rewards_agree(monkeypatch):
     """ManagerBasedRlEnv on both backends: same seed, same actions, same observations and rewards."""
-    import robolearn.env.env as env_module
-    from robolearn.env.env import ManagerBasedRlEnv
+    import robolearn.core.env as env_module
+    from robolearn.core.env import ManagerBasedRlEnv
 
     def converged_scene(cfg):
         scene = build_scene(cfg)

@@ -19,7 +19,7 @@ The `stand_from_step` curriculum holds standing off until the gait is found: all
 learnt to stand under every command.
 
 The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
-rule `robolearn.env.symmetry` already has for `gait_phase`.
+rule `robolearn.core.symmetry` already has for `gait_phase`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robolearn.env import mdp, symmetry
+from robolearn.core import mdp, symmetry
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 WALK_PERIOD = 0.64
 """s: humanoid-gym's gait cycle (one step per leg)."""

@@ -36,8 +36,7 @@ from robolearn.envs.humanoid.h1_skills import (
     h1_walk_ppo,
     humanoid_scene,
 )
-
-from robolearn.tasks import register_task
+from robolearn.registry import register_task
 
 G1_LOCKED_JOINTS = ("waist_roll_joint", "waist_pitch_joint", ".*_wrist_(roll|pitch|yaw)_joint")
 G1_SQUAT_RANGE = (0.50, 0.75)

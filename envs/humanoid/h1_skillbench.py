@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 import mujoco
 import numpy as np
 import torch
+
+from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, ViewerCfg, mdp
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
     Humanoid,
@@ -47,14 +49,12 @@ from robolearn.envs.humanoid.h1_skills import (
     wrist_pos_w,
     wrist_positions,
 )
-
-from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, ViewerCfg, mdp
+from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 BUTTON_TERRAIN = "skillbench_button"
 BUTTON_GEOM = "skillbench/button"

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import mujoco
 import numpy as np
 import torch
+
+from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.envs.humanoid.h1_skillbench import (
     BENCH_ACCURACY,
     BENCH_SKILLS,
@@ -45,14 +47,12 @@ from robolearn.envs.humanoid.h1_skillbench import (
     surface_distance,
 )
 from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, h1_skill_ppo, wrist_pos_w
-
-from robolearn.env import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
+from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 GOAL_MARKER = "skillbench/goal"
 GOAL_KEY = "bench_goal"

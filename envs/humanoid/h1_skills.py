@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any
 import mujoco
 import numpy as np
 import torch
-from robolearn.envs.humanoid import biped_gait
 
-from robolearn.env import (
+from robolearn.core import (
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -51,13 +50,14 @@ from robolearn.env import (
     mdp,
     symmetry,
 )
+from robolearn.envs.humanoid import biped_gait
 from robolearn.math import yaw_from_quat
+from robolearn.registry import register_task
 from robolearn.scene import ContactSensorCfg, SceneCfg
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 H1_PD_GAINS = {
     ".*_hip_.*": (200.0, 5.0),

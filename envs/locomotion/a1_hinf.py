@@ -15,6 +15,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
+
+from robolearn.core import (
+    CurriculumTerm,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    SimCfg,
+    TerminationTerm,
+    VelocityCommandCfg,
+    mdp,
+)
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
@@ -26,20 +37,9 @@ from robolearn.envs.locomotion.velocity import (
     rough_curriculum,
     trot_observations,
 )
-
-from robolearn.env import (
-    CurriculumTerm,
-    ObsGroupCfg,
-    ObsTerm,
-    RewardTerm,
-    SimCfg,
-    TerminationTerm,
-    VelocityCommandCfg,
-    mdp,
-)
 from robolearn.math import quat_rotate
+from robolearn.registry import register_task
 from robolearn.scene import ContactSensorCfg, SceneCfg
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:

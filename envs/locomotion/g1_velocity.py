@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from robolearn.envs.locomotion.velocity import (
-    LeggedVelocityCfg,
-    velocity_rewards,
-)
-
-from robolearn.env import (
+from robolearn.core import (
     RewardTerm,
     SimCfg,
     VelocityCommandCfg,
     mdp,
 )
+from robolearn.envs.locomotion.velocity import (
+    LeggedVelocityCfg,
+    velocity_rewards,
+)
+from robolearn.registry import register_task
 from robolearn.scene import ContactSensorCfg, SceneCfg
-from robolearn.tasks import register_task
 
 FEET = ("left_ankle_roll_link", "right_ankle_roll_link")
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from robolearn.envs.locomotion.go2_velocity import go2_scene
 
-from robolearn.env import (
+from robolearn.core import (
     EnvCfg,
     EventTerm,
     JointPositionActionCfg,
@@ -22,8 +21,9 @@ from robolearn.env import (
     TerminationTerm,
     mdp,
 )
+from robolearn.envs.locomotion.go2_velocity import go2_scene
+from robolearn.registry import register_task
 from robolearn.scene import SceneCfg
-from robolearn.tasks import register_task
 
 STAND_HEIGHT = 0.27
 """Trunk height (m) of the Go2 home keyframe."""

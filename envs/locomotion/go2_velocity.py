@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from robolearn.core import (
+    CurriculumTerm,
+    ObsGroupCfg,
+    SimCfg,
+)
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
@@ -20,14 +25,8 @@ from robolearn.envs.locomotion.velocity import (
     rough_curriculum,
     trot_observations,
 )
-
-from robolearn.env import (
-    CurriculumTerm,
-    ObsGroupCfg,
-    SimCfg,
-)
+from robolearn.registry import register_task
 from robolearn.scene import ContactSensorCfg, SceneCfg
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 FEET = ("FL", "FR", "RL", "RR")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from robolearn.env import (
+from robolearn.core import (
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -139,7 +139,7 @@ TROT_CPU_PPO: dict[str, Any] = {
     # Physics and learning take turns on the cores; one torch thread avoids the OpenMP stalls of a
     # 2-thread update on a loaded machine (updates of 0.4 s took up to 28 s).
     "torch_threads": 1,
-    # Every minibatch also trains on its left-right mirror image (robolearn.env.symmetry): the adaptive
+    # Every minibatch also trains on its left-right mirror image (robolearn.core.symmetry): the adaptive
     # learning rate then stays near 4e-4..1e-3 instead of dropping to 4e-5 for tens of iterations.
     "symmetry": True,
 }

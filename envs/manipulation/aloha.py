@@ -1,6 +1,6 @@
 """Bimanual ALOHA tasks on a table: a small, self-contained batched env on the project's sim backend.
 
-The manager-based env (robolearn.env) is built around a floating base; ALOHA is fixed to the table, and
+The manager-based env (robolearn.core) is built around a floating base; ALOHA is fixed to the table, and
 imitation needs little of the manager machinery (no rewards, no curricula), so these tasks are one class:
 reset with object poses (random, or given by a demo generator), step with joint targets, check success.
 
@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import mujoco
 import numpy as np
 import torch
-from robolearn.assets import asset_path
 
+from robolearn.assets import asset_path
+from robolearn.gl import ensure_gl
 from robolearn.math import quat_rotate_inverse
 from robolearn.robots import compile_spec, load_spec, robot_spec
 from robolearn.sim import make_backend
@@ -299,6 +300,7 @@ class AlohaEnv:
             raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(CAMERAS)}")
         key = (width, height)
         if key not in self._renderers:
+            ensure_gl()
             self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
         renderer = self._renderers[key]
         self.sim.world_to_mjdata(world, self._render_data)

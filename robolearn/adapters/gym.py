@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.core.env import ManagerBasedRlEnv
 
 
 def _make(task: str, num_envs: int, **overrides: Any) -> ManagerBasedRlEnv:
-    from robolearn.tasks import make_env
+    from robolearn.registry import make_env
 
     env = make_env(task, num_envs=num_envs, **overrides)
     env.keep_terminal_obs = True

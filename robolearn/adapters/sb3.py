@@ -10,7 +10,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.core.env import ManagerBasedRlEnv
 
 
 class Sb3VecEnv(VecEnv):

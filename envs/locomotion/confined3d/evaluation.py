@@ -23,6 +23,8 @@ from typing import Any
 import mujoco
 import numpy as np
 import torch
+
+from robolearn.core import EnvCfg, EventTerm, TerminationTerm, mdp
 from robolearn.envs.locomotion.confined3d.planner import pure_pursuit
 from robolearn.envs.locomotion.confined3d.task import (
     STATE_KEY,
@@ -32,8 +34,6 @@ from robolearn.envs.locomotion.confined3d.task import (
     init_waypoints,
     reset_waypoints,
 )
-
-from robolearn.env import EnvCfg, EventTerm, TerminationTerm, mdp
 from robolearn.math import yaw_from_quat
 
 METHODS = ("hierarchical", "goal_only", "velocity")
@@ -200,9 +200,10 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
 def load_for_eval(run: Path, method: str, rows: int, cols: int, seed: int, worlds_per_tile: int,
                   replan: bool = True) -> tuple[Any, Callable]:  # fmt: skip
     """The run's policy on a held-out confined env; returns (env, act)."""
+    from tensordict import TensorDict
+
     from robolearn.policies import setup
     from robolearn.policies.runs import load_checkpoint, resolve_run
-    from tensordict import TensorDict
 
     run, ckpt_in = resolve_run(run)
     ckpt, ckpt_state = load_checkpoint(run, ckpt_in)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+from robolearn.core.mdp.sensors import grid_to_world
 from robolearn.envs.locomotion.confined3d.terrain import (
     CEILING_GROUP,
     END_WALL,
@@ -28,10 +30,8 @@ from robolearn.envs.locomotion.confined3d.terrain import (
     grid_from_cfg,
 )
 
-from robolearn.env.mdp.sensors import grid_to_world
-
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 RAY_REACH = 1.5
 """Rays start this far above (floor) or below (ceiling) the base; both are past every terrain piece."""

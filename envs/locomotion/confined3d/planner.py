@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
-from robolearn.envs.locomotion.confined3d.terrain import HeightMaps
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from robolearn.envs.locomotion.confined3d.terrain import HeightMaps
 
 PlanStatus = Literal["ok", "no_path", "start_blocked", "goal_blocked"]
 

@@ -25,20 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
-from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
-from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
-from robolearn.envs.locomotion.velocity import (
-    TROT_CPU_PPO,
-    TROT_PERIOD,
-    TROT_TORQUE_WEIGHT,
-    LeggedVelocityCfg,
-    add_trot_rewards,
-    command_curriculum,
-    trot_observations,
-)
 
-from robolearn.env import (
+from robolearn.core import (
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -52,14 +40,26 @@ from robolearn.env import (
     mdp,
     symmetry,
 )
-from robolearn.env.actions import JointPositionAction
+from robolearn.core.actions import JointPositionAction
+from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
+from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
+from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
+from robolearn.envs.locomotion.velocity import (
+    TROT_CPU_PPO,
+    TROT_PERIOD,
+    TROT_TORQUE_WEIGHT,
+    LeggedVelocityCfg,
+    add_trot_rewards,
+    command_curriculum,
+    trot_observations,
+)
 from robolearn.math import yaw_from_quat
+from robolearn.registry import register_task
 from robolearn.scene import ContactSensorCfg, SceneCfg
-from robolearn.tasks import register_task
 from robolearn.terrain import TerrainCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 LEGS = ("FR", "FL", "RR", "RL")
 GO1_KP, GO1_KD = 35.0, 0.5
@@ -348,7 +348,7 @@ def body_contact_obs(env: ManagerBasedRlEnv) -> torch.Tensor:
     return body_contacts(env).unsqueeze(-1)
 
 
-# Mirror rules of this task's observation terms, for PPO's symmetry augmentation (robolearn.env.symmetry):
+# Mirror rules of this task's observation terms, for PPO's symmetry augmentation (robolearn.core.symmetry):
 # the waypoint's lateral offset and relative yaw change sign, body contacts do not change, and the two-layer
 # scan is reversed along y.
 symmetry.VECTOR_SIGNS["waypoint_in_base"] = (1, -1, 1, -1, 1, 1)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 SIDE_TOKENS = (("FL", "FR"), ("RL", "RR"), ("left", "right"), ("Left", "Right"), ("L", "R"))
 """Name tokens swapped by the mirror (whole tokens between '_' or string ends)."""

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from robolearn.env.cfg import VelocityCommandCfg
+from robolearn.core.cfg import VelocityCommandCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 
 class VelocityCommand:

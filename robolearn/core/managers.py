@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from robolearn.env.cfg import CurriculumTerm, EventTerm, ObsGroupCfg, RewardTerm, TerminationTerm
+from robolearn.core.cfg import CurriculumTerm, EventTerm, ObsGroupCfg, RewardTerm, TerminationTerm
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 
 class ObservationManager:

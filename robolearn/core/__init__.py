@@ -1,4 +1,4 @@
-from robolearn.env.cfg import (
+from robolearn.core.cfg import (
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -11,7 +11,7 @@ from robolearn.env.cfg import (
     VelocityCommandCfg,
     ViewerCfg,
 )
-from robolearn.env.env import ManagerBasedRlEnv
+from robolearn.core.env import ManagerBasedRlEnv
 
 __all__ = [
     "CurriculumTerm", "EnvCfg", "EventTerm", "JointPositionActionCfg", "ManagerBasedRlEnv", "ObsGroupCfg",

@@ -15,10 +15,10 @@ import mujoco
 import numpy as np
 import torch
 
-from robolearn.env.actions import JointPositionAction
-from robolearn.env.cfg import EnvCfg
-from robolearn.env.commands import VelocityCommand
-from robolearn.env.managers import (
+from robolearn.core.actions import JointPositionAction
+from robolearn.core.cfg import EnvCfg
+from robolearn.core.commands import VelocityCommand
+from robolearn.core.managers import (
     CurriculumManager,
     EventManager,
     ObservationManager,

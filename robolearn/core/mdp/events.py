@@ -9,7 +9,7 @@ import torch
 from robolearn.math import quat_mul, yaw_quat
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 
 def _uniform(env: ManagerBasedRlEnv, lo: float, hi: float, shape: tuple[int, ...]) -> torch.Tensor:

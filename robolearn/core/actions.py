@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from robolearn.env.cfg import JointPositionActionCfg
+from robolearn.core.cfg import JointPositionActionCfg
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 
 class JointPositionAction:

@@ -9,7 +9,7 @@ import torch
 from robolearn.math import yaw_from_quat
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 RAY_START_HEIGHT = 2.0
 """Rays start this far above the base, so they begin above any terrain the robot faces."""

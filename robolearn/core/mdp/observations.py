@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
 
 def base_lin_vel(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -59,6 +59,6 @@ def contact_found(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
 def height_scan(env: ManagerBasedRlEnv, size: tuple[float, float] = (1.6, 1.0), resolution: float = 0.2,
                 offset: float = 0.5) -> torch.Tensor:  # fmt: skip
     """Heights of the ground under a grid around the base (yaw-aligned), relative to the base."""
-    from robolearn.env.mdp.sensors import ground_heights_grid
+    from robolearn.core.mdp.sensors import ground_heights_grid
 
     return ground_heights_grid(env, size, resolution, offset)

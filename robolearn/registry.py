@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from robolearn.env.cfg import EnvCfg
+from robolearn.core.cfg import EnvCfg
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def make_env(name: str, cfg: EnvCfg | None = None, **overrides: Any):
     """Build the batched env of a task; `overrides` replace top-level EnvCfg fields (e.g. num_envs=64)."""
     import dataclasses
 
-    from robolearn.env.env import ManagerBasedRlEnv
+    from robolearn.core.env import ManagerBasedRlEnv
 
     cfg = cfg or get_task(name).env_cfg()
     if overrides:
