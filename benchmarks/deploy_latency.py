@@ -28,10 +28,10 @@ def export_untrained(hidden: tuple[int, ...], out: Path) -> Path:
     import dataclasses
 
     from robolearn.core import ManagerBasedRlEnv
-    from robolearn.policies.config import PpoCfg
     from robolearn.policies.rsl_rl import RslRlVecEnv
     from robolearn.policies.setup import build_actor
     from robolearn.registry import get_task
+    from robolearn.rl import PpoCfg
     from robolearn.sim2real.export import export_policy, policy_metadata
 
     task = "Go2-Velocity-Flat"

@@ -16,7 +16,6 @@ from tensordict import TensorDict
 from robolearn.envs.humanoid import biped_gait, h1_skillbench, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.math import yaw_from_quat, yaw_quat
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import atomic_torch_save, new_run_dir, write_yaml
 from robolearn.policies.setup import RunSpec, build_actor
@@ -32,6 +31,7 @@ from robolearn.policies.skillblender import (
     load_skill,
 )
 from robolearn.registry import get_task, make_env
+from robolearn.rl import PpoCfg
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
 PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity

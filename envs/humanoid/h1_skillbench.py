@@ -50,6 +50,7 @@ from robolearn.envs.humanoid.h1_skills import (
     wrist_positions,
 )
 from robolearn.registry import register_task
+from robolearn.rl import SkillBlenderCfg, ppo_fields
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
 
@@ -512,6 +513,15 @@ BENCH_SKILLS = {
     "H1-SkillBench-Reach": ("H1-Skill-Reach", "H1-Skill-Squat"),
 }
 """The skills each task blends (the authors' subsets)."""
+def skillbench_blender() -> SkillBlenderCfg:
+    """The blender's preset on a SkillBench task: the flat-PPO preset's settings (worlds, nets, noise, learning
+    rate), so a blender and the flat-PPO baseline on the same task differ only in the actor."""
+    return SkillBlenderCfg(**ppo_fields(h1_skill_ppo()))
+
+
+SKILLBENCH_PRESETS = {"ppo": h1_skill_ppo, "skillblender": skillbench_blender}
+"""A SkillBench task trains the flat-PPO baseline by default; the blender with --algo skillblender --skills ..."""
+
 BENCH_ACCURACY = {
     "H1-SkillBench-ButtonPress": button_error,
     "H1-SkillBench-BoxPush": box_error,
@@ -523,17 +533,17 @@ register_task(
     "H1-SkillBench-ButtonPress",
     H1ButtonPressCfg,
     "Unitree H1 SkillBench: walk to a wall and touch a button with a wrist (blend of walk + reach skills)",
-    train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender: robolearn train ... --algo skillblender
+    presets=SKILLBENCH_PRESETS,
 )
 register_task(
     "H1-SkillBench-BoxPush",
     H1BoxPushCfg,
     "Unitree H1 SkillBench: push a box onto a floor marker (blend of walk + reach skills)",
-    train_cfg=h1_skill_ppo,
+    presets=SKILLBENCH_PRESETS,
 )
 register_task(
     "H1-SkillBench-Reach",
     H1ReachWaypointsCfg,
     "Unitree H1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
-    train_cfg=h1_skill_ppo,
+    presets=SKILLBENCH_PRESETS,
 )

@@ -51,8 +51,10 @@ from robolearn.core import (
     symmetry,
 )
 from robolearn.envs.humanoid import biped_gait
+from robolearn.envs.locomotion.velocity import TROT_CPU_PPO, velocity_rewards
 from robolearn.math import yaw_from_quat
 from robolearn.registry import register_task
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
@@ -416,8 +418,6 @@ def walk_rewards() -> dict[str, RewardTerm]:
     """The shared velocity recipe plus humanoid-gym's gait set (envs/humanoid/biped_gait.py): a reference
     stepping pose, the contact pattern and swing clearance on the observed 0.64 s clock, and foot slip.
     Without the gait set the H1 found the standing optimum (its velocity error matched standing still)."""
-    from robolearn.envs.locomotion.velocity import velocity_rewards
-
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
     # The gait steps in place at zero command, as humanoid-gym's does; `with_standing` is the fine-tune that
@@ -676,36 +676,31 @@ SKILL_GOALS: dict[str, SkillGoal] = {
 }
 
 
-def h1_skill_ppo() -> Any:
+def h1_skill_ppo() -> PpoCfg:
     """CPU preset for the skills (2 cores): the shared CPU PPO with a smaller initial action noise.
 
     H1 is top-heavy: 0.25 rad of random joint offsets every 20 ms (std 1.0 x scale 0.25) topples it at
-    once, so exploration starts at std 0.5 as for Go2 (policies/config.py, go2_flat_cpu_ppo).
+    once, so exploration starts at std 0.5 as for Go2 (envs/locomotion/go2_velocity.py, go2_flat_cpu_ppo).
     """
-    from robolearn.policies.config import PpoCfg  # tasks sit below learners: import on use
-
     return PpoCfg.cpu(num_envs=256, init_noise_std=0.5, entropy_coef=0.005, torch_threads=1)
 
 
 register_task(
-    "H1-Skill-Squat", H1SquatCfg, "Unitree H1 skill: squat to a target pelvis height", train_cfg=h1_skill_ppo
+    "H1-Skill-Squat", H1SquatCfg, "Unitree H1 skill: squat to a target pelvis height", presets={"ppo": h1_skill_ppo}
 )
 register_task(
-    "H1-Skill-Reach", H1ReachCfg, "Unitree H1 skill: move both wrists to targets", train_cfg=h1_skill_ppo
+    "H1-Skill-Reach", H1ReachCfg, "Unitree H1 skill: move both wrists to targets", presets={"ppo": h1_skill_ppo}
 )
 register_task(
-    "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", train_cfg=h1_skill_ppo
+    "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", presets={"ppo": h1_skill_ppo}
 )
 
 
-def h1_walk_ppo() -> Any:
+def h1_walk_ppo() -> PpoCfg:
     """The skills' preset with the trot recipe's PPO settings (issue 3), mirror augmentation included."""
-    from robolearn.envs.locomotion.velocity import TROT_CPU_PPO
-    from robolearn.policies.config import PpoCfg
-
     return PpoCfg.cpu(num_envs=256, **TROT_CPU_PPO)
 
 
 register_task(
-    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", train_cfg=h1_walk_ppo
+    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", presets={"ppo": h1_walk_ppo}
 )

@@ -55,6 +55,7 @@ from robolearn.envs.locomotion.velocity import (
 )
 from robolearn.math import yaw_from_quat
 from robolearn.registry import register_task
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
@@ -588,11 +589,9 @@ class Go1VelocityFlatCfg(LeggedVelocityCfg):
         add_trot_rewards(self.rewards)
 
 
-def confined_train_cfg() -> object:
+def confined_train_cfg() -> PpoCfg:
     """CPU preset, the same for the three methods: 512 worlds x TRAIN_ITERATIONS with the trot recipe's
     PPO settings (init std 0.5, entropy 0.005, 4 x 2 minibatches, one torch thread, mirror symmetry)."""
-    from robolearn.policies.config import PpoCfg
-
     return PpoCfg.cpu(max_iterations=TRAIN_ITERATIONS, **TROT_CPU_PPO)
 
 
@@ -600,19 +599,19 @@ register_task(
     "Go1-Confined3D",
     Go1Confined3DCfg,
     "Unitree Go1: reach a far goal through confined 3-D tunnels following A* waypoints (walk, crouch, turn)",
-    train_cfg=confined_train_cfg,
+    presets={"ppo": confined_train_cfg},
 )
 register_task(
     "Go1-Confined3D-GoalOnly",
     Go1Confined3DGoalOnlyCfg,
     "Unitree Go1: confined 3-D tunnels, end-to-end baseline given only the far goal (no planner)",
-    train_cfg=confined_train_cfg,
+    presets={"ppo": confined_train_cfg},
 )
 register_task(
     "Go1-Velocity-Flat",
     Go1VelocityFlatCfg,
     "Unitree Go1: track (vx, vy, yaw rate) on flat ground (the confined-3D velocity baseline's low level)",
-    train_cfg=confined_train_cfg,
+    presets={"ppo": confined_train_cfg},
 )
 
 __all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCfg"]
