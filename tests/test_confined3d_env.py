@@ -194,11 +194,18 @@ def test_rollout_records_success_time_and_progress() -> None:
     assert not records[1].success and records[1].progress < 0.5
 
 
-def test_tunnel_eval_names_the_tasks_and_suites_it_knows(tmp_path) -> None:
-    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
+def test_tunnel_eval_names_the_methods_and_suites_it_knows(tmp_path) -> None:
+    from robolearn.envs.locomotion.confined3d.evaluation import tunnel_suite
     from robolearn.policies.evaluate import eval_run
+    from robolearn.registry import get_task
 
-    with pytest.raises(ValueError, match="Go1-Confined3D-GoalOnly"):
-        evaluate_in_tunnels(tmp_path, "Go2-Velocity-Flat", episodes=8, seed=0)
+    with pytest.raises(ValueError, match="goal_only"):
+        tunnel_suite("flying")
     with pytest.raises(ValueError, match="confined3d"):
         eval_run(tmp_path, suite="tunnels")
+    # The tunnel tasks are evaluated and played in the tunnels by default; the velocity baseline on request.
+    for task in ("Go1-Confined3D", "Go1-Confined3D-GoalOnly"):
+        spec = get_task(task)
+        assert spec.default_suite == "confined3d" and spec.play is not None
+    velocity = get_task("Go1-Velocity-Flat")
+    assert velocity.default_suite is None and "confined3d" in velocity.suites and velocity.play is None

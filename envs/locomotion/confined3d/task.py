@@ -54,7 +54,6 @@ from robolearn.envs.locomotion.velocity import (
     trot_observations,
 )
 from robolearn.math import yaw_from_quat
-from robolearn.registry import register_task
 from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
@@ -594,24 +593,5 @@ def confined_train_cfg() -> PpoCfg:
     PPO settings (init std 0.5, entropy 0.005, 4 x 2 minibatches, one torch thread, mirror symmetry)."""
     return PpoCfg.cpu(max_iterations=TRAIN_ITERATIONS, **TROT_CPU_PPO)
 
-
-register_task(
-    "Go1-Confined3D",
-    Go1Confined3DCfg,
-    "Unitree Go1: reach a far goal through confined 3-D tunnels following A* waypoints (walk, crouch, turn)",
-    presets={"ppo": confined_train_cfg},
-)
-register_task(
-    "Go1-Confined3D-GoalOnly",
-    Go1Confined3DGoalOnlyCfg,
-    "Unitree Go1: confined 3-D tunnels, end-to-end baseline given only the far goal (no planner)",
-    presets={"ppo": confined_train_cfg},
-)
-register_task(
-    "Go1-Velocity-Flat",
-    Go1VelocityFlatCfg,
-    "Unitree Go1: track (vx, vy, yaw rate) on flat ground (the confined-3D velocity baseline's low level)",
-    presets={"ppo": confined_train_cfg},
-)
 
 __all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCfg"]
