@@ -24,14 +24,13 @@ from robolearn.policies.skillblender import (
     FrozenSkill,
     SelfContact,
     SkillBenchMeter,
-    SkillBlenderCfg,
     SkillBlenderModel,
     bench_accuracy,
     check_blender_task,
     load_skill,
 )
 from robolearn.registry import get_task, make_env
-from robolearn.rl import PpoCfg
+from robolearn.rl import PpoCfg, SkillBlenderCfg
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
 PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity
