@@ -367,7 +367,7 @@ class SkillBenchMeter:
             buf[i] = 0.0
 
     def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
-        """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (BENCH_ACCURACY)."""
+        """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (TaskSpec.accuracy)."""
         from robolearn.core import mdp
         from robolearn.envs.humanoid.h1_skills import default_pose_data, feet_pos_w
 
@@ -439,12 +439,10 @@ class SelfContact:
 
 
 def bench_accuracy(task: str) -> Any | None:
-    """The accuracy function of a SkillBench task (`BENCH_ACCURACY`), None for any other task."""
-    if "-SkillBench-" not in task:
-        return None
-    from robolearn.envs.humanoid.h1_skillbench import BENCH_ACCURACY
+    """The accuracy function a task declares (TaskSpec.accuracy: the SkillBench tasks), else None."""
+    from robolearn.registry import get_task
 
-    return BENCH_ACCURACY.get(task)
+    return get_task(task).accuracy
 
 
 # -- training: the project's PPO loop with the blender as the actor -----------------------------------

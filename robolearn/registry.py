@@ -51,6 +51,9 @@ class TaskSpec:
     """Named evaluation suites (`robolearn eval --suite NAME`) besides the learner's episode metrics."""
     default_suite: str | None = None
     """The suite `robolearn eval` runs unless told (None: the learner's episode metrics)."""
+    accuracy: Callable[[Any], Any] | None = None
+    """The task's end-of-episode error (m, per world) that `robolearn eval` reports with the feasibility
+    measures (jerk, power, foot slip, ...); None: not a goal-reaching task."""
     play: PlayVideo | None = None
     """The task's own play video (None: the learner renders a few worlds)."""
     demos: Callable[..., Any] | None = None
@@ -69,10 +72,11 @@ class UnknownTaskError(KeyError):
 def register_task(
     name: str, env_cfg: Callable[[], Any], description: str, *, kind: Kind = "rl", default_algo: str = "ppo",
     presets: Mapping[str, Callable[[], Any]] | None = None, suites: Mapping[str, EvalSuite] | None = None,
-    default_suite: str | None = None, play: PlayVideo | None = None, demos: Callable[..., Any] | None = None,
+    default_suite: str | None = None, accuracy: Callable[[Any], Any] | None = None,
+    play: PlayVideo | None = None, demos: Callable[..., Any] | None = None,
 ) -> TaskSpec:  # fmt: skip
     spec = TaskSpec(name, env_cfg, description, kind, default_algo, dict(presets or {}), dict(suites or {}),
-                    default_suite, play, demos)  # fmt: skip
+                    default_suite, accuracy, play, demos)  # fmt: skip
     if default_suite is not None and default_suite not in spec.suites:
         raise ValueError(f"{name}: default_suite {default_suite!r} is not one of its suites {sorted(spec.suites)}")
     _TASKS[name] = spec

@@ -525,7 +525,7 @@ def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     )
     err = h1_skillbench.box_error(env)
     assert torch.allclose(err, torch.tensor([0.0, 0.3], dtype=err.dtype), atol=1e-6), err
-    assert h1_skillbench.BENCH_ACCURACY["H1-SkillBench-BoxPush"] is h1_skillbench.box_error
+    assert get_task("H1-SkillBench-BoxPush").accuracy is h1_skillbench.box_error
     # Hands: box centre on world 0's right wrist (inside: 0); 0.1 m beyond its near face from world 1's.
     wrists = h1_skills.wrist_pos_w(env)
     half_x = h1_skillbench.BOX_HALF_SIZE[0]

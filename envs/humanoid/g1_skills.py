@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Callable
 
 from robolearn.envs.humanoid.h1_skillbench import (
-    BENCH_ACCURACY,
     BENCH_SKILLS,
     SKILLBENCH_PRESETS,
     H1ReachWaypointsCfg,
@@ -114,6 +113,6 @@ register_task(
     on_g1(H1ReachWaypointsCfg, trunk=G1_TRUNK),
     "Unitree G1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
     presets=SKILLBENCH_PRESETS,
+    accuracy=reach_error,
 )
 BENCH_SKILLS["G1-SkillBench-Reach"] = ("G1-Skill-Reach", "G1-Skill-Squat")
-BENCH_ACCURACY["G1-SkillBench-Reach"] = reach_error

@@ -30,7 +30,6 @@ import torch
 
 from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.envs.humanoid.h1_skillbench import (
-    BENCH_ACCURACY,
     BENCH_SKILLS,
     SKILLBENCH_PRESETS,
     H1SkillBenchCfg,
@@ -451,5 +450,4 @@ TASKS: dict[str, tuple[type[H1SkillBenchCfg], tuple[str, ...], Callable[..., tor
 }  # fmt: skip
 for _name, (_cfg, _skills, _accuracy, _text) in TASKS.items():
     BENCH_SKILLS[_name] = _skills
-    BENCH_ACCURACY[_name] = _accuracy
-    register_task(_name, _cfg, f"Unitree H1 SkillBench: {_text}", presets=SKILLBENCH_PRESETS)
+    register_task(_name, _cfg, f"Unitree H1 SkillBench: {_text}", presets=SKILLBENCH_PRESETS, accuracy=_accuracy)
