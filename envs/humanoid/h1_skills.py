@@ -48,7 +48,16 @@ from robolearn.core import (
     TerminationTerm,
     VelocityCommandCfg,
     mdp,
-    symmetry,
+)
+from robolearn.core.symmetry import (
+    HALF_PERIOD,
+    PSEUDO_VECTOR,
+    VECTOR,
+    VELOCITY_COMMAND,
+    ContactMirror,
+    Invariant,
+    JointMirror,
+    Signs,
 )
 from robolearn.envs.humanoid import biped_gait
 from robolearn.envs.locomotion.velocity import TROT_CPU_PPO, velocity_rewards
@@ -411,7 +420,6 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
     }
 
 
-symmetry.VECTOR_SIGNS["walk_goal"] = (1, -1, -1)  # the (vx, vy, yaw rate) command: y and yaw flip
 
 
 def walk_rewards() -> dict[str, RewardTerm]:
@@ -444,18 +452,18 @@ def proprio_terms(noise: bool = True) -> dict[str, ObsTerm]:
     """The observation tail every skill shares (and the blender passes on to each skill unchanged)."""
     k = 1.0 if noise else 0.0
     return {
-        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * k),
-        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * k, scale=0.05),
-        "last_action": ObsTerm(mdp.last_action),
-        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * k, scale=0.25),
-        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * k),
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * k, mirror=JointMirror()),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * k, scale=0.05, mirror=JointMirror()),
+        "last_action": ObsTerm(mdp.last_action, mirror=JointMirror()),
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * k, scale=0.25, mirror=Signs(PSEUDO_VECTOR)),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * k, mirror=Signs(VECTOR)),
     }
 
 
 def gait_clock() -> ObsTerm:
     """The walking skill's clock, read between its goal and the shared tail; a blender task that blends
     walking puts the same term right before the tail (see `skill_inputs`)."""
-    return ObsTerm(biped_gait.gait_clock, params={"period": biped_gait.WALK_PERIOD})
+    return ObsTerm(biped_gait.gait_clock, params={"period": biped_gait.WALK_PERIOD}, mirror=Signs(HALF_PERIOD))
 
 
 def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
@@ -465,8 +473,10 @@ def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
 def walk_observations() -> dict[str, ObsGroupCfg]:
     """Goal, clock, shared tail; the critic without the wrists (arms do not matter to walking, and the
     mirror augmentation would need a rule for them)."""
-    policy = ObsGroupCfg(terms={"goal": ObsTerm(walk_goal), "gait_phase": gait_clock(), **proprio_terms()})
+    goal = ObsTerm(walk_goal, mirror=Signs(VELOCITY_COMMAND))
+    policy = ObsGroupCfg(terms={"goal": goal, "gait_phase": gait_clock(), **proprio_terms()})
     critic = skill_critic_obs(walk_goal)
+    critic.terms["goal"] = ObsTerm(walk_goal, mirror=Signs(VELOCITY_COMMAND))
     del critic.terms["wrists"]
     critic.terms = {"goal": critic.terms.pop("goal"), "gait_phase": gait_clock(), **critic.terms}
     return {"policy": policy, "critic": critic}
@@ -477,9 +487,9 @@ def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
     terms = {
         "goal": ObsTerm(goal),
         **proprio_terms(noise=False),
-        "base_lin_vel": ObsTerm(mdp.base_lin_vel),
-        "base_height": ObsTerm(mdp.base_height),
-        "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}),
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel, mirror=Signs(VECTOR)),
+        "base_height": ObsTerm(mdp.base_height, mirror=Invariant()),
+        "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}, mirror=ContactMirror()),
         "wrists": ObsTerm(wrist_positions),
     }
     return ObsGroupCfg(terms=terms, enable_noise=False)
