@@ -118,8 +118,9 @@ def _mean_ci(xs: list[float]) -> dict[str, float]:
 def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = None) -> dict[str, Any]:
     """Deterministic actions; each world contributes its first episode; held-out `seed` per round.
 
-    `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step (issue 6).
-    SkillBench tasks (issue 8) add the task's accuracy and the feasibility measures of `SkillBenchMeter`.
+    `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step.
+    A task that declares an accuracy (TaskSpec.accuracy: the SkillBench tasks) adds it and the feasibility
+    measures of `SkillBenchMeter`.
     """
     from robolearn.policies.skillblender import SkillBenchMeter, bench_accuracy
 
