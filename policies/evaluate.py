@@ -264,7 +264,7 @@ def _eval_task_suite(run: Path, task: str, suite: str, episodes: int, seed: int,
         table = Table(title=f"{title}: seed {seed}, {ckpt.name}")
         rows = result.get("rows") or [{k: v for k, v in measured.items() if isinstance(v, (int, float))}]
         for col in rows[0]:
-            table.add_column(col, justify="right")
+            table.add_column(col.replace("_", " "), justify="right", overflow="fold")
         for row in rows:
             table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
         console.print(table)

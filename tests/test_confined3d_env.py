@@ -209,3 +209,21 @@ def test_tunnel_eval_names_the_methods_and_suites_it_knows(tmp_path) -> None:
         assert spec.default_suite == "confined3d" and spec.play is not None
     velocity = get_task("Go1-Velocity-Flat")
     assert velocity.default_suite is None and "confined3d" in velocity.suites and velocity.play is None
+
+
+def test_eval_of_a_tunnel_run_runs_the_tasks_own_suite(tmp_path) -> None:
+    """The learner's eval reads the task's default suite from the registry and hands it the run's policy."""
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.evaluate import eval_run
+    from robolearn.policies.train import train
+    from robolearn.rl import PpoCfg
+
+    agent = PpoCfg(num_envs=8, max_iterations=1, num_steps_per_env=4, actor_hidden_dims=(16,),
+                   critic_hidden_dims=(16,), save_interval=1)  # fmt: skip
+    run = train(TrainArgs(task="Go1-Confined3D", logdir=tmp_path, agent=agent)).run
+    result = eval_run(run, episodes=8, seed=5, quiet=False)
+    assert result["suite"] == "confined3d" and result["method"] == "hierarchical"
+    assert [row["difficulty"] for row in result["rows"]] == [0.25, 0.5, 0.75, 1.0]
+    assert result["episodes"] == 8 and (run / "eval.json").is_file()
+    flat = eval_run(run, episodes=2, seed=5, quiet=True, suite="default")  # the learner's episode metrics
+    assert flat["episodes"] == 2 and "return" in flat
