@@ -137,6 +137,7 @@ def eval_all(
     import torch
 
     from robolearn.envs.locomotion.confined3d.evaluation import evaluate_method, summarize
+    from robolearn.policies.evaluate import policy_factory, run_env_cfg
 
     torch.set_num_threads(1)
     records = []
@@ -145,7 +146,7 @@ def eval_all(
     for method in TASKS:
         t0 = time.perf_counter()
         records += evaluate_method(
-            ckpts[method], method, rows=DIFFICULTY_ROWS, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile
+            policy_factory(ckpts[method]), run_env_cfg(ckpts[method]), method, rows=DIFFICULTY_ROWS, cols=cols, seed=seed, worlds_per_tile=worlds_per_tile
         )
         print(f"{method}: evaluated {ckpts[method]} in {time.perf_counter() - t0:.0f} s")
     table = summarize(records)
@@ -226,9 +227,10 @@ def main() -> None:
                                    args.iteration))  # fmt: skip
     else:
         from robolearn.envs.locomotion.confined3d.evaluation import record_traversal
+        from robolearn.policies.evaluate import policy_factory, run_env_cfg
 
         out = args.out or args.run / "videos" / "confined3d_traversal.mp4"
-        print(f"wrote {record_traversal(args.run, out, difficulty_row=args.row)}")
+        print(f"wrote {record_traversal(run_env_cfg(args.run), policy_factory(args.run), out, difficulty_row=args.row)}")
 
 
 if __name__ == "__main__":

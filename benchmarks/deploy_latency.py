@@ -28,10 +28,10 @@ def export_untrained(hidden: tuple[int, ...], out: Path) -> Path:
     import dataclasses
 
     from robolearn.core import ManagerBasedRlEnv
-    from robolearn.policies.config import PpoCfg
     from robolearn.policies.rsl_rl import RslRlVecEnv
     from robolearn.policies.setup import build_actor
     from robolearn.registry import get_task
+    from robolearn.rl import PpoCfg
     from robolearn.sim2real.export import export_policy, policy_metadata
 
     task = "Go2-Velocity-Flat"
@@ -118,6 +118,7 @@ def main() -> None:
     if not args.run:
         console.print("sim2sim survival needs --run <trained Go2 run folder>")
         return
+    from robolearn.policies.evaluate import run_env_cfg
     from robolearn.sim2real.cli import print_report
     from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim, run_train_env
 
@@ -126,7 +127,7 @@ def main() -> None:
     t0 = time.perf_counter()
     report = {"sim2sim": run_sim2sim(args.run, cfg)}
     t1 = time.perf_counter()
-    report["train_env"] = run_train_env(args.run, cfg)
+    report["train_env"] = run_train_env(args.run, cfg, run_env_cfg)
     print_report(report, cfg)
     ticks = report["sim2sim"]["ticks"]
     console.print(f"sim2sim wall time {t1 - t0:.1f} s for {ticks} ticks ({(t1 - t0) / max(ticks, 1) * 1e3:.2f} ms/tick "

@@ -6,7 +6,7 @@
                flat-ppo=runs/skillbench/H1-SkillBench-Reach/<run> --episodes 100
 
 Each run is evaluated with `robolearn eval`'s code on the same held-out seed (deterministic actions, each
-world's first episode): accuracy is the task's end-of-episode error in metres (BENCH_ACCURACY), success
+world's first episode): accuracy is the task's end-of-episode error in metres (TaskSpec.accuracy), success
 is accuracy under `--success-m`, and feasibility is mean |joint jerk| (rad/s^3), mean mechanical power (W)
 , foot slip (m/s), the share of steps with the robot touching itself, and the share with a joint in the
 outer 5% of its range, from `SkillBenchMeter`. The training budget (env steps, wall time) comes from each

@@ -2,7 +2,7 @@
 
 from robolearn.envs import (
     humanoid,  # noqa: F401  (SkillBlender H1 skills, issue 8)
-    manipulation,  # noqa: F401  (ALOHA imitation tasks; own registry, not EnvCfg)
+    manipulation,  # noqa: F401  (ALOHA imitation tasks, kind "imitation")
 )
 from robolearn.envs.locomotion import (  # noqa: F401
     a1_hinf,  # noqa: F401  (H-infinity locomotion, issue 6)

@@ -15,13 +15,16 @@ from rich.console import Console
 from rich.table import Table
 from tensordict import TensorDict
 
+from robolearn.core.cfg import EnvCfg
 from robolearn.policies import setup
 from robolearn.policies.runs import RunError, atomic_write_text, load_checkpoint, pick_checkpoint, resolve_run
+from robolearn.registry import PolicyFactory, get_task, task_names
 
 EVAL_MAX_WORLDS = 256
 """Worlds simulated at once during eval; more episodes run in further rounds."""
 Z95 = 1.96
-SUITES = ("auto", "default", "confined3d")
+DEFAULT_SUITE = "default"
+"""The learner's own episode metrics (return, length, failures, tracking errors), for every task."""
 
 console = Console()
 
@@ -49,6 +52,12 @@ def load_run_policy(
     if edit_env is not None:
         env_cfg = edit_env(env_cfg)
     env = setup.make_env(env_cfg, spec.device, num_envs=num_envs, seed=seed)
+    actor, act = _policy_on(env, run, ckpt, state, spec)
+    return LoadedPolicy(spec, ckpt, env, act, actor)
+
+
+def _policy_on(env: Any, run: Path, ckpt: Path, state: dict, spec: setup.RunSpec) -> tuple[Any, Any]:
+    """(actor, act) of a checkpoint acting on `env`."""
     if spec.algo in setup.RSL_RL_ALGOS:
         actor = setup.load_policy(run, ckpt, env, spec.agent, state)
 
@@ -56,28 +65,45 @@ def load_run_policy(
         def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
             return actor(TensorDict(obs, batch_size=[env.num_envs], device=env.device))
 
-    else:
-        from robolearn.policies.sb3 import load_sb3_policy
+        return actor, act
+    from robolearn.policies.sb3 import load_sb3_policy
 
-        actor, act = load_sb3_policy(spec, ckpt, env)
-    return LoadedPolicy(spec, ckpt, env, act, actor)
+    return load_sb3_policy(spec, ckpt, env)
+
+
+def run_env_cfg(run: Path) -> EnvCfg:
+    """A run's env config as evaluation sees it: its config.yaml over the task's defaults, no curricula."""
+    run, _ = resolve_run(run)
+    return setup.eval_env_cfg(setup.spec_from_run(run).env)
+
+
+def policy_factory(run: Path, checkpoint: Path | None = None) -> PolicyFactory:
+    """The run's deterministic policy on any env built from a config: what a task's evaluation suite or play
+    video is given, so tasks choose their env and never load checkpoints themselves."""
+    run, ckpt_in_path = resolve_run(run)
+    ckpt, state = load_checkpoint(run, checkpoint or ckpt_in_path)
+    spec = setup.spec_from_run(run)
+
+    def make(env_cfg: EnvCfg) -> tuple[Any, Any]:
+        env = setup.make_env(env_cfg, spec.device)
+        return env, _policy_on(env, run, ckpt, state, spec)[1]
+
+    return make
 
 
 def play_run(run: Path, video: Path | None = None, num_envs: int = 4, steps: int = 250,
              checkpoint: Path | None = None, seed: int = 1) -> Path:  # fmt: skip
-    """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4); a
-    Go1-Confined3D policy crosses one held-out tunnel (terrain seed `seed`) with its planned path drawn."""
-    from robolearn.envs.locomotion.confined3d.evaluation import METHOD_OF_TASK, TUNNEL_TASKS, record_traversal
+    """Run the policy on `num_envs` worlds and write a tiled mp4 (default <run>/videos/play_<ckpt>.mp4); a task
+    with its own play video (TaskSpec.play, e.g. a confined-3D policy crossing a held-out tunnel) writes that."""
     from robolearn.render import render_env_video
 
     run, ckpt_in_path = resolve_run(run)
-    task = setup.spec_from_run(run).task
-    if task in TUNNEL_TASKS:
-        # A confined-3D policy is shown crossing a held-out tunnel, with the planner's path drawn.
-
+    spec = setup.spec_from_run(run)
+    task_play = get_task(spec.task).play
+    if task_play is not None:
         ckpt = pick_checkpoint(run, checkpoint or ckpt_in_path)
         video = video or run / "videos" / f"play_{ckpt.stem}.mp4"
-        return record_traversal(ckpt, video, METHOD_OF_TASK[task], seed=seed)
+        return task_play(setup.eval_env_cfg(spec.env), policy_factory(run, ckpt), video, seed)
     pol = load_run_policy(run, checkpoint or ckpt_in_path, num_envs=num_envs, seed=seed)
     video = video or run / "videos" / f"play_{pol.checkpoint.stem}.mp4"
     return render_env_video(pol.env, pol.act, video, steps=steps, worlds=num_envs)
@@ -92,8 +118,9 @@ def _mean_ci(xs: list[float]) -> dict[str, float]:
 def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = None) -> dict[str, Any]:
     """Deterministic actions; each world contributes its first episode; held-out `seed` per round.
 
-    `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step (issue 6).
-    SkillBench tasks (issue 8) add the task's accuracy and the feasibility measures of `SkillBenchMeter`.
+    `disturbance` (robolearn.policies.hinf_eval) pushes the trunk around each step.
+    A task that declares an accuracy (TaskSpec.accuracy: the SkillBench tasks) adds it and the feasibility
+    measures of `SkillBenchMeter`.
     """
     from robolearn.policies.skillblender import SkillBenchMeter, bench_accuracy
 
@@ -173,14 +200,17 @@ def eval_run(run: Path, episodes: int = 100, seed: int = 10_000, checkpoint: Pat
     """Evaluate on held-out seeds, print a table and write eval.json (mean and 95% CI of each metric)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if suite not in SUITES:
-        raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
-    from robolearn.envs.locomotion.confined3d.evaluation import TUNNEL_TASKS
-
+    known = {"auto", DEFAULT_SUITE} | {name for t in task_names() for name in get_task(t).suites}
+    if suite not in known:
+        raise ValueError(f"suite must be one of {sorted(known)}, got {suite!r}")
     run, _ = resolve_run(run)
-    task = setup.spec_from_run(run).task
-    if suite == "confined3d" or (suite == "auto" and task in TUNNEL_TASKS):
-        return _eval_in_tunnels(run, task, episodes, seed, checkpoint, out, quiet)
+    task = get_task(setup.spec_from_run(run).task)
+    name = (task.default_suite or DEFAULT_SUITE) if suite == "auto" else suite
+    if name != DEFAULT_SUITE:
+        if name not in task.suites:
+            raise ValueError(f"{task.name} has no evaluation suite {name!r}; its suites: "
+                             f"{sorted([DEFAULT_SUITE, *task.suites])}")  # fmt: skip
+        return _eval_task_suite(run, task.name, name, episodes, seed, checkpoint, out, quiet)
     from robolearn.policies.hinf_eval import parse_disturbance
 
     push = parse_disturbance(disturbance)
@@ -221,32 +251,22 @@ def _nan_to_none(x: Any) -> Any:
     return x
 
 
-def _eval_in_tunnels(run: Path, task: str, episodes: int, seed: int, checkpoint: Path | None, out: Path | None,
-                     quiet: bool) -> dict[str, Any]:  # fmt: skip
-    """Confined-3D traversal (issue 7): success, time to goal and collisions per difficulty."""
-    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
-
+def _eval_task_suite(run: Path, task: str, suite: str, episodes: int, seed: int, checkpoint: Path | None,
+                     out: Path | None, quiet: bool) -> dict[str, Any]:  # fmt: skip
+    """A task's own evaluation suite (TaskSpec.suites), given the run's env config and its policy."""
     ckpt = pick_checkpoint(run, checkpoint)
-    result = {"run": str(run), "task": task, "checkpoint": str(ckpt), "seed": seed,
-              **evaluate_in_tunnels(ckpt, task, episodes, seed)}  # fmt: skip
+    measured = get_task(task).suites[suite](run_env_cfg(run), policy_factory(run, ckpt), episodes, seed)
+    result = {"run": str(run), "task": task, "checkpoint": str(ckpt), "seed": seed, **measured}
     out = Path(out) if out else run / "eval.json"
     atomic_write_text(out, json.dumps(_nan_to_none(result), indent=2))
     if not quiet:
-        table = Table(title=f"{task} in held-out tunnels ({result['method']}): seed {seed}, {ckpt.name}")
-        for col in (
-            "difficulty",
-            "episodes",
-            "success",
-            "time to goal [s]",
-            "collisions / ep",
-            "progress",
-            "falls",
-        ):
-            table.add_column(col, justify="right")
-        for row in result["per_difficulty"]:
-            table.add_row(f"{row['difficulty']:.2f}", f"{row['episodes']:.0f}", f"{row['success_rate']:.2f}",
-                          f"{row['time_to_goal']:.1f}", f"{row['collisions']:.2f}", f"{row['progress']:.2f}",
-                          f"{row['falls']:.0f}")  # fmt: skip
+        title = f"{task}, suite {suite}" + (f" ({result['method']})" if "method" in result else "")
+        table = Table(title=f"{title}: seed {seed}, {ckpt.name}")
+        rows = result.get("rows") or [{k: v for k, v in measured.items() if isinstance(v, (int, float))}]
+        for col in rows[0]:
+            table.add_column(col.replace("_", " "), justify="right", overflow="fold")
+        for row in rows:
+            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
         console.print(table)
         console.print(f"wrote {out}")
     return result

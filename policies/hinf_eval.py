@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from tensordict import TensorDict
 
-from robolearn.policies.hinf import FORCE_DIM, HInfCfg, TrunkForce, load_disturber, squash_force
+from robolearn.policies.hinf import FORCE_DIM, TrunkForce, load_disturber, squash_force
+from robolearn.rl import HInfCfg
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv

@@ -1,408 +1,22 @@
-"""Keyframe demonstrations (YOTO-style): a few bimanual keyposes -> many consistent demos.
+"""`robolearn demos <task>`: write a task's generated demonstrations into a LeRobot v3 dataset.
 
-A demonstration is a short list of keyposes: at time `t`, arm `arm`'s gripper site should be at pose
-(`pos`, `quat`) expressed in a named frame (`object`: the block's initial pose, `target`: the goal marker,
-`world`), with the gripper `gripper` open (1) or closed (0). Because poses live in the object's and the
-target's frames, moving those frames (augmentation) moves the keyposes with them, and the trajectories
-between keyposes are regenerated: Cartesian interpolation (smoothstep in position, slerp in rotation) at
-the control rate, solved to joint targets by differential IK with mink on the MuJoCo model. Every
-generated demo is executed in simulation and kept only if the task's success check passes.
-
-Keyposes come from a JSON file, a task's scripted expert (`expert_keyposes`) or retarget's wrist tracks
-(`keyposes_from_qpos` on `retarget_wrists(...).qpos`).
+The generator is the task's (TaskSpec.demos, e.g. envs/manipulation/demos.py's keyframe demos); this module
+only writes what it yields.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import mink
-import mujoco
-import numpy as np
-import torch
-from scipy.spatial.transform import Rotation, Slerp
-
-from robolearn.envs.manipulation.aloha import (
-    ACTION_DIM,
-    CAMERAS,
-    CONTROL_DT,
-    CUBE_HALF,
-    GRIPPER_CLOSED,
-    GRIPPER_OPEN,
-    PEG_HALF,
-    SIDES,
-    SOCKET_HALF,
-    STATE_NAMES,
-    AlohaEnv,
-    AlohaTaskCfg,
-    home_qpos,
-    task_cfg,
-)
-from robolearn.robots import robot_model
-
-FRAMES = ("object", "target", "world")
-IK_ITERATIONS = 3
-"""mink steps per control step; warm-started from the previous step, so a few suffice."""
-# Top-down grasps: the site's x axis (along the fingers) points down, fingers close along the world y.
-TOP_DOWN = {
-    "left": Rotation.from_matrix([[0, 0, 1], [0, 1, 0], [-1, 0, 0]]).as_quat(scalar_first=True),
-    "right": Rotation.from_matrix([[0, 0, -1], [0, -1, 0], [-1, 0, 0]]).as_quat(scalar_first=True),
-}
-# The right gripper level, pointing at the left arm (-x), fingers closing along y: it takes the block's free
-# end from the side, so its housing stays clear of the left gripper, which holds the other end from above.
-RIGHT_LEVEL = Rotation.from_matrix([[-1, 0, 0], [0, -1, 0], [0, 0, 1]]).as_quat(scalar_first=True)
-# Placing, the right gripper pitches its nose (and the block's free end) 20 degrees down before it opens:
-# the block's far end then nearly touches the table and the block lands flat. Released level from 7 cm, it
-# tumbled off the target in ~40% of layouts (expert success 56% -> 100% on 48 held-out layouts).
-RIGHT_PLACE = (Rotation.from_euler("y", -20, degrees=True) * Rotation.from_quat(RIGHT_LEVEL, scalar_first=True)
-               ).as_quat(scalar_first=True)  # fmt: skip
-
-
-@dataclass
-class Keypose:
-    time: float
-    """Seconds from the episode start at which the pose is reached."""
-    arm: str
-    frame: str
-    pos: tuple[float, float, float]
-    quat: tuple[float, float, float, float]
-    """Orientation in `frame`, w x y z."""
-    gripper: float
-    """1 open, 0 closed."""
-
-    def __post_init__(self) -> None:
-        if self.arm not in SIDES:
-            raise ValueError(f"keypose arm must be one of {SIDES}, got {self.arm!r}")
-        if self.frame not in FRAMES:
-            raise ValueError(f"keypose frame must be one of {FRAMES}, got {self.frame!r}")
-
-
-def save_keyposes(path: str | os.PathLike[str], keyposes: list[Keypose], task: str) -> None:
-    Path(path).write_text(json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
-
-
-def load_keyposes(path: str | os.PathLike[str]) -> tuple[str, list[Keypose]]:
-    """(task, keyposes) from a JSON file written by `save_keyposes`; errors name the file and entry."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-        task, items = data["task"], data["keyposes"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a keypose file (needs 'task' and 'keyposes'): {exc}") from None
-    out = []
-    for i, item in enumerate(items):
-        try:
-            out.append(Keypose(**{**item, "pos": tuple(item["pos"]), "quat": tuple(item["quat"])}))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"{path}: keyposes[{i}]: {exc}") from None
-    return task, out
-
-
-# -- scripted experts: keyposes of one demonstration per task ------------------------------------------
-
-
-def expert_keyposes(task: str) -> list[Keypose]:
-    """A hand-written demonstration of the task (the 'one demo' that augmentation multiplies)."""
-    L, R = TOP_DOWN["left"], TOP_DOWN["right"]
-    if task == "Aloha-Reach":
-        return [Keypose(1.4, "left", "target", (0, 0, 0), tuple(L), 1.0)]
-    if task == "Aloha-Insertion":
-        return _insertion_keyposes()
-    if task != "Aloha-CubeTransfer":
-        raise ValueError(f"no scripted expert for task {task!r}")
-    grip = CUBE_HALF[0] - 0.025  # each hand holds its own end of the block, 2.5 cm in
-    z = 0.006  # site a little above the block's centre: fingertips clear the table
-    handover = np.array([-0.015, 0.0, 0.217])  # block centre during the handover (world)
-    drop = 0.07  # the level right gripper cannot reach the table: it releases the block from this height
-    L, R, P = tuple(L), tuple(RIGHT_LEVEL), tuple(RIGHT_PLACE)
-    k = Keypose
-    return [
-        # Left arm: above the block, down, close, lift to the handover point, release, retreat.
-        k(1.0, "left", "object", (-grip, 0, 0.10), L, 1.0),
-        k(1.7, "left", "object", (-grip, 0, z), L, 1.0),
-        k(2.0, "left", "object", (-grip, 0, z), L, 0.0),
-        k(3.0, "left", "world", tuple(handover + (-grip, 0, z)), L, 0.0),
-        k(4.6, "left", "world", tuple(handover + (-grip, 0, z)), L, 0.0),
-        k(4.9, "left", "world", tuple(handover + (-grip, 0, z)), L, 1.0),
-        k(5.5, "left", "world", tuple(handover + (-grip - 0.04, 0, 0.08)), L, 1.0),
-        # Right arm: level beside the block's free end, slide in, close, carry above the target, open, retreat.
-        k(3.2, "right", "world", tuple(handover + (grip + 0.08, 0, 0)), R, 1.0),
-        k(3.9, "right", "world", tuple(handover + (grip, 0, 0)), R, 1.0),
-        k(4.3, "right", "world", tuple(handover + (grip, 0, 0)), R, 0.0),
-        k(5.7, "right", "target", (grip, 0, drop), R, 0.0),
-        k(6.2, "right", "target", (grip, 0, drop), P, 0.0),
-        k(6.4, "right", "target", (grip, 0, drop), P, 1.0),
-        k(6.9, "right", "target", (grip + 0.08, 0, drop + 0.05), R, 1.0),
-    ]
-
-
-def _insertion_keyposes() -> list[Keypose]:
-    # Both grippers take their object from above, tilted 60 degrees about y so that their bases lean away
-    # from each other: upright, the two gripper housings collide ~25 cm apart, long before the peg reaches
-    # the tube. In the air the tube (left) and the peg (right) line up along x and the right arm pushes the
-    # peg in. Once lifted, the peg hangs ~8 mm lower in its grip than the tube (measured): the right arm
-    # holds its site that much higher so the two axes line up.
-    tilt = Rotation.from_euler("y", 60, degrees=True)
-    L = tuple(
-        (tilt.inv() * Rotation.from_quat(TOP_DOWN["left"], scalar_first=True)).as_quat(scalar_first=True)
-    )
-    R = tuple((tilt * Rotation.from_quat(TOP_DOWN["right"], scalar_first=True)).as_quat(scalar_first=True))
-    grip = PEG_HALF[0] - 0.04  # the peg is held 4 cm from its outer end
-    z_pick = 0.006  # site a little above each object's centre when grasping
-    peg_sag = 0.008
-    socket = np.array([-0.06, 0.0, 0.20])  # tube centre in the air (world)
-    tube_end = socket[0] + SOCKET_HALF[0]
-    pre = np.array(
-        [tube_end + PEG_HALF[0] + 0.03, 0.0, socket[2] + peg_sag]
-    )  # peg tip 3 cm short of the tube
-    inserted = pre - (0.07, 0, 0)  # tip 4 cm inside
-    k = Keypose
-    return [
-        k(1.0, "left", "target", (0, 0, 0.10), L, 1.0),
-        k(1.7, "left", "target", (0, 0, z_pick), L, 1.0),
-        k(2.0, "left", "target", (0, 0, z_pick), L, 0.0),
-        k(3.2, "left", "world", tuple(socket), L, 0.0),
-        k(1.0, "right", "object", (grip, 0, 0.10), R, 1.0),
-        k(1.7, "right", "object", (grip, 0, z_pick), R, 1.0),
-        k(2.0, "right", "object", (grip, 0, z_pick), R, 0.0),
-        k(3.2, "right", "world", tuple(pre + (grip, 0, 0)), R, 0.0),
-        k(3.8, "right", "world", tuple(pre + (grip, 0, 0)), R, 0.0),
-        k(5.0, "right", "world", tuple(inserted + (grip, 0, 0)), R, 0.0),
-    ]
-
-
-def keyposes_from_qpos(qpos: np.ndarray, fps: float, every_s: float = 0.5, start_s: float = 1.0,
-                       grippers: np.ndarray | None = None) -> list[Keypose]:  # fmt: skip
-    """World-frame keyposes of both grippers sampled from an ALOHA joint track (e.g. retarget_wrists' qpos).
-
-    qpos: (T, 16) ALOHA joint positions; grippers: optional (T, 2) openings in [0, 1] (default: open).
-    Samples every `every_s` seconds; the first keypose is reached at `start_s` from the home pose.
-    """
-    model = robot_model("aloha")
-    if qpos.ndim != 2 or qpos.shape[1] != model.nq:
-        raise ValueError(f"qpos: expected shape (T, {model.nq}), got {qpos.shape}")
-    data = mujoco.MjData(model)
-    out = []
-    step = max(1, int(round(every_s * fps)))
-    for n, t in enumerate(range(0, len(qpos), step)):
-        data.qpos[:] = qpos[t]
-        mujoco.mj_kinematics(model, data)
-        for k, side in enumerate(SIDES):
-            site = model.site(f"{side}/gripper").id
-            quat = Rotation.from_matrix(data.site_xmat[site].reshape(3, 3)).as_quat(scalar_first=True)
-            g = 1.0 if grippers is None else float(grippers[t, k])
-            out.append(
-                Keypose(start_s + n * every_s, side, "world", tuple(data.site_xpos[site]), tuple(quat), g)
-            )
-    return out
-
-
-# -- frames and trajectories -----------------------------------------------------------------------------
-
-
-def frame_transform(frame: str, layout: np.ndarray, cfg: AlohaTaskCfg) -> tuple[Rotation, np.ndarray]:
-    """World pose of a keypose frame for a layout (object x, y, yaw, target x, y)."""
-    if frame == "object":
-        return Rotation.from_euler("z", layout[2]), np.array([layout[0], layout[1], cfg.object_half_z[0]])
-    if frame == "target":
-        return Rotation.identity(), np.array([layout[3], layout[4], cfg.target_z])
-    return Rotation.identity(), np.zeros(3)
-
-
-def resolve(keyposes: list[Keypose], layout: np.ndarray, cfg: AlohaTaskCfg) -> list[tuple]:
-    """Keyposes in world coordinates: (time, arm, Rotation, position, gripper)."""
-    out = []
-    for k in keyposes:
-        rot, pos = frame_transform(k.frame, layout, cfg)
-        q = Rotation.from_quat(k.quat, scalar_first=True)
-        out.append((k.time, k.arm, rot * q, pos + rot.apply(k.pos), k.gripper))
-    return out
-
-
-def to_frame(rot: Rotation, pos: np.ndarray, frame: str, layout: np.ndarray, cfg: AlohaTaskCfg):
-    """A world pose expressed in a keypose frame (the inverse of `resolve`)."""
-    f_rot, f_pos = frame_transform(frame, layout, cfg)
-    return f_rot.inv() * rot, f_rot.inv().apply(pos - f_pos)
-
-
-def _smoothstep(s: np.ndarray) -> np.ndarray:
-    # Zero velocity at both ends of a segment: the arm settles on each keypose (grasps need that).
-    return s * s * (3 - 2 * s)
-
-
-class BimanualIK:
-    """Differential IK of both ALOHA gripper sites with mink (same kinematics as retarget.arms)."""
-
-    def __init__(self) -> None:
-        self.model = robot_model("aloha")
-        self.tasks = {s: mink.FrameTask(f"{s}/gripper", "site", position_cost=1.0, orientation_cost=0.5)
-                      for s in SIDES}  # fmt: skip
-        self.posture = mink.PostureTask(self.model, cost=1e-3)
-        self.posture.set_target(home_qpos())
-        self.limits = [mink.ConfigurationLimit(self.model)]
-        self.configuration = mink.Configuration(self.model, home_qpos())
-
-    def site_pose(self, q: np.ndarray, side: str) -> tuple[Rotation, np.ndarray]:
-        self.configuration.update(q)
-        tf = self.configuration.get_transform_frame_to_world(f"{side}/gripper", "site")
-        return Rotation.from_matrix(tf.rotation().as_matrix()), tf.translation()
-
-    def reset(self) -> None:
-        self.configuration.update(home_qpos())
-
-    def solve(self, targets: dict[str, tuple[Rotation, np.ndarray]], dt: float) -> np.ndarray:
-        for side, (rot, pos) in targets.items():
-            so3 = mink.SO3.from_matrix(rot.as_matrix())
-            self.tasks[side].set_target(mink.SE3.from_rotation_and_translation(so3, pos))
-        tasks = [*self.tasks.values(), self.posture]
-        for _ in range(IK_ITERATIONS):
-            vel = mink.solve_ik(self.configuration, tasks, dt / IK_ITERATIONS, "daqp", damping=1e-3,
-                                limits=self.limits)  # fmt: skip
-            self.configuration.integrate_inplace(vel, dt / IK_ITERATIONS)
-        return self.configuration.q.copy()
-
-
-def plan(keyposes: list[Keypose], layout: np.ndarray, cfg: AlohaTaskCfg, ik: BimanualIK) -> np.ndarray:
-    """Joint-target actions (episode_steps, 14) that pass through the keyposes for this layout."""
-    ik.reset()
-    home = {s: ik.site_pose(home_qpos(), s) for s in SIDES}
-    world = resolve(keyposes, layout, cfg)
-    # Per arm: knots (time, Rotation, position, gripper), starting at the home pose at t = 0.
-    knots = {s: [(0.0, *home[s], 1.0)] + sorted([w for w in world if w[1] == s], key=lambda w: w[0])
-             for s in SIDES}  # fmt: skip
-    knots = {s: [(k[0], k[-3], k[-2], k[-1]) for k in ks] for s, ks in knots.items()}
-    steps = cfg.episode_steps
-    actions = np.zeros((steps, ACTION_DIM))
-    for i in range(steps):
-        t = (i + 1) * CONTROL_DT
-        targets, grip = {}, {}
-        for side, ks in knots.items():
-            j = next((n for n in range(1, len(ks)) if ks[n][0] >= t), None)
-            if j is None:  # after the last keypose: hold it
-                _, rot, pos, g = ks[-1]
-            else:
-                (t0, r0, p0, g0), (t1, r1, p1, g1) = ks[j - 1], ks[j]
-                s = float(_smoothstep(np.clip((t - t0) / max(t1 - t0, 1e-9), 0.0, 1.0)))
-                rot = Slerp([0, 1], Rotation.concatenate([r0, r1]))(s)
-                pos, g = (1 - s) * p0 + s * p1, (1 - s) * g0 + s * g1
-            targets[side], grip[side] = (rot, pos), g
-        q = ik.solve(targets, CONTROL_DT)
-        for k, side in enumerate(SIDES):
-            arm = q[8 * k : 8 * k + 6]
-            actions[i, 7 * k : 7 * k + 6] = arm
-            actions[i, 7 * k + 6] = GRIPPER_CLOSED + grip[side] * (GRIPPER_OPEN - GRIPPER_CLOSED)
-    return actions
-
-
-# -- generation: augment, execute, keep successes ------------------------------------------------------
-
-
-@dataclass
-class Episode:
-    layout: np.ndarray
-    frames: dict[str, np.ndarray]
-    """observation.state (T, 14), observation.environment_state (T, task's width), action (T, 14)."""
-    videos: dict[str, np.ndarray] = field(default_factory=dict)
-    """camera key -> (T, H, W, 3) uint8."""
-
-
-NOISE_CORRELATION = 0.8
-"""Per-step correlation of the injected action noise (an AR(1) process, ~0.2 s time constant at 25 Hz)."""
-
-
-def action_noise(rng: np.random.Generator, shape: tuple[int, int, int], std: float) -> np.ndarray:
-    """Smooth noise (num_envs, T, 14) on the arm joints (grippers untouched), stationary std `std` rad."""
-    noise = np.zeros(shape)
-    if std <= 0:
-        return noise
-    arms = np.r_[0:6, 7:13]
-    eps = rng.normal(0.0, std * np.sqrt(1 - NOISE_CORRELATION**2), size=(shape[0], shape[1], len(arms)))
-    state = rng.normal(0.0, std, size=(shape[0], len(arms)))
-    for t in range(shape[1]):
-        state = NOISE_CORRELATION * state + eps[:, t]
-        noise[:, t, arms] = state
-    return noise
-
-
-def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tuple[str, ...] = (),
-            image_size: tuple[int, int] = (120, 160), noise: np.ndarray | None = None
-            ) -> tuple[np.ndarray, list[Episode]]:  # fmt: skip
-    """Run planned actions (num_envs, T, 14) from the layouts; (success, recorded episodes).
-
-    With `noise` (same shape), the robot executes actions + noise while the recorded action stays the
-    planned one (DART): demos then visit states off the plan, labelled with the action that returns to it.
-    """
-    obs = env.reset(layouts)
-    n, steps = actions.shape[:2]
-    executed = actions if noise is None else actions + noise
-    rec: dict[str, list[np.ndarray]] = {k: [] for k in (*obs, "action")}
-    vids: dict[str, list[np.ndarray]] = {f"observation.images.{c}": [] for c in cameras}
-    h, w = image_size
-    for i in range(steps):
-        for key, value in obs.items():
-            rec[key].append(value.numpy().copy())
-        for c in cameras:
-            vids[f"observation.images.{c}"].append(np.stack([env.render(e, c, w, h) for e in range(n)]))
-        rec["action"].append(actions[:, i].astype(np.float32))
-        obs, _, _ = env.step(torch.as_tensor(executed[:, i]))
-    success = env.success().numpy().copy()
-    episodes = []
-    for e in range(n):
-        frames = {k: np.stack([v[e] for v in values]).astype(np.float32) for k, values in rec.items()}
-        videos = {k: np.stack([v[e] for v in values]) for k, values in vids.items()}
-        episodes.append(Episode(layouts[e], frames, videos))
-    return success, episodes
-
-
-def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, batch: int = 16,
-                   cameras: tuple[str, ...] = (), max_tries: int | None = None, progress=None,
-                   noise: float = 0.0):  # fmt: skip
-    """Yield `n` successful augmented demos (Episode) of `task`, plus the count of rejected attempts.
-
-    Layouts (object and target poses) are drawn from the task's ranges with `seed`; keyposes in the object
-    and target frames follow them. Rejected plans (the block slips, the place misses) are dropped.
-    `progress(done, tried)` is called after each batch. `noise` > 0 executes the plans with smooth
-    joint-target noise of that std (rad) and records the clean plan as the action (see `execute`).
-    """
-    cfg = task_cfg(task)
-    for c in cameras:
-        if c not in CAMERAS:
-            raise ValueError(f"unknown camera {c!r}; valid: {', '.join(CAMERAS)}")
-    rng = np.random.default_rng(seed)
-    ik = BimanualIK()
-    env = AlohaEnv(task, batch, seed=seed)
-    max_tries = max_tries or 3 * n + 2 * batch
-    done = tried = 0
-    while done < n:
-        if tried >= max_tries:
-            cause = f"lower --noise ({noise} rad)" if noise > 0 else "the keyposes do not solve the task"
-            raise RuntimeError(f"{task}: only {done} of {n} demos succeeded in {tried} tries; {cause}")
-        layouts = env.sample_layouts(batch, rng)
-        actions = np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts])
-        success, episodes = execute(
-            env, layouts, actions, cameras, noise=action_noise(rng, actions.shape, noise)
-        )
-        tried += batch
-        for ok, ep in zip(success, episodes, strict=True):
-            if ok and done < n:
-                done += 1
-                yield ep
-        if progress is not None:
-            progress(done, tried)
-    env.close()
-
-
-# -- CLI: robolearn demos <task> --n 200 --out data/... --------------------------------------------------
+from robolearn.registry import get_task, task_names
 
 
 @dataclass
 class DemosArgs:
     task: str
-    """Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
+    """A task with a demo generator, e.g. Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
     out: Path
     """Dataset folder (LeRobot v3 layout); appended to when it exists."""
     n: int = 200
@@ -420,34 +34,15 @@ class DemosArgs:
     (a third of the noisy runs succeed), 0.015 for Insertion (0.03 leaves only 13%)."""
 
 
-def features_for(task: str, cameras: tuple[str, ...], image_size: tuple[int, int] = (120, 160)) -> dict:
-    h, w = image_size
-    env_names = task_cfg(task).env_state_names
-    feats = {
-        "observation.state": {"dtype": "float32", "shape": [14], "names": STATE_NAMES},
-        "observation.environment_state": {"dtype": "float32", "shape": [len(env_names)], "names": env_names},
-        "action": {"dtype": "float32", "shape": [ACTION_DIM], "names": STATE_NAMES},
-    }
-    for c in cameras:
-        feats[f"observation.images.{c}"] = {"dtype": "video", "shape": [h, w, 3],
-                                            "names": ["height", "width", "channels"]}  # fmt: skip
-    return feats
-
-
 def main(args: DemosArgs) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from robolearn.policies.data import DatasetWriter
 
-    cfg = task_cfg(args.task)
-    if args.keyposes is not None:
-        file_task, keyposes = load_keyposes(args.keyposes)
-        if file_task != args.task:
-            raise ValueError(f"{args.keyposes}: keyposes are for task {file_task!r}, not {args.task!r}")
-    else:
-        keyposes = expert_keyposes(args.task)
-    writer = DatasetWriter(args.out, fps=round(1 / CONTROL_DT), features=features_for(args.task, args.cameras),
-                           robot_type="aloha")  # fmt: skip
+    generate = get_task(args.task).demos
+    if generate is None:
+        with_demos = [t for t in task_names() if get_task(t).demos is not None]
+        raise ValueError(f"{args.task} has no demo generator; tasks with one: {', '.join(with_demos)}")
     start = time.time()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[info]}"), TimeRemainingColumn()) as bar:  # fmt: skip
@@ -456,9 +51,11 @@ def main(args: DemosArgs) -> int:
         def progress(done: int, tried: int) -> None:
             bar.update(job, completed=done, info=f"kept {done}/{tried} tried")
 
-        for ep in generate_demos(args.task, keyposes, args.n, args.seed, args.batch, args.cameras,
-                                 progress=progress, noise=args.noise):  # fmt: skip
-            writer.add_episode(ep.frames, task=cfg.description, videos=ep.videos)
+        stream = generate(args.task, args.n, keyposes=args.keyposes, seed=args.seed, batch=args.batch,
+                          cameras=args.cameras, noise=args.noise, progress=progress)  # fmt: skip
+        writer = DatasetWriter(args.out, fps=stream.fps, features=stream.features, robot_type=stream.robot_type)
+        for ep in stream.episodes:
+            writer.add_episode(ep.frames, task=stream.description, videos=ep.videos)
             if writer.pending >= args.batch:
                 writer.flush()
         writer.flush()

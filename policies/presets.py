@@ -1,47 +1,39 @@
-"""Learner presets per task and device: the shared recipe on a GPU, a task's `train_cfg` (or PpoCfg.cpu()) on CPU."""
+"""Learner presets: the task's own (declared on its registry entry), else the learner's CPU default.
+
+On a GPU, plain PPO uses the shared recipe as published (4096 worlds); every other case reads the task's
+`presets[algo]`, so no learner branches on a task.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from robolearn.policies.config import PpoCfg, ppo_fields
 from robolearn.registry import get_task
+from robolearn.rl import DistillCfg, HInfCfg, PpoCfg, Sb3Cfg, SkillBlenderCfg
 
 GPU_NUM_ENVS = 4096
 
+LEARNER_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "ppo": PpoCfg.cpu,
+    "hinf": HInfCfg.cpu,
+    "distill": DistillCfg.cpu,
+    # A blended H1 topples under 0.25 rad of random joint offsets: the skills' preset std.
+    "skillblender": lambda: SkillBlenderCfg.cpu(init_noise_std=0.5, torch_threads=1),
+    "sb3-ppo": lambda: Sb3Cfg.for_algo("sb3-ppo"),
+    "sb3-sac": lambda: Sb3Cfg.for_algo("sb3-sac"),
+}
+"""What a learner trains with on 2 CPU cores when the task declares no preset for it."""
+
 
 def default_agent_cfg(task: str, algo: str = "ppo", device: str = "cpu") -> Any:
-    if algo == "hinf":
-        from robolearn.policies.hinf import HInfCfg
-
-        hinf = get_task(task).train_cfg
-        cfg = hinf() if hinf is not None else None
-        return cfg if isinstance(cfg, HInfCfg) else HInfCfg.cpu()
-    if algo == "distill":
-        from robolearn.policies.distill import DistillCfg
-
-        return DistillCfg.cpu()
-    if algo == "skillblender":
-        from robolearn.policies.skillblender import SkillBlenderCfg
-
-        # The task's own PPO preset (worlds, nets, noise, learning rate), so a blender and the flat-PPO
-        # baseline on the same task differ only in the actor; without one, the skills' preset std (the
-        # H1 topples under 0.25 rad of random joint offsets).
-        factory = get_task(task).train_cfg
-        base = factory() if factory is not None else None
-        if isinstance(base, PpoCfg):
-            return SkillBlenderCfg(**ppo_fields(base))
-        return SkillBlenderCfg.cpu(init_noise_std=0.5, torch_threads=1)
-    if algo != "ppo":
-        from robolearn.policies.sb3 import Sb3Cfg
-
-        return Sb3Cfg.for_algo(algo)
-    if str(device).startswith("cuda"):
+    spec = get_task(task)
+    if algo == "ppo" and str(device).startswith("cuda"):
         return PpoCfg(num_envs=GPU_NUM_ENVS)  # the shared recipe as published
-    factory = get_task(task).train_cfg  # a task's CPU preset
-    if factory is not None:
-        cfg = factory()
-        if isinstance(cfg, PpoCfg):
-            # A subclass preset (e.g. HInfCfg) trained with plain PPO keeps only PPO's fields.
-            return cfg if type(cfg) is PpoCfg else PpoCfg(**ppo_fields(cfg))
-    return PpoCfg.cpu()
+    factory = spec.presets.get(algo) or LEARNER_DEFAULTS.get(algo)
+    if factory is None:
+        raise ValueError(
+            f"unknown algo {algo!r} for {task}; its presets: {sorted(spec.presets) or 'none'}, "
+            f"and every task takes {sorted(LEARNER_DEFAULTS)}"
+        )
+    return factory()

@@ -38,39 +38,11 @@ from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
 
 from robolearn.assets import ASSETS_DIR
-from robolearn.policies.config import PpoCfg, ppo_fields
 from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
+from robolearn.rl import SkillBlenderCfg  # noqa: F401  (policies/setup.py imports it from here, for now)
 
 CLOCK_DIM = 2
 """A walking skill's gait clock: (sin, cos)."""
-
-
-@dataclass
-class SkillBlenderCfg(PpoCfg):
-    """PPO whose actor is the skill blender; the critic is PPO's usual MLP on the critic groups."""
-
-    skills: tuple[str, ...] = ()
-    """Run folders (or checkpoint files inside them) of the frozen skills, e.g. runs/H1-Skill-Reach/<stamp>."""
-    per_joint_weights: bool = True
-    """One blend weight per skill and joint (SkillBlender); False: one weight per skill (the baseline)."""
-    goals_from_zero: bool = False
-    """Start every skill's goal at zero (the goal rows of the output layer zeroed): each skill holds still,
-    and a walking skill that can stand starts standing. False: the usual random initialisation."""
-
-    @classmethod
-    def cpu(cls, **overrides: Any) -> SkillBlenderCfg:  # type: ignore[override]
-        base = PpoCfg.cpu()
-        return dataclasses.replace(cls(**ppo_fields(base)), **overrides)
-
-    def to_rsl_rl(self) -> dict[str, Any]:
-        if not self.skills:
-            raise ValueError("skillblender: name the skill runs to blend (SkillBlenderCfg.skills)")
-        cfg = super().to_rsl_rl()
-        cfg["actor"]["class_name"] = f"{__name__}:SkillBlenderModel"
-        cfg["actor"]["skills"] = [str(s) for s in self.skills]
-        cfg["actor"]["per_joint_weights"] = self.per_joint_weights
-        cfg["actor"]["goals_from_zero"] = self.goals_from_zero
-        return cfg
 
 
 PRETRAINED_SKILLS = ASSETS_DIR / "skills"
@@ -395,7 +367,7 @@ class SkillBenchMeter:
             buf[i] = 0.0
 
     def update_from_env(self, env: Any, accuracy: Any, done: torch.Tensor, terminated: torch.Tensor) -> None:
-        """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (BENCH_ACCURACY)."""
+        """`update` from an H1 SkillBench env after its step; `accuracy` is the task's function (TaskSpec.accuracy)."""
         from robolearn.core import mdp
         from robolearn.envs.humanoid.h1_skills import default_pose_data, feet_pos_w
 
@@ -467,12 +439,10 @@ class SelfContact:
 
 
 def bench_accuracy(task: str) -> Any | None:
-    """The accuracy function of a SkillBench task (`BENCH_ACCURACY`), None for any other task."""
-    if "-SkillBench-" not in task:
-        return None
-    from robolearn.envs.humanoid.h1_skillbench import BENCH_ACCURACY
+    """The accuracy function a task declares (TaskSpec.accuracy: the SkillBench tasks), else None."""
+    from robolearn.registry import get_task
 
-    return BENCH_ACCURACY.get(task)
+    return get_task(task).accuracy
 
 
 # -- training: the project's PPO loop with the blender as the actor -----------------------------------

@@ -13,12 +13,15 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tyro
 
 from robolearn.sim2real.safety import SafetyCfg
 from robolearn.sim2real.schema import PolicySpecError
+
+if TYPE_CHECKING:
+    from robolearn.sim2real.sim2sim import RunEnvCfg
 
 EXIT_INTERRUPTED = 130
 
@@ -72,15 +75,17 @@ class DeployArgs:
     """Real robot: seconds to ramp from the measured pose to the default pose before the policy starts."""
 
 
-def cli(argv: list[str] | None = None) -> int:
+def cli(argv: list[str] | None = None, run_env_cfg: RunEnvCfg | None = None) -> int:
     """Parse `robolearn deploy` arguments and run: what the top-level CLI delegates to."""
-    return main(tyro.cli(DeployArgs, args=argv, prog="robolearn deploy"))
+    return main(tyro.cli(DeployArgs, args=argv, prog="robolearn deploy"), run_env_cfg)
 
 
-def main(args: DeployArgs) -> int:
+def main(args: DeployArgs, run_env_cfg: RunEnvCfg | None = None) -> int:
+    """`run_env_cfg` reads a run folder's env config for --compare (sim2real sits below the learners, which
+    own run folders: the top-level CLI passes robolearn.policies.evaluate.run_env_cfg)."""
     try:
         if args.sim2sim or (args.robot == "sim" and args.interface is None):
-            return _sim2sim(args)
+            return _sim2sim(args, run_env_cfg)
         return _real(args)
     except (PolicySpecError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -94,7 +99,7 @@ def _safety(args: DeployArgs) -> SafetyCfg:
     return SafetyCfg(max_target_step=args.max_target_step, tilt_limit=args.tilt_limit)
 
 
-def _sim2sim(args: DeployArgs) -> int:
+def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
     from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim, run_train_env
 
     cfg = Sim2SimCfg(
@@ -105,7 +110,7 @@ def _sim2sim(args: DeployArgs) -> int:
     )  # fmt: skip
     report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
     if args.compare:
-        report["train_env"] = run_train_env(args.policy, cfg)
+        report["train_env"] = run_train_env(args.policy, cfg, run_env_cfg)
     print_report(report, cfg)
     if args.ladder:
         from robolearn.sim2real.sim2sim import gap_ladder

@@ -10,6 +10,7 @@ robot side is the deploy runtime itself.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,8 @@ from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, load_metadata
 from robolearn.sim2real.sim_robot import SensorNoise, SimRobotCfg, SimulatedRobot
 
+RunEnvCfg = Callable[[Path], Any]
+"""Reads a run folder's env config (config.yaml): passed in by the learner side, which owns run folders."""
 FALL_TILT = 1.2
 """Tilt (rad) counted as a fall on both sides: the Go2 task's bad_orientation limit."""
 
@@ -229,15 +232,17 @@ class _Recorder:
         writer.close()
 
 
-def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
+def run_train_env(policy: str | Path, cfg: Sim2SimCfg, run_env_cfg: RunEnvCfg | None = None) -> dict[str, Any]:
     """The same policy.onnx and commands in the training env: its model, PD and integrator, no latency,
-    no domain randomization, pushes and observation noise matched to sim2sim's."""
+    no domain randomization, pushes and observation noise matched to sim2sim's. `run_env_cfg` reads a run
+    folder's env config (the learner side has it: robolearn.policies.evaluate.run_env_cfg); without it, or
+    without a run folder around policy.json, the task's default env is used."""
     import torch
 
     from robolearn.core import ManagerBasedRlEnv
 
     json_path, meta = policy_paths(policy)
-    env_cfg = _train_env_cfg(json_path, meta.task)
+    env_cfg = _train_env_cfg(json_path, meta.task, run_env_cfg)
     if meta.obs_group not in env_cfg.observations:
         raise PolicySpecError(
             f"{json_path}: obs_group {meta.obs_group!r} is not an observation group of {meta.task}'s default "
@@ -290,15 +295,13 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     return {"side": "train env", **_summary(episodes)}
 
 
-def _train_env_cfg(json_path: Path, task: str) -> Any:
+def _train_env_cfg(json_path: Path, task: str, run_env_cfg: RunEnvCfg | None) -> Any:
     """The run's own env config when policy.json sits in a run folder, else the task's default."""
     from robolearn.registry import get_task
 
-    if (json_path.parent / "config.yaml").is_file():
+    if run_env_cfg is not None and (json_path.parent / "config.yaml").is_file():
         try:
-            from robolearn.policies.setup import eval_env_cfg, spec_from_run
-
-            return eval_env_cfg(spec_from_run(json_path.parent).env)
+            return run_env_cfg(json_path.parent)
         except Exception:  # an older or foreign config: the task default still measures the gap
             pass
     return get_task(task).env_cfg()

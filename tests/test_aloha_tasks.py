@@ -6,8 +6,7 @@ import numpy as np
 import torch
 
 from robolearn.envs.manipulation.aloha import SOCKET_HALF, AlohaEnv, task_cfg
-from robolearn.policies.imitation import obs_features
-from robolearn.policies.imitation_demos import (
+from robolearn.envs.manipulation.demos import (
     NOISE_CORRELATION,
     BimanualIK,
     action_noise,
@@ -16,6 +15,7 @@ from robolearn.policies.imitation_demos import (
     features_for,
     plan,
 )
+from robolearn.policies.imitation import obs_features
 
 
 def _place(env: AlohaEnv, world: int, obj: int, pos: tuple[float, float, float]) -> None:

@@ -194,11 +194,36 @@ def test_rollout_records_success_time_and_progress() -> None:
     assert not records[1].success and records[1].progress < 0.5
 
 
-def test_tunnel_eval_names_the_tasks_and_suites_it_knows(tmp_path) -> None:
-    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_in_tunnels
+def test_tunnel_eval_names_the_methods_and_suites_it_knows(tmp_path) -> None:
+    from robolearn.envs.locomotion.confined3d.evaluation import tunnel_suite
     from robolearn.policies.evaluate import eval_run
+    from robolearn.registry import get_task
 
-    with pytest.raises(ValueError, match="Go1-Confined3D-GoalOnly"):
-        evaluate_in_tunnels(tmp_path, "Go2-Velocity-Flat", episodes=8, seed=0)
+    with pytest.raises(ValueError, match="goal_only"):
+        tunnel_suite("flying")
     with pytest.raises(ValueError, match="confined3d"):
         eval_run(tmp_path, suite="tunnels")
+    # The tunnel tasks are evaluated and played in the tunnels by default; the velocity baseline on request.
+    for task in ("Go1-Confined3D", "Go1-Confined3D-GoalOnly"):
+        spec = get_task(task)
+        assert spec.default_suite == "confined3d" and spec.play is not None
+    velocity = get_task("Go1-Velocity-Flat")
+    assert velocity.default_suite is None and "confined3d" in velocity.suites and velocity.play is None
+
+
+def test_eval_of_a_tunnel_run_runs_the_tasks_own_suite(tmp_path) -> None:
+    """The learner's eval reads the task's default suite from the registry and hands it the run's policy."""
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.evaluate import eval_run
+    from robolearn.policies.train import train
+    from robolearn.rl import PpoCfg
+
+    agent = PpoCfg(num_envs=8, max_iterations=1, num_steps_per_env=4, actor_hidden_dims=(16,),
+                   critic_hidden_dims=(16,), save_interval=1)  # fmt: skip
+    run = train(TrainArgs(task="Go1-Confined3D", logdir=tmp_path, agent=agent)).run
+    result = eval_run(run, episodes=8, seed=5, quiet=False)
+    assert result["suite"] == "confined3d" and result["method"] == "hierarchical"
+    assert [row["difficulty"] for row in result["rows"]] == [0.25, 0.5, 0.75, 1.0]
+    assert result["episodes"] == 8 and (run / "eval.json").is_file()
+    flat = eval_run(run, episodes=2, seed=5, quiet=True, suite="default")  # the learner's episode metrics
+    assert flat["episodes"] == 2 and "return" in flat

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 from robolearn.policies.cli import TrainArgs
-from robolearn.policies.config import PpoCfg
-from robolearn.policies.distill import DistillCfg
 from robolearn.policies.evaluate import load_run_policy
 from robolearn.policies.runs import RunError, read_metrics
 from robolearn.policies.train import train
 from robolearn.registry import get_task
+from robolearn.rl import DistillCfg, PpoCfg
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import PolicyMetadata

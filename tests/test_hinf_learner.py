@@ -10,10 +10,8 @@ import torch
 from rsl_rl.algorithms import PPO
 
 from robolearn.policies.cli import TrainArgs
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.hinf import (
     CostFn,
-    HInfCfg,
     HInfLearner,
     HInfPPO,
     PidLagrangian,
@@ -27,6 +25,7 @@ from robolearn.policies.hinf import (
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.train import train
 from robolearn.registry import get_task, make_env
+from robolearn.rl import HInfCfg, PpoCfg
 
 TASK = "A1-Velocity-HInf"
 SMALL_NETS = dict(actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32), num_steps_per_env=8)

@@ -15,7 +15,7 @@ def test_velocity_task_builds_with_a_trunk_and_the_cost_terms():
     assert env.scene.model.body(env.cfg.base_body).name == "trunk"
     assert {"track_lin_vel_xy", "track_ang_vel_z"} <= set(env.reward_manager.terms)
     spec = get_task("A1-Velocity-HInf")
-    assert spec.train_cfg is not None and spec.train_cfg().force_max == 60.0
+    assert spec.default_algo == "hinf" and spec.presets["hinf"]().force_max == 60.0
 
 
 def test_hind_leg_terms_follow_the_trunk_pose():

@@ -10,6 +10,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from robolearn.envs.manipulation.aloha import CONTROL_DT, task_cfg
+from robolearn.envs.manipulation.demos import BimanualIK, expert_keyposes, plan, resolve, to_frame
 from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg, DiffusionPolicy
 from robolearn.policies.imitation import (
@@ -19,15 +20,7 @@ from robolearn.policies.imitation import (
     load_policy,
     train_imitation,
 )
-from robolearn.policies.imitation_demos import (
-    BimanualIK,
-    DemosArgs,
-    expert_keyposes,
-    main,
-    plan,
-    resolve,
-    to_frame,
-)
+from robolearn.policies.imitation_demos import DemosArgs, main
 
 TINY = DiffusionCfg(down_dims=(16, 32), step_embed_dim=16, warmup_steps=20)
 

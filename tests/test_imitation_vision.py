@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from robolearn.envs.manipulation.aloha import AlohaEnv, task_cfg
+from robolearn.envs.manipulation.demos import BimanualIK, execute, expert_keyposes, features_for, plan
 from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg
 from robolearn.policies.imitation import (
@@ -24,7 +25,6 @@ from robolearn.policies.imitation import (
     train_imitation,
     train_main,
 )
-from robolearn.policies.imitation_demos import BimanualIK, execute, expert_keyposes, features_for, plan
 from robolearn.policies.vision import ResNetEncoder, VisionCfg
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 

@@ -43,3 +43,39 @@ def test_malformed_mjcf_names_the_file(tmp_path):
     bad.write_text("<mujoco><worldbody><body><geom type='sphere' size='oops'/></body></worldbody></mujoco>")
     with pytest.raises(ValueError, match=r"malformed MJCF .*robot\.xml"):
         load_spec(bad)
+
+
+def test_a_task_declares_its_default_algo_and_presets():
+    from robolearn.policies.presets import default_agent_cfg
+    from robolearn.registry import resolve_algo
+    from robolearn.rl import HInfCfg, PpoCfg
+
+    assert resolve_algo("A1-Velocity-HInf", None) == "hinf"
+    assert resolve_algo("A1-Velocity-HInf", "ppo") == "ppo"
+    assert resolve_algo("Go2-Velocity-Flat", None) == "ppo"
+    hinf = default_agent_cfg("A1-Velocity-HInf", "hinf")
+    ppo = default_agent_cfg("A1-Velocity-HInf", "ppo")
+    assert isinstance(hinf, HInfCfg) and type(ppo) is PpoCfg
+    assert ppo.init_noise_std == hinf.init_noise_std  # the PPO baseline keeps the actor's settings
+    # A learner the task has no preset for uses the learner's own CPU default.
+    assert isinstance(default_agent_cfg("Go2-Velocity-Rough", "hinf"), HInfCfg)
+
+
+def test_an_unknown_algo_lists_the_tasks_presets():
+    from robolearn.policies.presets import default_agent_cfg
+
+    with pytest.raises(ValueError, match=r"unknown algo 'hnif' for A1-Velocity-HInf; its presets: \['hinf', 'ppo'\]"):
+        default_agent_cfg("A1-Velocity-HInf", "hnif")
+
+
+def test_imitation_tasks_share_the_registry_but_not_gymnasium():
+    import gymnasium as gym
+
+    from robolearn.registry import make_env, task_names
+
+    assert "Aloha-CubeTransfer" in task_names("imitation") and "Aloha-CubeTransfer" not in task_names("rl")
+    spec = get_task("Aloha-CubeTransfer")
+    assert spec.default_algo == "diffusion" and spec.demos is not None
+    assert "robolearn/Aloha-CubeTransfer-v0" not in gym.registry
+    with pytest.raises(ValueError, match="imitation task"):
+        make_env("Aloha-CubeTransfer")

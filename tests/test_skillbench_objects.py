@@ -8,7 +8,7 @@ import torch
 
 from robolearn.envs.humanoid import h1_skillbench as bench
 from robolearn.envs.humanoid import h1_skillbench_objects as objects
-from robolearn.registry import make_env
+from robolearn.registry import get_task, make_env
 
 PROPRIO = 19 * 3 + 3 + 3
 WORLDS = 16
@@ -43,7 +43,7 @@ def test_scene_builds_with_objects_at_rest_and_registers_its_skills(task_env):
         "H1-Skill-Squat",
         "H1-Skill-Step",
     }
-    assert bench.BENCH_ACCURACY[name] is objects.TASKS[name][2]
+    assert get_task(name).accuracy is objects.TASKS[name][2]
 
 
 def test_goals_are_drawn_in_their_ranges(task_env):
@@ -76,7 +76,7 @@ def test_goals_are_drawn_in_their_ranges(task_env):
 def test_accuracy_on_scripted_states(task_env):
     name, env = task_env
     env.reset(seed=2)
-    accuracy = bench.BENCH_ACCURACY[name]
+    accuracy = get_task(name).accuracy
     if name == "H1-SkillBench-Cabinet":
         adr = int(env.scene.model.joint(objects.DOOR_JOINT).qposadr[0])
         env.sim.qpos[0, adr] = objects.DOOR_TARGET  # open

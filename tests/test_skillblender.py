@@ -16,7 +16,6 @@ from tensordict import TensorDict
 from robolearn.envs.humanoid import biped_gait, h1_skillbench, h1_skills
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
 from robolearn.math import yaw_from_quat, yaw_quat
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import atomic_torch_save, new_run_dir, write_yaml
 from robolearn.policies.setup import RunSpec, build_actor
@@ -25,13 +24,13 @@ from robolearn.policies.skillblender import (
     FrozenSkill,
     SelfContact,
     SkillBenchMeter,
-    SkillBlenderCfg,
     SkillBlenderModel,
     bench_accuracy,
     check_blender_task,
     load_skill,
 )
 from robolearn.registry import get_task, make_env
+from robolearn.rl import PpoCfg, SkillBlenderCfg
 
 SKILLS = ("H1-Skill-Squat", "H1-Skill-Reach", "H1-Skill-Step", "H1-Skill-Walk")
 PROPRIO = 19 * 3 + 3 + 3  # joint pos, joint vel, last action, base angular velocity, projected gravity
@@ -526,7 +525,7 @@ def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     )
     err = h1_skillbench.box_error(env)
     assert torch.allclose(err, torch.tensor([0.0, 0.3], dtype=err.dtype), atol=1e-6), err
-    assert h1_skillbench.BENCH_ACCURACY["H1-SkillBench-BoxPush"] is h1_skillbench.box_error
+    assert get_task("H1-SkillBench-BoxPush").accuracy is h1_skillbench.box_error
     # Hands: box centre on world 0's right wrist (inside: 0); 0.1 m beyond its near face from world 1's.
     wrists = h1_skills.wrist_pos_w(env)
     half_x = h1_skillbench.BOX_HALF_SIZE[0]

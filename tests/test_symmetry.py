@@ -122,3 +122,47 @@ def test_confined_task_mirrors_its_waypoint_and_scan_terms():
         m[:, start : start + 6], x[:, start : start + 6] * torch.tensor([1.0, -1, 1, -1, 1, 1])
     )
     torch.testing.assert_close(mirror.observations("policy", m), x)
+
+
+def test_rules_live_on_the_terms_of_every_task_that_trains_with_symmetry():
+    from robolearn.policies.presets import default_agent_cfg
+    from robolearn.registry import task_names
+
+    symmetric = [t for t in task_names("rl") if getattr(default_agent_cfg(t), "symmetry", False)]
+    assert {"Go2-Velocity-Flat", "A1-Velocity-HInf", "H1-Skill-Walk", "Go1-Confined3D"} <= set(symmetric)
+    for task in symmetric:
+        for group in get_task(task).env_cfg().observations.values():
+            missing = [name for name, term in group.terms.items() if term.mirror is None]
+            assert not missing, (task, missing)
+
+
+def test_a_rule_of_the_wrong_size_is_refused():
+    from robolearn.core.symmetry import Signs
+
+    cfg = dataclasses.replace(get_task("Go2-Velocity-Flat").env_cfg(), num_envs=2)
+    cfg.observations["policy"].terms["base_lin_vel"].mirror = Signs((1.0, -1.0))
+    with pytest.raises(MirrorError, match="'base_lin_vel'.* 3 values"):
+        Mirror(ManagerBasedRlEnv(cfg))
+
+
+def test_height_scan_rule_maps_each_grid_point_to_its_reflection():
+    from robolearn.core.mdp.sensors import grid_points
+    from robolearn.core.symmetry import GridMirror
+
+    term = get_task("Go2-Velocity-Rough").env_cfg().observations["policy"].terms["height_scan"]
+    pts = grid_points((1.6, 1.0), 0.2, torch.device("cpu"))  # mdp.height_scan's defaults
+    assert isinstance(term.mirror, GridMirror)
+    perm, sign = term.mirror.maps(None, term, len(pts), (None, None))
+    torch.testing.assert_close(pts[torch.as_tensor(perm)], pts * torch.tensor([1.0, -1.0], dtype=pts.dtype))
+    assert (sign == 1).all()
+
+
+def test_mirror_rules_survive_a_run_folders_config():
+    from robolearn.policies.runs import from_plain, to_plain
+
+    cfg = get_task("Go1-Confined3D").env_cfg()
+    plain = to_plain(cfg)
+    assert plain["observations"]["policy"]["terms"]["waypoint"]["mirror"] == {"signs": [1.0, -1.0, 1.0, -1.0, 1.0, 1.0]}
+    back = from_plain(get_task("Go1-Confined3D").env_cfg(), plain)
+    for name, term in cfg.observations["critic"].terms.items():
+        assert back.observations["critic"].terms[name].mirror == term.mirror, name

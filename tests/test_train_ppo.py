@@ -13,12 +13,12 @@ import torch
 
 from robolearn.policies import setup
 from robolearn.policies.cli import TrainArgs, run
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.evaluate import eval_run, export_run, load_run_policy
 from robolearn.policies.plots import plot_runs
 from robolearn.policies.runs import RunError, list_checkpoints, load_checkpoint, read_metrics
 from robolearn.policies.train import train
 from robolearn.registry import get_task
+from robolearn.rl import PpoCfg
 
 TASK = "Go2-Stand"
 ITERATIONS = 8

@@ -19,7 +19,7 @@ SCRIPT = """
 import sys
 from pathlib import Path
 from robolearn.policies.cli import TrainArgs, train_main
-from robolearn.policies.config import PpoCfg
+from robolearn.rl import PpoCfg
 agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=8, save_interval=1)
 sys.exit(train_main(TrainArgs(task="Go2-Stand", logdir=Path(sys.argv[1]), max_iterations=100000, agent=agent,
                               run_name="sig")))

@@ -18,8 +18,8 @@ inherited; rewarding standing while the observed clock kept ticking did not stop
 The `stand_from_step` curriculum holds standing off until the gait is found: allowed from the start, the H1
 learnt to stand under every command.
 
-The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign, the
-rule `robolearn.core.symmetry` already has for `gait_phase`.
+The left-right mirror swaps the legs, i.e. moves the clock by half a period: (sin, cos) changes sign
+(`robolearn.core.symmetry.HALF_PERIOD`, set on the clock's observation term).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robolearn.core import mdp, symmetry
+from robolearn.core import mdp
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
@@ -98,9 +98,6 @@ def gait_clock(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Ten
     clock = mdp.gait_phase(env, period)
     stopped = torch.tensor(STOPPED_CLOCK, dtype=clock.dtype, device=clock.device)
     return torch.where(stepping(env).to(clock.device).unsqueeze(-1), clock, stopped)
-
-
-symmetry.VECTOR_SIGNS["gait_clock"] = symmetry.VECTOR_SIGNS["gait_phase"]
 
 
 def swing_signal(env: ManagerBasedRlEnv, period: float = WALK_PERIOD) -> torch.Tensor:

@@ -17,8 +17,8 @@ import dataclasses
 from collections.abc import Callable
 
 from robolearn.envs.humanoid.h1_skillbench import (
-    BENCH_ACCURACY,
     BENCH_SKILLS,
+    SKILLBENCH_PRESETS,
     H1ReachWaypointsCfg,
     bench_scene,
     reach_error,
@@ -106,13 +106,13 @@ for _skill, _cfg, _ppo, _what in (
     SKILL_GOALS[f"G1-Skill-{_skill}"] = (
         SkillGoal(h1_goal.names, (-_SPAN,), (_SPAN,)) if _skill == "Squat" else h1_goal
     )
-    register_task(f"G1-Skill-{_skill}", on_g1(_cfg), f"Unitree G1 (21 joints) skill: {_what}", train_cfg=_ppo)
+    register_task(f"G1-Skill-{_skill}", on_g1(_cfg), f"Unitree G1 (21 joints) skill: {_what}", presets={"ppo": _ppo})
 
 register_task(
     "G1-SkillBench-Reach",
     on_g1(H1ReachWaypointsCfg, trunk=G1_TRUNK),
     "Unitree G1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
-    train_cfg=h1_skill_ppo,
+    presets=SKILLBENCH_PRESETS,
+    accuracy=reach_error,
 )
 BENCH_SKILLS["G1-SkillBench-Reach"] = ("G1-Skill-Reach", "G1-Skill-Squat")
-BENCH_ACCURACY["G1-SkillBench-Reach"] = reach_error

@@ -21,7 +21,7 @@ Reach: both wrists to a sequence of waypoints in front of the robot, from knee t
 ones are out of the reaching skill's range unless the robot also squats, so the task blends reach and
 squat. One task term (wrists to targets); accuracy (`reach_error`) is the mean wrist-to-target distance.
 
-`BENCH_SKILLS` names the skills each task blends, `BENCH_ACCURACY` its accuracy function.
+`BENCH_SKILLS` names the skills each task blends; each registers its accuracy function (TaskSpec.accuracy).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from robolearn.envs.humanoid.h1_skills import (
     wrist_positions,
 )
 from robolearn.registry import register_task
+from robolearn.rl import SkillBlenderCfg, ppo_fields
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
 
@@ -512,28 +513,34 @@ BENCH_SKILLS = {
     "H1-SkillBench-Reach": ("H1-Skill-Reach", "H1-Skill-Squat"),
 }
 """The skills each task blends (the authors' subsets)."""
-BENCH_ACCURACY = {
-    "H1-SkillBench-ButtonPress": button_error,
-    "H1-SkillBench-BoxPush": box_error,
-    "H1-SkillBench-Reach": reach_error,
-}
-"""Each task's accuracy: the error (m) at the end of an episode; lower is better."""
+def skillbench_blender() -> SkillBlenderCfg:
+    """The blender's preset on a SkillBench task: the flat-PPO preset's settings (worlds, nets, noise, learning
+    rate), so a blender and the flat-PPO baseline on the same task differ only in the actor."""
+    return SkillBlenderCfg(**ppo_fields(h1_skill_ppo()))
+
+
+SKILLBENCH_PRESETS = {"ppo": h1_skill_ppo, "skillblender": skillbench_blender}
+"""A SkillBench task trains the flat-PPO baseline by default; the blender with --algo skillblender --skills ..."""
+
 
 register_task(
     "H1-SkillBench-ButtonPress",
     H1ButtonPressCfg,
     "Unitree H1 SkillBench: walk to a wall and touch a button with a wrist (blend of walk + reach skills)",
-    train_cfg=h1_skill_ppo,  # the flat-PPO baseline; the blender: robolearn train ... --algo skillblender
+    presets=SKILLBENCH_PRESETS,
+    accuracy=button_error,
 )
 register_task(
     "H1-SkillBench-BoxPush",
     H1BoxPushCfg,
     "Unitree H1 SkillBench: push a box onto a floor marker (blend of walk + reach skills)",
-    train_cfg=h1_skill_ppo,
+    presets=SKILLBENCH_PRESETS,
+    accuracy=box_error,
 )
 register_task(
     "H1-SkillBench-Reach",
     H1ReachWaypointsCfg,
     "Unitree H1 SkillBench: both wrists to waypoints from knee to chest height (blend of reach + squat skills)",
-    train_cfg=h1_skill_ppo,
+    presets=SKILLBENCH_PRESETS,
+    accuracy=reach_error,
 )

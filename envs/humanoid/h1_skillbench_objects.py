@@ -30,8 +30,8 @@ import torch
 
 from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.envs.humanoid.h1_skillbench import (
-    BENCH_ACCURACY,
     BENCH_SKILLS,
+    SKILLBENCH_PRESETS,
     H1SkillBenchCfg,
     add_free_box,
     add_marker,
@@ -46,7 +46,7 @@ from robolearn.envs.humanoid.h1_skillbench import (
     set_marker,
     surface_distance,
 )
-from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, h1_skill_ppo, wrist_pos_w
+from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, wrist_pos_w
 from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
@@ -450,5 +450,4 @@ TASKS: dict[str, tuple[type[H1SkillBenchCfg], tuple[str, ...], Callable[..., tor
 }  # fmt: skip
 for _name, (_cfg, _skills, _accuracy, _text) in TASKS.items():
     BENCH_SKILLS[_name] = _skills
-    BENCH_ACCURACY[_name] = _accuracy
-    register_task(_name, _cfg, f"Unitree H1 SkillBench: {_text}", train_cfg=h1_skill_ppo)
+    register_task(_name, _cfg, f"Unitree H1 SkillBench: {_text}", presets=SKILLBENCH_PRESETS, accuracy=_accuracy)

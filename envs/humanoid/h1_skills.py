@@ -48,11 +48,22 @@ from robolearn.core import (
     TerminationTerm,
     VelocityCommandCfg,
     mdp,
-    symmetry,
+)
+from robolearn.core.symmetry import (
+    HALF_PERIOD,
+    PSEUDO_VECTOR,
+    VECTOR,
+    VELOCITY_COMMAND,
+    ContactMirror,
+    Invariant,
+    JointMirror,
+    Signs,
 )
 from robolearn.envs.humanoid import biped_gait
+from robolearn.envs.locomotion.velocity import TROT_CPU_PPO, velocity_rewards
 from robolearn.math import yaw_from_quat
 from robolearn.registry import register_task
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
@@ -409,15 +420,12 @@ def skill_rewards(goal: Callable[..., torch.Tensor]) -> dict[str, RewardTerm]:
     }
 
 
-symmetry.VECTOR_SIGNS["walk_goal"] = (1, -1, -1)  # the (vx, vy, yaw rate) command: y and yaw flip
 
 
 def walk_rewards() -> dict[str, RewardTerm]:
     """The shared velocity recipe plus humanoid-gym's gait set (envs/humanoid/biped_gait.py): a reference
     stepping pose, the contact pattern and swing clearance on the observed 0.64 s clock, and foot slip.
     Without the gait set the H1 found the standing optimum (its velocity error matched standing still)."""
-    from robolearn.envs.locomotion.velocity import velocity_rewards
-
     rewards = velocity_rewards(air_time_threshold=0.2)  # a 0.64 s cycle swings each foot ~0.29 s
     del rewards["undesired_contacts"]  # illegal contacts terminate instead
     # The gait steps in place at zero command, as humanoid-gym's does; `with_standing` is the fine-tune that
@@ -444,18 +452,18 @@ def proprio_terms(noise: bool = True) -> dict[str, ObsTerm]:
     """The observation tail every skill shares (and the blender passes on to each skill unchanged)."""
     k = 1.0 if noise else 0.0
     return {
-        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * k),
-        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * k, scale=0.05),
-        "last_action": ObsTerm(mdp.last_action),
-        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * k, scale=0.25),
-        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * k),
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * k, mirror=JointMirror()),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * k, scale=0.05, mirror=JointMirror()),
+        "last_action": ObsTerm(mdp.last_action, mirror=JointMirror()),
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * k, scale=0.25, mirror=Signs(PSEUDO_VECTOR)),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * k, mirror=Signs(VECTOR)),
     }
 
 
 def gait_clock() -> ObsTerm:
     """The walking skill's clock, read between its goal and the shared tail; a blender task that blends
     walking puts the same term right before the tail (see `skill_inputs`)."""
-    return ObsTerm(biped_gait.gait_clock, params={"period": biped_gait.WALK_PERIOD})
+    return ObsTerm(biped_gait.gait_clock, params={"period": biped_gait.WALK_PERIOD}, mirror=Signs(HALF_PERIOD))
 
 
 def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
@@ -465,8 +473,10 @@ def skill_policy_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
 def walk_observations() -> dict[str, ObsGroupCfg]:
     """Goal, clock, shared tail; the critic without the wrists (arms do not matter to walking, and the
     mirror augmentation would need a rule for them)."""
-    policy = ObsGroupCfg(terms={"goal": ObsTerm(walk_goal), "gait_phase": gait_clock(), **proprio_terms()})
+    goal = ObsTerm(walk_goal, mirror=Signs(VELOCITY_COMMAND))
+    policy = ObsGroupCfg(terms={"goal": goal, "gait_phase": gait_clock(), **proprio_terms()})
     critic = skill_critic_obs(walk_goal)
+    critic.terms["goal"] = ObsTerm(walk_goal, mirror=Signs(VELOCITY_COMMAND))
     del critic.terms["wrists"]
     critic.terms = {"goal": critic.terms.pop("goal"), "gait_phase": gait_clock(), **critic.terms}
     return {"policy": policy, "critic": critic}
@@ -477,9 +487,9 @@ def skill_critic_obs(goal: Callable[..., torch.Tensor]) -> ObsGroupCfg:
     terms = {
         "goal": ObsTerm(goal),
         **proprio_terms(noise=False),
-        "base_lin_vel": ObsTerm(mdp.base_lin_vel),
-        "base_height": ObsTerm(mdp.base_height),
-        "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}),
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel, mirror=Signs(VECTOR)),
+        "base_height": ObsTerm(mdp.base_height, mirror=Invariant()),
+        "feet_contact": ObsTerm(mdp.contact_found, params={"sensor": "feet"}, mirror=ContactMirror()),
         "wrists": ObsTerm(wrist_positions),
     }
     return ObsGroupCfg(terms=terms, enable_noise=False)
@@ -676,36 +686,31 @@ SKILL_GOALS: dict[str, SkillGoal] = {
 }
 
 
-def h1_skill_ppo() -> Any:
+def h1_skill_ppo() -> PpoCfg:
     """CPU preset for the skills (2 cores): the shared CPU PPO with a smaller initial action noise.
 
     H1 is top-heavy: 0.25 rad of random joint offsets every 20 ms (std 1.0 x scale 0.25) topples it at
-    once, so exploration starts at std 0.5 as for Go2 (policies/config.py, go2_flat_cpu_ppo).
+    once, so exploration starts at std 0.5 as for Go2 (envs/locomotion/go2_velocity.py, go2_flat_cpu_ppo).
     """
-    from robolearn.policies.config import PpoCfg  # tasks sit below learners: import on use
-
     return PpoCfg.cpu(num_envs=256, init_noise_std=0.5, entropy_coef=0.005, torch_threads=1)
 
 
 register_task(
-    "H1-Skill-Squat", H1SquatCfg, "Unitree H1 skill: squat to a target pelvis height", train_cfg=h1_skill_ppo
+    "H1-Skill-Squat", H1SquatCfg, "Unitree H1 skill: squat to a target pelvis height", presets={"ppo": h1_skill_ppo}
 )
 register_task(
-    "H1-Skill-Reach", H1ReachCfg, "Unitree H1 skill: move both wrists to targets", train_cfg=h1_skill_ppo
+    "H1-Skill-Reach", H1ReachCfg, "Unitree H1 skill: move both wrists to targets", presets={"ppo": h1_skill_ppo}
 )
 register_task(
-    "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", train_cfg=h1_skill_ppo
+    "H1-Skill-Step", H1StepCfg, "Unitree H1 skill: step both feet to xy targets", presets={"ppo": h1_skill_ppo}
 )
 
 
-def h1_walk_ppo() -> Any:
+def h1_walk_ppo() -> PpoCfg:
     """The skills' preset with the trot recipe's PPO settings (issue 3), mirror augmentation included."""
-    from robolearn.envs.locomotion.velocity import TROT_CPU_PPO
-    from robolearn.policies.config import PpoCfg
-
     return PpoCfg.cpu(num_envs=256, **TROT_CPU_PPO)
 
 
 register_task(
-    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", train_cfg=h1_walk_ppo
+    "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", presets={"ppo": h1_walk_ppo}
 )

@@ -11,8 +11,8 @@ unnamed foot spheres on the `*_calf` bodies (so contact sensors name the calf bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -39,11 +39,9 @@ from robolearn.envs.locomotion.velocity import (
 )
 from robolearn.math import quat_rotate
 from robolearn.registry import register_task
+from robolearn.rl import HInfCfg, PpoCfg, ppo_fields
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
-
-if TYPE_CHECKING:
-    from robolearn.policies.hinf import HInfCfg
 
 CALVES = ("FR_calf", "FL_calf", "RR_calf", "RL_calf")
 FRONT_CALVES = ("FR_calf", "FL_calf")
@@ -74,8 +72,6 @@ def a1_scene(terrain: str = "flat") -> SceneCfg:
 
 def a1_hinf_train_cfg() -> HInfCfg:
     """CPU preset (2 cores): Go2's trot-recipe PPO (velocity.py) for the actor, plus the disturber."""
-    from robolearn.policies.hinf import HInfCfg  # tasks sit below learners: import on use
-
     return HInfCfg.cpu(num_envs=512, force_max=A1_FORCE_MAX, **TROT_CPU_PPO)
 
 
@@ -184,8 +180,6 @@ def hind_rewards() -> dict[str, RewardTerm]:
 
 
 def hind_train_cfg() -> HInfCfg:
-    from robolearn.policies.hinf import HInfCfg
-
     # Upright posture is part of the performance the constraint protects, as well as tracking.
     return HInfCfg.cpu(
         num_envs=512,
@@ -223,21 +217,29 @@ class A1HindLegsHInfCfg(A1VelocityHInfCfg):
         self.events.pop("push", None)  # the disturber is the only perturbation
 
 
+def a1_presets(hinf: Callable[[], HInfCfg]) -> dict[str, Callable[[], PpoCfg]]:
+    """H-infinity by default; plain PPO (the baseline without a disturber) on the same actor settings."""
+    return {"hinf": hinf, "ppo": lambda: PpoCfg(**ppo_fields(hinf()))}
+
+
 register_task(
     "A1-Velocity-HInf",
     A1VelocityHInfCfg,
     "Unitree A1: velocity tracking on flat ground, trained against a learned trunk-force disturber (H-infinity)",
-    train_cfg=a1_hinf_train_cfg,
+    default_algo="hinf",
+    presets=a1_presets(a1_hinf_train_cfg),
 )
 register_task(
     "A1-Velocity-Rough-HInf",
     A1VelocityRoughHInfCfg,
     "Unitree A1: velocity tracking on rough terrain (terrain curriculum, height scan) with a disturber",
-    train_cfg=a1_hinf_train_cfg,
+    default_algo="hinf",
+    presets=a1_presets(a1_hinf_train_cfg),
 )
 register_task(
     "A1-HindLegs-HInf",
     A1HindLegsHInfCfg,
     "Unitree A1: stand and walk on its hind legs (upright, front feet up, height, tracking) with a disturber",
-    train_cfg=hind_train_cfg,
+    default_algo="hinf",
+    presets=a1_presets(hind_train_cfg),
 )

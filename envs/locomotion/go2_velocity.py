@@ -9,7 +9,6 @@ model is kept for sim2sim.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from robolearn.core import (
     CurriculumTerm,
@@ -26,6 +25,7 @@ from robolearn.envs.locomotion.velocity import (
     trot_observations,
 )
 from robolearn.registry import register_task
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
@@ -68,10 +68,8 @@ class Go2VelocityFlatCfg(LeggedVelocityCfg):
         add_trot_rewards(self.rewards)
 
 
-def go2_flat_cpu_ppo() -> Any:
+def go2_flat_cpu_ppo() -> PpoCfg:
     """PPO preset for Go2-Velocity-Flat on a 2-core CPU: `PpoCfg.cpu()` with the trot recipe's settings."""
-    from robolearn.policies.config import PpoCfg  # tasks sit below learners: import on use
-
     return PpoCfg.cpu(**TROT_CPU_PPO)
 
 
@@ -93,7 +91,7 @@ register_task(
     "Go2-Velocity-Flat",
     Go2VelocityFlatCfg,
     "Unitree Go2: track (vx, vy, yaw rate) commands on flat ground",
-    train_cfg=go2_flat_cpu_ppo,
+    presets={"ppo": go2_flat_cpu_ppo},
 )
 register_task(
     "Go2-Velocity-Rough",

@@ -25,6 +25,17 @@ from robolearn.core import (
     VelocityCommandCfg,
     mdp,
 )
+from robolearn.core.symmetry import (
+    HALF_PERIOD,
+    PSEUDO_VECTOR,
+    VECTOR,
+    VELOCITY_COMMAND,
+    ContactMirror,
+    GridMirror,
+    Invariant,
+    JointMirror,
+    Signs,
+)
 
 
 def policy_obs(height_scan: bool = False, base_lin_vel: bool = True) -> ObsGroupCfg:
@@ -32,19 +43,21 @@ def policy_obs(height_scan: bool = False, base_lin_vel: bool = True) -> ObsGroup
     robot; without it the policy only sees velocity through the command's error in the reward, and Go2
     learned yaw tracking but not translation in 11.6M env steps (issue 3)."""
     terms = {
-        "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1),
-        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2, scale=0.25),
-        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05),
-        "velocity_command": ObsTerm(mdp.velocity_command),
-        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01),
-        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5, scale=0.05),
-        "last_action": ObsTerm(mdp.last_action),
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1, mirror=Signs(VECTOR)),
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2, scale=0.25, mirror=Signs(PSEUDO_VECTOR)),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05, mirror=Signs(VECTOR)),
+        "velocity_command": ObsTerm(mdp.velocity_command, mirror=Signs(VELOCITY_COMMAND)),
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01, mirror=JointMirror()),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5, scale=0.05, mirror=JointMirror()),
+        "last_action": ObsTerm(mdp.last_action, mirror=JointMirror()),
     }
     if not base_lin_vel:
         del terms["base_lin_vel"]
     if height_scan:
         # Go2 stands ~0.3 m tall: with this offset flat ground reads ~0.
-        terms["height_scan"] = ObsTerm(mdp.height_scan, params={"offset": 0.3}, noise=0.05)
+        # mdp.height_scan's default grid, 1.6 m x 1.0 m at 0.2 m: 9 x 6 points, symmetric about y = 0.
+        terms["height_scan"] = ObsTerm(mdp.height_scan, params={"offset": 0.3}, noise=0.05,
+                                       mirror=GridMirror((9, 6)))  # fmt: skip
     return ObsGroupCfg(terms=terms)
 
 
@@ -52,8 +65,8 @@ def critic_obs(height_scan: bool = False) -> ObsGroupCfg:
     """Privileged: noise-free, with base linear velocity, height and foot contacts."""
     group = policy_obs(height_scan)
     terms = dict(group.terms)
-    terms["base_height"] = ObsTerm(mdp.base_height)
-    terms["feet_contact"] = ObsTerm(mdp.contact_found, params={"sensor": "feet"})
+    terms["base_height"] = ObsTerm(mdp.base_height, mirror=Invariant())
+    terms["feet_contact"] = ObsTerm(mdp.contact_found, params={"sensor": "feet"}, mirror=ContactMirror())
     return ObsGroupCfg(terms=terms, enable_noise=False)
 
 
@@ -149,7 +162,7 @@ TROT_CPU_PPO: dict[str, Any] = {
 def trot_observations(height_scan: bool = False) -> dict[str, ObsGroupCfg]:
     groups = {"policy": policy_obs(height_scan), "critic": critic_obs(height_scan)}
     for group in groups.values():
-        group.terms["gait_phase"] = ObsTerm(mdp.gait_phase, params={"period": TROT_PERIOD})
+        group.terms["gait_phase"] = ObsTerm(mdp.gait_phase, params={"period": TROT_PERIOD}, mirror=Signs(HALF_PERIOD))
     return groups
 
 

@@ -1,5 +1,13 @@
-"""Bimanual manipulation tasks on ALOHA (imitation learning, issue 9)."""
+"""Bimanual manipulation tasks on ALOHA (imitation learning): trained from generated demonstrations."""
+
+import functools
 
 from robolearn.envs.manipulation.aloha import TASKS, AlohaEnv, AlohaTaskCfg, task_cfg
+from robolearn.envs.manipulation.demos import aloha_demos
+from robolearn.registry import register_task
+
+for _name, _cfg in TASKS.items():
+    register_task(_name, functools.partial(task_cfg, _name), _cfg.description, kind="imitation",
+                  default_algo="diffusion", demos=aloha_demos)  # fmt: skip
 
 __all__ = ["TASKS", "AlohaEnv", "AlohaTaskCfg", "task_cfg"]

@@ -23,6 +23,9 @@ class ObsTerm:
     """Half-width of uniform noise added when the group's noise is enabled."""
     scale: float = 1.0
     clip: float | None = None
+    mirror: Any = None
+    """How the values map under the robot's left-right mirror: a robolearn.core.symmetry rule (Signs,
+    JointMirror, Invariant, GridMirror, ContactMirror). PPO's symmetry augmentation refuses a term without one."""
 
 
 @dataclass

@@ -3,16 +3,19 @@
 A robot that is mirror-symmetric about its sagittal (x-z) plane should act as the mirror image of
 itself in the mirrored state. rsl_rl's symmetry extension (Mittal et al., ICRA 2024) appends the
 mirrored copy of every minibatch sample; this module supplies the mirror for any env whose observation
-terms have a rule below: a permutation and a sign per entry, built once from the model.
+terms say how they mirror (`ObsTerm.mirror`, one of the rules below): a permutation and a sign per entry,
+built once from the model.
 
 Joints pair by name (FL<->FR, left<->right, ...). A hinge about the body's x or z axis (roll, yaw,
 abduction) changes sign under the mirror; one about y (pitch) does not: read from the joint's axis at
-the keyframe, so no robot needs a hand-written table.
+the keyframe, so no robot needs a hand-written table. The actions mirror like the joints.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mujoco
 import numpy as np
@@ -24,22 +27,18 @@ if TYPE_CHECKING:
 SIDE_TOKENS = (("FL", "FR"), ("RL", "RR"), ("left", "right"), ("Left", "Right"), ("L", "R"))
 """Name tokens swapped by the mirror (whole tokens between '_' or string ends)."""
 
-# Term function name -> how its values mirror (about the base's x-z plane). A task module adds the rules of
-# its own terms to these tables (e.g. the confined-3D waypoint and scan terms), so this module names none.
-VECTOR_SIGNS = {
-    "base_lin_vel": (1, -1, 1),  # a velocity: y flips
-    "projected_gravity": (1, -1, 1),
-    "base_ang_vel": (-1, 1, -1),  # an angular velocity (pseudo-vector): x and z flip
-    "velocity_command": (1, -1, -1),  # (vx, vy, yaw rate)
-    # The mirror swaps left and right legs, which a trot runs half a period apart: the clock moves by
-    # half a period, and (sin, cos) changes sign.
-    "gait_phase": (-1, -1),
-}
-JOINT_TERMS = {"joint_pos_rel", "joint_vel", "last_action"}
-INVARIANT_TERMS = {"base_height"}
-GRID_TERMS: set[str] = set()
-"""Scans over a body-frame (x, y) grid, x-major, one or more layers: the mirror reverses y in each row."""
-CONTACT_TERMS = {"contact_found"}
+VECTOR = (1.0, -1.0, 1.0)
+"""Signs of a base-frame vector (a velocity, gravity, a position offset): y flips."""
+PSEUDO_VECTOR = (-1.0, 1.0, -1.0)
+"""Signs of an angular velocity: x and z flip."""
+VELOCITY_COMMAND = (1.0, -1.0, -1.0)
+"""Signs of a (vx, vy, yaw rate) command."""
+HALF_PERIOD = (-1.0, -1.0)
+"""Signs of a (sin, cos) gait clock whose left and right legs run half a period apart (a trot, a biped
+walk): the mirror moves the clock by half a period, which flips both."""
+
+Maps = tuple[np.ndarray, np.ndarray]
+"""(permutation, signs) of one term's entries: mirrored[i] = x[perm[i]] * signs[i]."""
 
 
 class MirrorError(ValueError):
@@ -89,15 +88,69 @@ def grid_mirror(size: int, shape: tuple[int, int]) -> np.ndarray:
     return np.arange(size).reshape(-1, nx, ny)[:, :, ::-1].reshape(-1)
 
 
-def _grid_shape(term: Any) -> tuple[int, int]:
-    if "shape" in term.params:
-        return tuple(term.params["shape"])
-    import inspect
+class MirrorRule(Protocol):
+    """How an observation term's values map under the mirror (set on the term: `ObsTerm(..., mirror=...)`)."""
 
-    default = inspect.signature(term.func).parameters.get("shape")
-    if default is None or default.default is inspect.Parameter.empty:
-        raise MirrorError(f"scan term {term.func.__name__} has no grid shape to mirror")
-    return tuple(default.default)
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps: ...
+
+
+# The rules are plain (not frozen) dataclasses: run folders record them in config.yaml like any term field.
+
+
+@dataclass
+class Signs:
+    """Entries keep their place; those of sign -1 flip. A velocity or direction is (1, -1, 1); an angular
+    velocity, a pseudo-vector, (-1, 1, -1); a (vx, vy, yaw rate) command (1, -1, -1)."""
+
+    signs: tuple[float, ...]
+
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps:
+        return np.arange(size), np.asarray(self.signs, dtype=float)
+
+
+@dataclass
+class JointMirror:
+    """A vector over the robot's joints (positions, velocities, the last action): sides swap, roll/yaw flip."""
+
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps:
+        return joints
+
+
+@dataclass
+class Invariant:
+    """Values the mirror leaves alone (a height, a count of contacts)."""
+
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps:
+        return np.arange(size), np.ones(size)
+
+
+@dataclass
+class GridMirror:
+    """A scan over a body-frame (x, y) grid, x-major, one or more layers: y reverses in each row. `shape`
+    (nx, ny); None reads the term's `shape` param, or its function's default."""
+
+    shape: tuple[int, int] | None = None
+
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps:
+        shape = self.shape or term.params.get("shape")
+        if shape is None:
+            default = inspect.signature(term.func).parameters.get("shape")
+            if default is None or default.default is inspect.Parameter.empty:
+                raise MirrorError(f"scan term {term.func.__name__} has no grid shape to mirror: GridMirror(shape)")
+            shape = default.default
+        return grid_mirror(size, tuple(shape)), np.ones(size)
+
+
+@dataclass
+class ContactMirror:
+    """Per-entry readings of a contact sensor (feet, ...): entries swap with their mirror-named partner.
+    `sensor` None reads the term's `sensor` param."""
+
+    sensor: str | None = None
+
+    def maps(self, env: ManagerBasedRlEnv, term: Any, size: int, joints: Maps) -> Maps:
+        cfg = env.cfg.scene.contact_sensors[self.sensor or term.params["sensor"]]
+        return _pairing(list(cfg.geoms or cfg.bodies), "contact sensor entry"), np.ones(size)
 
 
 class Mirror:
@@ -113,7 +166,7 @@ class Mirror:
             sign: list[float] = []
             for term_name, term in group.terms.items():
                 start, size = len(perm), env.observation_manager.term_dims[name][term_name]
-                p, s = self._term(env, term_name, term, size, j_perm, j_sign)
+                p, s = self._term(env, term_name, term, size, (j_perm, j_sign))
                 perm += [start + int(i) for i in p]
                 sign += [float(x) for x in s]
             width, frames = len(perm), max(group.history_length, 1)
@@ -124,24 +177,21 @@ class Mirror:
             )
 
     @staticmethod
-    def _term(env: ManagerBasedRlEnv, term_name: str, term: Any, size: int, j_perm: np.ndarray,
-              j_sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        func = getattr(term.func, "__name__", "")
-        if func in VECTOR_SIGNS:
-            return np.arange(size), np.array(VECTOR_SIGNS[func], dtype=float)
-        if func in JOINT_TERMS:
-            return j_perm, j_sign
-        if func in INVARIANT_TERMS:
-            return np.arange(size), np.ones(size)
-        if func in GRID_TERMS:
-            return grid_mirror(size, _grid_shape(term)), np.ones(size)
-        if func in CONTACT_TERMS:
-            cfg = env.cfg.scene.contact_sensors[term.params["sensor"]]
-            return _pairing(list(cfg.geoms or cfg.bodies), "contact sensor entry"), np.ones(size)
-        raise MirrorError(
-            f"observation term {term_name!r} ({func}) has no mirror rule; symmetric terms: "
-            f"{sorted([*VECTOR_SIGNS, *JOINT_TERMS, *INVARIANT_TERMS, *GRID_TERMS, *CONTACT_TERMS])}"
-        )
+    def _term(env: ManagerBasedRlEnv, term_name: str, term: Any, size: int, joints: Maps) -> Maps:
+        func = getattr(term.func, "__name__", repr(term.func))
+        if term.mirror is None:
+            raise MirrorError(
+                f"observation term {term_name!r} ({func}) has no mirror rule: give it ObsTerm(mirror=...) "
+                "(Signs, JointMirror, Invariant, GridMirror, ContactMirror from robolearn.core.symmetry) "
+                "to train with symmetry"
+            )
+        perm, sign = term.mirror.maps(env, term, size, joints)
+        if len(perm) != size or len(sign) != size:
+            raise MirrorError(
+                f"observation term {term_name!r} ({func}) has {size} values; its mirror rule {term.mirror} "
+                f"maps {len(perm)}"
+            )
+        return perm, sign
 
     def observations(self, group: str, x: torch.Tensor) -> torch.Tensor:
         perm, sign = self.groups[group]

@@ -13,6 +13,7 @@ A tile the planner cannot solve is reported as unsolvable and left out of the su
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from robolearn.envs.locomotion.confined3d.task import (
     reset_waypoints,
 )
 from robolearn.math import yaw_from_quat
+from robolearn.registry import EvalSuite, PlayVideo, PolicyFactory
 
 METHODS = ("hierarchical", "goal_only", "velocity")
 METHOD_OF_TASK = {
@@ -42,10 +44,7 @@ METHOD_OF_TASK = {
     "Go1-Confined3D-GoalOnly": "goal_only",
     "Go1-Velocity-Flat": "velocity",
 }
-"""How `robolearn eval --suite confined3d` drives each task's policy through the tunnels."""
-TUNNEL_TASKS = tuple(task for task, method in METHOD_OF_TASK.items() if method != "velocity")
-"""Tasks `robolearn eval` and `play` take into the tunnels by default (the velocity baseline is a flat-ground
-task: it goes in with --suite confined3d)."""
+"""How the confined3d suite drives each task's policy through the tunnels (the tasks' registrations use it)."""
 DIFFICULTY_ROWS = 4
 
 
@@ -197,45 +196,26 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
     ]
 
 
-def load_for_eval(run: Path, method: str, rows: int, cols: int, seed: int, worlds_per_tile: int,
-                  replan: bool = True) -> tuple[Any, Callable]:  # fmt: skip
-    """The run's policy on a held-out confined env; returns (env, act)."""
-    from tensordict import TensorDict
-
-    from robolearn.policies import setup
-    from robolearn.policies.runs import load_checkpoint, resolve_run
-
-    run, ckpt_in = resolve_run(run)
-    ckpt, ckpt_state = load_checkpoint(run, ckpt_in)
-    spec = setup.spec_from_run(run)
-    cfg = eval_env_cfg(spec.env, method, rows, cols, seed, worlds_per_tile, replan)
-    env = setup.make_env(cfg, "cpu")
-    actor = setup.load_policy(run, ckpt, env, spec.agent, ckpt_state)
+def load_for_eval(policy: PolicyFactory, env_cfg: EnvCfg, method: str, rows: int, cols: int, seed: int,
+                  worlds_per_tile: int, replan: bool = True) -> tuple[Any, Callable]:  # fmt: skip
+    """The policy (a factory from the learner side) on a held-out confined env; returns (env, act)."""
+    env, act = policy(eval_env_cfg(env_cfg, method, rows, cols, seed, worlds_per_tile, replan))
     _place_worlds(env, rows, cols)
-
-    @torch.no_grad()
-    def act(obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return actor(TensorDict(obs, batch_size=[env.num_envs], device=env.device))
-
     return env, act
 
 
-def evaluate_method(run: Path, method: str, rows: int = DIFFICULTY_ROWS, cols: int = 2, seed: int = 1000,
-                    worlds_per_tile: int = 2) -> list[EpisodeRecord]:  # fmt: skip
-    env, act = load_for_eval(run, method, rows, cols, seed, worlds_per_tile)
+def evaluate_method(policy: PolicyFactory, env_cfg: EnvCfg, method: str, rows: int = DIFFICULTY_ROWS,
+                    cols: int = 2, seed: int = 1000, worlds_per_tile: int = 2) -> list[EpisodeRecord]:  # fmt: skip
+    env, act = load_for_eval(policy, env_cfg, method, rows, cols, seed, worlds_per_tile)
     return rollout(env, act, method)
 
 
-def evaluate_in_tunnels(
-    run: Path, task: str, episodes: int, seed: int, worlds_per_tile: int = 2
-) -> dict[str, Any]:
-    """`robolearn eval` of a confined-3D method: about `episodes` episodes spread over the four difficulties
-    of held-out terrain `seed` (layouts per difficulty = episodes / (4 x worlds_per_tile), rounded up)."""
-    if task not in METHOD_OF_TASK:
-        raise ValueError(f"the confined3d suite evaluates {sorted(METHOD_OF_TASK)}, not {task!r}")
-    method = METHOD_OF_TASK[task]
+def evaluate_in_tunnels(env_cfg: EnvCfg, policy: PolicyFactory, episodes: int, seed: int, method: str,
+                        worlds_per_tile: int = 2) -> dict[str, Any]:  # fmt: skip
+    """`robolearn eval --suite confined3d`: about `episodes` episodes spread over the four difficulties of
+    held-out terrain `seed` (layouts per difficulty = episodes / (4 x worlds_per_tile), rounded up)."""
     cols = max(1, math.ceil(episodes / (DIFFICULTY_ROWS * worlds_per_tile)))
-    records = evaluate_method(run, method, DIFFICULTY_ROWS, cols, seed, worlds_per_tile)
+    records = evaluate_method(policy, env_cfg, method, DIFFICULTY_ROWS, cols, seed, worlds_per_tile)
     table = summarize(records)
     solvable = [r for r in records if r.solvable]
     return {
@@ -244,8 +224,15 @@ def evaluate_in_tunnels(
         "episodes": len(records),
         "layouts_per_difficulty": cols,
         "success_rate": sum(r.success for r in solvable) / max(len(solvable), 1),
-        "per_difficulty": [{"difficulty": d, **v} for (_, d), v in table.items()],
+        "rows": [{"difficulty": d, **v} for (_, d), v in table.items()],
     }
+
+
+def tunnel_suite(method: str) -> EvalSuite:
+    """The confined-3D evaluation suite of a task whose policy is driven as `method` (TaskSpec.suites)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return functools.partial(evaluate_in_tunnels, method=method)
 
 
 # -- video -------------------------------------------------------------------------------------------
@@ -269,13 +256,14 @@ def _draw_path(scene: mujoco.MjvScene, path: np.ndarray, current: int) -> None:
             scene.ngeom += 1
 
 
-def record_traversal(run: Path, out: Path, method: str = "hierarchical", difficulty_row: int = 3, seed: int = 1000,
-                     width: int = 480, height: int = 320, every: int = 2) -> Path:  # fmt: skip
+def record_traversal(env_cfg: EnvCfg, policy: PolicyFactory, out: Path, method: str = "hierarchical",
+                     difficulty_row: int = 3, seed: int = 1000, width: int = 480, height: int = 320,
+                     every: int = 2) -> Path:  # fmt: skip
     """mp4 of one world crossing a held-out tunnel (row `difficulty_row` of DIFFICULTY_ROWS) with its planned path drawn."""
     from robolearn.render import VideoWriter, WorldRenderer
 
     env, act = load_for_eval(
-        run, method, rows=DIFFICULTY_ROWS, cols=1, seed=seed, worlds_per_tile=1, replan=True
+        policy, env_cfg, method, rows=DIFFICULTY_ROWS, cols=1, seed=seed, worlds_per_tile=1, replan=True
     )
     state: WaypointState = env.term_state[STATE_KEY]
     world = difficulty_row
@@ -300,3 +288,8 @@ def record_traversal(run: Path, out: Path, method: str = "hierarchical", difficu
     rollout(env, act, method, on_step=draw)
     renderer.close()
     return writer.close()
+
+
+def traversal_video(method: str) -> PlayVideo:
+    """`robolearn play` of a confined-3D task (TaskSpec.play): the crossing of one held-out tunnel."""
+    return lambda env_cfg, policy, out, seed: record_traversal(env_cfg, policy, out, method, seed=seed)

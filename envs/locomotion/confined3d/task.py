@@ -38,9 +38,18 @@ from robolearn.core import (
     TerminationTerm,
     VelocityCommandCfg,
     mdp,
-    symmetry,
 )
 from robolearn.core.actions import JointPositionAction
+from robolearn.core.symmetry import (
+    HALF_PERIOD,
+    PSEUDO_VECTOR,
+    VECTOR,
+    ContactMirror,
+    GridMirror,
+    Invariant,
+    JointMirror,
+    Signs,
+)
 from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
 from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
 from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
@@ -54,7 +63,7 @@ from robolearn.envs.locomotion.velocity import (
     trot_observations,
 )
 from robolearn.math import yaw_from_quat
-from robolearn.registry import register_task
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
@@ -348,14 +357,6 @@ def body_contact_obs(env: ManagerBasedRlEnv) -> torch.Tensor:
     return body_contacts(env).unsqueeze(-1)
 
 
-# Mirror rules of this task's observation terms, for PPO's symmetry augmentation (robolearn.core.symmetry):
-# the waypoint's lateral offset and relative yaw change sign, body contacts do not change, and the two-layer
-# scan is reversed along y.
-symmetry.VECTOR_SIGNS["waypoint_in_base"] = (1, -1, 1, -1, 1, 1)
-symmetry.INVARIANT_TERMS.add("body_contact_obs")
-symmetry.GRID_TERMS.add("two_layer_height_scan")
-
-
 # -- rewards -----------------------------------------------------------------------------------------
 
 
@@ -456,21 +457,25 @@ def _proprio(noise: bool) -> dict[str, ObsTerm]:
     trot clock: the same inputs the velocity baseline gets, so the methods differ in what they are told."""
     n = 1.0 if noise else 0.0
     return {
-        "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1 * n),
-        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * n, scale=0.25),
-        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * n),
-        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * n),
-        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * n, scale=0.05),
-        "last_action": ObsTerm(mdp.last_action),
-        "gait_phase": ObsTerm(mdp.gait_phase, params={"period": TROT_PERIOD}),
+        "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1 * n, mirror=Signs(VECTOR)),
+        "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2 * n, scale=0.25, mirror=Signs(PSEUDO_VECTOR)),
+        "projected_gravity": ObsTerm(mdp.projected_gravity, noise=0.05 * n, mirror=Signs(VECTOR)),
+        "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01 * n, mirror=JointMirror()),
+        "joint_vel": ObsTerm(mdp.joint_vel, noise=1.5 * n, scale=0.05, mirror=JointMirror()),
+        "last_action": ObsTerm(mdp.last_action, mirror=JointMirror()),
+        "gait_phase": ObsTerm(mdp.gait_phase, params={"period": TROT_PERIOD}, mirror=Signs(HALF_PERIOD)),
     }
+
+
+WAYPOINT_MIRROR = (1.0, -1.0, 1.0, -1.0, 1.0, 1.0)
+"""Signs of `waypoint_in_base` under the mirror: the lateral offset and the relative yaw's sine flip."""
 
 
 def confined_policy_obs() -> ObsGroupCfg:
     terms = _proprio(noise=True)
-    terms["waypoint"] = ObsTerm(waypoint_in_base)
+    terms["waypoint"] = ObsTerm(waypoint_in_base, mirror=Signs(WAYPOINT_MIRROR))
     terms["height_scan"] = ObsTerm(
-        two_layer_height_scan, params={"dropout": 0.02, "method": SCAN_METHOD}, noise=0.03
+        two_layer_height_scan, params={"dropout": 0.02, "method": SCAN_METHOD}, noise=0.03, mirror=GridMirror()
     )
     return ObsGroupCfg(terms=terms)
 
@@ -478,11 +483,11 @@ def confined_policy_obs() -> ObsGroupCfg:
 def confined_critic_obs() -> ObsGroupCfg:
     """Privileged: noise-free, plus base velocity and height, foot contacts and body contacts."""
     terms = _proprio(noise=False)
-    terms["waypoint"] = ObsTerm(waypoint_in_base)
-    terms["height_scan"] = ObsTerm(two_layer_height_scan, params={"method": SCAN_METHOD})
-    terms["base_height"] = ObsTerm(mdp.base_height)
-    terms["feet_contact"] = ObsTerm(mdp.contact_found, params={"sensor": "feet"})
-    terms["body_contacts"] = ObsTerm(body_contact_obs)
+    terms["waypoint"] = ObsTerm(waypoint_in_base, mirror=Signs(WAYPOINT_MIRROR))
+    terms["height_scan"] = ObsTerm(two_layer_height_scan, params={"method": SCAN_METHOD}, mirror=GridMirror())
+    terms["base_height"] = ObsTerm(mdp.base_height, mirror=Invariant())
+    terms["feet_contact"] = ObsTerm(mdp.contact_found, params={"sensor": "feet"}, mirror=ContactMirror())
+    terms["body_contacts"] = ObsTerm(body_contact_obs, mirror=Invariant())  # a count: the same on both sides
     return ObsGroupCfg(terms=terms, enable_noise=False)
 
 
@@ -588,31 +593,10 @@ class Go1VelocityFlatCfg(LeggedVelocityCfg):
         add_trot_rewards(self.rewards)
 
 
-def confined_train_cfg() -> object:
+def confined_train_cfg() -> PpoCfg:
     """CPU preset, the same for the three methods: 512 worlds x TRAIN_ITERATIONS with the trot recipe's
     PPO settings (init std 0.5, entropy 0.005, 4 x 2 minibatches, one torch thread, mirror symmetry)."""
-    from robolearn.policies.config import PpoCfg
-
     return PpoCfg.cpu(max_iterations=TRAIN_ITERATIONS, **TROT_CPU_PPO)
 
-
-register_task(
-    "Go1-Confined3D",
-    Go1Confined3DCfg,
-    "Unitree Go1: reach a far goal through confined 3-D tunnels following A* waypoints (walk, crouch, turn)",
-    train_cfg=confined_train_cfg,
-)
-register_task(
-    "Go1-Confined3D-GoalOnly",
-    Go1Confined3DGoalOnlyCfg,
-    "Unitree Go1: confined 3-D tunnels, end-to-end baseline given only the far goal (no planner)",
-    train_cfg=confined_train_cfg,
-)
-register_task(
-    "Go1-Velocity-Flat",
-    Go1VelocityFlatCfg,
-    "Unitree Go1: track (vx, vy, yaw rate) on flat ground (the confined-3D velocity baseline's low level)",
-    train_cfg=confined_train_cfg,
-)
 
 __all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCfg"]
