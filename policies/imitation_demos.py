@@ -23,6 +23,7 @@ from pathlib import Path
 import mink
 import mujoco
 import numpy as np
+import tyro
 import torch
 from scipy.spatial.transform import Rotation, Slerp
 
@@ -401,7 +402,9 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
 
 @dataclass
 class DemosArgs:
-    task: str
+    """Generate demonstrations (scripted keyposes + IK + noise injection) into a LeRobot v3 dataset."""
+
+    task: tyro.conf.Positional[str]
     """Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
     out: Path
     """Dataset folder (LeRobot v3 layout); appended to when it exists."""

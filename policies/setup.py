@@ -128,11 +128,25 @@ def load_policy(
     return actor.eval()
 
 
+def default_algo(task: str) -> str:
+    """The learner `robolearn train <task>` uses without --algo: the task's declared default, else PPO."""
+    return getattr(get_task(task), "default_algo", None) or "ppo"
+
+
 def default_spec(task: str, algo: str, device: str) -> tuple[EnvCfg, Any]:
     spec = get_task(task)
     env_cfg = spec.env_cfg()
     agent = default_agent_cfg(task, algo, device)
     return env_cfg, agent
+
+
+def fold_num_envs(env_cfg: EnvCfg, agent: Any) -> tuple[EnvCfg, Any]:
+    """The env owns the number of worlds. A learner preset's `num_envs` is its proposal for it: it becomes
+    `env.num_envs` and the agent's copy is cleared, so config.yaml records the value once (under env) and a
+    --env.num-envs / --num-envs flag is never overwritten by the preset."""
+    if getattr(agent, "num_envs", None) is None:
+        return env_cfg, agent
+    return dataclasses.replace(env_cfg, num_envs=agent.num_envs), dataclasses.replace(agent, num_envs=None)
 
 
 def set_threads(n: int) -> None:

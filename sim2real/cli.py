@@ -25,6 +25,8 @@ EXIT_INTERRUPTED = 130
 
 @dataclass
 class DeployArgs:
+    """Run an exported policy on a robot or, with --sim2sim, on a simulated one."""
+
     policy: Annotated[Path, tyro.conf.Positional]
     """Run folder or policy.json (policy.onnx must sit next to it)."""
     sim2sim: bool = False
