@@ -103,10 +103,12 @@ class TrainArgs:
             task, env_cfg, agent = resolve_teacher(self.task, self.teacher, DistillCfg.cpu())
             env_cfg, agent = setup.fold_num_envs(env_cfg, agent)
             return TrainArgs(task=self.task, algo="distill", env=env_cfg, agent=agent, teacher=self.teacher)
-        if self.task is None:
-            return None
-        if self.task in imitation_tasks() or self.algo in IMITATION_ALGOS:
+        from robolearn.registry import task_names
+
+        if self.task in imitation_tasks() or (self.algo in IMITATION_ALGOS and self.task in task_names()):
             return TrainArgs(task=self.task, algo=self.algo or "diffusion", agent=self.imitation_cfg())
+        if self.task not in task_names():
+            return None  # no task, or an unknown one: the second parse and train() say so
         algo = self.algo or setup.default_algo(self.task)
         env_cfg, agent = setup.fold_num_envs(*setup.default_spec(self.task, algo, self.device))
         return TrainArgs(task=self.task, algo=algo, env=env_cfg, agent=agent, device=self.device)  # type: ignore[arg-type]
@@ -144,7 +146,7 @@ class PlayArgs:
     remove: tuple[str, ...] = ()
     """A task's dict entries to delete (see `robolearn train --help`)."""
 
-    def cli_defaults(self) -> PlayArgs:
+    def cli_defaults(self) -> PlayArgs | None:
         from robolearn.registry import get_task, task_names
 
         if self.target in task_names():
@@ -152,8 +154,7 @@ class PlayArgs:
         elif Path(self.target).exists():
             env_cfg = self._run_env()
         else:
-            get_task(self.target)  # names the valid tasks
-            raise AssertionError("unreachable")
+            return None  # play_main names the valid tasks
         return PlayArgs(target=self.target, env=env_cfg)
 
     def _run_env(self) -> EnvCfg:
@@ -255,8 +256,10 @@ def _train_imitation(args: TrainArgs) -> int:
 
 
 def play_main(args: PlayArgs) -> int:
-    from robolearn.registry import task_names
+    from robolearn.registry import get_task, task_names
 
+    if args.env is None and not Path(args.target).exists():
+        get_task(args.target)  # an unknown task: the error lists the valid ones
     if args.target in task_names():
         return _guard(lambda: _play_task(args))
     return _guard(lambda: _play_run(args))
@@ -291,8 +294,9 @@ def _play_run(args: PlayArgs) -> int:
     from robolearn.policies.evaluate import play_run
     from robolearn.policies.runs import diff_plain, to_plain
 
-    default = args.cli_defaults().env
-    assert args.env is not None and default is not None
+    defaults = args.cli_defaults()
+    assert defaults is not None and defaults.env is not None and args.env is not None
+    default = defaults.env
     changed = [d for d in diff_plain(to_plain(default), to_plain(args.env), "env")
                if d.split(":")[0] not in ("env.num_envs", "env.seed")]  # fmt: skip
     if changed or args.remove or args.random:

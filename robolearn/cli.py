@@ -52,9 +52,11 @@ class BenchArgs:
     repeats: int = 3
     """Timed runs; the median is printed."""
 
-    def cli_defaults(self) -> BenchArgs:
-        from robolearn.registry import get_task
+    def cli_defaults(self) -> BenchArgs | None:
+        from robolearn.registry import get_task, task_names
 
+        if self.task not in task_names():
+            return None  # bench_main names the valid tasks
         return BenchArgs(task=self.task, env=get_task(self.task).env_cfg())
 
 
@@ -99,6 +101,10 @@ def bench_main(args: BenchArgs) -> int:
     from robolearn.bench import bench_task
     from robolearn.overrides import remove_entries
 
+    from robolearn.registry import get_task
+
+    if args.env is None:
+        get_task(args.task)  # an unknown task: the error lists the valid ones
     assert args.env is not None
     remove_entries({"env": args.env}, args.remove)
     torch.set_num_threads(1)
@@ -175,6 +181,8 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
                            console_outputs=False)  # fmt: skip
     except SystemExit:
         head = None
+    # A positional after an unknown flag can come back wrong from the first parse (tyro returns "[]"):
+    # cli_defaults() then finds no such task and gives no defaults; the second parse reads it right.
     if head is not None and hasattr(head, "cli_defaults"):
         default = head.cli_defaults()
         if default is not None:

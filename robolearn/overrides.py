@@ -25,29 +25,24 @@ from tyro.constructors import ConstructorRegistry, StructConstructorSpec, Struct
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "EnvCfg": {"num_envs": ("--num-envs",), "seed": ("--seed",)},
     "SimCfg": {"backend": ("--backend",)},
-    "learner": {"max_iterations": ("--max-iterations",)},
+    "PpoCfg": {"max_iterations": ("--max-iterations",)},
+    "Sb3Cfg": {"max_iterations": ("--max-iterations",)},
     "ImitationCfg": {
         "data": ("--data",), "steps": ("--steps",), "num_demos": ("--num-demos",), "seed": ("--seed",),
         "batch_size": ("--batch-size",), "torch_threads": ("--torch-threads",), "cameras": ("--cameras",),
     },
 }  # fmt: skip
-"""Short flags, by the config class (or its base class) whose field they name. "learner": any config with
-`max_iterations` (PPO, H-infinity, distillation, blender, SB3)."""
+"""Short flags, by the config class (or a base class: PpoCfg covers H-infinity, distillation and the blender)
+whose field they name."""
 
 HIDDEN: dict[str, tuple[str, ...]] = {
     # The env owns the number of worlds: a learner preset's `num_envs` is folded into the env's default
     # (policies.setup.fold_num_envs), so a second flag for it would be a second owner.
-    "learner": ("num_envs",),
+    "PpoCfg": ("num_envs",),
+    "Sb3Cfg": ("num_envs",),
     # The verb's positional task and its --algo say these.
     "ImitationCfg": ("task", "algo"),
 }
-
-
-def _keys(cls: type) -> list[str]:
-    keys = [base.__name__ for base in cls.__mro__]
-    if any(f.name == "max_iterations" for f in dataclasses.fields(cls)):
-        keys.append("learner")
-    return keys
 
 
 def _rule(info: StructTypeInfo) -> StructConstructorSpec | None:
@@ -56,7 +51,7 @@ def _rule(info: StructTypeInfo) -> StructConstructorSpec | None:
     cls = info.type
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         return None
-    keys = _keys(cls)
+    keys = [base.__name__ for base in cls.__mro__]
     aliases = {name: flags for key in keys for name, flags in ALIASES.get(key, {}).items()}
     hidden = {name for key in keys for name in HIDDEN.get(key, ())}
     if not aliases and not hidden:
