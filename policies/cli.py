@@ -47,7 +47,9 @@ class TrainArgs:
 
     task: tyro.conf.Positional[str | None] = None
     """Task name (see `robolearn list`); not needed with --resume, nor with --teacher."""
-    algo: Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc"] | None = None
+    algo: (
+        Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc"] | None
+    ) = None
     """Learner (default: the task's; with --resume, the run's own)."""
     env: tyro.conf.AvoidSubcommands[EnvCfg | None] = None
     """The task's env config; every field is a flag (--env.rewards.<term>.weight, ...). Imitation tasks have none."""
@@ -274,7 +276,9 @@ def _play_task(args: PlayArgs) -> int:
     from robolearn.render import render_env_video
 
     if not args.random:
-        raise ValueError(f"robolearn play {args.target}: pass --random for random actions, or give a run folder")
+        raise ValueError(
+            f"robolearn play {args.target}: pass --random for random actions, or give a run folder"
+        )
     assert args.env is not None
     remove_entries({"env": args.env}, args.remove)
     env = ManagerBasedRlEnv(args.env)
@@ -362,10 +366,3 @@ def quickstart_main(args: QuickstartArgs) -> int:
     from robolearn.policies.quickstart import quickstart
 
     return _guard(lambda: (quickstart(args.logdir, args.max_iterations, args.num_envs), 0)[1])
-
-
-def run(command: str, argv: list[str]) -> int:
-    """`robolearn <command> <argv...>` (kept for callers of the learners' CLI; robolearn.cli is the parser)."""
-    from robolearn.cli import main
-
-    return main([command, *argv])

@@ -23,8 +23,8 @@ from pathlib import Path
 import mink
 import mujoco
 import numpy as np
-import tyro
 import torch
+import tyro
 from scipy.spatial.transform import Rotation, Slerp
 
 from robolearn.envs.manipulation.aloha import (

@@ -165,7 +165,8 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
              if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
     if diffs:
         raise RunError(
-            f"cannot resume {run}: the requested config differs from its config.yaml:\n  " + "\n  ".join(diffs)
+            f"cannot resume {run}: the requested config differs from its config.yaml:\n  "
+            + "\n  ".join(diffs)
         )
     mutable = {key.split(".", 1)[1] for key in setup.RESUME_MUTABLE if key.startswith("agent.")}
     spec.agent = replace(spec.agent, **{name: getattr(agent, name) for name in mutable})

@@ -100,7 +100,6 @@ def bench_main(args: BenchArgs) -> int:
 
     from robolearn.bench import bench_task
     from robolearn.overrides import remove_entries
-
     from robolearn.registry import get_task
 
     if args.env is None:

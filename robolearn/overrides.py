@@ -61,10 +61,12 @@ def _rule(info: StructTypeInfo) -> StructConstructorSpec | None:
         return None
     fields = []
     for f in spec.fields:
+        # Annotated[...] built at run time: the markers tyro reads from a field's type.
         if f.name in hidden:
-            f = dataclasses.replace(f, type=tyro.conf.Suppress[f.type])  # type: ignore[name-defined]
+            f = dataclasses.replace(f, type=Annotated[f.type, tyro.conf.Suppress])  # type: ignore[arg-type]
         elif f.name in aliases:
-            f = dataclasses.replace(f, type=Annotated[f.type, tyro.conf.arg(aliases=aliases[f.name])])
+            marker = tyro.conf.arg(aliases=aliases[f.name])
+            f = dataclasses.replace(f, type=Annotated[f.type, marker])  # type: ignore[arg-type]
         fields.append(f)
     return dataclasses.replace(spec, fields=tuple(fields))
 

@@ -95,7 +95,16 @@ def test_play_random_writes_a_video(tmp_path):
 
 
 def test_imitation_training_is_chosen_by_the_algo_and_checks_its_data(tmp_path, capsys):
-    argv = ["train", "Aloha-Reach", "--algo", "bc", "--data", str(tmp_path / "none"), "--logdir", str(tmp_path)]
+    argv = [
+        "train",
+        "Aloha-Reach",
+        "--algo",
+        "bc",
+        "--data",
+        str(tmp_path / "none"),
+        "--logdir",
+        str(tmp_path),
+    ]
     assert main(argv) != 0
     assert "meta/info.json" in capsys.readouterr().err
     assert not (tmp_path / "Aloha-Reach").exists()
@@ -128,8 +137,12 @@ def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path
     command = env["commands"]
     for part in cmd.split(".")[2:]:
         command = command[part.replace("-", "_")]
-    assert env["num_envs"] == 4 and env["seed"] == 7 and config["seed"] == 7 and env["episode_length_s"] == 2.5
-    assert env["sim"]["num_threads"] == 1 and agent["max_iterations"] == 1 and agent["learning_rate"] == 0.0005
+    assert (
+        env["num_envs"] == 4 and env["seed"] == 7 and config["seed"] == 7 and env["episode_length_s"] == 2.5
+    )
+    assert (
+        env["sim"]["num_threads"] == 1 and agent["max_iterations"] == 1 and agent["learning_rate"] == 0.0005
+    )
     assert agent["num_envs"] is None  # the env owns it
     assert env["rewards"]["joint_torques"]["weight"] == -0.001
     assert env["rewards"]["track_lin_vel_xy"]["params"]["std"] == 0.4
@@ -158,7 +171,9 @@ def test_python_api_preset_worlds_fold_into_the_env(tmp_path: Path):
     from robolearn.policies.train import resolve_spec
 
     agent = PpoCfg(num_envs=8, max_iterations=1)
-    spec, run, _, _ = resolve_spec(TrainArgs(task="Go2-Stand", agent=agent, logdir=tmp_path, remove=("env.rewards.alive",)))
+    spec, run, _, _ = resolve_spec(
+        TrainArgs(task="Go2-Stand", agent=agent, logdir=tmp_path, remove=("env.rewards.alive",))
+    )
     assert spec.env.num_envs == 8 and spec.agent.num_envs is None
     assert "alive" not in spec.env.rewards and "alive" in get_task("Go2-Stand").env_cfg().rewards
     assert yaml.safe_load((run / "config.yaml").read_text())["env"]["num_envs"] == 8
