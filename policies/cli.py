@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tyro
 
@@ -45,8 +45,9 @@ class TrainArgs:
     """Train a policy on a task: PPO on rsl-rl (default), H-infinity, distillation, skill blending, SB3 PPO/SAC,
     or, with --algo diffusion|bc, imitation from a demo dataset (`robolearn demos`)."""
 
-    task: tyro.conf.Positional[str | None] = None
-    """Task name (see `robolearn list`); not needed with --resume, nor with --teacher."""
+    task: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")] = None
+    """Task name (see `robolearn list`; `robolearn train <task> --help` lists its config's flags); not needed
+    with --resume, nor with --teacher."""
     algo: (
         Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc"] | None
     ) = None
@@ -132,7 +133,7 @@ class PlayArgs:
     """Render a video: a task with random actions (`play <task> --random`) or a trained run's policy
     (`play <run>`)."""
 
-    target: tyro.conf.Positional[str]
+    target: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK|RUN")]
     """A task name (with --random), or a run folder or checkpoint file."""
     random: bool = False
     """Random actions on a task (no policy needed)."""
@@ -173,7 +174,7 @@ class PlayArgs:
 class EvalArgs:
     """Evaluate a run on held-out seeds and write eval.json (RL and imitation runs)."""
 
-    run: tyro.conf.Positional[Path]
+    run: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN")]
     """Run folder or checkpoint file."""
     checkpoint: Path | None = None
     episodes: int = 100
@@ -194,7 +195,7 @@ class EvalArgs:
 class ExportArgs:
     """Export a run's policy: policy.onnx + policy.json (the deploy contract), or a small packed copy."""
 
-    run: tyro.conf.Positional[Path]
+    run: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN")]
     checkpoint: Path | None = None
     out: Path | None = None
     """Output folder (default: the run folder)."""
@@ -208,7 +209,9 @@ class ExportArgs:
 class PlotArgs:
     """Plot learning curves of runs (PNG)."""
 
-    runs: tyro.conf.Positional[list[Path]] = field(default_factory=lambda: [Path("runs")])
+    runs: Annotated[list[Path], tyro.conf.Positional, tyro.conf.arg(metavar="RUN")] = field(
+        default_factory=lambda: [Path("runs")]
+    )
     """Run folders, or folders holding runs."""
     out: Path = Path("learning_curves.png")
 

@@ -19,6 +19,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import mink
 import mujoco
@@ -404,7 +405,7 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
 class DemosArgs:
     """Generate demonstrations (scripted keyposes + IK + noise injection) into a LeRobot v3 dataset."""
 
-    task: tyro.conf.Positional[str]
+    task: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")]
     """Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
     out: Path
     """Dataset folder (LeRobot v3 layout); appended to when it exists."""

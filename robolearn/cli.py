@@ -17,7 +17,6 @@ flags over them, so `robolearn train <task> --help` lists the task's fields. Sho
 
 from __future__ import annotations
 
-import re
 import sys
 import typing
 from collections.abc import Callable
@@ -38,10 +37,10 @@ class ListArgs:
 
 @dataclass
 class BenchArgs:
-    """Measure env-steps/s of a task (observations, rewards, resets, random actions) against raw mjbatch
-    stepping of the same model with the same substeps."""
+    """Measure a task's env-steps/s against raw physics: the env (observations, rewards, resets, random
+    actions) against mjbatch stepping the same model with the same substeps."""
 
-    task: tyro.conf.Positional[str]
+    task: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")]
     """Task name (see `robolearn list`)."""
     env: tyro.conf.AvoidSubcommands[EnvCfg | None] = None
     """The task's env config; every field is a flag."""
@@ -149,18 +148,12 @@ def args_type(main: Callable[[Any], int]) -> type:
     return next(t for name, t in hints.items() if name != "return")
 
 
-def summary(cls: type) -> str:
-    """The verb list's line: the docstring's first clause."""
-    text = " ".join((cls.__doc__ or "").split())
-    return re.split(r"(?<=[a-z)])[.:] ", text + " ", maxsplit=1)[0].rstrip(". ")
-
-
 def tree(types: dict[str, type], defaults: dict[str, Any]) -> Any:
     """The subcommand tree: one subcommand per verb, with the verb's defaults where a first parse made them."""
     members = [
-        Annotated[cls, tyro.conf.subcommand(name, default=defaults[name], description=summary(cls))]
+        Annotated[cls, tyro.conf.subcommand(name, default=defaults[name])]
         if name in defaults
-        else Annotated[cls, tyro.conf.subcommand(name, description=summary(cls))]
+        else Annotated[cls, tyro.conf.subcommand(name)]
         for name, cls in types.items()
     ]
     return Union[tuple(members)]  # noqa: UP007 (a runtime Union of a built tuple)
