@@ -113,6 +113,10 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
     if args.remove:
         env_cfg, agent = copy.deepcopy(env_cfg), copy.deepcopy(agent)  # the caller's configs stay as given
         remove_entries({"env": env_cfg, "agent": agent}, args.remove)
+    if env_cfg.sim.device not in (None, args.device):
+        # The learner reads the env's tensors on its own device, so --device is the one owner of both.
+        raise RunError(f"--env.sim.device {env_cfg.sim.device} differs from --device {args.device}: "
+                       "training puts the env's tensors on the learner's device; set --device only")  # fmt: skip
     if algo == "skillblender":  # bad skills or task layouts fail here, before a run folder exists
         from robolearn.policies.skillblender import check_blender_task, load_skill
 

@@ -54,6 +54,8 @@ def test_unknown_verb_task_and_removal_are_clear_errors(capsys):
     assert main(["bench", "Go2-Velocity-Flatt"]) == 2
     err = capsys.readouterr().err
     assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in err and "Go2-Velocity-Flat," in err
+    assert main(["train", "Go2-Velocity-Flatt"]) == 2
+    assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in capsys.readouterr().err
     assert main(["play", "nowhere-task", "--random"]) == 2
     assert "valid tasks:" in capsys.readouterr().err
     assert main(["bench", TASK, "--remove", "env.rewards.nope", "--steps", "1"]) == 2
