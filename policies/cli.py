@@ -24,6 +24,9 @@ from robolearn.policies.runs import RunError
 
 EXIT_INTERRUPTED = 130
 IMITATION_ALGOS = ("diffusion", "bc")
+RL_ONLY = ("env", "resume", "init_from", "skills", "single_weight", "goals_from_zero", "teacher", "video",
+           "time_limit_min", "num_envs", "max_iterations")  # fmt: skip
+"""TrainArgs fields the imitation learners do not read (their settings are ImitationCfg's, --agent.*)."""
 PLAY_WORLDS = 4
 
 
@@ -84,7 +87,7 @@ class TrainArgs:
     time_limit_min: float | None = None
     """Stop (checkpoint + export) after this many minutes of training wall time."""
     eval_episodes: int = 0
-    """--algo diffusion|bc: evaluate on this many held-out layouts after training (0: skip)."""
+    """Evaluate the trained policy on this many held-out episodes (imitation: layouts) after training (0: skip)."""
     num_envs: tyro.conf.Suppress[int | None] = None
     """Python API shorthand for env.num_envs (on the command line --num-envs is that field's alias)."""
     max_iterations: tyro.conf.Suppress[int | None] = None
@@ -240,7 +243,17 @@ def train_main(args: TrainArgs) -> int:
         return _guard(lambda: _train_imitation(args))
     from robolearn.policies.train import train
 
-    return _guard(lambda: EXIT_INTERRUPTED if train(args).interrupted else 0)
+    def run() -> int:
+        result = train(args)
+        if result.interrupted:
+            return EXIT_INTERRUPTED
+        if args.eval_episodes:
+            from robolearn.policies.evaluate import eval_run
+
+            eval_run(result.run, args.eval_episodes)
+        return 0
+
+    return _guard(run)
 
 
 def _train_imitation(args: TrainArgs) -> int:
@@ -248,6 +261,13 @@ def _train_imitation(args: TrainArgs) -> int:
     from robolearn.policies.imitation import eval_imitation, export_imitation, train_imitation
     from robolearn.policies.runs import atomic_write_text
 
+    unused = [
+        f"--{name.replace('_', '-')}" for name in RL_ONLY if getattr(args, name) != getattr(TrainArgs(), name)
+    ]
+    if unused:
+        raise ValueError(
+            f"{', '.join(unused)}: not an option of --algo {args.algo or 'diffusion'} (imitation)"
+        )
     cfg = args.imitation_cfg()
     remove_entries({"agent": cfg}, args.remove)
     run = train_imitation(cfg, args.logdir, args.run_name)

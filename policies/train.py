@@ -102,6 +102,7 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
     if args.task is None:
         raise RunError("name a task to train (or --resume a run folder)")
     algo = algo or setup.default_algo(args.task)
+    check_learner_flags(args, algo)
     if args.init_from is not None and algo != "ppo":
         raise RunError("--init-from starts a fresh PPO run; it does not combine with another --algo")
     env_cfg, agent = setup.default_spec(args.task, algo, args.device)
@@ -141,6 +142,18 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         plain["init_from"] = str(args.init_from)  # provenance only: resuming reads the run's own checkpoints
     write_yaml(run / "config.yaml", plain)
     return spec, run, None, None
+
+
+LEARNER_FLAGS = {"skills": "skillblender", "single_weight": "skillblender", "goals_from_zero": "skillblender",
+                 "teacher": "distill"}  # fmt: skip
+"""TrainArgs fields that only one learner reads."""
+
+
+def check_learner_flags(args: TrainArgs, algo: str) -> None:
+    """A flag the chosen learner would ignore is an error, not a silent no-op."""
+    for name, owner in LEARNER_FLAGS.items():
+        if algo != owner and getattr(args, name) != getattr(type(args)(), name):
+            raise RunError(f"--{name.replace('_', '-')} is an option of --algo {owner}, not of --algo {algo}")
 
 
 def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:

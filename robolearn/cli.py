@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         verb_main, args = parse(list(sys.argv[1:] if argv is None else argv))
         return verb_main(args)
     except SystemExit as exc:  # tyro's --help (0) and its flag errors (2), as main's return value
-        return exc.code if isinstance(exc.code, int) else 2
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     except (KeyError, ValueError, FileNotFoundError, RuntimeError, RunError) as exc:
         # User-facing errors (unknown task/robot, bad files, bad shapes): the message, not a traceback.
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -116,6 +116,17 @@ def test_imitation_training_is_chosen_by_the_algo_and_checks_its_data(tmp_path, 
     assert "not an imitation task" in capsys.readouterr().err
 
 
+def test_a_flag_the_learner_would_ignore_is_refused(tmp_path, capsys):
+    # Nothing given is silently dropped: options of another learner are errors, before any run folder.
+    assert main(["train", "Aloha-Reach", "--algo", "bc", "--video", "--logdir", str(tmp_path)]) == 2
+    assert "--video: not an option of --algo bc" in capsys.readouterr().err
+    assert main(["train", "Go2-Stand", "--skills", "h1-walk", "--logdir", str(tmp_path)]) == 2
+    assert "--skills is an option of --algo skillblender, not of --algo ppo" in capsys.readouterr().err
+    assert main(["train", "Go2-Stand", "--env.sim.device", "cuda", "--logdir", str(tmp_path)]) == 2
+    assert "set --device only" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path, monkeypatch):
     default = get_task(TASK).env_cfg()
     # Velocity commands are one term today and a dict of named terms later: the flag follows the config.
