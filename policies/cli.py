@@ -49,8 +49,8 @@ class TrainArgs:
     or, with --algo diffusion|bc, imitation from a demo dataset (`robolearn demos`)."""
 
     task: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")] = None
-    """Task name (see `robolearn list`; `robolearn train <task> --help` lists its config's flags); not needed
-    with --resume, nor with --teacher."""
+    """Task name (see `robolearn list`), right after the verb: its configs are what --env.* / --agent.* override
+    (`robolearn train <task> --help` lists them). Not needed with --resume, nor with --teacher."""
     algo: (
         Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc"] | None
     ) = None
@@ -137,7 +137,7 @@ class PlayArgs:
     (`play <run>`)."""
 
     target: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK|RUN")]
-    """A task name (with --random), or a run folder or checkpoint file."""
+    """A task name (with --random), or a run folder or checkpoint file; right after the verb."""
     random: bool = False
     """Random actions on a task (no policy needed)."""
     video: Path | None = None

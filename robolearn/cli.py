@@ -41,7 +41,7 @@ class BenchArgs:
     actions) against mjbatch stepping the same model with the same substeps."""
 
     task: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")]
-    """Task name (see `robolearn list`)."""
+    """Task name (see `robolearn list`), right after the verb: its config is what --env.* overrides."""
     env: tyro.conf.AvoidSubcommands[EnvCfg | None] = None
     """The task's env config; every field is a flag."""
     remove: tuple[str, ...] = ()
