@@ -103,13 +103,16 @@ class TrainArgs:
 
             spec = setup.spec_from_run(resolve_run(self.resume)[0])
             return TrainArgs(resume=self.resume, env=spec.env, agent=spec.agent)
+        from robolearn.registry import task_names
+
         if self.algo == "distill" and self.teacher is not None:
             from robolearn.policies.distill import DistillCfg, resolve_teacher
 
-            task, env_cfg, agent = resolve_teacher(self.task, self.teacher, DistillCfg.cpu())
+            # An unknown task is left to train() to report (it may be the first parse's artefact, see parse()).
+            task = self.task if self.task in task_names() else None
+            _, env_cfg, agent = resolve_teacher(task, self.teacher, DistillCfg.cpu())
             env_cfg, agent = setup.fold_num_envs(env_cfg, agent)
-            return TrainArgs(task=self.task, algo="distill", env=env_cfg, agent=agent, teacher=self.teacher)
-        from robolearn.registry import task_names
+            return TrainArgs(task=task, algo="distill", env=env_cfg, agent=agent, teacher=self.teacher)
 
         if self.task in imitation_tasks() or (self.algo in IMITATION_ALGOS and self.task in task_names()):
             return TrainArgs(task=self.task, algo=self.algo or "diffusion", agent=self.imitation_cfg())

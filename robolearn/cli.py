@@ -173,8 +173,8 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
                            console_outputs=False)  # fmt: skip
     except SystemExit:
         head = None
-    # A positional after an unknown flag can come back wrong from the first parse (tyro returns "[]"):
-    # cli_defaults() then finds no such task and gives no defaults; the second parse reads it right.
+    # An optional positional not yet read when the first parse meets an unknown flag comes back as "[]"
+    # (tyro 1.0): cli_defaults() treats a task it does not know as absent; the second parse reads it right.
     if head is not None and hasattr(head, "cli_defaults"):
         default = head.cli_defaults()
         if default is not None:

@@ -127,7 +127,7 @@ def test_a_flag_the_learner_would_ignore_is_refused(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
-def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path, monkeypatch):
+def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path, monkeypatch, capsys):
     default = get_task(TASK).env_cfg()
     # Velocity commands are one term today and a dict of named terms later: the flag follows the config.
     cmd = f"env.commands.{next(iter(default.commands)).replace('_', '-')}" if isinstance(default.commands, dict) \
@@ -170,6 +170,10 @@ def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path
     assert trained.reward_manager.terms["joint_torques"].weight == -0.001
     assert "stand_still" not in trained.reward_manager.terms and "push" not in trained.event_manager.terms
     assert [r["iteration"] for r in read_metrics(run)] == [0]
+
+    # A distillation's flags are its teacher's env and the student's config.
+    assert main(["train", "--algo", "distill", "--teacher", str(run), "--help"]) == 0
+    assert "--agent.teacher-hidden-dims" in capsys.readouterr().out
 
     # Resuming takes --max-iterations; any other change to the run's config is refused, naming it.
     assert main(["train", "--resume", str(run), "--max-iterations", "2"]) == 0
