@@ -342,7 +342,16 @@ def _play_run(args: PlayArgs) -> int:
 
 def eval_main(args: EvalArgs) -> int:
     def run() -> int:
-        if run_algo(args.run) in IMITATION_ALGOS:
+        imitation = run_algo(args.run) in IMITATION_ALGOS
+        defaults = EvalArgs(run=args.run)
+        unread = ("checkpoint", "disturbance", "suite") if imitation else ("inference_steps",)
+        unused = [
+            f"--{name.replace('_', '-')}" for name in unread if getattr(args, name) != getattr(defaults, name)
+        ]
+        if unused:
+            kind = "an imitation run" if imitation else "an RL run"
+            raise ValueError(f"{', '.join(unused)}: not an option for {kind} ({args.run})")
+        if imitation:
             from robolearn.policies.imitation import eval_imitation
             from robolearn.policies.runs import atomic_write_text
 
