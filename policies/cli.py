@@ -136,8 +136,7 @@ class TrainArgs:
 
 @dataclass
 class PlayArgs:
-    """Render a video: a task with random actions (`play <task> --random`) or a trained run's policy
-    (`play <run>`)."""
+    """Render a video: a task with random actions (`play <task> --random`) or a run's policy (`play <run>`)."""
 
     target: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK|RUN")]
     """A task name (with --random), or a run folder or checkpoint file; right after the verb."""
