@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -596,70 +595,6 @@ def _export_encoder(policy: ImitationPolicy, out: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-# -- CLI (wired by the lead as `robolearn train <task> --algo diffusion|bc --data ...` and `robolearn eval`) ---------
-
-
-@dataclass
-class ImitationTrainArgs:
-    task: str
-    data: Path
-    algo: Literal["diffusion", "bc"] = "diffusion"
-    steps: int = 3000
-    num_demos: int | None = None
-    batch_size: int = 256
-    seed: int = 0
-    logdir: Path = Path("runs")
-    run_name: str | None = None
-    eval_episodes: int = 0
-    """Evaluate on this many held-out layouts after training (0: skip)."""
-    export: bool = True
-    cameras: tuple[str, ...] = ()
-    """Camera observations from the dataset's videos (e.g. --cameras top); empty: low-dim only."""
-    torch_threads: int = 0
-    """CPU threads for torch (0: torch's default). Use 1 on a loaded machine: a 2-thread BC step took
-    0.2 s beside a training run, against 0.03 s on one thread (measured)."""
-
-
-@dataclass
-class ImitationEvalArgs:
-    run: Path
-    episodes: int = 50
-    seed: int = EVAL_SEED
-    inference_steps: int | None = None
-    """DDIM steps (default: the run's)."""
-
-
-def train_main(args: ImitationTrainArgs) -> int:
-    cfg = ImitationCfg(task=args.task, algo=args.algo, data=args.data, steps=args.steps, num_demos=args.num_demos,
-                       batch_size=args.batch_size, seed=args.seed, torch_threads=args.torch_threads,
-                       cameras=tuple(args.cameras))  # fmt: skip
-    try:
-        run = train_imitation(cfg, args.logdir, args.run_name)
-        if args.export:
-            export_imitation(run)
-        if args.eval_episodes:
-            result = eval_imitation(run, args.eval_episodes)
-            atomic_write_text(run / "eval.json", json.dumps(result, indent=1))
-            print(json.dumps(result))
-    except (DatasetError, RunError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"run folder: {run}")
-    return 0
-
-
-def eval_main(args: ImitationEvalArgs) -> int:
-    try:
-        result = eval_imitation(args.run, args.episodes, args.seed, inference_steps=args.inference_steps)
-    except RunError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    atomic_write_text(Path(args.run) / "eval.json", json.dumps(result, indent=1))
-    print(json.dumps(result))
-    return 0
-
-
-__all__ = [
-    "ImitationCfg", "ImitationEvalArgs", "ImitationPolicy", "ImitationTrainArgs", "eval_imitation", "eval_main",
-    "export_imitation", "load_policy", "train_imitation", "train_main",
-]  # fmt: skip
+# The command line (`robolearn train <task> --algo diffusion|bc`, `robolearn eval|export <run>`) is
+# policies.cli: one argument class per verb, the learner's config (ImitationCfg) its `--agent.*` flags.
+__all__ = ["ImitationCfg", "ImitationPolicy", "eval_imitation", "export_imitation", "load_policy", "train_imitation"]

@@ -9,13 +9,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import tyro
 
 from robolearn.registry import get_task, task_names
 
 
 @dataclass
 class DemosArgs:
-    task: str
+    """Generate demonstrations (the task's generator, e.g. scripted keyposes + IK + noise injection) into a
+    LeRobot v3 dataset."""
+
+    task: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")]
     """A task with a demo generator, e.g. Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
     out: Path
     """Dataset folder (LeRobot v3 layout); appended to when it exists."""

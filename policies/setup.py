@@ -13,11 +13,11 @@ from rsl_rl.utils import resolve_class, resolve_obs_groups
 
 from robolearn.core.cfg import EnvCfg
 from robolearn.core.env import ManagerBasedRlEnv
-from robolearn.policies.config import PpoCfg
 from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import RunError, from_plain, read_config
-from robolearn.registry import get_task
+from robolearn.registry import get_task, resolve_algo
+from robolearn.rl import PpoCfg
 
 RSL_RL_ALGOS = ("ppo", "hinf", "distill", "skillblender")
 """Learners whose checkpoints hold rsl_rl models (PPO/H-infinity actors, students, blenders)."""
@@ -54,18 +54,18 @@ def agent_cls(algo: str) -> type:
     if algo == "ppo":
         return PpoCfg
     if algo == "hinf":
-        from robolearn.policies.hinf import HInfCfg
+        from robolearn.rl import HInfCfg
 
         return HInfCfg
     if algo == "distill":
-        from robolearn.policies.distill import DistillCfg
+        from robolearn.rl import DistillCfg
 
         return DistillCfg
     if algo == "skillblender":
-        from robolearn.policies.skillblender import SkillBlenderCfg
+        from robolearn.rl import SkillBlenderCfg
 
         return SkillBlenderCfg
-    from robolearn.policies.sb3 import Sb3Cfg
+    from robolearn.rl import Sb3Cfg
 
     return Sb3Cfg
 
@@ -128,11 +128,25 @@ def load_policy(
     return actor.eval()
 
 
+def default_algo(task: str) -> str:
+    """The learner `robolearn train <task>` uses without --algo: the task's declared default, else PPO."""
+    return resolve_algo(task, None)
+
+
 def default_spec(task: str, algo: str, device: str) -> tuple[EnvCfg, Any]:
     spec = get_task(task)
     env_cfg = spec.env_cfg()
     agent = default_agent_cfg(task, algo, device)
     return env_cfg, agent
+
+
+def fold_num_envs(env_cfg: EnvCfg, agent: Any) -> tuple[EnvCfg, Any]:
+    """The env owns the number of worlds. A learner preset's `num_envs` is its proposal for it: it becomes
+    `env.num_envs` and the agent's copy is cleared, so config.yaml records the value once (under env) and a
+    --env.num-envs / --num-envs flag is never overwritten by the preset."""
+    if getattr(agent, "num_envs", None) is None:
+        return env_cfg, agent
+    return dataclasses.replace(env_cfg, num_envs=agent.num_envs), dataclasses.replace(agent, num_envs=None)
 
 
 def set_threads(n: int) -> None:

@@ -39,7 +39,6 @@ from tensordict import TensorDict
 
 from robolearn.assets import ASSETS_DIR
 from robolearn.policies.runs import RunError, load_checkpoint, resolve_run
-from robolearn.rl import SkillBlenderCfg  # noqa: F401  (policies/setup.py imports it from here, for now)
 
 CLOCK_DIM = 2
 """A walking skill's gait clock: (sin, cos)."""

@@ -6,6 +6,7 @@ collect `num_steps_per_env` steps from every world, update, log a metrics row, c
 
 from __future__ import annotations
 
+import copy
 import math
 import shutil
 import signal
@@ -28,6 +29,7 @@ from rich.progress import (
 )
 from rsl_rl.algorithms import PPO, Distillation
 
+from robolearn.overrides import remove_entries
 from robolearn.policies import setup
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import (
@@ -88,39 +90,10 @@ class _Interrupt:
 
 def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
     """(spec, run folder, checkpoint state or None, checkpoint path) for a fresh or resumed run."""
-    if args.init_from is not None and (args.resume is not None or args.algo not in (None, "ppo")):
-        raise RunError(
-            "--init-from starts a fresh PPO run; it does not combine with --resume or another --algo"
-        )
     if args.resume is not None:
-        run, ckpt = resolve_run(args.resume)
-        stored = read_config(run)
-        if args.task is not None and args.task != stored["task"]:
-            raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
-        if args.algo is not None and args.algo != stored.get("algo", "ppo"):
-            raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
-        spec = setup.spec_from_run(run)
-        requested = {"env": to_plain(args.env) if args.env is not None else stored["env"],
-                     "agent": to_plain(args.agent) if args.agent is not None else stored["agent"]}  # fmt: skip
-        if args.num_envs is not None:
-            requested["agent"] = {**requested["agent"], "num_envs": args.num_envs}
-        diffs = [d for d in diff_plain({"env": stored["env"], "agent": stored["agent"]}, requested)
-                 if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
-        if diffs:
-            raise RunError(
-                f"cannot resume {run}: the requested config differs from its config.yaml:\n  "
-                + "\n  ".join(diffs)
-            )
-        if args.max_iterations is not None:
-            spec.agent = replace(spec.agent, max_iterations=args.max_iterations)
-        ckpt_path, state = load_checkpoint(run, ckpt)
-        check_trainable(ckpt_path, state)
-        if state.get("task", spec.task) != spec.task:
-            raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
-        return spec, run, state, ckpt_path
-    if args.algo is None:
-        args = replace(args, algo="ppo")
-    if args.algo == "distill":
+        return _resume_spec(args)
+    algo = args.algo
+    if algo == "distill":
         from robolearn.policies.distill import DistillCfg, resolve_teacher
 
         base = args.agent if isinstance(args.agent, DistillCfg) else DistillCfg.cpu()
@@ -128,19 +101,24 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         args = replace(args, task=task, agent=agent, env=args.env or env_cfg)
     if args.task is None:
         raise RunError("name a task to train (or --resume a run folder)")
-    env_cfg, agent = setup.default_spec(args.task, args.algo, args.device)
-    if args.env is not None:
-        env_cfg = args.env
-    if args.agent is not None:
-        agent = args.agent
+    algo = algo or setup.default_algo(args.task)
+    check_learner_flags(args, algo)
+    if args.init_from is not None and algo != "ppo":
+        raise RunError("--init-from starts a fresh PPO run; it does not combine with another --algo")
+    env_cfg, agent = setup.default_spec(args.task, algo, args.device)
+    env_cfg, agent = setup.fold_num_envs(args.env or env_cfg, args.agent or agent)
     if args.num_envs is not None:
-        agent = replace(agent, num_envs=args.num_envs)
+        env_cfg = replace(env_cfg, num_envs=args.num_envs)
     if args.max_iterations is not None:
         agent = replace(agent, max_iterations=args.max_iterations)
-    if agent.num_envs is not None:
-        env_cfg = replace(env_cfg, num_envs=agent.num_envs)
-    env_cfg = replace(env_cfg, seed=args.seed, sim=replace(env_cfg.sim, backend=args.backend))
-    if args.algo == "skillblender":  # bad skills or task layouts fail here, before a run folder exists
+    if args.remove:
+        env_cfg, agent = copy.deepcopy(env_cfg), copy.deepcopy(agent)  # the caller's configs stay as given
+        remove_entries({"env": env_cfg, "agent": agent}, args.remove)
+    if env_cfg.sim.device not in (None, args.device):
+        # The learner reads the env's tensors on its own device, so --device is the one owner of both.
+        raise RunError(f"--env.sim.device {env_cfg.sim.device} differs from --device {args.device}: "
+                       "training puts the env's tensors on the learner's device; set --device only")  # fmt: skip
+    if algo == "skillblender":  # bad skills or task layouts fail here, before a run folder exists
         from robolearn.policies.skillblender import check_blender_task, load_skill
 
         if args.skills:
@@ -152,17 +130,68 @@ def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         if not agent.skills:
             raise RunError("--algo skillblender needs --skills <run folder> [<run folder> ...]")
         check_blender_task(env_cfg, [load_skill(skill) for skill in agent.skills])
-    if args.algo == "hinf":  # bad H-infinity settings fail here, before a run folder exists
+    if algo == "hinf":  # bad H-infinity settings fail here, before a run folder exists
         from robolearn.policies.hinf import check_env_for_hinf
 
         check_env_for_hinf(agent, env_cfg)
-    spec = setup.RunSpec(args.task, args.algo, env_cfg, agent, args.seed, args.device)
+    # One seed, the env's (--seed is its alias), seeds the worlds and the learner.
+    spec = setup.RunSpec(args.task, algo, env_cfg, agent, env_cfg.seed, args.device)
     run = new_run_dir(Path(args.logdir), args.task, args.run_name)
     plain = spec.plain()
     if args.init_from is not None:
         plain["init_from"] = str(args.init_from)  # provenance only: resuming reads the run's own checkpoints
     write_yaml(run / "config.yaml", plain)
     return spec, run, None, None
+
+
+LEARNER_FLAGS = {"skills": "skillblender", "single_weight": "skillblender", "goals_from_zero": "skillblender",
+                 "teacher": "distill"}  # fmt: skip
+"""TrainArgs fields that only one learner reads."""
+
+
+def check_learner_flags(args: TrainArgs, algo: str) -> None:
+    """A flag the chosen learner would ignore is an error, not a silent no-op."""
+    for name, owner in LEARNER_FLAGS.items():
+        if algo != owner and getattr(args, name) != getattr(type(args)(), name):
+            raise RunError(f"--{name.replace('_', '-')} is an option of --algo {owner}, not of --algo {algo}")
+
+
+def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
+    """A resumed run: its config.yaml, with only the RESUME_MUTABLE entries changed by the request."""
+    assert args.resume is not None
+    if args.init_from is not None:
+        raise RunError("--init-from starts a fresh run; it does not combine with --resume")
+    run, ckpt = resolve_run(args.resume)
+    stored = read_config(run)
+    if args.task is not None and args.task != stored["task"]:
+        raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
+    if args.algo is not None and args.algo != stored.get("algo", "ppo"):
+        raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
+    spec = setup.spec_from_run(run)
+    env_cfg = args.env if args.env is not None else spec.env
+    agent = args.agent if args.agent is not None else spec.agent
+    if args.num_envs is not None:
+        env_cfg = replace(env_cfg, num_envs=args.num_envs)
+    if args.max_iterations is not None:
+        agent = replace(agent, max_iterations=args.max_iterations)
+    if args.remove:
+        env_cfg, agent = copy.deepcopy(env_cfg), copy.deepcopy(agent)
+        remove_entries({"env": env_cfg, "agent": agent}, args.remove)
+    requested = {"env": to_plain(env_cfg), "agent": to_plain(agent)}
+    diffs = [d for d in diff_plain({"env": stored["env"], "agent": stored["agent"]}, requested)
+             if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
+    if diffs:
+        raise RunError(
+            f"cannot resume {run}: the requested config differs from its config.yaml:\n  "
+            + "\n  ".join(diffs)
+        )
+    mutable = {key.split(".", 1)[1] for key in setup.RESUME_MUTABLE if key.startswith("agent.")}
+    spec.agent = replace(spec.agent, **{name: getattr(agent, name) for name in mutable})
+    ckpt_path, state = load_checkpoint(run, ckpt)
+    check_trainable(ckpt_path, state)
+    if state.get("task", spec.task) != spec.task:
+        raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
+    return spec, run, state, ckpt_path
 
 
 def train(args: TrainArgs) -> TrainResult:

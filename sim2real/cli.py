@@ -4,7 +4,7 @@
     robolearn deploy runs/.../policy.json --robot unitree-go2 --interface enp3s0 --command 0.5 0 0
 
 `DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status;
-`cli(argv)` parses and runs (e.g. `python -m robolearn.sim2real.cli <policy> --sim2sim`).
+`cli(argv)` parses and runs without the rest of robolearn (`python -m robolearn.sim2real.cli <policy> --sim2sim`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ EXIT_INTERRUPTED = 130
 
 @dataclass
 class DeployArgs:
+    """Run an exported policy on a robot or, with --sim2sim, on a simulated one."""
+
     policy: Annotated[Path, tyro.conf.Positional]
     """Run folder or policy.json (policy.onnx must sit next to it)."""
     sim2sim: bool = False
@@ -76,7 +78,8 @@ class DeployArgs:
 
 
 def cli(argv: list[str] | None = None, run_env_cfg: RunEnvCfg | None = None) -> int:
-    """Parse `robolearn deploy` arguments and run: what the top-level CLI delegates to."""
+    """`python -m robolearn.sim2real.cli`: the deploy verb alone, for a robot's computer, which needs only
+    numpy + onnxruntime (`robolearn deploy` is the same class and `main` in the one command tree)."""
     return main(tyro.cli(DeployArgs, args=argv, prog="robolearn deploy"), run_env_cfg)
 
 

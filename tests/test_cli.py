@@ -1,79 +1,196 @@
-"""The robolearn command: list, bench, play --random, and its errors."""
+"""The robolearn command: the verb tree, help and errors, and overrides that reach config.yaml and the env."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
-from robolearn.cli import main
+import pytest
+import yaml
+
+from robolearn.cli import main, verbs
+from robolearn.gl import RenderUnavailable, ensure_gl
+from robolearn.policies import setup
+from robolearn.policies.runs import read_metrics, to_plain
+from robolearn.registry import get_task
+
+TASK = "Go2-Velocity-Flat"  # its trot rewards were once re-applied over --env.rewards.* overrides
+TINY = ["--num-envs", "4", "--max-iterations", "1", "--env.sim.num-threads", "1", "--agent.num-steps-per-env", "4",
+        "--agent.num-mini-batches", "1", "--agent.actor-hidden-dims", "16", "--agent.critic-hidden-dims", "16"]  # fmt: skip
+
+
+def test_no_arguments_and_help_list_the_verbs(capsys):
+    for argv in ([], ["--help"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        for verb in verbs():
+            assert verb in out, verb
+
+
+@pytest.mark.parametrize("verb", list(verbs()))
+def test_every_verb_has_help_listing_its_flags(verb, capsys):
+    assert main([verb, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"usage: robolearn {verb}" in out and "--help" in out
+
+
+def test_a_task_verb_help_lists_the_task_fields_and_aliases(capsys):
+    assert main(["train", TASK, "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--env.rewards.gait-contact.weight", "--env.rewards.track-lin-vel-xy.params.std",
+                 "--num-envs INT, --env.num-envs", "--seed INT, --env.seed", "--backend STR, --env.sim.backend",
+                 "--max-iterations INT, --agent.max-iterations", "--agent.learning-rate", "--remove"):  # fmt: skip
+        assert flag in out, flag
+    assert "--agent.num-envs" not in out  # the env owns the number of worlds
+    assert main(["train", "A1-Velocity-HInf", "--algo", "hinf", "--help"]) == 0
+    assert "--agent.force-max" in capsys.readouterr().out  # the learner's own config type
+
+
+def test_unknown_verb_task_and_removal_are_clear_errors(capsys):
+    assert main(["fly"]) == 2
+    captured = capsys.readouterr()
+    assert "fly" in captured.out + captured.err and "train" in captured.out + captured.err
+    assert main(["bench", "Go2-Velocity-Flatt"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in err and "Go2-Velocity-Flat," in err
+    assert main(["train", "Go2-Velocity-Flatt"]) == 2
+    assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in capsys.readouterr().err
+    assert main(["play", "nowhere-task", "--random"]) == 2
+    assert "valid tasks:" in capsys.readouterr().err
+    assert main(["bench", TASK, "--remove", "env.rewards.nope", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--remove env.rewards.nope: env.rewards has no entry 'nope'" in err and "stand-still" in err
+    assert main(["train", TASK, "--agent.num-envs", "8"]) == 2  # not a flag: --num-envs is
+
+
+def test_bad_override_value_names_the_flag_without_a_traceback():
+    proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "bench", TASK, "--env.sim.dt", "abc"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2 and "env.sim.dt" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_list_shows_tasks_robots_and_backends(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "Go2-Velocity-Flat" in out and "robolearn/Go2-Velocity-Flat-v0" in out
-    assert "unitree_g1" in out and "cpu" in out
+    assert "unitree_g1" in out and "cpu" in out and "Aloha-CubeTransfer" in out
 
 
 def test_bench_prints_ratio_to_raw_physics(capsys):
-    argv = ["bench", "Go2-Velocity-Flat", "--env.num-envs", "8", "--env.sim.num-threads", "1", "--steps", "5",
-            "--repeats", "1"]  # fmt: skip
+    argv = ["bench", TASK, "--num-envs", "8", "--env.sim.num-threads", "1", "--steps", "5", "--repeats", "1"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "ratio" in out and "raw physics" in out
 
 
 def test_play_random_writes_a_video(tmp_path):
+    try:
+        ensure_gl()
+    except RenderUnavailable as exc:
+        pytest.skip(str(exc))
     video = tmp_path / "play.mp4"
-    argv = ["play", "Go2-Velocity-Flat", "--random", "--video", str(video), "--steps", "6", "--worlds", "1"]
-    assert main(argv) == 0
+    assert main(["play", TASK, "--random", "--video", str(video), "--steps", "6", "--num-envs", "1"]) == 0
     assert video.stat().st_size > 1000
     assert not list(tmp_path.glob(".*tmp*")), "the temp file must be renamed into place"
 
 
-def test_tyro_overrides_reach_the_env_config(capsys):
-    # A bad override value is rejected by tyro with the field's name.
-    proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "bench", "Go2-Velocity-Flat", "--env.sim.dt", "abc"],
-                          capture_output=True, text=True)  # fmt: skip
-    assert proc.returncode != 0 and "env.sim.dt" in proc.stderr
-
-
-def test_unknown_task_and_command_are_clear_errors(capsys):
-    assert main(["bench", "Go2-Velocity-Flatt"]) == 2
-    err = capsys.readouterr().err
-    assert "unknown task 'Go2-Velocity-Flatt'; valid tasks:" in err and "Go2-Velocity-Flat," in err
-    assert main(["fly"]) == 2
-    assert "unknown command 'fly'" in capsys.readouterr().err
-
-
-def test_imitation_commands_are_wired(tmp_path, capsys):
-    assert main(["list"]) == 0
-    assert "Aloha-CubeTransfer" in capsys.readouterr().out
-    # Training on a folder that is not a dataset fails before any run folder exists.
-    code = main(
-        [
-            "train",
-            "Aloha-Reach",
-            "--algo",
-            "bc",
-            "--data",
-            str(tmp_path / "none"),
-            "--logdir",
-            str(tmp_path / "runs"),
-        ]
-    )
-    assert code != 0
-    assert "meta/info.json" in capsys.readouterr().err
-    assert not (tmp_path / "runs").exists()
-
-
-def test_task_flag_takes_the_task_config_path():
-    # `--task X` is rewritten to the positional form, the one whose parser knows the learner's own fields
-    # (e.g. --agent.eta of the H-infinity learner).
-    from robolearn.policies.cli import _task_first
-
-    assert _task_first(["--algo", "hinf", "--task", "A1-Velocity-HInf", "--agent.eta", "2"]) == [
-        "A1-Velocity-HInf", "--algo", "hinf", "--agent.eta", "2"
+def test_imitation_training_is_chosen_by_the_algo_and_checks_its_data(tmp_path, capsys):
+    argv = [
+        "train",
+        "Aloha-Reach",
+        "--algo",
+        "bc",
+        "--data",
+        str(tmp_path / "none"),
+        "--logdir",
+        str(tmp_path),
     ]
-    assert _task_first(["--task=Go2-Velocity-Flat", "--seed", "1"]) == ["Go2-Velocity-Flat", "--seed", "1"]
-    assert _task_first(["--resume", "runs/x"]) == ["--resume", "runs/x"]
+    assert main(argv) != 0
+    assert "meta/info.json" in capsys.readouterr().err
+    assert not (tmp_path / "Aloha-Reach").exists()
+    assert main(["train", "Aloha-Reach", "--help"]) == 0  # the imitation learner's config, with its aliases
+    assert "--data PATH, --agent.data" in capsys.readouterr().out
+    assert main(["train", "Go2-Stand", "--algo", "bc"]) == 2
+    assert "not an imitation task" in capsys.readouterr().err
+
+
+def test_a_flag_the_learner_would_ignore_is_refused(tmp_path, capsys):
+    # Nothing given is silently dropped: options of another learner are errors, before any run folder.
+    assert main(["train", "Aloha-Reach", "--algo", "bc", "--video", "--logdir", str(tmp_path)]) == 2
+    assert "--video: not an option of --algo bc" in capsys.readouterr().err
+    assert main(["train", "Go2-Stand", "--skills", "h1-walk", "--logdir", str(tmp_path)]) == 2
+    assert "--skills is an option of --algo skillblender, not of --algo ppo" in capsys.readouterr().err
+    assert main(["train", "Go2-Stand", "--env.sim.device", "cuda", "--logdir", str(tmp_path)]) == 2
+    assert "set --device only" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path, monkeypatch, capsys):
+    default = get_task(TASK).env_cfg()
+    # Velocity commands are one term today and a dict of named terms later: the flag follows the config.
+    cmd = f"env.commands.{next(iter(default.commands)).replace('_', '-')}" if isinstance(default.commands, dict) \
+        else "env.commands"  # fmt: skip
+    argv = ["train", TASK, *TINY, "--logdir", str(tmp_path), "--seed", "7",
+            "--env.episode-length-s", "2.5",  # scalar
+            "--env.rewards.joint-torques.weight", "-0.001",  # nested term weight (the trot recipe sets it)
+            "--env.rewards.track-lin-vel-xy.params.std", "0.4",  # term parameter
+            f"--{cmd}.lin-vel-x", "-0.3", "0.6",  # tuple range
+            "--env.events.friction.params.friction-range", "0.7", "1.1",  # tuple range in a term's params
+            "--agent.learning-rate", "0.0005",
+            "--remove", "env.rewards.stand-still", "env.events.push"]  # dict entry removal  # fmt: skip
+    seen = []
+    make_env = setup.make_env
+    monkeypatch.setattr(setup, "make_env", lambda *a, **k: seen.append(make_env(*a, **k)) or seen[-1])
+    assert main(argv) == 0
+    (run,) = (tmp_path / TASK).iterdir()
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    env, agent = config["env"], config["agent"]
+    command = env["commands"]
+    for part in cmd.split(".")[2:]:
+        command = command[part.replace("-", "_")]
+    assert (
+        env["num_envs"] == 4 and env["seed"] == 7 and config["seed"] == 7 and env["episode_length_s"] == 2.5
+    )
+    assert (
+        env["sim"]["num_threads"] == 1 and agent["max_iterations"] == 1 and agent["learning_rate"] == 0.0005
+    )
+    assert agent["num_envs"] is None  # the env owns it
+    assert env["rewards"]["joint_torques"]["weight"] == -0.001
+    assert env["rewards"]["track_lin_vel_xy"]["params"]["std"] == 0.4
+    assert command["lin_vel_x"] == [-0.3, 0.6]
+    assert env["events"]["friction"]["params"]["friction_range"] == [0.7, 1.1]
+    assert "stand_still" not in env["rewards"] and "push" not in env["events"]
+    assert "gait_contact" in env["rewards"]  # the rest of the recipe is kept
+    # The env that trained was built from exactly that config.
+    (trained,) = seen
+    assert to_plain(trained.cfg) == env
+    assert trained.num_envs == 4
+    assert trained.reward_manager.terms["joint_torques"].weight == -0.001
+    assert "stand_still" not in trained.reward_manager.terms and "push" not in trained.event_manager.terms
+    assert [r["iteration"] for r in read_metrics(run)] == [0]
+
+    # A distillation's flags are its teacher's env and the student's config.
+    assert main(["train", "--algo", "distill", "--teacher", str(run), "--help"]) == 0
+    assert "--agent.teacher-hidden-dims" in capsys.readouterr().out
+
+    # Resuming takes --max-iterations; any other change to the run's config is refused, naming it.
+    assert main(["train", "--resume", str(run), "--max-iterations", "2"]) == 0
+    assert [r["iteration"] for r in read_metrics(run)] == [0, 1]
+    assert main(["train", "--resume", str(run), "--max-iterations", "3", "--env.rewards.joint-torques.weight",
+                 "-0.002"]) == 2  # fmt: skip
+
+
+def test_python_api_preset_worlds_fold_into_the_env(tmp_path: Path):
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.train import resolve_spec
+    from robolearn.rl import PpoCfg
+
+    agent = PpoCfg(num_envs=8, max_iterations=1)
+    spec, run, _, _ = resolve_spec(
+        TrainArgs(task="Go2-Stand", agent=agent, logdir=tmp_path, remove=("env.rewards.alive",))
+    )
+    assert spec.env.num_envs == 8 and spec.agent.num_envs is None
+    assert "alive" not in spec.env.rewards and "alive" in get_task("Go2-Stand").env_cfg().rewards
+    assert yaml.safe_load((run / "config.yaml").read_text())["env"]["num_envs"] == 8

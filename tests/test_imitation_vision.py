@@ -12,18 +12,17 @@ import numpy as np
 import pytest
 import torch
 
+from robolearn.cli import main
 from robolearn.envs.manipulation.aloha import AlohaEnv, task_cfg
 from robolearn.envs.manipulation.demos import BimanualIK, execute, expert_keyposes, features_for, plan
 from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg
 from robolearn.policies.imitation import (
     ImitationCfg,
-    ImitationTrainArgs,
     eval_imitation,
     export_imitation,
     load_policy,
     train_imitation,
-    train_main,
 )
 from robolearn.policies.vision import ResNetEncoder, VisionCfg
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
@@ -92,9 +91,9 @@ def _history(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_bc_with_camera_trains_evaluates_and_exports(image_demos: Path, tmp_path: Path) -> None:
     # The CLI path (`robolearn train Aloha-Reach --algo bc --data ... --cameras top`), export included.
-    args = ImitationTrainArgs(task=TASK, data=image_demos, algo="bc", steps=4, batch_size=8, logdir=tmp_path,
-                              cameras=("top",), torch_threads=1)  # fmt: skip
-    assert train_main(args) == 0
+    argv = ["train", TASK, "--algo", "bc", "--data", str(image_demos), "--steps", "4", "--batch-size", "8",
+            "--logdir", str(tmp_path), "--cameras", "top", "--torch-threads", "1"]  # fmt: skip
+    assert main(argv) == 0
     (run,) = (tmp_path / TASK).iterdir()
     ckpt = torch.load(sorted((run / "checkpoints").glob("model_*.pt"))[-1], weights_only=False)
     assert ckpt["image_shapes"] == {"top": [*SIZE, 3]}

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from robolearn.cli import main
 from robolearn.policies import setup
-from robolearn.policies.cli import TrainArgs, run
+from robolearn.policies.cli import TrainArgs
 from robolearn.policies.evaluate import eval_run, export_run, load_run_policy
 from robolearn.policies.plots import plot_runs
 from robolearn.policies.runs import RunError, list_checkpoints, load_checkpoint, read_metrics
@@ -150,11 +151,11 @@ def test_cli_reports_bad_runs_with_exit_status_2(trained: Path, tmp_path: Path, 
     empty = tmp_path / "empty"
     shutil.copytree(trained, empty)
     shutil.rmtree(empty / "checkpoints")
-    assert run("export", [str(empty)]) == 2
+    assert main(["export", str(empty)]) == 2
     assert "has no checkpoints" in capsys.readouterr().err
-    assert run("eval", [str(tmp_path / "nowhere")]) == 2
+    assert main(["eval", str(tmp_path / "nowhere")]) == 2
     assert "neither a run folder nor a checkpoint" in capsys.readouterr().err
-    assert run("eval", [str(trained), "--episodes", "2", "--out", str(tmp_path / "e.json")]) == 0
+    assert main(["eval", str(trained), "--episodes", "2", "--out", str(tmp_path / "e.json")]) == 0
     assert json.loads((tmp_path / "e.json").read_text())["episodes"] == 2
 
 

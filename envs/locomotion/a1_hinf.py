@@ -18,6 +18,7 @@ import torch
 
 from robolearn.core import (
     CurriculumTerm,
+    EventTerm,
     ObsGroupCfg,
     ObsTerm,
     RewardTerm,
@@ -29,13 +30,15 @@ from robolearn.core import (
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
-    adapt_to_rough,
-    add_trot_rewards,
     command_curriculum,
     critic_obs,
     policy_obs,
     rough_curriculum,
+    rough_events,
+    rough_trot_rewards,
     trot_observations,
+    trot_rewards,
+    velocity_events,
 )
 from robolearn.math import quat_rotate
 from robolearn.registry import register_task
@@ -89,10 +92,8 @@ class A1VelocityHInfCfg(LeggedVelocityCfg):
     decimation: int = 4
     episode_length_s: float = 20.0
     base_body: str = TRUNK
-
-    def __post_init__(self) -> None:
-        # CALVES order FR, FL, RR, RL: gait_contact's offsets (0, .5, .5, 0) pair FR-RL and FL-RR, a trot.
-        add_trot_rewards(self.rewards)
+    # CALVES order FR, FL, RR, RL: gait_contact's offsets (0, .5, .5, 0) pair FR-RL and FL-RR, a trot.
+    rewards: dict[str, RewardTerm] = field(default_factory=trot_rewards)
 
 
 @dataclass
@@ -105,10 +106,8 @@ class A1VelocityRoughHInfCfg(A1VelocityHInfCfg):
     curriculum: dict[str, CurriculumTerm] = field(default_factory=rough_curriculum)
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     decimation: int = 5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        adapt_to_rough(self)
+    rewards: dict[str, RewardTerm] = field(default_factory=rough_trot_rewards)
+    events: dict[str, EventTerm] = field(default_factory=rough_events)
 
 
 # -- hind legs ---------------------------------------------------------------------------------------
@@ -212,9 +211,10 @@ class A1HindLegsHInfCfg(A1VelocityHInfCfg):
     episode_length_s: float = 10.0
 
     curriculum: dict[str, CurriculumTerm] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.events.pop("push", None)  # the disturber is the only perturbation
+    # No pushes: the disturber is the only perturbation.
+    events: dict[str, EventTerm] = field(
+        default_factory=lambda: {k: v for k, v in velocity_events().items() if k != "push"}
+    )
 
 
 def a1_presets(hinf: Callable[[], HInfCfg]) -> dict[str, Callable[[], PpoCfg]]:

@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 
 from robolearn.core import (
     CurriculumTerm,
+    EventTerm,
     ObsGroupCfg,
+    RewardTerm,
     SimCfg,
 )
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     LeggedVelocityCfg,
-    adapt_to_rough,
-    add_trot_rewards,
     command_curriculum,
     rough_curriculum,
+    rough_events,
+    rough_trot_rewards,
     trot_observations,
+    trot_rewards,
 )
 from robolearn.registry import register_task
 from robolearn.rl import PpoCfg
@@ -63,9 +66,7 @@ class Go2VelocityFlatCfg(LeggedVelocityCfg):
     num_envs: int = 512
     decimation: int = 4
     episode_length_s: float = 20.0
-
-    def __post_init__(self) -> None:
-        add_trot_rewards(self.rewards)
+    rewards: dict[str, RewardTerm] = field(default_factory=trot_rewards)
 
 
 def go2_flat_cpu_ppo() -> PpoCfg:
@@ -81,10 +82,8 @@ class Go2VelocityRoughCfg(Go2VelocityFlatCfg):
     # The flat task's 0.005 x 4 timing was verified on flat ground only; rough keeps 0.004 x 5.
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     decimation: int = 5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        adapt_to_rough(self)
+    rewards: dict[str, RewardTerm] = field(default_factory=rough_trot_rewards)
+    events: dict[str, EventTerm] = field(default_factory=rough_events)
 
 
 register_task(

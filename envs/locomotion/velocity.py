@@ -170,20 +170,31 @@ def command_curriculum() -> CurriculumTerm:
     return CurriculumTerm(mdp.command_levels, params={"start": 0.5})
 
 
-def add_trot_rewards(rewards: dict[str, RewardTerm], feet_sensor: str = "feet") -> None:
-    """The trot contact reward and the light torque penalty, in place. The sensor's feet must be ordered
-    so that `gait_contact`'s default offsets (0, .5, .5, 0) pair diagonal legs."""
+def trot_rewards(feet_sensor: str = "feet") -> dict[str, RewardTerm]:
+    """`velocity_rewards()` with the trot contact reward and the light torque penalty. The sensor's feet must
+    be ordered so that `gait_contact`'s default offsets (0, .5, .5, 0) pair diagonal legs. A field factory,
+    not a `__post_init__` edit: a config rebuilt from overrides (the CLI, config.yaml) keeps the overrides."""
+    rewards = velocity_rewards()
     rewards["joint_torques"].weight = TROT_TORQUE_WEIGHT
     rewards["gait_contact"] = RewardTerm(
         mdp.gait_contact, weight=0.5, params={"sensor": feet_sensor, "period": TROT_PERIOD}
     )
+    return rewards
 
 
 def rough_curriculum() -> dict[str, CurriculumTerm]:
     return {"terrain_levels": CurriculumTerm(mdp.terrain_levels), "command_levels": command_curriculum()}
 
 
-def adapt_to_rough(cfg: EnvCfg) -> None:
-    """The rough-terrain changes to a flat velocity task's terms, in place."""
-    cfg.rewards["flat_orientation"].weight = -0.5  # slopes tilt the trunk on purpose
-    cfg.events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}  # spawn on the tile's level pad
+def rough_trot_rewards() -> dict[str, RewardTerm]:
+    """The trot rewards on rough terrain: slopes tilt the trunk on purpose, so flat orientation costs less."""
+    rewards = trot_rewards()
+    rewards["flat_orientation"].weight = -0.5
+    return rewards
+
+
+def rough_events() -> dict[str, EventTerm]:
+    """The velocity events on rough terrain: spawn on the tile's level pad (no x/y offset)."""
+    events = velocity_events()
+    events["reset_base"].params["pose_range"] = {"yaw": (-3.14, 3.14)}
+    return events

@@ -58,9 +58,10 @@ from robolearn.envs.locomotion.velocity import (
     TROT_PERIOD,
     TROT_TORQUE_WEIGHT,
     LeggedVelocityCfg,
-    add_trot_rewards,
     command_curriculum,
     trot_observations,
+    trot_rewards,
+    velocity_events,
 )
 from robolearn.math import yaw_from_quat
 from robolearn.rl import PpoCfg
@@ -567,6 +568,13 @@ class Go1Confined3DGoalOnlyCfg(Go1Confined3DCfg):
     events: dict[str, EventTerm] = field(default_factory=lambda: confined_events(use_planner=False))
 
 
+def go1_velocity_events() -> dict[str, EventTerm]:
+    """The velocity events with the Go1's lighter payload range."""
+    events = velocity_events()
+    events["base_mass"].params["mass_range"] = (-0.5, 1.5)
+    return events
+
+
 @dataclass
 class Go1VelocityFlatCfg(LeggedVelocityCfg):
     """Baseline low level: Go1 on the shared velocity and trot recipe (flat ground, as Go2-Velocity-Flat),
@@ -587,10 +595,8 @@ class Go1VelocityFlatCfg(LeggedVelocityCfg):
     decimation: int = 5
     episode_length_s: float = 20.0
     base_body: str = "trunk"
-
-    def __post_init__(self) -> None:
-        self.events["base_mass"].params["mass_range"] = (-0.5, 1.5)
-        add_trot_rewards(self.rewards)
+    rewards: dict[str, RewardTerm] = field(default_factory=trot_rewards)
+    events: dict[str, EventTerm] = field(default_factory=go1_velocity_events)
 
 
 def confined_train_cfg() -> PpoCfg:
