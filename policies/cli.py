@@ -315,7 +315,7 @@ def _play_task(args: PlayArgs) -> int:
                                 args.video or Path("play.mp4"), steps=args.steps or 150, worlds=env.num_envs)  # fmt: skip
     except RenderUnavailable as exc:
         render_skipped("the video", exc)
-        return 0
+        return 2  # the video was all `play` makes: nothing was made
     print(f"wrote {path}")
     return 0
 
@@ -338,6 +338,7 @@ def _play_run(args: PlayArgs) -> int:
                        args.env.seed))  # fmt: skip
     except RenderUnavailable as exc:
         render_skipped("the video", exc)
+        return 2  # the video was all `play` makes: nothing was made
     return 0
 
 

@@ -26,13 +26,13 @@ def test_import_sets_no_gl_backend_and_lists_tasks():
 
 def test_rendering_without_gl_is_one_line_saying_what_to_do(tmp_path: Path):
     video = tmp_path / "play.mp4"
-    argv = ["play", "Go2-Stand", "--random", "--video", str(video), "--steps", "2", "--worlds", "1"]
+    argv = ["play", "Go2-Stand", "--random", "--video", str(video), "--steps", "2", "--num-envs", "1"]
     out = subprocess.run([sys.executable, "-m", "robolearn.cli", *argv], env=_env(MUJOCO_GL="disable"),
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "rendering is off" in lines[0], out.stderr
+    assert len(lines) == 1 and "rendering is off (MUJOCO_GL=disable)" in lines[0], out.stderr
     assert not video.exists() and not list(tmp_path.iterdir()), "nothing half-written"
 
 
