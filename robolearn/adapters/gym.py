@@ -30,7 +30,7 @@ def _make(task: str, num_envs: int, **overrides: Any) -> ManagerBasedRlEnv:
 
 def _spaces(env: ManagerBasedRlEnv, group: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:
     obs_dim = env.observation_dims()[group]
-    clip = float(env.cfg.actions.clip)
+    clip = float(env.action_manager.action_bound)
     obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
     act_space = gym.spaces.Box(-clip, clip, (env.num_actions,), np.float32)
     return obs_space, act_space

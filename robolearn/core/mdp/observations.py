@@ -38,9 +38,13 @@ def last_action(env: ManagerBasedRlEnv) -> torch.Tensor:
     return env.action_manager.action
 
 
-def velocity_command(env: ManagerBasedRlEnv) -> torch.Tensor:
-    assert env.command_manager is not None, "velocity_command needs a task with commands"
-    return env.command_manager.command
+def velocity_command(env: ManagerBasedRlEnv, command_name: str = "base_velocity") -> torch.Tensor:
+    return env.command_manager.get_command(command_name)
+
+
+def generated_commands(env: ManagerBasedRlEnv, command_name: str) -> torch.Tensor:
+    """Any named command (a goal pose, a trajectory target, a clip reference)."""
+    return env.command_manager.get_command(command_name)
 
 
 def gait_phase(env: ManagerBasedRlEnv, period: float = 0.5) -> torch.Tensor:

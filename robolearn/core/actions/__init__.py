@@ -1,0 +1,19 @@
+"""Action terms: how a policy's output becomes actuator controls (robolearn.core.actions.base has the manager)."""
+
+from robolearn.core.actions.base import ActionManager, ActionTerm, ActionTermCfg
+from robolearn.core.actions.joint import (
+    GripperAction,
+    GripperActionCfg,
+    JointEffortAction,
+    JointEffortActionCfg,
+    JointPositionAction,
+    JointPositionActionCfg,
+    JointVelocityAction,
+    JointVelocityActionCfg,
+)
+
+__all__ = [
+    "ActionManager", "ActionTerm", "ActionTermCfg", "GripperAction", "GripperActionCfg", "JointEffortAction",
+    "JointEffortActionCfg", "JointPositionAction", "JointPositionActionCfg", "JointVelocityAction",
+    "JointVelocityActionCfg",
+]  # fmt: skip
