@@ -93,7 +93,12 @@ class MarkerEntityCfg(EntityCfg):
     rgba: tuple[float, float, float, float] = (0.2, 0.8, 0.2, 0.5)
 
 
-ENTITY_KINDS = {RobotEntityCfg: "robot", ObjectEntityCfg: "object", BoxEntityCfg: "object", MarkerEntityCfg: "marker"}
+ENTITY_KINDS = {
+    RobotEntityCfg: "robot",
+    ObjectEntityCfg: "object",
+    BoxEntityCfg: "object",
+    MarkerEntityCfg: "marker",
+}
 
 
 def entity_kind(cfg: EntityCfg) -> str:
@@ -276,7 +281,11 @@ def layout_of(model: mujoco.MjModel, name: str, kind: str, prefix: str, source: 
     mine = set(body_ids)
     jids = [j for j in range(model.njnt) if int(model.jnt_bodyid[j]) in mine]
     free = [j for j in jids if int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE)]
-    hinge = [j for j in jids if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))]
+    hinge = [
+        j
+        for j in jids
+        if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    ]
     acts = [a for a in range(model.nu)
             if int(model.actuator_trntype[a]) == int(mujoco.mjtTrn.mjTRN_JOINT) and int(model.actuator_trnid[a, 0]) in hinge]  # fmt: skip
     act_joints = [int(model.actuator_trnid[a, 0]) for a in acts]

@@ -98,7 +98,9 @@ class Scene:
         try:
             return self.views[name]
         except KeyError:
-            raise KeyError(f"no entity {name!r} in the scene; entities: {list(self.views or self.entities)}") from None
+            raise KeyError(
+                f"no entity {name!r} in the scene; entities: {list(self.views or self.entities)}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self.entities
@@ -225,7 +227,9 @@ def _base_spec(cfg: SceneCfg) -> tuple[mujoco.MjSpec, str, list[str], mujoco.MjS
         spec = mujoco.MjSpec()
         first = next(iter(cfg.entities.values()), None)
         if first is not None:
-            copy_option(entity_spec("", first)[0], spec)  # the first entity's solver settings (integrator, cone)
+            copy_option(
+                entity_spec("", first)[0], spec
+            )  # the first entity's solver settings (integrator, cone)
         return spec, "", [], None
     spec = robot_spec(cfg.robot, cfg.fast_model)
     scene_spec = robot_scene_spec(cfg.robot, cfg.fast_model)
@@ -276,7 +280,9 @@ def build_scene(cfg: SceneCfg) -> Scene:
     return Scene(model, spec.to_xml(), joint_names, slices, origins, source, layouts)
 
 
-def _fill_keys(model: mujoco.MjModel, spec: mujoco.MjSpec, layout: EntityLayout, default_q: np.ndarray | None) -> None:
+def _fill_keys(
+    model: mujoco.MjModel, spec: mujoco.MjSpec, layout: EntityLayout, default_q: np.ndarray | None
+) -> None:
     """Write an entity's default state into every keyframe of the scene: attaching pads keyframes with zeros
     (a free object would start at the origin), so its placement (qpos0) and own keyframe are put back."""
     if not model.nkey:
@@ -286,7 +292,9 @@ def _fill_keys(model: mujoco.MjModel, spec: mujoco.MjSpec, layout: EntityLayout,
         if mocap >= 0:
             model.key_mpos[:, 3 * mocap : 3 * mocap + 3] = model.body_pos[model.body(b).id]
             model.key_mquat[:, 4 * mocap : 4 * mocap + 4] = model.body_quat[model.body(b).id]
-    joints = ([layout.free_joint] if layout.free_joint is not None else []) + [model.joint(n).id for n in layout.joints]
+    joints = ([layout.free_joint] if layout.free_joint is not None else []) + [
+        model.joint(n).id for n in layout.joints
+    ]
     width = {int(mujoco.mjtJoint.mjJNT_FREE): 7, int(mujoco.mjtJoint.mjJNT_BALL): 4}
     idx = np.sort(np.concatenate([
         np.arange(model.jnt_qposadr[j], model.jnt_qposadr[j] + width.get(int(model.jnt_type[j]), 1)) for j in joints
@@ -296,7 +304,9 @@ def _fill_keys(model: mujoco.MjModel, spec: mujoco.MjSpec, layout: EntityLayout,
         if len(default_q) != len(idx):
             raise ValueError(f"scene.entities[{layout.name!r}]: its keyframe has {len(default_q)} qpos entries, "
                              f"the entity has {len(idx)}")  # fmt: skip
-        free = 7 if layout.free_joint is not None else 0  # the placement, not the model's own keyframe, sets the root
+        free = (
+            7 if layout.free_joint is not None else 0
+        )  # the placement, not the model's own keyframe, sets the root
         q[free:] = default_q[free:]
     for k in range(model.nkey):
         model.key_qpos[k, idx] = q

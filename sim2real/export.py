@@ -9,8 +9,6 @@ vector from robot state and commands, and how to turn the network output into PD
 
 from __future__ import annotations
 
-import dataclasses
-
 import copy
 import hashlib
 import json

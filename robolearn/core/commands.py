@@ -226,7 +226,9 @@ class PoseCommand(CommandTerm):
 
     def _resample(self, env_ids: torch.Tensor) -> None:
         n, c = len(env_ids), self.cfg
-        pos = torch.stack([self._uniform(n, *c.pos_x), self._uniform(n, *c.pos_y), self._uniform(n, *c.pos_z)], -1)
+        pos = torch.stack(
+            [self._uniform(n, *c.pos_x), self._uniform(n, *c.pos_y), self._uniform(n, *c.pos_z)], -1
+        )
         pos = pos + self.env.env_origins[env_ids].to(pos)
         quat = torch.tensor(c.quat, device=pos.device, dtype=pos.dtype).expand(n, 4)
         self.command[env_ids] = torch.cat([pos, quat], dim=-1)
@@ -264,7 +266,9 @@ class TrajectoryCommand(CommandTerm):
     def __init__(self, name: str, cfg: TrajectoryCommandCfg, env: ManagerBasedRlEnv):
         table = torch.as_tensor(np.asarray(cfg.waypoints, dtype=np.float32), device=env.device)
         if table.ndim != 3:
-            raise ValueError(f"commands[{name!r}].waypoints: expected shape (K trajectories, T points, D), got {tuple(table.shape)}")
+            raise ValueError(
+                f"commands[{name!r}].waypoints: expected shape (K trajectories, T points, D), got {tuple(table.shape)}"
+            )
         super().__init__(name, cfg, env, table.shape[2])
         self.table = table
         self.which = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
@@ -272,7 +276,9 @@ class TrajectoryCommand(CommandTerm):
 
     def _resample(self, env_ids: torch.Tensor) -> None:
         k = self.table.shape[0]
-        self.which[env_ids] = torch.randint(0, k, (len(env_ids),), device=self.env.device, generator=self.env.rng)
+        self.which[env_ids] = torch.randint(
+            0, k, (len(env_ids),), device=self.env.device, generator=self.env.rng
+        )
         self.t[env_ids] = 0.0
         self._update(env_ids)
 
@@ -316,7 +322,11 @@ class MotionClipCommand(CommandTerm):
         entity = env.scene[cfg.entity]
         try:
             data = np.load(cfg.clip)
-            fps, names, qpos = float(data["fps"]), [str(n) for n in data["joint_names"]], np.asarray(data["qpos"])
+            fps, names, qpos = (
+                float(data["fps"]),
+                [str(n) for n in data["joint_names"]],
+                np.asarray(data["qpos"]),
+            )
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"commands[{name!r}].clip={cfg.clip!r}: not a motion clip (.npz with fps, "
                              f"joint_names, qpos): {exc}") from None  # fmt: skip

@@ -31,12 +31,16 @@ def index(adr: np.ndarray | list[int]) -> slice | torch.Tensor:
     return torch.as_tensor(adr, dtype=torch.long)
 
 
-def match_names(names: list[str], pattern: str | tuple[str, ...] | list[str], what: str, entity: str) -> list[int]:
+def match_names(
+    names: list[str], pattern: str | tuple[str, ...] | list[str], what: str, entity: str
+) -> list[int]:
     """Indices of `names` matching a regex (or any of several), in `names` order; an error lists the names."""
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     ids = [i for i, n in enumerate(names) if any(re.fullmatch(p, n) for p in patterns)]
     if not ids:
-        raise ValueError(f"{what} {pattern!r} matches none of entity {entity!r}'s {what.split('_')[0]}s: {names}")
+        raise ValueError(
+            f"{what} {pattern!r} matches none of entity {entity!r}'s {what.split('_')[0]}s: {names}"
+        )
     return ids
 
 

@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import mujoco
-import numpy as np
 import torch
 
 from robolearn.core.actions import ActionManager
@@ -27,8 +26,7 @@ from robolearn.core.managers import (
     TerminationManager,
 )
 from robolearn.scene import MAIN_ENTITY, build_scene
-from robolearn.sim import SimBackend, make_backend
-
+from robolearn.sim import make_backend
 
 RobotData = Entity
 """The main robot's views (the name terms and learners have always imported)."""
@@ -52,7 +50,9 @@ class ManagerBasedRlEnv:
         self.max_episode_length = math.ceil(cfg.episode_length_s / self.step_dt)
         self.rng = torch.Generator(device=self.device)
         self.rng.manual_seed(cfg.seed)
-        key_id = mujoco.mj_name2id(self.scene.model, mujoco.mjtObj.mjOBJ_KEY, cfg.keyframe) if cfg.keyframe else -1
+        key_id = (
+            mujoco.mj_name2id(self.scene.model, mujoco.mjtObj.mjOBJ_KEY, cfg.keyframe) if cfg.keyframe else -1
+        )
         self.keyframe: int | None = int(key_id) if key_id >= 0 else None
         """The scene keyframe worlds reset to (default state of every entity); qpos0 when None."""
         for name, layout in self.scene.entities.items():

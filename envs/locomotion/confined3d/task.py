@@ -322,7 +322,10 @@ def action_latency(env: ManagerBasedRlEnv, env_ids: torch.Tensor, delay_steps: t
     """
     lo, hi = delay_steps
     delay = torch.randint(lo, hi + 1, (env.num_envs,), device=env.device, generator=env.rng)
-    env.action_manager.terms[term] = DelayedJointPositionAction(env.action_manager.get_term(term), delay)
+    base = env.action_manager.get_term(term)
+    if not isinstance(base, JointPositionAction):
+        raise ValueError(f"action_latency: actions[{term!r}] is a {type(base).__name__}, not a joint-position term")
+    env.action_manager.terms[term] = DelayedJointPositionAction(base, delay)
 
 
 # -- observations ------------------------------------------------------------------------------------

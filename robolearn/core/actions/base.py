@@ -35,7 +35,9 @@ class ActionTerm:
         self.name = name
         self.cfg = cfg
         self.env = env
-        self.entity: Entity = env.scene[cfg.entity] if cfg.entity in env.scene else _missing_entity(name, cfg, env)
+        self.entity: Entity = (
+            env.scene[cfg.entity] if cfg.entity in env.scene else _missing_entity(name, cfg, env)
+        )
         actuated = self.entity.joint_names[: self.entity.num_actuated]
         if not actuated:
             raise ValueError(f"actions[{name!r}]: entity {cfg.entity!r} has no actuated joints")
@@ -133,9 +135,15 @@ class ActionManager:
             for i, a in enumerate(entity.actuator_ids):
                 if a in claimed:
                     continue
-                servo = model.actuator_biastype[a] == 1 and model.actuator_biasprm[a, 1] != 0  # affine, -kp * q
+                servo = (
+                    model.actuator_biastype[a] == 1 and model.actuator_biasprm[a, 1] != 0
+                )  # affine, -kp * q
                 cols.append(a)
-                values.append(entity.default_joint_pos[i] if servo else torch.zeros((), dtype=entity.default_joint_pos.dtype))
+                values.append(
+                    entity.default_joint_pos[i]
+                    if servo
+                    else torch.zeros((), dtype=entity.default_joint_pos.dtype)
+                )
             if cols:
                 out.append((cols, torch.stack(values)))
         return out

@@ -22,7 +22,11 @@ def _check_actuators(term: ActionTerm, kind: str) -> None:
     for joint, a in zip(term.joint_names, term.ctrl_ids, strict=True):
         affine = model.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
         kp, kv = -model.actuator_biasprm[a, 1], -model.actuator_biasprm[a, 2]
-        is_kind = {"position": affine and kp > 0, "velocity": affine and kp == 0 and kv > 0, "effort": not affine}[kind]
+        is_kind = {
+            "position": affine and kp > 0,
+            "velocity": affine and kp == 0 and kv > 0,
+            "effort": not affine,
+        }[kind]
         if not is_kind:
             bad.append(joint)
     if bad:
