@@ -70,7 +70,7 @@ class SingleEnv(gym.Env):
         if self._renderer is None:
             self._renderer = WorldRenderer(self.env.scene.model)
         q, v = self.env.sim.qpos[0].numpy(), self.env.sim.qvel[0].numpy()
-        return self._renderer.render_state(q, v, self.env.robot.base_id)
+        return self._renderer.render_state(q, v, self.env.camera_body)
 
     def close(self):
         if self._renderer is not None:

@@ -1,5 +1,7 @@
 from robolearn.core.actions import (
     ActionTermCfg,
+    DifferentialIKActionCfg,
+    FrozenPolicyActionCfg,
     GripperActionCfg,
     JointEffortActionCfg,
     JointPositionActionCfg,
@@ -27,7 +29,7 @@ from robolearn.core.entity import Entity, SceneEntityCfg
 from robolearn.core.env import ManagerBasedRlEnv
 
 __all__ = [
-    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "Entity", "EnvCfg", "EventTerm", "GripperActionCfg",
+    "ActionTermCfg", "CommandTermCfg", "DifferentialIKActionCfg", "FrozenPolicyActionCfg", "CurriculumTerm", "Entity", "EnvCfg", "EventTerm", "GripperActionCfg",
     "JointEffortActionCfg", "JointPositionActionCfg", "JointVelocityActionCfg", "ManagerBasedRlEnv",
     "MotionClipCommandCfg", "ObsGroupCfg", "ObsTerm", "PoseCommandCfg", "RewardTerm", "SceneEntityCfg", "SimCfg",
     "TerminationTerm", "TrajectoryCommandCfg", "VelocityCommandCfg", "ViewerCfg",

@@ -97,6 +97,12 @@ class ManagerBasedRlEnv:
     def num_actions(self) -> int:
         return self.action_manager.dim
 
+    @property
+    def camera_body(self) -> int:
+        """The body videos follow: the main robot's base, else the first entity's root."""
+        entity = self.robot if self.robot is not None else next(iter(self.scene.views.values()), None)
+        return entity.base_id if entity is not None else 0
+
     def observation_dims(self) -> dict[str, int]:
         return {g: self.observation_manager.group_dim(g) for g in self.cfg.observations}
 
