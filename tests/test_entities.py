@@ -304,3 +304,13 @@ def test_motion_clip_command_follows_the_clip(tmp_path, leap):
     np.savez(path, fps=10.0, joint_names=np.array(["a"]), qpos=np.zeros((3, 1)))
     with pytest.raises(ValueError, match=r"joints \['wrist_x'.*of entity 'right_hand' are not in the clip"):
         ManagerBasedRlEnv(cfg, num_envs=1)
+
+
+def test_the_task_docs_show_the_real_leap_task_file():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "writing-a-task.md").read_text()
+    src = (root / "envs" / "dexterous" / "leap_bimanual.py").read_text()
+    block = doc.split("```python\n", 1)[1].split("```\n", 1)[0]
+    assert block == src
