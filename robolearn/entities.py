@@ -25,7 +25,6 @@ class MountJointCfg:
     Two LEAP hands on three slides and a hinge each make an actuated "wrist" without an arm model.
     """
 
-    name: str
     type: Literal["slide", "hinge"] = "slide"
     axis: tuple[float, float, float] = (0.0, 0.0, 1.0)
     range: tuple[float, float] = (-0.3, 0.3)
@@ -59,8 +58,8 @@ class RobotEntityCfg(EntityCfg):
     """Joint-name regexes whose actuators become torque motors, ctrl range = force range (JointEffortActionCfg)."""
     keyframe: str = ""
     """A keyframe of the robot's own model giving its default joint positions; qpos0 when empty."""
-    mount: tuple[MountJointCfg, ...] = ()
-    """Joints added above the root body (a fixed-base robot becomes movable, e.g. a hand on a wrist)."""
+    mount: dict[str, MountJointCfg] = field(default_factory=dict)
+    """Joints (name -> config) added above the root body (a fixed-base robot becomes movable, e.g. a hand on a wrist)."""
     gravity_compensation: bool = False
     """Cancel gravity on the entity's bodies (a hand on a mount is held by an arm that is not modelled)."""
 
@@ -166,7 +165,7 @@ def copy_option(src: mujoco.MjSpec, dst: mujoco.MjSpec) -> None:
         setattr(dst.option, name, getattr(src.option, name))
 
 
-def _mounted(spec: mujoco.MjSpec, mounts: tuple[MountJointCfg, ...]) -> mujoco.MjSpec:
+def _mounted(spec: mujoco.MjSpec, mounts: dict[str, MountJointCfg]) -> mujoco.MjSpec:
     """The robot under a new `mount` body carrying the mount joints, whose axes are in the entity's frame (the
     root body's own frame may be turned: LEAP's palm is upside down)."""
     types = {"slide": mujoco.mjtJoint.mjJNT_SLIDE, "hinge": mujoco.mjtJoint.mjJNT_HINGE}
@@ -174,12 +173,12 @@ def _mounted(spec: mujoco.MjSpec, mounts: tuple[MountJointCfg, ...]) -> mujoco.M
     copy_option(spec, outer)
     # A light body of its own: MuJoCo needs mass on a body with joints; 10 g is negligible next to a hand.
     body = outer.worldbody.add_body(name="mount", mass=0.01, inertia=[1e-5, 1e-5, 1e-5])
-    for m in mounts:
+    for name, m in mounts.items():
         if m.type not in types:
-            raise ValueError(f"mount joint {m.name!r}: type must be 'slide' or 'hinge', got {m.type!r}")
-        body.add_joint(name=m.name, type=types[m.type], axis=list(m.axis), range=list(m.range), limited=1,
+            raise ValueError(f"mount joint {name!r}: type must be 'slide' or 'hinge', got {m.type!r}")
+        body.add_joint(name=name, type=types[m.type], axis=list(m.axis), range=list(m.range), limited=1,
                        damping=m.damping, armature=m.armature)  # fmt: skip
-        act = outer.add_actuator(name=f"{m.name}_act", target=m.name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        act = outer.add_actuator(name=f"{name}_act", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         act.set_to_position(kp=m.kp)
         act.ctrlrange = list(m.range)
         act.ctrllimited = 1

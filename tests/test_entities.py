@@ -314,3 +314,42 @@ def test_the_task_docs_show_the_real_leap_task_file():
     src = (root / "envs" / "dexterous" / "leap_bimanual.py").read_text()
     block = doc.split("```python\n", 1)[1].split("```\n", 1)[0]
     assert block == src
+
+
+def test_an_entity_task_config_survives_a_run_folder_round_trip():
+    import yaml
+
+    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+
+    default = get_task("Leap-Bimanual-BoxLift").env_cfg()
+    edited = get_task("Leap-Bimanual-BoxLift").env_cfg()
+    edited.scene.entities["left_hand"].mount["wrist_z"].kp = 123.0
+    edited.actions["right_hand"].scale = 0.2
+    plain = yaml.safe_load(yaml.safe_dump(to_plain(edited)))
+    back = from_plain(default, upgrade_env_config(plain))
+    assert back.scene.entities["left_hand"].mount["wrist_z"].kp == 123.0
+    assert type(back.scene.entities["box"]) is BoxEntityCfg and back.actions["right_hand"].scale == 0.2
+    assert to_plain(back) == to_plain(edited)
+
+
+def test_main_robot_with_a_free_object_and_an_entity_contact_sensor():
+    from robolearn.scene import ContactSensorCfg
+
+    cfg = get_task("Go2-Stand").env_cfg()
+    cfg.scene.entities = {"crate": BoxEntityCfg(half_size=(0.1, 0.1, 0.1), mass=2.0, pos=(1.0, 0.0, 0.1))}
+    cfg.scene.contact_sensors = {
+        **cfg.scene.contact_sensors,
+        "crate_on_ground": ContactSensorCfg(entity="crate", bodies=("body",)),
+        "feet_on_crate": ContactSensorCfg(geoms=("FL",), against="crate"),
+    }
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2, events={}))
+    env.reset(seed=0)
+    crate = env.scene["crate"]
+    torch.testing.assert_close(crate.root_pos_w, torch.tensor([[1.0, 0.0, 0.1]] * 2, dtype=torch.float64))
+    torch.testing.assert_close(env.robot.joint_pos, env.robot.default_joint_pos.expand(2, -1))  # the home keyframe
+    for _ in range(10):
+        env.step(torch.zeros(2, env.num_actions))
+    assert (mdp.contact_found(env, "crate_on_ground") == 1.0).all()
+    assert (mdp.contact_found(env, "feet_on_crate") == 0.0).all()
+    with pytest.raises(ValueError, match=r"contact_sensors\['x'\].entity='nope' is not an entity.*\['robot', 'crate'\]"):
+        build_scene(dataclasses.replace(cfg.scene, contact_sensors={"x": ContactSensorCfg(entity="nope")}))

@@ -49,12 +49,15 @@ DROP_MARGIN = 0.05
 """The episode fails once the box is this far below the table top (it fell off)."""
 
 
-WRIST = (
-    MountJointCfg("wrist_x", "slide", (1.0, 0.0, 0.0), (-0.1, 0.1), kp=400.0, damping=20.0),
-    MountJointCfg("wrist_y", "slide", (0.0, 1.0, 0.0), (-0.1, 0.1), kp=400.0, damping=20.0),
-    MountJointCfg("wrist_z", "slide", (0.0, 0.0, 1.0), (-0.05, 0.25), kp=400.0, damping=20.0),
-)
-"""x, y, z slides around each hand's placement: +-10 cm along and across the table, -5..+25 cm up."""
+def wrist() -> dict[str, MountJointCfg]:
+    """x, y, z slides around a hand's placement: +-10 cm along and across the table, -5..+25 cm up."""
+    return {
+        "wrist_x": MountJointCfg("slide", (1.0, 0.0, 0.0), (-0.1, 0.1), kp=400.0, damping=20.0),
+        "wrist_y": MountJointCfg("slide", (0.0, 1.0, 0.0), (-0.1, 0.1), kp=400.0, damping=20.0),
+        "wrist_z": MountJointCfg("slide", (0.0, 0.0, 1.0), (-0.05, 0.25), kp=400.0, damping=20.0),
+    }
+
+
 FINGERS = r"(?!wrist_).*"
 
 
@@ -64,9 +67,9 @@ def leap_scene() -> SceneCfg:
     return SceneCfg(
         robot="",
         entities={
-            "left_hand": RobotEntityCfg(robot="leap_hand_left", pos=(0.0, 0.06, 0.17), mount=WRIST,
+            "left_hand": RobotEntityCfg(robot="leap_hand_left", pos=(0.0, 0.06, 0.17), mount=wrist(),
                                         gravity_compensation=True),
-            "right_hand": RobotEntityCfg(robot="leap_hand", pos=(0.0, -0.15, 0.17), mount=WRIST,
+            "right_hand": RobotEntityCfg(robot="leap_hand", pos=(0.0, -0.15, 0.17), mount=wrist(),
                                          gravity_compensation=True),
             "table": BoxEntityCfg(half_size=(0.3, 0.4, TABLE_TOP / 2), pos=(0.0, 0.0, TABLE_TOP / 2), free=False,
                                   rgba=(0.55, 0.5, 0.45, 1.0)),
