@@ -221,15 +221,14 @@ def _check_entity_names(cfg: SceneCfg) -> None:
             raise ValueError(f"scene.entities[{name!r}]: the name is reserved (terrain, contact, world)")
 
 
-def _base_spec(cfg: SceneCfg) -> tuple[mujoco.MjSpec, str, list[str], mujoco.MjSpec | None]:
+def _base_spec(
+    cfg: SceneCfg, first: mujoco.MjSpec | None
+) -> tuple[mujoco.MjSpec, str, list[str], mujoco.MjSpec | None]:
     """The main robot's spec (or an empty one), its source, its actuated joints and its menagerie scene."""
     if not cfg.robot:
         spec = mujoco.MjSpec()
-        first = next(iter(cfg.entities.values()), None)
         if first is not None:
-            copy_option(
-                entity_spec("", first)[0], spec
-            )  # the first entity's solver settings (integrator, cone)
+            copy_option(first, spec)  # the first entity's solver settings (integrator, cone)
         return spec, "", [], None
     spec = robot_spec(cfg.robot, cfg.fast_model)
     scene_spec = robot_scene_spec(cfg.robot, cfg.fast_model)
@@ -244,7 +243,9 @@ def _base_spec(cfg: SceneCfg) -> tuple[mujoco.MjSpec, str, list[str], mujoco.MjS
 
 def build_scene(cfg: SceneCfg) -> Scene:
     _check_entity_names(cfg)
-    spec, source, joint_names, scene_spec = _base_spec(cfg)
+    built = {name: entity_spec(name, ecfg) for name, ecfg in cfg.entities.items()}
+    first = next(iter(built.values()))[0] if built else None
+    spec, source, joint_names, scene_spec = _base_spec(cfg, first)
     spec.option.timestep = cfg.timestep
     owned = _owned_bodies(spec) if cfg.robot else None
     origins = _add_terrain(spec, cfg.terrain)
@@ -253,7 +254,7 @@ def build_scene(cfg: SceneCfg) -> Scene:
     defaults: dict[str, np.ndarray | None] = {}
     sources: dict[str, str] = {}
     for name, ecfg in cfg.entities.items():
-        espec, sources[name], defaults[name] = entity_spec(name, ecfg)
+        espec, sources[name], defaults[name] = built[name]
         copy_option(spec, espec)
         frame = spec.worldbody.add_frame(pos=list(ecfg.pos), quat=list(ecfg.quat))
         spec.attach(espec, frame=frame, prefix=f"{name}/")

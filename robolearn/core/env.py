@@ -80,8 +80,9 @@ class ManagerBasedRlEnv:
         self.env_origins = torch.zeros(self.num_envs, 3, dtype=torch.float64, device=self.device)
         self._update_env_origins(torch.arange(self.num_envs, device=self.device))
 
-        self.action_manager = ActionManager(cfg.actions, self)
+        # Commands first: a frozen-policy action term reads its entity and commands when it is built.
         self.command_manager = CommandManager(cfg.commands, self)
+        self.action_manager = ActionManager(cfg.actions, self)
         self.event_manager = EventManager(cfg.events, self)
         self.reward_manager = RewardManager(cfg.rewards, self)
         self.termination_manager = TerminationManager(cfg.terminations, self)
