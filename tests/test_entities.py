@@ -353,3 +353,67 @@ def test_main_robot_with_a_free_object_and_an_entity_contact_sensor():
     assert (mdp.contact_found(env, "feet_on_crate") == 0.0).all()
     with pytest.raises(ValueError, match=r"contact_sensors\['x'\].entity='nope' is not an entity.*\['robot', 'crate'\]"):
         build_scene(dataclasses.replace(cfg.scene, contact_sensors={"x": ContactSensorCfg(entity="nope")}))
+
+
+def test_velocity_and_effort_terms_and_their_actuator_checks():
+    from robolearn.core import JointEffortActionCfg, JointVelocityActionCfg
+
+    dog = RobotEntityCfg(robot="go2", fast_model=True, pos=(0.0, 0.0, 0.5), pd_gains={".*": (35.0, 0.5)},
+                         velocity_gains={"FL_.*": 10.0}, motor_joints=("FR_.*",))  # fmt: skip
+    cfg = _aloha_cfg()
+    cfg.scene = SceneCfg(robot="", entities={"dog": dog})
+    cfg.observations = {"policy": ObsGroupCfg({"q": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("dog")})})}
+    cfg.actions = {
+        "fl": JointVelocityActionCfg(entity="dog", joint_names="FL_.*", scale=2.0),
+        "fr": JointEffortActionCfg(entity="dog", joint_names="FR_.*", scale=5.0),
+        "rear": JointPositionActionCfg(entity="dog", joint_names="R._.*"),
+    }  # fmt: skip
+    env = ManagerBasedRlEnv(cfg)
+    env.reset(seed=0)
+    d = env.scene["dog"]
+    assert env.action_manager.term_dims == {"fl": 3, "fr": 3, "rear": 6}
+    action = torch.zeros(2, 12)
+    action[:, 0] = 0.5  # FL hip at 1 rad/s
+    action[:, 3:6] = 1.0  # FR: 5 N m on each joint
+    for _ in range(3):
+        env.step(action)  # 0.06 s: the dog, dropped from 0.5 m, is still in the air
+    ctrl = d.ctrl
+    torch.testing.assert_close(ctrl[:, :3], torch.tensor([[1.0, 0.0, 0.0]] * 2, dtype=ctrl.dtype))
+    torch.testing.assert_close(ctrl[:, 3:6], torch.full((2, 3), 5.0, dtype=ctrl.dtype))
+    torch.testing.assert_close(env.sim.actuator_force[:, d.actuator_ids[3:6]], ctrl[:, 3:6])  # motors: force = ctrl
+    assert (d.joint_vel[:, 0] > 0.5).all(), d.joint_vel[:, 0]
+    cfg.actions = {"fr": JointVelocityActionCfg(entity="dog", joint_names="FR_.*")}
+    with pytest.raises(ValueError, match=r"joints \['FR_hip_joint'.*no velocity actuators.*velocity_gains"):
+        ManagerBasedRlEnv(cfg)
+
+
+def test_relative_differential_ik_steps_the_site():
+    cfg = _aloha_cfg(left_ee=DifferentialIKActionCfg(
+        entity="aloha", joint_names="left/(waist|shoulder|elbow|forearm_roll|wrist_.*)", site="left/gripper",
+        mode="relative", scale=0.01))  # fmt: skip
+    cfg.sim.dt = 0.002
+    env = ManagerBasedRlEnv(cfg)
+    env.reset(seed=0)
+    aloha = env.scene["aloha"]
+    site = aloha.site_ids[aloha.site_names.index("left/gripper")]
+    start = env.sim.site_xpos[:, site].clone()
+    action = torch.zeros(2, 6)
+    action[:, 2] = 1.0  # 1 cm up per step, orientation held
+    for _ in range(10):
+        env.step(action)
+    for _ in range(10):
+        env.step(torch.zeros(2, 6))  # hold the goal: 10 cm above the start
+    rise = env.sim.site_xpos[:, site, 2] - start[:, 2]
+    drift = torch.linalg.norm(env.sim.site_xpos[:, site, :2] - start[:, :2], dim=-1)
+    assert (rise > 0.085).all() and (drift < 0.015).all(), (rise, drift)
+
+
+def test_export_metadata_lists_action_terms_and_refuses_non_joint_targets(leap):
+    from robolearn.sim2real.export import policy_metadata
+
+    go2 = ManagerBasedRlEnv(dataclasses.replace(get_task("Go2-Velocity-Flat").env_cfg(), num_envs=1))
+    meta = policy_metadata(go2, "Go2-Velocity-Flat")
+    assert meta.extra["action_terms"] == {"joint_pos": 12} and meta.joint_names == go2.robot.joint_names
+    assert [c.name for c in meta.commands] == ["lin_vel_x", "lin_vel_y", "ang_vel_z"]
+    with pytest.raises(ValueError, match=r"action terms \['left_hand', 'right_hand'\] are not joint-position terms of the main"):
+        policy_metadata(leap, "Leap-Bimanual-BoxLift")

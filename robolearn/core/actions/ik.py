@@ -84,35 +84,40 @@ class DifferentialIKAction(ActionTerm):
         self.goal_pos = torch.zeros(env.num_envs, 3, dtype=torch.float64)
         self.goal_quat = torch.zeros(env.num_envs, 4, dtype=torch.float64)
 
-    def process(self, action: torch.Tensor) -> torch.Tensor:
+    def _site_pose(self, ids: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
         sim = self.env.sim
-        pos = sim.site_xpos[:, self.site_id].detach().cpu().double()
-        mat = sim.site_xmat[:, self.site_id].detach().cpu().double().reshape(-1, 3, 3)
-        quat = torch.as_tensor(np.stack([_mat2quat(m) for m in mat.numpy()]))
+        pos = sim.site_xpos[ids, self.site_id].detach().cpu().double()
+        mat = sim.site_xmat[ids, self.site_id].detach().cpu().double().reshape(-1, 3, 3)
+        return pos, torch.as_tensor(np.stack([_mat2quat(m) for m in mat.numpy()]))
+
+    def process(self, action: torch.Tensor) -> torch.Tensor:
         a = action.detach().cpu().double()
         if self.cfg.mode == "relative":
+            # Steps add to the last goal, not to the measured pose: a servo's steady error under gravity
+            # would otherwise be re-added every step and the end effector would drift.
             a = a * self.cfg.scale
-            self.goal_pos[:] = pos + a[:, :3]
+            self.goal_pos += a[:, :3]
             if self.cfg.use_orientation:
-                self.goal_quat[:] = torch.as_tensor(
-                    np.stack(
-                        [_rotvec_mul(r, q) for r, q in zip(a[:, 3:6].numpy(), quat.numpy(), strict=True)]
-                    )
-                )
-            else:
-                self.goal_quat[:] = quat
+                rot = zip(a[:, 3:6].numpy(), self.goal_quat.numpy(), strict=True)
+                self.goal_quat[:] = torch.as_tensor(np.stack([_rotvec_mul(r, q) for r, q in rot]))
         else:
             self.goal_pos[:] = a[:, :3] + self.env.env_origins.cpu().double()
-            q = a[:, 3:7] if self.cfg.use_orientation else quat
-            self.goal_quat[:] = q / q.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+            if self.cfg.use_orientation:
+                q = a[:, 3:7]
+                self.goal_quat[:] = q / q.norm(dim=-1, keepdim=True).clamp(min=1e-9)
         return action
 
     def apply(self) -> None:
         mink = self._mink
         qpos = self.env.sim.qpos.detach().cpu().numpy()
+        last = self.target.detach().cpu().double().numpy()
         out = np.empty((self.env.num_envs, len(self.qadr)))
         for w in range(self.env.num_envs):
-            self.configuration.update(qpos[w].copy())
+            # Solved from the last joint targets, so the targets are a function of the goal alone and the
+            # servos' tracking error does not feed back into them.
+            q = qpos[w].copy()
+            q[self.qadr] = last[w]
+            self.configuration.update(q)
             goal = mink.SE3.from_rotation_and_translation(
                 mink.SO3(self.goal_quat[w].numpy()), self.goal_pos[w].numpy()
             )
@@ -130,6 +135,9 @@ class DifferentialIKAction(ActionTerm):
         default = self.entity.default_joint_pos[self.joint_ids].to(self.target)
         self.target[env_ids] = default
         self.write_ctrl(self.target[env_ids], env_ids)
+        # The goal starts at the site's pose (the env calls this after the reset state is forwarded).
+        ids = env_ids.to(self.env.sim.device)
+        self.goal_pos[env_ids.cpu()], self.goal_quat[env_ids.cpu()] = self._site_pose(ids)
 
 
 def _mat2quat(mat: np.ndarray) -> np.ndarray:
