@@ -275,8 +275,12 @@ def layout_of(model: mujoco.MjModel, name: str, kind: str, prefix: str, source: 
     def nm(t: mujoco.mjtObj, i: int) -> str:
         return mujoco.mj_id2name(model, t, i) or ""
 
-    body_ids = [i for i in range(1, model.nbody)
-                if (nm(obj.mjOBJ_BODY, i) in bodies if bodies is not None else nm(obj.mjOBJ_BODY, i).startswith(prefix))]  # fmt: skip
+    names = [nm(obj.mjOBJ_BODY, i) for i in range(model.nbody)]
+    body_ids = [
+        i
+        for i in range(1, model.nbody)
+        if (names[i] in bodies if bodies is not None else names[i].startswith(prefix))
+    ]
     mine = set(body_ids)
     jids = [j for j in range(model.njnt) if int(model.jnt_bodyid[j]) in mine]
     free = [j for j in jids if int(model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_FREE)]
@@ -285,8 +289,10 @@ def layout_of(model: mujoco.MjModel, name: str, kind: str, prefix: str, source: 
         for j in jids
         if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
     ]
-    acts = [a for a in range(model.nu)
-            if int(model.actuator_trntype[a]) == int(mujoco.mjtTrn.mjTRN_JOINT) and int(model.actuator_trnid[a, 0]) in hinge]  # fmt: skip
+    by_joint = [
+        a for a in range(model.nu) if int(model.actuator_trntype[a]) == int(mujoco.mjtTrn.mjTRN_JOINT)
+    ]
+    acts = [a for a in by_joint if int(model.actuator_trnid[a, 0]) in hinge]
     act_joints = [int(model.actuator_trnid[a, 0]) for a in acts]
     ordered = act_joints + [j for j in hinge if j not in act_joints]
     return EntityLayout(

@@ -29,8 +29,9 @@ from robolearn.core.entity import Entity, SceneEntityCfg
 from robolearn.core.env import ManagerBasedRlEnv
 
 __all__ = [
-    "ActionTermCfg", "CommandTermCfg", "DifferentialIKActionCfg", "FrozenPolicyActionCfg", "CurriculumTerm", "Entity", "EnvCfg", "EventTerm", "GripperActionCfg",
-    "JointEffortActionCfg", "JointPositionActionCfg", "JointVelocityActionCfg", "ManagerBasedRlEnv",
-    "MotionClipCommandCfg", "ObsGroupCfg", "ObsTerm", "PoseCommandCfg", "RewardTerm", "SceneEntityCfg", "SimCfg",
-    "TerminationTerm", "TrajectoryCommandCfg", "VelocityCommandCfg", "ViewerCfg",
+    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "DifferentialIKActionCfg", "Entity", "EnvCfg",
+    "EventTerm", "FrozenPolicyActionCfg", "GripperActionCfg", "JointEffortActionCfg",
+    "JointPositionActionCfg", "JointVelocityActionCfg", "ManagerBasedRlEnv", "MotionClipCommandCfg",
+    "ObsGroupCfg", "ObsTerm", "PoseCommandCfg", "RewardTerm", "SceneEntityCfg", "SimCfg", "TerminationTerm",
+    "TrajectoryCommandCfg", "VelocityCommandCfg", "ViewerCfg",
 ]  # fmt: skip

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from robolearn.core.entity import index, match_names
+
 if TYPE_CHECKING:
     from robolearn.core.entity import Entity
     from robolearn.core.env import ManagerBasedRlEnv
@@ -41,15 +43,11 @@ class ActionTerm:
         actuated = self.entity.joint_names[: self.entity.num_actuated]
         if not actuated:
             raise ValueError(f"actions[{name!r}]: entity {cfg.entity!r} has no actuated joints")
-        from robolearn.core.entity import match_names
-
         self.joint_ids = match_names(actuated, cfg.joint_names, "joint_names", cfg.entity)
         self.joint_names = [actuated[i] for i in self.joint_ids]
         ids = [self.entity.actuator_ids[i] for i in self.joint_ids]
         self.ctrl_ids = ids
         """Columns of sim.ctrl this term writes."""
-        from robolearn.core.entity import index
-
         self._ctrl_cols = index(ids)
         self._all_ctrl = ids == list(range(env.sim.ctrl.shape[1]))
 

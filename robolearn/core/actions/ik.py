@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 class DifferentialIKActionCfg(ActionTermCfg):
     """End-effector control of `site` (the entity's own site name) through the joints `joint_names`.
 
-    relative: action = (dx, dy, dz[, rx, ry, rz]) * scale, a world-frame displacement (m) and rotation vector
-    (rad) from the site's current pose; absolute: action = (x, y, z[, qw, qx, qy, qz]), a goal pose relative
-    to the world's origin.
+    relative: action = (dx, dy, dz[, rx, ry, rz]) * scale, a world-frame displacement (m) and rotation
+    vector (rad) added to the goal, which starts at the site's pose at reset;
+    absolute: action = (x, y, z[, qw, qx, qy, qz]), a goal pose relative to the world's origin.
     """
 
     site: str = ""
