@@ -417,3 +417,27 @@ def test_export_metadata_lists_action_terms_and_refuses_non_joint_targets(leap):
     assert [c.name for c in meta.commands] == ["lin_vel_x", "lin_vel_y", "ang_vel_z"]
     with pytest.raises(ValueError, match=r"action terms \['left_hand', 'right_hand'\] are not joint-position terms of the main"):
         policy_metadata(leap, "Leap-Bimanual-BoxLift")
+
+
+def test_an_articulated_object_and_a_loose_tool_from_mjcf():
+    from robolearn.entities import ObjectEntityCfg
+
+    cfg = _aloha_cfg()
+    cfg.scene = SceneCfg(robot="", entities={
+        "cabinet": ObjectEntityCfg(mjcf="drawer.xml", pos=(0.5, 0.0, 0.0)),
+        "tool": ObjectEntityCfg(mjcf="drawer.xml", pos=(0.0, 1.0, 0.0), free=True),
+    })  # fmt: skip
+    cfg.observations = {"policy": ObsGroupCfg({"drawer": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("cabinet")})})}
+    cfg.actions = {}
+    env = ManagerBasedRlEnv(cfg)
+    env.reset(seed=0)
+    cabinet, tool = env.scene["cabinet"], env.scene["tool"]
+    assert cabinet.fixed_base and cabinet.joint_names == ["slide"] and cabinet.num_actuated == 0
+    assert not tool.fixed_base and tool.joint_names == ["slide"] and env.num_actions == 0
+    handle = cabinet.site_pos_w[:, cabinet.find_sites("handle")[0]].clone()
+    cabinet.write_joint_state(torch.arange(2), torch.full((2, 1), 0.1))
+    env.sim.forward()
+    torch.testing.assert_close(cabinet.site_pos_w[:, 0] - handle, torch.tensor([[0.1, 0.0, 0.0]] * 2, dtype=handle.dtype))
+    env.step(torch.zeros(2, 0))
+    assert (env.obs_buf["policy"][:, 0] > 0.09).all()  # the drawer stays out (damped, no spring)
+    assert tool.root_pos_w[0, 1] == pytest.approx(1.0, abs=1e-3)  # the loose cabinet sits on the floor
