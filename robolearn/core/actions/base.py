@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import mujoco
 import torch
 
 from robolearn.core.entity import index, match_names
@@ -37,9 +38,10 @@ class ActionTerm:
         self.name = name
         self.cfg = cfg
         self.env = env
-        self.entity: Entity = (
-            env.scene[cfg.entity] if cfg.entity in env.scene else _missing_entity(name, cfg, env)
-        )
+        if cfg.entity not in env.scene:
+            raise ValueError(f"actions[{name!r}].entity={cfg.entity!r} is not an entity of the scene; "
+                             f"entities: {list(env.scene.entities)}")  # fmt: skip
+        self.entity: Entity = env.scene[cfg.entity]
         actuated = self.entity.joint_names[: self.entity.num_actuated]
         if not actuated:
             raise ValueError(f"actions[{name!r}]: entity {cfg.entity!r} has no actuated joints")
@@ -82,11 +84,6 @@ class ActionTerm:
 
     def reset(self, env_ids: torch.Tensor) -> None:
         pass
-
-
-def _missing_entity(name: str, cfg: ActionTermCfg, env: ManagerBasedRlEnv) -> Entity:
-    raise ValueError(f"actions[{name!r}].entity={cfg.entity!r} is not an entity of the scene; "
-                     f"entities: {list(env.scene.entities)}")  # fmt: skip
 
 
 class ActionManager:
@@ -133,15 +130,12 @@ class ActionManager:
             for i, a in enumerate(entity.actuator_ids):
                 if a in claimed:
                     continue
-                servo = (
-                    model.actuator_biastype[a] == 1 and model.actuator_biasprm[a, 1] != 0
-                )  # affine, -kp * q
+                # A position servo: affine bias with a -kp * q term.
+                affine = model.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
+                servo = affine and model.actuator_biasprm[a, 1] != 0
                 cols.append(a)
-                values.append(
-                    entity.default_joint_pos[i]
-                    if servo
-                    else torch.zeros((), dtype=entity.default_joint_pos.dtype)
-                )
+                zero = torch.zeros((), dtype=entity.default_joint_pos.dtype, device=entity.default_joint_pos.device)
+                values.append(entity.default_joint_pos[i] if servo else zero)
             if cols:
                 out.append((cols, torch.stack(values)))
         return out
@@ -169,8 +163,8 @@ class ActionManager:
 
     @property
     def joint_names(self) -> list[str]:
-        """Joint names of every joint-space term, in action order (what an exported policy's outputs drive)."""
-        return [n for t in self.terms.values() for n in getattr(t, "action_joint_names", t.joint_names)]
+        """The joints each term drives, in term order (for joint-position terms: what the action's entries drive)."""
+        return [n for t in self.terms.values() for n in t.joint_names]
 
     # -- the loop -----------------------------------------------------------------------------------------
     def process(self, action: torch.Tensor) -> None:
