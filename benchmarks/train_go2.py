@@ -113,7 +113,7 @@ def main() -> None:
         f"critic {agent.critic_hidden_dims}, {agent.num_learning_epochs} epochs x {agent.num_mini_batches} minibatches",
         f"learner: lr {agent.learning_rate} ({agent.schedule}, KL {agent.desired_kl}), init noise std "
         f"{agent.init_noise_std}, entropy {agent.entropy_coef}, torch threads {agent.torch_threads or 'all'}",
-        f"env: dt {env_cfg.sim.dt} s x {env_cfg.decimation} substeps, action scale {env_cfg.actions.scale}",
+        f"env: dt {env_cfg.sim.dt} s x {env_cfg.decimation} substeps, action scale {env_cfg.actions['joint_pos'].scale}",
         "load average (1/5/15 min) before training: {}, after: {} (other jobs share the cores)".format(
             *("/".join(f"{x:.1f}" for x in load[k]) for k in ("before", "after"))
         ),

@@ -42,7 +42,7 @@ def fixed_command_policy(run: Path, command: tuple[float, float, float], worlds:
     vx, vy, wz = command
 
     def hold(cfg: Any) -> Any:
-        return dataclasses.replace(cfg, commands=cfg.commands.held(vx, vy, wz))
+        return dataclasses.replace(cfg, commands={"base_velocity": cfg.commands["base_velocity"].held(vx, vy, wz)})
 
     with contextlib.redirect_stdout(io.StringIO()):  # rsl_rl prints the model
         return load_run_policy(run, num_envs=worlds, seed=seed, edit_env=hold)

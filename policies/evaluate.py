@@ -133,6 +133,7 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
     err_xy: list[float] = []
     err_yaw: list[float] = []
     rnd = 0
+    tracking = "base_velocity" in env.command_manager
     while len(returns) < episodes:
         env.reset(seed=seed + rnd)
         rnd += 1
@@ -155,9 +156,9 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
                 meter.update_from_env(env, accuracy, done, terminated & active)
             ret += reward * active
             length += active.float()
-            if env.command_manager is not None:
+            if tracking:
                 # Tracking error of the worlds still inside their episode (a done world has been reset).
-                cmd, robot = env.command_manager.command, env.robot
+                cmd, robot = env.command_manager.get_command("base_velocity"), env.robot
                 e_xy = torch.linalg.norm(cmd[:, :2] - robot.root_lin_vel_b[:, :2].float(), dim=-1)
                 e_yaw = (cmd[:, 2] - robot.root_ang_vel_b[:, 2].float()).abs()
                 live = (active & ~done).float()
@@ -181,7 +182,7 @@ def evaluate(pol: LoadedPolicy, episodes: int, seed: int, disturbance: Any = Non
         "episode_length": _mean_ci(lengths),
         "failure_rate": _mean_ci(failures),
     }
-    if env.command_manager is not None:
+    if tracking:
         result["error_vel_xy"] = _mean_ci(err_xy)
         result["error_vel_yaw"] = _mean_ci(err_yaw)
     if meter is not None:

@@ -167,7 +167,35 @@ def read_config(run: Path) -> dict[str, Any]:
     for key in ("task", "env", "agent"):
         if not isinstance(data, dict) or key not in data:
             raise RunError(f"{path}: missing the '{key}' entry")
+    data["env"] = upgrade_env_config(data["env"])
     return data
+
+
+OLD_ACTION_KEYS = {"scale", "clip", "joint_names"}
+OLD_COMMAND_KEYS = {"lin_vel_x", "lin_vel_y", "ang_vel_z"}
+
+
+def upgrade_env_config(env: Any) -> Any:
+    """Rewrite an env config written before named action and command terms into today's shape, so old run
+    folders (and packed skills) still load over the task's current default:
+
+    - `actions: {scale, clip, joint_names}` (one joint-position term) -> `actions: {joint_pos: {...}}`
+    - `commands: {lin_vel_x, ...}` (one velocity command) -> `commands: {base_velocity: {...}}`
+    - `commands: null` (no commands) -> `commands: {}`
+    A config already in the new shape is returned unchanged.
+    """
+    if not isinstance(env, dict):
+        return env
+    env = dict(env)
+    actions = env.get("actions")
+    if isinstance(actions, dict) and actions and set(actions) <= OLD_ACTION_KEYS:
+        env["actions"] = {"joint_pos": dict(actions)}
+    if "commands" in env and env["commands"] is None:
+        env["commands"] = {}
+    commands = env.get("commands")
+    if isinstance(commands, dict) and OLD_COMMAND_KEYS & set(commands):
+        env["commands"] = {"base_velocity": dict(commands)}
+    return env
 
 
 # -- run folders -----------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def render_env_video(env, policy: Callable, path: str | os.PathLike[str], steps:
     renderer = WorldRenderer(env.scene.model, width, height, getattr(env.cfg, "viewer", None))
     writer = VideoWriter(path, fps=1.0 / (env.step_dt * every))
     obs = env.obs_buf
-    base = env.robot.base_id
+    base = env.camera_body
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"rendering {Path(path).name}", total=steps)
         for t in range(steps):

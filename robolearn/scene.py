@@ -1,14 +1,30 @@
-"""Scenes: a menagerie robot plus the project's own pieces (floor, terrain, sensors), built with MjSpec."""
+"""Scenes: named entities (robots, objects, markers) plus the project's own pieces (floor, terrain, sensors),
+composed with MjSpec.
+
+The main robot (`SceneCfg.robot`, the entity named `robot`) keeps its model's own names, so terms, contact
+sensors, keyframes and exported policies name its joints and bodies as the robot does; every other entity
+(`SceneCfg.entities`) is attached under the prefix `<name>/`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import mujoco
 import numpy as np
 
 from robolearn.assets import asset_path
+from robolearn.entities import (
+    EntityCfg,
+    EntityLayout,
+    copy_option,
+    entity_kind,
+    entity_spec,
+    layout_of,
+    set_pd,
+)
 from robolearn.robots import compile_spec, load_spec, robot_scene_spec, robot_spec, robot_xml
 from robolearn.terrain import TerrainCfg, generate_heights, tile_origins
 
@@ -35,11 +51,16 @@ class ContactSensorCfg:
     geoms: tuple[str, ...] = ()
     bodies: tuple[str, ...] = ()
     """Bodies (with their subtrees' geoms excluded): a contact of any geom of the body counts."""
+    entity: str = ""
+    """The entity whose geoms/bodies these are (its local names); empty: the main robot's."""
+    against: str = ""
+    """Count contacts with this entity's root body only (e.g. a hand touching `box`); empty: static geoms."""
 
 
 @dataclass
 class SceneCfg:
     robot: str = "go2"
+    """The main robot (entity `robot`) from the registry; empty for a scene of `entities` only."""
     fast_model: bool = True
     """Use the menagerie `*_mjx` variant (primitive collisions, light solver) where one exists, else the
     full model with the training solver settings its RobotInfo names (e.g. a pyramidal cone)."""
@@ -51,6 +72,11 @@ class SceneCfg:
     locked_joints: tuple[str, ...] = ()
     """Joint-name regexes removed from the model with their actuators: the child body is welded to its parent
     at the joint's zero (e.g. a G1 with its waist locked). Keyframes lose the joints' entries."""
+    entities: dict[str, EntityCfg] = field(default_factory=dict)
+    """Further named entities: robots, objects, markers (robolearn.entities), attached as `<name>/...`."""
+
+
+MAIN_ENTITY = "robot"
 
 
 @dataclass
@@ -63,31 +89,21 @@ class Scene:
     """Name -> slice of sensordata holding (num, 4) rows of (found, fx, fy, fz)."""
     terrain_origins: np.ndarray | None
     robot_source: str
+    entities: dict[str, EntityLayout] = field(default_factory=dict)
+    """Every entity's elements, the main robot (`robot`) first."""
+    views: dict[str, Any] = field(default_factory=dict)
+    """Batched views of each entity (robolearn.core.entity.Entity), set by the env that runs the scene."""
 
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.views[name]
+        except KeyError:
+            raise KeyError(
+                f"no entity {name!r} in the scene; entities: {list(self.views or self.entities)}"
+            ) from None
 
-def _set_pd(spec: mujoco.MjSpec, gains: dict[str, tuple[float, float]]) -> list[str]:
-    import re
-
-    names = []
-    for act in spec.actuators:
-        joint = spec.joint(act.target)
-        names.append(joint.name)
-        kp_kd = next((g for pat, g in gains.items() if re.fullmatch(pat, joint.name)), None)
-        if kp_kd is None:
-            continue
-        kp, kd = kp_kd
-        was_motor = act.biastype == mujoco.mjtBias.mjBIAS_NONE
-        if was_motor and act.ctrllimited:
-            # A torque motor's control range is its torque limit; keep it as the servo's force limit.
-            act.forcerange = np.abs(act.ctrlrange).max() * np.array([-1.0, 1.0])
-            act.forcelimited = 1
-        act.gaintype = mujoco.mjtGain.mjGAIN_FIXED
-        act.biastype = mujoco.mjtBias.mjBIAS_AFFINE
-        act.gainprm[:3] = [kp, 0, 0]
-        act.biasprm[:3] = [0, -kp, -kd]
-        act.ctrlrange = joint.range
-        act.ctrllimited = 1
-    return names
+    def __contains__(self, name: object) -> bool:
+        return name in self.entities
 
 
 def _lock_joints(spec: mujoco.MjSpec, patterns: tuple[str, ...]) -> None:
@@ -157,49 +173,145 @@ def _copy_floor_pairs(spec: mujoco.MjSpec, scene_spec: mujoco.MjSpec) -> None:
                           gap=pair.gap)  # fmt: skip
 
 
-def _add_contact_sensors(
-    spec: mujoco.MjSpec, sensors: dict[str, ContactSensorCfg], ground: list[str]
-) -> dict:
-    # Ground geoms as one body: the contact sensor's second object is the world body (all static geoms).
-    del ground
-    slices_count: dict[str, int] = {}
-    for group, cfg in sensors.items():
-        items = [(mujoco.mjtObj.mjOBJ_GEOM, g) for g in cfg.geoms] + [
-            (mujoco.mjtObj.mjOBJ_BODY, b) for b in cfg.bodies
-        ]
+def _sensor_names(cfg: ContactSensorCfg, group: str, entities: dict[str, EntityCfg]) -> list[tuple]:
+    if cfg.entity and cfg.entity != MAIN_ENTITY and cfg.entity not in entities:
+        raise ValueError(f"scene.contact_sensors[{group!r}].entity={cfg.entity!r} is not an entity of the scene; "
+                         f"entities: {[MAIN_ENTITY, *entities]}")  # fmt: skip
+    prefix = f"{cfg.entity}/" if cfg.entity and cfg.entity != MAIN_ENTITY else ""
+    return [(mujoco.mjtObj.mjOBJ_GEOM, prefix + g) for g in cfg.geoms] + [
+        (mujoco.mjtObj.mjOBJ_BODY, prefix + b) for b in cfg.bodies
+    ]
+
+
+def _add_contact_sensors(spec: mujoco.MjSpec, cfg: SceneCfg) -> dict[str, int]:
+    # The default second object is the world body: all static geoms (the ground, terrain, tables).
+    counts: dict[str, int] = {}
+    for group, sensor in cfg.contact_sensors.items():
+        items = _sensor_names(sensor, group, cfg.entities)
+        ref = "world"
+        if sensor.against:
+            if sensor.against not in cfg.entities:
+                raise ValueError(f"scene.contact_sensors[{group!r}].against={sensor.against!r} is not an entity; "
+                                 f"entities: {list(cfg.entities)}")  # fmt: skip
+            ref = next(b.name for b in spec.bodies if b.name.startswith(f"{sensor.against}/"))
         for i, (objtype, name) in enumerate(items):
             s = spec.add_sensor(name=f"contact/{group}/{i}", type=mujoco.mjtSensor.mjSENS_CONTACT,
-                                objtype=objtype, objname=name, reftype=mujoco.mjtObj.mjOBJ_BODY, refname="world")  # fmt: skip
+                                objtype=objtype, objname=name, reftype=mujoco.mjtObj.mjOBJ_BODY, refname=ref)  # fmt: skip
             s.intprm[0] = (1 << int(mujoco.mjtConDataField.mjCONDATA_FOUND)) | (
                 1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE)
             )
             s.intprm[1] = 3  # reduce="netforce"
             s.intprm[2] = 1
-        slices_count[group] = len(items)
-    return slices_count
+        counts[group] = len(items)
+    return counts
 
 
-def build_scene(cfg: SceneCfg) -> Scene:
+def _owned_bodies(spec: mujoco.MjSpec) -> set[str]:
+    return {b.name for b in spec.bodies} - {"world"}
+
+
+def _check_entity_names(cfg: SceneCfg) -> None:
+    for name in cfg.entities:
+        if not name or "/" in name:
+            raise ValueError(f"scene.entities: entity name {name!r} must be non-empty and contain no '/'")
+        if name == MAIN_ENTITY and cfg.robot:
+            raise ValueError(f"scene.entities[{name!r}] clashes with the main robot (scene.robot={cfg.robot!r}), "
+                             f"which is the entity {MAIN_ENTITY!r}; name it differently or set scene.robot=''")  # fmt: skip
+        if TERRAIN_PREFIX.startswith(name + "/") or name in ("contact", "world"):
+            raise ValueError(f"scene.entities[{name!r}]: the name is reserved (terrain, contact, world)")
+
+
+def _base_spec(
+    cfg: SceneCfg, first: mujoco.MjSpec | None
+) -> tuple[mujoco.MjSpec, str, list[str], mujoco.MjSpec | None]:
+    """The main robot's spec (or an empty one), its source, its actuated joints and its menagerie scene."""
+    if not cfg.robot:
+        spec = mujoco.MjSpec()
+        if first is not None:
+            copy_option(first, spec)  # the first entity's solver settings (integrator, cone)
+        return spec, "", [], None
     spec = robot_spec(cfg.robot, cfg.fast_model)
-    source = str(robot_xml(cfg.robot, cfg.fast_model))
-    spec.option.timestep = cfg.timestep
     scene_spec = robot_scene_spec(cfg.robot, cfg.fast_model)
     if not spec.keys and scene_spec is not None:
         for key in scene_spec.keys:
             spec.add_key(name=key.name, qpos=key.qpos, ctrl=key.ctrl, time=key.time)
     if cfg.locked_joints:
         _lock_joints(spec, cfg.locked_joints)
-    joint_names = _set_pd(spec, cfg.pd_gains)
+    joint_names = set_pd(spec, cfg.pd_gains)
+    return spec, str(robot_xml(cfg.robot, cfg.fast_model)), joint_names, scene_spec
+
+
+def build_scene(cfg: SceneCfg) -> Scene:
+    _check_entity_names(cfg)
+    built = {name: entity_spec(name, ecfg) for name, ecfg in cfg.entities.items()}
+    first = next(iter(built.values()))[0] if built else None
+    spec, source, joint_names, scene_spec = _base_spec(cfg, first)
+    spec.option.timestep = cfg.timestep
+    owned = _owned_bodies(spec) if cfg.robot else None
     origins = _add_terrain(spec, cfg.terrain)
     if scene_spec is not None:
         _copy_floor_pairs(spec, scene_spec)
-    counts = _add_contact_sensors(spec, cfg.contact_sensors, [FLOOR_GEOM])
+    defaults: dict[str, np.ndarray | None] = {}
+    sources: dict[str, str] = {}
+    for name, ecfg in cfg.entities.items():
+        espec, sources[name], defaults[name] = built[name]
+        copy_option(spec, espec)
+        frame = spec.worldbody.add_frame(pos=list(ecfg.pos), quat=list(ecfg.quat))
+        spec.attach(espec, frame=frame, prefix=f"{name}/")
+    if cfg.entities and not spec.keys:
+        spec.add_key(name="home")  # the scene's default state; filled in below
+    counts = _add_contact_sensors(spec, cfg)
     spec.visual.quality.shadowsize = 0  # software GL here: shadows cost ~5x per frame
     spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, 1280)
     spec.visual.global_.offheight = max(spec.visual.global_.offheight, 960)
-    model = compile_spec(spec, source)
+    model = compile_spec(spec, source or "<scene of entities>")
+    layouts: dict[str, EntityLayout] = {}
+    if owned is not None:
+        layouts[MAIN_ENTITY] = layout_of(model, MAIN_ENTITY, "robot", "", source, owned)
+        layouts[MAIN_ENTITY].joints = list(joint_names) + [
+            j for j in layouts[MAIN_ENTITY].joints if j not in joint_names
+        ]
+    for name, ecfg in cfg.entities.items():
+        layouts[name] = layout_of(model, name, entity_kind(ecfg), f"{name}/", sources[name])
+        _fill_keys(model, spec, layouts[name], defaults[name])
     slices = {}
     for group, n in counts.items():
         start = model.sensor(f"contact/{group}/0").adr[0] if n else 0
         slices[group] = slice(int(start), int(start) + 4 * n)
-    return Scene(model, spec.to_xml(), joint_names, slices, origins, source)
+    return Scene(model, spec.to_xml(), joint_names, slices, origins, source, layouts)
+
+
+def _fill_keys(
+    model: mujoco.MjModel, spec: mujoco.MjSpec, layout: EntityLayout, default_q: np.ndarray | None
+) -> None:
+    """Write an entity's default state into every keyframe of the scene: attaching pads keyframes with zeros
+    (a free object would start at the origin), so its placement (qpos0) and own keyframe are put back."""
+    if not model.nkey:
+        return
+    for b in layout.bodies:
+        mocap = model.body_mocapid[model.body(b).id]
+        if mocap >= 0:
+            model.key_mpos[:, 3 * mocap : 3 * mocap + 3] = model.body_pos[model.body(b).id]
+            model.key_mquat[:, 4 * mocap : 4 * mocap + 4] = model.body_quat[model.body(b).id]
+    joints = ([layout.free_joint] if layout.free_joint is not None else []) + [
+        model.joint(n).id for n in layout.joints
+    ]
+    width = {int(mujoco.mjtJoint.mjJNT_FREE): 7, int(mujoco.mjtJoint.mjJNT_BALL): 4}
+    idx = np.sort(np.concatenate([
+        np.arange(model.jnt_qposadr[j], model.jnt_qposadr[j] + width.get(int(model.jnt_type[j]), 1)) for j in joints
+    ])) if joints else np.zeros(0, dtype=int)  # fmt: skip
+    q = model.qpos0[idx].copy()
+    if default_q is not None:
+        if len(default_q) != len(idx):
+            raise ValueError(f"scene.entities[{layout.name!r}]: its keyframe has {len(default_q)} qpos entries, "
+                             f"the entity has {len(idx)}")  # fmt: skip
+        free = (
+            7 if layout.free_joint is not None else 0
+        )  # the placement, not the model's own keyframe, sets the root
+        q[free:] = default_q[free:]
+    for k in range(model.nkey):
+        model.key_qpos[k, idx] = q
+        key = spec.keys[k]
+        key.qpos = model.key_qpos[k].copy()
+        key.mpos = model.key_mpos[k].ravel().copy()
+        key.mquat = model.key_mquat[k].ravel().copy()

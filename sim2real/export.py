@@ -49,7 +49,7 @@ def _sha256_file(path: str | Path) -> str:
 def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy") -> PolicyMetadata:
     cfg = env.cfg
     model = env.scene.model
-    act = env.action_manager
+    act = _joint_position_terms(env)
     group = cfg.observations[obs_group]
     dims = env.observation_manager.term_dims[obs_group]
     # PD servos are affine actuators: force = kp * ctrl - kp * q - kd * qd.
@@ -57,22 +57,20 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
     kp = np.where(affine, model.actuator_gainprm[:, 0], 0.0)
     kd = np.where(affine, -model.actuator_biasprm[:, 2], 0.0)
     commands = []
-    if env.command_manager is not None:
-        commands = [
-            CommandSpec(n, tuple(r))
-            for n, r in zip(env.command_manager.names, env.command_manager.ranges, strict=True)
-        ]
+    if "base_velocity" in env.command_manager:
+        velocity = env.command_manager.get_term("base_velocity")
+        commands = [CommandSpec(n, tuple(r)) for n, r in zip(velocity.names, velocity.ranges, strict=True)]
     return PolicyMetadata(
         version=EXPORT_VERSION,
         task=task,
         robot=cfg.scene.robot,
-        joint_names=list(act.joint_names),
-        default_joint_pos=act.offset.cpu().double().tolist(),
-        action_scale=float(act.cfg.scale),
-        action_offset=act.offset.cpu().double().tolist(),
-        action_clip=float(act.cfg.clip),
-        kp=kp[act.joint_ids].tolist(),
-        kd=kd[act.joint_ids].tolist(),
+        joint_names=act.joint_names,
+        default_joint_pos=act.offset,
+        action_scale=act.scale,
+        action_offset=act.offset,
+        action_clip=act.clip,
+        kp=kp[act.ctrl_ids].tolist(),
+        kd=kd[act.ctrl_ids].tolist(),
         control_period=float(env.step_dt),
         sim_dt=float(cfg.sim.dt),
         obs_dim=env.observation_manager.group_dim(obs_group),
@@ -95,7 +93,41 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
         base_body=cfg.base_body,
         obs_group=obs_group,
+        extra={"action_terms": dict(env.action_manager.term_dims)},
     )
+
+
+@dataclass
+class _JointTargets:
+    joint_names: list[str]
+    offset: list[float]
+    scale: float
+    clip: float
+    ctrl_ids: list[int]
+
+
+def _joint_position_terms(env: ManagerBasedRlEnv) -> _JointTargets:
+    """The action terms as one joint-position target vector, the only action kind the deploy runtime runs:
+    every term must be a joint-position term of the main robot, with one scale and clip."""
+    from robolearn.core.actions import JointPositionAction
+
+    terms = env.action_manager.terms
+    bad = [n for n, t in terms.items() if not isinstance(t, JointPositionAction) or t.entity is not env.robot]
+    if bad or not terms:
+        raise ValueError(f"export: action terms {bad} are not joint-position terms of the main robot; "
+                         f"the export contract carries joint-position targets only")  # fmt: skip
+    terms_pos = [t for t in terms.values() if isinstance(t, JointPositionAction)]
+    scales = {float(t.cfg.scale) for t in terms_pos}
+    clips = {float(t.cfg.clip) for t in terms_pos}
+    if len(scales) > 1 or len(clips) > 1:
+        raise ValueError(f"export: the action terms {list(terms)} have different scales {sorted(scales)} or clips "
+                         f"{sorted(clips)}; policy.json carries one of each")  # fmt: skip
+    pos = terms_pos
+    return _JointTargets(
+        joint_names=[n for t in pos for n in t.joint_names],
+        offset=[float(x) for t in pos for x in t.offset.cpu().double().tolist()],
+        scale=scales.pop(), clip=clips.pop(), ctrl_ids=[c for t in pos for c in t.ctrl_ids],
+    )  # fmt: skip
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -261,16 +261,17 @@ def run_train_env(policy: str | Path, cfg: Sim2SimCfg, run_env_cfg: RunEnvCfg | 
         v = (-cfg.push, cfg.push)
         env_cfg.events["push"] = EventTerm(mdp.push_by_setting_velocity, "interval",
                                            {"velocity_range": {"x": v, "y": v}}, interval_range_s=(8.0, 12.0))  # fmt: skip
-    if env_cfg.commands is not None:
-        env_cfg.commands = dataclasses.replace(env_cfg.commands, resampling_time_s=(1e9, 1e9))
+    if "base_velocity" in env_cfg.commands:
+        held = dataclasses.replace(env_cfg.commands["base_velocity"], resampling_time_s=(1e9, 1e9))
+        env_cfg.commands = {**env_cfg.commands, "base_velocity": held}
     env_cfg = dataclasses.replace(env_cfg, num_envs=cfg.episodes, episode_length_s=cfg.duration_s + 1.0,
                                   seed=cfg.seed)  # fmt: skip
     env = ManagerBasedRlEnv(env_cfg)
     onnx = OnnxPolicy(json_path.with_name("policy.onnx"), meta)
     commands = torch.as_tensor(episode_commands(meta, cfg), device=env.device)
     env.reset(seed=cfg.seed)
-    if env.command_manager is not None:
-        env.command_manager.command[:] = commands
+    if "base_velocity" in env.command_manager:
+        env.command_manager.get_command("base_velocity")[:] = commands
     obs = env.observation_manager.compute()[meta.obs_group]
     alive = torch.ones(env.num_envs, dtype=torch.bool)
     steps_alive = torch.zeros(env.num_envs)

@@ -92,8 +92,8 @@ def test_falling_robot_terminates_as_failure():
 
 def test_standing_with_zero_actions_tracks_a_zero_command(env):
     env.reset(seed=0)
-    env.command_manager.command[:] = 0.0
-    env.command_manager._time_left[:] = 100.0
+    env.command_manager.get_command("base_velocity")[:] = 0.0
+    env.command_manager.get_term("base_velocity")._time_left[:] = 100.0
     for _ in range(50):
         _, rew, terminated, *_ = env.step(torch.zeros(4, 12))
     assert not terminated.any()
@@ -143,7 +143,7 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     curriculum = {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5, "step": 0.1})}
     env = make(num_envs=64, curriculum=curriculum)
     env.reset(seed=0)
-    cmd = env.command_manager
+    cmd = env.command_manager.get_term("base_velocity")
     assert cmd.lin_vel_scale == 0.5 and cmd.command[:, :2].abs().max() <= 0.5
     ids = torch.arange(8)
     manager, weight = env.reward_manager, env.reward_manager.terms["track_lin_vel_xy"].weight
@@ -163,7 +163,7 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     assert cmd.lin_vel_scale == pytest.approx(0.6)
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
     full.reset(seed=0)
-    assert full.command_manager.lin_vel_scale == 1.0 and full.command_manager.command[:, :2].abs().max() > 0.6
+    assert full.command_manager.get_term("base_velocity").lin_vel_scale == 1.0 and full.command_manager.get_command("base_velocity")[:, :2].abs().max() > 0.6
 
 
 def test_gait_clock_and_contact_reward(env):
@@ -174,9 +174,9 @@ def test_gait_clock_and_contact_reward(env):
     t = 50 * env.step_dt
     phase = mdp.gait_phase(env, period=0.5)
     torch.testing.assert_close(phase[0], torch.tensor([math.sin(2 * math.pi * t / 0.5), math.cos(2 * math.pi * t / 0.5)]))
-    env.command_manager.command[:] = torch.tensor([0.0, 0.0, 0.0])
+    env.command_manager.get_command("base_velocity")[:] = torch.tensor([0.0, 0.0, 0.0])
     assert torch.all(mdp.gait_contact(env) == 1.0)  # told to stand: every planted foot is right
-    env.command_manager.command[:] = torch.tensor([0.5, 0.0, 0.0])
+    env.command_manager.get_command("base_velocity")[:] = torch.tensor([0.5, 0.0, 0.0])
     assert torch.all(mdp.gait_contact(env) == 0.5)  # trotting: one diagonal pair should be in the air
 
 
@@ -187,7 +187,7 @@ def test_g1_stands_on_our_floor_through_the_menagerie_contact_pairs():
     cfg = dataclasses.replace(cfg, num_envs=2, events={})
     env = ManagerBasedRlEnv(cfg)
     env.reset(seed=0)
-    env.command_manager.command[:] = 0.0
+    env.command_manager.get_command("base_velocity")[:] = 0.0
     for _ in range(50):
         _, _, terminated, *_ = env.step(torch.zeros(2, env.num_actions))
     assert not terminated.any()

@@ -95,7 +95,7 @@ def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
 def test_the_shipped_walking_skill_walks_forward_and_not_when_told_to_stand():
     def hold(vx: float) -> Any:
         def edit(cfg: Any) -> Any:
-            return dataclasses.replace(cfg, commands=cfg.commands.held(vx, 0.0, 0.0))
+            return dataclasses.replace(cfg, commands={"base_velocity": cfg.commands["base_velocity"].held(vx, 0.0, 0.0)})
 
         return edit
 

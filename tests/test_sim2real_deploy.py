@@ -165,12 +165,12 @@ def test_deploy_loop_on_the_training_model_reproduces_the_training_env(run):
     cfg = get_task(TASK).env_cfg()
     cfg.observations["policy"].enable_noise = False
     cfg.events = {}  # no randomization: both sides start from the keyframe
-    cfg.commands = dataclasses.replace(cfg.commands, resampling_time_s=(1e9, 1e9))
+    cfg.commands = {"base_velocity": dataclasses.replace(cfg.commands["base_velocity"], resampling_time_s=(1e9, 1e9))}
     cfg = dataclasses.replace(cfg, num_envs=1)
     cfg.sim.num_threads = 1
     env = ManagerBasedRlEnv(cfg)
     env.reset(seed=0)
-    env.command_manager.command[:] = torch.from_numpy(command)
+    env.command_manager.get_command("base_velocity")[:] = torch.from_numpy(command)
     obs = env.observation_manager.compute()["policy"]
     onnx = OnnxPolicy(run / "policy.onnx", meta)
 

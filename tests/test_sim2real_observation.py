@@ -60,7 +60,7 @@ def test_builder_equals_env_policy_observation(history, clip, gait):
     compared = 0
     for step in range(12):
         states = robot_states(env)
-        cmds = env.command_manager.command.cpu().numpy()
+        cmds = env.command_manager.get_command("base_velocity").cpu().numpy()
         last = env.action_manager.action.cpu().numpy()
         for i, b in enumerate(builders):
             if step == 0:

@@ -90,7 +90,7 @@ def test_pd_gains_and_default_pose_are_the_authors():
     assert default["left_hip_pitch"] == pytest.approx(-0.4)
     assert default["right_knee"] == pytest.approx(0.8)
     assert default["left_ankle"] == pytest.approx(-0.4)
-    assert env.action_manager.cfg.scale == 0.25
+    assert env.action_manager.get_term("joint_pos").cfg.scale == 0.25
 
 
 def test_goal_samplers_respect_their_ranges():
@@ -125,7 +125,7 @@ def test_goal_samplers_respect_their_ranges():
     assert dist.max() <= h1_skills.STEP_RADIUS + 1e-9 and dist.max() > 0.9 * h1_skills.STEP_RADIUS
 
     env = make_env("H1-Skill-Walk", num_envs=n)
-    cmd = env.command_manager.command
+    cmd = env.command_manager.get_command("base_velocity")
     goal = SKILL_GOALS["H1-Skill-Walk"]
     assert (cmd >= torch.tensor(goal.low)).all() and (cmd <= torch.tensor(goal.high)).all()
 

@@ -59,7 +59,7 @@ def test_mirrored_observation_is_the_observation_of_the_mirrored_state(task):
     mirror_world(env, mirror)
     env.sim.forward(torch.arange(2))
     env.robot.update()
-    env.command_manager.command[1] = env.command_manager.command[0] * torch.tensor([1.0, -1.0, -1.0])
+    env.command_manager.get_command("base_velocity")[1] = env.command_manager.get_command("base_velocity")[0] * torch.tensor([1.0, -1.0, -1.0])
     env.action_manager.action[1] = mirror.actions(env.action_manager.action[0])
     # The mirror swaps the legs a trot runs half a period apart: the mirrored robot is half a period on.
     env.episode_length_buf[1] = env.episode_length_buf[0] + GAIT_PERIOD_STEPS // 2

@@ -66,9 +66,9 @@ def standing_enabled(env: ManagerBasedRlEnv) -> bool:
 def stepping(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) bool: the worlds whose command asks the robot to move; all of them in a task without commands
     or while `stand_from_step` holds standing off."""
-    if env.command_manager is None or not standing_enabled(env):
+    if "base_velocity" not in env.command_manager or not standing_enabled(env):
         return torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
-    return torch.linalg.norm(env.command_manager.command, dim=-1).to(env.device) > STAND_COMMAND
+    return torch.linalg.norm(env.command_manager.get_command("base_velocity"), dim=-1).to(env.device) > STAND_COMMAND
 
 
 def stand_from_step(env: ManagerBasedRlEnv, env_ids: torch.Tensor, step: int) -> float:

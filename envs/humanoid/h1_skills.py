@@ -37,6 +37,8 @@ import numpy as np
 import torch
 
 from robolearn.core import (
+    ActionTermCfg,
+    CommandTermCfg,
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -573,7 +575,9 @@ class H1SkillCfg(EnvCfg):
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(squat_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(True))
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_squat_goal))
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
+    actions: dict[str, ActionTermCfg] = field(
+        default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
+    )
     # 0.005 s x 4 = 50 Hz control.
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.005))
     decimation: int = 4
@@ -620,7 +624,9 @@ class H1WalkCfg(H1SkillCfg):
     observations: dict[str, ObsGroupCfg] = field(default_factory=walk_observations)
     rewards: dict[str, RewardTerm] = field(default_factory=walk_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
-    commands: VelocityCommandCfg | None = field(default_factory=lambda: dataclasses.replace(WALK_COMMAND))
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"base_velocity": dataclasses.replace(WALK_COMMAND)}
+    )
     events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5})}
@@ -635,11 +641,12 @@ def with_standing(cfg: H1WalkCfg) -> H1WalkCfg:
     docs/skillblender.md (`20261126-190135-walk-stand-clock3`, 500 iterations)."""
     rewards = dict(cfg.rewards)
     rewards["stand_still"] = RewardTerm(biped_gait.stand_still, weight=-0.5)
-    assert cfg.commands is not None
+    walk = cfg.commands["base_velocity"]
+    assert isinstance(walk, VelocityCommandCfg)
     return dataclasses.replace(
         cfg,
         rewards=rewards,
-        commands=dataclasses.replace(cfg.commands, standing_fraction=0.2),
+        commands={**cfg.commands, "base_velocity": dataclasses.replace(walk, standing_fraction=0.2)},
         curriculum={
             **cfg.curriculum,
             "stand_from_step": CurriculumTerm(biped_gait.stand_from_step, params={"step": 0}),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from robolearn.core import (
+    CommandTermCfg,
     CurriculumTerm,
     EventTerm,
     ObsGroupCfg,
@@ -142,16 +143,16 @@ def hind_height(env, target: float = HIND_TARGET_HEIGHT) -> torch.Tensor:
 
 
 def track_heading_lin_vel(env, std: float = 0.5) -> torch.Tensor:
-    assert env.command_manager is not None
-    err = torch.sum(torch.square(env.command_manager.command[:, :2] - _heading_velocity(env)), dim=-1)
+    command = env.command_manager.get_command("base_velocity")
+    err = torch.sum(torch.square(command[:, :2] - _heading_velocity(env)), dim=-1)
     return torch.exp(-err / std**2)
 
 
 def track_world_yaw_rate(env, std: float = 0.5) -> torch.Tensor:
     """Yaw rate about the world z axis (the body z axis is horizontal when upright)."""
-    assert env.command_manager is not None
+    command = env.command_manager.get_command("base_velocity")
     w_world = quat_rotate(env.robot.root_quat_w, env.robot.root_ang_vel_b)
-    err = torch.square(env.command_manager.command[:, 2] - w_world[:, 2].float())
+    err = torch.square(command[:, 2] - w_world[:, 2].float())
     return torch.exp(-err / std**2)
 
 
@@ -203,10 +204,10 @@ class A1HindLegsHInfCfg(A1VelocityHInfCfg):
             "thigh_contact": TerminationTerm(mdp.illegal_contact, params={"sensor": "thighs"}),
         }
     )
-    commands: VelocityCommandCfg | None = field(
-        default_factory=lambda: VelocityCommandCfg(
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"base_velocity": VelocityCommandCfg(
             lin_vel_x=(-0.3, 0.5), lin_vel_y=(0.0, 0.0), ang_vel_z=(-0.5, 0.5), standing_fraction=0.3
-        )
+        )}
     )
     episode_length_s: float = 10.0
 

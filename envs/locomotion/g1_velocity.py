@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from robolearn.core import (
+    CommandTermCfg,
     RewardTerm,
     SimCfg,
     VelocityCommandCfg,
@@ -48,10 +49,10 @@ def g1_rewards() -> dict[str, RewardTerm]:
 class G1VelocityFlatCfg(LeggedVelocityCfg):
     scene: SceneCfg = field(default_factory=g1_scene)
     rewards: dict[str, RewardTerm] = field(default_factory=g1_rewards)
-    commands: VelocityCommandCfg | None = field(
-        default_factory=lambda: VelocityCommandCfg(
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"base_velocity": VelocityCommandCfg(
             lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5)
-        )
+        )}
     )
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     base_body: str = "pelvis"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from robolearn.core import (
+    ActionTermCfg,
     EnvCfg,
     EventTerm,
     JointPositionActionCfg,
@@ -67,7 +68,9 @@ class Go2StandCfg(EnvCfg):
             "too_low": TerminationTerm(mdp.base_height_below, params={"min_height": 0.15}),
         }
     )
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
+    actions: dict[str, ActionTermCfg] = field(
+        default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
+    )
     events: dict[str, EventTerm] = field(
         default_factory=lambda: {
             "reset_joints": EventTerm(

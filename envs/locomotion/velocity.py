@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robolearn.core import (
+    ActionTermCfg,
+    CommandTermCfg,
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -130,8 +132,10 @@ class LeggedVelocityCfg(EnvCfg):
     )
     rewards: dict[str, RewardTerm] = field(default_factory=velocity_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=velocity_terminations)
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
-    commands: VelocityCommandCfg | None = field(default_factory=VelocityCommandCfg)
+    actions: dict[str, ActionTermCfg] = field(
+        default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
+    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"base_velocity": VelocityCommandCfg()})
     events: dict[str, EventTerm] = field(default_factory=velocity_events)
 
 

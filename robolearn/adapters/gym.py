@@ -30,7 +30,7 @@ def _make(task: str, num_envs: int, **overrides: Any) -> ManagerBasedRlEnv:
 
 def _spaces(env: ManagerBasedRlEnv, group: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:
     obs_dim = env.observation_dims()[group]
-    clip = float(env.cfg.actions.clip)
+    clip = float(env.action_manager.action_bound)
     obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
     act_space = gym.spaces.Box(-clip, clip, (env.num_actions,), np.float32)
     return obs_space, act_space
@@ -70,7 +70,7 @@ class SingleEnv(gym.Env):
         if self._renderer is None:
             self._renderer = WorldRenderer(self.env.scene.model)
         q, v = self.env.sim.qpos[0].numpy(), self.env.sim.qvel[0].numpy()
-        return self._renderer.render_state(q, v, self.env.robot.base_id)
+        return self._renderer.render_state(q, v, self.env.camera_body)
 
     def close(self):
         if self._renderer is not None:

@@ -20,7 +20,7 @@ class Sb3VecEnv(VecEnv):
         self.env = env
         self.group = group
         env.keep_terminal_obs = True
-        clip = float(action_bound if action_bound is not None else env.cfg.actions.clip)
+        clip = float(action_bound if action_bound is not None else env.action_manager.action_bound)
         obs_space = spaces.Box(-np.inf, np.inf, (env.observation_dims()[group],), np.float32)
         act_space = spaces.Box(-clip, clip, (env.num_actions,), np.float32)
         self.render_mode = None

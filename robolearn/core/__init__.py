@@ -1,19 +1,37 @@
+from robolearn.core.actions import (
+    ActionTermCfg,
+    DifferentialIKActionCfg,
+    FrozenPolicyActionCfg,
+    GripperActionCfg,
+    JointEffortActionCfg,
+    JointPositionActionCfg,
+    JointVelocityActionCfg,
+)
 from robolearn.core.cfg import (
     CurriculumTerm,
     EnvCfg,
     EventTerm,
-    JointPositionActionCfg,
     ObsGroupCfg,
     ObsTerm,
     RewardTerm,
     SimCfg,
     TerminationTerm,
-    VelocityCommandCfg,
     ViewerCfg,
 )
+from robolearn.core.commands import (
+    CommandTermCfg,
+    MotionClipCommandCfg,
+    PoseCommandCfg,
+    TrajectoryCommandCfg,
+    VelocityCommandCfg,
+)
+from robolearn.core.entity import Entity, SceneEntityCfg
 from robolearn.core.env import ManagerBasedRlEnv
 
 __all__ = [
-    "CurriculumTerm", "EnvCfg", "EventTerm", "JointPositionActionCfg", "ManagerBasedRlEnv", "ObsGroupCfg",
-    "ObsTerm", "RewardTerm", "SimCfg", "TerminationTerm", "VelocityCommandCfg", "ViewerCfg",
+    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "DifferentialIKActionCfg", "Entity", "EnvCfg",
+    "EventTerm", "FrozenPolicyActionCfg", "GripperActionCfg", "JointEffortActionCfg",
+    "JointPositionActionCfg", "JointVelocityActionCfg", "ManagerBasedRlEnv", "MotionClipCommandCfg",
+    "ObsGroupCfg", "ObsTerm", "PoseCommandCfg", "RewardTerm", "SceneEntityCfg", "SimCfg", "TerminationTerm",
+    "TrajectoryCommandCfg", "VelocityCommandCfg", "ViewerCfg",
 ]  # fmt: skip

@@ -7,12 +7,18 @@ the command line (tyro), e.g. `--env.rewards.track-lin-vel-xy.weight 2.0`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from robolearn.core.actions import ActionTermCfg, JointPositionActionCfg
+from robolearn.core.commands import CommandTermCfg, VelocityCommandCfg
 from robolearn.scene import SceneCfg
+
+__all__ = [
+    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "EnvCfg", "EventTerm", "JointPositionActionCfg",
+    "ObsGroupCfg", "ObsTerm", "RewardTerm", "SimCfg", "TerminationTerm", "VelocityCommandCfg", "ViewerCfg",
+]  # fmt: skip
 
 
 @dataclass
@@ -67,33 +73,6 @@ class CurriculumTerm:
 
 
 @dataclass
-class JointPositionActionCfg:
-    """Actions are joint-position targets: default pose + scale * action, tracked by PD servos."""
-
-    scale: float = 0.25
-    clip: float = 100.0
-    joint_names: str = ".*"
-    """Regex over actuated joint names; unmatched joints hold their default pose."""
-
-
-@dataclass
-class VelocityCommandCfg:
-    """Uniformly sampled body-frame velocity commands (vx, vy, yaw rate)."""
-
-    lin_vel_x: tuple[float, float] = (-1.0, 1.0)
-    lin_vel_y: tuple[float, float] = (-1.0, 1.0)
-    ang_vel_z: tuple[float, float] = (-1.0, 1.0)
-    resampling_time_s: tuple[float, float] = (5.0, 10.0)
-    standing_fraction: float = 0.05
-    """Fraction of commands that are zero (stand still)."""
-
-    def held(self, vx: float, vy: float, wz: float) -> VelocityCommandCfg:
-        """This command term with one command held for the whole episode (benchmarks, checks of a walker)."""
-        return dataclasses.replace(self, lin_vel_x=(vx, vx), lin_vel_y=(vy, vy), ang_vel_z=(wz, wz),
-                                   standing_fraction=0.0, resampling_time_s=(1e6, 1e6))  # fmt: skip
-
-
-@dataclass
 class SimCfg:
     dt: float = 0.004
     """Physics timestep (s)."""
@@ -124,8 +103,10 @@ class EnvCfg:
     observations: dict[str, ObsGroupCfg]
     rewards: dict[str, RewardTerm]
     terminations: dict[str, TerminationTerm]
-    actions: JointPositionActionCfg = field(default_factory=JointPositionActionCfg)
-    commands: VelocityCommandCfg | None = None
+    actions: dict[str, ActionTermCfg] = field(default_factory=lambda: {"joint_pos": JointPositionActionCfg()})
+    """Named action terms; the policy's action is their concatenation, in this order."""
+    commands: dict[str, CommandTermCfg] = field(default_factory=dict)
+    """Named command terms (e.g. `base_velocity`), read by terms through env.command_manager.get_command."""
     events: dict[str, EventTerm] = field(default_factory=dict)
     curriculum: dict[str, CurriculumTerm] = field(default_factory=dict)
     sim: SimCfg = field(default_factory=SimCfg)
@@ -135,7 +116,7 @@ class EnvCfg:
     episode_length_s: float = 20.0
     seed: int = 0
     base_body: str = "base"
-    """The robot's trunk body (velocities, orientation, pushes)."""
+    """The main robot's trunk body (velocities, orientation, pushes); its root body when empty."""
     keyframe: str | None = "home"
-    """Keyframe giving the default pose; qpos0 when None or absent."""
+    """Keyframe of the scene giving the default state; qpos0 when None or absent."""
     viewer: ViewerCfg = field(default_factory=ViewerCfg)

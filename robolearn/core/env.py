@@ -12,12 +12,12 @@ import math
 from typing import Any
 
 import mujoco
-import numpy as np
 import torch
 
-from robolearn.core.actions import JointPositionAction
+from robolearn.core.actions import ActionManager
 from robolearn.core.cfg import EnvCfg
-from robolearn.core.commands import VelocityCommand
+from robolearn.core.commands import CommandManager
+from robolearn.core.entity import Entity
 from robolearn.core.managers import (
     CurriculumManager,
     EventManager,
@@ -25,78 +25,11 @@ from robolearn.core.managers import (
     RewardManager,
     TerminationManager,
 )
-from robolearn.math import quat_rotate_inverse
-from robolearn.scene import Scene, build_scene
-from robolearn.sim import SimBackend, make_backend
+from robolearn.scene import MAIN_ENTITY, build_scene
+from robolearn.sim import make_backend
 
-
-class RobotData:
-    """Named views of the robot's state and quantities derived from it once per step."""
-
-    def __init__(self, scene: Scene, sim: SimBackend, base_body: str, keyframe: str | None):
-        model = scene.model
-        self.sim = sim
-        self.joint_names = scene.joint_names
-        if model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
-            raise ValueError("the robot must have a free-floating base (a free joint first)")
-        try:
-            self.base_id = model.body(base_body).id
-        except KeyError:
-            bodies = [model.body(i).name for i in range(model.nbody)]
-            raise ValueError(
-                f"base_body {base_body!r} is not a body of the model; bodies: {bodies}"
-            ) from None
-        qadr = np.array([model.joint(n).qposadr[0] for n in self.joint_names])
-        vadr = np.array([model.joint(n).dofadr[0] for n in self.joint_names])
-        # Contiguous address ranges give views instead of gathers.
-        self._q = self._index(qadr)
-        self._v = self._index(vadr)
-        key_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, keyframe) if keyframe else -1
-        self.keyframe = int(key_id) if key_id >= 0 else None
-        qpos0 = model.key_qpos[key_id] if key_id >= 0 else model.qpos0
-        # Constants take the state's dtype: float64 on the cpu backend, float32 on warp.
-        dtype = sim.qpos.dtype
-        self.default_root_pos = torch.tensor(qpos0[:3], dtype=dtype, device=sim.device)
-        self.default_root_quat = torch.tensor(qpos0[3:7], dtype=dtype, device=sim.device)
-        self.default_joint_pos = torch.tensor(qpos0[qadr], dtype=dtype, device=sim.device)
-        self.soft_joint_limits = torch.tensor(
-            np.array([model.joint(n).range for n in self.joint_names]), dtype=dtype, device=sim.device
-        )
-        self.gravity_w = torch.tensor([0.0, 0.0, -1.0], dtype=dtype, device=sim.device)
-        self.update()
-
-    @staticmethod
-    def _index(adr: np.ndarray) -> slice | torch.Tensor:
-        if len(adr) and np.all(np.diff(adr) == 1):
-            return slice(int(adr[0]), int(adr[-1]) + 1)
-        return torch.as_tensor(adr, dtype=torch.long)
-
-    @property
-    def root_pos_w(self) -> torch.Tensor:
-        return self.sim.qpos[:, 0:3]
-
-    @property
-    def root_quat_w(self) -> torch.Tensor:
-        return self.sim.qpos[:, 3:7]
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self.sim.qpos[:, self._q]
-
-    @property
-    def joint_vel(self) -> torch.Tensor:
-        return self.sim.qvel[:, self._v]
-
-    @property
-    def joint_acc(self) -> torch.Tensor:
-        return self.sim.qacc[:, self._v]
-
-    def update(self) -> None:
-        quat = self.root_quat_w
-        # A free joint's qvel holds the world-frame linear and the body-frame angular velocity.
-        self.root_lin_vel_b = quat_rotate_inverse(quat, self.sim.qvel[:, 0:3])
-        self.root_ang_vel_b = self.sim.qvel[:, 3:6]
-        self.projected_gravity_b = quat_rotate_inverse(quat, self.gravity_w.expand(quat.shape[0], 3))
+RobotData = Entity
+"""The main robot's views (the name terms and learners have always imported)."""
 
 
 class ManagerBasedRlEnv:
@@ -117,7 +50,18 @@ class ManagerBasedRlEnv:
         self.max_episode_length = math.ceil(cfg.episode_length_s / self.step_dt)
         self.rng = torch.Generator(device=self.device)
         self.rng.manual_seed(cfg.seed)
-        self.robot = RobotData(self.scene, self.sim, cfg.base_body, cfg.keyframe)
+        key_id = (
+            mujoco.mj_name2id(self.scene.model, mujoco.mjtObj.mjOBJ_KEY, cfg.keyframe) if cfg.keyframe else -1
+        )
+        self.keyframe: int | None = int(key_id) if key_id >= 0 else None
+        """The scene keyframe worlds reset to (default state of every entity); qpos0 when None."""
+        for name, layout in self.scene.entities.items():
+            base = (cfg.base_body or None) if name == MAIN_ENTITY else None
+            self.scene.views[name] = Entity(layout, self.scene.model, self.sim, self.keyframe, base)
+        self.robot: Entity = self.scene.views.get(MAIN_ENTITY)  # type: ignore[assignment]
+        """The main robot (entity `robot`); None in a scene without one (then name entities explicitly)."""
+        self._moving = [e for e in self.scene.views.values() if not e.fixed_base and e is not self.robot]
+        self._placed = [e for e in self.scene.views.values() if not e.fixed_base or e._mocap >= 0]
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.common_step_counter = 0
         self.nan_resets = 0
@@ -136,8 +80,9 @@ class ManagerBasedRlEnv:
         self.env_origins = torch.zeros(self.num_envs, 3, dtype=torch.float64, device=self.device)
         self._update_env_origins(torch.arange(self.num_envs, device=self.device))
 
-        self.action_manager = JointPositionAction(cfg.actions, self)
-        self.command_manager = VelocityCommand(cfg.commands, self) if cfg.commands else None
+        # Commands first: a frozen-policy action term reads its entity and commands when it is built.
+        self.command_manager = CommandManager(cfg.commands, self)
+        self.action_manager = ActionManager(cfg.actions, self)
         self.event_manager = EventManager(cfg.events, self)
         self.reward_manager = RewardManager(cfg.rewards, self)
         self.termination_manager = TerminationManager(cfg.terminations, self)
@@ -152,6 +97,12 @@ class ManagerBasedRlEnv:
     @property
     def num_actions(self) -> int:
         return self.action_manager.dim
+
+    @property
+    def camera_body(self) -> int:
+        """The body videos follow: the main robot's base, else the first entity's root."""
+        entity = self.robot if self.robot is not None else next(iter(self.scene.views.values()), None)
+        return entity.base_id if entity is not None else 0
 
     def observation_dims(self) -> dict[str, int]:
         return {g: self.observation_manager.group_dim(g) for g in self.cfg.observations}
@@ -181,10 +132,9 @@ class ManagerBasedRlEnv:
             # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
             bad_ids = bad.nonzero(as_tuple=True)[0]
             self.nan_resets += len(bad_ids)
-            self.sim.reset(bad_ids.to(self.sim.device), self.robot.keyframe)
-        self.robot.update()
-        if self.command_manager is not None:
-            self.command_manager.compute(self.step_dt)
+            self.sim.reset(bad_ids.to(self.sim.device), self.keyframe)
+        self._update_entities()
+        self.command_manager.compute(self.step_dt)
 
         terminated, time_out = self.termination_manager.compute()
         terminated |= bad
@@ -203,6 +153,12 @@ class ManagerBasedRlEnv:
         self.extras["log"]["Sim/nan_resets"] = float(self.nan_resets)
         return self.obs_buf, reward, terminated, time_out, self.extras
 
+    def _update_entities(self) -> None:
+        if self.robot is not None:
+            self.robot.update()
+        for entity in self._moving:
+            entity.update()
+
     def _update_env_origins(self, env_ids: torch.Tensor) -> None:
         if self.terrain_origins is None:
             return  # each world is its own simulation: on flat ground every robot can start at the origin
@@ -217,11 +173,15 @@ class ManagerBasedRlEnv:
         if hasattr(self, "reward_manager"):
             log.update(self.reward_manager.reset(env_ids, self.cfg.episode_length_s))
             log.update(self.termination_manager.reset(env_ids))
-        if self.command_manager is not None:
-            log.update(self.command_manager.reset(env_ids))
+        log.update(self.command_manager.reset(env_ids))
         sim_ids = env_ids.to(self.sim.device)
-        self.sim.reset(sim_ids, self.robot.keyframe)
-        self.sim.qpos[sim_ids, 0:3] += self.env_origins[env_ids].to(self.sim.qpos.dtype)
+        self.sim.reset(sim_ids, self.keyframe)
+        if self.terrain_origins is not None:
+            for entity in self._placed:
+                root = entity.root_pose_w[sim_ids]
+                root[:, :3] += self.env_origins[env_ids].to(root.dtype)
+                entity.write_root_pose(env_ids, root)
+        self.command_manager.after_sim_reset(env_ids)
         self.event_manager.apply("reset", env_ids)
         self.event_manager.reset(env_ids)
         self.sim.forward(sim_ids)
@@ -229,7 +189,7 @@ class ManagerBasedRlEnv:
         self.episode_length_buf[env_ids] = 0
         if hasattr(self, "observation_manager"):
             self.observation_manager.reset(env_ids)
-        self.robot.update()
+        self._update_entities()
         self.extras.setdefault("log", {}).update(log)
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from robolearn.core.cfg import CurriculumTerm, EventTerm, ObsGroupCfg, RewardTerm, TerminationTerm
+from robolearn.core.entity import resolve_params
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
@@ -23,6 +24,8 @@ class ObservationManager:
         self.term_dims: dict[str, dict[str, int]] = {}
         self._history: dict[str, torch.Tensor] = {}
         for name, group in groups.items():
+            for term in group.terms.values():
+                resolve_params(term.params, env.scene)
             dims = {
                 t: int(term.func(env, **term.params).reshape(env.num_envs, -1).shape[1])
                 for t, term in group.terms.items()
@@ -80,6 +83,8 @@ class RewardManager:
     def __init__(self, terms: dict[str, RewardTerm], env: ManagerBasedRlEnv):
         self.terms = {k: t for k, t in terms.items() if t.weight != 0.0}
         self.env = env
+        for t in self.terms.values():
+            resolve_params(t.params, env.scene)
         n = env.num_envs
         self.episode_sums = {k: torch.zeros(n, device=env.device) for k in self.terms}
         self.step_values = {k: torch.zeros(n, device=env.device) for k in self.terms}
@@ -105,6 +110,8 @@ class TerminationManager:
     def __init__(self, terms: dict[str, TerminationTerm], env: ManagerBasedRlEnv):
         self.terms = terms
         self.env = env
+        for t in terms.values():
+            resolve_params(t.params, env.scene)
         self.term_dones = {k: torch.zeros(env.num_envs, dtype=torch.bool, device=env.device) for k in terms}
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,6 +135,8 @@ class EventManager:
     def __init__(self, terms: dict[str, EventTerm], env: ManagerBasedRlEnv):
         self.terms = terms
         self.env = env
+        for t in terms.values():
+            resolve_params(t.params, env.scene)
         self._next_fire = {
             k: self._draw_interval(t, env.num_envs) for k, t in terms.items() if t.mode == "interval"
         }
@@ -159,6 +168,8 @@ class CurriculumManager:
     def __init__(self, terms: dict[str, CurriculumTerm], env: ManagerBasedRlEnv):
         self.terms = terms
         self.env = env
+        for t in terms.values():
+            resolve_params(t.params, env.scene)
 
     def update(self, env_ids: torch.Tensor) -> dict[str, float]:
         log = {}

@@ -156,7 +156,7 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
     obs = env.obs_buf
     for _ in range(env.max_episode_length - 1):
         if method == "velocity":
-            env.command_manager.command[:] = velocity_commands(env, state)
+            env.command_manager.get_command("base_velocity")[:] = velocity_commands(env, state)
             obs = env.observation_manager.compute()
         with torch.no_grad():
             obs, _, terminated, _, _ = env.step(act(obs))

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 
 from robolearn.core import (
+    ActionTermCfg,
+    CommandTermCfg,
     CurriculumTerm,
     EnvCfg,
     EventTerm,
@@ -308,27 +310,32 @@ class DelayedJointPositionAction(JointPositionAction):
         self.delay = delay
         self._queue = torch.zeros(int(delay.max()) + 1, *base.action.shape, device=base.action.device)
 
-    def process(self, action: torch.Tensor) -> None:
+    def process(self, action: torch.Tensor) -> torch.Tensor:
         self._queue = torch.roll(self._queue, 1, dims=0)
         self._queue[0] = action.to(self._queue.device)
         ar = torch.arange(self.env.num_envs, device=self._queue.device)
         super().process(self._queue[self.delay, ar])
         # The policy's own last action (an observation) is what it sent, not what the motors got yet.
         self.action[:] = self._queue[0].clamp(-self.cfg.clip, self.cfg.clip)
+        return self.action
 
     def reset(self, env_ids: torch.Tensor) -> None:
         super().reset(env_ids)
         self._queue[:, env_ids] = 0.0
 
 
-def action_latency(env: ManagerBasedRlEnv, env_ids: torch.Tensor, delay_steps: tuple[int, int]) -> None:
+def action_latency(env: ManagerBasedRlEnv, env_ids: torch.Tensor, delay_steps: tuple[int, int],
+                   term: str = "joint_pos") -> None:  # fmt: skip
     """Startup: each world's actions arrive U{delay_steps} policy steps late (0-20 ms at 50 Hz for (0, 1)).
 
-    The env builds a plain JointPositionAction; this event swaps in the delayed one, keeping its state.
+    The env builds a plain JointPositionAction term; this event swaps in the delayed one, keeping its state.
     """
     lo, hi = delay_steps
     delay = torch.randint(lo, hi + 1, (env.num_envs,), device=env.device, generator=env.rng)
-    env.action_manager = DelayedJointPositionAction(env.action_manager, delay)
+    base = env.action_manager.get_term(term)
+    if not isinstance(base, JointPositionAction):
+        raise ValueError(f"action_latency: actions[{term!r}] is a {type(base).__name__}, not a joint-position term")
+    env.action_manager.terms[term] = DelayedJointPositionAction(base, delay)
 
 
 # -- observations ------------------------------------------------------------------------------------
@@ -543,8 +550,10 @@ class Go1Confined3DCfg(EnvCfg):
             "fell": TerminationTerm(mdp.base_height_below, params={"min_height": 0.06}),
         }
     )
-    actions: JointPositionActionCfg = field(default_factory=lambda: JointPositionActionCfg(scale=0.25))
-    commands: VelocityCommandCfg | None = None
+    actions: dict[str, ActionTermCfg] = field(
+        default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
+    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=dict)
     events: dict[str, EventTerm] = field(default_factory=confined_events)
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {
@@ -582,10 +591,10 @@ class Go1VelocityFlatCfg(LeggedVelocityCfg):
 
     scene: SceneCfg = field(default_factory=go1_scene)
     observations: dict[str, ObsGroupCfg] = field(default_factory=trot_observations)
-    commands: VelocityCommandCfg | None = field(
-        default_factory=lambda: VelocityCommandCfg(
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"base_velocity": VelocityCommandCfg(
             lin_vel_x=(-0.5, 0.8), lin_vel_y=(-0.4, 0.4), ang_vel_z=(-1.0, 1.0)
-        )
+        )}
     )
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {"command_levels": command_curriculum()}

@@ -20,10 +20,9 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
         env.device
     )
     move_up = dist > tile / 2
-    if env.command_manager is not None:
-        expected = (
-            torch.linalg.norm(env.command_manager.command[env_ids, :2], dim=-1) * env.cfg.episode_length_s
-        )
+    if "base_velocity" in env.command_manager:
+        command = env.command_manager.get_command("base_velocity")
+        expected = torch.linalg.norm(command[env_ids, :2], dim=-1) * env.cfg.episode_length_s
         move_down = (dist < 0.5 * expected) & ~move_up
     else:
         move_down = torch.zeros_like(move_up)
@@ -36,14 +35,15 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
 
 
 def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = "track_lin_vel_xy",
-                   start: float = 0.5, step: float = 0.1, threshold: float = 0.8) -> float | None:  # fmt: skip
+                   start: float = 0.5, step: float = 0.1, threshold: float = 0.8,
+                   command_name: str = "base_velocity") -> float | None:  # fmt: skip
     """Grow the (vx, vy) command ranges from `start` of their configured size by `step` when, over the
     episodes that ended in the last episode-length of steps, `reward` earned more than `threshold` of
     its maximum rate (legged_gym's command curriculum): slow commands first, the full range once they
     are tracked. Deciding once per episode length keeps the pace independent of how often worlds reset."""
-    cmd = env.command_manager
-    if cmd is None:
+    if command_name not in env.command_manager:
         return None
+    cmd = env.command_manager.get_term(command_name)
     state = env.term_state.setdefault("command_levels", {})
     if "next_decision" not in state:
         cmd.lin_vel_scale = start

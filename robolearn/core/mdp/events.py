@@ -9,6 +9,7 @@ import torch
 from robolearn.math import quat_mul, yaw_quat
 
 if TYPE_CHECKING:
+    from robolearn.core.entity import SceneEntityCfg
     from robolearn.core.env import ManagerBasedRlEnv
 
 
@@ -78,3 +79,34 @@ def push_by_setting_velocity(env: ManagerBasedRlEnv, env_ids: torch.Tensor,
             env.sim.qvel[ids, k] += _uniform(env, *velocity_range[axis], (len(env_ids),)).to(
                 env.sim.qvel.dtype
             )
+
+
+def reset_entity_root(env: ManagerBasedRlEnv, env_ids: torch.Tensor, asset_cfg: SceneEntityCfg,
+                      pose_range: dict[str, tuple[float, float]]) -> None:  # fmt: skip
+    """Offset an entity's root (a free object, a marker) from its default pose by uniform x, y, z and yaw."""
+    entity = env.scene[asset_cfg.name]
+    n = len(env_ids)
+    pos = entity.default_root_pos.expand(n, 3).clone() + env.env_origins[env_ids].to(entity.default_root_pos)
+    for axis, k in (("x", 0), ("y", 1), ("z", 2)):
+        if axis in pose_range:
+            pos[:, k] += _uniform(env, *pose_range[axis], (n,)).to(pos)
+    quat = entity.default_root_quat.expand(n, 4)
+    if "yaw" in pose_range:
+        quat = quat_mul(yaw_quat(_uniform(env, *pose_range["yaw"], (n,))), quat.to(torch.float64))
+    entity.write_root_pose(env_ids, torch.cat([pos, quat.to(pos)], dim=-1))
+    if not entity.fixed_base:
+        entity.write_root_velocity(env_ids, torch.zeros(n, 6, dtype=pos.dtype, device=pos.device))
+
+
+def reset_entity_joints(env: ManagerBasedRlEnv, env_ids: torch.Tensor, asset_cfg: SceneEntityCfg,
+                        position_noise: float = 0.0) -> None:  # fmt: skip
+    """An entity's joints at their defaults plus uniform noise (clipped to the limits), at rest."""
+    entity = env.scene[asset_cfg.name]
+    ids = asset_cfg.joint_ids
+    q = entity.default_joint_pos[ids].expand(len(env_ids), -1).clone()
+    if position_noise:
+        q += _uniform(env, -position_noise, position_noise, tuple(q.shape)).to(q)
+    lim = entity.soft_joint_limits[ids]
+    q = torch.clamp(q, lim[:, 0], lim[:, 1])
+    cols = None if isinstance(ids, slice) else list(ids)
+    entity.write_joint_state(env_ids, q, torch.zeros_like(q), cols)

@@ -10,18 +10,17 @@ if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
 
 
-def _command(env: ManagerBasedRlEnv) -> torch.Tensor:
-    assert env.command_manager is not None, "velocity-tracking rewards need a task with commands"
-    return env.command_manager.command
+def _command(env: ManagerBasedRlEnv, name: str = "base_velocity") -> torch.Tensor:
+    return env.command_manager.get_command(name)
 
 
-def track_lin_vel_xy(env: ManagerBasedRlEnv, std: float = 0.5) -> torch.Tensor:
-    err = torch.sum(torch.square(_command(env)[:, :2] - env.robot.root_lin_vel_b[:, :2]), dim=-1)
+def track_lin_vel_xy(env: ManagerBasedRlEnv, std: float = 0.5, command_name: str = "base_velocity") -> torch.Tensor:
+    err = torch.sum(torch.square(_command(env, command_name)[:, :2] - env.robot.root_lin_vel_b[:, :2]), dim=-1)
     return torch.exp(-err / std**2)
 
 
-def track_ang_vel_z(env: ManagerBasedRlEnv, std: float = 0.5) -> torch.Tensor:
-    err = torch.square(_command(env)[:, 2] - env.robot.root_ang_vel_b[:, 2])
+def track_ang_vel_z(env: ManagerBasedRlEnv, std: float = 0.5, command_name: str = "base_velocity") -> torch.Tensor:
+    err = torch.square(_command(env, command_name)[:, 2] - env.robot.root_ang_vel_b[:, 2])
     return torch.exp(-err / std**2)
 
 
@@ -58,7 +57,8 @@ def joint_pos_limits(env: ManagerBasedRlEnv, soft_ratio: float = 0.9) -> torch.T
     return torch.sum((q - (mid + half)).clamp(min=0) + ((mid - half) - q).clamp(min=0), dim=-1)
 
 
-def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float = 0.3) -> torch.Tensor:
+def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float = 0.3,
+                  command_name: str = "base_velocity") -> torch.Tensor:  # fmt: skip
     """Reward steps longer than `threshold` seconds, paid at touchdown; zero when commanded to stand."""
     state = env.term_state.setdefault("feet_air_time", {})
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
@@ -74,17 +74,18 @@ def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float
     reward = torch.sum((air - threshold) * first_contact, dim=-1)
     air[:] = torch.where(contact, torch.zeros_like(air), air + env.step_dt)
     state["contact"] = contact
-    moving = torch.linalg.norm(_command(env)[:, :2], dim=-1) > 0.1
+    moving = torch.linalg.norm(_command(env, command_name)[:, :2], dim=-1) > 0.1
     return reward * moving
 
 
 def gait_contact(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = 0.5,
-                 offsets: tuple[float, ...] = (0.0, 0.5, 0.5, 0.0), stance: float = 0.5) -> torch.Tensor:  # fmt: skip
+                 offsets: tuple[float, ...] = (0.0, 0.5, 0.5, 0.0), stance: float = 0.5,
+                 command_name: str = "base_velocity") -> torch.Tensor:  # fmt: skip
     """Fraction of feet whose ground contact matches a periodic gait (the `gait_phase` clock): foot i is
     meant to stand while (t / period + offsets[i]) mod 1 < stance. The default offsets over FL, FR, RL, RR
     are a trot. Commanded to stand, every foot is meant to stand. Rewarding the timing directly gives
     PPO a stepping pattern to improve on instead of waiting for random joint noise to lift a foot."""
-    moving = torch.linalg.norm(_command(env), dim=-1) > 0.1
+    moving = torch.linalg.norm(_command(env, command_name), dim=-1) > 0.1
     return gait_contact_match(env, moving, sensor, period, offsets, stance)
 
 
@@ -104,9 +105,9 @@ def undesired_contacts(env: ManagerBasedRlEnv, sensor: str) -> torch.Tensor:
     return torch.sum(rows[..., 0] > 0, dim=-1).float()
 
 
-def stand_still(env: ManagerBasedRlEnv) -> torch.Tensor:
+def stand_still(env: ManagerBasedRlEnv, command_name: str = "base_velocity") -> torch.Tensor:
     """Joint deviation from the default pose while commanded to stand."""
-    standing = torch.linalg.norm(_command(env), dim=-1) < 0.1
+    standing = torch.linalg.norm(_command(env, command_name), dim=-1) < 0.1
     dev = torch.sum(torch.abs(env.robot.joint_pos - env.robot.default_joint_pos), dim=-1)
     return dev * standing
 
