@@ -167,6 +167,8 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
     if args.algo is not None and args.algo != stored.get("algo", "ppo"):
         raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
+    ckpt_path, state = load_checkpoint(run, ckpt)
+    check_trainable(ckpt_path, state)  # a packed run says so before any config comparison
     spec = setup.spec_from_run(run)
     env_cfg = args.env if args.env is not None else spec.env
     agent = args.agent if args.agent is not None else spec.agent
@@ -178,7 +180,9 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         env_cfg, agent = copy.deepcopy(env_cfg), copy.deepcopy(agent)
         remove_entries({"env": env_cfg, "agent": agent}, args.remove)
     requested = {"env": to_plain(env_cfg), "agent": to_plain(agent)}
-    diffs = [d for d in diff_plain({"env": stored["env"], "agent": stored["agent"]}, requested)
+    # Against the run's config as it resolves today (config.yaml over the task's current defaults): a field
+    # added to the task since the run was written is not a change the user asked for.
+    diffs = [d for d in diff_plain({"env": to_plain(spec.env), "agent": to_plain(spec.agent)}, requested)
              if d.split(":")[0] not in setup.RESUME_MUTABLE]  # fmt: skip
     if diffs:
         raise RunError(
@@ -187,8 +191,6 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         )
     mutable = {key.split(".", 1)[1] for key in setup.RESUME_MUTABLE if key.startswith("agent.")}
     spec.agent = replace(spec.agent, **{name: getattr(agent, name) for name in mutable})
-    ckpt_path, state = load_checkpoint(run, ckpt)
-    check_trainable(ckpt_path, state)
     if state.get("task", spec.task) != spec.task:
         raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
     return spec, run, state, ckpt_path
