@@ -26,25 +26,40 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation, Slerp
 
+from robolearn.core import ManagerBasedRlEnv
 from robolearn.envs.manipulation.aloha import (
-    ACTION_DIM,
     CAMERAS,
+    AlohaTaskCfg,
+    close_cameras,
+    make_env,
+    render,
+    reset_to,
+    sample_layouts,
+    task_cfg,
+    task_success,
+)
+from robolearn.envs.manipulation.aloha_mdp import (
+    ACTION_DIM,
     CONTROL_DT,
     CUBE_HALF,
     GRIPPER_CLOSED,
     GRIPPER_OPEN,
+    HOME,
     PEG_HALF,
     SIDES,
     SOCKET_HALF,
     STATE_NAMES,
-    AlohaEnv,
-    AlohaTaskCfg,
-    home_qpos,
-    task_cfg,
 )
 from robolearn.robots import robot_model
 
 FRAMES = ("object", "target", "world")
+
+
+def home_qpos() -> np.ndarray:
+    """The episodes' start pose in the robot model's qpos order (arm, left finger, right finger; per arm)."""
+    return np.array([*HOME, GRIPPER_OPEN, GRIPPER_OPEN] * 2)
+
+
 IK_ITERATIONS = 3
 """mink steps per control step; warm-started from the previous step, so a few suffice."""
 # Top-down grasps: the site's x axis (along the fingers) points down, fingers close along the world y.
@@ -328,7 +343,7 @@ def action_noise(rng: np.random.Generator, shape: tuple[int, int, int], std: flo
     return noise
 
 
-def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tuple[str, ...] = (),
+def execute(env: ManagerBasedRlEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tuple[str, ...] = (),
             image_size: tuple[int, int] = (120, 160), noise: np.ndarray | None = None
             ) -> tuple[np.ndarray, list[Episode]]:  # fmt: skip
     """Run planned actions (num_envs, T, 14) from the layouts; (success, recorded episodes).
@@ -336,7 +351,7 @@ def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tu
     With `noise` (same shape), the robot executes actions + noise while the recorded action stays the
     planned one (DART): demos then visit states off the plan, labelled with the action that returns to it.
     """
-    obs = env.reset(layouts)
+    obs = reset_to(env, layouts)
     n, steps = actions.shape[:2]
     executed = actions if noise is None else actions + noise
     rec: dict[str, list[np.ndarray]] = {k: [] for k in (*obs, "action")}
@@ -346,10 +361,10 @@ def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tu
         for key, value in obs.items():
             rec[key].append(value.numpy().copy())
         for c in cameras:
-            vids[f"observation.images.{c}"].append(np.stack([env.render(e, c, w, h) for e in range(n)]))
+            vids[f"observation.images.{c}"].append(np.stack([render(env, e, c, w, h) for e in range(n)]))
         rec["action"].append(actions[:, i].astype(np.float32))
-        obs, _, _ = env.step(torch.as_tensor(executed[:, i]))
-    success = env.success().numpy().copy()
+        obs, *_ = env.step(torch.as_tensor(executed[:, i], dtype=torch.float32))
+    success = task_success(env).numpy().copy()
     episodes = []
     for e in range(n):
         frames = {k: np.stack([v[e] for v in values]).astype(np.float32) for k, values in rec.items()}
@@ -374,14 +389,14 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
             raise ValueError(f"unknown camera {c!r}; valid: {', '.join(CAMERAS)}")
     rng = np.random.default_rng(seed)
     ik = BimanualIK()
-    env = AlohaEnv(task, batch, seed=seed)
+    env = make_env(task, batch, seed=seed)
     max_tries = max_tries or 3 * n + 2 * batch
     done = tried = 0
     while done < n:
         if tried >= max_tries:
             cause = f"lower --noise ({noise} rad)" if noise > 0 else "the keyposes do not solve the task"
             raise RuntimeError(f"{task}: only {done} of {n} demos succeeded in {tried} tries; {cause}")
-        layouts = env.sample_layouts(batch, rng)
+        layouts = sample_layouts(cfg, batch, rng)
         actions = np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts])
         success, episodes = execute(
             env, layouts, actions, cameras, noise=action_noise(rng, actions.shape, noise)
@@ -393,7 +408,7 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
                 yield ep
         if progress is not None:
             progress(done, tried)
-    env.close()
+    close_cameras(env)
 
 
 # -- the task's demo generator (TaskSpec.demos) ---------------------------------------------------------
