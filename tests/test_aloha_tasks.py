@@ -31,7 +31,6 @@ from robolearn.envs.manipulation.demos import (
 )
 from robolearn.policies.imitation import obs_features
 
-
 STATE = [f"{s}/{j}" for s in ("left", "right")
          for j in ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate", "gripper")]  # fmt: skip
 POSE = ["x", "y", "z", "qw", "qx", "qy", "qz"]

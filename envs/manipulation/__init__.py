@@ -2,7 +2,14 @@
 
 import functools
 
-from robolearn.envs.manipulation.aloha import TASKS, AlohaEnvCfg, AlohaTaskCfg, aloha_env_cfg, make_env, task_cfg
+from robolearn.envs.manipulation.aloha import (
+    TASKS,
+    AlohaEnvCfg,
+    AlohaTaskCfg,
+    aloha_env_cfg,
+    make_env,
+    task_cfg,
+)
 from robolearn.envs.manipulation.demos import aloha_demos
 from robolearn.registry import register_task
 

@@ -46,7 +46,6 @@ from robolearn.core import (
 )
 from robolearn.entities import EntityCfg, ObjectEntityCfg
 from robolearn.envs.manipulation.aloha_mdp import (
-    ACTION_DIM,
     ARM_JOINTS,
     CONTROL_DT,
     CUBE_HALF,
