@@ -44,7 +44,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=10000, help="the imitation evaluator's held-out seed")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/aloha_experts.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     rows = [expert_success(t, args.layouts, args.seed, args.batch) for t in args.tasks]
@@ -53,9 +53,8 @@ def main() -> None:
     print("|---|---|---|")
     for r in rows:
         print(f"| {r['task']} | {r['successes']}/{r['layouts']} | {r['wall_s']:.0f} |")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(rows, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
