@@ -19,11 +19,11 @@ from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg
 from robolearn.policies.imitation import (
     ImitationCfg,
-    eval_imitation,
     export_imitation,
     load_policy,
     train_imitation,
 )
+from robolearn.policies.imitation_eval import eval_imitation
 from robolearn.policies.vision import ResNetEncoder, VisionCfg
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 
