@@ -67,6 +67,16 @@ def test_scene_actions_and_timing() -> None:
     assert not terminated.any() and not time_out.any()
 
 
+def test_registered_as_manager_based_tasks() -> None:
+    from robolearn.registry import get_task
+    from robolearn.registry import make_env as registry_env
+
+    spec = get_task("Aloha-Reach")
+    assert spec.kind == "imitation" and spec.demos is not None
+    env = registry_env("Aloha-Reach", num_envs=2)
+    assert isinstance(env, ManagerBasedRlEnv) and env.num_actions == 14 and not env.cfg.auto_reset
+
+
 def test_no_auto_reset_and_given_layouts() -> None:
     cfg = task_cfg("Aloha-Reach")
     env = make_env("Aloha-Reach", 2)
