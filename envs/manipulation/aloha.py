@@ -213,13 +213,6 @@ def make_env(task: str, num_envs: int = 1, seed: int = 0, backend: str = "cpu") 
     return ManagerBasedRlEnv(cfg)
 
 
-def env_task(env: ManagerBasedRlEnv) -> AlohaTaskCfg:
-    name = getattr(env.cfg, "task", None)
-    if not isinstance(name, str) or name not in TASKS:
-        raise ValueError(f"not an ALOHA task env (its config has no ALOHA task name): {type(env.cfg).__name__}")
-    return TASKS[name]
-
-
 def sample_layouts(task: AlohaTaskCfg, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 5) random layouts: object x, y, yaw, target x, y within the task's ranges."""
     c = task
@@ -243,7 +236,9 @@ def reset_to(env: ManagerBasedRlEnv, layouts: np.ndarray | None = None) -> dict[
 
 def task_success(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(num_envs,) bool: the success termination term, evaluated on the current state."""
-    term = env.cfg.terminations["success"]
+    term = env.cfg.terminations.get("success")
+    if term is None:
+        raise ValueError(f"the env has no 'success' termination term; its terminations: {list(env.cfg.terminations)}")
     return term.func(env, **term.params)
 
 

@@ -104,7 +104,7 @@ def place_layout(env: ManagerBasedRlEnv, env_ids: torch.Tensor, objects: tuple[s
     lay = env.command_manager.get_command(LAYOUT_COMMAND)[env_ids]
     robot = env.scene["robot"]
     home = home_joint_pos()
-    q = torch.tensor([home[n] for n in robot.joint_names], dtype=robot.joint_pos.dtype)
+    q = torch.tensor([home[n] for n in robot.joint_names], dtype=robot.joint_pos.dtype, device=robot.joint_pos.device)
     robot.write_joint_state(env_ids, q.expand(len(env_ids), -1), torch.zeros_like(q).expand(len(env_ids), -1))
     n, yaw = len(env_ids), lay[:, 2]
     zero, one = torch.zeros_like(yaw), torch.ones_like(yaw)
