@@ -17,7 +17,7 @@ Observations (groups named as the LeRobot features):
 Cameras (`top`, `wrist_left`, `wrist_right`) are rendered on demand (`render`), never inside `step`.
 Physics matches the former bespoke env bit for bit given the same actions: the action terms hold actions in
 float32, so float64 expert plans execute rounded (measured, 4 expert episodes per task: observations within 2e-5
-of the float64 run, identical when the old env is fed the float32 actions).
+of the float64 run, identical when the old env is fed the float32 actions); camera frames are pixel-identical.
 Episodes: `auto_reset=False`; `success` is a termination term (reported by `step`, no reset), `time_out` ends
 the episode after `episode_s`.
 """
