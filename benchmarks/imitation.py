@@ -24,13 +24,13 @@ import torch
 
 from robolearn.policies.imitation import (
     ImitationCfg,
-    eval_imitation,
     export_imitation,
     load_policy,
     train_imitation,
 )
 from robolearn.policies.imitation_demos import DemosArgs
 from robolearn.policies.imitation_demos import main as demos_main
+from robolearn.policies.imitation_eval import eval_imitation
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 
 

@@ -260,7 +260,8 @@ def train_main(args: TrainArgs) -> int:
 
 def _train_imitation(args: TrainArgs) -> int:
     from robolearn.overrides import remove_entries
-    from robolearn.policies.imitation import eval_imitation, export_imitation, train_imitation
+    from robolearn.policies.imitation import export_imitation, train_imitation
+    from robolearn.policies.imitation_eval import eval_imitation
     from robolearn.policies.runs import atomic_write_text
 
     unused = [
@@ -354,7 +355,7 @@ def eval_main(args: EvalArgs) -> int:
             kind = "an imitation run" if imitation else "an RL run"
             raise ValueError(f"{', '.join(unused)}: not an option for {kind} ({args.run})")
         if imitation:
-            from robolearn.policies.imitation import eval_imitation
+            from robolearn.policies.imitation_eval import eval_imitation
             from robolearn.policies.runs import atomic_write_text
 
             result = eval_imitation(args.run, args.episodes, args.seed, inference_steps=args.inference_steps)

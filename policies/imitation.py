@@ -1,7 +1,7 @@
 """Imitation learning from demonstration datasets: train (diffusion | bc), evaluate, export.
 
     train_imitation(ImitationCfg(task=..., algo="diffusion", data=Path(...)))  -> run folder
-    eval_imitation(run, episodes=50, seed=10_000)                              -> success rate with a 95% CI
+    eval_imitation(run, episodes=50, seed=10_000)  (imitation_eval.py)          -> success rate with a 95% CI
     export_imitation(run)                                                       -> policy.onnx + policy.json
 
 Run folders follow the PPO runner's layout (policies/runs.py): config.yaml, checkpoints/model_*.pt,
@@ -25,13 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from robolearn.envs.manipulation.aloha import (
-    ACTION_DIM,
-    CONTROL_DT,
-    STATE_DIM,
-    AlohaEnv,
-    task_cfg,
-)
+from robolearn.envs.manipulation.aloha import task_cfg
+from robolearn.envs.manipulation.aloha_mdp import ACTION_DIM, CONTROL_DT, STATE_DIM
 from robolearn.policies.bc import BcCfg, BcPolicy
 from robolearn.policies.data import DatasetError, LeRobotDataset
 from robolearn.policies.diffusion import EMA, DiffusionCfg, DiffusionPolicy
@@ -447,76 +442,6 @@ def run_task(run: Path) -> str:
     return yaml.safe_load((Path(run) / CONFIG_FILE).read_text())["task"]
 
 
-# -- evaluation ------------------------------------------------------------------------------------------------------
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a success rate (sane at 0 and n, unlike the normal approximation)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def render_cameras(env: AlohaEnv, image_shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
-    """camera -> (num_envs, H, W, 3) uint8 frames of every world, at the size the policy was trained on."""
-    return {c: torch.from_numpy(np.stack([env.render(e, c, shape[1], shape[0]) for e in range(env.num_envs)]))
-            for c, shape in image_shapes.items()}  # fmt: skip
-
-
-def rollout(env: AlohaEnv, policy: ImitationPolicy | None, layouts: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Run one episode per world from `layouts`; a None policy acts uniformly at random. -> success (N,) bool.
-
-    Image policies get the frames of their cameras rendered after every control step (software GL: this,
-    not the policy, dominates their evaluation time)."""
-    obs = env.reset(layouts)
-    flat = torch.cat([obs[k] for k in OBS_KEYS], -1)
-    gen = torch.Generator().manual_seed(seed)
-    if policy is None:
-        lo, hi = (torch.as_tensor(env.model.actuator_ctrlrange[:, i], dtype=torch.float32) for i in (0, 1))
-        done = False
-        while not done:
-            _, _, done = env.step(lo + (hi - lo) * torch.rand((env.num_envs, ACTION_DIM), generator=gen))
-        return env.success_any.numpy().copy()
-    hist = [flat] * policy.cfg.obs_horizon
-    shapes = policy.image_shapes if policy.vision is not None else {}
-    frames = [render_cameras(env, shapes)] * policy.cfg.obs_horizon
-    done = False
-    while not done:
-        images = {c: torch.stack([f[c] for f in frames], 1) for c in shapes} if shapes else None
-        actions = policy.act(torch.stack(hist, 1), gen, images)
-        for k in range(actions.shape[1]):
-            obs, _, done = env.step(actions[:, k])
-            if done:
-                break
-            hist = [*hist[1:], torch.cat([obs[key] for key in OBS_KEYS], -1)]
-            if shapes:
-                frames = [*frames[1:], render_cameras(env, shapes)]
-    return env.success_any.numpy().copy()
-
-
-def eval_imitation(run: Path | None, episodes: int = 50, seed: int = EVAL_SEED, num_envs: int = 25,
-                   task: str | None = None, inference_steps: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Success rate over `episodes` held-out layouts (seeded), with a 95% interval. run=None: random policy."""
-    policy = load_policy(run, inference_steps=inference_steps) if run is not None else None
-    task = task or run_task(run)  # type: ignore[arg-type]
-    num_envs = min(num_envs, episodes)
-    env = AlohaEnv(task, num_envs, seed=seed)
-    rng = np.random.default_rng(seed)
-    successes, n, start = 0, 0, time.time()
-    while n < episodes:
-        layouts = env.sample_layouts(num_envs, rng)
-        ok = rollout(env, policy, layouts, seed + n)[: episodes - n]
-        successes, n = successes + int(ok.sum()), n + len(ok)
-    env.close()
-    low, high = wilson_interval(successes, n)
-    return {"task": task, "episodes": n, "successes": successes, "success_rate": successes / n,
-            "ci95": [low, high], "seed": seed, "eval_wall_s": round(time.time() - start, 1)}  # fmt: skip
-
-
 # -- export --------------------------------------------------------------------------------------------------------------
 
 
@@ -597,4 +522,5 @@ def _export_encoder(policy: ImitationPolicy, out: Path) -> dict[str, Any]:
 
 # The command line (`robolearn train <task> --algo diffusion|bc`, `robolearn eval|export <run>`) is
 # policies.cli: one argument class per verb, the learner's config (ImitationCfg) its `--agent.*` flags.
-__all__ = ["ImitationCfg", "ImitationPolicy", "eval_imitation", "export_imitation", "load_policy", "train_imitation"]
+# Evaluation (`eval_imitation`) is policies/imitation_eval.py: it needs the task's env, training does not.
+__all__ = ["ImitationCfg", "ImitationPolicy", "export_imitation", "load_policy", "train_imitation"]

@@ -38,7 +38,8 @@ Kind = Literal["rl", "imitation"]
 class TaskSpec:
     name: str
     env_cfg: Callable[[], Any]
-    """The task's config: an EnvCfg (kind "rl") or the imitation task's own config (kind "imitation")."""
+    """The task's config: an EnvCfg (every "rl" task, and imitation tasks on the manager-based env, e.g. ALOHA)
+    or an imitation task's own config."""
     description: str
     kind: Kind = "rl"
     """"rl": a manager-based env (a gymnasium id too); "imitation": trained from demonstrations."""
@@ -136,9 +137,9 @@ def make_env(name: str, cfg: EnvCfg | None = None, **overrides: Any):
     from robolearn.core.env import ManagerBasedRlEnv
 
     spec = get_task(name)
-    if spec.kind != "rl":
-        raise ValueError(f"{name} is a {spec.kind} task, not a manager-based env (see robolearn demos / train)")
     cfg = cfg or spec.env_cfg()
+    if not isinstance(cfg, EnvCfg):  # an imitation task may run on an env of its own
+        raise ValueError(f"{name} is a {spec.kind} task, not a manager-based env (see robolearn demos / train)")
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
     return ManagerBasedRlEnv(cfg)

@@ -134,6 +134,8 @@ def _lock_joints(spec: mujoco.MjSpec, patterns: tuple[str, ...]) -> None:
 
 
 def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    if cfg.kind == "none":
+        return None  # an entity (a table) is the ground; a floor plane at z = 0 would double its contacts
     floor = load_spec(asset_path("floor.xml"))
     spec.attach(floor, frame=spec.worldbody.add_frame(), prefix=TERRAIN_PREFIX)
     if cfg.kind == "flat":
@@ -141,7 +143,7 @@ def _add_terrain(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
     if cfg.kind in TERRAIN_BUILDERS:
         return TERRAIN_BUILDERS[cfg.kind](spec, cfg)
     if cfg.kind != "rough":
-        kinds = ", ".join(repr(k) for k in ("flat", "rough", *TERRAIN_BUILDERS))
+        kinds = ", ".join(repr(k) for k in ("flat", "rough", "none", *TERRAIN_BUILDERS))
         raise ValueError(f"terrain.kind must be one of {kinds}, got {cfg.kind!r}")
     heights = generate_heights(cfg)
     spec.geom(FLOOR_GEOM).pos = [0, 0, -0.01]  # the plane stays under the hfield as a catch-all

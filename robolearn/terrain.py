@@ -16,7 +16,8 @@ TILE_TYPES = ("random_rough", "slope", "stairs_up", "stairs_down", "waves")
 @dataclass
 class TerrainCfg:
     kind: str = "flat"
-    """'flat' (a plane) or 'rough' (a procedural height field with difficulty rows)."""
+    """'flat' (a plane), 'rough' (a procedural height field with difficulty rows) or 'none' (no ground at all:
+    a scene entity is the ground, e.g. a table whose top is the plane z = 0)."""
     rows: int = 6
     """Difficulty levels."""
     cols: int = 5

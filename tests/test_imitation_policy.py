@@ -15,12 +15,12 @@ from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg, DiffusionPolicy
 from robolearn.policies.imitation import (
     ImitationCfg,
-    eval_imitation,
     export_imitation,
     load_policy,
     train_imitation,
 )
 from robolearn.policies.imitation_demos import DemosArgs, main
+from robolearn.policies.imitation_eval import eval_imitation
 
 TINY = DiffusionCfg(down_dims=(16, 32), step_embed_dim=16, warmup_steps=20)
 

@@ -13,17 +13,17 @@ import pytest
 import torch
 
 from robolearn.cli import main
-from robolearn.envs.manipulation.aloha import AlohaEnv, task_cfg
+from robolearn.envs.manipulation.aloha import close_cameras, make_env, sample_layouts, task_cfg
 from robolearn.envs.manipulation.demos import BimanualIK, execute, expert_keyposes, features_for, plan
 from robolearn.policies.data import DatasetError, DatasetWriter
 from robolearn.policies.diffusion import DiffusionCfg
 from robolearn.policies.imitation import (
     ImitationCfg,
-    eval_imitation,
     export_imitation,
     load_policy,
     train_imitation,
 )
+from robolearn.policies.imitation_eval import eval_imitation
 from robolearn.policies.vision import ResNetEncoder, VisionCfg
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 
@@ -36,11 +36,11 @@ SMALL_VISION = VisionCfg(widths=(8, 16, 32), groups=4, num_keypoints=8, feature_
 def image_demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3 scripted Aloha-Reach demos with the top camera at 48x64 (the CLI records 120x160)."""
     out = tmp_path_factory.mktemp("data") / "reach-top"
-    env, ik, cfg = AlohaEnv(TASK, 3, seed=0), BimanualIK(), task_cfg(TASK)
-    layouts = env.sample_layouts(3, np.random.default_rng(0))
+    env, ik, cfg = make_env(TASK, 3, seed=0), BimanualIK(), task_cfg(TASK)
+    layouts = sample_layouts(cfg, 3, np.random.default_rng(0))
     actions = np.stack([plan(expert_keyposes(TASK), layout, cfg, ik) for layout in layouts])
     _, episodes = execute(env, layouts, actions, ("top",), image_size=SIZE)
-    env.close()
+    close_cameras(env)
     writer = DatasetWriter(out, fps=25, features=features_for(TASK, ("top",), SIZE))
     for ep in episodes:
         writer.add_episode(ep.frames, task=cfg.description, videos=ep.videos)

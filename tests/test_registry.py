@@ -77,5 +77,6 @@ def test_imitation_tasks_share_the_registry_but_not_gymnasium():
     spec = get_task("Aloha-CubeTransfer")
     assert spec.default_algo == "diffusion" and spec.demos is not None
     assert "robolearn/Aloha-CubeTransfer-v0" not in gym.registry
-    with pytest.raises(ValueError, match="imitation task"):
-        make_env("Aloha-CubeTransfer")
+    assert make_env("Aloha-CubeTransfer", num_envs=1).num_actions == 14  # on the manager-based env
+    with pytest.raises(ValueError, match="imitation task, not a manager-based env"):
+        make_env("Aloha-CubeTransfer", cfg=object())  # an imitation task's config of its own

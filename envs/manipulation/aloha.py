@@ -1,58 +1,87 @@
-"""Bimanual ALOHA tasks on a table: a small, self-contained batched env on the project's sim backend.
+"""Bimanual ALOHA tasks on a table, as manager-based tasks on the shared env (imitation learning: no rewards).
 
-The manager-based env (robolearn.core) is built around a floating base; ALOHA is fixed to the table, and
-imitation needs little of the manager machinery (no rewards, no curricula), so these tasks are one class:
-reset with object poses (random, or given by a demo generator), step with joint targets, check success.
+Scene: the fixed-base ALOHA (the main robot, its own names), the table (`table`: its top is the plane z = 0, so
+the scene has no floor: `TerrainCfg(kind="none")`), the task's free objects (`cube`, or `peg` and `socket`)
+and, with one object, a target marker (`target`). A layout command term holds each world's layout (object x,
+y, yaw, target x, y); a reset event places the scene from it. Demo generation and evaluation give the layouts
+(`reset_to`), drawn with `sample_layouts` from a seeded numpy generator.
 
-Action (14): position targets of both arms, in actuator order: left waist, shoulder, elbow, forearm_roll,
-wrist_angle, wrist_rotate, gripper, then the same for the right arm. This is exactly MuJoCo's `ctrl`.
-Observations (LeRobot names):
+Action (14): two joint-position terms (`left_arm`, `right_arm`) of absolute targets, each waist, shoulder,
+elbow, forearm_roll, wrist_angle, wrist_rotate, gripper (finger opening, m): exactly MuJoCo's `ctrl`, which
+MuJoCo clamps to the actuators' ranges. The gripper is in the joint-position term, not a GripperAction: the
+datasets record the opening in metres, which a [-1, 1] gripper term would rescale.
+Observations (groups named as the LeRobot features):
   observation.state (14)             joint positions in the same order (gripper: left finger opening, m)
   observation.environment_state      CubeTransfer and Reach (9): object position (3), quaternion wxyz (4),
                                      target xy (2); Insertion (14): peg pose (7), socket pose (7)
-Cameras (`top`, `wrist_left`, `wrist_right`) are rendered on demand, never inside `step`.
+Cameras (`top`, `wrist_left`, `wrist_right`) are rendered on demand (`render`), never inside `step`.
+Physics matches the former bespoke env bit for bit given the same actions: the action terms hold actions in
+float32, so float64 expert plans execute rounded (measured, 4 expert episodes per task: observations within 2e-5
+of the float64 run, identical when the old env is fed the float32 actions); camera frames are pixel-identical.
+Episodes: `auto_reset=False`; `success` is a termination term (reported by `step`, no reset), `time_out` ends
+the episode after `episode_s`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
-import mujoco
 import numpy as np
 import torch
 
-from robolearn.assets import asset_path
+from robolearn.core import (
+    ActionTermCfg,
+    CommandTermCfg,
+    EnvCfg,
+    EventTerm,
+    JointPositionActionCfg,
+    ManagerBasedRlEnv,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    SceneEntityCfg,
+    SimCfg,
+    TerminationTerm,
+    ViewerCfg,
+    mdp,
+)
+from robolearn.entities import EntityCfg, ObjectEntityCfg
+from robolearn.envs.manipulation.aloha_mdp import (
+    ARM_JOINTS,
+    CONTROL_DT,
+    CUBE_HALF,
+    ENV_STATE_NAMES,
+    LAYOUT_COMMAND,
+    PEG_HALF,
+    PHYSICS_DT,
+    POSE_NAMES,
+    SIDES,
+    SOCKET_HALF,
+    STATE_JOINTS,
+    LayoutCommand,
+    LayoutCommandCfg,
+    cube_at_target,
+    joint_pos_named,
+    left_gripper_at_target,
+    object_pose,
+    peg_in_socket,
+    place_layout,
+    target_xy,
+)
 from robolearn.gl import ensure_gl
-from robolearn.math import quat_rotate_inverse
-from robolearn.robots import compile_spec, load_spec, robot_spec
-from robolearn.sim import make_backend
+from robolearn.scene import SceneCfg
+from robolearn.terrain import TerrainCfg
 
-SIDES = ("left", "right")
-ARM_JOINTS = ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate")
-ACTION_DIM = 14
-STATE_DIM = 14
-GRIPPER_CLOSED, GRIPPER_OPEN = 0.002, 0.037
-"""Gripper actuator range (finger opening target, m): 0 in a keypose maps to closed, 1 to open."""
-PHYSICS_DT = 0.002
-CONTROL_DT = 0.04
-"""25 Hz control: half ALOHA's 50 Hz, so action chunks cover twice the time for the same length."""
-CAMERAS = {"top": "top", "wrist_left": "wrist_cam_left", "wrist_right": "wrist_cam_right"}
-CUBE_HALF = (0.08, 0.015, 0.015)
-PEG_HALF = (0.08, 0.012, 0.012)
-SOCKET_HALF = (0.05, 0.025, 0.025)
-SOCKET_OPENING_HALF = 0.018
-"""Half width of the socket's square opening (assets/aloha_insertion.xml)."""
-INSERTION_DEPTH = 0.02
-"""The peg counts as inserted once its tip is this deep inside the socket."""
-STATE_NAMES = [f"{s}/{j}" for s in SIDES for j in (*ARM_JOINTS, "gripper")]
-POSE_NAMES = ("x", "y", "z", "qw", "qx", "qy", "qz")
-ENV_STATE_NAMES = [*(f"obj_{p}" for p in POSE_NAMES), "target_x", "target_y"]
-"""environment_state of the tasks with one object and a target marker."""
+CAMERAS = {"top": "table/top", "wrist_left": "wrist_cam_left", "wrist_right": "wrist_cam_right"}
+"""Dataset camera key -> MuJoCo camera (the overhead one belongs to the table entity)."""
 
 
 @dataclass
 class AlohaTaskCfg:
+    """What differs between the ALOHA tasks: objects, layout ranges, success check, episode length."""
+
     name: str
     description: str
     episode_s: float
@@ -62,15 +91,13 @@ class AlohaTaskCfg:
     """Object yaw is drawn in [-object_yaw, object_yaw] (rad)."""
     target_xy_low: tuple[float, float]
     target_xy_high: tuple[float, float]
-    success: Callable[[AlohaEnv], torch.Tensor]
+    success: TerminationTerm
     target_z: float = 0.0
     """Height of the target frame: the marker (the reach task's goal floats above the table) or the centre
     of the second object."""
-    success_tolerance: float = 0.03
-    asset: str = "aloha_cube.xml"
     objects: tuple[str, ...] = ("cube",)
-    """Free-joint bodies of the asset. The first is placed at the layout's object pose; a second one (the
-    socket) at the layout's target xy, unrotated. One object means the asset has a mocap target marker."""
+    """Free objects (entities from assets/aloha_<name>.xml). The first is placed at the layout's object pose; a
+    second one (the socket) at the layout's target xy, unrotated. One object means a target marker entity."""
     object_half_z: tuple[float, ...] = (CUBE_HALF[2],)
     """Resting height of each object's centre on the table."""
 
@@ -85,67 +112,31 @@ class AlohaTaskCfg:
         return int(round(self.episode_s / CONTROL_DT))
 
 
-def _cube_at_target(env: AlohaEnv) -> torch.Tensor:
-    obj = env.object_pos()
-    near = torch.linalg.norm(obj[:, :2] - env.target_xy(), dim=-1) < env.cfg.success_tolerance
-    resting = obj[:, 2] < CUBE_HALF[2] + 0.01  # on the table, not held above the target
-    return near & resting
-
-
-def _peg_in_socket(env: AlohaEnv) -> torch.Tensor:
-    """The peg's tip is at least INSERTION_DEPTH inside the socket's tube (from either end)."""
-    socket_pos, socket_quat = env.object_pos(1), env.object_quat(1)
-    local = quat_rotate_inverse(socket_quat, env.site_pos("peg_tip") - socket_pos)
-    inside_x = local[:, 0].abs() < SOCKET_HALF[0] - INSERTION_DEPTH
-    inside_yz = (local[:, 1:].abs() < SOCKET_OPENING_HALF).all(-1)
-    return inside_x & inside_yz
-
-
-def _left_gripper_at_target(env: AlohaEnv) -> torch.Tensor:
-    goal = torch.cat([env.target_xy(), torch.full_like(env.target_xy()[:, :1], env.cfg.target_z)], -1)
-    return torch.linalg.norm(env.gripper_pos("left") - goal, dim=-1) < env.cfg.success_tolerance
-
-
 TASKS: dict[str, AlohaTaskCfg] = {
     "Aloha-CubeTransfer": AlohaTaskCfg(
         name="Aloha-CubeTransfer",
         description="Left arm picks a block, hands it to the right arm in the air, right arm places it on the target",
-        episode_s=7.0,
-        object_xy_low=(-0.16, -0.06),
-        object_xy_high=(-0.08, 0.06),
-        object_yaw=0.35,
-        target_xy_low=(0.10, -0.06),
-        target_xy_high=(0.18, 0.06),
-        success=_cube_at_target,
-    ),  # fmt: skip
+        episode_s=7.0, object_xy_low=(-0.16, -0.06), object_xy_high=(-0.08, 0.06), object_yaw=0.35,
+        target_xy_low=(0.10, -0.06), target_xy_high=(0.18, 0.06),
+        success=TerminationTerm(cube_at_target, params={"tolerance": 0.03}),
+    ),
     "Aloha-Insertion": AlohaTaskCfg(
         name="Aloha-Insertion",
         description="Left arm picks up a socket, right arm picks up a peg, and inserts it into the socket in the air",
-        episode_s=6.0,
-        object_xy_low=(0.10, -0.06),
-        object_xy_high=(0.18, 0.06),
-        object_yaw=0.2,
-        target_xy_low=(-0.18, -0.06),
-        target_xy_high=(-0.10, 0.06),
-        success=_peg_in_socket,
-        target_z=SOCKET_HALF[2],
-        asset="aloha_insertion.xml",
-        objects=("peg", "socket"),
-        object_half_z=(PEG_HALF[2], SOCKET_HALF[2]),
+        episode_s=6.0, object_xy_low=(0.10, -0.06), object_xy_high=(0.18, 0.06), object_yaw=0.2,
+        target_xy_low=(-0.18, -0.06), target_xy_high=(-0.10, 0.06),
+        success=TerminationTerm(peg_in_socket), target_z=SOCKET_HALF[2],
+        objects=("peg", "socket"), object_half_z=(PEG_HALF[2], SOCKET_HALF[2]),
     ),
     "Aloha-Reach": AlohaTaskCfg(
         name="Aloha-Reach",
         description="Left gripper reaches a target above the table (the small task used by the tests)",
-        episode_s=2.0,
-        object_xy_low=(-0.16, -0.06),
-        object_xy_high=(-0.08, 0.06),
-        object_yaw=0.0,
-        target_xy_low=(-0.2, -0.08),
-        target_xy_high=(-0.05, 0.08),
-        success=_left_gripper_at_target,
+        episode_s=2.0, object_xy_low=(-0.16, -0.06), object_xy_high=(-0.08, 0.06), object_yaw=0.0,
+        target_xy_low=(-0.2, -0.08), target_xy_high=(-0.05, 0.08),
+        success=TerminationTerm(left_gripper_at_target, params={"height": 0.12, "tolerance": 0.03}),
         target_z=0.12,
-    ),  # fmt: skip
-}
+    ),
+}  # fmt: skip
 
 
 def task_cfg(name: str) -> AlohaTaskCfg:
@@ -155,166 +146,129 @@ def task_cfg(name: str) -> AlohaTaskCfg:
         raise KeyError(f"unknown manipulation task {name!r}; valid: {', '.join(sorted(TASKS))}") from None
 
 
-def build_aloha_model(asset: str = "aloha_cube.xml") -> mujoco.MjModel:
-    """ALOHA from menagerie + the project's table and a task's objects, composed with MjSpec."""
-    spec = robot_spec("aloha")
-    spec.option.timestep = PHYSICS_DT
-    for name in ("aloha_table.xml", asset):
-        spec.attach(load_spec(asset_path(name)), frame=spec.worldbody.add_frame(), prefix="")
-    # The robot's keyframes predate the block's free joint; resets write qpos directly instead.
-    for key in list(spec.keys):
-        spec.delete(key)
-    spec.visual.quality.shadowsize = 0  # software GL: shadows cost ~5x per frame
-    spec.visual.global_.offwidth = max(spec.visual.global_.offwidth, 640)
-    spec.visual.global_.offheight = max(spec.visual.global_.offheight, 480)
-    return compile_spec(spec, f"aloha + assets/aloha_table.xml + assets/{asset}")
+# -- the env config ---------------------------------------------------------------------------------------------
 
 
-def home_qpos(model: mujoco.MjModel | None = None) -> np.ndarray:
-    """ALOHA's neutral pose (menagerie keyframe) for the 16 robot joints, grippers open."""
-    q = np.array([0.0, -0.96, 1.16, 0.0, -0.3, 0.0, 0.037, 0.037] * 2)
-    return q
+def aloha_scene(task: AlohaTaskCfg) -> SceneCfg:
+    entities: dict[str, EntityCfg] = {"table": ObjectEntityCfg(mjcf="aloha_table.xml")}
+    entities.update({name: ObjectEntityCfg(mjcf=f"aloha_{name}.xml") for name in task.objects})
+    if len(task.objects) == 1:
+        entities["target"] = ObjectEntityCfg(mjcf="aloha_target.xml")  # a mocap disc (the marker's own shape)
+    return SceneCfg(robot="aloha", fast_model=False, terrain=TerrainCfg(kind="none"), entities=entities)
 
 
-def home_ctrl() -> np.ndarray:
-    return np.array([0.0, -0.96, 1.16, 0.0, -0.3, 0.0, GRIPPER_OPEN] * 2)
+def arm_action(side: str) -> JointPositionActionCfg:
+    joints = "|".join((*ARM_JOINTS, "left_finger"))
+    return JointPositionActionCfg(entity="robot", joint_names=f"{side}/({joints})", scale=1.0,
+                                  use_default_offset=False)  # fmt: skip
 
 
-class AlohaEnv:
-    """`num_envs` ALOHA worlds of one task. Episodes end after `cfg.episode_steps`; no auto-reset."""
-
-    def __init__(self, task: str | AlohaTaskCfg, num_envs: int = 1, backend: str = "cpu", seed: int = 0):
-        self.cfg = task_cfg(task) if isinstance(task, str) else task
-        self.model = build_aloha_model(self.cfg.asset)
-        self.num_envs = num_envs
-        self.sim = make_backend(backend, self.model, num_envs)
-        self.decimation = int(round(CONTROL_DT / PHYSICS_DT))
-        self.step_dt = CONTROL_DT
-        self.rng = np.random.default_rng(seed)
-        m = self.model
-        self._robot_qadr = np.array(
-            [m.joint(f"{s}/{j}").qposadr[0] for s in SIDES for j in (*ARM_JOINTS, "left_finger")]
-        )
-        self._robot_q = slice(0, 16)
-        self._object_q = [int(m.joint(name).qposadr[0]) for name in self.cfg.objects]
-        self._site_ids: dict[str, int] = {}
-        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
-        self._render_data = mujoco.MjData(m)
-        self.t = 0
-        self.success_any = torch.zeros(num_envs, dtype=torch.bool)
-
-    # -- state --------------------------------------------------------------------------------------
-
-    def object_pos(self, i: int = 0) -> torch.Tensor:
-        return self.sim.qpos[:, self._object_q[i] : self._object_q[i] + 3]
-
-    def object_quat(self, i: int = 0) -> torch.Tensor:
-        return self.sim.qpos[:, self._object_q[i] + 3 : self._object_q[i] + 7]
-
-    def site_pos(self, name: str) -> torch.Tensor:
-        """(num_envs, 3) world position of a named site (ids cached: success checks call this every step)."""
-        if name not in self._site_ids:
-            self._site_ids[name] = int(self.model.site(name).id)
-        return self.sim.site_xpos[:, self._site_ids[name]]
-
-    def target_xy(self) -> torch.Tensor:
-        return self.sim.mocap_pos[:, 0, :2]
-
-    def gripper_pos(self, side: str) -> torch.Tensor:
-        return self.site_pos(f"{side}/gripper")
-
-    def observe(self) -> dict[str, torch.Tensor]:
-        state = self.sim.qpos[:, self._robot_qadr].float()
-        if len(self.cfg.objects) == 1:
-            env_state = torch.cat([self.object_pos(), self.object_quat(), self.target_xy()], -1).float()
-        else:
-            poses = [
-                torch.cat([self.object_pos(i), self.object_quat(i)], -1) for i in range(len(self.cfg.objects))
-            ]
-            env_state = torch.cat(poses, -1).float()
-        return {"observation.state": state.clone(), "observation.environment_state": env_state.clone()}
-
-    def success(self) -> torch.Tensor:
-        return self.cfg.success(self)
-
-    # -- episode ----------------------------------------------------------------------------------------
-
-    def sample_layouts(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
-        """(n, 5) random layouts: object x, y, yaw, target x, y within the task's ranges."""
-        rng = rng or self.rng
-        c = self.cfg
-        obj = rng.uniform(c.object_xy_low, c.object_xy_high, size=(n, 2))
-        yaw = rng.uniform(-c.object_yaw, c.object_yaw, size=(n, 1)) if c.object_yaw else np.zeros((n, 1))
-        tgt = rng.uniform(c.target_xy_low, c.target_xy_high, size=(n, 2))
-        return np.concatenate([obj, yaw, tgt], -1)
-
-    def reset(self, layouts: np.ndarray | None = None) -> dict[str, torch.Tensor]:
-        """Reset every world to the home pose with the given (num_envs, 5) layouts (random if None)."""
-        layouts = self.sample_layouts(self.num_envs) if layouts is None else np.asarray(layouts, dtype=float)
-        if layouts.shape != (self.num_envs, 5):
-            raise ValueError(f"layouts: expected shape ({self.num_envs}, 5), got {layouts.shape}")
-        self.layouts = layouts
-        self.sim.reset()
-        qpos = self.sim.qpos.numpy() if self.sim.qpos.device.type == "cpu" else None
-        assert qpos is not None, "AlohaEnv writes state through the CPU views"
-        qpos[:, self._robot_q] = home_qpos()
-        n, yaw, half_z = self.num_envs, layouts[:, 2], self.cfg.object_half_z
-        q0 = self._object_q[0]
-        qpos[:, q0 : q0 + 3] = np.c_[layouts[:, :2], np.full(n, half_z[0])]
-        qpos[:, q0 + 3 : q0 + 7] = np.c_[np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)]
-        if len(self._object_q) > 1:
-            q1 = self._object_q[1]
-            qpos[:, q1 : q1 + 3] = np.c_[layouts[:, 3:5], np.full(n, half_z[1])]
-            qpos[:, q1 + 3 : q1 + 7] = [1.0, 0.0, 0.0, 0.0]
-        else:
-            self.sim.mocap_pos[:, 0, :2] = torch.as_tensor(layouts[:, 3:5], dtype=self.sim.mocap_pos.dtype)
-            self.sim.mocap_pos[:, 0, 2] = self.cfg.target_z
-        self.sim.qvel.zero_()
-        self.sim.ctrl[:] = torch.as_tensor(home_ctrl(), dtype=self.sim.ctrl.dtype)
-        self.sim.forward()
-        self.t = 0
-        self.success_any = torch.zeros(self.num_envs, dtype=torch.bool)
-        return self.observe()
-
-    def step(self, action: torch.Tensor | np.ndarray) -> tuple[dict[str, torch.Tensor], torch.Tensor, bool]:
-        """Apply joint targets for one control period. Returns (obs, success now, episode over)."""
-        action = torch.as_tensor(action, dtype=self.sim.ctrl.dtype)
-        if action.shape != (self.num_envs, ACTION_DIM):
-            raise ValueError(
-                f"action: expected shape ({self.num_envs}, {ACTION_DIM}), got {tuple(action.shape)}"
-            )
-        lo = torch.as_tensor(self.model.actuator_ctrlrange[:, 0], dtype=action.dtype)
-        hi = torch.as_tensor(self.model.actuator_ctrlrange[:, 1], dtype=action.dtype)
-        self.sim.ctrl[:] = torch.maximum(torch.minimum(action, hi), lo)
-        self.sim.step(self.decimation)
-        self.t += 1
-        ok = self.success()
-        self.success_any |= ok
-        return self.observe(), ok, self.t >= self.cfg.episode_steps
-
-    # -- cameras ----------------------------------------------------------------------------------------
-
-    def render(self, world: int, camera: str = "top", width: int = 160, height: int = 120) -> np.ndarray:
-        """An RGB frame (height, width, 3) of one world from a named camera."""
-        if camera not in CAMERAS:
-            raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(CAMERAS)}")
-        key = (width, height)
-        if key not in self._renderers:
-            ensure_gl()
-            self._renderers[key] = mujoco.Renderer(self.model, height=height, width=width)
-        renderer = self._renderers[key]
-        self.sim.world_to_mjdata(world, self._render_data)
-        renderer.update_scene(self._render_data, camera=CAMERAS[camera])
-        return renderer.render().copy()
-
-    def close(self) -> None:
-        for r in self._renderers.values():
-            r.close()
-        self._renderers.clear()
+def observations(task: AlohaTaskCfg) -> dict[str, ObsGroupCfg]:
+    state = {"joint_pos": ObsTerm(joint_pos_named, params={"joints": STATE_JOINTS,
+                                                           "asset_cfg": SceneEntityCfg("robot")})}  # fmt: skip
+    env_state = {f"{o}_pose": ObsTerm(object_pose, params={"asset_cfg": SceneEntityCfg(o)}) for o in task.objects}
+    if len(task.objects) == 1:
+        env_state["target_xy"] = ObsTerm(target_xy, params={"asset_cfg": SceneEntityCfg("target")})
+    return {"observation.state": ObsGroupCfg(state, enable_noise=False),
+            "observation.environment_state": ObsGroupCfg(env_state, enable_noise=False)}  # fmt: skip
 
 
 @dataclass
-class RolloutResult:
-    success: np.ndarray
-    """(num_envs,) success at the end of the episode."""
-    frames: dict[str, np.ndarray] = field(default_factory=dict)
+class AlohaEnvCfg(EnvCfg):
+    task: str = "Aloha-CubeTransfer"
+    """The AlohaTaskCfg this config was built from (TASKS)."""
+    auto_reset: bool = False
+    sim: SimCfg = field(default_factory=lambda: SimCfg(dt=PHYSICS_DT))
+    decimation: int = int(round(CONTROL_DT / PHYSICS_DT))
+    num_envs: int = 16
+    base_body: str = ""
+    keyframe: str | None = "neutral_pose"
+    """The robot's keyframe; the layout event then opens the grippers and places the objects."""
+    viewer: ViewerCfg = field(default_factory=lambda: ViewerCfg(distance=1.2, elevation=-35.0, azimuth=90.0))
+
+
+def aloha_env_cfg(name: str) -> AlohaEnvCfg:
+    t = task_cfg(name)
+    actions: dict[str, ActionTermCfg] = {f"{s}_arm": arm_action(s) for s in SIDES}
+    commands: dict[str, CommandTermCfg] = {LAYOUT_COMMAND: LayoutCommandCfg(
+        object_xy_low=t.object_xy_low, object_xy_high=t.object_xy_high, object_yaw=t.object_yaw,
+        target_xy_low=t.target_xy_low, target_xy_high=t.target_xy_high)}  # fmt: skip
+    place = EventTerm(place_layout, mode="reset", params={
+        "objects": t.objects, "rest_z": t.object_half_z, "target": "target" if len(t.objects) == 1 else "",
+        "target_z": t.target_z})  # fmt: skip
+    terminations = {"success": dataclasses.replace(t.success, params=dict(t.success.params)),
+                    "time_out": TerminationTerm(mdp.time_out, time_out=True)}  # fmt: skip
+    rewards: dict[str, RewardTerm] = {}
+    return AlohaEnvCfg(scene=aloha_scene(t), observations=observations(t), rewards=rewards,
+                       terminations=terminations, actions=actions, commands=commands, events={"place_layout": place},
+                       episode_length_s=t.episode_s, task=name)  # fmt: skip
+
+
+# -- what demo generation and evaluation call -------------------------------------------------------------------
+
+
+def make_env(task: str, num_envs: int = 1, seed: int = 0, backend: str = "cpu") -> ManagerBasedRlEnv:
+    cfg = aloha_env_cfg(task)
+    cfg = dataclasses.replace(cfg, num_envs=num_envs, seed=seed, sim=dataclasses.replace(cfg.sim, backend=backend))
+    return ManagerBasedRlEnv(cfg)
+
+
+def sample_layouts(task: AlohaTaskCfg, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 5) random layouts: object x, y, yaw, target x, y within the task's ranges."""
+    c = task
+    obj = rng.uniform(c.object_xy_low, c.object_xy_high, size=(n, 2))
+    yaw = rng.uniform(-c.object_yaw, c.object_yaw, size=(n, 1)) if c.object_yaw else np.zeros((n, 1))
+    tgt = rng.uniform(c.target_xy_low, c.target_xy_high, size=(n, 2))
+    return np.concatenate([obj, yaw, tgt], -1)
+
+
+def layout_term(env: ManagerBasedRlEnv) -> LayoutCommand:
+    return env.command_manager.get_term(LAYOUT_COMMAND)
+
+
+def reset_to(env: ManagerBasedRlEnv, layouts: np.ndarray | None = None) -> dict[str, torch.Tensor]:
+    """Reset every world with the given (num_envs, 5) layouts (drawn by the layout term if None)."""
+    if layouts is not None:
+        layout_term(env).set_next(torch.as_tensor(np.asarray(layouts, dtype=float)))
+    obs, _ = env.reset()
+    return obs
+
+
+def task_success(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(num_envs,) bool: the success termination term, evaluated on the current state."""
+    term = env.cfg.terminations.get("success")
+    if term is None:
+        raise ValueError(f"the env has no 'success' termination term; its terminations: {list(env.cfg.terminations)}")
+    return term.func(env, **term.params)
+
+
+def episode_steps(env: ManagerBasedRlEnv) -> int:
+    return int(env.max_episode_length)
+
+
+# -- cameras ----------------------------------------------------------------------------------------------------
+
+
+def render(env: ManagerBasedRlEnv, world: int, camera: str = "top", width: int = 160, height: int = 120) -> np.ndarray:
+    """An RGB frame (height, width, 3) of one world from a named camera; renderers are kept per size."""
+    import mujoco
+
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown camera {camera!r}; valid: {', '.join(CAMERAS)}")
+    state: dict[str, Any] = env.term_state.setdefault("cameras", {"renderers": {}})
+    if "data" not in state:
+        state["data"] = mujoco.MjData(env.scene.model)
+    key = (width, height)
+    if key not in state["renderers"]:
+        ensure_gl()
+        state["renderers"][key] = mujoco.Renderer(env.scene.model, height=height, width=width)
+    renderer = state["renderers"][key]
+    env.sim.world_to_mjdata(world, state["data"])
+    renderer.update_scene(state["data"], camera=CAMERAS[camera])
+    return renderer.render().copy()
+
+
+def close_cameras(env: ManagerBasedRlEnv) -> None:
+    for r in env.term_state.pop("cameras", {}).get("renderers", {}).values():
+        r.close()
+

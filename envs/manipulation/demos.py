@@ -8,197 +8,60 @@ between keyposes are regenerated: Cartesian interpolation (smoothstep in positio
 the control rate, solved to joint targets by differential IK with mink on the MuJoCo model. Every
 generated demo is executed in simulation and kept only if the task's success check passes.
 
-Keyposes come from a JSON file, a task's scripted expert (`expert_keyposes`) or retarget's wrist tracks
-(`keyposes_from_qpos` on `retarget_wrists(...).qpos`).
+Keyposes (keyposes.py) come from a JSON file, a task's scripted expert (`expert_keyposes`) or retarget's
+wrist tracks (`keyposes_from_qpos` on `retarget_wrists(...).qpos`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mink
-import mujoco
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation, Slerp
 
+from robolearn.core import ManagerBasedRlEnv
 from robolearn.envs.manipulation.aloha import (
-    ACTION_DIM,
     CAMERAS,
+    AlohaTaskCfg,
+    close_cameras,
+    make_env,
+    render,
+    reset_to,
+    sample_layouts,
+    task_cfg,
+    task_success,
+)
+from robolearn.envs.manipulation.aloha_mdp import (
+    ACTION_DIM,
     CONTROL_DT,
-    CUBE_HALF,
     GRIPPER_CLOSED,
     GRIPPER_OPEN,
-    PEG_HALF,
+    HOME,
     SIDES,
-    SOCKET_HALF,
     STATE_NAMES,
-    AlohaEnv,
-    AlohaTaskCfg,
-    home_qpos,
-    task_cfg,
+)
+from robolearn.envs.manipulation.keyposes import (  # re-exported: the demo generator's public names
+    FRAMES,
+    Keypose,
+    expert_keyposes,
+    keyposes_from_qpos,
+    load_keyposes,
+    save_keyposes,
 )
 from robolearn.robots import robot_model
 
-FRAMES = ("object", "target", "world")
+
+def home_qpos() -> np.ndarray:
+    """The episodes' start pose in the robot model's qpos order (arm, left finger, right finger; per arm)."""
+    return np.array([*HOME, GRIPPER_OPEN, GRIPPER_OPEN] * 2)
+
+
 IK_ITERATIONS = 3
 """mink steps per control step; warm-started from the previous step, so a few suffice."""
-# Top-down grasps: the site's x axis (along the fingers) points down, fingers close along the world y.
-TOP_DOWN = {
-    "left": Rotation.from_matrix([[0, 0, 1], [0, 1, 0], [-1, 0, 0]]).as_quat(scalar_first=True),
-    "right": Rotation.from_matrix([[0, 0, -1], [0, -1, 0], [-1, 0, 0]]).as_quat(scalar_first=True),
-}
-# The right gripper level, pointing at the left arm (-x), fingers closing along y: it takes the block's free
-# end from the side, so its housing stays clear of the left gripper, which holds the other end from above.
-RIGHT_LEVEL = Rotation.from_matrix([[-1, 0, 0], [0, -1, 0], [0, 0, 1]]).as_quat(scalar_first=True)
-# Placing, the right gripper pitches its nose (and the block's free end) 20 degrees down before it opens:
-# the block's far end then nearly touches the table and the block lands flat. Released level from 7 cm, it
-# tumbled off the target in ~40% of layouts (expert success 56% -> 100% on 48 held-out layouts).
-RIGHT_PLACE = (Rotation.from_euler("y", -20, degrees=True) * Rotation.from_quat(RIGHT_LEVEL, scalar_first=True)
-               ).as_quat(scalar_first=True)  # fmt: skip
-
-
-@dataclass
-class Keypose:
-    time: float
-    """Seconds from the episode start at which the pose is reached."""
-    arm: str
-    frame: str
-    pos: tuple[float, float, float]
-    quat: tuple[float, float, float, float]
-    """Orientation in `frame`, w x y z."""
-    gripper: float
-    """1 open, 0 closed."""
-
-    def __post_init__(self) -> None:
-        if self.arm not in SIDES:
-            raise ValueError(f"keypose arm must be one of {SIDES}, got {self.arm!r}")
-        if self.frame not in FRAMES:
-            raise ValueError(f"keypose frame must be one of {FRAMES}, got {self.frame!r}")
-
-
-def save_keyposes(path: str | os.PathLike[str], keyposes: list[Keypose], task: str) -> None:
-    Path(path).write_text(json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
-
-
-def load_keyposes(path: str | os.PathLike[str]) -> tuple[str, list[Keypose]]:
-    """(task, keyposes) from a JSON file written by `save_keyposes`; errors name the file and entry."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-        task, items = data["task"], data["keyposes"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a keypose file (needs 'task' and 'keyposes'): {exc}") from None
-    out = []
-    for i, item in enumerate(items):
-        try:
-            out.append(Keypose(**{**item, "pos": tuple(item["pos"]), "quat": tuple(item["quat"])}))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError(f"{path}: keyposes[{i}]: {exc}") from None
-    return task, out
-
-
-# -- scripted experts: keyposes of one demonstration per task ------------------------------------------
-
-
-def expert_keyposes(task: str) -> list[Keypose]:
-    """A hand-written demonstration of the task (the 'one demo' that augmentation multiplies)."""
-    L, R = TOP_DOWN["left"], TOP_DOWN["right"]
-    if task == "Aloha-Reach":
-        return [Keypose(1.4, "left", "target", (0, 0, 0), tuple(L), 1.0)]
-    if task == "Aloha-Insertion":
-        return _insertion_keyposes()
-    if task != "Aloha-CubeTransfer":
-        raise ValueError(f"no scripted expert for task {task!r}")
-    grip = CUBE_HALF[0] - 0.025  # each hand holds its own end of the block, 2.5 cm in
-    z = 0.006  # site a little above the block's centre: fingertips clear the table
-    handover = np.array([-0.015, 0.0, 0.217])  # block centre during the handover (world)
-    drop = 0.07  # the level right gripper cannot reach the table: it releases the block from this height
-    L, R, P = tuple(L), tuple(RIGHT_LEVEL), tuple(RIGHT_PLACE)
-    k = Keypose
-    return [
-        # Left arm: above the block, down, close, lift to the handover point, release, retreat.
-        k(1.0, "left", "object", (-grip, 0, 0.10), L, 1.0),
-        k(1.7, "left", "object", (-grip, 0, z), L, 1.0),
-        k(2.0, "left", "object", (-grip, 0, z), L, 0.0),
-        k(3.0, "left", "world", tuple(handover + (-grip, 0, z)), L, 0.0),
-        k(4.6, "left", "world", tuple(handover + (-grip, 0, z)), L, 0.0),
-        k(4.9, "left", "world", tuple(handover + (-grip, 0, z)), L, 1.0),
-        k(5.5, "left", "world", tuple(handover + (-grip - 0.04, 0, 0.08)), L, 1.0),
-        # Right arm: level beside the block's free end, slide in, close, carry above the target, open, retreat.
-        k(3.2, "right", "world", tuple(handover + (grip + 0.08, 0, 0)), R, 1.0),
-        k(3.9, "right", "world", tuple(handover + (grip, 0, 0)), R, 1.0),
-        k(4.3, "right", "world", tuple(handover + (grip, 0, 0)), R, 0.0),
-        k(5.7, "right", "target", (grip, 0, drop), R, 0.0),
-        k(6.2, "right", "target", (grip, 0, drop), P, 0.0),
-        k(6.4, "right", "target", (grip, 0, drop), P, 1.0),
-        k(6.9, "right", "target", (grip + 0.08, 0, drop + 0.05), R, 1.0),
-    ]
-
-
-def _insertion_keyposes() -> list[Keypose]:
-    # Both grippers take their object from above, tilted 60 degrees about y so that their bases lean away
-    # from each other: upright, the two gripper housings collide ~25 cm apart, long before the peg reaches
-    # the tube. In the air the tube (left) and the peg (right) line up along x and the right arm pushes the
-    # peg in. Once lifted, the peg hangs ~8 mm lower in its grip than the tube (measured): the right arm
-    # holds its site that much higher so the two axes line up.
-    tilt = Rotation.from_euler("y", 60, degrees=True)
-    L = tuple(
-        (tilt.inv() * Rotation.from_quat(TOP_DOWN["left"], scalar_first=True)).as_quat(scalar_first=True)
-    )
-    R = tuple((tilt * Rotation.from_quat(TOP_DOWN["right"], scalar_first=True)).as_quat(scalar_first=True))
-    grip = PEG_HALF[0] - 0.04  # the peg is held 4 cm from its outer end
-    z_pick = 0.006  # site a little above each object's centre when grasping
-    peg_sag = 0.008
-    socket = np.array([-0.06, 0.0, 0.20])  # tube centre in the air (world)
-    tube_end = socket[0] + SOCKET_HALF[0]
-    pre = np.array(
-        [tube_end + PEG_HALF[0] + 0.03, 0.0, socket[2] + peg_sag]
-    )  # peg tip 3 cm short of the tube
-    inserted = pre - (0.07, 0, 0)  # tip 4 cm inside
-    k = Keypose
-    return [
-        k(1.0, "left", "target", (0, 0, 0.10), L, 1.0),
-        k(1.7, "left", "target", (0, 0, z_pick), L, 1.0),
-        k(2.0, "left", "target", (0, 0, z_pick), L, 0.0),
-        k(3.2, "left", "world", tuple(socket), L, 0.0),
-        k(1.0, "right", "object", (grip, 0, 0.10), R, 1.0),
-        k(1.7, "right", "object", (grip, 0, z_pick), R, 1.0),
-        k(2.0, "right", "object", (grip, 0, z_pick), R, 0.0),
-        k(3.2, "right", "world", tuple(pre + (grip, 0, 0)), R, 0.0),
-        k(3.8, "right", "world", tuple(pre + (grip, 0, 0)), R, 0.0),
-        k(5.0, "right", "world", tuple(inserted + (grip, 0, 0)), R, 0.0),
-    ]
-
-
-def keyposes_from_qpos(qpos: np.ndarray, fps: float, every_s: float = 0.5, start_s: float = 1.0,
-                       grippers: np.ndarray | None = None) -> list[Keypose]:  # fmt: skip
-    """World-frame keyposes of both grippers sampled from an ALOHA joint track (e.g. retarget_wrists' qpos).
-
-    qpos: (T, 16) ALOHA joint positions; grippers: optional (T, 2) openings in [0, 1] (default: open).
-    Samples every `every_s` seconds; the first keypose is reached at `start_s` from the home pose.
-    """
-    model = robot_model("aloha")
-    if qpos.ndim != 2 or qpos.shape[1] != model.nq:
-        raise ValueError(f"qpos: expected shape (T, {model.nq}), got {qpos.shape}")
-    data = mujoco.MjData(model)
-    out = []
-    step = max(1, int(round(every_s * fps)))
-    for n, t in enumerate(range(0, len(qpos), step)):
-        data.qpos[:] = qpos[t]
-        mujoco.mj_kinematics(model, data)
-        for k, side in enumerate(SIDES):
-            site = model.site(f"{side}/gripper").id
-            quat = Rotation.from_matrix(data.site_xmat[site].reshape(3, 3)).as_quat(scalar_first=True)
-            g = 1.0 if grippers is None else float(grippers[t, k])
-            out.append(
-                Keypose(start_s + n * every_s, side, "world", tuple(data.site_xpos[site]), tuple(quat), g)
-            )
-    return out
 
 
 # -- frames and trajectories -----------------------------------------------------------------------------
@@ -328,7 +191,7 @@ def action_noise(rng: np.random.Generator, shape: tuple[int, int, int], std: flo
     return noise
 
 
-def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tuple[str, ...] = (),
+def execute(env: ManagerBasedRlEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tuple[str, ...] = (),
             image_size: tuple[int, int] = (120, 160), noise: np.ndarray | None = None
             ) -> tuple[np.ndarray, list[Episode]]:  # fmt: skip
     """Run planned actions (num_envs, T, 14) from the layouts; (success, recorded episodes).
@@ -336,7 +199,7 @@ def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tu
     With `noise` (same shape), the robot executes actions + noise while the recorded action stays the
     planned one (DART): demos then visit states off the plan, labelled with the action that returns to it.
     """
-    obs = env.reset(layouts)
+    obs = reset_to(env, layouts)
     n, steps = actions.shape[:2]
     executed = actions if noise is None else actions + noise
     rec: dict[str, list[np.ndarray]] = {k: [] for k in (*obs, "action")}
@@ -346,10 +209,10 @@ def execute(env: AlohaEnv, layouts: np.ndarray, actions: np.ndarray, cameras: tu
         for key, value in obs.items():
             rec[key].append(value.numpy().copy())
         for c in cameras:
-            vids[f"observation.images.{c}"].append(np.stack([env.render(e, c, w, h) for e in range(n)]))
+            vids[f"observation.images.{c}"].append(np.stack([render(env, e, c, w, h) for e in range(n)]))
         rec["action"].append(actions[:, i].astype(np.float32))
-        obs, _, _ = env.step(torch.as_tensor(executed[:, i]))
-    success = env.success().numpy().copy()
+        obs, *_ = env.step(torch.as_tensor(executed[:, i], dtype=torch.float32))
+    success = task_success(env).numpy().copy()
     episodes = []
     for e in range(n):
         frames = {k: np.stack([v[e] for v in values]).astype(np.float32) for k, values in rec.items()}
@@ -374,14 +237,14 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
             raise ValueError(f"unknown camera {c!r}; valid: {', '.join(CAMERAS)}")
     rng = np.random.default_rng(seed)
     ik = BimanualIK()
-    env = AlohaEnv(task, batch, seed=seed)
+    env = make_env(task, batch, seed=seed)
     max_tries = max_tries or 3 * n + 2 * batch
     done = tried = 0
     while done < n:
         if tried >= max_tries:
             cause = f"lower --noise ({noise} rad)" if noise > 0 else "the keyposes do not solve the task"
             raise RuntimeError(f"{task}: only {done} of {n} demos succeeded in {tried} tries; {cause}")
-        layouts = env.sample_layouts(batch, rng)
+        layouts = sample_layouts(cfg, batch, rng)
         actions = np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts])
         success, episodes = execute(
             env, layouts, actions, cameras, noise=action_noise(rng, actions.shape, noise)
@@ -393,7 +256,7 @@ def generate_demos(task: str, keyposes: list[Keypose], n: int, seed: int = 0, ba
                 yield ep
         if progress is not None:
             progress(done, tried)
-    env.close()
+    close_cameras(env)
 
 
 # -- the task's demo generator (TaskSpec.demos) ---------------------------------------------------------
@@ -437,3 +300,10 @@ def aloha_demos(task: str, n: int, keyposes: Path | None = None, seed: int = 0, 
         features_for(task, cameras), round(1 / CONTROL_DT), "aloha", task_cfg(task).description,
         generate_demos(task, poses, n, seed, batch, cameras, progress=progress, noise=noise),
     )  # fmt: skip
+
+
+__all__ = [
+    "FRAMES", "BimanualIK", "DemoStream", "Episode", "Keypose", "action_noise", "aloha_demos", "execute",
+    "expert_keyposes", "features_for", "generate_demos", "keyposes_from_qpos", "load_keyposes", "plan", "resolve",
+    "save_keyposes", "to_frame",
+]  # fmt: skip

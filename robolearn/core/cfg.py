@@ -117,6 +117,9 @@ class EnvCfg:
     seed: int = 0
     base_body: str = "base"
     """The main robot's trunk body (velocities, orientation, pushes); its root body when empty."""
+    auto_reset: bool = True
+    """Reset worlds whose episode ended inside `step` (RL). False: `step` still reports terminations and
+    time-outs but leaves the worlds as they are until the caller resets (demo generation, evaluation)."""
     keyframe: str | None = "home"
     """Keyframe of the scene giving the default state; qpos0 when None or absent."""
     viewer: ViewerCfg = field(default_factory=ViewerCfg)

@@ -143,6 +143,8 @@ class ManagerBasedRlEnv:
 
         self.extras = {"log": {}, "time_outs": time_out}
         reset_ids = (terminated | time_out).nonzero(as_tuple=True)[0]
+        if not self.cfg.auto_reset:
+            reset_ids = reset_ids[:0]  # the caller resets (EnvCfg.auto_reset)
         if self.keep_terminal_obs and len(reset_ids):
             # Adapters that bootstrap on truncation (SB3, gymnasium) need the last observation of an episode.
             self.extras["terminal_obs"] = self.observation_manager.compute(update_history=False)
