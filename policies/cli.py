@@ -157,7 +157,7 @@ class PlayArgs:
     def cli_defaults(self) -> PlayArgs | None:
         from robolearn.registry import get_task, task_names
 
-        if self.target in task_names(kind="rl"):
+        if self.target in task_names():
             env_cfg = dataclasses.replace(get_task(self.target).env_cfg(), num_envs=PLAY_WORLDS)
         elif Path(self.target).exists():
             env_cfg = self._run_env()
@@ -287,10 +287,8 @@ def play_main(args: PlayArgs) -> int:
     from robolearn.registry import get_task, task_names
 
     if args.env is None and not Path(args.target).exists():
-        spec = get_task(args.target)  # an unknown task: the error lists the valid ones
-        raise ValueError(f"{args.target} is an {spec.kind} task: it has no env to play; roll out a trained "
-                         f"run instead (robolearn eval <run>)")  # fmt: skip
-    if args.target in task_names(kind="rl"):
+        get_task(args.target)  # an unknown task: the error lists the valid ones
+    if args.target in task_names():
         return _guard(lambda: _play_task(args))
     return _guard(lambda: _play_run(args))
 
