@@ -173,6 +173,14 @@ def read_config(run: Path) -> dict[str, Any]:
 
 OLD_ACTION_KEYS = {"scale", "clip", "joint_names"}
 OLD_COMMAND_KEYS = {"lin_vel_x", "lin_vel_y", "ang_vel_z"}
+_SKILLS = "robolearn.envs.humanoid.h1_skills"
+GOAL_EVENTS_NOW_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    f"{_SKILLS}:sample_squat_goal": ("pelvis_height", {"height_range": "height_range"}),
+    f"{_SKILLS}:sample_reach_goal": ("wrist_targets", {"radius": "radius"}),
+    f"{_SKILLS}:sample_step_goal": ("foot_targets", {"radius": "radius"}),
+}
+"""Goal-sampling event terms that became command terms: old function -> (command name, event param -> command
+field). The interval event's `interval_range_s` becomes the command's `resampling_time_s`."""
 
 
 def upgrade_env_config(env: Any) -> Any:
@@ -182,6 +190,9 @@ def upgrade_env_config(env: Any) -> Any:
     - `actions: {scale, clip, joint_names}` (one joint-position term) -> `actions: {joint_pos: {...}}`
     - `commands: {lin_vel_x, ...}` (one velocity command) -> `commands: {base_velocity: {...}}`
     - `commands: null` (no commands) -> `commands: {}`
+    - `events: {goal_reset, goal_resample}` drawing a skill's goal (`GOAL_EVENTS_NOW_COMMANDS`) -> dropped,
+      and `commands: {<goal command>: {...}}` with their params and the resample interval (the command's
+      other fields take the task's defaults)
     A config already in the new shape is returned unchanged.
     """
     if not isinstance(env, dict):
@@ -195,7 +206,31 @@ def upgrade_env_config(env: Any) -> Any:
     commands = env.get("commands")
     if isinstance(commands, dict) and OLD_COMMAND_KEYS & set(commands):
         env["commands"] = {"base_velocity": dict(commands)}
+    events = env.get("events")
+    if isinstance(events, dict) and any(_moved_goal(e) for e in events.values()):
+        env["events"], commands = {}, dict(env.get("commands") or {})
+        for key, event in events.items():
+            moved = _moved_goal(event)
+            if moved is None:
+                env["events"][key] = event
+                continue
+            name, fields = moved
+            command = commands.setdefault(name, {})
+            params = event.get("params") or {}
+            command.update({fields[p]: v for p, v in params.items() if p in fields})
+            unknown = sorted(set(params) - set(fields))
+            if unknown:
+                raise RunError(f"events.{key}: params {unknown} of {event['func']} have no place in the "
+                               f"command {name!r} that replaced it (it takes {sorted(fields.values())})")  # fmt: skip
+            if event.get("mode") == "interval" and event.get("interval_range_s") is not None:
+                command["resampling_time_s"] = event["interval_range_s"]
+        env["commands"] = commands
     return env
+
+
+def _moved_goal(event: Any) -> tuple[str, dict[str, str]] | None:
+    func = event.get("func") if isinstance(event, dict) else None
+    return GOAL_EVENTS_NOW_COMMANDS.get(func) if isinstance(func, str) else None
 
 
 # -- run folders -----------------------------------------------------------------------------------

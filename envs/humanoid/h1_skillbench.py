@@ -37,10 +37,10 @@ from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, Terminat
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
     Humanoid,
-    _from_heading,
     _humanoid,
     _to_heading,
     default_points_h,
+    from_heading,
     gait_clock,
     h1_skill_ppo,
     humanoid_scene,
@@ -460,7 +460,7 @@ def place_reach_waypoint(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     pelvis_height = _humanoid(env).standing_height
     root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
     targets = _reach_targets(env)
-    targets[env_ids, :, :2] = root.unsqueeze(1) + _from_heading(env, points_h[..., :2], env_ids)
+    targets[env_ids, :, :2] = root.unsqueeze(1) + from_heading(env, points_h[..., :2], env_ids)
     targets[env_ids, :, 2] = env.env_origins[env_ids, 2].unsqueeze(1) + pelvis_height + points_h[..., 2]
 
 
