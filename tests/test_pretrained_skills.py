@@ -83,9 +83,8 @@ def _rollout(name: str, edit: Any, seconds: float, worlds: int = 4) -> Any:
 @pytest.mark.parametrize("target", [0.7, 1.0])
 def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
     def fixed(cfg: Any) -> Any:
-        events = {k: dataclasses.replace(e, params={"height_range": (target, target)}) if k.startswith("goal_") else e
-                  for k, e in cfg.events.items()}  # fmt: skip
-        return dataclasses.replace(cfg, events=events)
+        height = dataclasses.replace(cfg.commands["pelvis_height"], height_range=(target, target))
+        return dataclasses.replace(cfg, commands={**cfg.commands, "pelvis_height": height})
 
     fell, _, height = _rollout("h1-squat", fixed, seconds=3.0)
     assert not fell.any()

@@ -49,11 +49,12 @@ def test_scene_builds_with_objects_at_rest_and_registers_its_skills(task_env):
 def test_goals_are_drawn_in_their_ranges(task_env):
     name, env = task_env
     env.reset(seed=1)
-    goal = objects.bench_goal(env) - env.env_origins
     if name == "H1-SkillBench-Cabinet":
         angle = objects.door_angle(env)
         assert ((angle >= objects.DOOR_AJAR[0]) & (angle <= objects.DOOR_AJAR[1])).all()
+        assert (objects.door_target(env) == objects.DOOR_TARGET).all()
         return
+    goal = objects.bench_goal(env) - env.env_origins
     start = _object_pos(name, env) - env.env_origins
     if name == "H1-SkillBench-BallKick":
         ahead = goal[:, 0] - start[:, 0]

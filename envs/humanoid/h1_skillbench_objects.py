@@ -28,7 +28,7 @@ import mujoco
 import numpy as np
 import torch
 
-from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
+from robolearn.core import CommandTermCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
 from robolearn.envs.humanoid.h1_skillbench import (
     BENCH_SKILLS,
     SKILLBENCH_PRESETS,
@@ -43,10 +43,10 @@ from robolearn.envs.humanoid.h1_skillbench import (
     joint_adr,
     model_id,
     set_free_pose,
-    set_marker,
     surface_distance,
 )
 from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, wrist_pos_w
+from robolearn.envs.humanoid.skillbench_commands import JointTargetCommandCfg, PointGoalCommandCfg
 from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
@@ -55,29 +55,13 @@ if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
 
 GOAL_MARKER = "skillbench/goal"
-GOAL_KEY = "bench_goal"
+GOAL_COMMAND = "goal"
+"""The goal point command of the object tasks (package lift / carry / transfer, ball kick)."""
 
 
-def bench_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N, 3) each world's goal point (world frame), set by the task's reset event."""
-    goal = env.term_state.get(GOAL_KEY)
-    if goal is None:
-        goal = env.term_state[GOAL_KEY] = torch.zeros(
-            (env.num_envs, 3), dtype=torch.float64, device=env.device
-        )
-    return goal
-
-
-def set_goal(
-    env: ManagerBasedRlEnv, env_ids: torch.Tensor, goal: torch.Tensor, marker_z: float | None = None
-) -> None:
-    """Worlds' goal point (n, 3) relative to their origins; the marker shows it (on the floor or a table top
-    when `marker_z` is given)."""
-    bench_goal(env)[env_ids] = goal + env.env_origins[env_ids]
-    shown = goal.clone()
-    if marker_z is not None:
-        shown[:, 2] = marker_z
-    set_marker(env, env_ids, GOAL_MARKER, shown)
+def bench_goal(env: ManagerBasedRlEnv, command: str = GOAL_COMMAND) -> torch.Tensor:
+    """(N, 3) each world's goal point (world frame): the task's goal command."""
+    return env.command_manager.get_command(command)
 
 
 def _uniform(env: ManagerBasedRlEnv, n: int, lo: float, hi: float) -> torch.Tensor:
@@ -164,8 +148,8 @@ register_terrain(PACKAGE_TERRAIN, build_package_scene)
 register_terrain(TRANSFER_TERRAIN, lambda spec, cfg: build_package_scene(spec, cfg, second_table=True))
 
 
-def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> torch.Tensor:
-    """The package at rest on the first table, jittered; returns its start (n, 3) relative to the origins."""
+def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """The package at rest on the first table, jittered (the task's goal command is drawn after it)."""
     n = len(env_ids)
     start = torch.stack([
         TABLE_X + _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
@@ -173,31 +157,24 @@ def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> torch.Tensor
         torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device),
     ], dim=-1)  # fmt: skip
     set_free_pose(env, env_ids, PACKAGE_JOINT, start)
-    return start
 
 
-def reset_lift(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    goal = place_package(env, env_ids)
-    goal[:, 2] += _uniform(env, len(env_ids), *LIFT_RANGE)
-    set_goal(env, env_ids, goal)
+def lift_goal() -> PointGoalCommandCfg:
+    """Above the package's start (its reset event places it first), the marker at the goal."""
+    return PointGoalCommandCfg(z=LIFT_RANGE, relative_to=PACKAGE_JOINT, marker=GOAL_MARKER)
 
 
-def reset_carry(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    place_package(env, env_ids)
-    n = len(env_ids)
-    side = torch.where(_uniform(env, n, 0.0, 1.0) < 0.5, -1.0, 1.0).to(torch.float64)
-    goal = torch.stack([_uniform(env, n, 0.0, 0.5), side * _uniform(env, n, *CARRY_DISTANCE),
-                        torch.full((n,), CARRY_HEIGHT, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_goal(env, env_ids, goal, marker_z=0.001)
+def carry_goal() -> PointGoalCommandCfg:
+    """At carry height over a floor marker to the robot's left or right."""
+    return PointGoalCommandCfg(x=(0.0, 0.5), y=CARRY_DISTANCE, either_side=True, z_fixed=CARRY_HEIGHT,
+                               marker=GOAL_MARKER, marker_z=0.001)  # fmt: skip
 
 
-def reset_transfer(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    place_package(env, env_ids)
-    n = len(env_ids)
-    goal = torch.stack([TABLE_X + _uniform(env, n, -TRANSFER_SPOT[0], TRANSFER_SPOT[0]),
-                        TRANSFER_TABLE_Y + _uniform(env, n, -TRANSFER_SPOT[1], TRANSFER_SPOT[1]),
-                        torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_goal(env, env_ids, goal, marker_z=TABLE_HEIGHT + 0.001)
+def transfer_goal() -> PointGoalCommandCfg:
+    """A spot on the second table's top, the package resting on it."""
+    (hx, hy), z = TRANSFER_SPOT, _package_rest_z()
+    return PointGoalCommandCfg(x=(TABLE_X - hx, TABLE_X + hx), y=(TRANSFER_TABLE_Y - hy, TRANSFER_TABLE_Y + hy),
+                               z_fixed=z, marker=GOAL_MARKER, marker_z=TABLE_HEIGHT + 0.001)  # fmt: skip
 
 
 def package_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -280,9 +257,14 @@ def reset_door(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     env.sim.qpos[ids], env.sim.qvel[ids] = rows, vel
 
 
+def door_target(env: ManagerBasedRlEnv, command: str = "door_target") -> torch.Tensor:
+    """(N,) the door's target angle (rad): the `door_target` command."""
+    return env.command_manager.get_command(command)[:, 0]
+
+
 def door_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) arc length (m) the door's free edge is from the open target: DOOR_WIDTH x |target - angle|."""
-    return DOOR_WIDTH * (DOOR_TARGET - door_angle(env)).abs()
+    return DOOR_WIDTH * (door_target(env) - door_angle(env)).abs()
 
 
 def door_open(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
@@ -300,7 +282,7 @@ def door_edge_from(env: ManagerBasedRlEnv, frm: str) -> torch.Tensor:
 
 def door_state(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 1) the door's angle to go (rad)."""
-    return (DOOR_TARGET - door_angle(env)).unsqueeze(-1).float()
+    return (door_target(env) - door_angle(env)).unsqueeze(-1).float()
 
 
 # -- ball kick ----------------------------------------------------------------------------------------------------
@@ -335,15 +317,18 @@ register_terrain(BALL_TERRAIN, build_ball)
 
 
 def reset_ball(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """The ball at rest, jittered around its start (its goal, `ball_goal`, is drawn after it)."""
     n = len(env_ids)
     start = torch.stack([BALL_START_X + _uniform(env, n, -BALL_JITTER[0], BALL_JITTER[0]),
                          _uniform(env, n, -BALL_JITTER[1], BALL_JITTER[1]),
                          torch.full((n,), BALL_RADIUS, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
     set_free_pose(env, env_ids, BALL_JOINT, start)
-    goal = start.clone()
-    goal[:, 0] += _uniform(env, n, *KICK_DISTANCE)
-    goal[:, 1] += _uniform(env, n, -KICK_SPREAD_Y, KICK_SPREAD_Y)
-    set_goal(env, env_ids, goal, marker_z=0.001)
+
+
+def ball_goal() -> PointGoalCommandCfg:
+    """A floor spot 1.5-2.5 m beyond the ball's start."""
+    return PointGoalCommandCfg(x=KICK_DISTANCE, y=(-KICK_SPREAD_Y, KICK_SPREAD_Y), relative_to=BALL_JOINT,
+                               marker=GOAL_MARKER, marker_z=0.001)  # fmt: skip
 
 
 def ball_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -378,6 +363,9 @@ class H1CabinetCfg(H1SkillBenchCfg):
             "hand_at_door_edge": RewardTerm(hand_at_door_edge, weight=1.0),
         }
     )
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"door_target": JointTargetCommandCfg(target=(DOOR_TARGET, DOOR_TARGET))}
+    )
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_door=EventTerm(reset_door, mode="reset"))
     )
@@ -398,6 +386,7 @@ class H1BallKickCfg(H1SkillBenchCfg):
             "foot_to_ball": RewardTerm(foot_to_ball, weight=1.0),
         }
     )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: ball_goal()})
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_ball=EventTerm(reset_ball, mode="reset"))
     )
@@ -410,25 +399,22 @@ class H1BoxLiftCfg(H1SkillBenchCfg):
         default_factory=lambda: bench_observations(object_terms(PACKAGE_JOINT))
     )
     rewards: dict[str, RewardTerm] = field(default_factory=package_rewards)
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: lift_goal()})
     events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_lift, mode="reset"))
+        default_factory=lambda: bench_events(reset_package=EventTerm(place_package, mode="reset"))
     )
 
 
 @dataclass
 class H1BoxCarryCfg(H1BoxLiftCfg):
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_carry, mode="reset"))
-    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: carry_goal()})
     episode_length_s: float = 15.0
 
 
 @dataclass
 class H1ObjectTransferCfg(H1BoxLiftCfg):
     scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN))
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_transfer, mode="reset"))
-    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: transfer_goal()})
     episode_length_s: float = 15.0
 
 
