@@ -133,6 +133,17 @@ def test_goal_commands_respect_their_ranges():
     assert (cmd >= torch.tensor(goal.low)).all() and (cmd <= torch.tensor(goal.high)).all()
 
 
+def test_foot_targets_are_drawn_around_the_pelvis_pose_the_reset_gives():
+    # An after-events command: drawn once reset_base has turned the robot, so targets sit around its stance.
+    env = make_env("H1-Skill-Step", num_envs=64)
+    assert env.command_manager.get_term("foot_targets").after_events
+    env.reset(seed=3)
+    rel = h1_skills.foot_targets_w(env) - env.robot.root_pos_w[:, None, :2].double()
+    offsets = h1_skills._to_heading(env, rel) - h1_skills.default_points_h(env)["feet"][:, :2]
+    radius = env.command_manager.get_term("foot_targets").radius
+    assert offsets.norm(dim=-1).max() <= radius + 1e-6
+
+
 def test_step_targets_grow_with_the_curriculum_and_progress_pays_for_closing_in():
     env = make_env("H1-Skill-Step", num_envs=64)
     ids = torch.arange(64)
