@@ -3,7 +3,8 @@ and object transfer. h1_skillbench.py has the shared pieces and the first three 
 
 Every scene is built with MjSpec as a terrain kind (the shared scene builder is reused): static tables and a
 cabinet as world geoms, objects as free bodies after the robot, goals as non-colliding markers moved per world
-at reset. Each task's goal is a world point per world (`bench_goal`); its accuracy is the end-of-episode
+at reset. Each task's goal is a world point per world, its `goal` command term (`bench_goal`; the cabinet's is
+the `door_target` angle), drawn after the object's reset event places the object; its accuracy is the end-of-episode
 distance (m) from the object to that point, as the authors measure it, and its reward is one or two
 exp-kernel terms. The H1 has no fingers: boxes are held between the two hands, the ball is kicked, and the
 cabinet door starts ajar so a hand can get behind its free edge and swing it open.
