@@ -174,13 +174,25 @@ def read_config(run: Path) -> dict[str, Any]:
 OLD_ACTION_KEYS = {"scale", "clip", "joint_names"}
 OLD_COMMAND_KEYS = {"lin_vel_x", "lin_vel_y", "ang_vel_z"}
 _SKILLS = "robolearn.envs.humanoid.h1_skills"
-GOAL_EVENTS_NOW_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
-    f"{_SKILLS}:sample_squat_goal": ("pelvis_height", {"height_range": "height_range"}),
-    f"{_SKILLS}:sample_reach_goal": ("wrist_targets", {"radius": "radius"}),
-    f"{_SKILLS}:sample_step_goal": ("foot_targets", {"radius": "radius"}),
+_BENCH = "robolearn.envs.humanoid.h1_skillbench"
+_OBJECTS = "robolearn.envs.humanoid.h1_skillbench_objects"
+GOAL_EVENTS_NOW_COMMANDS: dict[str, tuple[str, dict[str, str], str | None]] = {
+    f"{_SKILLS}:sample_squat_goal": ("pelvis_height", {"height_range": "height_range"}, None),
+    f"{_SKILLS}:sample_reach_goal": ("wrist_targets", {"radius": "radius"}, None),
+    f"{_SKILLS}:sample_step_goal": ("foot_targets", {"radius": "radius"}, None),
+    f"{_BENCH}:place_button": ("button", {"y_range": "y", "z_range": "z"}, None),
+    f"{_BENCH}:place_reach_waypoint": ("waypoints", {}, None),
+    f"{_BENCH}:place_box": ("box_goal", {}, f"{_BENCH}:place_box"),
+    f"{_OBJECTS}:reset_lift": ("goal", {}, f"{_OBJECTS}:place_package"),
+    f"{_OBJECTS}:reset_carry": ("goal", {}, f"{_OBJECTS}:place_package"),
+    f"{_OBJECTS}:reset_transfer": ("goal", {}, f"{_OBJECTS}:place_package"),
+    f"{_OBJECTS}:reset_ball": ("goal", {}, f"{_OBJECTS}:reset_ball"),
+    f"{_OBJECTS}:reset_door": ("door_target", {}, f"{_OBJECTS}:reset_door"),
 }
-"""Goal-sampling event terms that became command terms: old function -> (command name, event param -> command
-field). The interval event's `interval_range_s` becomes the command's `resampling_time_s`."""
+"""Event terms that drew a goal, now command terms: old function -> (command name, event param -> command
+field, the function the event keeps calling to place its object, or None: the event is dropped). An interval
+event's `interval_range_s` becomes the command's `resampling_time_s`; the command's other fields take the
+task's defaults."""
 
 
 def upgrade_env_config(env: Any) -> Any:
@@ -190,9 +202,9 @@ def upgrade_env_config(env: Any) -> Any:
     - `actions: {scale, clip, joint_names}` (one joint-position term) -> `actions: {joint_pos: {...}}`
     - `commands: {lin_vel_x, ...}` (one velocity command) -> `commands: {base_velocity: {...}}`
     - `commands: null` (no commands) -> `commands: {}`
-    - `events: {goal_reset, goal_resample}` drawing a skill's goal (`GOAL_EVENTS_NOW_COMMANDS`) -> dropped,
-      and `commands: {<goal command>: {...}}` with their params and the resample interval (the command's
-      other fields take the task's defaults)
+    - events drawing a goal (`GOAL_EVENTS_NOW_COMMANDS`: a skill's `goal_reset` / `goal_resample`, a
+      SkillBench task's placement events) -> `commands: {<goal command>: {...}}` with their params and
+      resample interval; the event is dropped, or keeps placing its object when it placed one
     A config already in the new shape is returned unchanged.
     """
     if not isinstance(env, dict):
@@ -214,8 +226,10 @@ def upgrade_env_config(env: Any) -> Any:
             if moved is None:
                 env["events"][key] = event
                 continue
-            name, fields = moved
-            command = commands.setdefault(name, {})
+            name, fields, keep = moved
+            if keep is not None:
+                env["events"][key] = {**event, "func": keep, "params": {}}
+            command = commands[name] = dict(commands.get(name) or {})
             params = event.get("params") or {}
             command.update({fields[p]: v for p, v in params.items() if p in fields})
             unknown = sorted(set(params) - set(fields))
@@ -228,7 +242,7 @@ def upgrade_env_config(env: Any) -> Any:
     return env
 
 
-def _moved_goal(event: Any) -> tuple[str, dict[str, str]] | None:
+def _moved_goal(event: Any) -> tuple[str, dict[str, str], str | None] | None:
     func = event.get("func") if isinstance(event, dict) else None
     return GOAL_EVENTS_NOW_COMMANDS.get(func) if isinstance(func, str) else None
 

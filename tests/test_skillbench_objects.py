@@ -114,3 +114,40 @@ def test_door_edge_swings_toward_the_robot_as_it_opens():
         ],
         abs=1e-3,
     )
+
+
+# -- run folders written when the placement events drew the goals ---------------------------------------------
+
+OLD_PLACEMENT = {
+    # task: (event name, old function, params, interval) of the event that drew the task's goal
+    "H1-SkillBench-ButtonPress": ("place_button", f"{bench.__name__}:place_button", {"y_range": [-0.2, 0.2]}, None),
+    "H1-SkillBench-BoxPush": ("place_box", f"{bench.__name__}:place_box", {}, None),
+    "H1-SkillBench-Reach": ("next_waypoint", f"{bench.__name__}:place_reach_waypoint", {}, [2.6, 2.6]),
+    "H1-SkillBench-Cabinet": ("reset_door", f"{objects.__name__}:reset_door", {}, None),
+    "H1-SkillBench-BallKick": ("reset_ball", f"{objects.__name__}:reset_ball", {}, None),
+    "H1-SkillBench-BoxLift": ("reset_package", f"{objects.__name__}:reset_lift", {}, None),
+    "H1-SkillBench-BoxCarry": ("reset_package", f"{objects.__name__}:reset_carry", {}, None),
+    "H1-SkillBench-ObjectTransfer": ("reset_package", f"{objects.__name__}:reset_transfer", {}, None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(OLD_PLACEMENT))
+def test_an_old_skillbench_config_loads_with_its_goal_command(name):
+    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+
+    default = get_task(name).env_cfg()
+    old = to_plain(default)
+    key, func, params, interval = OLD_PLACEMENT[name]
+    old["commands"] = {}  # the goals lived in the events
+    old["events"] = {k: e for k, e in old["events"].items() if k in ("friction", "reset_base", "reset_joints")}
+    old["events"][key] = {"func": func, "params": params, "mode": "interval" if interval else "reset",
+                          "interval_range_s": interval or [10.0, 15.0]}  # fmt: skip
+    cfg = from_plain(default, upgrade_env_config(old))
+    assert set(cfg.commands) == set(default.commands)
+    (command,) = cfg.commands
+    if name == "H1-SkillBench-ButtonPress":  # the old param moved to the command
+        assert cfg.commands[command].y == (-0.2, 0.2)
+    else:
+        assert cfg.commands[command] == default.commands[command]
+    kept = {k: e.func for k, e in cfg.events.items()}
+    assert kept == {k: e.func for k, e in default.events.items()}
