@@ -193,6 +193,15 @@ GOAL_EVENTS_NOW_COMMANDS: dict[str, tuple[str, dict[str, str], str | None]] = {
 field, the function the event keeps calling to place its object, or None: the event is dropped). An interval
 event's `interval_range_s` becomes the command's `resampling_time_s`; the command's other fields take the
 task's defaults."""
+OBJECT_JOINTS_NOW_ENTITIES = {
+    "skillbench/box_free": "box",
+    "skillbench/package_free": "package",
+    "skillbench/ball_free": "ball",
+}
+"""SkillBench objects that were free bodies of a terrain kind, named by their free joint, now scene entities."""
+OBJECT_TERRAINS = {"skillbench_box", "skillbench_package", "skillbench_transfer", "skillbench_ball",
+                   "skillbench_cabinet"}  # fmt: skip
+"""Terrain kinds whose objects moved to the task's scene entities."""
 
 
 def upgrade_env_config(env: Any) -> Any:
@@ -205,6 +214,9 @@ def upgrade_env_config(env: Any) -> Any:
     - events drawing a goal (`GOAL_EVENTS_NOW_COMMANDS`: a skill's `goal_reset` / `goal_resample`, a
       SkillBench task's placement events) -> `commands: {<goal command>: {...}}` with their params and
       resample interval; the event is dropped, or keeps placing its object when it placed one
+    - SkillBench objects that were free bodies of a terrain kind: an empty `scene.entities` with such a
+      `scene.terrain.kind` is dropped (the task's entities apply), and a term param `joint: <the object's
+      free joint>` becomes `entity: <its entity>` (`OBJECT_JOINTS_NOW_ENTITIES`)
     A config already in the new shape is returned unchanged.
     """
     if not isinstance(env, dict):
@@ -239,7 +251,30 @@ def upgrade_env_config(env: Any) -> Any:
             if event.get("mode") == "interval" and event.get("interval_range_s") is not None:
                 command["resampling_time_s"] = event["interval_range_s"]
         env["commands"] = commands
+    scene = env.get("scene")
+    if isinstance(scene, dict) and not scene.get("entities") and "entities" in scene:
+        kind = (scene.get("terrain") or {}).get("kind") if isinstance(scene.get("terrain"), dict) else None
+        if kind in OBJECT_TERRAINS:  # the task's default entities (its objects) apply
+            env["scene"] = {k: v for k, v in scene.items() if k != "entities"}
+    for group in ("rewards", "terminations", "events"):
+        if isinstance(env.get(group), dict):
+            env[group] = {k: _entity_params(t) for k, t in env[group].items()}
+    if isinstance(env.get("observations"), dict):
+        env["observations"] = {
+            g: {**obs, "terms": {k: _entity_params(t) for k, t in obs["terms"].items()}}
+            if isinstance(obs, dict) and isinstance(obs.get("terms"), dict) else obs
+            for g, obs in env["observations"].items()
+        }  # fmt: skip
     return env
+
+
+def _entity_params(term: Any) -> Any:
+    """A term whose `joint` param named a SkillBench object's free joint names its entity instead."""
+    params = term.get("params") if isinstance(term, dict) else None
+    if not isinstance(params, dict) or params.get("joint") not in OBJECT_JOINTS_NOW_ENTITIES:
+        return term
+    new = {k: v for k, v in params.items() if k != "joint"}
+    return {**term, "params": {"entity": OBJECT_JOINTS_NOW_ENTITIES[params["joint"]], **new}}
 
 
 def _moved_goal(event: Any) -> tuple[str, dict[str, str], str | None] | None:

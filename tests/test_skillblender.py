@@ -532,24 +532,22 @@ def test_box_push_scene_builds_with_the_box_after_the_robot():
 
 def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     env = make_env("H1-SkillBench-BoxPush", num_envs=2)
-    box = h1_skillbench.free_joint_slice(env, h1_skillbench.BOX_JOINT)
+    box = env.scene[h1_skillbench.BOX]  # the box entity
+    ids = torch.arange(2)
     goal = h1_skillbench.box_goal_xy_w(env)
     # World 0: the box on its goal; world 1: 0.3 m to the side of it.
-    env.sim.qpos[0, box.start : box.start + 2] = goal[0].to(env.sim.qpos)
-    env.sim.qpos[1, box.start : box.start + 2] = (goal[1] + torch.tensor([0.0, 0.3], dtype=goal.dtype)).to(
-        env.sim.qpos
-    )
+    pose = box.root_pose_w.clone()
+    pose[:, :2] = goal + torch.tensor([[0.0, 0.0], [0.0, 0.3]], dtype=goal.dtype)
+    box.write_root_pose(ids, pose)
     err = h1_skillbench.box_error(env)
     assert torch.allclose(err, torch.tensor([0.0, 0.3], dtype=err.dtype), atol=1e-6), err
     assert get_task("H1-SkillBench-BoxPush").accuracy is h1_skillbench.box_error
     # Hands: box centre on world 0's right wrist (inside: 0); 0.1 m beyond its near face from world 1's.
     wrists = h1_skills.wrist_pos_w(env)
     half_x = h1_skillbench.BOX_HALF_SIZE[0]
-    env.sim.qpos[0, box.start : box.start + 3] = wrists[0, 1].to(env.sim.qpos)
-    env.sim.qpos[1, box.start : box.start + 3] = (
-        wrists[1, 1] + torch.tensor([half_x + 0.1, 0.0, 0.0], dtype=wrists.dtype)
-    ).to(env.sim.qpos)
-    env.sim.qpos[:, box.start + 3 : box.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=env.sim.qpos.dtype)
+    pose[:, :3] = wrists[:, 1] + torch.tensor([[0.0, 0.0, 0.0], [half_x + 0.1, 0.0, 0.0]], dtype=wrists.dtype)
+    pose[:, 3:] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=pose.dtype)
+    box.write_root_pose(ids, pose)
     dist = h1_skillbench.wrists_to_box_surface(env)
     assert dist[0, 1] == pytest.approx(0.0, abs=1e-9) and dist[1, 1] == pytest.approx(0.1, abs=1e-6)
 

@@ -87,7 +87,7 @@ def on_g1(cfg_cls: type[H1SkillCfg], trunk: tuple[str, ...] | None = None) -> Ca
         cfg.scene = (
             humanoid_scene(kind, humanoid=cfg.humanoid)
             if trunk is None
-            else bench_scene(kind, humanoid=cfg.humanoid, trunk=trunk)
+            else bench_scene(kind, humanoid=cfg.humanoid, trunk=trunk, entities=cfg.scene.entities)
         )
         cfg.keyframe = G1.keyframe
         return cfg

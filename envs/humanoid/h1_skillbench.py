@@ -45,6 +45,7 @@ from robolearn.core import (
     ViewerCfg,
     mdp,
 )
+from robolearn.entities import BoxEntityCfg, EntityCfg
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
     Humanoid,
@@ -160,10 +161,13 @@ def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]
     return {"policy": policy, "critic": ObsGroupCfg(terms=critic, enable_noise=False)}
 
 
-def bench_scene(
-    terrain_kind: str, humanoid: Humanoid | None = None, trunk: tuple[str, ...] = TRUNK
-) -> SceneCfg:
-    return humanoid_scene(terrain_kind, guarded=("trunk", trunk), humanoid=humanoid)
+def bench_scene(terrain_kind: str, humanoid: Humanoid | None = None, trunk: tuple[str, ...] = TRUNK,
+                entities: dict[str, EntityCfg] | None = None) -> SceneCfg:  # fmt: skip
+    """The humanoid, its sensors and the task's terrain kind (static scenery and goal markers, world geoms that
+    the trunk-contact sensor sees), plus the task's movable objects as scene entities."""
+    scene = humanoid_scene(terrain_kind, guarded=("trunk", trunk), humanoid=humanoid)
+    scene.entities = dict(entities or {})
+    return scene
 
 
 def bench_terminations() -> dict[str, TerminationTerm]:
@@ -214,17 +218,6 @@ class H1ButtonPressCfg(H1SkillBenchCfg):
 # -- objects: free bodies and markers that scene builders add after the robot ---------------------------------
 
 
-def add_free_box(spec: mujoco.MjSpec, body: str, joint: str, half_size: tuple[float, float, float],
-                 mass: float, start: list[float], rgba: list[float]) -> None:  # fmt: skip
-    """A free box body resting at `start`. Its free joint comes after the robot's joints, so every keyframe
-    gets the box's start pose appended (a keyframe must give all of qpos)."""
-    box = spec.worldbody.add_body(name=body, pos=start)
-    box.add_freejoint(name=joint)
-    box.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(half_size), mass=mass, rgba=rgba)
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
-
-
 def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float = 0.1,
                rgba: tuple[float, ...] = (0.1, 0.7, 0.2, 1)) -> None:  # fmt: skip
     """A flat non-colliding disc (a goal shown in renders); a goal command moves it per world
@@ -233,51 +226,21 @@ def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float =
                             contype=0, conaffinity=0, rgba=list(rgba))  # fmt: skip
 
 
-def _ids(env: ManagerBasedRlEnv) -> dict:
-    # The object terms ask every step, and a lookup by name is a search through the model: once per env.
-    return env.term_state.setdefault("skillbench_ids", {})
+def object_pose_w(env: ManagerBasedRlEnv, entity: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3) position and (N, 4) quaternion of each world's object `entity` (a free entity's root)."""
+    obj = env.scene[entity]
+    return obj.root_pos_w.to(env.device).double(), obj.root_quat_w.to(env.device).double()
 
 
-def model_id(env: ManagerBasedRlEnv, kind: str, name: str) -> int:
-    """Id of a named "body" or "geom" of the scene."""
-    cache = _ids(env)
-    if (kind, name) not in cache:
-        cache[kind, name] = int(getattr(env.scene.model, kind)(name).id)
-    return cache[kind, name]
-
-
-def joint_adr(env: ManagerBasedRlEnv, joint: str) -> tuple[int, int]:
-    """(qpos address, dof address) of a named joint of the scene."""
-    cache = _ids(env)
-    if ("joint", joint) not in cache:
-        j = env.scene.model.joint(joint)
-        cache["joint", joint] = (int(j.qposadr[0]), int(j.dofadr[0]))
-    return cache["joint", joint]
-
-
-def free_joint_slice(env: ManagerBasedRlEnv, joint: str) -> slice:
-    adr = joint_adr(env, joint)[0]
-    return slice(adr, adr + 7)
-
-
-def free_pose_w(env: ManagerBasedRlEnv, joint: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, 3) position and (N, 4) quaternion of each world's free body."""
-    q = env.sim.qpos[:, free_joint_slice(env, joint)].to(env.device).double()
-    return q[:, :3], q[:, 3:]
-
-
-def set_free_pose(env: ManagerBasedRlEnv, env_ids: torch.Tensor, joint: str, pos: torch.Tensor) -> None:
-    """Put worlds' free body upright and at rest at `pos` (n, 3), relative to each world's origin."""
-    ids = env_ids.to(env.sim.device)
-    sl = free_joint_slice(env, joint)
-    rows = env.sim.qpos[ids]
-    rows[:, sl.start : sl.start + 3] = (pos + env.env_origins[env_ids]).to(rows)
-    rows[:, sl.start + 3 : sl.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device)
-    env.sim.qpos[ids] = rows
-    vadr = joint_adr(env, joint)[1]
-    vel = env.sim.qvel[ids]
-    vel[:, vadr : vadr + 6] = 0.0
-    env.sim.qvel[ids] = vel
+def place_object(env: ManagerBasedRlEnv, env_ids: torch.Tensor, entity: str, pos: torch.Tensor) -> None:
+    """Put worlds' free object `entity` upright and at rest at `pos` (n, 3), relative to each world's origin."""
+    n = len(env_ids)
+    pose = torch.zeros(n, 7, dtype=torch.float64, device=env.device)
+    pose[:, :3] = pos + env.env_origins[env_ids]
+    pose[:, 3] = 1.0
+    obj = env.scene[entity]
+    obj.write_root_pose(env_ids, pose)
+    obj.write_root_velocity(env_ids, torch.zeros(n, 6, dtype=torch.float64, device=env.device))
 
 
 def in_heading(env: ManagerBasedRlEnv, points_w: torch.Tensor, frm: str) -> torch.Tensor:
@@ -303,8 +266,8 @@ def surface_distance(points_w: torch.Tensor, pos: torch.Tensor, quat: torch.Tens
 # -- box push --------------------------------------------------------------------------------------------
 
 BOX_TERRAIN = "skillbench_box"
-BOX_BODY = "skillbench/box"
-BOX_JOINT = "skillbench/box_free"
+BOX = "box"
+"""The box entity."""
 BOX_GOAL_GEOM = "skillbench/box_goal"
 BOX_HALF_SIZE = (0.25, 0.25, 0.4)
 """A 0.5 x 0.5 x 0.8 m box: its top is at the H1's hand height with the arms hanging."""
@@ -318,11 +281,15 @@ BOX_GOAL_OFFSET_Y = (-0.3, 0.3)
 """Goal = box start + these offsets (m): always a push away from the robot."""
 
 
+def box_entity() -> BoxEntityCfg:
+    """A free box resting on the floor ahead of the robot."""
+    return BoxEntityCfg(pos=(BOX_START_X, 0.0, BOX_HALF_SIZE[2]), half_size=BOX_HALF_SIZE, mass=BOX_MASS,
+                        rgba=(0.6, 0.45, 0.3, 1.0))  # fmt: skip
+
+
 def build_box(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
-    """A free box on the floor and a flat goal marker (moved per world at reset)."""
+    """The box task's flat goal marker (moved per world at reset); the box is an entity."""
     del cfg
-    add_free_box(spec, BOX_BODY, BOX_JOINT, BOX_HALF_SIZE, BOX_MASS, [BOX_START_X, 0.0, BOX_HALF_SIZE[2]],
-                 [0.6, 0.45, 0.3, 1])  # fmt: skip
     add_marker(spec, BOX_GOAL_GEOM, [BOX_START_X + np.mean(BOX_GOAL_OFFSET_X), 0.0, 0.001])
     return None
 
@@ -332,7 +299,7 @@ register_terrain(BOX_TERRAIN, build_box)
 
 def box_pose_w(env: ManagerBasedRlEnv) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 3) position and (N, 4) quaternion of each world's box."""
-    return free_pose_w(env, BOX_JOINT)
+    return object_pose_w(env, BOX)
 
 
 def box_goal_xy_w(env: ManagerBasedRlEnv, command: str = "box_goal") -> torch.Tensor:
@@ -342,7 +309,7 @@ def box_goal_xy_w(env: ManagerBasedRlEnv, command: str = "box_goal") -> torch.Te
 
 def box_goal_command() -> PointGoalCommandCfg:
     """The box goal on the floor, pushed ahead of the box's start; the goal marker is moved onto it."""
-    return PointGoalCommandCfg(x=BOX_GOAL_OFFSET_X, y=BOX_GOAL_OFFSET_Y, relative_to=BOX_JOINT, z_fixed=0.001,
+    return PointGoalCommandCfg(x=BOX_GOAL_OFFSET_X, y=BOX_GOAL_OFFSET_Y, relative_to=BOX, z_fixed=0.001,
                                marker=BOX_GOAL_GEOM)  # fmt: skip
 
 
@@ -353,7 +320,7 @@ def place_box(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     start = torch.stack([BOX_START_X + BOX_START_JITTER[0] * (2 * u[:, 0] - 1),
                          BOX_START_JITTER[1] * (2 * u[:, 1] - 1),
                          torch.full((n,), BOX_HALF_SIZE[2], dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, BOX_JOINT, start)
+    place_object(env, env_ids, BOX, start)
 
 
 def box_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -391,7 +358,7 @@ def goal_from_box(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 @dataclass
 class H1BoxPushCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN, entities={BOX: box_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
             {

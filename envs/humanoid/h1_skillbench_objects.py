@@ -30,24 +30,23 @@ import numpy as np
 import torch
 
 from robolearn.core import CommandTermCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
+from robolearn.entities import BoxEntityCfg, ObjectEntityCfg
 from robolearn.envs.humanoid.h1_skillbench import (
     BENCH_SKILLS,
     SKILLBENCH_PRESETS,
     H1SkillBenchCfg,
-    add_free_box,
     add_marker,
     bench_events,
     bench_observations,
     bench_scene,
-    free_pose_w,
     in_heading,
-    joint_adr,
-    model_id,
-    set_free_pose,
+    object_pose_w,
+    place_object,
     surface_distance,
 )
 from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, wrist_pos_w
 from robolearn.envs.humanoid.skillbench_commands import JointTargetCommandCfg, PointGoalCommandCfg
+from robolearn.math import quat_rotate
 from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
@@ -75,40 +74,40 @@ def add_table(spec: mujoco.MjSpec, name: str, center_xy: tuple[float, float], ha
                             pos=[*center_xy, height / 2], rgba=[0.55, 0.5, 0.45, 1])  # fmt: skip
 
 
-# -- object terms shared by the tasks (params name the object's free joint) ----------------------------------
+# -- object terms shared by the tasks (params name the object's entity) ---------------------------------------
 
 
-def object_error(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+def object_error(env: ManagerBasedRlEnv, entity: str) -> torch.Tensor:
     """(N,) distance from the object's centre to the goal point (m)."""
-    return torch.linalg.norm(free_pose_w(env, joint)[0] - bench_goal(env), dim=-1)
+    return torch.linalg.norm(object_pose_w(env, entity)[0] - bench_goal(env), dim=-1)
 
 
-def object_to_goal(env: ManagerBasedRlEnv, joint: str, sharpness: float = 4.0) -> torch.Tensor:
-    return torch.exp(-sharpness * object_error(env, joint)).float()
+def object_to_goal(env: ManagerBasedRlEnv, entity: str, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * object_error(env, entity)).float()
 
 
-def object_from(env: ManagerBasedRlEnv, joint: str, frm: str) -> torch.Tensor:
+def object_from(env: ManagerBasedRlEnv, entity: str, frm: str) -> torch.Tensor:
     """The object's centre relative to the wrists (6) or the pelvis (3), pelvis heading frame."""
-    return in_heading(env, free_pose_w(env, joint)[0], frm)
+    return in_heading(env, object_pose_w(env, entity)[0], frm)
 
 
-def goal_from_object(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+def goal_from_object(env: ManagerBasedRlEnv, entity: str) -> torch.Tensor:
     """(N, 3) goal point minus the object's centre, in the pelvis heading frame."""
-    return _to_heading(env, bench_goal(env) - free_pose_w(env, joint)[0]).float()
+    return _to_heading(env, bench_goal(env) - object_pose_w(env, entity)[0]).float()
 
 
-def object_terms(joint: str) -> dict[str, ObsTerm]:
+def object_terms(entity: str) -> dict[str, ObsTerm]:
     return {
-        "object_from_wrists": ObsTerm(object_from, params={"joint": joint, "frm": "wrists"}),
-        "object_from_pelvis": ObsTerm(object_from, params={"joint": joint, "frm": "pelvis"}),
-        "goal_from_object": ObsTerm(goal_from_object, params={"joint": joint}),
+        "object_from_wrists": ObsTerm(object_from, params={"entity": entity, "frm": "wrists"}),
+        "object_from_pelvis": ObsTerm(object_from, params={"entity": entity, "frm": "pelvis"}),
+        "goal_from_object": ObsTerm(goal_from_object, params={"entity": entity}),
     }
 
 
 # -- packages: lift, carry, transfer -----------------------------------------------------------------------------
 
-PACKAGE_BODY = "skillbench/package"
-PACKAGE_JOINT = "skillbench/package_free"
+PACKAGE = "package"
+"""The package entity."""
 PACKAGE_HALF_SIZE = (0.12, 0.15, 0.12)
 """0.24 x 0.3 x 0.24 m: narrower than the H1's default wrist spacing (0.43 m), so two hands can squeeze it."""
 PACKAGE_MASS = 1.5
@@ -130,15 +129,20 @@ def _package_rest_z() -> float:
     return TABLE_HEIGHT + PACKAGE_HALF_SIZE[2] + 0.001
 
 
+def package_entity() -> BoxEntityCfg:
+    """The package, a free box resting on the first table."""
+    return BoxEntityCfg(pos=(TABLE_X, 0.0, _package_rest_z()), half_size=PACKAGE_HALF_SIZE, mass=PACKAGE_MASS,
+                        rgba=(0.8, 0.6, 0.3, 1.0))  # fmt: skip
+
+
 def build_package_scene(
     spec: mujoco.MjSpec, cfg: TerrainCfg, second_table: bool = False
 ) -> np.ndarray | None:
+    """The tables (world geoms: the trunk-contact sensor sees them) and the goal marker; the package is an entity."""
     del cfg
     add_table(spec, "skillbench/table", (TABLE_X, 0.0), TABLE_HALF, TABLE_HEIGHT)
     if second_table:
         add_table(spec, "skillbench/table_b", (TABLE_X, TRANSFER_TABLE_Y), TABLE_HALF, TABLE_HEIGHT)
-    add_free_box(spec, PACKAGE_BODY, PACKAGE_JOINT, PACKAGE_HALF_SIZE, PACKAGE_MASS,
-                 [TABLE_X, 0.0, _package_rest_z()], [0.8, 0.6, 0.3, 1])  # fmt: skip
     add_marker(spec, GOAL_MARKER, [TABLE_X, 0.0, 0.001], radius=0.08)
     return None
 
@@ -157,12 +161,12 @@ def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
         _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
         torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device),
     ], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, PACKAGE_JOINT, start)
+    place_object(env, env_ids, PACKAGE, start)
 
 
 def lift_goal() -> PointGoalCommandCfg:
     """Above the package's start (its reset event places it first), the marker at the goal."""
-    return PointGoalCommandCfg(z=LIFT_RANGE, relative_to=PACKAGE_JOINT, marker=GOAL_MARKER)
+    return PointGoalCommandCfg(z=LIFT_RANGE, relative_to=PACKAGE, marker=GOAL_MARKER)
 
 
 def carry_goal() -> PointGoalCommandCfg:
@@ -180,18 +184,18 @@ def transfer_goal() -> PointGoalCommandCfg:
 
 def package_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) distance from the package centre to its goal point (m): lift, carry and transfer accuracy."""
-    return object_error(env, PACKAGE_JOINT)
+    return object_error(env, PACKAGE)
 
 
 def hands_on_package(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
     """exp(-sharpness * mean wrist-to-package-surface distance): the second term, hands to the package."""
-    dist = surface_distance(wrist_pos_w(env), *free_pose_w(env, PACKAGE_JOINT), PACKAGE_HALF_SIZE)
+    dist = surface_distance(wrist_pos_w(env), *object_pose_w(env, PACKAGE), PACKAGE_HALF_SIZE)
     return torch.exp(-sharpness * dist.mean(dim=-1)).float()
 
 
 def package_rewards() -> dict[str, RewardTerm]:
     return {
-        "package_to_goal": RewardTerm(object_to_goal, weight=5.0, params={"joint": PACKAGE_JOINT}),
+        "package_to_goal": RewardTerm(object_to_goal, weight=5.0, params={"entity": PACKAGE}),
         "hands_on_package": RewardTerm(hands_on_package, weight=1.0),
     }
 
@@ -202,8 +206,8 @@ CABINET_TERRAIN = "skillbench_cabinet"
 CABINET_X = 0.9
 """The cabinet's front face (m ahead of the spawn point)."""
 CABINET_HALF = (0.2, 0.35, 0.65)
-DOOR_BODY = "skillbench/door"
-DOOR_JOINT = "skillbench/door_hinge"
+DOOR = "door"
+"""The door entity: assets/skillbench/cabinet_door.xml, a panel on a hinge (its sizes are these constants)."""
 DOOR_WIDTH = 0.56
 DOOR_HALF_HEIGHT = 0.25
 DOOR_THICKNESS = 0.02
@@ -215,20 +219,18 @@ DOOR_TARGET = 1.4
 """rad: open to 80 degrees."""
 
 
+def door_entity() -> ObjectEntityCfg:
+    """The door, hinged on the cabinet's front face on the robot's left. The hinge line runs along the door's
+    outer face (2 mm proud of the cabinet), so opening never pushes the panel into the cabinet."""
+    return ObjectEntityCfg(mjcf="skillbench/cabinet_door.xml",
+                           pos=(CABINET_X - 0.002 - DOOR_THICKNESS, DOOR_HINGE_Y, DOOR_CENTRE_Z))  # fmt: skip
+
+
 def build_cabinet(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
-    """A solid cabinet and a door panel hinged on its front face; the hinge's qpos is appended to keyframes."""
+    """The solid cabinet (a world geom: the trunk-contact sensor sees it); its door is an entity."""
     del cfg
     spec.worldbody.add_geom(name="skillbench/cabinet", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(CABINET_HALF),
                             pos=[CABINET_X + CABINET_HALF[0], 0.0, CABINET_HALF[2]], rgba=[0.5, 0.4, 0.3, 1])  # fmt: skip
-    # The hinge line runs along the door's outer face, so opening never pushes the panel into the cabinet.
-    hinge_x = CABINET_X - 0.002 - DOOR_THICKNESS
-    door = spec.worldbody.add_body(name=DOOR_BODY, pos=[hinge_x, DOOR_HINGE_Y, DOOR_CENTRE_Z])
-    door.add_joint(name=DOOR_JOINT, type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, -1], range=[0.0, 1.7],
-                   limited=True, damping=0.5)  # fmt: skip
-    door.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[DOOR_THICKNESS / 2, DOOR_WIDTH / 2, DOOR_HALF_HEIGHT],
-                  pos=[DOOR_THICKNESS / 2, -DOOR_WIDTH / 2, 0.0], mass=2.0, rgba=[0.7, 0.55, 0.4, 1])  # fmt: skip
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), [DOOR_AJAR[0]]])
     return None
 
 
@@ -236,26 +238,24 @@ register_terrain(CABINET_TERRAIN, build_cabinet)
 
 
 def door_angle(env: ManagerBasedRlEnv) -> torch.Tensor:
-    adr = joint_adr(env, DOOR_JOINT)[0]
-    return env.sim.qpos[:, adr].to(env.device).double()
+    """(N,) the hinge angle (rad), 0 closed."""
+    return env.scene[DOOR].joint_pos[:, 0].to(env.device).double()
 
 
 def door_edge_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 3) world position of the middle of the door's free edge (where a hand pushes it open)."""
-    bid = model_id(env, "body", DOOR_BODY)
-    pos = env.sim.xpos[:, bid].to(env.device).double()
-    rot = env.sim.xmat[:, bid].to(env.device).double().reshape(-1, 3, 3)
+    door = env.scene[DOOR]
+    pos = door.body_pos_w[:, 0].to(env.device).double()
+    quat = door.body_quat_w[:, 0].to(env.device).double()
     offset = torch.tensor([DOOR_THICKNESS / 2, -DOOR_WIDTH, 0.0], dtype=torch.float64, device=env.device)
-    return pos + rot @ offset
+    return pos + quat_rotate(quat, offset.expand_as(pos))
 
 
 def reset_door(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    ids = env_ids.to(env.sim.device)
-    adr, vadr = joint_adr(env, DOOR_JOINT)
-    rows, vel = env.sim.qpos[ids], env.sim.qvel[ids]
-    rows[:, adr] = _uniform(env, len(env_ids), *DOOR_AJAR).to(rows)
-    vel[:, vadr] = 0.0
-    env.sim.qpos[ids], env.sim.qvel[ids] = rows, vel
+    """The door ajar (DOOR_AJAR) and still."""
+    n = len(env_ids)
+    angle = _uniform(env, n, *DOOR_AJAR).unsqueeze(-1)
+    env.scene[DOOR].write_joint_state(env_ids, angle, torch.zeros_like(angle))
 
 
 def door_target(env: ManagerBasedRlEnv, command: str = "door_target") -> torch.Tensor:
@@ -289,8 +289,8 @@ def door_state(env: ManagerBasedRlEnv) -> torch.Tensor:
 # -- ball kick ----------------------------------------------------------------------------------------------------
 
 BALL_TERRAIN = "skillbench_ball"
-BALL_BODY = "skillbench/ball"
-BALL_JOINT = "skillbench/ball_free"
+BALL = "ball"
+"""The ball entity: assets/skillbench/football.xml (its radius and mass are these constants), loose."""
 BALL_RADIUS = 0.11
 BALL_MASS = 0.43
 """A size-5 football."""
@@ -300,16 +300,14 @@ KICK_DISTANCE = (1.5, 2.5)
 KICK_SPREAD_Y = 0.5
 
 
+def ball_entity() -> ObjectEntityCfg:
+    """The football on the floor ahead of the robot, free to roll."""
+    return ObjectEntityCfg(mjcf="skillbench/football.xml", free=True, pos=(BALL_START_X, 0.0, BALL_RADIUS))
+
+
 def build_ball(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    """The ball task's goal marker; the ball is an entity."""
     del cfg
-    start = [BALL_START_X, 0.0, BALL_RADIUS]
-    ball = spec.worldbody.add_body(name=BALL_BODY, pos=start)
-    ball.add_freejoint(name=BALL_JOINT)
-    # condim 6: rolling friction brings a kicked ball to rest within a few metres, as grass does.
-    ball.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[BALL_RADIUS, 0, 0], mass=BALL_MASS, condim=6,
-                  friction=[0.8, 0.005, 0.02], rgba=[0.95, 0.95, 0.95, 1])  # fmt: skip
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
     add_marker(spec, GOAL_MARKER, [BALL_START_X + 2.0, 0.0, 0.001], radius=0.2)
     return None
 
@@ -323,22 +321,22 @@ def reset_ball(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
     start = torch.stack([BALL_START_X + _uniform(env, n, -BALL_JITTER[0], BALL_JITTER[0]),
                          _uniform(env, n, -BALL_JITTER[1], BALL_JITTER[1]),
                          torch.full((n,), BALL_RADIUS, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, BALL_JOINT, start)
+    place_object(env, env_ids, BALL, start)
 
 
 def ball_goal() -> PointGoalCommandCfg:
     """A floor spot 1.5-2.5 m beyond the ball's start."""
-    return PointGoalCommandCfg(x=KICK_DISTANCE, y=(-KICK_SPREAD_Y, KICK_SPREAD_Y), relative_to=BALL_JOINT,
+    return PointGoalCommandCfg(x=KICK_DISTANCE, y=(-KICK_SPREAD_Y, KICK_SPREAD_Y), relative_to=BALL,
                                marker=GOAL_MARKER, marker_z=0.001)  # fmt: skip
 
 
 def ball_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) distance from the ball to the goal point on the floor (m)."""
-    return object_error(env, BALL_JOINT)
+    return object_error(env, BALL)
 
 
 def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
-    ball = free_pose_w(env, BALL_JOINT)[0]
+    ball = object_pose_w(env, BALL)[0]
     dist = torch.linalg.norm(feet_pos_w(env) - ball.unsqueeze(1), dim=-1).min(dim=-1).values
     return torch.exp(-sharpness * dist).float()
 
@@ -348,7 +346,7 @@ def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
 
 @dataclass
 class H1CabinetCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN, entities={DOOR: door_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
             {
@@ -374,15 +372,15 @@ class H1CabinetCfg(H1SkillBenchCfg):
 
 @dataclass
 class H1BallKickCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN, entities={BALL: ball_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: bench_observations(object_terms(BALL_JOINT))
+        default_factory=lambda: bench_observations(object_terms(BALL))
     )
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {
             # sharpness 1: the goal starts ~2 m from the ball, where exp(-4 d) would be flat zero
             "ball_to_goal": RewardTerm(
-                object_to_goal, weight=5.0, params={"joint": BALL_JOINT, "sharpness": 1.0}
+                object_to_goal, weight=5.0, params={"entity": BALL, "sharpness": 1.0}
             ),
             "foot_to_ball": RewardTerm(foot_to_ball, weight=1.0),
         }
@@ -395,9 +393,9 @@ class H1BallKickCfg(H1SkillBenchCfg):
 
 @dataclass
 class H1BoxLiftCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN, entities={PACKAGE: package_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: bench_observations(object_terms(PACKAGE_JOINT))
+        default_factory=lambda: bench_observations(object_terms(PACKAGE))
     )
     rewards: dict[str, RewardTerm] = field(default_factory=package_rewards)
     commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: lift_goal()})
@@ -414,7 +412,7 @@ class H1BoxCarryCfg(H1BoxLiftCfg):
 
 @dataclass
 class H1ObjectTransferCfg(H1BoxLiftCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN, entities={PACKAGE: package_entity()}))
     commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: transfer_goal()})
     episode_length_s: float = 15.0
 

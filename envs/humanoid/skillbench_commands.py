@@ -40,7 +40,7 @@ def _geom_id(env: ManagerBasedRlEnv, name: str, where: str) -> int:
 
 @dataclass
 class PointGoalCommandCfg(CommandTermCfg):
-    """A goal point (world frame): `x`, `y`, `z` ranges added to the position of the free joint `relative_to`
+    """A goal point (world frame): `x`, `y`, `z` ranges added to the root position of the entity `relative_to`
     at the draw (after its reset event placed it), or to each world's origin when it is "". An axis whose range
     is a single value draws nothing; `z_fixed` sets z outright (a goal on the floor). With `either_side`, y's
     sign is drawn first, + or - with equal odds (a goal to the robot's left or right).
@@ -73,10 +73,7 @@ class PointGoalCommand(GoalCommand):
                 raise ValueError(f"commands[{name!r}].{axis}: low {lo} above high {hi}")
         super().__init__(name, cfg, env, 3)
         self._marker = _geom_id(env, cfg.marker, f"commands[{name!r}].marker")
-        self._qpos_adr = -1
-        if cfg.relative_to:
-            j = env.scene.model.joint(cfg.relative_to)
-            self._qpos_adr = int(j.qposadr[0])
+        self._relative_to = env.scene[cfg.relative_to] if cfg.relative_to else None
 
     def _draw(self, n: int, lo: float, hi: float) -> torch.Tensor:
         if lo == hi:
@@ -89,8 +86,8 @@ class PointGoalCommand(GoalCommand):
         offset = torch.stack([self._draw(n, *c.x), self._draw(n, *c.y), self._draw(n, *c.z)], dim=-1)
         if side is not None:
             offset[:, 1] *= side
-        if self._qpos_adr >= 0:
-            base = env.sim.qpos[env_ids.to(env.sim.device), self._qpos_adr : self._qpos_adr + 3]
+        if self._relative_to is not None:
+            base = self._relative_to.root_pos_w[env_ids.to(env.sim.device)]
             goal = base.to(env.device).double() + offset
         else:
             goal = env.env_origins[env_ids] + offset
