@@ -16,7 +16,7 @@ distance.
 
 Box push: push a free box onto a marker on the floor 0.5-1 m beyond it (the `box_goal` command). Two task terms (box to goal,
 hands to the box's surface); accuracy (`box_error`) is the end-of-episode box-to-goal distance. The box
-is a free body after the robot, so its scene builder appends the box's pose to the keyframes.
+is the scene entity `box` (a free BoxEntityCfg), read and placed through `env.scene["box"]`.
 
 Reach: both wrists to a sequence of waypoints (the `waypoints` command) in front of the robot, from knee to
 chest height; the low
@@ -215,7 +215,7 @@ class H1ButtonPressCfg(H1SkillBenchCfg):
     events: dict[str, EventTerm] = field(default_factory=bench_events)
 
 
-# -- objects: free bodies and markers that scene builders add after the robot ---------------------------------
+# -- objects (scene entities) and goal markers (world geoms of the terrain kind) --------------------------------
 
 
 def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float = 0.1,

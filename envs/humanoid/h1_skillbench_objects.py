@@ -1,9 +1,10 @@
 """SkillBench object tasks on the Unitree H1 (SkillBlender, issue 8): cabinet, ball kick, box lift, box carry
 and object transfer. h1_skillbench.py has the shared pieces and the first three tasks.
 
-Every scene is built with MjSpec as a terrain kind (the shared scene builder is reused): static tables and a
-cabinet as world geoms, objects as free bodies after the robot, goals as non-colliding markers moved per world
-at reset. Each task's goal is a world point per world, its `goal` command term (`bench_goal`; the cabinet's is
+Static scenery (tables, the cabinet body) and goal markers are world geoms of a terrain kind: the trunk-contact
+sensor counts contacts with world geoms, so a trunk on a table still ends an episode. The movable objects are
+scene entities: the package (BoxEntityCfg), the football and the cabinet door (ObjectEntityCfg,
+assets/skillbench/), read and written through `env.scene[...]`. Goal markers are moved per world at reset. Each task's goal is a world point per world, its `goal` command term (`bench_goal`; the cabinet's is
 the `door_target` angle), drawn after the object's reset event places the object; its accuracy is the end-of-episode
 distance (m) from the object to that point, as the authors measure it, and its reward is one or two
 exp-kernel terms. The H1 has no fingers: boxes are held between the two hands, the ball is kicked, and the
