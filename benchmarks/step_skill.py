@@ -28,7 +28,7 @@ def gap_closed(run: Path, worlds: int, steps: int, settle_s: float, seed: int) -
     pol = load_run_policy(run, num_envs=worlds, seed=seed)
     env = pol.env
     obs, _ = env.reset(seed=seed)
-    target = h1_skills._goal_buffer(env, "feet_xy_w", (2, 2))
+    target = h1_skills.foot_targets_w(env)
     drawn = target.clone()
     feet_at_draw = h1_skills.feet_pos_w(env)[..., :2].clone()
     age = torch.zeros(worlds, device=env.device)

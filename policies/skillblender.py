@@ -95,18 +95,20 @@ def skill_run(name: str | Path) -> Path:
 
 
 def load_skill(path: str | Path) -> FrozenSkill:
-    """A skill from its run folder (or a pretrained skill's name): the task's goal slot (from the task module)
-    and the actor's weights."""
+    """A skill from its run folder (or a pretrained skill's name): its goal slot, read from the run's config
+    (the command its goal observation reads, `h1_skills.goal_slot`), and the actor's weights."""
     from robolearn.envs.humanoid import biped_gait
-    from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
+    from robolearn.envs.humanoid.h1_skills import goal_slot
     from robolearn.policies.setup import spec_from_run
     from robolearn.sim2real.export import ExportedPolicy
 
     run, ckpt = resolve_run(skill_run(path))
     spec = spec_from_run(run)
-    if spec.task not in SKILL_GOALS:
+    goal = goal_slot(spec.env)
+    if goal is None:
         raise RunError(
-            f"{run}: task {spec.task!r} is not a goal-conditioned skill; skills: {sorted(SKILL_GOALS)}"
+            f"{run}: task {spec.task!r} is not a goal-conditioned skill: the first term of its policy "
+            "observation reads no goal command"
         )
     if len(spec.agent.actor_obs_groups) != 1:
         raise RunError(
@@ -127,7 +129,6 @@ def load_skill(path: str | Path) -> FrozenSkill:
         actor.load_state_dict(weights)
     except RuntimeError as exc:
         raise RunError(f"{ckpt} does not fit the run's actor config: {exc}") from None
-    goal = SKILL_GOALS[spec.task]
     inputs = list(spec.env.observations[group].terms.values())[1:]
     stops_clock = (
         bool(inputs) and inputs[0].func is biped_gait.gait_clock and biped_gait.asks_standing(spec.env)

@@ -45,7 +45,7 @@ def test_g1_skill_builds_stands_and_keeps_the_h1_observation_layout(task):
 def test_g1_goals_use_its_own_squat_range_bodies_and_mirror():
     env = make_env("G1-Skill-Squat", num_envs=64)
     env.reset(seed=0)
-    heights = h1_skills._goal_buffer(env, "squat_height", ())
+    heights = env.command_manager.get_command("pelvis_height")[:, 0]
     lo, hi = g1_skills.G1_SQUAT_RANGE
     assert (heights >= lo).all() and (heights <= hi).all() and heights.max() < 0.8  # not the H1's 0.65-1.0
     walk = make_env("G1-Skill-Walk", num_envs=2)

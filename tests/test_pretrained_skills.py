@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from test_skillblender import _write_skill_run
 
 from robolearn.envs.humanoid.h1_skills import SKILL_GOALS
@@ -27,6 +28,9 @@ def test_the_four_h1_skills_are_shipped():
 def test_a_shipped_skill_loads_by_name_and_holds_only_its_actor(name):
     skill = load_skill(name)
     assert skill.task in SKILL_GOALS and skill.task.startswith(name.split("-")[0].upper())
+    # The goal slot comes from the command the run's config declares, and matches the task's.
+    goal = SKILL_GOALS[skill.task]
+    assert skill.goal_low.tolist() == pytest.approx(goal.low) and skill.goal_high.tolist() == pytest.approx(goal.high)
     (ckpt,) = list_checkpoints(skill_run(name))
     state = torch.load(ckpt, weights_only=False)
     assert "critic_state_dict" not in state and "optimizer_state_dict" not in state
@@ -83,9 +87,8 @@ def _rollout(name: str, edit: Any, seconds: float, worlds: int = 4) -> Any:
 @pytest.mark.parametrize("target", [0.7, 1.0])
 def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
     def fixed(cfg: Any) -> Any:
-        events = {k: dataclasses.replace(e, params={"height_range": (target, target)}) if k.startswith("goal_") else e
-                  for k, e in cfg.events.items()}  # fmt: skip
-        return dataclasses.replace(cfg, events=events)
+        height = dataclasses.replace(cfg.commands["pelvis_height"], height_range=(target, target))
+        return dataclasses.replace(cfg, commands={**cfg.commands, "pelvis_height": height})
 
     fell, _, height = _rollout("h1-squat", fixed, seconds=3.0)
     assert not fell.any()
@@ -111,3 +114,46 @@ def test_a_shipped_skill_cannot_be_resumed_and_says_why():
 
     with pytest.raises(RunError, match="packed run"):
         train(TrainArgs(resume=skill_run("h1-squat")))
+
+
+# -- old configs: the goals were event terms ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_skill_config_with_goal_events_loads_with_goal_commands(name):
+    from robolearn.policies.runs import read_config
+    from robolearn.policies.setup import spec_from_run
+
+    raw = yaml.safe_load((skill_run(name) / "config.yaml").read_text())["env"]
+    old_goal_events = [k for k, e in raw["events"].items() if e["func"].endswith("_goal")]
+    spec = spec_from_run(skill_run(name))
+    assert not any(e.func.__name__.startswith("sample_") for e in spec.env.events.values())
+    goal_commands = set(spec.env.commands) - {"base_velocity"}
+    assert len(goal_commands) == (1 if old_goal_events else 0)
+    if old_goal_events:  # the interval event's interval is the command's
+        (command,) = goal_commands
+        assert spec.env.commands[command].resampling_time_s == (4.0, 6.0)
+        assert read_config(skill_run(name))["env"]["commands"] == {command: {"resampling_time_s": [4.0, 6.0]}}
+
+
+def test_old_goal_event_params_move_to_the_command_or_fail_clearly():
+    from robolearn.policies.runs import upgrade_env_config
+
+    func = "robolearn.envs.humanoid.h1_skills:sample_squat_goal"
+    old = {
+        "commands": {},
+        "events": {
+            "reset_base": {"func": "robolearn.core.mdp.events:reset_root_state", "mode": "reset"},
+            "goal_reset": {"func": func, "params": {"height_range": [0.7, 0.8]}, "mode": "reset",
+                           "interval_range_s": [10.0, 15.0]},
+            "goal_resample": {"func": func, "params": {"height_range": [0.7, 0.8]}, "mode": "interval",
+                              "interval_range_s": [3.0, 5.0]},
+        },
+    }  # fmt: skip
+    new = upgrade_env_config(old)
+    assert list(new["events"]) == ["reset_base"]
+    assert new["commands"] == {"pelvis_height": {"height_range": [0.7, 0.8], "resampling_time_s": [3.0, 5.0]}}
+    assert upgrade_env_config(new) == new  # the new shape passes through
+    old["events"]["goal_reset"]["params"] = {"bogus": 1}
+    with pytest.raises(RunError, match="bogus"):
+        upgrade_env_config(old)

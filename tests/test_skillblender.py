@@ -93,18 +93,19 @@ def test_pd_gains_and_default_pose_are_the_authors():
     assert env.action_manager.get_term("joint_pos").cfg.scale == 0.25
 
 
-def test_goal_samplers_respect_their_ranges():
+def test_goal_commands_respect_their_ranges():
     n = 256
     ids = torch.arange(n)
     env = make_env("H1-Skill-Squat", num_envs=n)
-    h1_skills.sample_squat_goal(env, ids)
-    height = env.term_state["h1_goal"]["squat_height"]
+    env.command_manager.get_term("pelvis_height").resample(ids)
+    height = env.command_manager.get_command("pelvis_height")[:, 0]
     lo, hi = h1_skills.SQUAT_HEIGHT_RANGE
     assert height.min() >= lo and height.max() <= hi and height.max() - height.min() > 0.8 * (hi - lo)
 
     env = make_env("H1-Skill-Reach", num_envs=n)
-    h1_skills.sample_reach_goal(env, ids)
-    offsets = env.term_state["h1_goal"]["wrists_h"] - h1_skills.default_points_h(env)["wrists"]
+    env.command_manager.get_term("wrist_targets").resample(ids)
+    wrists_h = env.command_manager.get_command("wrist_targets").reshape(n, 2, 3)
+    offsets = wrists_h - h1_skills.default_points_h(env)["wrists"]
     dist = offsets.norm(dim=-1)
     assert dist.max() <= h1_skills.REACH_RADIUS + 1e-9 and dist.max() > 0.9 * h1_skills.REACH_RADIUS
 
@@ -113,9 +114,11 @@ def test_goal_samplers_respect_their_ranges():
     yaw = torch.linspace(-3.0, 3.0, n, dtype=torch.float64)
     env.sim.qpos[:, 3:7] = yaw_quat(yaw).to(env.sim.qpos)
     env.sim.qpos[:, 0] += 2.0
-    env.term_state.pop("step_radius")  # the full range, as evaluation (no curricula) draws it
-    h1_skills.sample_step_goal(env, ids)
-    target_w = env.term_state["h1_goal"]["feet_xy_w"]
+    steps = env.command_manager.get_term("foot_targets")
+    steps.radius = steps.cfg.radius  # the full range, as evaluation (no curricula) draws it
+    assert steps.radius == h1_skills.STEP_RADIUS
+    steps.resample(ids)
+    target_w = h1_skills.foot_targets_w(env)
     root = env.robot.root_pos_w[:, :2].double()
     c, s = torch.cos(yaw).unsqueeze(-1), torch.sin(yaw).unsqueeze(-1)
     rel = target_w - root.unsqueeze(1)
@@ -130,6 +133,17 @@ def test_goal_samplers_respect_their_ranges():
     assert (cmd >= torch.tensor(goal.low)).all() and (cmd <= torch.tensor(goal.high)).all()
 
 
+def test_foot_targets_are_drawn_around_the_pelvis_pose_the_reset_gives():
+    # An after-events command: drawn once reset_base has turned the robot, so targets sit around its stance.
+    env = make_env("H1-Skill-Step", num_envs=64)
+    assert env.command_manager.get_term("foot_targets").after_events
+    env.reset(seed=3)
+    rel = h1_skills.foot_targets_w(env) - env.robot.root_pos_w[:, None, :2].double()
+    offsets = h1_skills._to_heading(env, rel) - h1_skills.default_points_h(env)["feet"][:, :2]
+    radius = env.command_manager.get_term("foot_targets").radius
+    assert offsets.norm(dim=-1).max() <= radius + 1e-6
+
+
 def test_step_targets_grow_with_the_curriculum_and_progress_pays_for_closing_in():
     env = make_env("H1-Skill-Step", num_envs=64)
     ids = torch.arange(64)
@@ -141,13 +155,13 @@ def test_step_targets_grow_with_the_curriculum_and_progress_pays_for_closing_in(
     ):
         env.common_step_counter = counter
         assert h1_skills.step_radius_levels(env, ids) == pytest.approx(radius)
-        h1_skills.sample_step_goal(env, ids)
-        rel = env.term_state["h1_goal"]["feet_xy_w"] - env.robot.root_pos_w[:, None, :2].double()
+        env.command_manager.get_term("foot_targets").resample(ids)
+        rel = h1_skills.foot_targets_w(env) - env.robot.root_pos_w[:, None, :2].double()
         offsets = h1_skills._to_heading(env, rel) - h1_skills.default_points_h(env)["feet"][:, :2]
         assert offsets.norm(dim=-1).max() <= radius + 1e-6 and offsets.norm(dim=-1).max() > 0.8 * radius
     # Progress: 0 on the step a target is drawn, then the rate (m/s) at which the mean foot distance drops.
     assert (h1_skills.step_progress(env) == 0).all()
-    target = env.term_state["h1_goal"]["feet_xy_w"]
+    target = h1_skills.foot_targets_w(env)  # a view of the command: writing it moves the targets
     feet = h1_skills.feet_pos_w(env)[..., :2]
     before = (target - feet).norm(dim=-1).mean(-1)
     target[:] = feet + (target - feet) * 0.99  # every target 1% closer: as if both feet moved toward them
@@ -162,8 +176,8 @@ def test_goal_is_the_error_in_the_heading_frame_and_tracking_peaks_on_target():
     env.sim.forward()
     env.robot.update()
     feet = h1_skills.feet_pos_w(env)[..., :2]
-    env.term_state["h1_goal"]["feet_xy_w"][:] = feet
-    env.term_state["h1_goal"]["feet_xy_w"][:, 0, 0] += 0.1
+    h1_skills.foot_targets_w(env)[:] = feet
+    h1_skills.foot_targets_w(env)[:, 0, 0] += 0.1
     err = h1_skills.step_goal(env).reshape(2, 2, 2)
     assert torch.allclose(err[0, 0], torch.tensor([0.1, 0.0]), atol=1e-6)
     assert torch.allclose(err[1, 0], torch.tensor([0.0, -0.1]), atol=1e-6)
@@ -174,7 +188,7 @@ def test_goal_is_the_error_in_the_heading_frame_and_tracking_peaks_on_target():
     )
 
     env = make_env("H1-Skill-Reach", num_envs=2)
-    env.term_state["h1_goal"]["wrists_h"][:] = h1_skills.wrist_pos_h(env)
+    env.command_manager.get_command("wrist_targets")[:] = h1_skills.wrist_pos_h(env).reshape(2, 6)
     assert torch.allclose(h1_skills.reach_goal(env), torch.zeros(2, 6), atol=1e-6)
     assert torch.allclose(h1_skills.goal_tracking(env, h1_skills.reach_goal), torch.ones(2), atol=1e-6)
 
@@ -434,6 +448,9 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
     lo_z, hi_z = h1_skillbench.BUTTON_Z_RANGE
     assert ((pos[:, 1] >= lo_y) & (pos[:, 1] <= hi_y) & (pos[:, 2] >= lo_z) & (pos[:, 2] <= hi_z)).all()
     assert not torch.allclose(pos[0], pos[1])  # drawn per world
+    # The button geom sits on each world's drawn button (a per-world model field).
+    gid = model.geom(h1_skillbench.BUTTON_GEOM).id
+    torch.testing.assert_close(env.sim.model_field("geom_pos")[:, gid].double(), pos - env.env_origins)
 
     # Videos draw each world's own button, not the compiled one, and leave the env's model alone.
     from robolearn.render import WorldRenderer, _world_geometry
@@ -457,13 +474,12 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
 def test_button_accuracy_on_scripted_states():
     env = make_env("H1-SkillBench-ButtonPress", num_envs=3)
     wrists = h1_skills.wrist_pos_w(env)  # (3, 2, 3): left, right
-    geom_pos = env.sim.model_field("geom_pos")
-    gid = env.scene.model.geom(h1_skillbench.BUTTON_GEOM).id
+    button = env.command_manager.get_command("button")
     # World 0: the button sits on the right wrist; world 1: 0.3 m beyond it, away from the left wrist;
     # world 2: on the left wrist (either hand may press).
-    geom_pos[0, gid] = wrists[0, 1].to(geom_pos)
-    geom_pos[1, gid] = (wrists[1, 1] + torch.tensor([0.0, -0.3, 0.0], dtype=torch.float64)).to(geom_pos)
-    geom_pos[2, gid] = wrists[2, 0].to(geom_pos)
+    button[0] = wrists[0, 1]
+    button[1] = wrists[1, 1] + torch.tensor([0.0, -0.3, 0.0], dtype=torch.float64)
+    button[2] = wrists[2, 0]
     err = h1_skillbench.button_error(env)
     assert torch.allclose(err, torch.tensor([0.0, 0.3, 0.0], dtype=err.dtype), atol=1e-6), err
     assert h1_skillbench.button_pressed(env).tolist() == [True, False, True]
@@ -477,7 +493,7 @@ def test_reach_waypoints_in_range_need_squatting_and_accuracy_on_scripted_states
     env = make_env("H1-SkillBench-Reach", num_envs=64)
     assert env.observation_dims()["policy"] == 12 + CLOCK + PROPRIO
     env.step(torch.zeros(64, 19))
-    targets = env.term_state["bench_reach_targets"]
+    targets = h1_skillbench._reach_targets(env)  # a view of the `waypoints` command
     wrists0 = h1_skills.default_points_h(env)["wrists"]
     # Both wrists share one offset from their default points; heights span knee to chest.
     dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + h1_skills.WALK_BASE_HEIGHT + wrists0[:, 2])
@@ -516,24 +532,22 @@ def test_box_push_scene_builds_with_the_box_after_the_robot():
 
 def test_box_push_accuracy_and_hand_distance_on_scripted_states():
     env = make_env("H1-SkillBench-BoxPush", num_envs=2)
-    box = h1_skillbench.free_joint_slice(env, h1_skillbench.BOX_JOINT)
+    box = env.scene[h1_skillbench.BOX]  # the box entity
+    ids = torch.arange(2)
     goal = h1_skillbench.box_goal_xy_w(env)
     # World 0: the box on its goal; world 1: 0.3 m to the side of it.
-    env.sim.qpos[0, box.start : box.start + 2] = goal[0].to(env.sim.qpos)
-    env.sim.qpos[1, box.start : box.start + 2] = (goal[1] + torch.tensor([0.0, 0.3], dtype=goal.dtype)).to(
-        env.sim.qpos
-    )
+    pose = box.root_pose_w.clone()
+    pose[:, :2] = goal + torch.tensor([[0.0, 0.0], [0.0, 0.3]], dtype=goal.dtype)
+    box.write_root_pose(ids, pose)
     err = h1_skillbench.box_error(env)
     assert torch.allclose(err, torch.tensor([0.0, 0.3], dtype=err.dtype), atol=1e-6), err
     assert get_task("H1-SkillBench-BoxPush").accuracy is h1_skillbench.box_error
     # Hands: box centre on world 0's right wrist (inside: 0); 0.1 m beyond its near face from world 1's.
     wrists = h1_skills.wrist_pos_w(env)
     half_x = h1_skillbench.BOX_HALF_SIZE[0]
-    env.sim.qpos[0, box.start : box.start + 3] = wrists[0, 1].to(env.sim.qpos)
-    env.sim.qpos[1, box.start : box.start + 3] = (
-        wrists[1, 1] + torch.tensor([half_x + 0.1, 0.0, 0.0], dtype=wrists.dtype)
-    ).to(env.sim.qpos)
-    env.sim.qpos[:, box.start + 3 : box.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=env.sim.qpos.dtype)
+    pose[:, :3] = wrists[:, 1] + torch.tensor([[0.0, 0.0, 0.0], [half_x + 0.1, 0.0, 0.0]], dtype=wrists.dtype)
+    pose[:, 3:] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=pose.dtype)
+    box.write_root_pose(ids, pose)
     dist = h1_skillbench.wrists_to_box_surface(env)
     assert dist[0, 1] == pytest.approx(0.0, abs=1e-9) and dist[1, 1] == pytest.approx(0.1, abs=1e-6)
 
@@ -591,7 +605,7 @@ def test_g1_reach_waypoints_hang_from_the_g1_and_blend_its_skills():
     env = make_env("G1-SkillBench-Reach", num_envs=32)
     assert env.num_actions == 21
     env.step(torch.zeros(32, 21))
-    targets = env.term_state["bench_reach_targets"]
+    targets = h1_skillbench._reach_targets(env)  # a view of the `waypoints` command
     wrists0 = h1_skills.default_points_h(env)["wrists"]
     dz = targets[:, :, 2] - (env.env_origins[:, 2:3] + G1.standing_height + wrists0[:, 2])
     lo, hi = h1_skillbench.REACH_OFFSET_Z

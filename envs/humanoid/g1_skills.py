@@ -31,7 +31,7 @@ from robolearn.envs.humanoid.h1_skills import (
     H1StepCfg,
     H1WalkCfg,
     Humanoid,
-    SkillGoal,
+    goal_slot,
     h1_skill_ppo,
     h1_walk_ppo,
     humanoid_scene,
@@ -87,7 +87,7 @@ def on_g1(cfg_cls: type[H1SkillCfg], trunk: tuple[str, ...] | None = None) -> Ca
         cfg.scene = (
             humanoid_scene(kind, humanoid=cfg.humanoid)
             if trunk is None
-            else bench_scene(kind, humanoid=cfg.humanoid, trunk=trunk)
+            else bench_scene(kind, humanoid=cfg.humanoid, trunk=trunk, entities=cfg.scene.entities)
         )
         cfg.keyframe = G1.keyframe
         return cfg
@@ -95,17 +95,15 @@ def on_g1(cfg_cls: type[H1SkillCfg], trunk: tuple[str, ...] | None = None) -> Ca
     return make
 
 
-_SPAN = G1_SQUAT_RANGE[1] - G1_SQUAT_RANGE[0]
 for _skill, _cfg, _ppo, _what in (
     ("Squat", H1SquatCfg, h1_skill_ppo, "squat to a target pelvis height"),
     ("Reach", H1ReachCfg, h1_skill_ppo, "move both wrists to targets"),
     ("Step", H1StepCfg, h1_skill_ppo, "step both feet to xy targets"),
     ("Walk", H1WalkCfg, h1_walk_ppo, "track (vx, vy, yaw rate) commands"),
 ):
-    h1_goal = SKILL_GOALS[f"H1-Skill-{_skill}"]
-    SKILL_GOALS[f"G1-Skill-{_skill}"] = (
-        SkillGoal(h1_goal.names, (-_SPAN,), (_SPAN,)) if _skill == "Squat" else h1_goal
-    )
+    _slot = goal_slot(on_g1(_cfg)())
+    assert _slot is not None
+    SKILL_GOALS[f"G1-Skill-{_skill}"] = _slot
     register_task(f"G1-Skill-{_skill}", on_g1(_cfg), f"Unitree G1 (21 joints) skill: {_what}", presets={"ppo": _ppo})
 
 register_task(

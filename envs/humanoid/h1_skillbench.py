@@ -4,8 +4,9 @@ Button press: walk up to a wall and touch its button.
 
 The scene adds a wall and a button to the floor with MjSpec (a terrain kind, so the shared scene builder
 is reused). The button is a flat, non-colliding disc on the wall's face: pressing is touching its centre
-with either wrist point, and the per-world button position is drawn at reset by moving the geom
-(`geom_pos` is a per-world model field), so one compiled model serves every world.
+with either wrist point. The button position is the `button` command term (envs/humanoid/skillbench_commands.py),
+drawn at reset; it moves the geom per world (`geom_pos` is a per-world model field), so one compiled model
+serves every world.
 
 The task is solved with the walking and reaching skills (`policies/skillblender.py`): its policy
 observation is [button relative to each wrist (6), button relative to the pelvis (3), then the skills'
@@ -13,11 +14,12 @@ shared proprioception], and its reward is one exp-kernel term on the wrist-to-bu
 authors' task rewards are. Accuracy (`button_error`) is the authors' end-of-episode wrist-to-button
 distance.
 
-Box push: push a free box onto a marker on the floor 0.5-1 m beyond it. Two task terms (box to goal,
+Box push: push a free box onto a marker on the floor 0.5-1 m beyond it (the `box_goal` command). Two task terms (box to goal,
 hands to the box's surface); accuracy (`box_error`) is the end-of-episode box-to-goal distance. The box
-is a free body after the robot, so its scene builder appends the box's pose to the keyframes.
+is the scene entity `box` (a free BoxEntityCfg), read and placed through `env.scene["box"]`.
 
-Reach: both wrists to a sequence of waypoints in front of the robot, from knee to chest height; the low
+Reach: both wrists to a sequence of waypoints (the `waypoints` command) in front of the robot, from knee to
+chest height; the low
 ones are out of the reaching skill's range unless the robot also squats, so the task blends reach and
 squat. One task term (wrists to targets); accuracy (`reach_error`) is the mean wrist-to-target distance.
 
@@ -33,14 +35,21 @@ import mujoco
 import numpy as np
 import torch
 
-from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm, TerminationTerm, ViewerCfg, mdp
+from robolearn.core import (
+    CommandTermCfg,
+    EventTerm,
+    ObsGroupCfg,
+    ObsTerm,
+    RewardTerm,
+    TerminationTerm,
+    ViewerCfg,
+    mdp,
+)
+from robolearn.entities import BoxEntityCfg, EntityCfg
 from robolearn.envs.humanoid.h1_skills import (
     H1SkillCfg,
     Humanoid,
-    _from_heading,
-    _humanoid,
     _to_heading,
-    default_points_h,
     gait_clock,
     h1_skill_ppo,
     humanoid_scene,
@@ -48,6 +57,10 @@ from robolearn.envs.humanoid.h1_skills import (
     skill_events,
     wrist_pos_w,
     wrist_positions,
+)
+from robolearn.envs.humanoid.skillbench_commands import (
+    PointGoalCommandCfg,
+    WristWaypointCommandCfg,
 )
 from robolearn.registry import register_task
 from robolearn.rl import SkillBlenderCfg, ppo_fields
@@ -96,24 +109,15 @@ def build_button_wall(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None
 register_terrain(BUTTON_TERRAIN, build_button_wall)
 
 
-def _button_geom_id(env: ManagerBasedRlEnv) -> int:
-    return model_id(env, "geom", BUTTON_GEOM)
+def button_command() -> PointGoalCommandCfg:
+    """The button centre on the wall face, drawn per world at reset; the button geom is moved onto it."""
+    return PointGoalCommandCfg(x=(WALL_X - 0.01, WALL_X - 0.01), y=BUTTON_Y_RANGE, z=BUTTON_Z_RANGE,
+                               marker=BUTTON_GEOM)  # fmt: skip
 
 
-def button_pos_w(env: ManagerBasedRlEnv) -> torch.Tensor:
+def button_pos_w(env: ManagerBasedRlEnv, command: str = "button") -> torch.Tensor:
     """(N, 3) world position of each world's button centre."""
-    return marker_pos_w(env, BUTTON_GEOM)
-
-
-def place_button(env: ManagerBasedRlEnv, env_ids: torch.Tensor, y_range: tuple[float, float] = BUTTON_Y_RANGE,
-                 z_range: tuple[float, float] = BUTTON_Z_RANGE) -> None:  # fmt: skip
-    pos = env.sim.model_field("geom_pos")
-    ids = env_ids.to(pos.device)
-    n = len(env_ids)
-    u = torch.rand((n, 2), device=env.device, generator=env.rng, dtype=torch.float64).to(pos.device)
-    gid = _button_geom_id(env)
-    pos[ids, gid, 1] = (y_range[0] + (y_range[1] - y_range[0]) * u[:, 0]).to(pos.dtype)
-    pos[ids, gid, 2] = (z_range[0] + (z_range[1] - z_range[0]) * u[:, 1]).to(pos.dtype)
+    return env.command_manager.get_command(command)
 
 
 def button_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -157,10 +161,13 @@ def bench_observations(task_terms: dict[str, ObsTerm]) -> dict[str, ObsGroupCfg]
     return {"policy": policy, "critic": ObsGroupCfg(terms=critic, enable_noise=False)}
 
 
-def bench_scene(
-    terrain_kind: str, humanoid: Humanoid | None = None, trunk: tuple[str, ...] = TRUNK
-) -> SceneCfg:
-    return humanoid_scene(terrain_kind, guarded=("trunk", trunk), humanoid=humanoid)
+def bench_scene(terrain_kind: str, humanoid: Humanoid | None = None, trunk: tuple[str, ...] = TRUNK,
+                entities: dict[str, EntityCfg] | None = None) -> SceneCfg:  # fmt: skip
+    """The humanoid, its sensors and the task's terrain kind (static scenery and goal markers, world geoms that
+    the trunk-contact sensor sees), plus the task's movable objects as scene entities."""
+    scene = humanoid_scene(terrain_kind, guarded=("trunk", trunk), humanoid=humanoid)
+    scene.entities = dict(entities or {})
+    return scene
 
 
 def bench_terminations() -> dict[str, TerminationTerm]:
@@ -172,7 +179,7 @@ def bench_terminations() -> dict[str, TerminationTerm]:
 
 
 def bench_events(**task_events: EventTerm) -> dict[str, EventTerm]:
-    events = skill_events(None)
+    events = skill_events()
     # Face the scene, give or take 0.3 rad; the task's own resets (object placement) come after.
     events["reset_base"].params["pose_range"] = {"y": (-0.2, 0.2), "yaw": (-0.3, 0.3)}
     return {**events, **task_events}
@@ -204,89 +211,36 @@ class H1ButtonPressCfg(H1SkillBenchCfg):
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {"button_reach": RewardTerm(button_reach, weight=5.0)}
     )
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(place_button=EventTerm(place_button, mode="reset"))
-    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"button": button_command()})
+    events: dict[str, EventTerm] = field(default_factory=bench_events)
 
 
-# -- objects: free bodies and markers that scene builders add after the robot ---------------------------------
-
-
-def add_free_box(spec: mujoco.MjSpec, body: str, joint: str, half_size: tuple[float, float, float],
-                 mass: float, start: list[float], rgba: list[float]) -> None:  # fmt: skip
-    """A free box body resting at `start`. Its free joint comes after the robot's joints, so every keyframe
-    gets the box's start pose appended (a keyframe must give all of qpos)."""
-    box = spec.worldbody.add_body(name=body, pos=start)
-    box.add_freejoint(name=joint)
-    box.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=list(half_size), mass=mass, rgba=rgba)
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
+# -- objects (scene entities) and goal markers (world geoms of the terrain kind) --------------------------------
 
 
 def add_marker(spec: mujoco.MjSpec, geom: str, pos: list[float], radius: float = 0.1,
                rgba: tuple[float, ...] = (0.1, 0.7, 0.2, 1)) -> None:  # fmt: skip
-    """A flat non-colliding disc (a goal shown in renders); tasks move it per world with `set_marker`."""
+    """A flat non-colliding disc (a goal shown in renders); a goal command moves it per world
+    (`PointGoalCommandCfg.marker`)."""
     spec.worldbody.add_geom(name=geom, type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[radius, 0.001, 0], pos=pos,
                             contype=0, conaffinity=0, rgba=list(rgba))  # fmt: skip
 
 
-def _ids(env: ManagerBasedRlEnv) -> dict:
-    # The object terms ask every step, and a lookup by name is a search through the model: once per env.
-    return env.term_state.setdefault("skillbench_ids", {})
+def object_pose_w(env: ManagerBasedRlEnv, entity: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3) position and (N, 4) quaternion of each world's object `entity` (a free entity's root)."""
+    obj = env.scene[entity]
+    return obj.root_pos_w.to(env.device).double(), obj.root_quat_w.to(env.device).double()
 
 
-def model_id(env: ManagerBasedRlEnv, kind: str, name: str) -> int:
-    """Id of a named "body" or "geom" of the scene."""
-    cache = _ids(env)
-    if (kind, name) not in cache:
-        cache[kind, name] = int(getattr(env.scene.model, kind)(name).id)
-    return cache[kind, name]
-
-
-def joint_adr(env: ManagerBasedRlEnv, joint: str) -> tuple[int, int]:
-    """(qpos address, dof address) of a named joint of the scene."""
-    cache = _ids(env)
-    if ("joint", joint) not in cache:
-        j = env.scene.model.joint(joint)
-        cache["joint", joint] = (int(j.qposadr[0]), int(j.dofadr[0]))
-    return cache["joint", joint]
-
-
-def free_joint_slice(env: ManagerBasedRlEnv, joint: str) -> slice:
-    adr = joint_adr(env, joint)[0]
-    return slice(adr, adr + 7)
-
-
-def free_pose_w(env: ManagerBasedRlEnv, joint: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, 3) position and (N, 4) quaternion of each world's free body."""
-    q = env.sim.qpos[:, free_joint_slice(env, joint)].to(env.device).double()
-    return q[:, :3], q[:, 3:]
-
-
-def set_free_pose(env: ManagerBasedRlEnv, env_ids: torch.Tensor, joint: str, pos: torch.Tensor) -> None:
-    """Put worlds' free body upright and at rest at `pos` (n, 3), relative to each world's origin."""
-    ids = env_ids.to(env.sim.device)
-    sl = free_joint_slice(env, joint)
-    rows = env.sim.qpos[ids]
-    rows[:, sl.start : sl.start + 3] = (pos + env.env_origins[env_ids]).to(rows)
-    rows[:, sl.start + 3 : sl.stop] = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=rows.dtype, device=rows.device)
-    env.sim.qpos[ids] = rows
-    vadr = joint_adr(env, joint)[1]
-    vel = env.sim.qvel[ids]
-    vel[:, vadr : vadr + 6] = 0.0
-    env.sim.qvel[ids] = vel
-
-
-def marker_pos_w(env: ManagerBasedRlEnv, geom: str) -> torch.Tensor:
-    """(N, 3) world position of a world-body marker geom (its geom_pos is its position)."""
-    pos = env.sim.model_field("geom_pos")[:, model_id(env, "geom", geom)]
-    return pos.to(env.device).double() + env.env_origins
-
-
-def set_marker(env: ManagerBasedRlEnv, env_ids: torch.Tensor, geom: str, pos: torch.Tensor) -> None:
-    """Move worlds' marker to `pos` (n, 3), relative to each world's origin."""
-    field = env.sim.model_field("geom_pos")
-    field[env_ids.to(field.device), model_id(env, "geom", geom)] = pos.to(field)
+def place_object(env: ManagerBasedRlEnv, env_ids: torch.Tensor, entity: str, pos: torch.Tensor) -> None:
+    """Put worlds' free object `entity` upright and at rest at `pos` (n, 3), relative to each world's origin."""
+    n = len(env_ids)
+    pose = torch.zeros(n, 7, dtype=torch.float64, device=env.device)
+    pose[:, :3] = pos + env.env_origins[env_ids]
+    pose[:, 3] = 1.0
+    obj = env.scene[entity]
+    obj.write_root_pose(env_ids, pose)
+    obj.write_root_velocity(env_ids, torch.zeros(n, 6, dtype=torch.float64, device=env.device))
 
 
 def in_heading(env: ManagerBasedRlEnv, points_w: torch.Tensor, frm: str) -> torch.Tensor:
@@ -312,8 +266,8 @@ def surface_distance(points_w: torch.Tensor, pos: torch.Tensor, quat: torch.Tens
 # -- box push --------------------------------------------------------------------------------------------
 
 BOX_TERRAIN = "skillbench_box"
-BOX_BODY = "skillbench/box"
-BOX_JOINT = "skillbench/box_free"
+BOX = "box"
+"""The box entity."""
 BOX_GOAL_GEOM = "skillbench/box_goal"
 BOX_HALF_SIZE = (0.25, 0.25, 0.4)
 """A 0.5 x 0.5 x 0.8 m box: its top is at the H1's hand height with the arms hanging."""
@@ -327,11 +281,15 @@ BOX_GOAL_OFFSET_Y = (-0.3, 0.3)
 """Goal = box start + these offsets (m): always a push away from the robot."""
 
 
+def box_entity() -> BoxEntityCfg:
+    """A free box resting on the floor ahead of the robot."""
+    return BoxEntityCfg(pos=(BOX_START_X, 0.0, BOX_HALF_SIZE[2]), half_size=BOX_HALF_SIZE, mass=BOX_MASS,
+                        rgba=(0.6, 0.45, 0.3, 1.0))  # fmt: skip
+
+
 def build_box(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
-    """A free box on the floor and a flat goal marker (moved per world at reset)."""
+    """The box task's flat goal marker (moved per world at reset); the box is an entity."""
     del cfg
-    add_free_box(spec, BOX_BODY, BOX_JOINT, BOX_HALF_SIZE, BOX_MASS, [BOX_START_X, 0.0, BOX_HALF_SIZE[2]],
-                 [0.6, 0.45, 0.3, 1])  # fmt: skip
     add_marker(spec, BOX_GOAL_GEOM, [BOX_START_X + np.mean(BOX_GOAL_OFFSET_X), 0.0, 0.001])
     return None
 
@@ -341,29 +299,28 @@ register_terrain(BOX_TERRAIN, build_box)
 
 def box_pose_w(env: ManagerBasedRlEnv) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 3) position and (N, 4) quaternion of each world's box."""
-    return free_pose_w(env, BOX_JOINT)
+    return object_pose_w(env, BOX)
 
 
-def box_goal_xy_w(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N, 2) world xy of each world's goal marker."""
-    return marker_pos_w(env, BOX_GOAL_GEOM)[:, :2]
+def box_goal_xy_w(env: ManagerBasedRlEnv, command: str = "box_goal") -> torch.Tensor:
+    """(N, 2) world xy of each world's box goal."""
+    return env.command_manager.get_command(command)[:, :2]
+
+
+def box_goal_command() -> PointGoalCommandCfg:
+    """The box goal on the floor, pushed ahead of the box's start; the goal marker is moved onto it."""
+    return PointGoalCommandCfg(x=BOX_GOAL_OFFSET_X, y=BOX_GOAL_OFFSET_Y, relative_to=BOX, z_fixed=0.001,
+                               marker=BOX_GOAL_GEOM)  # fmt: skip
 
 
 def place_box(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    """Box start jittered around its default, at rest; goal marker pushed ahead of it."""
+    """Box start jittered around its default, at rest (its goal, `box_goal`, is drawn after it)."""
     n = len(env_ids)
-    u = torch.rand((n, 4), device=env.device, generator=env.rng, dtype=torch.float64)
+    u = torch.rand((n, 2), device=env.device, generator=env.rng, dtype=torch.float64)
     start = torch.stack([BOX_START_X + BOX_START_JITTER[0] * (2 * u[:, 0] - 1),
                          BOX_START_JITTER[1] * (2 * u[:, 1] - 1),
                          torch.full((n,), BOX_HALF_SIZE[2], dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, BOX_JOINT, start)
-    lo_x, hi_x = BOX_GOAL_OFFSET_X
-    lo_y, hi_y = BOX_GOAL_OFFSET_Y
-    goal = start.clone()
-    goal[:, 0] += lo_x + (hi_x - lo_x) * u[:, 2]
-    goal[:, 1] += lo_y + (hi_y - lo_y) * u[:, 3]
-    goal[:, 2] = 0.001
-    set_marker(env, env_ids, BOX_GOAL_GEOM, goal)
+    place_object(env, env_ids, BOX, start)
 
 
 def box_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -401,7 +358,7 @@ def goal_from_box(env: ManagerBasedRlEnv) -> torch.Tensor:
 
 @dataclass
 class H1BoxPushCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BOX_TERRAIN, entities={BOX: box_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
             {
@@ -417,6 +374,7 @@ class H1BoxPushCfg(H1SkillBenchCfg):
             "hands_on_box": RewardTerm(hands_on_box, weight=1.0),
         }
     )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"box_goal": box_goal_command()})
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(place_box=EventTerm(place_box, mode="reset"))
     )
@@ -436,32 +394,9 @@ REACH_DONE = 0.05
 """A waypoint counts as reached when both wrists are within this distance (m)."""
 
 
-def _reach_targets(env: ManagerBasedRlEnv) -> torch.Tensor:
-    targets = env.term_state.get("bench_reach_targets")
-    if targets is None:
-        targets = torch.zeros((env.num_envs, 2, 3), dtype=torch.float64, device=env.device)
-        env.term_state["bench_reach_targets"] = targets
-    return targets
-
-
-def place_reach_waypoint(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    """A new waypoint for both wrists, fixed in the world, in front of the robot's current heading."""
-    n = len(env_ids)
-    u = torch.rand((n, 3), device=env.device, generator=env.rng, dtype=torch.float64)
-    lows = torch.tensor(
-        [REACH_OFFSET_X[0], REACH_OFFSET_Y[0], REACH_OFFSET_Z[0]], dtype=torch.float64, device=env.device
-    )
-    highs = torch.tensor(
-        [REACH_OFFSET_X[1], REACH_OFFSET_Y[1], REACH_OFFSET_Z[1]], dtype=torch.float64, device=env.device
-    )
-    offset = lows + (highs - lows) * u
-    points_h = default_points_h(env)["wrists"].unsqueeze(0) + offset.unsqueeze(1)  # (n, 2, 3)
-    # Waypoints hang from the default pelvis height, so a robot that squats does not drag them down.
-    pelvis_height = _humanoid(env).standing_height
-    root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
-    targets = _reach_targets(env)
-    targets[env_ids, :, :2] = root.unsqueeze(1) + _from_heading(env, points_h[..., :2], env_ids)
-    targets[env_ids, :, 2] = env.env_origins[env_ids, 2].unsqueeze(1) + pelvis_height + points_h[..., 2]
+def _reach_targets(env: ManagerBasedRlEnv, command: str = "waypoints") -> torch.Tensor:
+    """(N, 2, 3) both wrists' current waypoints, world frame."""
+    return env.command_manager.get_command(command).reshape(-1, 2, 3)
 
 
 def reach_error(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -497,12 +432,14 @@ class H1ReachWaypointsCfg(H1SkillBenchCfg):
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {"waypoint_reach": RewardTerm(waypoint_reach, weight=5.0)}
     )
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(
-            place_waypoint=EventTerm(place_reach_waypoint, mode="reset"),
-            next_waypoint=EventTerm(place_reach_waypoint, mode="interval", interval_range_s=REACH_WAYPOINT_S),
-        )
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {
+            "waypoints": WristWaypointCommandCfg(
+                x=REACH_OFFSET_X, y=REACH_OFFSET_Y, z=REACH_OFFSET_Z, resampling_time_s=REACH_WAYPOINT_S
+            )
+        }
     )
+    events: dict[str, EventTerm] = field(default_factory=bench_events)
 
 
 # -- registry ------------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """SkillBench object tasks on the Unitree H1 (SkillBlender, issue 8): cabinet, ball kick, box lift, box carry
 and object transfer. h1_skillbench.py has the shared pieces and the first three tasks.
 
-Every scene is built with MjSpec as a terrain kind (the shared scene builder is reused): static tables and a
-cabinet as world geoms, objects as free bodies after the robot, goals as non-colliding markers moved per world
-at reset. Each task's goal is a world point per world (`bench_goal`); its accuracy is the end-of-episode
+Static scenery (tables, the cabinet body) and goal markers are world geoms of a terrain kind: the trunk-contact
+sensor counts contacts with world geoms, so a trunk on a table still ends an episode. The movable objects are
+scene entities: the package (BoxEntityCfg), the football and the cabinet door (ObjectEntityCfg,
+assets/skillbench/), read and written through `env.scene[...]`. Goal markers are moved per world at reset. Each task's goal is a world point per world, its `goal` command term (`bench_goal`; the cabinet's is
+the `door_target` angle), drawn after the object's reset event places the object; its accuracy is the end-of-episode
 distance (m) from the object to that point, as the authors measure it, and its reward is one or two
 exp-kernel terms. The H1 has no fingers: boxes are held between the two hands, the ball is kicked, and the
 cabinet door starts ajar so a hand can get behind its free edge and swing it open.
@@ -28,25 +30,24 @@ import mujoco
 import numpy as np
 import torch
 
-from robolearn.core import EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
+from robolearn.core import CommandTermCfg, EventTerm, ObsGroupCfg, ObsTerm, RewardTerm
+from robolearn.entities import BoxEntityCfg, ObjectEntityCfg
 from robolearn.envs.humanoid.h1_skillbench import (
     BENCH_SKILLS,
     SKILLBENCH_PRESETS,
     H1SkillBenchCfg,
-    add_free_box,
     add_marker,
     bench_events,
     bench_observations,
     bench_scene,
-    free_pose_w,
     in_heading,
-    joint_adr,
-    model_id,
-    set_free_pose,
-    set_marker,
+    object_pose_w,
+    place_object,
     surface_distance,
 )
 from robolearn.envs.humanoid.h1_skills import _to_heading, feet_pos_w, wrist_pos_w
+from robolearn.envs.humanoid.skillbench_commands import JointTargetCommandCfg, PointGoalCommandCfg
+from robolearn.math import quat_rotate
 from robolearn.registry import register_task
 from robolearn.scene import SceneCfg, register_terrain
 from robolearn.terrain import TerrainCfg
@@ -55,29 +56,13 @@ if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
 
 GOAL_MARKER = "skillbench/goal"
-GOAL_KEY = "bench_goal"
+GOAL_COMMAND = "goal"
+"""The goal point command of the object tasks (package lift / carry / transfer, ball kick)."""
 
 
-def bench_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """(N, 3) each world's goal point (world frame), set by the task's reset event."""
-    goal = env.term_state.get(GOAL_KEY)
-    if goal is None:
-        goal = env.term_state[GOAL_KEY] = torch.zeros(
-            (env.num_envs, 3), dtype=torch.float64, device=env.device
-        )
-    return goal
-
-
-def set_goal(
-    env: ManagerBasedRlEnv, env_ids: torch.Tensor, goal: torch.Tensor, marker_z: float | None = None
-) -> None:
-    """Worlds' goal point (n, 3) relative to their origins; the marker shows it (on the floor or a table top
-    when `marker_z` is given)."""
-    bench_goal(env)[env_ids] = goal + env.env_origins[env_ids]
-    shown = goal.clone()
-    if marker_z is not None:
-        shown[:, 2] = marker_z
-    set_marker(env, env_ids, GOAL_MARKER, shown)
+def bench_goal(env: ManagerBasedRlEnv, command: str = GOAL_COMMAND) -> torch.Tensor:
+    """(N, 3) each world's goal point (world frame): the task's goal command."""
+    return env.command_manager.get_command(command)
 
 
 def _uniform(env: ManagerBasedRlEnv, n: int, lo: float, hi: float) -> torch.Tensor:
@@ -90,40 +75,40 @@ def add_table(spec: mujoco.MjSpec, name: str, center_xy: tuple[float, float], ha
                             pos=[*center_xy, height / 2], rgba=[0.55, 0.5, 0.45, 1])  # fmt: skip
 
 
-# -- object terms shared by the tasks (params name the object's free joint) ----------------------------------
+# -- object terms shared by the tasks (params name the object's entity) ---------------------------------------
 
 
-def object_error(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+def object_error(env: ManagerBasedRlEnv, entity: str) -> torch.Tensor:
     """(N,) distance from the object's centre to the goal point (m)."""
-    return torch.linalg.norm(free_pose_w(env, joint)[0] - bench_goal(env), dim=-1)
+    return torch.linalg.norm(object_pose_w(env, entity)[0] - bench_goal(env), dim=-1)
 
 
-def object_to_goal(env: ManagerBasedRlEnv, joint: str, sharpness: float = 4.0) -> torch.Tensor:
-    return torch.exp(-sharpness * object_error(env, joint)).float()
+def object_to_goal(env: ManagerBasedRlEnv, entity: str, sharpness: float = 4.0) -> torch.Tensor:
+    return torch.exp(-sharpness * object_error(env, entity)).float()
 
 
-def object_from(env: ManagerBasedRlEnv, joint: str, frm: str) -> torch.Tensor:
+def object_from(env: ManagerBasedRlEnv, entity: str, frm: str) -> torch.Tensor:
     """The object's centre relative to the wrists (6) or the pelvis (3), pelvis heading frame."""
-    return in_heading(env, free_pose_w(env, joint)[0], frm)
+    return in_heading(env, object_pose_w(env, entity)[0], frm)
 
 
-def goal_from_object(env: ManagerBasedRlEnv, joint: str) -> torch.Tensor:
+def goal_from_object(env: ManagerBasedRlEnv, entity: str) -> torch.Tensor:
     """(N, 3) goal point minus the object's centre, in the pelvis heading frame."""
-    return _to_heading(env, bench_goal(env) - free_pose_w(env, joint)[0]).float()
+    return _to_heading(env, bench_goal(env) - object_pose_w(env, entity)[0]).float()
 
 
-def object_terms(joint: str) -> dict[str, ObsTerm]:
+def object_terms(entity: str) -> dict[str, ObsTerm]:
     return {
-        "object_from_wrists": ObsTerm(object_from, params={"joint": joint, "frm": "wrists"}),
-        "object_from_pelvis": ObsTerm(object_from, params={"joint": joint, "frm": "pelvis"}),
-        "goal_from_object": ObsTerm(goal_from_object, params={"joint": joint}),
+        "object_from_wrists": ObsTerm(object_from, params={"entity": entity, "frm": "wrists"}),
+        "object_from_pelvis": ObsTerm(object_from, params={"entity": entity, "frm": "pelvis"}),
+        "goal_from_object": ObsTerm(goal_from_object, params={"entity": entity}),
     }
 
 
 # -- packages: lift, carry, transfer -----------------------------------------------------------------------------
 
-PACKAGE_BODY = "skillbench/package"
-PACKAGE_JOINT = "skillbench/package_free"
+PACKAGE = "package"
+"""The package entity."""
 PACKAGE_HALF_SIZE = (0.12, 0.15, 0.12)
 """0.24 x 0.3 x 0.24 m: narrower than the H1's default wrist spacing (0.43 m), so two hands can squeeze it."""
 PACKAGE_MASS = 1.5
@@ -145,15 +130,20 @@ def _package_rest_z() -> float:
     return TABLE_HEIGHT + PACKAGE_HALF_SIZE[2] + 0.001
 
 
+def package_entity() -> BoxEntityCfg:
+    """The package, a free box resting on the first table."""
+    return BoxEntityCfg(pos=(TABLE_X, 0.0, _package_rest_z()), half_size=PACKAGE_HALF_SIZE, mass=PACKAGE_MASS,
+                        rgba=(0.8, 0.6, 0.3, 1.0))  # fmt: skip
+
+
 def build_package_scene(
     spec: mujoco.MjSpec, cfg: TerrainCfg, second_table: bool = False
 ) -> np.ndarray | None:
+    """The tables (world geoms: the trunk-contact sensor sees them) and the goal marker; the package is an entity."""
     del cfg
     add_table(spec, "skillbench/table", (TABLE_X, 0.0), TABLE_HALF, TABLE_HEIGHT)
     if second_table:
         add_table(spec, "skillbench/table_b", (TABLE_X, TRANSFER_TABLE_Y), TABLE_HALF, TABLE_HEIGHT)
-    add_free_box(spec, PACKAGE_BODY, PACKAGE_JOINT, PACKAGE_HALF_SIZE, PACKAGE_MASS,
-                 [TABLE_X, 0.0, _package_rest_z()], [0.8, 0.6, 0.3, 1])  # fmt: skip
     add_marker(spec, GOAL_MARKER, [TABLE_X, 0.0, 0.001], radius=0.08)
     return None
 
@@ -164,56 +154,49 @@ register_terrain(PACKAGE_TERRAIN, build_package_scene)
 register_terrain(TRANSFER_TERRAIN, lambda spec, cfg: build_package_scene(spec, cfg, second_table=True))
 
 
-def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> torch.Tensor:
-    """The package at rest on the first table, jittered; returns its start (n, 3) relative to the origins."""
+def place_package(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """The package at rest on the first table, jittered (the task's goal command is drawn after it)."""
     n = len(env_ids)
     start = torch.stack([
         TABLE_X + _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
         _uniform(env, n, -PACKAGE_JITTER, PACKAGE_JITTER),
         torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device),
     ], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, PACKAGE_JOINT, start)
-    return start
+    place_object(env, env_ids, PACKAGE, start)
 
 
-def reset_lift(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    goal = place_package(env, env_ids)
-    goal[:, 2] += _uniform(env, len(env_ids), *LIFT_RANGE)
-    set_goal(env, env_ids, goal)
+def lift_goal() -> PointGoalCommandCfg:
+    """Above the package's start (its reset event places it first), the marker at the goal."""
+    return PointGoalCommandCfg(z=LIFT_RANGE, relative_to=PACKAGE, marker=GOAL_MARKER)
 
 
-def reset_carry(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    place_package(env, env_ids)
-    n = len(env_ids)
-    side = torch.where(_uniform(env, n, 0.0, 1.0) < 0.5, -1.0, 1.0).to(torch.float64)
-    goal = torch.stack([_uniform(env, n, 0.0, 0.5), side * _uniform(env, n, *CARRY_DISTANCE),
-                        torch.full((n,), CARRY_HEIGHT, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_goal(env, env_ids, goal, marker_z=0.001)
+def carry_goal() -> PointGoalCommandCfg:
+    """At carry height over a floor marker to the robot's left or right."""
+    return PointGoalCommandCfg(x=(0.0, 0.5), y=CARRY_DISTANCE, either_side=True, z_fixed=CARRY_HEIGHT,
+                               marker=GOAL_MARKER, marker_z=0.001)  # fmt: skip
 
 
-def reset_transfer(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    place_package(env, env_ids)
-    n = len(env_ids)
-    goal = torch.stack([TABLE_X + _uniform(env, n, -TRANSFER_SPOT[0], TRANSFER_SPOT[0]),
-                        TRANSFER_TABLE_Y + _uniform(env, n, -TRANSFER_SPOT[1], TRANSFER_SPOT[1]),
-                        torch.full((n,), _package_rest_z(), dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_goal(env, env_ids, goal, marker_z=TABLE_HEIGHT + 0.001)
+def transfer_goal() -> PointGoalCommandCfg:
+    """A spot on the second table's top, the package resting on it."""
+    (hx, hy), z = TRANSFER_SPOT, _package_rest_z()
+    return PointGoalCommandCfg(x=(TABLE_X - hx, TABLE_X + hx), y=(TRANSFER_TABLE_Y - hy, TRANSFER_TABLE_Y + hy),
+                               z_fixed=z, marker=GOAL_MARKER, marker_z=TABLE_HEIGHT + 0.001)  # fmt: skip
 
 
 def package_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) distance from the package centre to its goal point (m): lift, carry and transfer accuracy."""
-    return object_error(env, PACKAGE_JOINT)
+    return object_error(env, PACKAGE)
 
 
 def hands_on_package(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
     """exp(-sharpness * mean wrist-to-package-surface distance): the second term, hands to the package."""
-    dist = surface_distance(wrist_pos_w(env), *free_pose_w(env, PACKAGE_JOINT), PACKAGE_HALF_SIZE)
+    dist = surface_distance(wrist_pos_w(env), *object_pose_w(env, PACKAGE), PACKAGE_HALF_SIZE)
     return torch.exp(-sharpness * dist.mean(dim=-1)).float()
 
 
 def package_rewards() -> dict[str, RewardTerm]:
     return {
-        "package_to_goal": RewardTerm(object_to_goal, weight=5.0, params={"joint": PACKAGE_JOINT}),
+        "package_to_goal": RewardTerm(object_to_goal, weight=5.0, params={"entity": PACKAGE}),
         "hands_on_package": RewardTerm(hands_on_package, weight=1.0),
     }
 
@@ -224,8 +207,8 @@ CABINET_TERRAIN = "skillbench_cabinet"
 CABINET_X = 0.9
 """The cabinet's front face (m ahead of the spawn point)."""
 CABINET_HALF = (0.2, 0.35, 0.65)
-DOOR_BODY = "skillbench/door"
-DOOR_JOINT = "skillbench/door_hinge"
+DOOR = "door"
+"""The door entity: assets/skillbench/cabinet_door.xml, a panel on a hinge (its sizes are these constants)."""
 DOOR_WIDTH = 0.56
 DOOR_HALF_HEIGHT = 0.25
 DOOR_THICKNESS = 0.02
@@ -237,20 +220,18 @@ DOOR_TARGET = 1.4
 """rad: open to 80 degrees."""
 
 
+def door_entity() -> ObjectEntityCfg:
+    """The door, hinged on the cabinet's front face on the robot's left. The hinge line runs along the door's
+    outer face (2 mm proud of the cabinet), so opening never pushes the panel into the cabinet."""
+    return ObjectEntityCfg(mjcf="skillbench/cabinet_door.xml",
+                           pos=(CABINET_X - 0.002 - DOOR_THICKNESS, DOOR_HINGE_Y, DOOR_CENTRE_Z))  # fmt: skip
+
+
 def build_cabinet(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
-    """A solid cabinet and a door panel hinged on its front face; the hinge's qpos is appended to keyframes."""
+    """The solid cabinet (a world geom: the trunk-contact sensor sees it); its door is an entity."""
     del cfg
     spec.worldbody.add_geom(name="skillbench/cabinet", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(CABINET_HALF),
                             pos=[CABINET_X + CABINET_HALF[0], 0.0, CABINET_HALF[2]], rgba=[0.5, 0.4, 0.3, 1])  # fmt: skip
-    # The hinge line runs along the door's outer face, so opening never pushes the panel into the cabinet.
-    hinge_x = CABINET_X - 0.002 - DOOR_THICKNESS
-    door = spec.worldbody.add_body(name=DOOR_BODY, pos=[hinge_x, DOOR_HINGE_Y, DOOR_CENTRE_Z])
-    door.add_joint(name=DOOR_JOINT, type=mujoco.mjtJoint.mjJNT_HINGE, axis=[0, 0, -1], range=[0.0, 1.7],
-                   limited=True, damping=0.5)  # fmt: skip
-    door.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[DOOR_THICKNESS / 2, DOOR_WIDTH / 2, DOOR_HALF_HEIGHT],
-                  pos=[DOOR_THICKNESS / 2, -DOOR_WIDTH / 2, 0.0], mass=2.0, rgba=[0.7, 0.55, 0.4, 1])  # fmt: skip
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), [DOOR_AJAR[0]]])
     return None
 
 
@@ -258,31 +239,34 @@ register_terrain(CABINET_TERRAIN, build_cabinet)
 
 
 def door_angle(env: ManagerBasedRlEnv) -> torch.Tensor:
-    adr = joint_adr(env, DOOR_JOINT)[0]
-    return env.sim.qpos[:, adr].to(env.device).double()
+    """(N,) the hinge angle (rad), 0 closed."""
+    return env.scene[DOOR].joint_pos[:, 0].to(env.device).double()
 
 
 def door_edge_w(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 3) world position of the middle of the door's free edge (where a hand pushes it open)."""
-    bid = model_id(env, "body", DOOR_BODY)
-    pos = env.sim.xpos[:, bid].to(env.device).double()
-    rot = env.sim.xmat[:, bid].to(env.device).double().reshape(-1, 3, 3)
+    door = env.scene[DOOR]
+    pos = door.body_pos_w[:, 0].to(env.device).double()
+    quat = door.body_quat_w[:, 0].to(env.device).double()
     offset = torch.tensor([DOOR_THICKNESS / 2, -DOOR_WIDTH, 0.0], dtype=torch.float64, device=env.device)
-    return pos + rot @ offset
+    return pos + quat_rotate(quat, offset.expand_as(pos))
 
 
 def reset_door(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    ids = env_ids.to(env.sim.device)
-    adr, vadr = joint_adr(env, DOOR_JOINT)
-    rows, vel = env.sim.qpos[ids], env.sim.qvel[ids]
-    rows[:, adr] = _uniform(env, len(env_ids), *DOOR_AJAR).to(rows)
-    vel[:, vadr] = 0.0
-    env.sim.qpos[ids], env.sim.qvel[ids] = rows, vel
+    """The door ajar (DOOR_AJAR) and still."""
+    n = len(env_ids)
+    angle = _uniform(env, n, *DOOR_AJAR).unsqueeze(-1)
+    env.scene[DOOR].write_joint_state(env_ids, angle, torch.zeros_like(angle))
+
+
+def door_target(env: ManagerBasedRlEnv, command: str = "door_target") -> torch.Tensor:
+    """(N,) the door's target angle (rad): the `door_target` command."""
+    return env.command_manager.get_command(command)[:, 0]
 
 
 def door_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) arc length (m) the door's free edge is from the open target: DOOR_WIDTH x |target - angle|."""
-    return DOOR_WIDTH * (DOOR_TARGET - door_angle(env)).abs()
+    return DOOR_WIDTH * (door_target(env) - door_angle(env)).abs()
 
 
 def door_open(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
@@ -300,14 +284,14 @@ def door_edge_from(env: ManagerBasedRlEnv, frm: str) -> torch.Tensor:
 
 def door_state(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N, 1) the door's angle to go (rad)."""
-    return (DOOR_TARGET - door_angle(env)).unsqueeze(-1).float()
+    return (door_target(env) - door_angle(env)).unsqueeze(-1).float()
 
 
 # -- ball kick ----------------------------------------------------------------------------------------------------
 
 BALL_TERRAIN = "skillbench_ball"
-BALL_BODY = "skillbench/ball"
-BALL_JOINT = "skillbench/ball_free"
+BALL = "ball"
+"""The ball entity: assets/skillbench/football.xml (its radius and mass are these constants), loose."""
 BALL_RADIUS = 0.11
 BALL_MASS = 0.43
 """A size-5 football."""
@@ -317,16 +301,14 @@ KICK_DISTANCE = (1.5, 2.5)
 KICK_SPREAD_Y = 0.5
 
 
+def ball_entity() -> ObjectEntityCfg:
+    """The football on the floor ahead of the robot, free to roll."""
+    return ObjectEntityCfg(mjcf="skillbench/football.xml", free=True, pos=(BALL_START_X, 0.0, BALL_RADIUS))
+
+
 def build_ball(spec: mujoco.MjSpec, cfg: TerrainCfg) -> np.ndarray | None:
+    """The ball task's goal marker; the ball is an entity."""
     del cfg
-    start = [BALL_START_X, 0.0, BALL_RADIUS]
-    ball = spec.worldbody.add_body(name=BALL_BODY, pos=start)
-    ball.add_freejoint(name=BALL_JOINT)
-    # condim 6: rolling friction brings a kicked ball to rest within a few metres, as grass does.
-    ball.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[BALL_RADIUS, 0, 0], mass=BALL_MASS, condim=6,
-                  friction=[0.8, 0.005, 0.02], rgba=[0.95, 0.95, 0.95, 1])  # fmt: skip
-    for key in spec.keys:
-        key.qpos = np.concatenate([np.asarray(key.qpos), start, [1.0, 0.0, 0.0, 0.0]])
     add_marker(spec, GOAL_MARKER, [BALL_START_X + 2.0, 0.0, 0.001], radius=0.2)
     return None
 
@@ -335,24 +317,27 @@ register_terrain(BALL_TERRAIN, build_ball)
 
 
 def reset_ball(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
+    """The ball at rest, jittered around its start (its goal, `ball_goal`, is drawn after it)."""
     n = len(env_ids)
     start = torch.stack([BALL_START_X + _uniform(env, n, -BALL_JITTER[0], BALL_JITTER[0]),
                          _uniform(env, n, -BALL_JITTER[1], BALL_JITTER[1]),
                          torch.full((n,), BALL_RADIUS, dtype=torch.float64, device=env.device)], dim=-1)  # fmt: skip
-    set_free_pose(env, env_ids, BALL_JOINT, start)
-    goal = start.clone()
-    goal[:, 0] += _uniform(env, n, *KICK_DISTANCE)
-    goal[:, 1] += _uniform(env, n, -KICK_SPREAD_Y, KICK_SPREAD_Y)
-    set_goal(env, env_ids, goal, marker_z=0.001)
+    place_object(env, env_ids, BALL, start)
+
+
+def ball_goal() -> PointGoalCommandCfg:
+    """A floor spot 1.5-2.5 m beyond the ball's start."""
+    return PointGoalCommandCfg(x=KICK_DISTANCE, y=(-KICK_SPREAD_Y, KICK_SPREAD_Y), relative_to=BALL,
+                               marker=GOAL_MARKER, marker_z=0.001)  # fmt: skip
 
 
 def ball_error(env: ManagerBasedRlEnv) -> torch.Tensor:
     """(N,) distance from the ball to the goal point on the floor (m)."""
-    return object_error(env, BALL_JOINT)
+    return object_error(env, BALL)
 
 
 def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor:
-    ball = free_pose_w(env, BALL_JOINT)[0]
+    ball = object_pose_w(env, BALL)[0]
     dist = torch.linalg.norm(feet_pos_w(env) - ball.unsqueeze(1), dim=-1).min(dim=-1).values
     return torch.exp(-sharpness * dist).float()
 
@@ -362,7 +347,7 @@ def foot_to_ball(env: ManagerBasedRlEnv, sharpness: float = 4.0) -> torch.Tensor
 
 @dataclass
 class H1CabinetCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(CABINET_TERRAIN, entities={DOOR: door_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
         default_factory=lambda: bench_observations(
             {
@@ -378,6 +363,9 @@ class H1CabinetCfg(H1SkillBenchCfg):
             "hand_at_door_edge": RewardTerm(hand_at_door_edge, weight=1.0),
         }
     )
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {"door_target": JointTargetCommandCfg(target=(DOOR_TARGET, DOOR_TARGET))}
+    )
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_door=EventTerm(reset_door, mode="reset"))
     )
@@ -385,19 +373,20 @@ class H1CabinetCfg(H1SkillBenchCfg):
 
 @dataclass
 class H1BallKickCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(BALL_TERRAIN, entities={BALL: ball_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: bench_observations(object_terms(BALL_JOINT))
+        default_factory=lambda: bench_observations(object_terms(BALL))
     )
     rewards: dict[str, RewardTerm] = field(
         default_factory=lambda: {
             # sharpness 1: the goal starts ~2 m from the ball, where exp(-4 d) would be flat zero
             "ball_to_goal": RewardTerm(
-                object_to_goal, weight=5.0, params={"joint": BALL_JOINT, "sharpness": 1.0}
+                object_to_goal, weight=5.0, params={"entity": BALL, "sharpness": 1.0}
             ),
             "foot_to_ball": RewardTerm(foot_to_ball, weight=1.0),
         }
     )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: ball_goal()})
     events: dict[str, EventTerm] = field(
         default_factory=lambda: bench_events(reset_ball=EventTerm(reset_ball, mode="reset"))
     )
@@ -405,30 +394,27 @@ class H1BallKickCfg(H1SkillBenchCfg):
 
 @dataclass
 class H1BoxLiftCfg(H1SkillBenchCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN))
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(PACKAGE_TERRAIN, entities={PACKAGE: package_entity()}))
     observations: dict[str, ObsGroupCfg] = field(
-        default_factory=lambda: bench_observations(object_terms(PACKAGE_JOINT))
+        default_factory=lambda: bench_observations(object_terms(PACKAGE))
     )
     rewards: dict[str, RewardTerm] = field(default_factory=package_rewards)
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: lift_goal()})
     events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_lift, mode="reset"))
+        default_factory=lambda: bench_events(reset_package=EventTerm(place_package, mode="reset"))
     )
 
 
 @dataclass
 class H1BoxCarryCfg(H1BoxLiftCfg):
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_carry, mode="reset"))
-    )
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: carry_goal()})
     episode_length_s: float = 15.0
 
 
 @dataclass
 class H1ObjectTransferCfg(H1BoxLiftCfg):
-    scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN))
-    events: dict[str, EventTerm] = field(
-        default_factory=lambda: bench_events(reset_package=EventTerm(reset_transfer, mode="reset"))
-    )
+    scene: SceneCfg = field(default_factory=lambda: bench_scene(TRANSFER_TERRAIN, entities={PACKAGE: package_entity()}))
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {GOAL_COMMAND: transfer_goal()})
     episode_length_s: float = 15.0
 
 

@@ -17,8 +17,9 @@ Goals are errors to a sampled target, so the same observation drives a skill to 
 - reach: both wrists' target minus current position, in the heading frame of the pelvis (6);
 - step: both feet's target minus current xy, in the heading frame (4);
 - walk: the (vx, vy, yaw rate) command of the velocity recipe (3).
-Targets are drawn by event terms at reset and again at random intervals (a waypoint sequence), and kept
-in `env.term_state["h1_goal"]`; the env's only command term is the velocity command, used by walking.
+Targets are command terms (envs/humanoid/skill_commands.py: `pelvis_height`, `wrist_targets`,
+`foot_targets`; walking's `base_velocity`), drawn at reset and again at random intervals (a waypoint
+sequence); a goal observation reads its command by name.
 
 Where this deviates from the authors (see docs/skillblender.md): squat heights are clamped to what the
 menagerie H1 can reach with flat feet; reach tracks wrist positions only (no orientation); the walking
@@ -28,6 +29,7 @@ reward is the shared velocity recipe plus a base-height term, not humanoid-gym's
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,7 @@ from robolearn.core import (
     VelocityCommandCfg,
     mdp,
 )
+from robolearn.core.commands import VelocityCommand
 from robolearn.core.symmetry import (
     HALF_PERIOD,
     PSEUDO_VECTOR,
@@ -62,6 +65,19 @@ from robolearn.core.symmetry import (
     Signs,
 )
 from robolearn.envs.humanoid import biped_gait
+from robolearn.envs.humanoid.skill_commands import (
+    GOAL_RESAMPLE_S as GOAL_RESAMPLE_S,
+)
+from robolearn.envs.humanoid.skill_commands import (
+    REACH_RADIUS as REACH_RADIUS,
+)
+from robolearn.envs.humanoid.skill_commands import (
+    STEP_RADIUS,
+    FootTargetCommandCfg,
+    PelvisHeightCommandCfg,
+    SkillGoal,
+    WristTargetCommandCfg,
+)
 from robolearn.envs.locomotion.velocity import TROT_CPU_PPO, velocity_rewards
 from robolearn.math import yaw_from_quat
 from robolearn.registry import register_task
@@ -117,10 +133,6 @@ SQUAT_HEIGHT_RANGE = (0.65, 1.00)
 menagerie H1's pelvis is at 1.04 with straight legs and 0.98 in the default pose, and with flat feet it
 cannot go below 0.60 (forward kinematics: hip pitch at its -1.57 limit, knee at its 2.05 limit, ankle
 within its 0.87 rad dorsiflexion limit; 0.65 with the thighs short of horizontal), hence this range."""
-REACH_RADIUS = 0.25
-"""Wrist targets lie within this distance of the default wrist positions (m)."""
-STEP_RADIUS = 0.25
-"""Foot targets lie within this xy distance of the default foot positions (m)."""
 STEP_RADIUS_START = 0.05
 """m: the step curriculum's first target radius. Trained on the full 0.25 m from the start, the step skill
 learnt to stand (its tracking matched standing still); targets grow to STEP_RADIUS over the ramp instead."""
@@ -129,8 +141,6 @@ STEP_RAMP_ITERATIONS = 750
 WALK_COMMAND = VelocityCommandCfg(
     lin_vel_x=(-0.5, 1.0), lin_vel_y=(-0.3, 0.3), ang_vel_z=(-0.5, 0.5), standing_fraction=0.1
 )
-GOAL_RESAMPLE_S = (4.0, 6.0)
-"""Seconds between targets within an episode (a waypoint sequence of 2-3 targets per 10 s episode)."""
 WALK_BASE_HEIGHT = 0.98
 """Pelvis height of the default pose on flat ground (the authors' 0.89 is measured from the feet frame)."""
 
@@ -156,8 +166,13 @@ class Humanoid:
     """The default pose; a task built for this robot sets its `EnvCfg.keyframe` from it."""
 
 
+def humanoid_of(env_cfg: Any) -> Humanoid:
+    """The humanoid a task config is built for (H1 when it names none)."""
+    return getattr(env_cfg, "humanoid", None) or Humanoid()
+
+
 def _humanoid(env: ManagerBasedRlEnv) -> Humanoid:
-    return getattr(env.cfg, "humanoid", None) or Humanoid()
+    return humanoid_of(env.cfg)
 
 
 # -- geometry on the batched state ---------------------------------------------------------------------
@@ -182,7 +197,7 @@ def _to_heading(env: ManagerBasedRlEnv, vec_w: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _from_heading(env: ManagerBasedRlEnv, vec_h: torch.Tensor, env_ids: torch.Tensor) -> torch.Tensor:
+def from_heading(env: ManagerBasedRlEnv, vec_h: torch.Tensor, env_ids: torch.Tensor) -> torch.Tensor:
     """Heading-frame xy vectors (n, ..., 2) of worlds `env_ids` turned into the world frame."""
     yaw = yaw_from_quat(env.robot.root_quat_w[env_ids.to(env.sim.device)]).to(env.device).double()
     shape = (-1,) + (1,) * (vec_h.dim() - 2)
@@ -245,79 +260,35 @@ def default_points_h(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:
     return cache
 
 
-# -- goal samplers (event terms: reset and interval) ---------------------------------------------------
-
-
-def _goal_buffer(env: ManagerBasedRlEnv, key: str, shape: tuple[int, ...], fill: float = 0.0) -> torch.Tensor:
-    goals = env.term_state.setdefault("h1_goal", {})
-    if key not in goals:
-        goals[key] = torch.full((env.num_envs, *shape), fill, dtype=torch.float64, device=env.device)
-    return goals[key]
-
-
-def _uniform(env: ManagerBasedRlEnv, shape: tuple[int, ...]) -> torch.Tensor:
-    return torch.rand(shape, device=env.device, generator=env.rng, dtype=torch.float64)
-
-
-def _in_ball(env: ManagerBasedRlEnv, n: int, dims: int, radius: float) -> torch.Tensor:
-    """`n` points uniform in a `dims`-ball of `radius` (direction uniform, radius ~ U^(1/dims))."""
-    direction = torch.randn((n, dims), device=env.device, generator=env.rng, dtype=torch.float64)
-    direction = direction / direction.norm(dim=-1, keepdim=True).clamp(min=1e-9)
-    return direction * radius * _uniform(env, (n, 1)) ** (1.0 / dims)
-
-
-def sample_squat_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor,
-                      height_range: tuple[float, float] | None = None) -> None:  # fmt: skip
-    """Pelvis height targets uniform in `height_range` (default: the robot's squat range)."""
-    target = _goal_buffer(env, "squat_height", ())
-    lo, hi = height_range or _humanoid(env).squat_range
-    target[env_ids] = lo + (hi - lo) * _uniform(env, (len(env_ids),))
-
-
-def sample_reach_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor, radius: float = REACH_RADIUS) -> None:
-    """Both wrists' targets: default wrist positions (pelvis heading frame) plus offsets within `radius`."""
-    target = _goal_buffer(env, "wrists_h", (2, 3))
-    n = len(env_ids)
-    offsets = _in_ball(env, 2 * n, 3, radius).reshape(n, 2, 3)
-    target[env_ids] = default_points_h(env)["wrists"] + offsets
-
-
-def sample_step_goal(env: ManagerBasedRlEnv, env_ids: torch.Tensor, radius: float = STEP_RADIUS) -> None:
-    """Both feet's world xy targets: the default stance around the current pelvis plus offsets within `radius`
-    (or the step curriculum's current radius while it runs).
-
-    Targets are fixed in the world (a foot must move to them), placed with the pelvis pose at sampling time.
-    """
-    radius = env.term_state.get("step_radius", radius)
-    _goal_buffer(env, "feet_dist", (), fill=torch.nan)[env_ids] = torch.nan  # no progress across a new target
-    target = _goal_buffer(env, "feet_xy_w", (2, 2))
-    n = len(env_ids)
-    offsets = _in_ball(env, 2 * n, 2, radius).reshape(n, 2, 2)
-    stance_h = default_points_h(env)["feet"][:, :2] + offsets
-    root = env.robot.root_pos_w[env_ids.to(env.sim.device), :2].to(env.device).double()
-    target[env_ids] = root.unsqueeze(1) + _from_heading(env, stance_h, env_ids)
-
-
 # -- goal observations: the error to the target, in the frame the skill acts in -----------------------
 
 
-def squat_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
+def squat_goal(env: ManagerBasedRlEnv, command: str = "pelvis_height") -> torch.Tensor:
+    """The pelvis height command minus the current height (1)."""
     height = env.robot.root_pos_w[:, 2].to(env.device).double() - env.env_origins[:, 2]
-    return (_goal_buffer(env, "squat_height", ()) - height).unsqueeze(-1).float()
+    return (env.command_manager.get_command(command)[:, 0] - height).unsqueeze(-1).float()
 
 
-def reach_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
-    err = _goal_buffer(env, "wrists_h", (2, 3)) - wrist_pos_h(env)
+def reach_goal(env: ManagerBasedRlEnv, command: str = "wrist_targets") -> torch.Tensor:
+    """Both wrists' targets minus their positions, relative to the pelvis in its heading frame (6)."""
+    err = env.command_manager.get_command(command).reshape(-1, 2, 3) - wrist_pos_h(env)
     return err.reshape(env.num_envs, 6).float()
 
 
-def step_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
-    err_w = _goal_buffer(env, "feet_xy_w", (2, 2)) - feet_pos_w(env)[..., :2]
+def foot_targets_w(env: ManagerBasedRlEnv, command: str = "foot_targets") -> torch.Tensor:
+    """(N, 2, 2) both feet's world xy targets."""
+    return env.command_manager.get_command(command).reshape(-1, 2, 2)
+
+
+def step_goal(env: ManagerBasedRlEnv, command: str = "foot_targets") -> torch.Tensor:
+    """Both feet's xy targets minus their positions, in the pelvis heading frame (4)."""
+    err_w = foot_targets_w(env, command) - feet_pos_w(env)[..., :2]
     return _to_heading(env, err_w).reshape(env.num_envs, 4).float()
 
 
-def walk_goal(env: ManagerBasedRlEnv) -> torch.Tensor:
-    return mdp.velocity_command(env)
+def walk_goal(env: ManagerBasedRlEnv, command: str = "base_velocity") -> torch.Tensor:
+    """The (vx, vy, yaw rate) command (3)."""
+    return env.command_manager.get_command(command)
 
 
 # -- rewards -------------------------------------------------------------------------------------------
@@ -330,24 +301,25 @@ def goal_tracking(
     return torch.exp(-sharpness * goal(env).abs().mean(dim=-1))
 
 
-def step_progress(env: ManagerBasedRlEnv, clip: float = 1.0) -> torch.Tensor:
+def step_progress(env: ManagerBasedRlEnv, clip: float = 1.0, command: str = "foot_targets") -> torch.Tensor:
     """How fast (m/s) the feet close on their targets: the drop of the mean foot-to-target xy distance since the
     last step, clipped to ±clip; 0 on the step a target is drawn. Shaping for the step skill, where the
     tracking kernel alone pays almost as much for standing still as for a step that risks a fall."""
-    err_w = _goal_buffer(env, "feet_xy_w", (2, 2)) - feet_pos_w(env)[..., :2]
+    err_w = foot_targets_w(env, command) - feet_pos_w(env)[..., :2]
     dist = torch.linalg.norm(err_w, dim=-1).mean(dim=-1)
-    prev = _goal_buffer(env, "feet_dist", (), fill=torch.nan)
+    prev = env.command_manager.get_term(command).prev_dist
     rate = torch.nan_to_num((prev - dist) / env.step_dt, nan=0.0).clamp(-clip, clip)
     prev[:] = dist
     return rate.float()
 
 
 def step_radius_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, start: float = STEP_RADIUS_START,
-                       end: float = STEP_RADIUS, ramp_steps: int = 24 * STEP_RAMP_ITERATIONS) -> float:  # fmt: skip
+                       end: float = STEP_RADIUS, ramp_steps: int = 24 * STEP_RAMP_ITERATIONS,
+                       command: str = "foot_targets") -> float:  # fmt: skip
     """Curriculum: the step targets' radius grows linearly from `start` to `end` over `ramp_steps` policy steps."""
     del env_ids
     radius = start + (end - start) * min(1.0, env.common_step_counter / ramp_steps)
-    env.term_state["step_radius"] = radius
+    env.command_manager.get_term(command).radius = radius
     return radius
 
 
@@ -521,10 +493,10 @@ def humanoid_scene(terrain: str = "flat", guarded: tuple[str, tuple[str, ...]] |
     )
 
 
-def skill_events(
-    sampler: Callable[..., None] | None, params: dict[str, Any] | None = None
-) -> dict[str, EventTerm]:
-    events = {
+def skill_events() -> dict[str, EventTerm]:
+    """Friction at startup, a random heading and joint pose at reset; goals are command terms, drawn after
+    these (see skill_commands)."""
+    return {
         "friction": EventTerm(mdp.randomize_friction, mode="startup", params={"friction_range": (0.6, 1.25)}),
         "reset_base": EventTerm(
             mdp.reset_root_state,
@@ -538,13 +510,6 @@ def skill_events(
             mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.9, 1.1)}
         ),
     }
-    if sampler is not None:
-        # After reset_base: the step sampler places targets around the pelvis pose the reset just set.
-        events["goal_reset"] = EventTerm(sampler, mode="reset", params=dict(params or {}))
-        events["goal_resample"] = EventTerm(
-            sampler, mode="interval", interval_range_s=GOAL_RESAMPLE_S, params=dict(params or {})
-        )
-    return events
 
 
 def skill_terminations(legs_illegal: bool) -> dict[str, TerminationTerm]:
@@ -574,7 +539,8 @@ class H1SkillCfg(EnvCfg):
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(squat_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(squat_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(True))
-    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_squat_goal))
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"pelvis_height": PelvisHeightCommandCfg()})
+    events: dict[str, EventTerm] = field(default_factory=skill_events)
     actions: dict[str, ActionTermCfg] = field(
         default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
     )
@@ -598,7 +564,7 @@ class H1ReachCfg(H1SkillCfg):
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(reach_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=lambda: skill_rewards(reach_goal))
     terminations: dict[str, TerminationTerm] = field(default_factory=lambda: skill_terminations(False))
-    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_reach_goal))
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"wrist_targets": WristTargetCommandCfg()})
 
 
 def step_rewards() -> dict[str, RewardTerm]:
@@ -613,7 +579,7 @@ def step_rewards() -> dict[str, RewardTerm]:
 class H1StepCfg(H1SkillCfg):
     observations: dict[str, ObsGroupCfg] = field(default_factory=lambda: skill_observations(step_goal))
     rewards: dict[str, RewardTerm] = field(default_factory=step_rewards)
-    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(sample_step_goal))
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {"foot_targets": FootTargetCommandCfg()})
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {"step_radius": CurriculumTerm(step_radius_levels)}
     )
@@ -627,7 +593,6 @@ class H1WalkCfg(H1SkillCfg):
     commands: dict[str, CommandTermCfg] = field(
         default_factory=lambda: {"base_velocity": dataclasses.replace(WALK_COMMAND)}
     )
-    events: dict[str, EventTerm] = field(default_factory=lambda: skill_events(None))
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {"command_levels": CurriculumTerm(mdp.command_levels, params={"start": 0.5})}
     )
@@ -657,40 +622,24 @@ def with_standing(cfg: H1WalkCfg) -> H1WalkCfg:
 # -- what the blender needs to know about each skill ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SkillGoal:
-    """A skill's goal slot: the first `dim` entries of its policy observation, and the range the blender may set."""
-
-    names: tuple[str, ...]
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-
-    @property
-    def dim(self) -> int:
-        return len(self.names)
-
-
-_SQUAT_SPAN = SQUAT_HEIGHT_RANGE[1] - SQUAT_HEIGHT_RANGE[0]
-SKILL_GOALS: dict[str, SkillGoal] = {
-    # Height error: at most the span of targets either way.
-    "H1-Skill-Squat": SkillGoal(("height_error",), (-_SQUAT_SPAN,), (_SQUAT_SPAN,)),
-    # Wrist errors: the box around the sampling ball (a fresh target is at most REACH_RADIUS away per axis).
-    "H1-Skill-Reach": SkillGoal(
-        tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz"),
-        (-REACH_RADIUS,) * 6,
-        (REACH_RADIUS,) * 6,
-    ),
-    "H1-Skill-Step": SkillGoal(
-        tuple(f"{side}_foot_{a}" for side in ("left", "right") for a in "xy"),
-        (-STEP_RADIUS,) * 4,
-        (STEP_RADIUS,) * 4,
-    ),
-    "H1-Skill-Walk": SkillGoal(
-        ("lin_vel_x", "lin_vel_y", "ang_vel_z"),
-        (WALK_COMMAND.lin_vel_x[0], WALK_COMMAND.lin_vel_y[0], WALK_COMMAND.ang_vel_z[0]),
-        (WALK_COMMAND.lin_vel_x[1], WALK_COMMAND.lin_vel_y[1], WALK_COMMAND.ang_vel_z[1]),
-    ),
-}
+def goal_slot(env_cfg: Any) -> SkillGoal | None:
+    """A skill's goal slot, read from its config: the command that its policy observation's first term reads
+    (the term's `command` param, else that function's default) and that command's range: a skill command's
+    `goal_slot`, a velocity command's (vx, vy, yaw rate) ranges. None when the first term reads no command."""
+    policy = env_cfg.observations.get("policy")
+    if policy is None or not policy.terms:
+        return None
+    first = next(iter(policy.terms.values()))
+    name = first.params.get("command")
+    if name is None:
+        param = inspect.signature(first.func).parameters.get("command")
+        name = None if param is None else param.default
+    cmd = env_cfg.commands.get(name) if isinstance(name, str) else None
+    if isinstance(cmd, VelocityCommandCfg):
+        ranges = (cmd.lin_vel_x, cmd.lin_vel_y, cmd.ang_vel_z)
+        return SkillGoal(VelocityCommand.names, tuple(r[0] for r in ranges), tuple(r[1] for r in ranges))
+    slot = getattr(cmd, "goal_slot", None)
+    return slot(env_cfg) if slot is not None else None
 
 
 def h1_skill_ppo() -> PpoCfg:
@@ -721,3 +670,11 @@ def h1_walk_ppo() -> PpoCfg:
 register_task(
     "H1-Skill-Walk", H1WalkCfg, "Unitree H1 skill: track (vx, vy, yaw rate) commands", presets={"ppo": h1_walk_ppo}
 )
+
+SKILL_GOALS: dict[str, SkillGoal] = {}
+"""Each skill task's goal slot (`goal_slot` of its default config)."""
+for _task, _cfg in (("H1-Skill-Squat", H1SquatCfg), ("H1-Skill-Reach", H1ReachCfg), ("H1-Skill-Step", H1StepCfg),
+                    ("H1-Skill-Walk", H1WalkCfg)):  # fmt: skip
+    _slot = goal_slot(_cfg())
+    assert _slot is not None
+    SKILL_GOALS[_task] = _slot

@@ -31,6 +31,10 @@ class CommandTerm:
     """A (num_envs, dim) command, resampled when each world's timer runs out and at reset."""
 
     names: tuple[str, ...] = ()
+    after_events: bool = False
+    """False: drawn at reset before the sim reset, resampled before rewards. True: drawn after the reset
+    events (a target placed around the pose they give the robot, e.g. foot targets around a pelvis whose
+    yaw a reset event draws) and resampled where interval events run, after the step's resets."""
 
     def __init__(self, name: str, cfg: CommandTermCfg, env: ManagerBasedRlEnv, dim: int):
         self.name = name
@@ -100,12 +104,26 @@ class CommandManager:
         return self.get_term(name).command
 
     def compute(self, dt: float) -> None:
-        for term in self.terms.values():
+        for term in self._phase(False):
+            term.compute(dt)
+
+    def _phase(self, after_events: bool) -> list[CommandTerm]:
+        return [t for t in self.terms.values() if t.after_events == after_events]
+
+    def compute_after_resets(self, dt: float) -> None:
+        """The step's resampling of the terms drawn after events (see `CommandTerm.after_events`)."""
+        for term in self._phase(True):
             term.compute(dt)
 
     def reset(self, env_ids: torch.Tensor) -> dict[str, float]:
         log: dict[str, float] = {}
-        for term in self.terms.values():
+        for term in self._phase(False):
+            log.update(term.reset(env_ids))
+        return log
+
+    def reset_after_events(self, env_ids: torch.Tensor) -> dict[str, float]:
+        log: dict[str, float] = {}
+        for term in self._phase(True):
             log.update(term.reset(env_ids))
         return log
 

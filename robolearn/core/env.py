@@ -150,6 +150,7 @@ class ManagerBasedRlEnv:
             self.extras["terminal_obs"] = self.observation_manager.compute(update_history=False)
         if len(reset_ids):
             self._reset_idx(reset_ids)
+        self.command_manager.compute_after_resets(self.step_dt)
         self.event_manager.apply("interval", reset_ids, self.step_dt)
         self.obs_buf = self.observation_manager.compute()
         self.extras["log"]["Sim/nan_resets"] = float(self.nan_resets)
@@ -185,6 +186,7 @@ class ManagerBasedRlEnv:
                 entity.write_root_pose(env_ids, root)
         self.command_manager.after_sim_reset(env_ids)
         self.event_manager.apply("reset", env_ids)
+        log.update(self.command_manager.reset_after_events(env_ids))
         self.event_manager.reset(env_ids)
         self.sim.forward(sim_ids)
         self.action_manager.reset(env_ids)
