@@ -129,9 +129,8 @@ def test_a_flag_the_learner_would_ignore_is_refused(tmp_path, capsys):
 
 def test_every_kind_of_override_reaches_config_yaml_and_the_trained_env(tmp_path, monkeypatch, capsys):
     default = get_task(TASK).env_cfg()
-    # Velocity commands are one term today and a dict of named terms later: the flag follows the config.
-    cmd = f"env.commands.{next(iter(default.commands)).replace('_', '-')}" if isinstance(default.commands, dict) \
-        else "env.commands"  # fmt: skip
+    cmd = "env.commands.base-velocity"  # a named command term
+    assert "base_velocity" in default.commands
     argv = ["train", TASK, *TINY, "--logdir", str(tmp_path), "--seed", "7",
             "--env.episode-length-s", "2.5",  # scalar
             "--env.rewards.joint-torques.weight", "-0.001",  # nested term weight (the trot recipe sets it)
