@@ -18,13 +18,13 @@ from robolearn.envs.locomotion.confined3d.heightmap import (
     two_layer_height_scan,
 )
 from robolearn.envs.locomotion.confined3d.task import (
-    STATE_KEY,
     Go1Confined3DCfg,
     confined_terrain,
     exploration_scale,
     trot_until_goal,
 )
 from robolearn.envs.locomotion.confined3d.terrain import grid_from_cfg
+from robolearn.envs.locomotion.confined3d.waypoints import WAYPOINTS
 
 SIZE, SHAPE = (2.0, 1.0), (21, 11)
 
@@ -120,7 +120,7 @@ def test_exploration_weight_decays_linearly_to_zero(env: ManagerBasedRlEnv) -> N
 
 def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> None:
     env.reset()
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     assert bool(state.solvable.all()) and int(state.count[0]) > 2
     first = state.paths[0, 0, :2].clone()
     _place(env, float(first[0]), float(first[1]), 0.27, 0.0)
@@ -134,7 +134,7 @@ def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> 
 
 def test_trot_reward_asks_for_steps_on_the_way_and_all_feet_down_at_the_goal(env: ManagerBasedRlEnv) -> None:
     env.reset()
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     start = state.paths[0, 0, :2].clone()
     goal = state.goal[0].clone()
     for xy, expected in ((start - torch.tensor([0.3, 0.0], dtype=start.dtype), 0.5), (goal, 1.0)):
@@ -147,7 +147,7 @@ def test_trot_reward_asks_for_steps_on_the_way_and_all_feet_down_at_the_goal(env
 
 
 def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> None:
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     layout = state.grid.layouts[0][0]
     wall = next(b for b in layout.boxes if b.role == "wall")
     result = state.plan_tile(0, 0, goal=np.array(wall.center[:2]))
@@ -177,7 +177,7 @@ def test_rollout_records_success_time_and_progress() -> None:
     cfg = Go1Confined3DCfg()
     cfg.scene.terrain = confined_terrain(rows=1, cols=1, seed=5)
     env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2, episode_length_s=0.4))
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
 
     def teleport(e: ManagerBasedRlEnv) -> None:
         if e.episode_length_buf[0] == 5:

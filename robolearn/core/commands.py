@@ -68,8 +68,9 @@ class CommandTerm:
         return {}
 
     def after_sim_reset(self, env_ids: torch.Tensor) -> None:
-        """Called once the reset worlds' state is written (a marker entity is moved here, not at resample,
-        because the sim reset that follows a command reset would put it back)."""
+        """Called once the reset worlds' state is written: sim reset, terrain placement and the reset events
+        (a marker entity is moved here, not at resample, because the sim reset that follows a command reset
+        would put it back; a command that depends on where a world starts reads its start here)."""
 
 
 class CommandManager:
