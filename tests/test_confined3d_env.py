@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from robolearn.core.actions import DelayedJointPositionAction, DelayedJointPositionActionCfg
 from robolearn.core.env import ManagerBasedRlEnv
 from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, rollout, summarize
 from robolearn.envs.locomotion.confined3d.heightmap import (
@@ -126,6 +127,9 @@ def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> 
     _place(env, float(first[0]), float(first[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
     assert int(state.index[0]) >= 1
+    # The command terms read is the current waypoint of each world's path.
+    rows = torch.arange(env.num_envs)
+    assert torch.equal(env.command_manager.get_command(WAYPOINTS), state.paths[rows, state.index])
     goal = state.goal[0]
     _place(env, float(goal[0]), float(goal[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
@@ -158,6 +162,30 @@ def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> N
     state.plan_tile(0, 0)  # back to the tile's own goal
     assert bool(state.tile_solvable[0, 0])
     env.reset()
+
+
+def test_latency_is_the_declared_action_term_delaying_targets_per_world(env: ManagerBasedRlEnv) -> None:
+    term = env.action_manager.get_term("joint_pos")
+    assert isinstance(term, DelayedJointPositionAction) and set(term.delay.tolist()) <= {0, 1}
+    with pytest.raises(ValueError, match="delay_steps"):
+        DelayedJointPositionActionCfg(delay_steps=(2, 1)).build("joint_pos", env)
+    drawn = term.delay.clone()
+    term.delay[:] = torch.tensor([0, 1])
+    try:
+        env.reset()
+        sent = [torch.full((env.num_envs, env.num_actions), v) for v in (0.1, 0.2)]
+        env.step(sent[0])
+        # World 0 acts now; world 1's motors still get the zero action queued at reset.
+        torch.testing.assert_close(term.target[0], term.offset + 0.25 * 0.1, check_dtype=False)
+        torch.testing.assert_close(term.target[1], term.offset, check_dtype=False)
+        env.step(sent[1])
+        torch.testing.assert_close(term.target[0], term.offset + 0.25 * 0.2, check_dtype=False)
+        torch.testing.assert_close(term.target[1], term.offset + 0.25 * 0.1, check_dtype=False)
+        # The policy observes what it sent, not what the motors got.
+        assert torch.equal(env.action_manager.action, sent[1])
+    finally:
+        term.delay[:] = drawn
+        env.reset()
 
 
 def test_summary_leaves_unsolvable_episodes_out() -> None:

@@ -43,7 +43,7 @@ class WaypointCommandCfg(CommandTermCfg):
     replan: bool = False
     """Replan from the robot's pose when it drifts `replan_distance` off its path (evaluation)."""
     replan_distance: float = 0.4
-    resampling_time_s: tuple[float, float] = (float("inf"), float("inf"))
+    resampling_time_s: tuple[float, float] = (1e9, 1e9)
     """Unused: paths change at reset and on replanning only."""
 
     def build(self, name: str, env: ManagerBasedRlEnv) -> WaypointCommand:
