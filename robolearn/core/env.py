@@ -130,7 +130,8 @@ class ManagerBasedRlEnv:
         self.common_step_counter += 1
 
         bad = self.sim.diverged().to(self.device)
-        if bad.any():
+        any_bad = bool(bad.any())
+        if any_bad:
             # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
             bad_ids = bad.nonzero(as_tuple=True)[0]
             self.nan_resets += len(bad_ids)
@@ -139,9 +140,10 @@ class ManagerBasedRlEnv:
         self.command_manager.compute(self.step_dt)
 
         terminated, time_out = self.termination_manager.compute()
-        terminated |= bad
         reward = self.reward_manager.compute(self.step_dt)
-        reward = torch.where(bad, torch.zeros_like(reward), reward)
+        if any_bad:  # rare: skip two full-batch ops on the usual step
+            terminated |= bad
+            reward = torch.where(bad, torch.zeros_like(reward), reward)
 
         self.extras = {"log": {}, "time_outs": time_out}
         reset_ids = (terminated | time_out).nonzero(as_tuple=True)[0]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import torch
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """A term's constant parameter as a tensor, built once instead of every step (never written to)."""
+    return torch.tensor(values, device=device)
 
 
 def _command(env: ManagerBasedRlEnv, name: str = "base_velocity") -> torch.Tensor:
@@ -95,7 +102,7 @@ def gait_contact_match(env: ManagerBasedRlEnv, moving: torch.Tensor, sensor: str
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     contact = rows[..., 0] > 0
     t = env.episode_length_buf.to(torch.float32).unsqueeze(-1) * env.step_dt
-    phase = torch.remainder(t / period + torch.tensor(offsets, device=t.device), 1.0)
+    phase = torch.remainder(t / period + _constant(tuple(offsets), t.device), 1.0)
     want_stance = (phase < stance) | ~moving.to(t.device).unsqueeze(-1)
     return (contact == want_stance).float().mean(dim=-1)
 
