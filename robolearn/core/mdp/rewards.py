@@ -74,10 +74,11 @@ def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float
         state["air"] = torch.zeros(contact.shape, device=env.device)
         state["contact"] = contact.clone()
     air = state["air"]
-    new_episode = env.episode_length_buf == 1
-    air[new_episode] = 0.0
-    state["contact"][new_episode] = contact[new_episode]
-    first_contact = contact & ~state["contact"] & (air > 0)
+    # Masks, not boolean indexing: the same values without a nonzero() per step when no episode starts.
+    new_episode = (env.episode_length_buf == 1).unsqueeze(-1)
+    air.masked_fill_(new_episode, 0.0)
+    previous = torch.where(new_episode, contact, state["contact"])
+    first_contact = contact & ~previous & (air > 0)
     reward = torch.sum((air - threshold) * first_contact, dim=-1)
     air[:] = torch.where(contact, torch.zeros_like(air), air + env.step_dt)
     state["contact"] = contact
