@@ -255,3 +255,27 @@ def test_eval_of_a_tunnel_run_runs_the_tasks_own_suite(tmp_path) -> None:
     assert result["episodes"] == 8 and (run / "eval.json").is_file()
     flat = eval_run(run, episodes=2, seed=5, quiet=True, suite="default")  # the learner's episode metrics
     assert flat["episodes"] == 2 and "return" in flat
+
+
+def test_runs_written_with_waypoint_and_latency_events_load_as_todays_terms() -> None:
+    """Run folders from when waypoints and latency were startup events rebuild into the command and the
+    delayed action term, with the events gone."""
+    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.registry import get_task
+
+    old_module = "robolearn.envs.locomotion.confined3d.task:"
+    default = get_task("Go1-Confined3D-GoalOnly").env_cfg()
+    plain = to_plain(default)
+    old = dict(plain, commands={}, actions={"joint_pos": {k: v for k, v in plain["actions"]["joint_pos"].items()
+                                                          if k != "delay_steps"}})  # fmt: skip
+    waypoints = {"use_planner": False, "switch_radius": 0.25, "goal_radius": 0.3, "replan": False}
+    old["events"] = {
+        "init_waypoints": {"func": old_module + "init_waypoints", "mode": "startup", "params": {"cfg": waypoints}},
+        **plain["events"],
+        "latency": {"func": old_module + "action_latency", "mode": "startup", "params": {"delay_steps": [0, 1]}},
+        "reset_waypoints": {"func": old_module + "reset_waypoints", "mode": "reset", "params": {}},
+    }
+    cfg = from_plain(default, upgrade_env_config(old))
+    assert list(cfg.events) == list(default.events)
+    assert cfg.commands == default.commands and cfg.actions == default.actions
+    assert upgrade_env_config(plain) == plain
