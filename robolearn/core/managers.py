@@ -51,7 +51,9 @@ class ObservationManager:
         # Called twice per step per group: every skipped no-op call (.to of a float32 term, a temporary for the
         # noise) counts, ~18 terms a step on the velocity tasks. Same operations in the same order: same values.
         for term in group.terms.values():
-            x = term.func(env, **term.params).reshape(n, -1)
+            x = term.func(env, **term.params)
+            if x.dim() != 2 or x.shape[0] != n:
+                x = x.reshape(n, -1)
             if x.dtype != torch.float32:
                 x = x.to(torch.float32)
             if group.enable_noise and term.noise > 0:
@@ -92,21 +94,24 @@ class RewardManager:
         for t in self.terms.values():
             resolve_params(t.params, env.scene)
         n = env.num_envs
-        self.episode_sums = {k: torch.zeros(n, device=env.device) for k in self.terms}
-        self.step_values = {k: torch.zeros(n, device=env.device) for k in self.terms}
+        # One row per term; the dicts hold row views. Episode sums then take one add per step instead of one
+        # per term: each torch op costs ~10 us on a step after the physics (cold caches), 13 terms on Go2.
+        self._values = torch.zeros(len(self.terms), n, device=env.device)
+        self._sums = torch.zeros_like(self._values)
+        self.step_values = {k: self._values[i] for i, k in enumerate(self.terms)}
+        """This step's weighted values (rows overwritten every step; a term may read earlier terms' rows)."""
+        self.episode_sums = {k: self._sums[i] for i, k in enumerate(self.terms)}
 
     def compute(self, dt: float) -> torch.Tensor:
         env = self.env
         total = torch.zeros(env.num_envs, device=env.device)
-        sums, values = self.episode_sums, self.step_values
-        for name, term in self.terms.items():
+        for row, term in zip(self._values, self.terms.values(), strict=True):
             value = term.func(env, **term.params)
             if value.dtype != torch.float32:
                 value = value.to(torch.float32)
-            value = value * (term.weight * dt)
-            values[name] = value
-            sums[name] += value
-            total += value
+            torch.mul(value, term.weight * dt, out=row)
+            total += row
+        self._sums += self._values
         return total
 
     def reset(self, env_ids: torch.Tensor, episode_length_s: float) -> dict[str, float]:
