@@ -265,7 +265,35 @@ def upgrade_env_config(env: Any) -> Any:
             if isinstance(obs, dict) and isinstance(obs.get("terms"), dict) else obs
             for g, obs in env["observations"].items()
         }  # fmt: skip
-    return env
+    return _upgrade_confined_events(env)
+
+
+_CONFINED = "robolearn.envs.locomotion.confined3d.task:"
+
+
+def _upgrade_confined_events(env: dict) -> dict:
+    """Confined-3D runs written when its waypoints and latency were startup events: the waypoint settings
+    become `commands.waypoints`, the latency's `delay_steps` a field of its (delayed) joint-position term."""
+    events = env.get("events")
+    if not isinstance(events, dict):
+        return env
+    funcs = {k: v.get("func") for k, v in events.items() if isinstance(v, dict)}
+    if not any(f in (_CONFINED + "init_waypoints", _CONFINED + "action_latency") for f in funcs.values()):
+        return env
+    events, commands = dict(events), dict(env.get("commands") or {})
+    actions = {k: dict(v) if isinstance(v, dict) else v for k, v in (env.get("actions") or {}).items()}
+    for key, func in funcs.items():
+        params = events[key].get("params") or {}
+        if func == _CONFINED + "init_waypoints":
+            commands["waypoints"] = dict(params.get("cfg") or {})
+        elif func == _CONFINED + "action_latency":
+            term = params.get("term", "joint_pos")
+            if term in actions:
+                actions[term]["delay_steps"] = params["delay_steps"]
+        elif func != _CONFINED + "reset_waypoints":
+            continue
+        del events[key]
+    return dict(env, events=events, commands=commands, actions=actions)
 
 
 def _entity_params(term: Any) -> Any:

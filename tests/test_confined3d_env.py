@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from robolearn.core.actions import DelayedJointPositionAction, DelayedJointPositionActionCfg
 from robolearn.core.env import ManagerBasedRlEnv
 from robolearn.envs.locomotion.confined3d.evaluation import EpisodeRecord, rollout, summarize
 from robolearn.envs.locomotion.confined3d.heightmap import (
@@ -18,13 +19,13 @@ from robolearn.envs.locomotion.confined3d.heightmap import (
     two_layer_height_scan,
 )
 from robolearn.envs.locomotion.confined3d.task import (
-    STATE_KEY,
     Go1Confined3DCfg,
     confined_terrain,
     exploration_scale,
     trot_until_goal,
 )
 from robolearn.envs.locomotion.confined3d.terrain import grid_from_cfg
+from robolearn.envs.locomotion.confined3d.waypoints import WAYPOINTS
 
 SIZE, SHAPE = (2.0, 1.0), (21, 11)
 
@@ -120,12 +121,15 @@ def test_exploration_weight_decays_linearly_to_zero(env: ManagerBasedRlEnv) -> N
 
 def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> None:
     env.reset()
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     assert bool(state.solvable.all()) and int(state.count[0]) > 2
     first = state.paths[0, 0, :2].clone()
     _place(env, float(first[0]), float(first[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
     assert int(state.index[0]) >= 1
+    # The command terms read is the current waypoint of each world's path.
+    rows = torch.arange(env.num_envs)
+    assert torch.equal(env.command_manager.get_command(WAYPOINTS), state.paths[rows, state.index])
     goal = state.goal[0]
     _place(env, float(goal[0]), float(goal[1]), 0.27, 0.0)
     env.step(torch.zeros(env.num_envs, env.num_actions))
@@ -134,7 +138,7 @@ def test_waypoints_come_from_the_planner_and_advance(env: ManagerBasedRlEnv) -> 
 
 def test_trot_reward_asks_for_steps_on_the_way_and_all_feet_down_at_the_goal(env: ManagerBasedRlEnv) -> None:
     env.reset()
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     start = state.paths[0, 0, :2].clone()
     goal = state.goal[0].clone()
     for xy, expected in ((start - torch.tensor([0.3, 0.0], dtype=start.dtype), 0.5), (goal, 1.0)):
@@ -147,7 +151,7 @@ def test_trot_reward_asks_for_steps_on_the_way_and_all_feet_down_at_the_goal(env
 
 
 def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> None:
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
     layout = state.grid.layouts[0][0]
     wall = next(b for b in layout.boxes if b.role == "wall")
     result = state.plan_tile(0, 0, goal=np.array(wall.center[:2]))
@@ -158,6 +162,30 @@ def test_unreachable_goal_marks_the_tile_unsolvable(env: ManagerBasedRlEnv) -> N
     state.plan_tile(0, 0)  # back to the tile's own goal
     assert bool(state.tile_solvable[0, 0])
     env.reset()
+
+
+def test_latency_is_the_declared_action_term_delaying_targets_per_world(env: ManagerBasedRlEnv) -> None:
+    term = env.action_manager.get_term("joint_pos")
+    assert isinstance(term, DelayedJointPositionAction) and set(term.delay.tolist()) <= {0, 1}
+    with pytest.raises(ValueError, match="delay_steps"):
+        DelayedJointPositionActionCfg(delay_steps=(2, 1)).build("joint_pos", env)
+    drawn = term.delay.clone()
+    term.delay[:] = torch.tensor([0, 1])
+    try:
+        env.reset()
+        sent = [torch.full((env.num_envs, env.num_actions), v) for v in (0.1, 0.2)]
+        env.step(sent[0])
+        # World 0 acts now; world 1's motors still get the zero action queued at reset.
+        torch.testing.assert_close(term.target[0], term.offset + 0.25 * 0.1, check_dtype=False)
+        torch.testing.assert_close(term.target[1], term.offset, check_dtype=False)
+        env.step(sent[1])
+        torch.testing.assert_close(term.target[0], term.offset + 0.25 * 0.2, check_dtype=False)
+        torch.testing.assert_close(term.target[1], term.offset + 0.25 * 0.1, check_dtype=False)
+        # The policy observes what it sent, not what the motors got.
+        assert torch.equal(env.action_manager.action, sent[1])
+    finally:
+        term.delay[:] = drawn
+        env.reset()
 
 
 def test_summary_leaves_unsolvable_episodes_out() -> None:
@@ -177,7 +205,7 @@ def test_rollout_records_success_time_and_progress() -> None:
     cfg = Go1Confined3DCfg()
     cfg.scene.terrain = confined_terrain(rows=1, cols=1, seed=5)
     env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2, episode_length_s=0.4))
-    state = env.term_state[STATE_KEY]
+    state = env.command_manager.get_term(WAYPOINTS)
 
     def teleport(e: ManagerBasedRlEnv) -> None:
         if e.episode_length_buf[0] == 5:
@@ -227,3 +255,27 @@ def test_eval_of_a_tunnel_run_runs_the_tasks_own_suite(tmp_path) -> None:
     assert result["episodes"] == 8 and (run / "eval.json").is_file()
     flat = eval_run(run, episodes=2, seed=5, quiet=True, suite="default")  # the learner's episode metrics
     assert flat["episodes"] == 2 and "return" in flat
+
+
+def test_runs_written_with_waypoint_and_latency_events_load_as_todays_terms() -> None:
+    """Run folders from when waypoints and latency were startup events rebuild into the command and the
+    delayed action term, with the events gone."""
+    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.registry import get_task
+
+    old_module = "robolearn.envs.locomotion.confined3d.task:"
+    default = get_task("Go1-Confined3D-GoalOnly").env_cfg()
+    plain = to_plain(default)
+    old = dict(plain, commands={}, actions={"joint_pos": {k: v for k, v in plain["actions"]["joint_pos"].items()
+                                                          if k != "delay_steps"}})  # fmt: skip
+    waypoints = {"use_planner": False, "switch_radius": 0.25, "goal_radius": 0.3, "replan": False}
+    old["events"] = {
+        "init_waypoints": {"func": old_module + "init_waypoints", "mode": "startup", "params": {"cfg": waypoints}},
+        **plain["events"],
+        "latency": {"func": old_module + "action_latency", "mode": "startup", "params": {"delay_steps": [0, 1]}},
+        "reset_waypoints": {"func": old_module + "reset_waypoints", "mode": "reset", "params": {}},
+    }
+    cfg = from_plain(default, upgrade_env_config(old))
+    assert list(cfg.events) == list(default.events)
+    assert cfg.commands == default.commands and cfg.actions == default.actions
+    assert upgrade_env_config(plain) == plain

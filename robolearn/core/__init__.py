@@ -1,5 +1,6 @@
 from robolearn.core.actions import (
     ActionTermCfg,
+    DelayedJointPositionActionCfg,
     DifferentialIKActionCfg,
     FrozenPolicyActionCfg,
     GripperActionCfg,
@@ -29,7 +30,7 @@ from robolearn.core.entity import Entity, SceneEntityCfg
 from robolearn.core.env import ManagerBasedRlEnv
 
 __all__ = [
-    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "DifferentialIKActionCfg", "Entity", "EnvCfg",
+    "ActionTermCfg", "CommandTermCfg", "CurriculumTerm", "DelayedJointPositionActionCfg", "DifferentialIKActionCfg", "Entity", "EnvCfg",
     "EventTerm", "FrozenPolicyActionCfg", "GripperActionCfg", "JointEffortActionCfg",
     "JointPositionActionCfg", "JointVelocityActionCfg", "ManagerBasedRlEnv", "MotionClipCommandCfg",
     "ObsGroupCfg", "ObsTerm", "PoseCommandCfg", "RewardTerm", "SceneEntityCfg", "SimCfg", "TerminationTerm",

@@ -72,8 +72,9 @@ class CommandTerm:
         return {}
 
     def after_sim_reset(self, env_ids: torch.Tensor) -> None:
-        """Called once the reset worlds' state is written (a marker entity is moved here, not at resample,
-        because the sim reset that follows a command reset would put it back)."""
+        """Called once the reset worlds' state is written: sim reset, terrain placement and the reset events
+        (a marker entity is moved here, not at resample, because the sim reset that follows a command reset
+        would put it back; a command that depends on where a world starts reads its start here)."""
 
 
 class CommandManager:
@@ -176,6 +177,8 @@ class VelocityCommand(CommandTerm):
         self.error_steps = torch.zeros(env.num_envs, device=env.device)
         self.lin_vel_scale = 1.0
         """Fraction of the configured (vx, vy) ranges drawn from; a curriculum may grow it to 1."""
+        self._bounds_key: list[tuple[float, float]] | None = None
+        self._bounds_value: tuple[torch.Tensor, torch.Tensor] = (self.command[0], self.command[0])
 
     @property
     def ranges(self) -> list[tuple[float, float]]:
@@ -183,13 +186,21 @@ class VelocityCommand(CommandTerm):
         (x0, x1), (y0, y1) = self.cfg.lin_vel_x, self.cfg.lin_vel_y
         return [(k * x0, k * x1), (k * y0, k * y1), self.cfg.ang_vel_z]
 
+    def _bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(low, high) tensors of the ranges, rebuilt only when they change (resampling runs most steps)."""
+        ranges = self.ranges
+        if ranges != self._bounds_key:
+            self._bounds_key = ranges
+            self._bounds_value = (torch.tensor([r[0] for r in ranges], device=self.env.device),
+                                  torch.tensor([r[1] for r in ranges], device=self.env.device))  # fmt: skip
+        return self._bounds_value
+
     def resample(self, env_ids: torch.Tensor) -> None:
         # One draw order (command, standing, timer) keeps runs reproducible across versions.
         rng = self.env.rng
         n = len(env_ids)
         u = torch.rand(n, 3, device=self.env.device, generator=rng)
-        lo = torch.tensor([r[0] for r in self.ranges], device=self.env.device)
-        hi = torch.tensor([r[1] for r in self.ranges], device=self.env.device)
+        lo, hi = self._bounds()
         cmd = lo + (hi - lo) * u
         standing = torch.rand(n, device=self.env.device, generator=rng) < self.cfg.standing_fraction
         cmd[standing] = 0.0

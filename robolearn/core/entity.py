@@ -66,6 +66,9 @@ class Entity:
         self.body_ids = [model.body(n).id for n in layout.bodies]
         self.site_ids = [model.site(n).id for n in layout.sites]
         self.actuator_ids = [model.actuator(n).id for n in layout.actuators]
+        # Index tensors built once: indexing by a list converts it to a tensor on every read.
+        self._body_index = torch.as_tensor(self.body_ids, dtype=torch.long, device=sim.device)
+        self._site_index = torch.as_tensor(self.site_ids, dtype=torch.long, device=sim.device)
         jids = [model.joint(n).id for n in layout.joints]
         self.joint_ids_model = jids
         qadr = model.jnt_qposadr[jids] if jids else np.zeros(0, dtype=np.int64)
@@ -195,11 +198,11 @@ class Entity:
     @property
     def body_pos_w(self) -> torch.Tensor:
         """(N, B, 3) world positions of the entity's bodies (body_names order)."""
-        return self.sim.xpos[:, self.body_ids]
+        return self.sim.xpos[:, self._body_index]
 
     @property
     def body_quat_w(self) -> torch.Tensor:
-        return self.sim.xquat[:, self.body_ids]
+        return self.sim.xquat[:, self._body_index]
 
     @property
     def body_pose_w(self) -> torch.Tensor:
@@ -209,7 +212,7 @@ class Entity:
     @property
     def site_pos_w(self) -> torch.Tensor:
         """(N, S, 3) world positions of the entity's sites (site_names order)."""
-        return self.sim.site_xpos[:, self.site_ids]
+        return self.sim.site_xpos[:, self._site_index]
 
     def update(self) -> None:
         """Quantities derived once per step (the main robot's; other entities' on demand)."""

@@ -82,13 +82,15 @@ class ManagerBasedRlEnv:
 
         # Commands first: a frozen-policy action term reads its entity and commands when it is built.
         self.command_manager = CommandManager(cfg.commands, self)
-        self.action_manager = ActionManager(cfg.actions, self)
         self.event_manager = EventManager(cfg.events, self)
         self.reward_manager = RewardManager(cfg.rewards, self)
         self.termination_manager = TerminationManager(cfg.terminations, self)
         self.curriculum_manager = CurriculumManager(cfg.curriculum, self)
         all_ids = torch.arange(self.num_envs, device=self.device)
         self.event_manager.apply("startup", all_ids)
+        # Action terms after the startup randomization: they see the randomized model, and a term that draws
+        # from env.rng when built (action latency) draws after the startup events, as a startup event would.
+        self.action_manager = ActionManager(cfg.actions, self)
         self._reset_idx(all_ids)
         self.observation_manager = ObservationManager(cfg.observations, self)
         self.obs_buf = self.observation_manager.compute()
@@ -128,7 +130,8 @@ class ManagerBasedRlEnv:
         self.common_step_counter += 1
 
         bad = self.sim.diverged().to(self.device)
-        if bad.any():
+        any_bad = bool(bad.any())
+        if any_bad:
             # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
             bad_ids = bad.nonzero(as_tuple=True)[0]
             self.nan_resets += len(bad_ids)
@@ -137,9 +140,10 @@ class ManagerBasedRlEnv:
         self.command_manager.compute(self.step_dt)
 
         terminated, time_out = self.termination_manager.compute()
-        terminated |= bad
         reward = self.reward_manager.compute(self.step_dt)
-        reward = torch.where(bad, torch.zeros_like(reward), reward)
+        if any_bad:  # rare: skip two full-batch ops on the usual step
+            terminated |= bad
+            reward = torch.where(bad, torch.zeros_like(reward), reward)
 
         self.extras = {"log": {}, "time_outs": time_out}
         reset_ids = (terminated | time_out).nonzero(as_tuple=True)[0]
@@ -184,9 +188,9 @@ class ManagerBasedRlEnv:
                 root = entity.root_pose_w[sim_ids]
                 root[:, :3] += self.env_origins[env_ids].to(root.dtype)
                 entity.write_root_pose(env_ids, root)
-        self.command_manager.after_sim_reset(env_ids)
         self.event_manager.apply("reset", env_ids)
         log.update(self.command_manager.reset_after_events(env_ids))
+        self.command_manager.after_sim_reset(env_ids)
         self.event_manager.reset(env_ids)
         self.sim.forward(sim_ids)
         self.action_manager.reset(env_ids)

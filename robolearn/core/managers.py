@@ -46,11 +46,19 @@ class ObservationManager:
 
     def compute_group(self, name: str, update_history: bool = True) -> torch.Tensor:
         group = self.groups[name]
+        env, n = self.env, self.env.num_envs
         parts = []
+        # Called twice per step per group: every skipped no-op call (.to of a float32 term, a temporary for the
+        # noise) counts, ~18 terms a step on the velocity tasks. Same operations in the same order: same values.
         for term in group.terms.values():
-            x = term.func(self.env, **term.params).reshape(self.env.num_envs, -1).to(torch.float32)
+            x = term.func(env, **term.params)
+            if x.dim() != 2 or x.shape[0] != n:
+                x = x.reshape(n, -1)
+            if x.dtype != torch.float32:
+                x = x.to(torch.float32)
             if group.enable_noise and term.noise > 0:
-                x = x + (torch.rand(x.shape, device=x.device, generator=self.env.rng) * 2 - 1) * term.noise
+                u = torch.rand(x.shape, device=x.device, generator=env.rng)
+                x = x + u.mul_(2).sub_(1).mul_(term.noise)
             if term.clip is not None:
                 x = x.clamp(-term.clip, term.clip)
             if term.scale != 1.0:
@@ -86,16 +94,24 @@ class RewardManager:
         for t in self.terms.values():
             resolve_params(t.params, env.scene)
         n = env.num_envs
-        self.episode_sums = {k: torch.zeros(n, device=env.device) for k in self.terms}
-        self.step_values = {k: torch.zeros(n, device=env.device) for k in self.terms}
+        # One row per term; the dicts hold row views. Episode sums then take one add per step instead of one
+        # per term: each torch op costs ~10 us on a step after the physics (cold caches), 13 terms on Go2.
+        self._values = torch.zeros(len(self.terms), n, device=env.device)
+        self._sums = torch.zeros_like(self._values)
+        self.step_values = {k: self._values[i] for i, k in enumerate(self.terms)}
+        """This step's weighted values (rows overwritten every step; a term may read earlier terms' rows)."""
+        self.episode_sums = {k: self._sums[i] for i, k in enumerate(self.terms)}
 
     def compute(self, dt: float) -> torch.Tensor:
-        total = torch.zeros(self.env.num_envs, device=self.env.device)
-        for name, term in self.terms.items():
-            value = term.func(self.env, **term.params).to(torch.float32) * (term.weight * dt)
-            self.step_values[name] = value
-            self.episode_sums[name] += value
-            total += value
+        env = self.env
+        total = torch.zeros(env.num_envs, device=env.device)
+        for row, term in zip(self._values, self.terms.values(), strict=True):
+            value = term.func(env, **term.params)
+            if value.dtype != torch.float32:
+                value = value.to(torch.float32)
+            torch.mul(value, term.weight * dt, out=row)
+            total += row
+        self._sums += self._values
         return total
 
     def reset(self, env_ids: torch.Tensor, episode_length_s: float) -> dict[str, float]:
@@ -140,6 +156,9 @@ class EventManager:
         self._next_fire = {
             k: self._draw_interval(t, env.num_envs) for k, t in terms.items() if t.mode == "interval"
         }
+        self._by_mode: dict[str, list[tuple[str, EventTerm]]] = {}
+        for k, t in terms.items():
+            self._by_mode.setdefault(t.mode, []).append((k, t))
 
     def _draw_interval(self, term: EventTerm, n: int) -> torch.Tensor:
         lo, hi = term.interval_range_s
@@ -150,9 +169,7 @@ class EventManager:
             timer[env_ids] = self._draw_interval(self.terms[name], len(env_ids))
 
     def apply(self, mode: str, env_ids: torch.Tensor, dt: float = 0.0) -> None:
-        for name, term in self.terms.items():
-            if term.mode != mode:
-                continue
+        for name, term in self._by_mode.get(mode, ()):
             if mode == "interval":
                 timer = self._next_fire[name]
                 timer -= dt

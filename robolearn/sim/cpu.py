@@ -37,8 +37,10 @@ class CpuBackend(SimBackend):
             mujoco.mjtWarning.mjWARN_BADQVEL,
             mujoco.mjtWarning.mjWARN_BADQACC,
         ]
-        self._bad_warnings = [int(w) for w in bad]
-        self._bad_count = self._warning[:, self._bad_warnings, 1].sum(-1).copy()
+        ids = sorted(int(w) for w in bad)
+        # Consecutive in mjtWarning: a slice reads them without the copy a list index makes every step.
+        self._bad_warnings: slice | list[int] = slice(ids[0], ids[-1] + 1) if ids == list(range(ids[0], ids[-1] + 1)) else ids
+        self._bad_count = self._warning[:, self._bad_warnings, 1].sum(-1)
         self._expanded: dict[str, torch.Tensor] = {}
         self._ray_dist: np.ndarray | None = None
         self._batch.reset()
@@ -67,8 +69,12 @@ class CpuBackend(SimBackend):
         count = self._warning[:, self._bad_warnings, 1].sum(-1)
         # mj_resetData clears the counters, so a drop also means the count was reset: compare for change.
         flagged = count != self._bad_count
-        self._bad_count = count.copy()
-        nonfinite = ~(np.isfinite(self._np["qpos"]).all(-1) & np.isfinite(self._np["qvel"]).all(-1))
+        self._bad_count = count  # a new array (the sum), not a view of the live counters
+        qpos, qvel = self._np["qpos"], self._np["qvel"]
+        # The usual step: every world finite, checked over whole arrays (6 us at N=512; per world: 29 us).
+        if np.isfinite(qpos).all() and np.isfinite(qvel).all():
+            return torch.from_numpy(flagged & (count > 0))
+        nonfinite = ~(np.isfinite(qpos).all(-1) & np.isfinite(qvel).all(-1))
         return torch.from_numpy(flagged & (count > 0) | nonfinite)
 
     def model_field(self, name: str) -> torch.Tensor:

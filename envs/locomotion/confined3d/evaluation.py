@@ -25,16 +25,10 @@ import mujoco
 import numpy as np
 import torch
 
-from robolearn.core import EnvCfg, EventTerm, TerminationTerm, mdp
+from robolearn.core import EnvCfg, TerminationTerm, mdp
 from robolearn.envs.locomotion.confined3d.planner import pure_pursuit
-from robolearn.envs.locomotion.confined3d.task import (
-    STATE_KEY,
-    WaypointCfg,
-    WaypointState,
-    confined_terrain,
-    init_waypoints,
-    reset_waypoints,
-)
+from robolearn.envs.locomotion.confined3d.task import confined_terrain
+from robolearn.envs.locomotion.confined3d.waypoints import WAYPOINTS, WaypointCommand, WaypointCommandCfg
 from robolearn.math import yaw_from_quat
 from robolearn.registry import EvalSuite, PlayVideo, PolicyFactory
 
@@ -94,11 +88,9 @@ def eval_env_cfg(cfg: EnvCfg, method: str, rows: int, cols: int, seed: int, worl
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     events = dict(cfg.events)
-    wcfg = WaypointCfg(use_planner=method != "goal_only", replan=replan and method != "goal_only")
-    events["init_waypoints"] = EventTerm(init_waypoints, mode="startup", params={"cfg": wcfg})
+    commands = dict(cfg.commands)  # the velocity task keeps its velocity command, set by pure pursuit
+    commands[WAYPOINTS] = WaypointCommandCfg(use_planner=method != "goal_only", replan=replan and method != "goal_only")
     events.pop("push", None)
-    events.pop("reset_waypoints", None)
-    events["reset_waypoints"] = EventTerm(reset_waypoints, mode="reset")  # after the base is placed
     reset_base = events.get("reset_base")
     if reset_base is not None:
         # Spawn at the tunnel entrance facing down it (the velocity task spawns anywhere, any yaw).
@@ -113,7 +105,7 @@ def eval_env_cfg(cfg: EnvCfg, method: str, rows: int, cols: int, seed: int, worl
     }
     scene = dataclasses.replace(cfg.scene, terrain=confined_terrain(rows, cols, seed, cfg.scene.terrain.tile_size
                                                                     if cfg.scene.terrain.kind == "confined3d" else 4.0))  # fmt: skip
-    return dataclasses.replace(cfg, scene=scene, events=events, terminations=terminations, curriculum={},
+    return dataclasses.replace(cfg, scene=scene, events=events, commands=commands, terminations=terminations, curriculum={},
                                num_envs=rows * cols * worlds_per_tile, episode_length_s=20.0)  # fmt: skip
 
 
@@ -126,7 +118,7 @@ def _place_worlds(env: Any, rows: int, cols: int) -> None:
 
 
 def velocity_commands(
-    env: Any, state: WaypointState, lookahead: float = 0.5, speed: float = 0.4
+    env: Any, state: WaypointCommand, lookahead: float = 0.5, speed: float = 0.4
 ) -> torch.Tensor:
     """Pure-pursuit (vx, vy, yaw rate) for every world along its current planned path."""
     pos = env.robot.root_pos_w[:, :2].cpu().numpy()
@@ -143,7 +135,7 @@ def velocity_commands(
 def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], method: str,
             on_step: Callable[[Any], None] | None = None) -> list[EpisodeRecord]:  # fmt: skip
     """One episode per world (no time-out reset: T - 1 steps); falls end a world's episode."""
-    state: WaypointState = env.term_state[STATE_KEY]
+    state: WaypointCommand = env.command_manager.get_term(WAYPOINTS)  # advanced by the env's step
     rows = env.terrain_origins.shape[0]
     n = env.num_envs
     active = torch.ones(n, dtype=torch.bool, device=env.device)
@@ -160,8 +152,6 @@ def rollout(env: Any, act: Callable[[dict[str, torch.Tensor]], torch.Tensor], me
             obs = env.observation_manager.compute()
         with torch.no_grad():
             obs, _, terminated, _, _ = env.step(act(obs))
-        # The velocity task has no waypoint terms to advance the state; advancing is idempotent per step.
-        state.update(env)
         if on_step is not None:
             on_step(env)
         fell |= terminated & active
@@ -265,7 +255,7 @@ def record_traversal(env_cfg: EnvCfg, policy: PolicyFactory, out: Path, method: 
     env, act = load_for_eval(
         policy, env_cfg, method, rows=DIFFICULTY_ROWS, cols=1, seed=seed, worlds_per_tile=1, replan=True
     )
-    state: WaypointState = env.term_state[STATE_KEY]
+    state: WaypointCommand = env.command_manager.get_term(WAYPOINTS)  # advanced by the env's step
     world = difficulty_row
     renderer = WorldRenderer(env.scene.model, width, height)
     renderer.camera.distance, renderer.camera.elevation, renderer.camera.azimuth = 2.6, -60.0, 100.0

@@ -13,9 +13,8 @@ Variants registered here, all on the same scene so they can be compared episode 
 - `Go1-Velocity-Flat`: baseline, Go1 on the shared velocity recipe; evaluation drives it through the
   tunnels with the planner's path and a pure-pursuit tracker (evaluation.py).
 
-Per-world waypoint state lives in `env.term_state["confined3d"]`, created by a startup event, filled by
-a reset event and advanced lazily once per step by the first term that reads it, so terms do not
-depend on the order the managers call them in.
+The planner's waypoints are a command term (`commands["waypoints"]`, waypoints.py) that terms read through
+the command manager; action latency is a declared action term (DelayedJointPositionActionCfg).
 """
 
 from __future__ import annotations
@@ -23,16 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 
 from robolearn.core import (
     ActionTermCfg,
     CommandTermCfg,
     CurriculumTerm,
+    DelayedJointPositionActionCfg,
     EnvCfg,
     EventTerm,
-    JointPositionActionCfg,
     ObsGroupCfg,
     ObsTerm,
     RewardTerm,
@@ -41,7 +39,6 @@ from robolearn.core import (
     VelocityCommandCfg,
     mdp,
 )
-from robolearn.core.actions import JointPositionAction
 from robolearn.core.symmetry import (
     HALF_PERIOD,
     PSEUDO_VECTOR,
@@ -53,8 +50,14 @@ from robolearn.core.symmetry import (
     Signs,
 )
 from robolearn.envs.locomotion.confined3d.heightmap import two_layer_height_scan
-from robolearn.envs.locomotion.confined3d.planner import GridAStarPlanner, PlannerCfg, PlanResult, RobotBox
-from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND, grid_from_cfg
+from robolearn.envs.locomotion.confined3d.terrain import TERRAIN_KIND
+from robolearn.envs.locomotion.confined3d.waypoints import (
+    WAYPOINTS,
+    WaypointCommand,
+    WaypointCommandCfg,
+    body_contacts,
+    waypoints,
+)
 from robolearn.envs.locomotion.velocity import (
     TROT_CPU_PPO,
     TROT_PERIOD,
@@ -75,9 +78,6 @@ if TYPE_CHECKING:
 
 LEGS = ("FR", "FL", "RR", "RL")
 GO1_KP, GO1_KD = 35.0, 0.5
-STAND_HEIGHT = 0.27
-STATE_KEY = "confined3d"
-MAX_WAYPOINTS = 64
 TRAIN_ITERATIONS = 500
 """CPU preset: 500 x 24 steps x 512 worlds = 6.1M env steps, the same budget for the three methods."""
 EXPLORATION_ITERATIONS = 375
@@ -112,174 +112,7 @@ def confined_terrain(rows: int = 4, cols: int = 6, seed: int = 0, length: float 
     return TerrainCfg(kind=TERRAIN_KIND, rows=rows, cols=cols, tile_size=length, seed=seed)
 
 
-# -- waypoint state ----------------------------------------------------------------------------------
-
-
-@dataclass
-class WaypointCfg:
-    use_planner: bool = True
-    """False: the only waypoint is the far goal (the end-to-end baseline)."""
-    switch_radius: float = 0.25
-    """A waypoint within this distance (xy) is passed and the next one becomes current."""
-    goal_radius: float = 0.3
-    replan: bool = False
-    """Replan from the robot's pose when it drifts `replan_distance` off its path (evaluation)."""
-    replan_distance: float = 0.4
-
-
-class WaypointState:
-    """Per-world paths (world frame), current index, goal bookkeeping and collision counts."""
-
-    def __init__(self, env: ManagerBasedRlEnv, cfg: WaypointCfg):
-        terrain = env.cfg.scene.terrain
-        if terrain.kind != TERRAIN_KIND:
-            raise ValueError(f"waypoint terms need terrain.kind={TERRAIN_KIND!r}, got {terrain.kind!r}")
-        self.cfg = cfg
-        self.grid = grid_from_cfg(terrain)
-        dev, n = env.device, env.num_envs
-        rows, cols = self.grid.rows, self.grid.cols
-        self.planners: dict[tuple[int, int], GridAStarPlanner] = {}
-        self.tile_paths = torch.zeros(rows, cols, MAX_WAYPOINTS, 4, dtype=torch.float64, device=dev)
-        self.tile_counts = torch.ones(rows, cols, dtype=torch.long, device=dev)
-        self.tile_solvable = torch.ones(rows, cols, dtype=torch.bool, device=dev)
-        self.tile_goals = torch.as_tensor(self.grid.goal_w(), device=dev)
-        for r in range(rows):
-            for c in range(cols):
-                self.plan_tile(r, c)
-        self.paths = torch.zeros(n, MAX_WAYPOINTS, 4, dtype=torch.float64, device=dev)
-        self.count = torch.ones(n, dtype=torch.long, device=dev)
-        self.index = torch.zeros(n, dtype=torch.long, device=dev)
-        self.goal = torch.zeros(n, 2, dtype=torch.float64, device=dev)
-        self.solvable = torch.ones(n, dtype=torch.bool, device=dev)
-        self.at_goal = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.reached = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.time_to_goal = torch.full((n,), -1.0, device=dev)
-        self.collisions = torch.zeros(n, device=dev)
-        self.touching = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.path_length = torch.ones(n, device=dev)
-        self.replans = torch.zeros(n, dtype=torch.long, device=dev)
-        self.step = -1
-
-    def plan_tile(self, r: int, c: int, goal: np.ndarray | None = None) -> PlanResult:
-        """Plan tile (r, c) from its entrance to `goal` (tile frame; default: the layout's goal).
-
-        Worlds on the tile take the result at their next reset. Without the planner (goal-only) the
-        single waypoint is the goal. A goal the planner cannot reach marks the tile unsolvable: its
-        episodes still run (toward the goal) but evaluation leaves them out instead of counting failures.
-        """
-        layout, offset = self.grid.layouts[r][c], self.grid.offsets[r, c]
-        goal = layout.goal if goal is None else np.asarray(goal, dtype=float)
-        if (r, c) not in self.planners:
-            self.planners[(r, c)] = GridAStarPlanner(layout.maps(), RobotBox(), PlannerCfg())
-        result = self.planners[(r, c)].plan(np.array([*layout.start, 0.0]), goal)
-        if self.cfg.use_planner and result.solved:
-            wp = result.waypoints[:MAX_WAYPOINTS].copy()
-        else:
-            wp = np.array([[*goal, STAND_HEIGHT, 0.0]])
-        wp[:, :2] += offset
-        self.tile_paths[r, c] = 0.0
-        self.tile_paths[r, c, : len(wp)] = torch.as_tensor(wp, device=self.tile_paths.device)
-        self.tile_counts[r, c] = len(wp)
-        self.tile_solvable[r, c] = result.solved
-        self.tile_goals[r, c] = torch.as_tensor(goal + offset, device=self.tile_goals.device)
-        return result
-
-    def reset(self, env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-        lv, ty = env.terrain_levels[env_ids], env.terrain_types[env_ids]
-        self.paths[env_ids] = self.tile_paths[lv, ty]
-        self.count[env_ids] = self.tile_counts[lv, ty]
-        self.solvable[env_ids] = self.tile_solvable[lv, ty]
-        self.goal[env_ids] = self.tile_goals[lv, ty]
-        self.index[env_ids] = 0
-        self.at_goal[env_ids] = False
-        self.reached[env_ids] = False
-        self.time_to_goal[env_ids] = -1.0
-        self.collisions[env_ids] = 0.0
-        self.touching[env_ids] = False
-        self.replans[env_ids] = 0
-        start = env.robot.root_pos_w[env_ids, :2].to(env.device)
-        self.path_length[env_ids] = (
-            torch.linalg.norm(self.goal[env_ids] - start, dim=-1).float().clamp(min=0.1)
-        )
-
-    def update(self, env: ManagerBasedRlEnv) -> None:
-        """Advance waypoints and goal/collision bookkeeping once per env step."""
-        if self.step == env.common_step_counter:
-            return
-        self.step = env.common_step_counter
-        pos = env.robot.root_pos_w[:, :2].to(env.device)
-        ar = torch.arange(env.num_envs, device=env.device)
-        wp = self.paths[ar, self.index]
-        near = torch.linalg.norm(wp[:, :2] - pos, dim=-1) < self.cfg.switch_radius
-        self.index = torch.where(near & (self.index < self.count - 1), self.index + 1, self.index)
-        self.at_goal = torch.linalg.norm(self.goal - pos, dim=-1) < self.cfg.goal_radius
-        first = self.at_goal & ~self.reached
-        self.time_to_goal = torch.where(
-            first, env.episode_length_buf.float() * env.step_dt, self.time_to_goal
-        )
-        self.reached |= self.at_goal
-        touching = body_contacts(env) > 0
-        self.collisions += (touching & ~self.touching).float()  # count contact events, not contact steps
-        self.touching = touching
-        if self.cfg.replan and self.cfg.use_planner:
-            self._replan_drifted(env, pos)
-
-    def _replan_drifted(self, env: ManagerBasedRlEnv, pos: torch.Tensor) -> None:
-        ar = torch.arange(env.num_envs, device=env.device)
-        a = self.paths[ar, (self.index - 1).clamp(min=0)][:, :2]
-        b = self.paths[ar, self.index][:, :2]
-        ab = b - a
-        t = ((pos - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-9)
-        off = torch.linalg.norm(a + t.clamp(0, 1).unsqueeze(-1) * ab - pos, dim=-1)
-        drifted = (off > self.cfg.replan_distance) & ~self.at_goal & self.solvable
-        yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device)
-        for i in drifted.nonzero(as_tuple=True)[0].tolist():
-            r, c = int(env.terrain_levels[i]), int(env.terrain_types[i])
-            offset = self.grid.offsets[r, c]
-            start = np.array([*(pos[i].cpu().numpy() - offset), float(yaw[i])])
-            result = self.planners[(r, c)].plan(start, self.grid.layouts[r][c].goal)
-            if not result.solved:
-                continue  # keep the old path; a robot wedged in a wall has no new one to follow
-            wp = result.waypoints[:MAX_WAYPOINTS].copy()
-            wp[:, :2] += offset
-            self.paths[i, : len(wp)] = torch.as_tensor(wp, device=env.device)
-            self.count[i] = len(wp)
-            self.index[i] = 0
-            self.replans[i] += 1
-
-
-def waypoint_state(env: ManagerBasedRlEnv) -> WaypointState:
-    state = env.term_state.get(STATE_KEY)
-    if state is None:
-        raise RuntimeError("confined3d terms need the 'init_waypoints' startup event in the task's events")
-    state.update(env)
-    return state
-
-
-def body_contacts(env: ManagerBasedRlEnv) -> torch.Tensor:
-    """Number of robot parts other than feet touching the terrain: trunk, hips, thighs, calf shanks."""
-
-    def rows(name: str) -> torch.Tensor:
-        return env.sim.sensordata[:, env.scene.contact_slices[name]].reshape(env.num_envs, -1, 4)[..., 0]
-
-    found = (rows("base") > 0).sum(-1) + (rows("hips") > 0).sum(-1) + (rows("thighs") > 0).sum(-1)
-    # "found" counts contacts: a calf with more contacts than its foot has one on the shank.
-    shank = (rows("calves") - rows("feet")) > 0
-    return (found + shank.sum(-1)).to(env.device).float()
-
-
 # -- events ------------------------------------------------------------------------------------------
-
-
-def init_waypoints(env: ManagerBasedRlEnv, env_ids: torch.Tensor, cfg: WaypointCfg) -> None:
-    """Startup: plan every tile once (worlds on one tile share its plan until they replan)."""
-    del env_ids
-    env.term_state[STATE_KEY] = WaypointState(env, cfg)
-
-
-def reset_waypoints(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> None:
-    """Reset: a world takes its tile's path. Must come after the events that move the base."""
-    env.term_state[STATE_KEY].reset(env, env_ids)
 
 
 def randomize_motor_strength(
@@ -302,51 +135,14 @@ def randomize_motor_strength(
     gain[ids], bias[ids], force[ids] = g, b, f
 
 
-class DelayedJointPositionAction(JointPositionAction):
-    """Joint targets applied `delay` policy steps late, per world: actuation and communication latency."""
-
-    def __init__(self, base: JointPositionAction, delay: torch.Tensor):
-        self.__dict__.update(base.__dict__)
-        self.delay = delay
-        self._queue = torch.zeros(int(delay.max()) + 1, *base.action.shape, device=base.action.device)
-
-    def process(self, action: torch.Tensor) -> torch.Tensor:
-        self._queue = torch.roll(self._queue, 1, dims=0)
-        self._queue[0] = action.to(self._queue.device)
-        ar = torch.arange(self.env.num_envs, device=self._queue.device)
-        super().process(self._queue[self.delay, ar])
-        # The policy's own last action (an observation) is what it sent, not what the motors got yet.
-        self.action[:] = self._queue[0].clamp(-self.cfg.clip, self.cfg.clip)
-        return self.action
-
-    def reset(self, env_ids: torch.Tensor) -> None:
-        super().reset(env_ids)
-        self._queue[:, env_ids] = 0.0
-
-
-def action_latency(env: ManagerBasedRlEnv, env_ids: torch.Tensor, delay_steps: tuple[int, int],
-                   term: str = "joint_pos") -> None:  # fmt: skip
-    """Startup: each world's actions arrive U{delay_steps} policy steps late (0-20 ms at 50 Hz for (0, 1)).
-
-    The env builds a plain JointPositionAction term; this event swaps in the delayed one, keeping its state.
-    """
-    lo, hi = delay_steps
-    delay = torch.randint(lo, hi + 1, (env.num_envs,), device=env.device, generator=env.rng)
-    base = env.action_manager.get_term(term)
-    if not isinstance(base, JointPositionAction):
-        raise ValueError(f"action_latency: actions[{term!r}] is a {type(base).__name__}, not a joint-position term")
-    env.action_manager.terms[term] = DelayedJointPositionAction(base, delay)
-
-
 # -- observations ------------------------------------------------------------------------------------
 
 
-def waypoint_in_base(env: ManagerBasedRlEnv) -> torch.Tensor:
+def waypoint_in_base(env: ManagerBasedRlEnv, command: str = WAYPOINTS) -> torch.Tensor:
     """(dx, dy, dz) of the current waypoint in the base's yaw frame (clipped to 2 m), sin/cos of its yaw
     relative to the base, and 1 when it is the goal: (N, 6)."""
-    s = waypoint_state(env)
-    ar = torch.arange(env.num_envs, device=env.device)
-    wp = s.paths[ar, s.index]
+    s = waypoints(env, command)
+    wp = env.command_manager.get_command(command)
     root = env.robot.root_pos_w.to(env.device)
     yaw = yaw_from_quat(env.robot.root_quat_w).to(env.device)
     d = wp[:, :3] - root
@@ -355,7 +151,7 @@ def waypoint_in_base(env: ManagerBasedRlEnv) -> torch.Tensor:
         -2.0, 2.0
     )
     dyaw = wp[:, 3] - yaw
-    last = (s.index == s.count - 1).double()
+    last = s.is_last.double()
     return torch.cat(
         [local, torch.sin(dyaw)[:, None], torch.cos(dyaw)[:, None], last[:, None]], dim=-1
     ).float()
@@ -368,25 +164,25 @@ def body_contact_obs(env: ManagerBasedRlEnv) -> torch.Tensor:
 # -- rewards -----------------------------------------------------------------------------------------
 
 
-def goal_reached(env: ManagerBasedRlEnv) -> torch.Tensor:
-    return waypoint_state(env).at_goal.float()
+def goal_reached(env: ManagerBasedRlEnv, command: str = WAYPOINTS) -> torch.Tensor:
+    return waypoints(env, command).at_goal.float()
 
 
-def still_at_goal(env: ManagerBasedRlEnv, std: float = 0.2) -> torch.Tensor:
+def still_at_goal(env: ManagerBasedRlEnv, std: float = 0.2, command: str = WAYPOINTS) -> torch.Tensor:
     """At the goal, reward standing still (linear and yaw velocity near zero)."""
-    s = waypoint_state(env)
+    s = waypoints(env, command)
     v = env.robot.root_lin_vel_b[:, :2].to(env.device)
     w = env.robot.root_ang_vel_b[:, 2].to(env.device)
     still = torch.exp(-(torch.sum(v * v, -1) + 0.25 * w * w) / std**2)
     return (s.at_goal.double() * still).float()
 
 
-def exploration(env: ManagerBasedRlEnv, speed: float = 0.25, yaw_weight: float = 0.5) -> torch.Tensor:
+def exploration(env: ManagerBasedRlEnv, speed: float = 0.25, yaw_weight: float = 0.5,
+                command: str = WAYPOINTS) -> torch.Tensor:  # fmt: skip
     """Velocity toward the current waypoint, capped at `speed` (normalized), plus heading alignment with
     the waypoint's yaw. Scaled to zero over training by the `exploration_decay` curriculum."""
-    s = waypoint_state(env)
-    ar = torch.arange(env.num_envs, device=env.device)
-    wp = s.paths[ar, s.index]
+    s = waypoints(env, command)
+    wp = env.command_manager.get_command(command)
     d = wp[:, :2] - env.robot.root_pos_w[:, :2].to(env.device)
     dist = torch.linalg.norm(d, dim=-1, keepdim=True).clamp(min=1e-6)
     v_w = env.sim.qvel[:, 0:2].to(env.device)
@@ -397,18 +193,17 @@ def exploration(env: ManagerBasedRlEnv, speed: float = 0.25, yaw_weight: float =
     return (move + yaw_weight * align).float()
 
 
-def trot_until_goal(
-    env: ManagerBasedRlEnv, sensor: str = "feet", period: float = TROT_PERIOD
-) -> torch.Tensor:
+def trot_until_goal(env: ManagerBasedRlEnv, sensor: str = "feet", period: float = TROT_PERIOD,
+                    command: str = WAYPOINTS) -> torch.Tensor:  # fmt: skip
     """The trot recipe's contact timing (velocity.py) while the goal is not reached; all feet down at it."""
-    return mdp.gait_contact_match(env, ~waypoint_state(env).at_goal, sensor, period)
+    return mdp.gait_contact_match(env, ~waypoints(env, command).at_goal, sensor, period)
 
 
-def waypoint_height_l2(env: ManagerBasedRlEnv) -> torch.Tensor:
+def waypoint_height_l2(env: ManagerBasedRlEnv, command: str = WAYPOINTS) -> torch.Tensor:
     """Squared gap between the base height and the current waypoint's (the planner asks for crouches)."""
-    s = waypoint_state(env)
-    ar = torch.arange(env.num_envs, device=env.device)
-    return torch.square(env.robot.root_pos_w[:, 2].to(env.device) - s.paths[ar, s.index, 2]).float()
+    waypoints(env, command)
+    wp = env.command_manager.get_command(command)
+    return torch.square(env.robot.root_pos_w[:, 2].to(env.device) - wp[:, 2]).float()
 
 
 def body_collisions(env: ManagerBasedRlEnv) -> torch.Tensor:
@@ -437,12 +232,12 @@ def exploration_decay(env: ManagerBasedRlEnv, env_ids: torch.Tensor, term: str =
     return terms[term].weight
 
 
-def confined_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | None:
+def confined_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, command: str = WAYPOINTS) -> float | None:
     """Difficulty curriculum: a world that reached its goal moves one row harder, one that covered less
     than a quarter of the way moves one row easier; worlds past the hardest row restart at random."""
-    state = env.term_state.get(STATE_KEY)
-    if env.terrain_origins is None or state is None:
+    if env.terrain_origins is None or command not in env.command_manager:
         return None
+    state: WaypointCommand = env.command_manager.get_term(command)
     if env.common_step_counter == 0:
         return float(env.terrain_levels.float().mean())
     rows = env.terrain_origins.shape[0]
@@ -516,13 +311,11 @@ def confined_rewards() -> dict[str, RewardTerm]:
     }
 
 
-def confined_events(use_planner: bool = True) -> dict[str, EventTerm]:
+def confined_events() -> dict[str, EventTerm]:
     return {
-        "init_waypoints": EventTerm(init_waypoints, mode="startup", params={"cfg": WaypointCfg(use_planner=use_planner)}),
         "friction": EventTerm(mdp.randomize_friction, mode="startup", params={"friction_range": (0.6, 1.25)}),
         "base_mass": EventTerm(mdp.add_base_mass, mode="startup", params={"mass_range": (-0.5, 1.5)}),
         "motor_strength": EventTerm(randomize_motor_strength, mode="startup", params={"strength_range": (0.85, 1.15)}),
-        "latency": EventTerm(action_latency, mode="startup", params={"delay_steps": (0, 1)}),
         "reset_base": EventTerm(
             mdp.reset_root_state,
             mode="reset",
@@ -532,7 +325,6 @@ def confined_events(use_planner: bool = True) -> dict[str, EventTerm]:
             },
         ),
         "reset_joints": EventTerm(mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.9, 1.1)}),
-        "reset_waypoints": EventTerm(reset_waypoints, mode="reset"),
     }  # fmt: skip
 
 
@@ -551,9 +343,10 @@ class Go1Confined3DCfg(EnvCfg):
         }
     )
     actions: dict[str, ActionTermCfg] = field(
-        default_factory=lambda: {"joint_pos": JointPositionActionCfg(scale=0.25)}
+        # Latency (0 or 20 ms per world) is part of the action term: 0-1 policy steps late.
+        default_factory=lambda: {"joint_pos": DelayedJointPositionActionCfg(scale=0.25, delay_steps=(0, 1))}
     )
-    commands: dict[str, CommandTermCfg] = field(default_factory=dict)
+    commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {WAYPOINTS: WaypointCommandCfg()})
     events: dict[str, EventTerm] = field(default_factory=confined_events)
     curriculum: dict[str, CurriculumTerm] = field(
         default_factory=lambda: {
@@ -574,7 +367,9 @@ class Go1Confined3DCfg(EnvCfg):
 class Go1Confined3DGoalOnlyCfg(Go1Confined3DCfg):
     """Baseline: the same policy and rewards, but its only waypoint is the far goal."""
 
-    events: dict[str, EventTerm] = field(default_factory=lambda: confined_events(use_planner=False))
+    commands: dict[str, CommandTermCfg] = field(
+        default_factory=lambda: {WAYPOINTS: WaypointCommandCfg(use_planner=False)}
+    )
 
 
 def go1_velocity_events() -> dict[str, EventTerm]:
@@ -614,4 +409,4 @@ def confined_train_cfg() -> PpoCfg:
     return PpoCfg.cpu(max_iterations=TRAIN_ITERATIONS, **TROT_CPU_PPO)
 
 
-__all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCfg"]
+__all__ = ["Go1Confined3DCfg", "Go1Confined3DGoalOnlyCfg", "Go1VelocityFlatCfg", "WaypointCommandCfg"]

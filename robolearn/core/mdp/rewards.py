@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import torch
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """A term's constant parameter as a tensor, built once instead of every step (never written to)."""
+    return torch.tensor(values, device=device)
 
 
 def _command(env: ManagerBasedRlEnv, name: str = "base_velocity") -> torch.Tensor:
@@ -67,10 +74,11 @@ def feet_air_time(env: ManagerBasedRlEnv, sensor: str = "feet", threshold: float
         state["air"] = torch.zeros(contact.shape, device=env.device)
         state["contact"] = contact.clone()
     air = state["air"]
-    new_episode = env.episode_length_buf == 1
-    air[new_episode] = 0.0
-    state["contact"][new_episode] = contact[new_episode]
-    first_contact = contact & ~state["contact"] & (air > 0)
+    # Masks, not boolean indexing: the same values without a nonzero() per step when no episode starts.
+    new_episode = (env.episode_length_buf == 1).unsqueeze(-1)
+    air.masked_fill_(new_episode, 0.0)
+    previous = torch.where(new_episode, contact, state["contact"])
+    first_contact = contact & ~previous & (air > 0)
     reward = torch.sum((air - threshold) * first_contact, dim=-1)
     air[:] = torch.where(contact, torch.zeros_like(air), air + env.step_dt)
     state["contact"] = contact
@@ -95,7 +103,7 @@ def gait_contact_match(env: ManagerBasedRlEnv, moving: torch.Tensor, sensor: str
     rows = env.sim.sensordata[:, env.scene.contact_slices[sensor]].reshape(env.num_envs, -1, 4)
     contact = rows[..., 0] > 0
     t = env.episode_length_buf.to(torch.float32).unsqueeze(-1) * env.step_dt
-    phase = torch.remainder(t / period + torch.tensor(offsets, device=t.device), 1.0)
+    phase = torch.remainder(t / period + _constant(tuple(offsets), t.device), 1.0)
     want_stance = (phase < stance) | ~moving.to(t.device).unsqueeze(-1)
     return (contact == want_stance).float().mean(dim=-1)
 
