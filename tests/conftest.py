@@ -17,7 +17,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gl_backend() -> str:
     """The offscreen GL backend (robolearn.gl); a test that renders is skipped, with what to install,
     on a machine that has none. CI installs OSMesa, so there these tests always run."""

@@ -114,7 +114,7 @@ def test_observation_names_and_dataset_features(task: str) -> None:
         assert feats[f"observation.images.{cam}"]["shape"] == [120, 160, 3]
 
 
-def test_cameras_render_on_demand() -> None:
+def test_cameras_render_on_demand(gl_backend: str) -> None:
     env = make_env("Aloha-Reach", 1)
     reset_to(env)
     frames = {c: render(env, 0, c, 64, 48) for c in CAMERAS}

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from robolearn.cli import main, verbs
-from robolearn.gl import RenderUnavailable, ensure_gl
 from robolearn.policies import setup
 from robolearn.policies.runs import read_metrics, to_plain
 from robolearn.registry import get_task
@@ -85,11 +84,7 @@ def test_bench_prints_ratio_to_raw_physics(capsys):
     assert "ratio" in out and "raw physics" in out
 
 
-def test_play_random_writes_a_video(tmp_path):
-    try:
-        ensure_gl()
-    except RenderUnavailable as exc:
-        pytest.skip(str(exc))
+def test_play_random_writes_a_video(tmp_path, gl_backend):
     video = tmp_path / "play.mp4"
     assert main(["play", TASK, "--random", "--video", str(video), "--steps", "6", "--num-envs", "1"]) == 0
     assert video.stat().st_size > 1000

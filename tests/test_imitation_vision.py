@@ -33,7 +33,7 @@ SMALL_VISION = VisionCfg(widths=(8, 16, 32), groups=4, num_keypoints=8, feature_
 
 
 @pytest.fixture(scope="module")
-def image_demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def image_demos(tmp_path_factory: pytest.TempPathFactory, gl_backend: str) -> Path:
     """3 scripted Aloha-Reach demos with the top camera at 48x64 (the CLI records 120x160)."""
     out = tmp_path_factory.mktemp("data") / "reach-top"
     env, ik, cfg = make_env(TASK, 3, seed=0), BimanualIK(), task_cfg(TASK)

@@ -452,9 +452,14 @@ def test_button_press_scene_builds_steps_and_places_buttons_in_range():
     gid = model.geom(h1_skillbench.BUTTON_GEOM).id
     torch.testing.assert_close(env.sim.model_field("geom_pos")[:, gid].double(), pos - env.env_origins)
 
+
+def test_button_press_videos_draw_each_worlds_button(gl_backend):
     # Videos draw each world's own button, not the compiled one, and leave the env's model alone.
     from robolearn.render import WorldRenderer, _world_geometry
 
+    env = make_env("H1-SkillBench-ButtonPress", num_envs=2)
+    env.step(torch.zeros(2, 19))
+    model = env.scene.model
     button = model.geom(h1_skillbench.BUTTON_GEOM).id
     compiled = model.geom_pos[button].copy()
     renderer = WorldRenderer(model, 64, 48, env.cfg.viewer)
