@@ -28,8 +28,7 @@ from robolearn.policies.imitation import (
     load_policy,
     train_imitation,
 )
-from robolearn.policies.imitation_demos import DemosArgs
-from robolearn.policies.imitation_demos import main as demos_main
+from robolearn.policies.imitation_demos import DemosArgs, main as demos_main
 from robolearn.policies.imitation_eval import eval_imitation
 from robolearn.sim2real.imitation_runtime import ImitationRuntime
 

@@ -129,8 +129,7 @@ def bench_main(args: BenchArgs) -> int:
 
 def verbs() -> dict[str, Callable[[Any], int]]:
     """Every verb, in the order `robolearn --help` lists them."""
-    from robolearn.policies import cli as learners
-    from robolearn.policies import imitation_demos
+    from robolearn.policies import cli as learners, imitation_demos
     from robolearn.retarget import cli as retarget
 
     return {

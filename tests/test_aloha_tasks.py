@@ -68,8 +68,7 @@ def test_scene_actions_and_timing() -> None:
 
 
 def test_registered_as_manager_based_tasks() -> None:
-    from robolearn.registry import get_task
-    from robolearn.registry import make_env as registry_env
+    from robolearn.registry import get_task, make_env as registry_env
 
     spec = get_task("Aloha-Reach")
     assert spec.kind == "imitation" and spec.demos is not None

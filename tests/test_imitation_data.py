@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robolearn.policies.data import DatasetError, DatasetWriter, LeRobotDataset
-from robolearn.policies.data import lerobot as lr
+from robolearn.policies.data import DatasetError, DatasetWriter, LeRobotDataset, lerobot as lr
 
 FEATURES = {
     "observation.state": {"dtype": "float32", "shape": [3], "names": ["a", "b", "c"]},

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from robolearn.envs.humanoid import h1_skillbench as bench
-from robolearn.envs.humanoid import h1_skillbench_objects as objects
+from robolearn.envs.humanoid import h1_skillbench as bench, h1_skillbench_objects as objects
 from robolearn.registry import get_task, make_env
 
 PROPRIO = 19 * 3 + 3 + 3
