@@ -55,6 +55,7 @@ from robolearn.envs.humanoid import biped_gait
 from robolearn.envs.humanoid.skill_commands import (
     GOAL_RESAMPLE_S as GOAL_RESAMPLE_S,
     REACH_RADIUS as REACH_RADIUS,
+    STEP_RADIUS as STEP_RADIUS,
     FootTargetCommandCfg,
     PelvisHeightCommandCfg,
     SkillGoal,

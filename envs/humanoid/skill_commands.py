@@ -32,6 +32,10 @@ STEP_RADIUS = 0.25
 """Foot targets lie within this xy distance of the default foot positions (m)."""
 
 
+WRIST_GOAL_NAMES = tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz")
+"""Both wrists' (x, y, z) in the heading frame: the reach goal's layout."""
+
+
 @dataclass(frozen=True)
 class SkillGoal:
     """A skill's goal slot: the first `dim` entries of its policy observation, and the range the blender may set."""
@@ -138,12 +142,11 @@ class WristTargetCommandCfg(CommandTermCfg):
     def goal_slot(self, env_cfg: Any) -> SkillGoal:
         """The wrist errors: the box around the sampling ball (a fresh target is at most `radius` away per axis)."""
         del env_cfg
-        names = tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz")
-        return SkillGoal(names, (-self.radius,) * 6, (self.radius,) * 6)
+        return SkillGoal(WRIST_GOAL_NAMES, (-self.radius,) * 6, (self.radius,) * 6)
 
 
 class WristTargetCommand(GoalCommand):
-    names = tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz")
+    names = WRIST_GOAL_NAMES
     cfg: WristTargetCommandCfg
 
     def __init__(self, name: str, cfg: WristTargetCommandCfg, env: ManagerBasedRlEnv):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from robolearn.core import CommandTermCfg
-from robolearn.envs.humanoid.skill_commands import GoalCommand
+from robolearn.envs.humanoid.skill_commands import WRIST_GOAL_NAMES, GoalCommand
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
@@ -156,7 +156,7 @@ class WristWaypointCommandCfg(CommandTermCfg):
 
 
 class WristWaypointCommand(GoalCommand):
-    names = tuple(f"{side}_wrist_{a}" for side in ("left", "right") for a in "xyz")
+    names = WRIST_GOAL_NAMES
     cfg: WristWaypointCommandCfg
 
     def __init__(self, name: str, cfg: WristWaypointCommandCfg, env: ManagerBasedRlEnv):
