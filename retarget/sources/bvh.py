@@ -60,9 +60,11 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
             joints.append(BvhJoint(name, stack[-1] if stack else -1, np.zeros(3), []))
             if tok == "ROOT" and stack:
                 raise RetargetInputError(path, "HIERARCHY", f"nested ROOT at line {line_no}")
+        elif tok in ("End", "OFFSET", "CHANNELS") and not stack:
+            raise RetargetInputError(path, "HIERARCHY", f"{tok!r} outside a joint's braces at line {line_no}")
         elif tok == "End":
             expect(1, "End Site")
-            parent = stack[-1] if stack else -1
+            parent = stack[-1]
             joints.append(BvhJoint(f"{joints[parent].name}_end", parent, np.zeros(3), [], end_site=True))
         elif tok == "{":
             if not joints:
@@ -82,6 +84,8 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
                 n = int(expect(1, "CHANNELS count")[0])
             except ValueError:
                 raise RetargetInputError(path, "CHANNELS", f"bad channel count at line {line_no}") from None
+            if n < 0:
+                raise RetargetInputError(path, "CHANNELS", f"negative channel count {n} at line {line_no}")
             chans = expect(n, "CHANNELS")
             for c in chans:
                 if c[0].lower() not in "xyz" or c[1:].lower() not in ("position", "rotation"):
@@ -109,9 +113,9 @@ def _parse_motion(path: Path, text: str, num_channels: int) -> tuple[np.ndarray,
         dt = float(lines[1].split(":")[1])
     except ValueError:
         raise RetargetInputError(path, "MOTION", "unreadable 'Frames' or 'Frame Time' value") from None
-    if dt <= 0 or n_frames < 1:
+    if n_frames < 1 or not 1e-9 <= dt < np.inf:  # NaN fails the comparison too
         raise RetargetInputError(
-            path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and dt > 0"
+            path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and a finite dt >= 1e-9 s"
         )
     rows = lines[2:]
     if len(rows) != n_frames:
@@ -221,9 +225,13 @@ def load_bvh(path: str | Path, units: str = "auto", up: str = "auto") -> HumanMo
             path, "units", f"got units={unit!r}, up={up_axis!r}; expected {list(UNIT_SCALES)}, x/y/z"
         )
     to_z = UP_TO_Z[up_axis]
+    positions = np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[unit]
+    if not np.isfinite(positions).all():  # finite offsets and channels can still overflow when summed
+        raise RetargetInputError(path, "OFFSET", "joint positions overflow; expected offsets and positions "
+                                 "in a human range")  # fmt: skip
     return HumanMotion(
         names=names,
-        positions=np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[unit],
+        positions=positions,
         rotations=np.einsum("ij,tkjl->tkil", to_z, rot),
         fps=1.0 / dt,
         source=str(path),

@@ -1,0 +1,362 @@
+"""Property tests of the human-motion and clip readers: whatever bytes or fields a file holds, a reader either
+loads it into finite, consistently shaped data or raises RetargetInputError naming the file and the field.
+
+Each property starts from a real, valid file (a CMU BVH clip, the shared dex-retargeting hand recording, a
+keypoint/VR file built from the CMU clip) and damages it: truncations, byte flips, fields replaced by wrong
+types, wrong shapes, NaN/inf, huge numbers and unicode, fields removed. Hypothesis runs derandomized (the same
+cases on every run, so CI is reproducible); ROBOLEARN_FUZZ_EXAMPLES raises the number of cases for a longer
+local hunt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from robolearn.retarget.clip import MotionClip
+from robolearn.retarget.errors import RetargetInputError
+from robolearn.retarget.sources import load_bvh, load_hand_keypoints, load_keypoints, load_vr
+
+DATA = Path(os.environ.get("ROBOLEARN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+CMU_BVH = DATA / "mocap" / "cmu" / "131_01.bvh"
+HAND_NPY = DATA / "hands" / "human_joint_right.npy"
+
+EXAMPLES = int(os.environ.get("ROBOLEARN_FUZZ_EXAMPLES", "60"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# -- strategies: the damage a user's file can carry -------------------------------------------------------
+
+NASTY_FLOATS = st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -1e308, 1e-310, 0.0, -0.0, 1e12])
+FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), NASTY_FLOATS)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+def shapes(max_dims: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+    return hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=5)
+
+
+ARRAYS = st.one_of(
+    hnp.arrays(np.float64, shapes(), elements=FLOATS),
+    hnp.arrays(np.int64, shapes(), elements=st.integers(-(2**63), 2**63 - 1)),
+    hnp.arrays(np.bool_, shapes()),
+    hnp.arrays(hnp.unicode_string_dtypes(max_len=6), shapes(2)),
+    hnp.arrays(np.complex128, shapes(2)),
+)
+"""Values of an .npz field: any dtype numpy stores without pickling, any small shape (0-d and empty too)."""
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), FLOATS, TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+def mutate_fields(base: dict[str, Any], values: st.SearchStrategy) -> st.SearchStrategy[dict[str, Any]]:
+    """`base` with some fields replaced by `values`, some removed, maybe an extra one added."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, Any]:
+        out = dict(base)
+        for key in draw(st.lists(st.sampled_from(sorted(base)), min_size=1, max_size=3, unique=True)):
+            if draw(st.integers(0, 4)) == 0:
+                del out[key]
+            else:
+                out[key] = draw(values)
+        if draw(st.booleans()):
+            out[draw(TEXT)] = draw(values)
+        return out
+
+    return build()
+
+
+@st.composite
+def damaged_bytes(draw: st.DrawFn, data: bytes) -> bytes:
+    """`data` truncated, with bytes overwritten, or with a chunk cut out or repeated."""
+    kind = draw(st.sampled_from(["truncate", "flip", "cut", "repeat"]))
+    n = len(data)
+    i = draw(st.integers(0, n - 1))
+    if kind == "truncate":
+        return data[:i]
+    if kind == "flip":
+        noise = draw(st.binary(min_size=1, max_size=8))
+        return data[:i] + noise + data[i + len(noise) :]
+    j = draw(st.integers(i, min(n, i + 200)))
+    return data[:i] + data[j:] if kind == "cut" else data[:j] + data[i:j] + data[j:]
+
+
+def check_reader(read: Callable[[Path], Any], path: Path) -> Any:
+    """The property: a valid load or RetargetInputError naming the file; anything else fails the test."""
+    try:
+        return read(path)
+    except RetargetInputError as exc:
+        assert exc.source == str(path) and exc.field and exc.problem, exc
+        assert str(path) in str(exc)
+        return None
+
+
+def write_npz(folder: str, name: str, fields: dict[str, Any]) -> Path:
+    path = Path(folder) / name
+    with path.open("wb") as f:
+        np.savez(f, **fields)
+    return path
+
+
+def write_json(folder: str, name: str, data: Any) -> Path:
+    path = Path(folder) / name
+    path.write_text(json.dumps(data, allow_nan=True, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# -- BVH ------------------------------------------------------------------------------------------------
+
+
+def _short_bvh() -> str:
+    """The CMU clip cut to 3 frames (a whole skeleton, fast to parse)."""
+    head, motion = CMU_BVH.read_text().split("MOTION")
+    lines = motion.strip().splitlines()
+    return head + "MOTION\nFrames: 3\n" + "\n".join(lines[1:5]) + "\n"
+
+
+BVH_TEXT = _short_bvh()
+BVH_TOKENS = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "1e400", "-1e308", "", "{", "}", "ROOT", "JOINT", "End", "Site",
+                     "CHANNELS", "OFFSET", "MOTION", "Frames:", "0", "-3", "99999999999", "Xrotation",
+                     "Wrotation", "Ä", "名前", "\x00"]),
+    TEXT.filter(lambda s: not any(c.isspace() for c in s)),
+)  # fmt: skip
+
+
+@st.composite
+def damaged_bvh(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(damaged_bytes(BVH_TEXT.encode()))
+    # Token-level damage keeps the file text, so the parser (not the decoder) meets it.
+    lines = BVH_TEXT.splitlines()
+    for _ in range(draw(st.integers(1, 3))):
+        k = draw(st.integers(0, len(lines) - 1))
+        toks = lines[k].split() or [""]
+        toks[draw(st.integers(0, len(toks) - 1))] = draw(BVH_TOKENS)
+        lines[k] = " ".join(toks)
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(data=damaged_bvh())
+def test_damaged_bvh_loads_or_names_the_problem(data: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "clip.bvh"
+        path.write_bytes(data)
+        motion = check_reader(load_bvh, path)
+    if motion is not None:
+        assert np.isfinite(motion.positions).all() and np.isfinite(motion.rotations).all()
+        assert motion.positions.shape == (motion.num_frames, len(motion.names), 3)
+        assert motion.num_frames >= 1 and np.isfinite(motion.fps) and motion.fps > 0
+
+
+def test_unicode_bvh_joint_names_load(tmp_path):
+    """Non-ASCII joint names (exported by localized tools) are names like any other."""
+    path = tmp_path / "ユニコード.bvh"
+    path.write_text(BVH_TEXT.replace("JOINT Head", "JOINT Kopf_頭"), encoding="utf-8")
+    motion = load_bvh(path)
+    assert "Kopf_頭" in motion.names and motion.num_frames == 3
+
+
+# -- keypoints (.npz / .json / .csv) ---------------------------------------------------------------------
+
+
+def _keypoint_base() -> dict[str, Any]:
+    """Five named joints of the CMU clip's first frames, metres, z up."""
+    m = load_bvh(CMU_BVH).slice(0, 4)
+    keep = [m.index(n) for n in ("Hips", "Head", "LeftWrist", "RightWrist", "LeftAnkle")]
+    return {"names": np.array([m.names[i] for i in keep]), "positions": m.positions[:, keep], "fps": 120.0}
+
+
+KP = _keypoint_base()
+
+
+@FUZZ
+@given(fields=mutate_fields({**KP, "units": np.array("m"), "up": np.array("z")}, ARRAYS))
+def test_keypoint_npz_fields_load_or_name_the_problem(fields):
+    with tempfile.TemporaryDirectory() as d:
+        motion = check_reader(load_keypoints, write_npz(d, "kp.npz", fields))
+    if motion is not None:
+        assert np.isfinite(motion.positions).all() and motion.fps > 0 and np.isfinite(motion.fps)
+        assert motion.positions.shape == (motion.num_frames, len(motion.names), 3) and motion.num_frames >= 1
+
+
+KP_JSON = {"names": KP["names"].tolist(), "positions": KP["positions"].tolist(), "fps": 120, "units": "m",
+           "up": "z"}  # fmt: skip
+
+
+@FUZZ
+@given(data=st.one_of(mutate_fields(KP_JSON, JSON_VALUES), JSON_VALUES))
+def test_keypoint_json_fields_load_or_name_the_problem(data):
+    with tempfile.TemporaryDirectory() as d:
+        motion = check_reader(load_keypoints, write_json(d, "kp.json", data))
+    if motion is not None:
+        assert np.isfinite(motion.positions).all() and motion.fps > 0 and np.isfinite(motion.fps)
+
+
+def _keypoint_csv() -> str:
+    cols = [f"{n}_{a}" for n in KP["names"] for a in "xyz"]
+    rows = [",".join(["time", *cols])]
+    for t, frame in enumerate(KP["positions"]):
+        rows.append(",".join([f"{t / 120:.6f}", *(f"{v:.5f}" for v in frame.reshape(-1))]))
+    return "\n".join(rows) + "\n"
+
+
+@FUZZ
+@given(data=damaged_bytes(_keypoint_csv().encode()))
+def test_damaged_keypoint_csv_loads_or_names_the_problem(data: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "kp.csv"
+        path.write_bytes(data)
+        motion = check_reader(load_keypoints, path)
+    if motion is not None:
+        assert np.isfinite(motion.positions).all() and motion.fps > 0 and np.isfinite(motion.fps)
+
+
+@FUZZ
+@given(suffix=st.sampled_from(["npz", "json", "csv"]), raw=st.binary(max_size=64))
+def test_keypoint_files_of_random_bytes_name_the_problem(suffix: str, raw: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"kp.{suffix}"
+        path.write_bytes(raw)
+        assert check_reader(load_keypoints, path) is None
+
+
+# -- VR ---------------------------------------------------------------------------------------------------
+
+
+def _vr_base() -> dict[str, Any]:
+    """Head and wrists of the CMU clip as [T, 7] poses (position + wxyz), hands from the dex recording."""
+    m = load_bvh(CMU_BVH).slice(0, 4)
+    hand = np.load(HAND_NPY)[:4]
+    out: dict[str, Any] = {"fps": 120.0, "frame": np.array("robot"), "left_hand": hand, "right_hand": hand}
+    for key, joint in (("head", "Head"), ("left_wrist", "LeftWrist"), ("right_wrist", "RightWrist")):
+        quat = np.tile([1.0, 0.0, 0.0, 0.0], (4, 1))
+        out[key] = np.concatenate([m.positions[:, m.index(joint)], quat], axis=1)
+    return out
+
+
+VR = _vr_base()
+
+
+def _check_vr(seq) -> None:
+    if seq is None:
+        return
+    for a in (seq.head, seq.left_wrist, seq.right_wrist):
+        assert a.shape == (seq.num_frames, 4, 4) and np.isfinite(a).all()
+    assert seq.num_frames >= 1 and seq.fps > 0 and np.isfinite(seq.fps)
+
+
+@FUZZ
+@given(fields=mutate_fields(VR, ARRAYS))
+def test_vr_npz_fields_load_or_name_the_problem(fields):
+    with tempfile.TemporaryDirectory() as d:
+        _check_vr(check_reader(load_vr, write_npz(d, "vr.npz", fields)))
+
+
+VR_JSON = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in VR.items()}
+
+
+@FUZZ
+@given(data=st.one_of(mutate_fields(VR_JSON, JSON_VALUES), JSON_VALUES))
+def test_vr_json_fields_load_or_name_the_problem(data):
+    with tempfile.TemporaryDirectory() as d:
+        _check_vr(check_reader(load_vr, write_json(d, "vr.json", data)))
+
+
+# -- hand keypoints (.npy / .npz) ------------------------------------------------------------------------
+
+HAND = np.load(HAND_NPY)[:4]
+
+
+@FUZZ
+@given(fields=mutate_fields({"keypoints": HAND, "fps": np.float64(30.0), "side": np.array("left")}, ARRAYS))
+def test_hand_npz_fields_load_or_name_the_problem(fields):
+    with tempfile.TemporaryDirectory() as d:
+        seq = check_reader(load_hand_keypoints, write_npz(d, "hand.npz", fields))
+    if seq is not None:
+        assert seq.keypoints.shape[1:] == (21, 3) and np.isfinite(seq.keypoints).all()
+        assert seq.fps > 0 and np.isfinite(seq.fps) and seq.side in ("left", "right")
+
+
+@FUZZ
+@given(array=ARRAYS)
+def test_hand_npy_arrays_load_or_name_the_problem(array):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "hand.npy"
+        np.save(path, array)
+        seq = check_reader(load_hand_keypoints, path)
+    if seq is not None:
+        assert seq.keypoints.shape[1:] == (21, 3) and np.isfinite(seq.keypoints).all()
+
+
+@FUZZ
+@given(data=damaged_bytes(HAND_NPY.read_bytes()[:4096]))
+def test_damaged_hand_npy_loads_or_names_the_problem(data: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "hand.npy"
+        path.write_bytes(data)
+        check_reader(load_hand_keypoints, path)
+
+
+# -- retargeted clips (.npz) -----------------------------------------------------------------------------
+
+
+def _clip_fields() -> dict[str, Any]:
+    """The fields of a clip as MotionClip.save writes them: 3 CMU frames retargeted onto G1."""
+    from robolearn.retarget.api import retarget_file
+
+    with tempfile.TemporaryDirectory() as d:
+        path = retarget_file(CMU_BVH, "g1", frames=(0, 3)).clip.save(Path(d) / "clip.npz")
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+
+
+@pytest.fixture(scope="module")
+def clip_fields() -> dict[str, Any]:
+    return _clip_fields()
+
+
+def _check_clip(clip: MotionClip | None) -> None:
+    if clip is None:
+        return
+    assert clip.qpos.shape == (clip.num_frames, len(clip.joint_names) + 7 * clip.has_root)
+    assert np.isfinite(clip.qpos).all() and np.isfinite(clip.body_pos).all()
+    assert clip.fps > 0 and np.isfinite(clip.fps)
+    assert clip.body_pos.shape == (clip.num_frames, len(clip.body_names), 3)
+
+
+@FUZZ
+@given(data=st.data())
+def test_clip_fields_load_or_name_the_problem(clip_fields, data):
+    fields = data.draw(mutate_fields(clip_fields, ARRAYS))
+    with tempfile.TemporaryDirectory() as d:
+        _check_clip(check_reader(MotionClip.load, write_npz(d, "clip.npz", fields)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_damaged_clip_file_loads_or_names_the_problem(clip_fields, data):
+    with tempfile.TemporaryDirectory() as d:
+        raw = write_npz(d, "clip.npz", clip_fields).read_bytes()
+        path = Path(d) / "damaged.npz"
+        path.write_bytes(data.draw(damaged_bytes(raw)))
+        _check_clip(check_reader(MotionClip.load, path))
