@@ -129,7 +129,7 @@ def main(args: RetargetArgs) -> int:
         return 0
     except (RetargetInputError, KeyError, ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
-        return 1
+        return 2  # a usage error, like every other verb's
 
 
 def _main_batch(args: RetargetArgs, console: Console) -> int:
