@@ -268,6 +268,8 @@ def upgrade_env_config(env: Any) -> Any:
         env["commands"] = {"base_velocity": dict(commands)}
     events = env.get("events")
     if isinstance(events, dict) and any(_moved_goal(e) for e in events.values()):
+        if not isinstance(env.get("commands") or {}, dict):
+            raise RunError(f"commands: expected a mapping, got {env['commands']!r}")
         env["events"], commands = {}, dict(env.get("commands") or {})
         for key, event in events.items():
             moved = _moved_goal(event)
@@ -277,10 +279,10 @@ def upgrade_env_config(env: Any) -> Any:
             name, fields, keep = moved
             if keep is not None:
                 env["events"][key] = {**event, "func": keep, "params": {}}
-            command = commands[name] = dict(commands.get(name) or {})
             params = event.get("params") or {}
-            if not isinstance(params, dict) or not isinstance(command, dict):
+            if not isinstance(params, dict) or not isinstance(commands.get(name) or {}, dict):
                 raise RunError(f"events.{key}.params: expected a mapping, got {params!r}")
+            command = commands[name] = dict(commands.get(name) or {})
             command.update({fields[p]: v for p, v in params.items() if p in fields})
             unknown = sorted(set(params) - set(fields))
             if unknown:

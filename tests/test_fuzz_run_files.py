@@ -206,10 +206,13 @@ CKPT = next((SKILL / "checkpoints").glob("model_*.pt"))
 
 
 def _check_checkpoint(run: Path, ckpt: Path) -> None:
+    """A loaded checkpoint holds a state dict; a bad one is named, with the run's earlier good one."""
+    good = run / "checkpoints" / "model_000001.pt"
+    shutil.copy(CKPT, good)
     try:
         _, state = load_checkpoint(run, ckpt)
     except RunError as exc:
-        assert str(ckpt) in str(exc)
+        assert str(ckpt) in str(exc) and f"the previous good checkpoint is {good}" in str(exc)
         return
     weights = state.get("student_state_dict") or state.get("actor_state_dict")
     assert isinstance(weights, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items())
