@@ -46,13 +46,17 @@ def read_numpy(path: Path, what: str) -> np.ndarray | dict[str, np.ndarray]:
             with loaded as z:
                 return {k: z[k] for k in z.files}
     except Exception as exc:
-        raise RetargetInputError(path, "file", f"not a readable {what} ({type(exc).__name__}: {exc})") from None
+        raise RetargetInputError(
+            path, "file", f"not a readable {what} ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     loaded = read_numpy(path, what)
     if not isinstance(loaded, dict):
-        raise RetargetInputError(path, "file", f"a single .npy array; expected a {what} (.npz of named arrays)")
+        raise RetargetInputError(
+            path, "file", f"a single .npy array; expected a {what} (.npz of named arrays)"
+        )
     return loaded
 
 
@@ -63,7 +67,9 @@ def as_number(value: Any, source: str | Path, field: str, positive: bool = True)
         raise RetargetInputError(source, field, f"expected one number, got {_describe(value)}")
     number = float(a.reshape(-1)[0])
     if not np.isfinite(number) or (positive and number <= 0):
-        raise RetargetInputError(source, field, f"expected a finite number{' > 0' if positive else ''}, got {number}")
+        raise RetargetInputError(
+            source, field, f"expected a finite number{' > 0' if positive else ''}, got {number}"
+        )
     return number
 
 
@@ -91,7 +97,9 @@ def as_names(value: Any, source: str | Path, field: str) -> list[str]:
         raise RetargetInputError(source, field, "expected a list of strings")
     a = np.asarray(value) if not isinstance(value, (dict, str)) else np.asarray(None)
     if a.ndim != 1 or a.size == 0 or a.dtype.kind != "U":
-        raise RetargetInputError(source, field, f"expected a 1-D list of >= 1 strings, got {_describe(value)}")
+        raise RetargetInputError(
+            source, field, f"expected a 1-D list of >= 1 strings, got {_describe(value)}"
+        )
     names = [str(n) for n in a]
     if not all(names):
         raise RetargetInputError(source, field, "empty name")

@@ -136,7 +136,9 @@ class PolicyMetadata:
         for i, c in enumerate(_list(data, "commands", where, dict)):
             rng = c.get("range")
             if not isinstance(rng, (list, tuple)) or len(rng) != 2 or not all(_is_finite(v) for v in rng):
-                raise PolicySpecError(f"{where}: commands[{i}].range must be [low, high] (finite numbers), got {rng!r}")
+                raise PolicySpecError(
+                    f"{where}: commands[{i}].range must be [low, high] (finite numbers), got {rng!r}"
+                )
             commands.append(CommandSpec(str(c.get("name", "")), (float(rng[0]), float(rng[1]))))
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["observation_terms"] = parsed_terms

@@ -189,7 +189,10 @@ def test_export_checkpoint_without_weights_exits_2(tmp_path, capsys):
 
 
 BAD_CONFIGS = {
-    "  num_envs: 256\n  decimation": ("  num_envs: lots\n  decimation", "env.num_envs: expected int or float"),
+    "  num_envs: 256\n  decimation": (
+        "  num_envs: lots\n  decimation",
+        "env.num_envs: expected int or float",
+    ),
     "task: H1-Skill-Squat": ("task: H1-Skill-Sqaut", "unknown task 'H1-Skill-Sqaut'"),
     "seed: 0": ("seed: [0]", "'seed' must be a int"),
     "  rewards:\n": ("  rewards: 3\n  old_rewards:\n", "env.rewards: expected a mapping"),
@@ -232,7 +235,9 @@ def test_eval_config_yaml_not_utf8_exits_2(tmp_path, capsys):
     ],
 )
 def test_train_bad_override_exits_2_and_makes_no_run_folder(tmp_path, capsys, flags, message):
-    rc = main(["train", "H1-Skill-Squat", "--logdir", str(tmp_path / "runs"), "--max-iterations", "1", *flags])
+    rc = main(
+        ["train", "H1-Skill-Squat", "--logdir", str(tmp_path / "runs"), "--max-iterations", "1", *flags]
+    )
     assert_named_error(capsys, rc, message)
     assert not (tmp_path / "runs").exists()
 

@@ -176,7 +176,9 @@ def _check_spec(run: Path) -> None:
     for f in dataclasses.fields(spec.env):  # every field has its default's type (None: any)
         value, ref = getattr(spec.env, f.name), getattr(default, f.name)
         if ref is not None and value is not None and not callable(ref):
-            assert isinstance(value, type(ref)) or (isinstance(ref, (int, float)) and isinstance(value, (int, float))), f.name
+            assert isinstance(value, type(ref)) or (
+                isinstance(ref, (int, float)) and isinstance(value, (int, float))
+            ), f.name
     assert isinstance(spec.seed, int) and isinstance(spec.device, str)
 
 
@@ -215,7 +217,9 @@ def _check_checkpoint(run: Path, ckpt: Path) -> None:
         assert str(ckpt) in str(exc) and f"the previous good checkpoint is {good}" in str(exc)
         return
     weights = state.get("student_state_dict") or state.get("actor_state_dict")
-    assert isinstance(weights, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items())
+    assert isinstance(weights, dict) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+    )
 
 
 @settings(FUZZ, max_examples=max(10, EXAMPLES // 3))  # each case unpickles a 100 kB file twice

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,15 +55,16 @@ def load_hand_keypoints(path: str | Path, fps: float = 30.0, side: str = "right"
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
     loaded = read_numpy(path, "hand keypoint .npy/.npz")
+    fields: dict[str, Any] = {"fps": fps, "side": side}
     if isinstance(loaded, np.ndarray):
-        kp = loaded
+        fields["keypoints"] = loaded
+    elif "keypoints" not in loaded:
+        raise RetargetInputError(path, "keypoints", "missing; expected keypoints [T, 21, 3] and fps")
     else:
-        if "keypoints" not in loaded:
-            raise RetargetInputError(path, "keypoints", "missing; expected keypoints [T, 21, 3] and fps")
-        kp = loaded["keypoints"]
-        fps = loaded.get("fps", fps)
-        side = loaded.get("side", side)
-    kp = check_hand_array(kp, path)
-    fps = as_number(fps, path, "fps")
-    side = as_choice(side, path, "side", ("right", "left"))
-    return HandSequence(kp, fps, str(path), side)
+        fields.update(loaded)
+    return HandSequence(
+        check_hand_array(fields["keypoints"], path),
+        as_number(fields["fps"], path, "fps"),
+        str(path),
+        as_choice(fields["side"], path, "side", ("right", "left")),
+    )

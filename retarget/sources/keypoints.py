@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError, as_choice, as_float_array, as_names, as_number, check_finite, read_npz
+from ..errors import (
+    RetargetInputError,
+    as_choice,
+    as_float_array,
+    as_names,
+    as_number,
+    check_finite,
+    read_npz,
+)
 from .motion import UP_TO_Z, HumanMotion
 
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
