@@ -107,6 +107,8 @@ class ActionManager:
             start += d
         self.action = torch.zeros(env.num_envs, self.dim, device=env.device)
         self.prev_action = torch.zeros_like(self.action)
+        self.nonfinite = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+        """(N,) worlds whose last action had a NaN or inf (replaced by zeros; the env resets them)."""
         self._unclaimed = self._unclaimed_defaults()
 
     def _check_overlaps(self) -> None:
@@ -176,6 +178,15 @@ class ActionManager:
             )
         self.prev_action[:] = self.action
         action = action.to(self.env.device)
+        # A NaN or inf anywhere in a world's action makes the whole action of that world zeros (each term's
+        # neutral: default pose for position targets, no velocity or effort) before any term sees it. Sent
+        # on, MuJoCo would zero that world's controls itself and warn, but the NaN would stay in last_action
+        # (an observation) and action-rate rewards. The env then resets the world and counts it
+        # (Sim/nan_resets), so the zeros act for one step at most.
+        finite = torch.isfinite(action).all(-1)
+        self.nonfinite = ~finite
+        if not bool(finite.all()):
+            action = torch.where(finite.unsqueeze(-1), action, torch.zeros_like(action))
         for name, term in self.terms.items():
             sl = self._slices[name]
             self.action[:, sl] = term.process(action[:, sl])
