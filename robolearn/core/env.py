@@ -134,7 +134,9 @@ class ManagerBasedRlEnv:
 
         # Worlds whose state went NaN/inf (or whose controls did) and worlds the policy sent a NaN/inf action
         # (the action manager already replaced it by zeros): reset and counted, their last step's reward is 0.
-        bad = self.sim.diverged().to(self.device) | self.action_manager.nonfinite
+        bad = self.sim.diverged().to(self.device)
+        if self.action_manager.any_nonfinite:
+            bad = bad | self.action_manager.nonfinite
         any_bad = bool(bad.any())
         if any_bad:
             bad_ids = bad.nonzero(as_tuple=True)[0]
