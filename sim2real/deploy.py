@@ -48,7 +48,7 @@ def onnx_session(path: str | Path, threads: int = 1):
         raise FileNotFoundError(f"{path}: no such ONNX file (export the run: robolearn export <run>)")
     if path.stat().st_size == 0:
         raise OnnxModelError(
-            f"{path}: the ONNX file is empty (0 bytes); export the run again (robolearn export)"
+            f"{path}: the ONNX file is empty (0 bytes); export the run again (robolearn export <run>)"
         )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
