@@ -56,7 +56,11 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
         line_no, tok = toks[i]
         i += 1
         if tok in ("ROOT", "JOINT"):
-            (name,) = expect(1, f"{tok} name")
+            # the name is the rest of the line: 3ds Max Biped exports name joints 'Bip01 L Thigh'
+            words = expect(1, f"{tok} name")
+            while i < len(toks) and toks[i][0] == line_no and toks[i][1] != "{":
+                words += expect(1, f"{tok} name")
+            name = " ".join(words)
             joints.append(BvhJoint(name, stack[-1] if stack else -1, np.zeros(3), []))
             if tok == "ROOT" and stack:
                 raise RetargetInputError(path, "HIERARCHY", f"nested ROOT at line {line_no}")
