@@ -85,7 +85,9 @@ def retarget_motion(
     foot_xy = np.stack([body_pos[:, model.body(f).id - 1, :2] for f in feet], axis=1)
     skating, penetration = foot_metrics(heights, foot_xy, motion.fps)
     rest = mujoco_qpos_from_pinocchio(solver.q_rest[None], has_free_joint=True)
-    standing = float(solver.rest_points[BODY_POINTS.index("pelvis"), 2] - lowest_foot_height(model, rest, feet)[0])
+    standing = float(
+        solver.rest_points[BODY_POINTS.index("pelvis"), 2] - lowest_foot_height(model, rest, feet)[0]
+    )
     robot_height, robot_tilt = posture(robot_pts, standing)
     human_height, human_tilt = posture(res.targets, standing)
     metrics = RetargetMetrics(

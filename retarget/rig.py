@@ -140,13 +140,11 @@ def _by_aliases(names: list[str], parsed: list[JointName]) -> dict[str, int]:
     low = {n.lower(): i for i, n in enumerate(names)}
     out: dict[str, int] = {}
     for point in BODY_POINTS:
-        idx = next((low[a.lower()] for a in ALIASES[point] if a.lower() in low), None)
-        if idx is None:
-            side, _, part = point.rpartition("_")
-            idx = next(
-                (j for j, n in enumerate(parsed) if n.part == part and n.side == (side or None)), None
-            )
-        if idx is not None and idx not in out.values():
+        side, _, part = point.rpartition("_")
+        exact = [low[a.lower()] for a in ALIASES[point] if a.lower() in low]
+        fits = [j for j, n in enumerate(parsed) if n.part == part and n.side == (side or None)]
+        idx = next((j for j in exact + fits if j not in out.values()), None)
+        if idx is not None:
             out[point] = idx
     return out
 
@@ -271,7 +269,9 @@ def load_skeleton_map(path: str | Path) -> dict[str, str]:
         raise RetargetInputError(path, "file", "expected a mapping of 'canonical_point: joint name' lines")
     for point, joint in data.items():
         if point not in BODY_POINTS:
-            raise RetargetInputError(path, str(point), f"unknown canonical point; expected one of {BODY_POINTS}")
+            raise RetargetInputError(
+                path, str(point), f"unknown canonical point; expected one of {BODY_POINTS}"
+            )
         if not isinstance(joint, str) or not joint:
             raise RetargetInputError(path, str(point), f"got {joint!r}; expected a joint name (a string)")
     return {str(k): str(v) for k, v in data.items()}
@@ -285,7 +285,9 @@ def _apply_map(names: list[str], overrides: dict[str, str], source: str) -> dict
         if joint not in names:
             close = difflib.get_close_matches(joint, names, n=3) or names[:8]
             raise RetargetInputError(
-                source, point, f"skeleton map names joint {joint!r}, which is not in the file; closest: {close}"
+                source,
+                point,
+                f"skeleton map names joint {joint!r}, which is not in the file; closest: {close}",
             )
         out[point] = names.index(joint)
     return out

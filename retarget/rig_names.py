@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 _WORDS = (
     "left right l r up upper low lower fore leg legs arm arms thigh shin calf crus knee hip hips joint foot "
@@ -96,7 +96,7 @@ class JointName:
 def _segment(token: str) -> list[str]:
     """Split a glued lowercase token into vocabulary words ('leftupleg' -> left up leg), or keep it whole."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(i: int) -> tuple[str, ...] | None:
         if i == len(token):
             return ()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import RetargetInputError
 from .sources.motion import HumanMotion
 
 # Canonical keypoints and their parent in the scaling tree (bone = parent -> child).
@@ -83,7 +82,9 @@ def match_body_points(names: list[str]) -> dict[str, int]:
     return out
 
 
-def body_points(motion: HumanMotion, skeleton_map: dict[str, str] | None = None) -> tuple[np.ndarray, list[str]]:
+def body_points(
+    motion: HumanMotion, skeleton_map: dict[str, str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Canonical keypoint positions [T, P, 3] (P = BODY_POINTS, NaN where optional and absent) and the
     source joint name per point. The map is the reader's (meta['body_map']) unless `skeleton_map` is
     given; otherwise it is found by name and hierarchy (retarget.rig.map_skeleton)."""

@@ -76,19 +76,33 @@ def _split_side(name: str) -> tuple[str, str]:
 
 
 _CENTRE_BLENDER = dict(
-    zip(["Hips", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head"], "hips spine spine.001 spine.002 neck neck.001 head".split(), strict=True)
+    zip(
+        ["Hips", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head"],
+        "hips spine spine.001 spine.002 neck neck.001 head".split(),
+        strict=True,
+    )
 )
 _CENTRE_BIPED = dict(
     zip(
         ["Hips", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head"],
-        ["Bip01 Pelvis", "Bip01 Spine", "Bip01 Spine1", "Bip01 Spine2", "Bip01 Neck", "Bip01 Neck1", "Bip01 Head"],
+        [
+            "Bip01 Pelvis",
+            "Bip01 Spine",
+            "Bip01 Spine1",
+            "Bip01 Spine2",
+            "Bip01 Neck",
+            "Bip01 Neck1",
+            "Bip01 Head",
+        ],
         strict=True,
     )
 )
 _BLENDER = {
     n: _CENTRE_BLENDER.get(n) or f"{_BLENDER_SIDE[_split_side(n)[1]]}.{_split_side(n)[0]}" for n in _CMU
 }
-_BIPED = {n: _CENTRE_BIPED.get(n) or f"Bip01 {_split_side(n)[0]} {_BIPED_SIDE[_split_side(n)[1]]}" for n in _CMU}
+_BIPED = {
+    n: _CENTRE_BIPED.get(n) or f"Bip01 {_split_side(n)[0]} {_BIPED_SIDE[_split_side(n)[1]]}" for n in _CMU
+}
 STYLES = {
     # style: (joint names, static root name or None, rotation order, six channels on every joint)
     "mixamo": (_MIXAMO, "mixamorig:Reference", "XYZ", True),
@@ -117,7 +131,7 @@ def write_rig(
     joints = src.joints
     turn = [np.eye(3) for _ in joints]  # constant rotation C_j: new joint frame = old frame @ C_j
     if bones_along_x:
-        for j, joint in enumerate(joints):
+        for j in range(len(joints)):
             kids = [k for k, c in enumerate(joints) if c.parent == j and np.linalg.norm(c.offset) > 1e-9]
             if kids:
                 d = joints[kids[0]].offset / np.linalg.norm(joints[kids[0]].offset)
@@ -129,14 +143,21 @@ def write_rig(
         rot_ch = [c[0] for c in joint.channels if c.endswith("rotation")]
         rot_vals = vals[:, [k for k, c in enumerate(joint.channels) if c.endswith("rotation")]]
         local_rot.append(
-            Rotation.from_euler("".join(rot_ch).upper(), rot_vals, degrees=True).as_matrix() if rot_ch else None
+            Rotation.from_euler("".join(rot_ch).upper(), rot_vals, degrees=True).as_matrix()
+            if rot_ch
+            else None
         )
         if joint.parent < 0:
             trans = vals[:, :3]
     T = len(values)
     lines, data = ["HIERARCHY"], []
     if static_root is not None:
-        lines += [f"ROOT {static_root}", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Xrotation Yrotation Zrotation"]
+        lines += [
+            f"ROOT {static_root}",
+            "{",
+            "OFFSET 0 0 0",
+            "CHANNELS 6 Xposition Yposition Zposition Xrotation Yrotation Zrotation",
+        ]
         data.append(np.zeros((T, 6)))
     pos_ch = ["Xposition", "Yposition", "Zposition"]
     rot_names = [f"{a}rotation" for a in order]
@@ -278,7 +299,9 @@ def test_unmappable_rig_names_the_missing_points_and_the_fix(tmp_path):
     from robolearn.retarget.cli import RetargetArgs, main
 
     bad = _broken_rig(tmp_path)
-    with pytest.raises(RetargetInputError, match=r"broken\.bvh.*no joint found for \['pelvis', 'left_hip'") as err:
+    with pytest.raises(
+        RetargetInputError, match=r"broken\.bvh.*no joint found for \['pelvis', 'left_hip'"
+    ) as err:
         retarget_file(bad, "g1")
     msg = str(err.value)
     assert "--skeleton-map" in msg and "\n  right_knee: " in msg and "\n  left_elbow: " in msg
@@ -294,7 +317,9 @@ def test_unmappable_rig_names_the_missing_points_and_the_fix(tmp_path):
     assert main(RetargetArgs(input=bad, robot="g1", out=out, skeleton_map=smap)) == 0
     res = retarget_file(bad, "g1", skeleton_map=smap)
     assert res.metrics.upright_problem is None
-    assert set(load_bvh(bad, skeleton_map={p: names[n] for p, n in ref_map.items()}).meta["body_map_how"].values()) == {"map"}
+    assert set(
+        load_bvh(bad, skeleton_map={p: names[n] for p, n in ref_map.items()}).meta["body_map_how"].values()
+    ) == {"map"}
 
 
 def test_skeleton_map_errors_name_file_and_point(tmp_path):
@@ -307,7 +332,9 @@ def test_skeleton_map_errors_name_file_and_point(tmp_path):
         retarget_file(CLIP, "g1", skeleton_map=smap)
     # an override wins over the name match
     m = load_bvh(CLIP, skeleton_map={"left_hand": "LeftFingerBase"})
-    assert m.meta["body_map"]["left_hand"] == "LeftFingerBase" and m.meta["body_map_how"]["left_hand"] == "map"
+    assert (
+        m.meta["body_map"]["left_hand"] == "LeftFingerBase" and m.meta["body_map_how"]["left_hand"] == "map"
+    )
 
 
 def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):

@@ -257,7 +257,9 @@ def load_bvh(
             try:
                 units = _detect_units(leg_length(pos, bmap))
             except ValueError as exc:
-                raise RetargetInputError(path, "HIERARCHY", f"cannot infer units ({exc}); pass units=") from None
+                raise RetargetInputError(
+                    path, "HIERARCHY", f"cannot infer units ({exc}); pass units="
+                ) from None
     to_z = UP_TO_Z[up_key]
     return HumanMotion(
         names=names,
@@ -273,10 +275,6 @@ def load_bvh(
             "facing": facing,
             "num_channels": sum(len(j.channels) for j in bvh.joints),
             "num_joints": sum(not j.end_site for j in bvh.joints),
-            **(
-                {"body_map": bmap.names(names), "body_map_how": bmap.how}
-                if bmap is not None
-                else {}
-            ),
+            **({"body_map": bmap.names(names), "body_map_how": bmap.how} if bmap is not None else {}),
         },
     )
