@@ -5,6 +5,7 @@ T-pose) must give the same robot motion; rigs that cannot be mapped say how to f
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -243,6 +244,8 @@ def test_lying_clip_is_never_good(reference):
     assert m.robot_pelvis_height_ratio < 0.5 and m.robot_torso_tilt_deg > 60
     assert m.verdict.startswith("check: not upright") and "up axis" in m.verdict
     assert ref.metrics.verdict == "good" and ref.metrics.robot_torso_tilt_deg < 20
+    fallen = replace(ref.metrics, robot_pelvis_height_ratio=0.2, robot_torso_tilt_deg=80.0)
+    assert fallen.verdict.startswith("check: robot not upright while the human is")
 
 
 @pytest.mark.parametrize(
