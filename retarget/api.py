@@ -146,11 +146,14 @@ def retarget_file(
     frames: tuple[int, int | None] | None = None,
     progress: Callable[[int], None] | None = None,
     skeleton_map: str | Path | dict[str, str] | None = None,
+    units: str = "auto",
+    up: str = "auto",
 ) -> RetargetResult:
     """Load any supported body source (BVH, keypoints) and retarget it onto `robot`.
 
     `skeleton_map`: a YAML file (or dict) of 'canonical point: source joint name' overriding the body map
-    found by joint names and hierarchy (retarget.rig)."""
+    found by joint names and hierarchy (retarget.rig). `units`/`up`: a BVH's length unit and up axis
+    ('auto': read off the motion; see sources.bvh.load_bvh)."""
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(
@@ -159,7 +162,7 @@ def retarget_file(
         )
     if isinstance(skeleton_map, (str, Path)):
         skeleton_map = load_skeleton_map(skeleton_map)
-    motion = load_motion(path, skeleton_map)
+    motion = load_motion(path, skeleton_map, units, up)
     if frames is not None:
         motion = motion.slice(*frames)
     return retarget_motion(motion, robot, fps=fps, progress=progress)

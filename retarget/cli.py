@@ -45,6 +45,10 @@ class RetargetArgs:
     skeleton_map: Path | None = None
     """YAML file of 'canonical_point: source joint name' lines overriding the body map found by joint
     names and hierarchy (see --inspect for the points and the map in use)."""
+    units: str = "auto"
+    """BVH length unit: auto (read off the motion), m, cm, mm, inch or cmu."""
+    up: str = "auto"
+    """BVH up axis: auto (read off the motion), x, y, z or, for upside-down rigs, --up=-y (etc.)."""
     inspect: bool = False
     """Print the input's hierarchy, frame rate, units, up axis, facing and body map; retarget nothing."""
 
@@ -63,6 +67,8 @@ def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
         frames=(args.start, args.stop),
         progress=progress,
         skeleton_map=args.skeleton_map,
+        units=args.units,
+        up=args.up,
     )
     result.clip.save(out)
     return result
@@ -135,7 +141,11 @@ def main(args: RetargetArgs) -> int:
             from .sources import load_motion
 
             overrides = load_skeleton_map(args.skeleton_map) if args.skeleton_map else None
-            n = load_motion(args.input, overrides).slice(args.start, args.stop).num_frames
+            n = (
+                load_motion(args.input, overrides, args.units, args.up)
+                .slice(args.start, args.stop)
+                .num_frames
+            )
             task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
             result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
             if args.video is not None:
@@ -163,7 +173,7 @@ def _inspect(args: RetargetArgs, console: Console) -> int:
 
     assert args.input is not None, "--inspect needs an input file"
     overrides = load_skeleton_map(args.skeleton_map) if args.skeleton_map else None
-    listing, error = inspect_source(args.input, overrides)
+    listing, error = inspect_source(args.input, overrides, args.units, args.up)
     console.print(listing, markup=False, highlight=False)
     if error is not None:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)

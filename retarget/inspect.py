@@ -28,7 +28,9 @@ def _hierarchy_lines(path: Path) -> list[str]:
     return lines
 
 
-def inspect_source(path: str | Path, skeleton_map: dict[str, str] | None = None) -> tuple[str, str | None]:
+def inspect_source(
+    path: str | Path, skeleton_map: dict[str, str] | None = None, units: str = "auto", up: str = "auto"
+) -> tuple[str, str | None]:
     """(listing, error): the listing always has what could be read; error says why the body map failed."""
     from .sources import load_motion
 
@@ -37,7 +39,7 @@ def inspect_source(path: str | Path, skeleton_map: dict[str, str] | None = None)
     if path.suffix.lower() == ".bvh":
         lines += ["hierarchy (channels: position/rotation, in file order):", *_hierarchy_lines(path)]
     try:
-        motion = load_motion(path, skeleton_map)
+        motion = load_motion(path, skeleton_map, units, up)
     except RetargetInputError as exc:
         return "\n".join(lines), str(exc)
     meta = motion.meta

@@ -342,7 +342,8 @@ def _missing_message(missing: list[str], joints: dict[str, int], names: list[str
     unmapped = [n for j, n in enumerate(names) if j not in joints.values() and not n.endswith("_end")]
     return (
         f"no joint found for {missing} by name or by hierarchy; joints not mapped: {unmapped}. "
-        "Put the missing points in a YAML file and pass it with --skeleton-map, e.g.:\n" + "\n".join(lines)
+        "`robolearn retarget --inspect <file>` lists the hierarchy. Put the missing points in a YAML file "
+        "and pass it with --skeleton-map, e.g.:\n" + "\n".join(lines)
     )
 
 

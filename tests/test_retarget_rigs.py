@@ -248,6 +248,16 @@ def test_lying_clip_is_never_good(reference):
     assert fallen.verdict.startswith("check: robot not upright while the human is")
 
 
+def test_report_flags_a_lying_clip(tmp_path, capsys):
+    from robolearn.retarget.cli import RetargetArgs, main
+
+    out = tmp_path / "lying.npz"
+    args = RetargetArgs(input=CLIP, robot="g1", out=out, up="z", start=FRAMES[0], stop=FRAMES[1], report=True)
+    assert main(args) == 0 and out.is_file()
+    text = " ".join(w for w in capsys.readouterr().out.split() if w != "│")  # table cells may wrap
+    assert "verdict" in text and "check: not upright" in text and "good" not in text
+
+
 @pytest.mark.parametrize(
     "name,side,part",
     [
