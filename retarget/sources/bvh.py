@@ -164,6 +164,31 @@ def _detect_units(leg: float) -> str:
     raise ValueError(f"thigh + shin is {leg:.3g} units, which matches none of m, CMU units, inch, cm or mm")
 
 
+def _rest_pose(joints: list[BvhJoint]) -> np.ndarray:
+    rest = np.zeros((len(joints), 3))
+    for j, joint in enumerate(joints):
+        rest[j] = joint.offset + (rest[joint.parent] if joint.parent >= 0 else 0)
+    return rest
+
+
+def _rest_up(names: list[str], rest: np.ndarray) -> str:
+    """Fallback for files the body map cannot read: the dominant axis of feet-to-head in the rest pose."""
+    low = [n.lower() for n in names]
+    head = [i for i, n in enumerate(low) if "head" in n]
+    feet = [i for i, n in enumerate(low) if any(k in n for k in ("foot", "ankle", "toe"))]
+    if not head or not feet:
+        return "+y"  # the BVH convention
+    return _snap_axis(rest[head].mean(0) - rest[feet].mean(0))
+
+
+def _rest_units(height: float) -> str:
+    """Fallback: the unit whose scale puts the rest-pose height in a human range (1.0-2.3 m)."""
+    for unit in ("m", "cmu", "inch", "cm", "mm"):
+        if 0.9 <= height * UNIT_SCALES[unit] <= 2.3:
+            return unit
+    raise ValueError(f"rest-pose height {height:.3g} units does not match m, CMU units, inch, cm or mm")
+
+
 @dataclass
 class BvhData:
     """A BVH file read as is: joints (end sites included), frame time, global positions [T, J, 3] and
@@ -228,7 +253,9 @@ def load_bvh(
     reads both off the motion, never off the rest pose alone (rigs whose bones lie along a local axis in
     rest are not standing in it): up points from the ankles to the shoulders, averaged over all frames,
     and the unit puts thigh + shin in a human range. `skeleton_map` (canonical point -> joint name)
-    overrides the body map found by name and hierarchy (retarget.rig), kept in meta['body_map'].
+    overrides the body map found by name and hierarchy (retarget.rig), kept in meta['body_map']. A file
+    with no body map (not a humanoid, or limbs not found) still loads, units and up read off its rest
+    pose as before (meta['units_up_from']); retargeting it as a body then says which points are missing.
     End sites are kept as joints named '<parent>_end' (they carry toe/head/finger tips).
     """
     from ..rig import leg_length, map_skeleton, motion_axes
@@ -244,22 +271,26 @@ def load_bvh(
     try:
         bmap = map_skeleton(names, bvh.parents, pos, skeleton_map, str(path))
     except RetargetInputError:
-        if up == "auto" or units == "auto":
-            raise
-        bmap = None  # units and up given: the file still loads, body retargeting will say what is missing
-    facing = "?"
-    if bmap is not None:
-        up_vec, fwd = motion_axes(pos, bmap)
-        if up_key == "auto":
-            up_key = _snap_axis(up_vec)
-        facing = _snap_axis(fwd)
-        if units == "auto":
-            try:
-                units = _detect_units(leg_length(pos, bmap))
-            except ValueError as exc:
-                raise RetargetInputError(
-                    path, "HIERARCHY", f"cannot infer units ({exc}); pass units="
-                ) from None
+        if skeleton_map:
+            raise  # the user's map is wrong or incomplete: say so now
+        bmap = None  # not a body we can map (a hand, a prop): read it the old way; body_points will say why
+    facing, found_from = "?", "motion"
+    try:
+        if bmap is not None:
+            up_vec, fwd = motion_axes(pos, bmap)
+            up_key = _snap_axis(up_vec) if up_key == "auto" else up_key
+            facing = _snap_axis(fwd)
+            units = _detect_units(leg_length(pos, bmap)) if units == "auto" else units
+        else:
+            found_from = "rest pose"
+            rest = _rest_pose(bvh.joints)
+            up_key = _rest_up(names, rest) if up_key == "auto" else up_key
+            height = float(np.ptp(UP_TO_Z[up_key] @ rest.T, axis=1)[2])
+            units = _rest_units(height) if units == "auto" else units
+    except ValueError as exc:
+        raise RetargetInputError(
+            path, "HIERARCHY", f"cannot infer units/up axis ({exc}); pass units= and up="
+        ) from None
     to_z = UP_TO_Z[up_key]
     return HumanMotion(
         names=names,
@@ -273,6 +304,7 @@ def load_bvh(
             "units": units,
             "up_axis": up_key.lstrip("+"),
             "facing": facing,
+            "units_up_from": found_from,
             "num_channels": sum(len(j.channels) for j in bvh.joints),
             "num_joints": sum(not j.end_site for j in bvh.joints),
             **({"body_map": bmap.names(names), "body_map_how": bmap.how} if bmap is not None else {}),
