@@ -114,7 +114,10 @@ def _by_names(tree: _Tree, parsed: list[JointName]) -> dict[str, int]:
         elbow = shallow(cls(side, "elbow"))
         shoulder = deep(cls(side, "shoulder", None if elbow is None else tree.ancestors(elbow)))
         wrist = shallow(cls(side, "wrist", under(elbow if elbow is not None else shoulder)))
-        hands = cls(side, "hand", under(wrist)) if wrist is not None else []
+        # SMPL's 'L_Hand' and CMU-3dsMax's 'lhand' read as wrists: below the wrist they are the hand
+        hands = (
+            cls(side, "hand", under(wrist)) + cls(side, "wrist", under(wrist)) if wrist is not None else []
+        )
         hand = max(hands, key=lambda j: (parsed[j].hand_rank, tree.depth[j]), default=None)
         for part, j in zip(_LEG + _ARM, (hip, knee, ankle, toe, shoulder, elbow, wrist, hand), strict=True):
             if j is not None:

@@ -363,3 +363,51 @@ def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):
     assert main(RetargetArgs(input=bad, inspect=True)) == 1
     out = capsys.readouterr().out
     assert "joint06" in out and "--skeleton-map" in out
+
+
+# Two published skeletons, by hierarchy and names only: SMPL's 24-joint kinematic tree (its 'L_Foot' is
+# the ball of the foot, 'L_Shoulder' the upper arm) and the Unreal mannequin (clavicles, twist bones, IK
+# helper bones under the root whose names also say 'foot').
+SMPL = (
+    "Pelvis L_Hip R_Hip Spine1 L_Knee R_Knee Spine2 L_Ankle R_Ankle Spine3 L_Foot R_Foot Neck L_Collar "
+    "R_Collar Head L_Shoulder R_Shoulder L_Elbow R_Elbow L_Wrist R_Wrist L_Hand R_Hand"
+).split()
+SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
+UE = [
+    ("root", -1), ("pelvis", 0), ("spine_01", 1), ("spine_02", 2), ("spine_03", 3), ("clavicle_l", 4),
+    ("upperarm_l", 5), ("lowerarm_l", 6), ("hand_l", 7), ("index_01_l", 8), ("thumb_01_l", 8),
+    ("upperarm_twist_01_l", 6), ("clavicle_r", 4), ("upperarm_r", 12), ("lowerarm_r", 13), ("hand_r", 14),
+    ("middle_01_r", 15), ("neck_01", 4), ("head", 17), ("thigh_l", 1), ("calf_l", 19), ("foot_l", 20),
+    ("ball_l", 21), ("thigh_twist_01_l", 19), ("thigh_r", 1), ("calf_r", 24), ("foot_r", 25), ("ball_r", 26),
+    ("ik_foot_root", 0), ("ik_foot_l", 28), ("ik_foot_r", 28),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "names,parents,expected",
+    [
+        (
+            SMPL,
+            SMPL_PARENTS,
+            {"left_toe": "L_Foot", "left_shoulder": "L_Shoulder", "right_hand": "R_Hand", "spine": "Spine1"},
+        ),
+        (
+            [n for n, _ in UE],
+            [p for _, p in UE],
+            {
+                "left_shoulder": "upperarm_l",
+                "left_ankle": "foot_l",
+                "left_toe": "ball_l",
+                "left_hand": "index_01_l",
+                "spine": "spine_01",
+            },
+        ),
+    ],
+)
+def test_published_skeletons_map_by_name(names, parents, expected):
+    from robolearn.retarget.rig import map_skeleton
+
+    bmap = map_skeleton(names, parents, np.zeros((1, len(names), 3)))
+    got = bmap.names(names)
+    assert {k: got[k] for k in expected} == expected and set(bmap.how.values()) == {"name"}
+    assert len(got) == 18  # every canonical point, hands included
