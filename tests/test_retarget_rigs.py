@@ -319,7 +319,7 @@ def test_unmappable_rig_names_the_missing_points_and_the_fix(tmp_path):
     msg = str(err.value)
     assert "--skeleton-map" in msg and "\n  right_knee: " in msg and "\n  left_elbow: " in msg
     out = tmp_path / "out.npz"
-    assert main(RetargetArgs(input=bad, robot="g1", out=out)) == 1
+    assert main(RetargetArgs(input=bad, robot="g1", out=out)) != 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.bvh"]
 
     # the lines the message asks for, written into a map file, make the same file retarget upright
@@ -360,7 +360,7 @@ def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):
     assert "left_knee: Bip01 L Calf  # name" in out and "left_shoulder: Bip01 L UpperArm  # name" in out
     assert [p.name for p in tmp_path.iterdir()] == ["biped.bvh"]  # nothing written
     bad = _broken_rig(tmp_path)
-    assert main(RetargetArgs(input=bad, inspect=True)) == 1
+    assert main(RetargetArgs(input=bad, inspect=True)) != 0
     out = capsys.readouterr().out
     assert "joint06" in out and "--skeleton-map" in out
 

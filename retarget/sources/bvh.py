@@ -263,7 +263,7 @@ def load_bvh(
     path = Path(path)
     bvh = read_bvh(path)
     names, pos = bvh.names, bvh.positions
-    up_key = up if up == "auto" or up[0] in "+-" else "+" + up
+    up_key = up if up == "auto" or up[:1] in ("+", "-") else "+" + up
     if up_key not in ("auto", *UP_TO_Z) or (units != "auto" and units not in UNIT_SCALES):
         raise RetargetInputError(
             path, "units", f"got units={units!r}, up={up!r}; expected {list(UNIT_SCALES)}, x/y/z or +-x/y/z"
