@@ -51,8 +51,9 @@ def inspect_source(
     if meta.get("format") == "bvh":
         lines.insert(
             2,
-            f"units: {meta['units']}, up axis: {meta['up_axis']}, facing: {meta['facing']} "
-            "(file axes, read off the motion)",
+            f"units: {meta['units']}{' (given)' if units != 'auto' else ''}, "
+            f"up axis: {meta['up_axis']}{' (given)' if up != 'auto' else ''}, facing: {meta['facing']} "
+            f"(file axes; auto ones read off the {meta.get('units_up_from', 'motion')})",
         )
     body_map = meta.get("body_map")
     how = meta.get("body_map_how", {})

@@ -356,7 +356,7 @@ def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):
     path = write_rig(tmp_path / "biped.bvh", *STYLES["biped"])
     assert main(RetargetArgs(input=path, inspect=True)) == 0
     out = capsys.readouterr().out
-    assert "Bip01 L Calf" in out and "units: cmu, up axis: y, facing: +z" in out
+    assert "Bip01 L Calf" in out and "units: cmu, up axis: y, facing: +z (file axes; auto ones read off the motion)" in out
     assert "left_knee: Bip01 L Calf  # name" in out and "left_shoulder: Bip01 L UpperArm  # name" in out
     assert [p.name for p in tmp_path.iterdir()] == ["biped.bvh"]  # nothing written
     bad = _broken_rig(tmp_path)
