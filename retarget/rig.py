@@ -195,13 +195,11 @@ def _side_by_names(tree: _Tree, parsed: list[JointName], a: int, b: int) -> int:
     return int(np.sign(votes))
 
 
-def _by_topology(
-    tree: _Tree, parsed: list[JointName], positions: np.ndarray, start: int
-) -> tuple[dict[str, int], dict[str, int | None]]:
-    """(points, structure) from the hierarchy alone; structure holds the upper-body branch joint."""
+def _by_topology(tree: _Tree, parsed: list[JointName], positions: np.ndarray, start: int) -> dict[str, int]:
+    """Points from the hierarchy below `start` (and the motion, for sides)."""
     hips = tree.branch(start)
     if hips is None:
-        return {}, {}
+        return {}
     big = [c for c in tree.children[hips] if tree.size[c] >= 2]
     upper = max(big, key=lambda c: tree.size[c])
     legs = _pair(tree, [c for c in big if c != upper])
@@ -218,7 +216,7 @@ def _by_topology(
         a, b = (_limb_points(tree, c, lengths, parts) for c in pair)
         chains.append((a, b, _side_by_names(tree, parsed, *pair)))
     if not chains:
-        return out, {}
+        return out
     sides = _sides_by_motion(positions, chains, shoulders if shoulders is not None else upper)
     for (a, b, by_name), by_motion in zip(chains, sides, strict=True):
         left_first = (by_name or by_motion) > 0
@@ -226,7 +224,7 @@ def _by_topology(
             continue  # sides unknown: leave the limb to the --skeleton-map
         for side, pts in (("left", a if left_first else b), ("right", b if left_first else a)):
             out.update({f"{side}_{p}": j for p, j in pts.items()})
-    return out, {"upper": shoulders}
+    return out
 
 
 def _bone_lengths(tree: _Tree, positions: np.ndarray) -> np.ndarray:
@@ -318,9 +316,9 @@ def map_skeleton(
         how = dict.fromkeys(joints, "name")
         roots = [j for j, p in enumerate(parents) if p < 0]
         start = joints.get("pelvis", roots[0] if roots else 0)
-        topo, _ = _by_topology(tree, parsed, positions, start)
-        if "pelvis" not in joints and not topo and roots:
-            topo, _ = _by_topology(tree, parsed, positions, roots[0])
+        topo = _by_topology(tree, parsed, positions, start)
+        if not topo and roots and start != roots[0]:  # a named 'pelvis' that is not where the legs branch
+            topo = _by_topology(tree, parsed, positions, roots[0])
         for point, j in topo.items():
             if point not in joints and j not in joints.values():
                 joints[point], how[point] = j, "topology"
