@@ -55,6 +55,12 @@ def inspect_source(
             f"up axis: {meta['up_axis']}{' (given)' if up != 'auto' else ''}, facing: {meta['facing']} "
             f"(file axes; auto ones read off the {meta.get('units_up_from', 'motion')})",
         )
+    if meta.get("mirrored_axis"):
+        lines.insert(
+            3,
+            f"mirrored across {meta['mirrored_axis']}: the joints named left were on the body's right "
+            "(left-handed axes)",
+        )
     body_map = meta.get("body_map")
     how = meta.get("body_map_how", {})
     if body_map is None:

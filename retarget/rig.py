@@ -372,3 +372,24 @@ def leg_length(positions: np.ndarray, bmap: BodyMap) -> float:
     return float(
         np.mean([bone(f"{s}_hip", f"{s}_knee") + bone(f"{s}_knee", f"{s}_ankle") for s in ("left", "right")])
     )
+
+
+def is_mirrored(positions: np.ndarray, bmap: BodyMap) -> bool:
+    """True if the joints named left sit on the body's right throughout, by the motion (left = up x
+    forward, per frame): the file's axes are left-handed (some game-engine exports), so read as
+    right-handed the body is a mirror image. Only asked of sides that came from names or the map."""
+    if any(bmap.how.get(f"{s}_hip") == "topology" for s in ("left", "right")):
+        return False  # topology took the sides from the motion: they agree with it by construction
+
+    def p(name: str) -> np.ndarray:
+        return positions[:, bmap.joints[name]]
+
+    up = (p("left_shoulder") + p("right_shoulder") - p("left_ankle") - p("right_ankle")) / 2
+    fwd = p("left_toe") - p("left_ankle") + p("right_toe") - p("right_ankle")
+    left = np.cross(up, fwd)
+    left /= np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-12)
+    across = (p("left_hip") - p("right_hip") + p("left_shoulder") - p("right_shoulder")) / 2
+    d = float(np.sum(across * left, axis=-1).mean())
+    return (
+        d < -np.linalg.norm(across, axis=-1).mean() / 3
+    )  # clearly on the wrong side, as in _sides_by_motion

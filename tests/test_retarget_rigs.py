@@ -121,11 +121,13 @@ def write_rig(
     six_channels: bool,
     bones_along_x: bool = False,
     frames: tuple[int, int] = FRAMES,
+    mirror_x: bool = False,
 ) -> Path:
     """CMU 01_01's motion (frames [a, b)) as another rig: new names, rotation order, optionally position
     channels on every joint (the real OFFSET is kept too, so adding instead of replacing would show), a
     static root above the hips, and joint frames turned so each bone lies along its parent's local +X in
-    the rest pose (a rig that is far from a T-pose when all rotations are zero)."""
+    the rest pose (a rig that is far from a T-pose when all rotations are zero), or mirrored across x (a
+    left-handed export: the joints named left end up on the body's right when read right-handed)."""
     src = read_bvh(CLIP)
     rows = [ln.split() for ln in CLIP.read_text().split("MOTION")[1].strip().splitlines()[2:]]
     values = np.array(rows[frames[0] : frames[1]], dtype=float)
@@ -150,6 +152,9 @@ def write_rig(
         )
         if joint.parent < 0:
             trans = vals[:, :3]
+    flip = np.diag([-1.0, 1.0, 1.0]) if mirror_x else np.eye(3)
+    trans = trans @ flip
+    local_rot = [None if r is None else flip @ r @ flip for r in local_rot]
     T = len(values)
     lines, data = ["HIERARCHY"], []
     if static_root is not None:
@@ -169,7 +174,7 @@ def write_rig(
         closing = 0 if j == 0 else depth[j - 1] - depth[j] + 1  # '}' lines before this joint
         lines += ["}"] * closing
         c_parent = turn[parent] if parent >= 0 else np.eye(3)
-        offset = c_parent.T @ joint.offset
+        offset = c_parent.T @ flip @ joint.offset
         if joint.end_site:
             lines += ["End Site", "{", "OFFSET " + " ".join(repr(float(v)) for v in offset)]
             continue
@@ -356,7 +361,10 @@ def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):
     path = write_rig(tmp_path / "biped.bvh", *STYLES["biped"])
     assert main(RetargetArgs(input=path, inspect=True)) == 0
     out = capsys.readouterr().out
-    assert "Bip01 L Calf" in out and "units: cmu, up axis: y, facing: +z (file axes; auto ones read off the motion)" in out
+    assert (
+        "Bip01 L Calf" in out
+        and "units: cmu, up axis: y, facing: +z (file axes; auto ones read off the motion)" in out
+    )
     assert "left_knee: Bip01 L Calf  # name" in out and "left_shoulder: Bip01 L UpperArm  # name" in out
     assert [p.name for p in tmp_path.iterdir()] == ["biped.bvh"]  # nothing written
     bad = _broken_rig(tmp_path)
@@ -411,3 +419,15 @@ def test_published_skeletons_map_by_name(names, parents, expected):
     got = bmap.names(names)
     assert {k: got[k] for k in expected} == expected and set(bmap.how.values()) == {"name"}
     assert len(got) == 18  # every canonical point, hands included
+
+
+def test_left_handed_export_is_mirrored_back(tmp_path, reference):
+    """A left-handed export (x flipped) read as right-handed is a mirror image whose 'Left' limbs are on
+    the body's right: the reader flips it back, and the robot moves as for the original."""
+    motion, ref = reference
+    assert motion.meta["mirrored_axis"] is None
+    path = write_rig(tmp_path / "lh.bvh", {n: n for n in _CMU}, None, "ZYX", False, mirror_x=True)
+    got = load_bvh(path)
+    assert got.meta["mirrored_axis"] == "x"
+    np.testing.assert_allclose(got.positions, motion.positions, atol=1e-9)
+    assert np.abs(retarget_file(path, "g1").clip.qpos - ref.clip.qpos).max() < 1e-6

@@ -258,7 +258,7 @@ def load_bvh(
     pose as before (meta['units_up_from']); retargeting it as a body then says which points are missing.
     End sites are kept as joints named '<parent>_end' (they carry toe/head/finger tips).
     """
-    from ..rig import leg_length, map_skeleton, motion_axes
+    from ..rig import is_mirrored, leg_length, map_skeleton, motion_axes
 
     path = Path(path)
     bvh = read_bvh(path)
@@ -274,10 +274,16 @@ def load_bvh(
         if skeleton_map:
             raise  # the user's map is wrong or incomplete: say so now
         bmap = None  # not a body we can map (a hand, a prop): read it the old way; body_points will say why
-    facing, found_from = "?", "motion"
+    facing, found_from, mirror = "?", "motion", None
+    rot = bvh.rotations
     try:
         if bmap is not None:
             up_vec, fwd = motion_axes(pos, bmap)
+            if is_mirrored(pos, bmap):
+                # Left-handed axes: flip the lateral one so the joints named left are on the body's left.
+                mirror = _snap_axis(np.cross(up_vec, fwd))[1]
+                flip = np.diag([-1.0 if a == mirror else 1.0 for a in "xyz"])
+                pos, rot = pos @ flip, flip @ rot @ flip
             up_key = _snap_axis(up_vec) if up_key == "auto" else up_key
             facing = _snap_axis(fwd)
             units = _detect_units(leg_length(pos, bmap)) if units == "auto" else units
@@ -295,7 +301,7 @@ def load_bvh(
     return HumanMotion(
         names=names,
         positions=np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[units],
-        rotations=np.einsum("ij,tkjl->tkil", to_z, bvh.rotations),
+        rotations=np.einsum("ij,tkjl->tkil", to_z, rot),
         fps=1.0 / bvh.dt,
         source=str(path),
         parents=bvh.parents,
@@ -305,6 +311,7 @@ def load_bvh(
             "up_axis": up_key.lstrip("+"),
             "facing": facing,
             "units_up_from": found_from,
+            "mirrored_axis": mirror,
             "num_channels": sum(len(j.channels) for j in bvh.joints),
             "num_joints": sum(not j.end_site for j in bvh.joints),
             **({"body_map": bmap.names(names), "body_map_how": bmap.how} if bmap is not None else {}),
