@@ -42,6 +42,15 @@ class RetargetArgs:
     """First source frame to use."""
     stop: int | None = None
     """Source frame to stop before (default: the end)."""
+    skeleton_map: Path | None = None
+    """YAML file of 'canonical_point: source joint name' lines overriding the body map found by joint
+    names and hierarchy (see --inspect for the points and the map in use)."""
+    units: str = "auto"
+    """BVH length unit: auto (read off the motion), m, cm, mm, inch or cmu."""
+    up: str = "auto"
+    """BVH up axis: auto (read off the motion), x, y, z or, for upside-down rigs, --up=-y (etc.)."""
+    inspect: bool = False
+    """Print the input's hierarchy, frame rate, units, up axis, facing and body map; retarget nothing."""
 
 
 def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
@@ -51,7 +60,16 @@ def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
 def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     from .api import retarget_file
 
-    result = retarget_file(src, args.robot, fps=args.fps, frames=(args.start, args.stop), progress=progress)
+    result = retarget_file(
+        src,
+        args.robot,
+        fps=args.fps,
+        frames=(args.start, args.stop),
+        progress=progress,
+        skeleton_map=args.skeleton_map,
+        units=args.units,
+        up=args.up,
+    )
     result.clip.save(out)
     return result
 
@@ -79,6 +97,15 @@ def report_table(metrics: dict, title: str) -> Table:
         ("foot skating (m/s in contact)", f"{metrics['foot_skating']:.3f}"),
         ("ground penetration (mm)", f"{metrics['penetration_mm']:.2f}"),
         ("self-collision frames", f"{metrics['self_collision_frames']}"),
+        (
+            "pelvis height / standing (robot, human)",
+            f"{metrics['robot_pelvis_height_ratio']:.2f}, {metrics['human_pelvis_height_ratio']:.2f}",
+        ),
+        (
+            "torso tilt deg (robot, human)",
+            f"{metrics['robot_torso_tilt_deg']:.0f}, {metrics['human_torso_tilt_deg']:.0f}",
+        ),
+        ("verdict", metrics["verdict"]),
     ]
     rows += [(f"  error {k} (cm)", f"{100 * v:.2f}") for k, v in metrics["keypoint_error_mean"].items()]
     rows += [
@@ -100,6 +127,8 @@ def main(args: RetargetArgs) -> int:
         if args.input is None:
             console.print("[red]error:[/red] give an input file or --batch <folder>")
             return 2
+        if args.inspect:
+            return _inspect(args, console)
         out = args.out or _default_out(args.input, args.robot)
         with Progress(
             TextColumn("{task.description}"),
@@ -108,9 +137,15 @@ def main(args: RetargetArgs) -> int:
             TimeRemainingColumn(),
             console=console,
         ) as bar:
+            from .rig import load_skeleton_map
             from .sources import load_motion
 
-            n = load_motion(args.input).slice(args.start, args.stop).num_frames
+            overrides = load_skeleton_map(args.skeleton_map) if args.skeleton_map else None
+            n = (
+                load_motion(args.input, overrides, args.units, args.up)
+                .slice(args.start, args.stop)
+                .num_frames
+            )
             task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
             result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
             if args.video is not None:
@@ -130,6 +165,20 @@ def main(args: RetargetArgs) -> int:
     except (RetargetInputError, KeyError, ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
+
+
+def _inspect(args: RetargetArgs, console: Console) -> int:
+    from .inspect import inspect_source
+    from .rig import load_skeleton_map
+
+    assert args.input is not None, "--inspect needs an input file"
+    overrides = load_skeleton_map(args.skeleton_map) if args.skeleton_map else None
+    listing, error = inspect_source(args.input, overrides, args.units, args.up)
+    console.print(listing, markup=False, highlight=False)
+    if error is not None:
+        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        return 1
+    return 0
 
 
 def _main_batch(args: RetargetArgs, console: Console) -> int:
