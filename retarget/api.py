@@ -133,15 +133,18 @@ def retarget_file(
     fps: float | None = None,
     frames: tuple[int, int | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    body_model: str | Path | None = None,
+    source_fps: float | None = None,
 ) -> RetargetResult:
-    """Load any supported body source (BVH, keypoints) and retarget it onto `robot`."""
+    """Load any supported body source (BVH, keypoints, AMASS, SMPL-joint .npy) and retarget it onto `robot`;
+    `body_model` is the SMPL model folder AMASS files need, `source_fps` the rate of .npy joint arrays."""
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(
             f"body sources retarget onto humanoids; {robot!r} is a {info.category} "
             "(hands: retarget.hands.retarget_hand; arms: retarget.arms.retarget_wrists)"
         )
-    motion = load_motion(path)
+    motion = load_motion(path, body_model, source_fps)
     if frames is not None:
         motion = motion.slice(*frames)
     return retarget_motion(motion, robot, fps=fps, progress=progress)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .errors import RetargetInputError
 
-SOURCE_SUFFIXES = (".bvh", ".npz", ".csv", ".json")
+SOURCE_SUFFIXES = (".bvh", ".npz", ".npy", ".csv", ".json")
 
 
 @dataclass
@@ -42,6 +42,10 @@ class RetargetArgs:
     """First source frame to use."""
     stop: int | None = None
     """Source frame to stop before (default: the end)."""
+    body_model: Path | None = None
+    """SMPL model folder (smplh/, smplx/) for AMASS .npz parameter files (licence-gated, not shipped)."""
+    source_fps: float | None = None
+    """Frame rate of sources that carry none (.npy SMPL-joint arrays: 20, HumanML3D's, when omitted)."""
 
 
 def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
@@ -51,7 +55,15 @@ def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
 def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     from .api import retarget_file
 
-    result = retarget_file(src, args.robot, fps=args.fps, frames=(args.start, args.stop), progress=progress)
+    result = retarget_file(
+        src,
+        args.robot,
+        fps=args.fps,
+        frames=(args.start, args.stop),
+        progress=progress,
+        body_model=args.body_model,
+        source_fps=args.source_fps,
+    )
     result.clip.save(out)
     return result
 
@@ -110,7 +122,7 @@ def main(args: RetargetArgs) -> int:
         ) as bar:
             from .sources import load_motion
 
-            n = load_motion(args.input).slice(args.start, args.stop).num_frames
+            n = load_motion(args.input, args.body_model, args.source_fps).slice(args.start, args.stop).num_frames
             task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
             result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
             if args.video is not None:

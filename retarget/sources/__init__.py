@@ -9,30 +9,46 @@ from .bvh import load_bvh
 from .hands import HAND_POINTS, HandSequence, load_hand_keypoints
 from .keypoints import load_keypoints
 from .motion import HumanMotion
+from .smpl import SMPL_JOINTS, is_amass, load_amass, load_smpl_joints
 from .vr import VRSequence, load_vr
 
+BODY_SUFFIXES = (".bvh", ".npz", ".npy", ".csv", ".json")
 
-def load_motion(path: str | Path) -> HumanMotion:
-    """Body motion from a BVH or keypoint file, chosen by extension."""
+
+def load_motion(
+    path: str | Path, body_model: str | Path | None = None, source_fps: float | None = None
+) -> HumanMotion:
+    """Body motion from a BVH, keypoint, AMASS (SMPL parameters) or SMPL-joint .npy file.
+
+    `body_model` is the SMPL model folder AMASS files need; `source_fps` is the rate of files that have
+    none inside (.npy joint arrays: 20 fps, HumanML3D's, when not given)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".bvh":
         return load_bvh(path)
+    if suffix == ".npy":
+        return load_smpl_joints(path, source_fps)
+    if suffix == ".npz" and path.is_file() and is_amass(path):
+        return load_amass(path, body_model)
     if suffix in (".npz", ".csv", ".json"):
         return load_keypoints(path)
     raise RetargetInputError(
-        path, "file", f"unsupported body motion format {suffix!r}; expected .bvh, .npz, .csv, .json"
+        path, "file", f"unsupported body motion format {suffix!r}; expected {', '.join(BODY_SUFFIXES)}"
     )
 
 
 __all__ = [
+    "BODY_SUFFIXES",
     "HAND_POINTS",
+    "SMPL_JOINTS",
     "HandSequence",
     "HumanMotion",
     "VRSequence",
     "load_bvh",
     "load_hand_keypoints",
+    "load_amass",
     "load_keypoints",
     "load_motion",
+    "load_smpl_joints",
     "load_vr",
 ]
