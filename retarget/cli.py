@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .errors import RetargetInputError
+from .sources.estimates import VIDEO_SUFFIXES
 
 SOURCE_SUFFIXES = (".bvh", ".npz", ".npy", ".csv", ".json")
 
@@ -45,7 +46,11 @@ class RetargetArgs:
     body_model: Path | None = None
     """SMPL model folder (smplh/, smplx/) for AMASS .npz parameter files (licence-gated, not shipped)."""
     source_fps: float | None = None
-    """Frame rate of sources that carry none (.npy SMPL-joint arrays: 20, HumanML3D's, when omitted)."""
+    """Frame rate of sources that carry none (.npy SMPL-joint arrays: 20, HumanML3D's; hand .npy: 30)."""
+    hand_map: Path | None = None
+    """Marker-glove hand map (.json: units, side, which marker is which hand point); input: markers .csv/.npz."""
+    mediapipe_python: Path | None = None
+    """Python of MediaPipe's own venv, for video inputs (default: $ROBOLEARN_MEDIAPIPE_PYTHON, else this one)."""
 
 
 def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
@@ -112,7 +117,13 @@ def main(args: RetargetArgs) -> int:
         if args.input is None:
             console.print("[red]error:[/red] give an input file or --batch <folder>")
             return 2
+        from .hand_files import is_hand_robot
+
+        if is_hand_robot(args.robot):
+            return _main_hand(args, console)
         out = args.out or _default_out(args.input, args.robot)
+        if args.input.suffix.lower() in VIDEO_SUFFIXES:
+            return _main_video_body(args, console, out)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -122,7 +133,11 @@ def main(args: RetargetArgs) -> int:
         ) as bar:
             from .sources import load_motion
 
-            n = load_motion(args.input, args.body_model, args.source_fps).slice(args.start, args.stop).num_frames
+            n = (
+                load_motion(args.input, args.body_model, args.source_fps)
+                .slice(args.start, args.stop)
+                .num_frames
+            )
             task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
             result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
             if args.video is not None:
@@ -142,6 +157,52 @@ def main(args: RetargetArgs) -> int:
     except (RetargetInputError, KeyError, ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
+
+
+def _main_hand(args: RetargetArgs, console: Console) -> int:
+    """Hand robots: 21-point keypoints, a video (MediaPipe) or a marker glove (--hand-map)."""
+    from .hand_files import retarget_hand_file
+
+    assert args.input is not None, "hand mode needs an input"
+    if args.video is not None:
+        raise RetargetInputError(args.video, "--video", "not available for hand robots yet; omit it")
+    out = args.out or _default_out(args.input, args.robot)
+    with console.status(f"retarget {args.input.name} -> {args.robot}"):
+        res = retarget_hand_file(
+            args.input,
+            args.robot,
+            fps=args.fps,
+            frames=(args.start, args.stop),
+            hand_map=args.hand_map,
+            source_fps=args.source_fps,
+            mediapipe_python=args.mediapipe_python,
+        )
+    res.clip.save(out)
+    summary = res.summary()
+    for gap in summary["long_gaps"]:
+        console.print(f"[yellow]warning:[/yellow] long gap, held or left to the other fingers: {gap}")
+    console.print(f"wrote {out} ({res.clip.num_frames} frames at {res.clip.fps:g} fps)")
+    if args.report:
+        console.print(
+            f"fingers {', '.join(summary['fingers'])}; knuckle->tip direction error "
+            f"{summary['tip_direction_error_mean_deg']:.1f} deg mean"
+        )
+    return 0
+
+
+def _main_video_body(args: RetargetArgs, console: Console, out: Path) -> int:
+    """Body from video: MediaPipe writes a keypoint file (its own venv), then the keypoint path runs."""
+    from dataclasses import replace
+
+    from .sources.estimates import run_mediapipe
+
+    assert args.input is not None, "video mode needs an input"
+    with console.status(f"MediaPipe pose on {args.input.name}"):
+        keypoints = run_mediapipe(args.input, "body", args.mediapipe_python)
+    try:
+        return main(replace(args, input=keypoints, out=out))
+    finally:
+        keypoints.unlink(missing_ok=True)
 
 
 def _main_batch(args: RetargetArgs, console: Console) -> int:

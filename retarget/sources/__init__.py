@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import RetargetInputError
 from .bvh import load_bvh
+from .estimates import body_from_estimate, is_estimate, read_estimate
 from .hands import HAND_POINTS, HandSequence, load_hand_keypoints
 from .keypoints import load_keypoints
 from .motion import HumanMotion
@@ -30,11 +33,30 @@ def load_motion(
         return load_smpl_joints(path, source_fps)
     if suffix == ".npz" and path.is_file() and is_amass(path):
         return load_amass(path, body_model)
+    if suffix == ".npz" and path.is_file() and _is_estimate_file(path):
+        return load_body_estimate(path)
     if suffix in (".npz", ".csv", ".json"):
         return load_keypoints(path)
     raise RetargetInputError(
         path, "file", f"unsupported body motion format {suffix!r}; expected {', '.join(BODY_SUFFIXES)}"
     )
+
+
+def _is_estimate_file(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return is_estimate(dict.fromkeys(z.files))
+    except (OSError, ValueError):
+        return False
+
+
+def load_body_estimate(path: str | Path) -> HumanMotion:
+    """Body motion from a MediaPipe keypoint file (mediapipe_keypoints.py --kind body)."""
+    path = Path(path)
+    e = read_estimate(path)
+    if e["kind"] != "body":
+        raise RetargetInputError(path, "kind", f"expected 'body' keypoints for a humanoid, got {e['kind']!r}")
+    return body_from_estimate(path, e)
 
 
 __all__ = [
@@ -47,6 +69,7 @@ __all__ = [
     "load_bvh",
     "load_hand_keypoints",
     "load_amass",
+    "load_body_estimate",
     "load_keypoints",
     "load_motion",
     "load_smpl_joints",
