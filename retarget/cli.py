@@ -194,12 +194,13 @@ def _main_video_body(args: RetargetArgs, console: Console, out: Path) -> int:
     """Body from video: MediaPipe writes a keypoint file (its own venv), then the keypoint path runs."""
     from dataclasses import replace
 
-    from .sources.estimates import run_mediapipe
+    from .sources.estimates import read_estimate, run_mediapipe
 
     assert args.input is not None, "video mode needs an input"
     with console.status(f"MediaPipe pose on {args.input.name}"):
         keypoints = run_mediapipe(args.input, "body", args.mediapipe_python)
     try:
+        read_estimate(keypoints, video=args.input)  # a video without a person: the error names the video
         return main(replace(args, input=keypoints, out=out))
     finally:
         keypoints.unlink(missing_ok=True)

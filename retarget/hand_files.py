@@ -37,7 +37,7 @@ def load_hand_source(
     if suffix in VIDEO_SUFFIXES:
         tmp = run_mediapipe(path, "hand", mediapipe_python)
         try:
-            return hand_from_estimate(path, read_estimate(tmp))
+            return hand_from_estimate(path, read_estimate(tmp, video=path))
         finally:
             tmp.unlink(missing_ok=True)
     if suffix == ".npz" and path.is_file():

@@ -36,12 +36,22 @@ def is_estimate(d: dict) -> bool:
     return "detected" in d and "kind" in d
 
 
-def read_estimate(path: Path) -> dict:
+def read_estimate(path: Path, video: Path | None = None) -> dict:
+    """Read, check detection and fill gaps; errors name `video` (when the file was made from one)."""
+    try:
+        return _read_estimate(path, video or path)
+    except RetargetInputError as exc:
+        if video is None:
+            raise
+        raise RetargetInputError(video, exc.field, exc.problem) from None
+
+
+def _read_estimate(path: Path, shown: Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+        raise RetargetInputError(shown, "file", f"not a readable .npz ({exc})") from None
     for key in ("kind", "names", "positions", "detected", "fps"):
         if key not in d:
             raise RetargetInputError(
@@ -56,9 +66,9 @@ def read_estimate(path: Path) -> dict:
         )
     fps = float(d["fps"])
     if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
+        raise RetargetInputError(shown, "fps", f"expected > 0, got {fps}")
     pos[~detected] = np.nan
-    check_detection(path, detected, "person" if str(d["kind"]) == "body" else "hand")
+    check_detection(shown, detected, "person" if str(d["kind"]) == "body" else "hand")
     filled, gaps = fill_short_gaps(pos, names, max(1, round(MAX_GAP_S * fps)))
     filled = _hold(filled)
     meta = {
@@ -99,14 +109,16 @@ def _hold(pos: np.ndarray) -> np.ndarray:
 
 
 def body_from_estimate(path: Path, e: dict) -> HumanMotion:
-    """MediaPipe's 33 pose points -> z-up metres; pelvis (mid-hips) and spine (a third of the way up to
-    mid-shoulders) are added and toes named, so the body solver finds its points."""
+    """MediaPipe's 33 pose points -> z-up metres, toes named, pelvis and spine added on the line from
+    mid-hips to mid-shoulders so the body solver finds its points. The solver reads the pelvis's up axis
+    from mid-hips to the pelvis point, so that cannot sit on mid-hips: CMU's rig puts it 25 % of the way
+    up (median over 01_01), its lower back too; spine goes 10 % higher so the bone has a length."""
     n = {name: i for i, name in enumerate(e["names"])}
     p = np.einsum("ij,tkj->tki", _Y_DOWN_TO_Z_UP, e["positions"])
     mid_hip = (p[:, n["left_hip"]] + p[:, n["right_hip"]]) / 2
-    mid_sh = (p[:, n["left_shoulder"]] + p[:, n["right_shoulder"]]) / 2
+    trunk = (p[:, n["left_shoulder"]] + p[:, n["right_shoulder"]]) / 2 - mid_hip
     names = [{"left_foot_index": "left_toe", "right_foot_index": "right_toe"}.get(k, k) for k in e["names"]]
-    pts = np.concatenate([p, mid_hip[:, None], (mid_hip + (mid_sh - mid_hip) / 3)[:, None]], axis=1)
+    pts = np.concatenate([p, (mid_hip + 0.25 * trunk)[:, None], (mid_hip + 0.35 * trunk)[:, None]], axis=1)
     # World landmarks are hip-centred: the lowest foot point over the clip becomes the ground.
     feet = [n[k] for k in ("left_heel", "right_heel", "left_foot_index", "right_foot_index")]
     pts[..., 2] -= p[:, feet, 2].min()
