@@ -21,7 +21,8 @@ SOURCE_SUFFIXES = (".bvh", ".npz", ".npy", ".csv", ".json")
 
 @dataclass
 class RetargetArgs:
-    """Retarget human motion (BVH, keypoint .npz/.csv/.json) onto a humanoid robot."""
+    """Retarget human motion onto a robot: humanoids from BVH, keypoints (.npz/.csv/.json), AMASS .npz,
+    SMPL-joint .npy or video; hands from 21-point keypoints, video or a marker glove (--hand-map)."""
 
     input: Annotated[Path | None, tyro.conf.Positional] = None
     """Motion file to retarget (omit with --batch)."""
