@@ -16,6 +16,7 @@ from .errors import RetargetInputError
 from .hands import HAND_MAPS, HandRetargeter, HandRetargetResult
 from .sources.estimates import VIDEO_SUFFIXES, hand_from_estimate, is_estimate, read_estimate, run_mediapipe
 from .sources.hands import HandSequence, load_hand_keypoints
+from .sources.keypoints import npz_keys
 from .sources.markers import load_marker_hand
 
 
@@ -40,14 +41,8 @@ def load_hand_source(
             return hand_from_estimate(path, read_estimate(tmp, video=path))
         finally:
             tmp.unlink(missing_ok=True)
-    if suffix == ".npz" and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                keys = set(z.files)
-        except (OSError, ValueError) as exc:
-            raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
-        if is_estimate(dict.fromkeys(keys)):
-            return hand_from_estimate(path, read_estimate(path))
+    if suffix == ".npz" and path.is_file() and is_estimate(npz_keys(path)):
+        return hand_from_estimate(path, read_estimate(path))
     if suffix in (".npy", ".npz"):
         return load_hand_keypoints(path, fps=source_fps or 30.0)
     raise RetargetInputError(

@@ -24,7 +24,6 @@ from robolearn.retarget.sources.motion import UP_TO_Z
 
 DATA = Path(os.environ.get("ROBOLEARN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 CMU = DATA / "mocap" / "cmu"
-smplx = pytest.importorskip("smplx", reason="the smpl extra: pip install 'robolearn[smpl]'")
 
 # SMPL joint -> CMU (Motionbuilder rig) joint at the same place.
 _CMU = {
@@ -104,6 +103,7 @@ def write_amass(path: Path, poses: np.ndarray, trans: np.ndarray, betas=None, fp
 
 @pytest.fixture(scope="module")
 def body_model(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    pytest.importorskip("smplx", reason="the smpl extra: pip install 'robolearn[smpl]'")
     folder = tmp_path_factory.mktemp("models")
     _, rest = write_smplx_model(folder)
     return folder, rest
@@ -211,6 +211,6 @@ def test_humanml3d_joints_npy(tmp_path):
 
 
 def test_joint_order_matches_smplx():
-    from smplx.joint_names import JOINT_NAMES
+    JOINT_NAMES = pytest.importorskip("smplx.joint_names").JOINT_NAMES
 
     assert SMPL_JOINTS == JOINT_NAMES[:22]

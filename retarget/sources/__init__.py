@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import RetargetInputError
 from .bvh import load_bvh
 from .estimates import body_from_estimate, is_estimate, read_estimate
 from .hands import HAND_POINTS, HandSequence, load_hand_keypoints
-from .keypoints import load_keypoints
+from .keypoints import load_keypoints, npz_keys
 from .motion import HumanMotion
 from .smpl import SMPL_JOINTS, is_amass, load_amass, load_smpl_joints
 from .vr import VRSequence, load_vr
@@ -31,23 +29,16 @@ def load_motion(
         return load_bvh(path)
     if suffix == ".npy":
         return load_smpl_joints(path, source_fps)
-    if suffix == ".npz" and path.is_file() and is_amass(path):
+    keys = npz_keys(path) if suffix == ".npz" and path.is_file() else set()
+    if is_amass(keys):
         return load_amass(path, body_model)
-    if suffix == ".npz" and path.is_file() and _is_estimate_file(path):
+    if is_estimate(keys):
         return load_body_estimate(path)
     if suffix in (".npz", ".csv", ".json"):
         return load_keypoints(path)
     raise RetargetInputError(
         path, "file", f"unsupported body motion format {suffix!r}; expected {', '.join(BODY_SUFFIXES)}"
     )
-
-
-def _is_estimate_file(path: Path) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return is_estimate(dict.fromkeys(z.files))
-    except (OSError, ValueError):
-        return False
 
 
 def load_body_estimate(path: str | Path) -> HumanMotion:

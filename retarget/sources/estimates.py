@@ -32,53 +32,60 @@ EXTRACTOR = Path(__file__).resolve().parents[1] / "mediapipe_keypoints.py"
 _Y_DOWN_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 
-def is_estimate(d: dict) -> bool:
-    return "detected" in d and "kind" in d
+def is_estimate(keys: set[str]) -> bool:
+    """An .npz written by mediapipe_keypoints.py, from its array names."""
+    return {"detected", "kind"} <= keys
 
 
 def read_estimate(path: Path, video: Path | None = None) -> dict:
     """Read, check detection and fill gaps; errors name `video` (when the file was made from one)."""
     try:
-        return _read_estimate(path, video or path)
+        return _read_estimate(path)
     except RetargetInputError as exc:
         if video is None:
             raise
         raise RetargetInputError(video, exc.field, exc.problem) from None
 
 
-def _read_estimate(path: Path, shown: Path) -> dict:
+def _read_estimate(path: Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise RetargetInputError(shown, "file", f"not a readable .npz ({exc})") from None
+        raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
     for key in ("kind", "names", "positions", "detected", "fps"):
         if key not in d:
             raise RetargetInputError(
                 path, key, "missing; expected a keypoint file from mediapipe_keypoints.py"
             )
-    pos = np.asarray(d["positions"], dtype=float)
-    names = [str(n) for n in d["names"]]
+    kind = str(d["kind"])
+    if kind not in ("body", "hand"):
+        raise RetargetInputError(path, "kind", f"expected 'body' or 'hand', got {kind!r}")
+    try:
+        pos = np.array(d["positions"], dtype=float)
+        fps = float(d["fps"])
+    except (TypeError, ValueError):
+        raise RetargetInputError(path, "positions", "positions and fps must be numbers") from None
+    names = [str(n) for n in np.asarray(d["names"]).reshape(-1)]
     detected = np.asarray(d["detected"], bool).reshape(-1)
     if pos.ndim != 3 or pos.shape[1:] != (len(names), 3) or len(detected) != len(pos) or len(pos) < 1:
         raise RetargetInputError(
             path, "positions", f"expected [T, {len(names)}, 3] with detected [T], got {pos.shape}"
         )
-    fps = float(d["fps"])
     if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(shown, "fps", f"expected > 0, got {fps}")
+        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
     pos[~detected] = np.nan
-    check_detection(shown, detected, "person" if str(d["kind"]) == "body" else "hand")
+    check_detection(path, detected, "person" if kind == "body" else "hand")
     filled, gaps = fill_short_gaps(pos, names, max(1, round(MAX_GAP_S * fps)))
     filled = _hold(filled)
     meta = {
-        "format": f"video_{d['kind']}",
+        "format": f"video_{kind}",
         "estimator": str(d.get("estimator", "mediapipe")),
         "video": str(d.get("source_video", "")),
         "frames_detected": int(detected.sum()),
         "long_gaps": sorted({format_ranges([(g.start, g.stop)]) for g in gaps}),
     }
-    return {"kind": str(d["kind"]), "names": names, "positions": filled, "fps": fps, "meta": meta, **_side(d)}
+    return {"kind": kind, "names": names, "positions": filled, "fps": fps, "meta": meta, **_side(d)}
 
 
 def _side(d: dict) -> dict:
