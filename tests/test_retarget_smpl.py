@@ -56,48 +56,60 @@ def rest_joints_model_frame() -> np.ndarray:
     return rest
 
 
-def write_smplx_model(folder: Path) -> tuple[Path, np.ndarray]:
+SMPLH_OF_SMPLX = [j for j in range(55) if j not in (22, 23, 24)]  # SMPL-H: no jaw, no eyes
+
+
+def write_model(folder: Path, kind: str = "smplx", gender: str = "neutral") -> tuple[Path, np.ndarray]:
+    """A stand-in model file in the released layout: SMPL-X (55 joints, 10475 vertices, .npz v1.1) or
+    SMPL-H (52 joints, 6890 vertices, AMASS's .npz). Each joint is regressed from one vertex."""
     rest = rest_joints_model_frame()
-    v = np.zeros((N_VERTS, 3))
-    v[:55] = rest
-    regressor = np.zeros((55, N_VERTS))
-    regressor[np.arange(55), np.arange(55)] = 1.0
-    weights = np.zeros((N_VERTS, 55))
-    weights[np.arange(55), np.arange(55)] = 1.0
-    weights[55:, 0] = 1.0
-    shapedirs = np.zeros((N_VERTS, 3, 20), np.float32)
+    keep = list(range(55)) if kind == "smplx" else SMPLH_OF_SMPLX
+    parents = [-1] + [keep.index(SMPLX_PARENTS[j]) for j in keep[1:]]
+    rest, J = rest[keep], len(keep)
+    n_verts = N_VERTS if kind == "smplx" else 6890
+    v = np.zeros((n_verts, 3))
+    v[:J] = rest
+    regressor = np.zeros((J, n_verts))
+    regressor[np.arange(J), np.arange(J)] = 1.0
+    weights = np.zeros((n_verts, J))
+    weights[np.arange(J), np.arange(J)] = 1.0
+    weights[J:, 0] = 1.0
+    shapedirs = np.zeros((n_verts, 3, 20 if kind == "smplx" else 16), np.float32)
     shapedirs[:, :, 0] = 0.1 * v  # beta_0 = 1 makes the body 10 % larger
-    (folder / "smplx").mkdir(parents=True)
-    path = folder / "smplx" / "SMPLX_NEUTRAL.npz"
-    np.savez_compressed(
-        path,
-        v_template=v,
-        f=np.array([[0, 1, 2]], np.int64),
-        J_regressor=regressor,
-        kintree_table=np.array([SMPLX_PARENTS, list(range(55))], np.int64),
-        weights=weights,
-        shapedirs=shapedirs,
-        posedirs=np.zeros((N_VERTS, 3, 54 * 9), np.float32),
-        hands_componentsl=np.eye(45),
-        hands_componentsr=np.eye(45),
-        hands_meanl=np.zeros(45),
-        hands_meanr=np.zeros(45),
-        lmk_faces_idx=np.zeros(51, np.int64),
-        lmk_bary_coords=np.full((51, 3), 1 / 3),
-    )
+    arrays = {
+        "v_template": v,
+        "f": np.array([[0, 1, 2]], np.int64),
+        "J_regressor": regressor,
+        "kintree_table": np.array([parents, list(range(J))], np.int64),
+        "weights": weights,
+        "shapedirs": shapedirs,
+        "posedirs": np.zeros((n_verts, 3, (J - 1) * 9), np.float32),
+        "hands_componentsl": np.eye(45),
+        "hands_componentsr": np.eye(45),
+        "hands_meanl": np.zeros(45),
+        "hands_meanr": np.zeros(45),
+    }
+    if kind == "smplx":
+        arrays.update(lmk_faces_idx=np.zeros(51, np.int64), lmk_bary_coords=np.full((51, 3), 1 / 3))
+    (folder / kind).mkdir(parents=True, exist_ok=True)
+    path = folder / kind / f"{kind.upper()}_{gender.upper()}.npz"
+    np.savez_compressed(path, **arrays)
     return path, rest
 
 
 def write_amass(path: Path, poses: np.ndarray, trans: np.ndarray, betas=None, fps: float = 120.0) -> Path:
-    np.savez(
-        path,
-        poses=poses,
-        trans=trans,
-        betas=np.zeros(16) if betas is None else betas,
-        mocap_frame_rate=np.float64(fps),
-        gender=np.array("neutral"),
-        surface_model_type=np.array("smplx"),
+    """AMASS as released: SMPL-X files carry mocap_frame_rate and surface_model_type, SMPL-H files
+    mocap_framerate and a gender."""
+    extra = (
+        {
+            "mocap_frame_rate": np.float64(fps),
+            "gender": np.array("neutral"),
+            "surface_model_type": np.array("smplx"),
+        }
+        if poses.shape[1] == 165
+        else {"mocap_framerate": np.float64(fps), "gender": np.array("female")}
     )
+    np.savez(path, poses=poses, trans=trans, betas=np.zeros(16) if betas is None else betas, **extra)
     return path
 
 
@@ -105,12 +117,13 @@ def write_amass(path: Path, poses: np.ndarray, trans: np.ndarray, betas=None, fp
 def body_model(tmp_path_factory) -> tuple[Path, np.ndarray]:
     pytest.importorskip("smplx", reason="the smpl extra: pip install 'robolearn[smpl]'")
     folder = tmp_path_factory.mktemp("models")
-    _, rest = write_smplx_model(folder)
+    _, rest = write_model(folder, "smplx")
+    write_model(folder, "smplh", "female")
     return folder, rest
 
 
-def _poses(T: int) -> np.ndarray:
-    poses = np.zeros((T, 165))
+def _poses(T: int, width: int = 165) -> np.ndarray:
+    poses = np.zeros((T, width))
     poses[:, 0] = np.pi / 2  # AMASS root orientation: SMPL's y-up model frame into z-up
     return poses
 
@@ -143,6 +156,20 @@ def test_amass_smplx_is_posed_by_smplx(tmp_path, body_model):
     # The canonical body points the solver tracks are all found (pelvis ... toes, hands).
     pts, used = body_points(m)
     assert np.isfinite(pts).all() and used[-1] == "right_middle1"
+
+
+@pytest.mark.parametrize(("width", "hands_at"), [(165, 75), (156, 66)])
+def test_amass_hand_poses_bend_the_right_fingers(tmp_path, body_model, width, hands_at):
+    """SMPL-X and SMPL-H files: the hand block of `poses` (after jaw and eyes in SMPL-X) reaches the
+    hand joints, left hand first: bending the left index's first joint moves its two outer joints only."""
+    folder, _ = body_model
+    poses = _poses(2, width)
+    poses[1, hands_at + 2] = 1.0  # left_index1, about z
+    m = load_motion(write_amass(tmp_path / "hands.npz", poses, np.zeros((2, 3))), body_model=folder)
+    assert m.meta["format"] == ("amass_smplx" if width == 165 else "amass_smplh")
+    assert m.meta["gender"] == ("neutral" if width == 165 else "female")
+    moved = np.linalg.norm(m.positions[1] - m.positions[0], axis=-1) > 1e-6
+    assert [m.names[j] for j in np.flatnonzero(moved)] == ["left_index2", "left_index3"]
 
 
 def test_amass_betas_change_the_skeleton(tmp_path, body_model):

@@ -115,7 +115,8 @@ def _read_amass(path: Path) -> dict:
         declared = str(d["surface_model_type"]).lower().replace("-", "")
         if declared.startswith("smplx") or declared in ("smplh", "smpl"):
             model_type = "smplx" if declared.startswith("smplx") else declared
-    gender = str(d.get("gender", "neutral")).lower().strip("b'\"")
+    g = d.get("gender", np.array("neutral")).item()  # some AMASS releases store it as bytes
+    gender = (g.decode() if isinstance(g, bytes) else str(g)).lower()
     if gender not in ("male", "female", "neutral"):
         gender = "neutral"
     return {"poses": poses, "trans": trans, "betas": betas, "fps": fps, "type": model_type, "gender": gender}
