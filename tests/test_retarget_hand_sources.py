@@ -190,7 +190,7 @@ def test_marker_glove_reads_into_the_hand_frame(tmp_path):
     csv_path, map_path, kp = write_glove(tmp_path, GAPS)
     hand = load_marker_hand(csv_path, map_path)
     ref = to_hand_frame(kp)
-    assert hand.num_frames == len(kp) and hand.fps == pytest.approx(120.0, rel=1e-4)
+    assert hand.num_frames == len(kp) and hand.fps == pytest.approx(120.0, rel=1e-6)
     # The 60-frame ring gap (0.5 s) is reported; the 8-frame index-tip gap is filled.
     assert hand.meta["long_gaps"] == ["RNG_M frames 40-99"]
     err = {f: np.linalg.norm(hand.keypoints[:, i] - ref[:, i], axis=-1) for f, i in TIPS.items()}

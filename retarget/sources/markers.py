@@ -89,7 +89,10 @@ def _read_csv(path: Path, fps: float | None) -> tuple[list[str], np.ndarray, flo
         dt = np.diff(data[:, 0])
         if not (dt > 0).all():
             raise RetargetInputError(path, "time", "must increase strictly")
-        rate = 1.0 / float(np.median(dt))
+        # Exporters round the time column (1/120 s to 0.008333): over an evenly sampled clip the
+        # whole duration gives the rate to 1e-6 where one rounded step is off by 4e-5.
+        even = np.allclose(dt, np.median(dt), rtol=0.01)
+        rate = (len(dt) / (data[-1, 0] - data[0, 0])) if even else 1.0 / float(np.median(dt))
     return [c[:-2] for c in cols[::3]], data[:, 1:].reshape(len(data), -1, 3), rate
 
 
