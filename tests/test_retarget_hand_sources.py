@@ -246,3 +246,22 @@ def test_bad_hand_map_is_a_clear_error(tmp_path, edit, pattern):
     out = tmp_path / "glove_leap.npz"
     assert main(RetargetArgs(input=csv_path, robot="leap_hand", hand_map=map_path, out=out)) != 0
     assert not out.exists()
+
+
+def test_marker_glove_npz_in_metres_reads_the_same(tmp_path):
+    """The same recording as .npz (NaN for occlusions) in metres, the rate in the map: same hand points."""
+    csv_path, map_path, _ = write_glove(tmp_path, GAPS)
+    from_csv = load_marker_hand(csv_path, map_path)
+    names, mm, _, _ = glove_recording(np.load(HANDS / "human_joint_right.npy")[:60])
+    for marker, frames in GAPS.items():
+        mm[frames, names.index(marker)] = np.nan
+    npz = tmp_path / "glove.npz"
+    np.savez(npz, names=np.array(names), positions=mm / 1000.0)
+    hand_map = {**GLOVE_MAP, "units": "m", "fps": 120}
+    map_m = tmp_path / "glove_map_m.json"
+    map_m.write_text(json.dumps(hand_map))
+    from_npz = load_marker_hand(npz, map_m)
+    assert from_npz.fps == 120.0 and from_npz.meta["long_gaps"] == from_csv.meta["long_gaps"]
+    np.testing.assert_allclose(
+        from_npz.keypoints, from_csv.keypoints, atol=1e-5, equal_nan=True
+    )  # csv: 1 um steps
