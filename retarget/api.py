@@ -148,12 +148,15 @@ def retarget_file(
     skeleton_map: str | Path | dict[str, str] | None = None,
     units: str = "auto",
     up: str = "auto",
+    body_model: str | Path | None = None,
+    source_fps: float | None = None,
 ) -> RetargetResult:
-    """Load any supported body source (BVH, keypoints) and retarget it onto `robot`.
+    """Load any supported body source (BVH, keypoints, AMASS, SMPL-joint .npy) and retarget it onto `robot`.
 
     `skeleton_map`: a YAML file (or dict) of 'canonical point: source joint name' overriding the body map
     found by joint names and hierarchy (retarget.rig). `units`/`up`: a BVH's length unit and up axis
-    ('auto': read off the motion; see sources.bvh.load_bvh)."""
+    ('auto': read off the motion; see sources.bvh.load_bvh). `body_model` is the SMPL model folder AMASS
+    files need, `source_fps` the rate of .npy joint arrays."""
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(
@@ -162,7 +165,7 @@ def retarget_file(
         )
     if isinstance(skeleton_map, (str, Path)):
         skeleton_map = load_skeleton_map(skeleton_map)
-    motion = load_motion(path, skeleton_map, units, up)
+    motion = load_motion(path, skeleton_map, units, up, body_model=body_model, source_fps=source_fps)
     if frames is not None:
         motion = motion.slice(*frames)
     return retarget_motion(motion, robot, fps=fps, progress=progress)
