@@ -14,7 +14,7 @@ from robolearn.robots import robot_info
 from .body import BodySolverConfig, HumanoidRetargeter, lowest_foot_height
 from .clip import MotionClip, resample_qpos
 from .frames import keypoint_frames
-from .kinematics import pinocchio_q_from_mujoco
+from .kinematics import mujoco_qpos_from_pinocchio, pinocchio_q_from_mujoco
 from .metrics import (
     RetargetMetrics,
     derivative_peaks,
@@ -22,8 +22,10 @@ from .metrics import (
     joint_limit_violations,
     keypoint_errors,
     orientation_errors,
+    posture,
     self_collision_frames,
 )
+from .rig import load_skeleton_map
 from .skeleton import BODY_POINTS
 from .sources import load_motion
 from .sources.motion import HumanMotion
@@ -82,6 +84,12 @@ def retarget_motion(
     _, body_pos = body_positions(model, qpos)
     foot_xy = np.stack([body_pos[:, model.body(f).id - 1, :2] for f in feet], axis=1)
     skating, penetration = foot_metrics(heights, foot_xy, motion.fps)
+    rest = mujoco_qpos_from_pinocchio(solver.q_rest[None], has_free_joint=True)
+    standing = float(
+        solver.rest_points[BODY_POINTS.index("pelvis"), 2] - lowest_foot_height(model, rest, feet)[0]
+    )
+    robot_height, robot_tilt = posture(robot_pts, standing)
+    human_height, human_tilt = posture(res.targets, standing)
     metrics = RetargetMetrics(
         frames=motion.num_frames,
         fps_solve=motion.num_frames / max(res.solve_seconds, 1e-9),
@@ -95,6 +103,10 @@ def retarget_motion(
         foot_skating=skating,
         penetration_mm=penetration,
         self_collision_frames=self_collision_frames(model, qpos) if check_self_collision else -1,
+        robot_pelvis_height_ratio=robot_height,
+        human_pelvis_height_ratio=human_height,
+        robot_torso_tilt_deg=robot_tilt,
+        human_torso_tilt_deg=human_tilt,
     )
 
     out_fps = fps or motion.fps
@@ -133,15 +145,27 @@ def retarget_file(
     fps: float | None = None,
     frames: tuple[int, int | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    skeleton_map: str | Path | dict[str, str] | None = None,
+    units: str = "auto",
+    up: str = "auto",
+    body_model: str | Path | None = None,
+    source_fps: float | None = None,
 ) -> RetargetResult:
-    """Load any supported body source (BVH, keypoints) and retarget it onto `robot`."""
+    """Load any supported body source (BVH, keypoints, AMASS, SMPL-joint .npy) and retarget it onto `robot`.
+
+    `skeleton_map`: a YAML file (or dict) of 'canonical point: source joint name' overriding the body map
+    found by joint names and hierarchy (retarget.rig). `units`/`up`: a BVH's length unit and up axis
+    ('auto': read off the motion; see sources.bvh.load_bvh). `body_model` is the SMPL model folder AMASS
+    files need, `source_fps` the rate of .npy joint arrays."""
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(
             f"body sources retarget onto humanoids; {robot!r} is a {info.category} "
             "(hands: retarget.hands.retarget_hand; arms: retarget.arms.retarget_wrists)"
         )
-    motion = load_motion(path)
+    if isinstance(skeleton_map, (str, Path)):
+        skeleton_map = load_skeleton_map(skeleton_map)
+    motion = load_motion(path, skeleton_map, units, up, body_model=body_model, source_fps=source_fps)
     if frames is not None:
         motion = motion.slice(*frames)
     return retarget_motion(motion, robot, fps=fps, progress=progress)

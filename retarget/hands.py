@@ -13,6 +13,7 @@ per-robot frame conventions are hand-coded.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import mujoco
@@ -164,14 +165,23 @@ class HandRetargeter:
         return [(k, F + k) for k in range(F)] + [(F, F + k) for k in range(1, F)]  # thumb is finger 0
 
     def retarget(self, hand: HandSequence) -> HandRetargetResult:
+        """Per-frame least squares. Points may be NaN (marker gloves with long gaps): a frame's vectors
+        with a missing end are dropped, so the solver uses the fingertip vectors present and the
+        smoothness term holds the rest."""
         kp = hand.keypoints - hand.keypoints[:, :1]
         F = len(self.fingers)
         human = kp[:, [BASES[f] for f in self.fingers] + [TIPS[f] for f in self.fingers]]  # [T, 2F, 3]
         # Open-hand knuckle-to-tip length: 95th percentile over the clip (fingers extended at some point).
-        human_len = np.percentile(np.linalg.norm(human[:, F + 1 :] - human[:, 1:F], axis=-1), 95)
+        lengths = np.linalg.norm(human[:, F + 1 :] - human[:, 1:F], axis=-1)
+        if not np.isfinite(lengths).any():
+            raise RetargetInputError(hand.source, "keypoints", "no frame with a finger knuckle and tip")
+        human_len = np.nanpercentile(lengths, 95)
         robot_len = np.linalg.norm(self.rest_tips[1:] - self.rest_bases[1:], axis=-1).mean()
         scale = float(robot_len / human_len)
-        R = self._palm_frame_robot() @ palm_frame(np.median(kp, axis=0), hand_points=True).T
+        with warnings.catch_warnings():  # points no marker stands for are NaN in every frame
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(kp, axis=0)
+        R = self._palm_frame_robot() @ palm_frame(median, hand_points=True).T
         target_pts = scale * human @ R.T
         pairs = self._pairs()
         w = np.array([1.0] * F + [self.pinch_weight] * (F - 1))
@@ -184,33 +194,40 @@ class HandRetargeter:
         sw = np.sqrt(self.smooth)
         for t in range(hand.num_frames):
             target = vectors(target_pts[t])
+            present = np.isfinite(target).all(axis=1)
+            wt = w * present
+            target = np.where(present[:, None], target, 0.0)
             q_prev = q.copy()
 
-            def residual(x, target=target, q_prev=q_prev):
+            def residual(x, target=target, q_prev=q_prev, wt=wt):
                 return np.concatenate(
-                    [(w[:, None] * (vectors(np.vstack(self._points(x))) - target)).ravel(), sw * (x - q_prev)]
+                    [
+                        (wt[:, None] * (vectors(np.vstack(self._points(x))) - target)).ravel(),
+                        sw * (x - q_prev),
+                    ]
                 )
 
-            def jac(x):
+            def jac(x, wt=wt):
                 pin.computeJointJacobians(self.model, self.data, x)
                 pin.updateFramePlacements(self.model, self.data)
                 J = [
                     pin.getFrameJacobian(self.model, self.data, i, pin.LOCAL_WORLD_ALIGNED)[:3]
                     for i in self.base_ids + self.tip_ids
                 ]
-                rows = [w[k] * (J[b] - J[a]) for k, (a, b) in enumerate(pairs)]
+                rows = [wt[k] * (J[b] - J[a]) for k, (a, b) in enumerate(pairs)]
                 return np.vstack([*rows, sw * np.eye(len(x))])
 
-            q = least_squares(
-                residual,
-                np.clip(q, self.lower, self.upper),
-                jac=jac,
-                bounds=(self.lower, self.upper),
-                method="trf",
-                max_nfev=20,
-                xtol=1e-6,
-                ftol=1e-6,
-            ).x
+            if present.any():
+                q = least_squares(
+                    residual,
+                    np.clip(q, self.lower, self.upper),
+                    jac=jac,
+                    bounds=(self.lower, self.upper),
+                    method="trf",
+                    max_nfev=20,
+                    xtol=1e-6,
+                    ftol=1e-6,
+                ).x
             out[t] = q
         robot_vecs = np.array([(lambda b_t: b_t[1] - b_t[0])(self._points(x)) for x in out])
         human_vecs = target_pts[:, F:] - target_pts[:, :F]

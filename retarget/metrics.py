@@ -30,14 +30,80 @@ class RetargetMetrics:
     penetration_mm: float
     """Deepest point of the feet below the floor (mm, 0 if none)."""
     self_collision_frames: int
+    robot_pelvis_height_ratio: float = float("nan")
+    """Median over frames of the robot's pelvis height above the floor / its standing pelvis height."""
+    human_pelvis_height_ratio: float = float("nan")
+    """The same for the scaled human (robot proportions, same floor)."""
+    robot_torso_tilt_deg: float = float("nan")
+    """Median over frames of the angle between the robot's torso (spine to mid-shoulders) and world up."""
+    human_torso_tilt_deg: float = float("nan")
 
     @property
     def keypoint_error_overall(self) -> float:
         vals = list(self.keypoint_error_mean.values())
         return float(np.mean(vals)) if vals else 0.0
 
+    @property
+    def upright_problem(self) -> str | None:
+        """Why the clip is not an upright body motion, or None. Keypoint errors cannot see this: a robot
+        lying on the floor tracks a lying human (wrong up axis, a rest pose read as standing) perfectly."""
+        robot_ok = is_upright(self.robot_pelvis_height_ratio, self.robot_torso_tilt_deg)
+        human_ok = is_upright(self.human_pelvis_height_ratio, self.human_torso_tilt_deg)
+        if robot_ok:
+            return None
+        state = (
+            f"pelvis at {self.robot_pelvis_height_ratio:.0%} of standing height, "
+            f"torso tilted {self.robot_torso_tilt_deg:.0f} deg"
+        )
+        if human_ok:
+            return f"robot not upright while the human is ({state})"
+        return f"not upright ({state}; the source human too: check its up axis and units)"
+
+    @property
+    def verdict(self) -> str:
+        """'good', or 'check: <reasons>' (upright first: small keypoint errors never make a lying clip good)."""
+        reasons = [self.upright_problem] if self.upright_problem else []
+        if self.keypoint_error_overall > GOOD_KEYPOINT_ERROR:
+            reasons.append(f"keypoint error {100 * self.keypoint_error_overall:.1f} cm")
+        if self.limit_violations:
+            reasons.append(f"{self.limit_violations} joint-limit violations")
+        if self.penetration_mm > GOOD_PENETRATION_MM:
+            reasons.append(f"{self.penetration_mm:.0f} mm ground penetration")
+        return "check: " + "; ".join(reasons) if reasons else "good"
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "keypoint_error_overall": self.keypoint_error_overall}
+        return {
+            **asdict(self),
+            "keypoint_error_overall": self.keypoint_error_overall,
+            "upright_problem": self.upright_problem,
+            "verdict": self.verdict,
+        }
+
+
+# Medians over the first 240 frames of the four CMU clips (walks, hops, jumps) on G1 and H1: pelvis at
+# 0.98-1.03 of standing height, torso tilt 2.5-6.6 deg (robot), up to 12 deg (human). The same clips read
+# with the wrong up axis (lying): 0.10-0.28 and 85-90 deg, with keypoint errors as small as upright
+# (0.8-2.9 cm). The thresholds sit between, leaving room for crouches and bows.
+UPRIGHT_MIN_PELVIS_RATIO = 0.6
+UPRIGHT_MAX_TILT_DEG = 45.0
+GOOD_KEYPOINT_ERROR = 0.05  # m; the CMU clips retarget to 0.8-3.2 cm on G1 and H1
+GOOD_PENETRATION_MM = 5.0
+
+
+def is_upright(pelvis_height_ratio: float, torso_tilt_deg: float) -> bool:
+    return bool(pelvis_height_ratio >= UPRIGHT_MIN_PELVIS_RATIO and torso_tilt_deg <= UPRIGHT_MAX_TILT_DEG)
+
+
+def posture(points: np.ndarray, standing_pelvis_height: float) -> tuple[float, float]:
+    """(median pelvis height / standing pelvis height, median torso tilt in degrees) of keypoints [T, P, 3]
+    (BODY_POINTS order, z up, floor at 0)."""
+    from .frames import keypoint_frames
+    from .skeleton import BODY_POINTS
+
+    pelvis = points[:, BODY_POINTS.index("pelvis"), 2]
+    torso_up = keypoint_frames(points)["torso"][..., :, 2]
+    tilt = np.degrees(np.arccos(np.clip(torso_up[..., 2], -1.0, 1.0)))
+    return float(np.median(pelvis) / standing_pelvis_height), float(np.median(tilt))
 
 
 def keypoint_errors(robot_points: np.ndarray, targets: np.ndarray, names: list[str]) -> tuple[dict, dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import RetargetInputError
 from .sources.motion import HumanMotion
 
 # Canonical keypoints and their parent in the scaling tree (bone = parent -> child).
@@ -31,7 +30,8 @@ BODY_PARENTS: dict[str, str | None] = {
 BODY_POINTS = list(BODY_PARENTS)
 OPTIONAL_POINTS = {"left_hand", "right_hand"}
 
-# Source joint names per canonical point, tried in order, compared case-insensitively.
+# Exact source joint names per canonical point, tried in order, case-insensitively, for keypoint files
+# (no hierarchy); rigs with a hierarchy are read by name patterns and topology in retarget.rig.
 # Covers the two CMU BVH conversions, LAFAN1/Mixamo-style rigs, SMPL and COCO-style keypoint names.
 # Order matters: CMU's Motionbuilder rig calls the clavicle 'LeftShoulder' and the upper arm 'LeftArm',
 # its 3dsMax rig calls them 'LeftCollar' and 'LeftShoulder', so 'leftarm' is tried first.
@@ -82,17 +82,21 @@ def match_body_points(names: list[str]) -> dict[str, int]:
     return out
 
 
-def body_points(motion: HumanMotion) -> tuple[np.ndarray, list[str]]:
-    """Canonical keypoint positions [T, P, 3] (P = BODY_POINTS, NaN where optional and absent)."""
-    found = match_body_points(motion.names)
-    missing = [p for p in BODY_POINTS if p not in found and p not in OPTIONAL_POINTS]
-    if missing:
-        raise RetargetInputError(
-            motion.source,
-            "joint names",
-            f"no joint found for {missing}; expected one of e.g. {[ALIASES[m][:3] for m in missing]}"
-            f" among {motion.names}",
-        )
+def body_points(
+    motion: HumanMotion, skeleton_map: dict[str, str] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Canonical keypoint positions [T, P, 3] (P = BODY_POINTS, NaN where optional and absent) and the
+    source joint name per point. The map is the reader's (meta['body_map']) unless `skeleton_map` is
+    given; otherwise it is found by name and hierarchy (retarget.rig.map_skeleton)."""
+    from .rig import map_skeleton
+
+    stored = motion.meta.get("body_map")
+    if stored is not None and skeleton_map is None:
+        found = {p: motion.names.index(n) for p, n in stored.items()}
+    else:
+        found = map_skeleton(
+            motion.names, motion.parents, motion.positions, skeleton_map, motion.source
+        ).joints
     pts = np.full((motion.num_frames, len(BODY_POINTS), 3), np.nan)
     for k, p in enumerate(BODY_POINTS):
         if p in found:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from robolearn.sim2real.sim2sim import RunEnvCfg
 
 EXIT_INTERRUPTED = 130
+EXIT_CHECKS_FAILED = 1
+"""sim2sim ran but failed its checks (a fall, an e-stop, a non-finite metric); usage errors exit 2."""
 
 
 @dataclass
@@ -66,6 +68,9 @@ class DeployArgs:
     """sim2sim: mp4 of the first episode."""
     out: Path | None = None
     """Write the report as JSON here."""
+    min_survival: float = 1.0
+    """sim2sim: exit 1 when fewer than this fraction of episodes survive (a fall past 1.2 rad tilt or a safety
+    e-stop ends one) or a tracking error is not finite; 1.0: every episode must stay up."""
     seed: int = 0
     max_target_step: float = 0.35
     """Safety: largest joint-target change per tick (rad)."""
@@ -103,7 +108,15 @@ def _safety(args: DeployArgs) -> SafetyCfg:
 
 
 def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
-    from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim, run_train_env
+    from robolearn.sim2real.sim2sim import (
+        Sim2SimCfg,
+        check_min_survival,
+        run_sim2sim,
+        run_train_env,
+        sim2sim_checks,
+    )
+
+    check_min_survival(args.min_survival)  # before minutes of simulation, not after
 
     cfg = Sim2SimCfg(
         episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms,
@@ -120,10 +133,25 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
 
         report["ladder"] = dict(gap_ladder(args.policy, cfg))
         print_ladder(report["ladder"], report.get("train_env"))
+    failures = sim2sim_checks(report["sim2sim"], args.min_survival)
+    report["checks"] = {"min_survival": args.min_survival, "passed": not failures, "failures": failures}
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
+        write_report(args.out, report)
+    if failures:
+        print("sim2sim failed its checks: " + "; ".join(failures), file=sys.stderr)
+        return EXIT_CHECKS_FAILED
     return 0
+
+
+def write_report(path: Path, report: dict[str, Any]) -> None:
+    """The JSON report, written whole or not at all (a temp file renamed over the target)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(report, indent=2))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def print_report(report: dict[str, Any], cfg: Any) -> None:

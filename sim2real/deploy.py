@@ -25,19 +25,43 @@ import numpy as np
 
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import Clock, JointCommand, Robot, RobotState, WallClock
-from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
-from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, check_joints, load_metadata
+from robolearn.sim2real.safety import SafetyCfg, SafetyLayer, check_action_scale
+from robolearn.sim2real.schema import (
+    OnnxModelError,
+    PolicyMetadata,
+    PolicySpecError,
+    check_joints,
+    load_metadata,
+)
 
 
-def onnx_session(path: Path, threads: int = 1):
-    """An onnxruntime CPU session on `threads` intra-op threads, sequential (no inter-op pool)."""
+def onnx_session(path: str | Path, threads: int = 1):
+    """An onnxruntime CPU session on `threads` intra-op threads, sequential (no inter-op pool).
+
+    Every way the file can fail to load (missing, empty, truncated, not ONNX, an operator this onnxruntime
+    lacks) raises one error naming the file: FileNotFoundError or OnnxModelError.
+    """
     import onnxruntime as ort
 
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file (export the run: robolearn export <run>)")
+    if path.stat().st_size == 0:
+        raise OnnxModelError(
+            f"{path}: the ONNX file is empty (0 bytes); export the run again (robolearn export <run>)"
+        )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's pybind classes (InvalidProtobuf, Fail, ...) share no base
+        reason = " ".join(str(exc).split())
+        raise OnnxModelError(
+            f"{path}: onnxruntime cannot load this ONNX file ({type(exc).__name__}: {reason}); it may be "
+            "truncated or not a policy export: export the run again (robolearn export <run>)"
+        ) from None
 
 
 class OnnxPolicy:
@@ -235,5 +259,7 @@ def make_controller(policy_json: str | Path, robot: Robot, safety: SafetyCfg | N
     meta = load_metadata(path)
     json_path = path / "policy.json" if path.is_dir() else path
     check_joints(meta.joint_names, robot.joint_names, str(json_path))
+    limits = robot.limits()
+    check_action_scale(meta, limits, str(json_path))
     policy = OnnxPolicy(json_path.with_name("policy.onnx"), meta, threads)
-    return Controller(meta, policy, SafetyLayer(meta, robot.limits(), safety))
+    return Controller(meta, policy, SafetyLayer(meta, limits, safety))

@@ -23,7 +23,7 @@ import numpy as np
 
 from robolearn.sim2real.observation import projected_gravity
 from robolearn.sim2real.robot import JointCommand, JointLimits, RobotState
-from robolearn.sim2real.schema import PolicyMetadata
+from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError
 
 
 @dataclass
@@ -40,6 +40,22 @@ class SafetyCfg:
     """Base tilt from upright that trips the e-stop (rad); the Go2 task terminates at 1.2."""
     estop_kd: float = 1.0
     """Damping of the e-stop state (N m s/rad)."""
+
+
+def check_action_scale(meta: PolicyMetadata, limits: JointLimits, where: str = "policy.json") -> None:
+    """Refuse an action_scale larger than the widest range of the robot's joints: one unit of action would then
+    cross a whole joint range (schema.MAX_ACTION_SCALE explains the bound; this is it for one robot)."""
+    n = meta.num_joints
+    span = np.broadcast_to(limits.upper, (n,)) - np.broadcast_to(limits.lower, (n,))
+    finite = np.isfinite(span)
+    if not finite.any():
+        return  # no joint stops: nothing to compare against (the schema bound still holds)
+    widest = int(np.argmax(np.where(finite, span, -np.inf)))
+    if meta.action_scale > span[widest]:
+        raise PolicySpecError(
+            f"{where}: action_scale is {meta.action_scale:g}, expected at most {span[widest]:.3f}, the widest joint "
+            f"range of this robot ({meta.joint_names[widest]}); a larger scale only drives joints into their stops"
+        )
 
 
 @dataclass
@@ -63,6 +79,7 @@ class SafetyLayer:
         m = self.cfg.joint_limit_margin
         self.lower = np.broadcast_to(limits.lower, (n,)) + m
         self.upper = np.broadcast_to(limits.upper, (n,)) - m
+        check_action_scale(meta, limits)
         self.tau_max = np.broadcast_to(limits.torque, (n,)) * self.cfg.torque_margin
         vel = self.cfg.velocity_limit if self.cfg.velocity_limit is not None else limits.velocity
         self.vel_max = np.broadcast_to(np.asarray(vel, dtype=np.float64), (n,))

@@ -20,10 +20,21 @@ from typing import Any
 
 EXPORT_VERSION = 1
 ONNX_INPUT, ONNX_OUTPUT = "obs", "actions"
+MAX_ACTION_SCALE = 2 * math.pi
+"""Largest action_scale (joint-target radians, or metres, per unit of action) a policy.json may carry. Past the
+widest joint range of any robot we ship, one unit of action already spans the whole range, so every action
+beyond +-1 only slams targets into the joint stops: such a scale is a typo (1e6) or a unit mix-up, not a
+policy. Widest ranges in the menagerie models: ALOHA's wrist_rotate 2 pi, G1 5.76, H1 5.75, A1 5.24,
+Go2 5.06 rad; hands 1.9-3.2 rad. Trained policies use 0.05-1.0. The safety layer also checks the scale
+against the robot's own joint ranges."""
 
 
 class PolicySpecError(ValueError):
     """A policy.json that does not fit the schema, the network or the robot (names the field)."""
+
+
+class OnnxModelError(PolicySpecError):
+    """An ONNX file onnxruntime cannot load (empty, truncated, not ONNX, an unsupported graph); names the file."""
 
 
 @dataclass
@@ -169,6 +180,12 @@ class PolicyMetadata:
             value = getattr(self, name)
             if not _is_finite(value) or value <= 0:
                 raise PolicySpecError(f"{where}: {name} must be a positive number, got {value!r}")
+        if self.action_scale > MAX_ACTION_SCALE:
+            raise PolicySpecError(
+                f"{where}: action_scale is {self.action_scale:g}, expected at most {MAX_ACTION_SCALE:.4g} (2 pi: "
+                "one unit of action spanning more than any robot's widest joint range only drives joints into "
+                "their stops); trained policies use 0.05-1.0"
+            )
         for name in ("obs_dim", "history_length"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

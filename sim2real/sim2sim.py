@@ -20,7 +20,7 @@ import numpy as np
 from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy
 from robolearn.sim2real.observation import resolve_term
 from robolearn.sim2real.robot import Clock, Robot, VirtualClock, WallClock
-from robolearn.sim2real.safety import SafetyCfg, SafetyLayer
+from robolearn.sim2real.safety import SafetyCfg, SafetyLayer, check_action_scale
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, load_metadata
 from robolearn.sim2real.sim_robot import SensorNoise, SimRobotCfg, SimulatedRobot
 
@@ -156,6 +156,8 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
     for ep in range(cfg.episodes):
         clock: Clock = WallClock() if cfg.realtime else VirtualClock()
         robot, sim = make_sim_robot(meta, cfg, clock, cfg.seed + ep)
+        if ep == 0:
+            check_action_scale(meta, robot.limits(), str(json_path))
         controller = Controller(meta, onnx, SafetyLayer(meta, robot.limits(), cfg.safety))
         cmd = commands[ep]
         loop = DeployLoop(robot, controller, clock, lambda t, c=cmd: c)
@@ -195,6 +197,29 @@ def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
         "step_parts_median_us": {k: float(np.median(v)) / 1e3 for k, v in parts.items() if v},
         "video": str(cfg.video) if cfg.video else None,
     }
+
+
+def check_min_survival(min_survival: float) -> None:
+    if not 0.0 <= min_survival <= 1.0:  # (a NaN fails this too)
+        raise ValueError(f"--min-survival must be a fraction in [0, 1], got {min_survival:g}")
+
+
+def sim2sim_checks(report: dict[str, Any], min_survival: float = 1.0) -> list[str]:
+    """Why a sim2sim report fails (empty: it passes). The checks: the fraction of episodes that survived
+    (no fall past FALL_TILT, no safety e-stop) is at least `min_survival`, and the tracking errors are finite
+    numbers (a NaN means the policy's outputs or the simulation went bad somewhere)."""
+    check_min_survival(min_survival)
+    failures = []
+    if report["survival"] < min_survival:
+        reasons = "; ".join(report.get("failures", [])) or "none recorded"
+        failures.append(
+            f"survival {report['survival']:.0%} of {report['episodes']} episode(s) is below the required "
+            f"{min_survival:.0%} ({reasons})"
+        )
+    for key in ("error_vel_xy", "error_vel_yaw"):
+        if not np.isfinite(report[key]):
+            failures.append(f"{key} is {report[key]} (not a finite number)")
+    return failures
 
 
 def _summary(episodes: list[EpisodeResult]) -> dict[str, Any]:

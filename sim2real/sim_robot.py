@@ -82,6 +82,9 @@ class SimulatedRobot:
 
     def __init__(self, cfg: SimRobotCfg | None = None, clock: Clock | None = None):
         from robolearn.scene import ContactSensorCfg, SceneCfg, build_scene
+        from robolearn.sim.mjlog import keep_mujoco_log_out_of_cwd
+
+        keep_mujoco_log_out_of_cwd()
 
         self.cfg = cfg or SimRobotCfg()
         self.clock: Clock = clock or VirtualClock()

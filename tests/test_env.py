@@ -70,6 +70,60 @@ def test_nan_state_resets_the_world_and_is_counted(env):
     assert torch.isfinite(env.sim.qvel).all() and env.episode_length_buf[2] == 0
 
 
+def test_nan_and_inf_actions_reset_only_those_worlds_and_everything_stays_finite(env):
+    env.reset(seed=0)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):  # a moving policy: action-rate penalties are non-zero before the bad step
+        env.step(0.5 * torch.randn(4, 12, generator=gen))
+    before = env.nan_resets
+    action = 0.5 * torch.randn(4, 12, generator=gen)
+    action[1, 3] = float("nan")
+    action[2, :] = float("inf")
+    obs, rew, terminated, time_out, extras = env.step(action)
+    assert env.nan_resets == before + 2 and extras["log"]["Sim/nan_resets"] == before + 2
+    assert terminated.tolist() == [False, True, True, False] and not time_out[[1, 2]].any()
+    assert rew[1] == 0 and rew[2] == 0 and torch.isfinite(rew).all()
+    assert all(torch.isfinite(o).all() for o in obs.values())
+    # The reset worlds start over: last_action (an observation) is zeros, the others keep what they sent.
+    assert env.action_manager.action[[1, 2]].abs().sum() == 0
+    assert torch.equal(env.action_manager.action[[0, 3]], action[[0, 3]])
+    assert env.episode_length_buf[[1, 2]].tolist() == [0, 0]
+    # What the logger writes: the reset worlds' episode sums, finite (not Episode_Reward/action_rate = nan).
+    episode_logs = {k: v for k, v in extras["log"].items() if k.startswith("Episode_Reward/")}
+    assert episode_logs and all(math.isfinite(v) for v in episode_logs.values())
+    assert episode_logs["Episode_Reward/action_rate"] < 0  # the steps before the NaN still count
+    for _ in range(2):
+        obs, rew, *_ = env.step(0.5 * torch.randn(4, 12, generator=gen))
+    assert torch.isfinite(rew).all() and torch.isfinite(obs["policy"]).all()
+    assert all(torch.isfinite(s).all() for s in env.reward_manager.episode_sums.values())
+    assert env.nan_resets == before + 2  # counted once, not on every later step
+
+
+def test_mujoco_warnings_go_to_python_logging_not_a_file_in_the_working_directory(
+    env, tmp_path, monkeypatch, caplog
+):
+    from robolearn.sim import set_mujoco_log_file
+
+    monkeypatch.chdir(tmp_path)
+    env.reset(seed=0)
+    env.sim.qvel[1, :] = float("nan")  # MuJoCo warns "Nan, Inf or huge value in QVEL"
+    with caplog.at_level("WARNING", logger="robolearn.core.env"):
+        env.step(torch.zeros(4, 12))
+    assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT
+    assert "reset 1 world(s) [1]" in caplog.text and "NaN/inf or diverged state" in caplog.text
+    # A caller that wants MuJoCo's own log (a run folder) can have it there.
+    run_log = tmp_path / "run" / "mujoco.log"
+    run_log.parent.mkdir()
+    try:
+        assert set_mujoco_log_file(run_log)
+        env.sim.qvel[3, :] = float("nan")
+        env.step(torch.zeros(4, 12))
+        assert "QVEL" in run_log.read_text()
+    finally:
+        set_mujoco_log_file(None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_time_out_is_a_truncation_not_a_failure():
     env = make(num_envs=2, episode_length_s=0.1)  # 5 policy steps
     env.reset(seed=0)

@@ -102,3 +102,15 @@ def test_warp_backend_without_warp_says_how_to_install(go2_model, monkeypatch):
     monkeypatch.setitem(sys.modules, "mujoco_warp", None)  # as if the gpu extra were not installed
     with pytest.raises(RuntimeError, match=r"pip install 'robolearn\[gpu\]'"):
         make_backend("warp", go2_model, 1)
+
+
+def test_nan_control_flags_only_that_world(go2_model):
+    sim = make_backend("cpu", go2_model, 3, 1)
+    sim.step(1)
+    assert not sim.diverged().any()
+    sim.ctrl[1, 0] = float("nan")  # MuJoCo zeroes the controls and steps on; the world is still flagged
+    sim.step(1)
+    assert sim.diverged().tolist() == [False, True, False]
+    sim.reset(torch.tensor([1]))
+    sim.step(1)
+    assert not sim.diverged().any()  # once per event, not on every later step

@@ -7,6 +7,7 @@ the Unitree mapping end to end and the CLI, not about locomotion.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from robolearn.sim2real.cli import DeployArgs, main
 from robolearn.sim2real.deploy import DeployLoop, OnnxPolicy, constant_command, make_controller
 from robolearn.sim2real.robot import VirtualClock
-from robolearn.sim2real.schema import PolicySpecError, load_metadata
+from robolearn.sim2real.schema import OnnxModelError, PolicySpecError, load_metadata
 from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim
 from robolearn.sim2real.sim_robot import SimRobotCfg, SimulatedRobot
 from robolearn.sim2real.unitree import SimTransport, UnitreeRobot
@@ -119,6 +120,58 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "export version None" in capsys.readouterr().err
     assert main(DeployArgs(policy=tmp_path, robot="unitree-go2")) == 2
     assert "--interface" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not onnx"])
+def test_a_damaged_policy_onnx_is_one_named_error_and_exit_2(run, tmp_path, capsys, damage):
+    shutil.copy(run / "policy.json", tmp_path / "policy.json")
+    data = (run / "policy.onnx").read_bytes()
+    damaged = {"truncated": data[: len(data) // 2], "empty": b"", "not onnx": b"version https://git-lfs\n"}[damage]
+    onnx = tmp_path / "policy.onnx"
+    onnx.write_bytes(damaged)
+    with pytest.raises(OnnxModelError, match=re.escape(str(onnx))):
+        OnnxPolicy(onnx, load_metadata(tmp_path))
+    assert main(DeployArgs(policy=tmp_path, sim2sim=True, duration=0.1, realtime=False, compare=False)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {onnx}: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_sim2sim_where_the_robot_falls_exits_1_and_says_which_check_failed(run, tmp_path, capsys):
+    """Zero position gains in policy.json: the motors only damp, the Go2 sags until its trunk touches the floor."""
+    shutil.copy(run / "policy.onnx", tmp_path / "policy.onnx")
+    data = json.loads((run / "policy.json").read_text())
+    data["kp"] = [0.0] * len(data["kp"])
+    (tmp_path / "policy.json").write_text(json.dumps(data))
+    out = tmp_path / "report.json"
+    args = DeployArgs(policy=tmp_path, sim2sim=True, duration=2.0, realtime=False, compare=False, out=out,
+                      command=(0.0, 0.0, 0.0))  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "sim2sim failed its checks: survival 0% of 1 episode(s) is below the required 100% (fell)" in err
+    checks = json.loads(out.read_text())["checks"]
+    assert checks["passed"] is False and checks["min_survival"] == 1.0
+    # A threshold the run meets passes; a threshold outside [0, 1] is a usage error before any simulation.
+    args.min_survival = 0.0
+    assert main(args) == 0 and json.loads(out.read_text())["checks"]["passed"] is True
+    args.min_survival = 1.5
+    assert main(args) == 2 and "--min-survival must be a fraction in [0, 1], got 1.5" in capsys.readouterr().err
+
+
+def test_absurd_action_scale_is_refused_naming_the_field(run, tmp_path, capsys):
+    shutil.copy(run / "policy.onnx", tmp_path / "policy.onnx")
+    data = json.loads((run / "policy.json").read_text())
+    data["action_scale"] = 1e6
+    (tmp_path / "policy.json").write_text(json.dumps(data))
+    assert main(DeployArgs(policy=tmp_path, sim2sim=True, duration=0.1, realtime=False, compare=False)) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'policy.json'}: action_scale is 1e+06, expected at most 6.283" in err
+    # Below the schema's bound but wider than any Go2 joint (the thigh spans 5.06 rad): the robot's check.
+    data["action_scale"] = 6.0
+    (tmp_path / "policy.json").write_text(json.dumps(data))
+    with pytest.raises(PolicySpecError, match=r"action_scale is 6, expected at most 5\.06\d, the widest joint range"):
+        make_controller(tmp_path / "policy.json", SimulatedRobot(SimRobotCfg()))
+    assert main(DeployArgs(policy=tmp_path, sim2sim=True, duration=0.1, realtime=False, compare=False)) == 2
+    assert "the widest joint range of this robot" in capsys.readouterr().err
 
 
 def test_stand_up_ramps_through_the_safety_layer(run):

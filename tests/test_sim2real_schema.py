@@ -80,6 +80,8 @@ def test_unknown_and_duplicate_joints():
         ("control_period", 0.0, "control_period must be a positive number"),
         ("default_joint_pos", [0.0] * 11 + [float("nan")], "default_joint_pos must be a list of finite"),
         ("history_length", 0, "history_length must be a positive integer"),
+        ("action_scale", 1e6, r"action_scale is 1e\+06, expected at most 6\.283"),
+        ("action_scale", float("inf"), "action_scale must be a positive number"),
     ],
 )
 def test_bad_fields_are_named(field, value, message):

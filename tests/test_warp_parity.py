@@ -191,6 +191,14 @@ def test_reset_selected_worlds_and_divergence(go2_model):
         assert sim.diverged().tolist() == [False, False, True], sim.name
         assert bool(torch.isfinite(sim.qpos).all() and torch.isfinite(sim.qvel).all())
         assert not sim.diverged().any()
+        # A NaN control (MuJoCo zeroes it and warns; warp would integrate it) flags that world on both.
+        sim.ctrl[0, 0] = float("nan")
+        sim.step(1)
+        assert sim.diverged().tolist() == [True, False, False], sim.name
+        sim.reset(torch.tensor([0]), keyframe=0)
+        assert bool(torch.isfinite(sim.qpos).all() and torch.isfinite(sim.ctrl).all())
+        sim.step(1)
+        assert not sim.diverged().any(), sim.name
 
 
 def test_world_to_mjdata(go2_model):

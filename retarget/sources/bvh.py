@@ -56,7 +56,11 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
         line_no, tok = toks[i]
         i += 1
         if tok in ("ROOT", "JOINT"):
-            (name,) = expect(1, f"{tok} name")
+            # the name is the rest of the line: 3ds Max Biped exports name joints 'Bip01 L Thigh'
+            words = expect(1, f"{tok} name")
+            while i < len(toks) and toks[i][0] == line_no and toks[i][1] != "{":
+                words += expect(1, f"{tok} name")
+            name = " ".join(words)
             joints.append(BvhJoint(name, stack[-1] if stack else -1, np.zeros(3), []))
             if tok == "ROOT" and stack:
                 raise RetargetInputError(path, "HIERARCHY", f"nested ROOT at line {line_no}")
@@ -150,33 +154,69 @@ def _local_rotations(channels: list[str], values: np.ndarray) -> np.ndarray:
     return rot
 
 
-def _detect_up(names: list[str], rest: np.ndarray) -> str:
-    """Up axis from the rest pose: the dominant axis of feet-to-head, if those joints can be named."""
+def _snap_axis(v: np.ndarray) -> str:
+    """The signed principal axis nearest to a direction: '+y', '-z', ..."""
+    axis = int(np.argmax(np.abs(v)))
+    return ("+" if v[axis] >= 0 else "-") + "xyz"[axis]
+
+
+def _detect_units(leg: float) -> str:
+    """Unit whose scale puts thigh + shin in a human range (0.45-1.1 m: a small child to a tall adult)."""
+    for unit in ("m", "cmu", "inch", "cm", "mm"):
+        if 0.45 <= leg * UNIT_SCALES[unit] <= 1.1:
+            return unit
+    raise ValueError(f"thigh + shin is {leg:.3g} units, which matches none of m, CMU units, inch, cm or mm")
+
+
+def _rest_pose(joints: list[BvhJoint]) -> np.ndarray:
+    rest = np.zeros((len(joints), 3))
+    for j, joint in enumerate(joints):
+        rest[j] = joint.offset + (rest[joint.parent] if joint.parent >= 0 else 0)
+    return rest
+
+
+def _rest_up(names: list[str], rest: np.ndarray) -> str:
+    """Fallback for files the body map cannot read: the dominant axis of feet-to-head in the rest pose."""
     low = [n.lower() for n in names]
     head = [i for i, n in enumerate(low) if "head" in n]
     feet = [i for i, n in enumerate(low) if any(k in n for k in ("foot", "ankle", "toe"))]
     if not head or not feet:
-        return "y"  # the BVH convention
-    v = rest[head].mean(0) - rest[feet].mean(0)
-    axis = int(np.argmax(np.abs(v)))
-    if v[axis] < 0:
-        raise ValueError("head below feet in rest pose")
-    return "xyz"[axis]
+        return "+y"  # the BVH convention
+    return _snap_axis(rest[head].mean(0) - rest[feet].mean(0))
 
 
-def _detect_units(height: float) -> str:
-    """Unit whose scale puts the rest-pose height in a human range (1.0-2.3 m)."""
+def _rest_units(height: float) -> str:
+    """Fallback: the unit whose scale puts the rest-pose height in a human range (1.0-2.3 m)."""
     for unit in ("m", "cmu", "inch", "cm", "mm"):
         if 0.9 <= height * UNIT_SCALES[unit] <= 2.3:
             return unit
     raise ValueError(f"rest-pose height {height:.3g} units does not match m, CMU units, inch, cm or mm")
 
 
-def load_bvh(path: str | Path, units: str = "auto", up: str = "auto") -> HumanMotion:
-    """Read a BVH file into global joint positions/rotations in metres, z up.
+@dataclass
+class BvhData:
+    """A BVH file read as is: joints (end sites included), frame time, global positions [T, J, 3] and
+    rotations [T, J, 3, 3] in the file's own units and axes."""
 
-    `units`: 'auto' (from the skeleton's height) or one of UNIT_SCALES; `up`: 'auto', 'x', 'y' or 'z'.
-    End sites are kept as joints named '<parent>_end' (they carry toe/head/finger tips).
+    joints: list[BvhJoint]
+    dt: float
+    positions: np.ndarray
+    rotations: np.ndarray
+
+    @property
+    def names(self) -> list[str]:
+        return [j.name for j in self.joints]
+
+    @property
+    def parents(self) -> list[int]:
+        return [j.parent for j in self.joints]
+
+
+def read_bvh(path: str | Path) -> BvhData:
+    """Parse a BVH file and run forward kinematics in its own units and axes.
+
+    Rotation channels compose left to right in any order (intrinsic); position channels, on any joint,
+    replace that joint's OFFSET along their axis (six-channel studio exports) rather than add to it.
     """
     path = Path(path)
     if not path.is_file():
@@ -189,7 +229,6 @@ def load_bvh(path: str | Path, units: str = "auto", up: str = "auto") -> HumanMo
     num_channels = sum(len(j.channels) for j in joints)
     values, dt = _parse_motion(path, text[motion_at:], num_channels)
     T, J = values.shape[0], len(joints)
-
     rot = np.zeros((T, J, 3, 3))
     pos = np.zeros((T, J, 3))
     col = 0
@@ -197,50 +236,93 @@ def load_bvh(path: str | Path, units: str = "auto", up: str = "auto") -> HumanMo
         vals = values[:, col : col + len(joint.channels)]
         col += len(joint.channels)
         local_t = np.broadcast_to(joint.offset, (T, 3)).copy()
-        pos_ch = [k for k, c in enumerate(joint.channels) if c.lower().endswith("position")]
-        for k in pos_ch:  # position channels replace the offset along their axis
-            local_t[:, "xyz".index(joint.channels[k][0].lower())] = vals[:, k]
+        for k, c in enumerate(joint.channels):
+            if c.lower().endswith("position"):
+                local_t[:, "xyz".index(c[0].lower())] = vals[:, k]
         local_r = _local_rotations(joint.channels, vals)
         if joint.parent < 0:
             rot[:, j], pos[:, j] = local_r, local_t
         else:
             rot[:, j] = rot[:, joint.parent] @ local_r
             pos[:, j] = pos[:, joint.parent] + np.einsum("tij,tj->ti", rot[:, joint.parent], local_t)
+    return BvhData(joints, dt, pos, rot)
 
-    # Rest pose (all rotations zero) from offsets alone: used for units and up axis.
-    rest = np.zeros((J, 3))
-    for j, joint in enumerate(joints):
-        rest[j] = joint.offset + (rest[joint.parent] if joint.parent >= 0 else 0)
-    names = [j.name for j in joints]
+
+def load_bvh(
+    path: str | Path, units: str = "auto", up: str = "auto", skeleton_map: dict[str, str] | None = None
+) -> HumanMotion:
+    """Read a BVH file into global joint positions/rotations in metres, z up.
+
+    `units`: 'auto' or one of UNIT_SCALES; `up`: 'auto' or a signed axis ('y', '+y', '-z', ...). Auto
+    reads both off the motion, never off the rest pose alone (rigs whose bones lie along a local axis in
+    rest are not standing in it): up points from the ankles to the shoulders, averaged over all frames,
+    and the unit puts thigh + shin in a human range. `skeleton_map` (canonical point -> joint name)
+    overrides the body map found by name and hierarchy (retarget.rig), kept in meta['body_map']. A file
+    with no body map (not a humanoid, or limbs not found) still loads, units and up read off its rest
+    pose as before (meta['units_up_from']); retargeting it as a body then says which points are missing.
+    End sites are kept as joints named '<parent>_end' (they carry toe/head/finger tips).
+    """
+    from ..rig import is_mirrored, leg_length, map_skeleton, motion_axes
+
+    path = Path(path)
+    bvh = read_bvh(path)
+    names, pos = bvh.names, bvh.positions
+    up_key = up if up == "auto" or up[:1] in ("+", "-") else "+" + up
+    if up_key not in ("auto", *UP_TO_Z) or (units != "auto" and units not in UNIT_SCALES):
+        raise RetargetInputError(
+            path, "units", f"got units={units!r}, up={up!r}; expected {list(UNIT_SCALES)}, x/y/z or +-x/y/z"
+        )
     try:
-        up_axis = _detect_up(names, rest) if up == "auto" else up
-        height = float(np.ptp(rest[:, "xyz".index(up_axis)]))
-        unit = _detect_units(height) if units == "auto" else units
+        bmap = map_skeleton(names, bvh.parents, pos, skeleton_map, str(path))
+    except RetargetInputError:
+        if skeleton_map:
+            raise  # the user's map is wrong or incomplete: say so now
+        bmap = None  # not a body we can map (a hand, a prop): read it the old way; body_points will say why
+    facing, found_from, mirror = "?", "motion", None
+    rot = bvh.rotations
+    try:
+        if bmap is not None:
+            up_vec, fwd = motion_axes(pos, bmap)
+            if is_mirrored(pos, bmap):
+                # Left-handed axes: flip the lateral one so the joints named left are on the body's left.
+                mirror = _snap_axis(np.cross(up_vec, fwd))[1]
+                flip = np.diag([-1.0 if a == mirror else 1.0 for a in "xyz"])
+                pos, rot = pos @ flip, flip @ rot @ flip
+            up_key = _snap_axis(up_vec) if up_key == "auto" else up_key
+            facing = _snap_axis(fwd)
+            units = _detect_units(leg_length(pos, bmap)) if units == "auto" else units
+        else:
+            found_from = "rest pose"
+            rest = _rest_pose(bvh.joints)
+            up_key = _rest_up(names, rest) if up_key == "auto" else up_key
+            height = float(np.ptp(UP_TO_Z[up_key] @ rest.T, axis=1)[2])
+            units = _rest_units(height) if units == "auto" else units
     except ValueError as exc:
         raise RetargetInputError(
             path, "HIERARCHY", f"cannot infer units/up axis ({exc}); pass units= and up="
         ) from None
-    if unit not in UNIT_SCALES or up_axis not in UP_TO_Z:
-        raise RetargetInputError(
-            path, "units", f"got units={unit!r}, up={up_axis!r}; expected {list(UNIT_SCALES)}, x/y/z"
-        )
-    to_z = UP_TO_Z[up_axis]
-    positions = np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[unit]
+    to_z = UP_TO_Z[up_key]
+    positions = np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[units]
     if not np.isfinite(positions).all():  # finite offsets and channels can still overflow when summed
-        raise RetargetInputError(path, "OFFSET", "joint positions overflow; expected offsets and positions "
-                                 "in a human range")  # fmt: skip
+        raise RetargetInputError(
+            path, "OFFSET", "joint positions overflow; expected offsets and positions in a human range"
+        )
     return HumanMotion(
         names=names,
         positions=positions,
         rotations=np.einsum("ij,tkjl->tkil", to_z, rot),
-        fps=1.0 / dt,
+        fps=1.0 / bvh.dt,
         source=str(path),
-        parents=[j.parent for j in joints],
+        parents=bvh.parents,
         meta={
             "format": "bvh",
-            "units": unit,
-            "up_axis": up_axis,
-            "num_channels": num_channels,
-            "num_joints": sum(not j.end_site for j in joints),
+            "units": units,
+            "up_axis": up_key.lstrip("+"),
+            "facing": facing,
+            "units_up_from": found_from,
+            "mirrored_axis": mirror,
+            "num_channels": sum(len(j.channels) for j in bvh.joints),
+            "num_joints": sum(not j.end_site for j in bvh.joints),
+            **({"body_map": bmap.names(names), "body_map_how": bmap.how} if bmap is not None else {}),
         },
     )

@@ -47,6 +47,15 @@ def _build(path: Path, names, positions, fps, units="m", up="z") -> HumanMotion:
     )
 
 
+def npz_keys(path: Path) -> set[str]:
+    """The array names in an .npz (empty when unreadable: the reader chosen later says why)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return set(z.files)
+    except (OSError, ValueError):
+        return set()
+
+
 def load_keypoints(path: str | Path) -> HumanMotion:
     path = Path(path)
     if not path.is_file():

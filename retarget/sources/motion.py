@@ -44,9 +44,14 @@ class HumanMotion:
         )
 
 
-# Proper rotations taking a source's up axis to +z (y-up is the BVH/Unity/three.js norm).
+# Proper rotations taking a source's up axis to +z (y-up is the BVH/Unity/three.js norm); '-y' etc. for
+# rigs that are upside down in their own axes.
 UP_TO_Z = {
     "z": np.eye(3),
     "y": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),
     "x": np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+    "-z": np.diag([1.0, -1.0, -1.0]),
+    "-y": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),
+    "-x": np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]),
 }
+UP_TO_Z.update({f"+{k}": v for k, v in list(UP_TO_Z.items()) if len(k) == 1})

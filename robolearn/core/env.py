@@ -8,6 +8,7 @@ rewards, terminations, resets and observations on batched torch tensors.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from typing import Any
 
@@ -27,6 +28,8 @@ from robolearn.core.managers import (
 )
 from robolearn.scene import MAIN_ENTITY, build_scene
 from robolearn.sim import make_backend
+
+log = logging.getLogger(__name__)
 
 RobotData = Entity
 """The main robot's views (the name terms and learners have always imported)."""
@@ -129,20 +132,25 @@ class ManagerBasedRlEnv:
         self.episode_length_buf += 1
         self.common_step_counter += 1
 
+        # Worlds whose state went NaN/inf (or whose controls did) and worlds the policy sent a NaN/inf action
+        # (the action manager already replaced it by zeros): reset and counted, their last step's reward is 0.
         bad = self.sim.diverged().to(self.device)
+        if self.action_manager.any_nonfinite:
+            bad = bad | self.action_manager.nonfinite
         any_bad = bool(bad.any())
         if any_bad:
-            # A diverged world is reset and counted; its NaNs must not reach rewards or observations.
             bad_ids = bad.nonzero(as_tuple=True)[0]
             self.nan_resets += len(bad_ids)
+            self._log_nan_resets(bad_ids)
             self.sim.reset(bad_ids.to(self.sim.device), self.keyframe)
         self._update_entities()
         self.command_manager.compute(self.step_dt)
 
         terminated, time_out = self.termination_manager.compute()
-        reward = self.reward_manager.compute(self.step_dt)
+        reward = self.reward_manager.compute(self.step_dt, bad if any_bad else None)
         if any_bad:  # rare: skip two full-batch ops on the usual step
             terminated |= bad
+            time_out &= ~bad
             reward = torch.where(bad, torch.zeros_like(reward), reward)
 
         self.extras = {"log": {}, "time_outs": time_out}
@@ -159,6 +167,17 @@ class ManagerBasedRlEnv:
         self.obs_buf = self.observation_manager.compute()
         self.extras["log"]["Sim/nan_resets"] = float(self.nan_resets)
         return self.obs_buf, reward, terminated, time_out, self.extras
+
+    def _log_nan_resets(self, bad_ids: torch.Tensor) -> None:
+        actions = self.action_manager.nonfinite[bad_ids]
+        shown = bad_ids[:8].tolist()
+        more = f" and {len(bad_ids) - 8} more" if len(bad_ids) > 8 else ""
+        log.warning(
+            "step %d: reset %d world(s) %s%s (%d for a NaN/inf action, %d for a NaN/inf or diverged state); "
+            "Sim/nan_resets = %d",
+            self.common_step_counter, len(bad_ids), shown, more, int(actions.sum()), int((~actions).sum()),
+            self.nan_resets,
+        )  # fmt: skip
 
     def _update_entities(self) -> None:
         if self.robot is not None:

@@ -102,7 +102,9 @@ class RewardManager:
         """This step's weighted values (rows overwritten every step; a term may read earlier terms' rows)."""
         self.episode_sums = {k: self._sums[i] for i, k in enumerate(self.terms)}
 
-    def compute(self, dt: float) -> torch.Tensor:
+    def compute(self, dt: float, discard: torch.Tensor | None = None) -> torch.Tensor:
+        """This step's total reward; `discard` (N,) bool marks worlds whose step does not count (reset for a
+        NaN/inf action or state): their term values are 0, so the episode sums stay finite."""
         env = self.env
         total = torch.zeros(env.num_envs, device=env.device)
         for row, term in zip(self._values, self.terms.values(), strict=True):
@@ -110,6 +112,8 @@ class RewardManager:
             if value.dtype != torch.float32:
                 value = value.to(torch.float32)
             torch.mul(value, term.weight * dt, out=row)
+            if discard is not None:
+                row.masked_fill_(discard, 0.0)
             total += row
         self._sums += self._values
         return total

@@ -5,12 +5,14 @@ from __future__ import annotations
 import mujoco
 
 from robolearn.sim.base import SimBackend
+from robolearn.sim.mjlog import keep_mujoco_log_out_of_cwd, set_mujoco_log_file
 
 BACKENDS = ("cpu", "warp")
 
 
 def make_backend(name: str, model: mujoco.MjModel, num_worlds: int, num_threads: int = 0,
                  device: str | None = None) -> SimBackend:  # fmt: skip
+    keep_mujoco_log_out_of_cwd()
     if name == "cpu":
         from robolearn.sim.cpu import CpuBackend
 
@@ -30,4 +32,4 @@ def make_backend(name: str, model: mujoco.MjModel, num_worlds: int, num_threads:
     raise ValueError(f"unknown backend {name!r}; valid backends: {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "SimBackend", "make_backend"]
+__all__ = ["BACKENDS", "SimBackend", "make_backend", "set_mujoco_log_file"]

@@ -69,7 +69,7 @@ class SimBackend(ABC):
 
     @abstractmethod
     def diverged(self) -> torch.Tensor:
-        """(num_worlds,) bool: worlds whose state went NaN/inf or huge since the last call.
+        """(num_worlds,) bool: worlds whose state or controls went NaN/inf or huge since the last call.
 
         MuJoCo resets such a world to qpos0 itself (with a warning) so NaNs rarely survive a
         step; the env still has to know, to end the episode and count it.

@@ -36,6 +36,9 @@ class CpuBackend(SimBackend):
             mujoco.mjtWarning.mjWARN_BADQPOS,
             mujoco.mjtWarning.mjWARN_BADQVEL,
             mujoco.mjtWarning.mjWARN_BADQACC,
+            # MuJoCo zeroes a NaN/inf control and steps on: the world is not diverged, but something
+            # upstream (an IK or frozen-policy term) produced garbage, so it is reset and counted too.
+            mujoco.mjtWarning.mjWARN_BADCTRL,
         ]
         ids = sorted(int(w) for w in bad)
         # Consecutive in mjtWarning: a slice reads them without the copy a list index makes every step.

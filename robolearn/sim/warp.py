@@ -233,7 +233,7 @@ class WarpBackend(SimBackend):
 
     def diverged(self) -> torch.Tensor:
         bad = torch.zeros(self.num_worlds, dtype=torch.bool, device=self.device)
-        for state in (self.qpos, self.qvel, self.qacc):
+        for state in (self.qpos, self.qvel, self.qacc, self.ctrl):  # ctrl: as the CPU backend's BADCTRL
             bad |= ~torch.isfinite(state).all(-1) | (state.abs() > _MAXVAL).any(-1)
         if bool(bad.any()):
             # Stand in for MuJoCo's auto-reset: back to qpos0, so NaNs never outlive this call.

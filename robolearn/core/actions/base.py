@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mujoco
+import numpy as np
 import torch
 
 from robolearn.core.entity import index, match_names
@@ -86,6 +87,21 @@ class ActionTerm:
         pass
 
 
+def finite_rows(action: torch.Tensor) -> torch.Tensor | None:
+    """None when every entry of (N, A) `action` is finite, else the (N,) bool mask of its all-finite rows.
+
+    The usual step has no NaN: on the CPU one numpy pass over the whole array answers that in ~9 us at
+    N=512 x 12, where torch's isfinite + row all + any + the env's mask took ~55-60 us (both measured on the
+    shared 2-core dev machine, 20k calls).
+    """
+    if action.device.type == "cpu" and action.dtype in (torch.float32, torch.float64):
+        if np.isfinite(action.detach().numpy()).all():
+            return None
+    elif bool(torch.isfinite(action).all()):
+        return None
+    return torch.isfinite(action).all(-1)
+
+
 class ActionManager:
     """Named action terms; `action` is their concatenation (N, dim), `term_dims` their sizes in order."""
 
@@ -107,6 +123,11 @@ class ActionManager:
             start += d
         self.action = torch.zeros(env.num_envs, self.dim, device=env.device)
         self.prev_action = torch.zeros_like(self.action)
+        self.nonfinite = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+        """(N,) worlds whose last action had a NaN or inf (replaced by zeros; the env resets them)."""
+        self.any_nonfinite = False
+        """Whether any world's last action had a NaN or inf (the env skips the mask on the usual step)."""
+        self._had_nonfinite = False
         self._unclaimed = self._unclaimed_defaults()
 
     def _check_overlaps(self) -> None:
@@ -176,6 +197,19 @@ class ActionManager:
             )
         self.prev_action[:] = self.action
         action = action.to(self.env.device)
+        # A NaN or inf anywhere in a world's action makes the whole action of that world zeros (each term's
+        # neutral: default pose for position targets, no velocity or effort) before any term sees it. Sent
+        # on, MuJoCo would zero that world's controls itself and warn, but the NaN would stay in last_action
+        # (an observation) and action-rate rewards. The env then resets the world and counts it
+        # (Sim/nan_resets), so the zeros act for one step at most.
+        finite = finite_rows(action)
+        self.any_nonfinite = finite is not None
+        if finite is not None:
+            self.nonfinite = ~finite
+            action = torch.where(finite.unsqueeze(-1), action, torch.zeros_like(action))
+        elif self._had_nonfinite:
+            self.nonfinite = torch.zeros_like(self.nonfinite)
+        self._had_nonfinite = self.any_nonfinite
         for name, term in self.terms.items():
             sl = self._slices[name]
             self.action[:, sl] = term.process(action[:, sl])
