@@ -245,6 +245,15 @@ def read_bvh(path: str | Path) -> BvhData:
         else:
             rot[:, j] = rot[:, joint.parent] @ local_r
             pos[:, j] = pos[:, joint.parent] + np.einsum("tij,tj->ti", rot[:, joint.parent], local_t)
+    # Finite offsets and channels can still overflow when summed, and values near float's limit overflow
+    # later (the body map's axes); 1e12 units is far beyond any capture (a million km in mm).
+    if not (np.abs(pos) < 1e12).all():
+        raise RetargetInputError(
+            path,
+            "OFFSET",
+            "joint positions beyond 1e12 file units (or overflowing); expected offsets and "
+            "positions in a human range",
+        )
     return BvhData(joints, dt, pos, rot)
 
 
@@ -302,14 +311,9 @@ def load_bvh(
             path, "HIERARCHY", f"cannot infer units/up axis ({exc}); pass units= and up="
         ) from None
     to_z = UP_TO_Z[up_key]
-    positions = np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[units]
-    if not np.isfinite(positions).all():  # finite offsets and channels can still overflow when summed
-        raise RetargetInputError(
-            path, "OFFSET", "joint positions overflow; expected offsets and positions in a human range"
-        )
     return HumanMotion(
         names=names,
-        positions=positions,
+        positions=np.einsum("ij,tkj->tki", to_z, pos) * UNIT_SCALES[units],
         rotations=np.einsum("ij,tkjl->tkil", to_z, rot),
         fps=1.0 / bvh.dt,
         source=str(path),

@@ -50,9 +50,8 @@ def _build(path: Path, names, positions, fps, units="m", up="z") -> HumanMotion:
 def npz_keys(path: Path) -> set[str]:
     """The array names in an .npz (empty when unreadable: the reader chosen later says why)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return set(z.files)
-    except (OSError, ValueError):
+        return set(read_npz(path, ".npz"))
+    except RetargetInputError:
         return set()
 
 
