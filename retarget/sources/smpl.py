@@ -106,8 +106,8 @@ def _read_amass(path: Path) -> dict:
         declared = str(d["surface_model_type"]).lower().replace("-", "")
         if declared.startswith("smplx") or declared in ("smplh", "smpl"):
             model_type = "smplx" if declared.startswith("smplx") else declared
-    g = d.get("gender", np.array("neutral"))
-    g = g.item() if g.size == 1 else "neutral"  # some AMASS releases store it as bytes
+    stored = d.get("gender", np.array("neutral"))
+    g = stored.item() if stored.size == 1 else "neutral"  # some AMASS releases store it as bytes
     gender = (g.decode() if isinstance(g, bytes) else str(g)).lower()
     if gender not in ("male", "female", "neutral"):
         gender = "neutral"
