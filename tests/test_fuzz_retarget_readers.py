@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from fuzzing import (
     ARRAYS,
+    FLOATS,
     FUZZ,
     JSON_VALUES,
     TEXT,
@@ -29,6 +30,7 @@ from fuzzing import (
     write_npz,
 )  # fmt: skip
 from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 from robolearn.retarget.clip import MotionClip
 from robolearn.retarget.sources import load_bvh, load_hand_keypoints, load_keypoints, load_vr
@@ -177,14 +179,35 @@ def _check_vr(seq) -> None:
         return
     for a in (seq.head, seq.left_wrist, seq.right_wrist):
         assert a.shape == (seq.num_frames, 4, 4) and np.isfinite(a).all()
+        R = a[:, :3, :3]  # rotations, in the robot frame too
+        np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.broadcast_to(np.eye(3), R.shape), atol=2e-3)
     assert seq.num_frames >= 1 and seq.fps > 0 and np.isfinite(seq.fps)
 
 
+POSE_ARRAYS = st.one_of(
+    ARRAYS,
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.just(4), st.just(4)), elements=FLOATS),
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.just(7)), elements=FLOATS),
+)
+"""Field values, with pose-shaped ([T, 4, 4], [T, 7]) arrays of any numbers drawn as often as the rest."""
+
+
 @FUZZ
-@given(fields=mutate_fields(VR, ARRAYS))
+@given(fields=mutate_fields(VR, POSE_ARRAYS))
 def test_vr_npz_fields_load_or_name_the_problem(fields):
     with tempfile.TemporaryDirectory() as d:
         _check_vr(check_reader(load_vr, write_npz(d, "vr.npz", fields)))
+
+
+@FUZZ
+@given(
+    key=st.sampled_from(["head", "left_wrist", "right_wrist"]),
+    mats=hnp.arrays(np.float64, (4, 4, 4), elements=st.floats(-2, 2)),
+)
+def test_vr_pose_matrices_load_as_rotations_or_name_the_problem(key: str, mats: np.ndarray):
+    """Finite [T, 4, 4] poses of the right length, which only a check of the rotation itself can refuse."""
+    with tempfile.TemporaryDirectory() as d:
+        _check_vr(check_reader(load_vr, write_npz(d, "vr.npz", {**VR, key: mats})))
 
 
 VR_JSON = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in VR.items()}

@@ -64,6 +64,7 @@ def _poses(path: Path, name: str, value, T: int | None) -> np.ndarray:
     elif a.ndim == 3 and a.shape[1:] == (4, 4):
         check_finite(a, path, name)
         mats = a
+        _check_rigid(path, name, mats)
     else:
         raise RetargetInputError(path, name, f"expected [T, 7] (xyz + wxyz) or [T, 4, 4], got {a.shape}")
     # Finite inputs can still overflow (a quaternion of 1e200 has an infinite norm).
@@ -71,6 +72,22 @@ def _poses(path: Path, name: str, value, T: int | None) -> np.ndarray:
     if T is not None and mats.shape[0] != T:
         raise RetargetInputError(path, name, f"expected {T} frames like 'head', got {mats.shape[0]}")
     return mats
+
+
+def _check_rigid(path: Path, name: str, mats: np.ndarray) -> None:
+    """Each [4, 4] must be a rigid transform: a rotation (orthonormal, det +1) and a last row 0 0 0 1.
+    1e-3 leaves room for float32 recordings (their rotations are orthonormal to ~1e-6)."""
+    R = mats[:, :3, :3]
+    err = np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max(axis=(1, 2))
+    bad = np.flatnonzero(
+        (err > 1e-3) | (np.linalg.det(R) < 0) | (np.abs(mats[:, 3] - [0, 0, 0, 1]).max(1) > 1e-3)
+    )
+    if bad.size:
+        raise RetargetInputError(
+            path,
+            name,
+            f"frame {int(bad[0])} is not a rigid transform (a rotation block and a last row 0 0 0 1)",
+        )
 
 
 def to_robot_frame(mats: np.ndarray, frame: str) -> np.ndarray:
