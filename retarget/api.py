@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from robolearn.robots import robot_info
 
 from .body import BodySolverConfig, HumanoidRetargeter, lowest_foot_height
 from .clip import MotionClip, resample_qpos
+from .errors import RetargetInputError
 from .frames import keypoint_frames
 from .kinematics import pinocchio_q_from_mujoco
 from .metrics import (
@@ -57,6 +59,11 @@ def retarget_motion(
     check_self_collision: bool = True,
 ) -> RetargetResult:
     """Retarget body motion onto a humanoid; `fps` resamples the output (None keeps the source rate)."""
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: expected a positive output frame rate (or None for the source's), got {fps}")
+    if motion.num_frames < 1:
+        raise RetargetInputError(motion.source, "frames", f"expected at least one frame, got {motion.num_frames}"
+                                 f" (frame range {motion.meta.get('frame_range', 'all')})")  # fmt: skip
     solver = HumanoidRetargeter(robot, config)
     res = solver.retarget(motion, progress)
     model = solver.mj_model
@@ -97,7 +104,7 @@ def retarget_motion(
         self_collision_frames=self_collision_frames(model, qpos) if check_self_collision else -1,
     )
 
-    out_fps = fps or motion.fps
+    out_fps = motion.fps if fps is None else fps
     qpos_out = resample_qpos(qpos, motion.fps, out_fps, has_root=True)
     names, body_pos_out = body_positions(model, qpos_out)
     human = _resample_points(res.targets, motion.fps, out_fps)

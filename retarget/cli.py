@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import tyro
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import RetargetInputError
+from .errors import FlagError, RetargetInputError
+from .flags import check_at_least, check_frame_range, check_output_file, check_output_folder, check_positive
 
 SOURCE_SUFFIXES = (".bvh", ".npz", ".csv", ".json")
 
@@ -48,6 +52,52 @@ def _default_out(src: Path, robot: str, folder: Path | None = None) -> Path:
     return (folder or src.parent) / f"{src.stem}_{robot}.npz"
 
 
+def humanoids() -> list[str]:
+    from robolearn.robots import ROBOTS
+
+    return [r.name for r in ROBOTS.values() if r.category == "humanoid"]
+
+
+def check_args(args: RetargetArgs) -> None:
+    """Every flag, before any file is read or solved: a FlagError names the flag and what it expects."""
+    from robolearn.robots import robot_info
+
+    if robot_info(args.robot).category != "humanoid":
+        raise FlagError("--robot", args.robot, f"expected a humanoid ({', '.join(humanoids())}); body motion "
+                        "retargets onto humanoids (hands: retarget.hands, arms: retarget.arms)")  # fmt: skip
+    if (args.input is None) == (args.batch is None):
+        raise FlagError(
+            "INPUT", args.input or "(none)", "expected a motion file, or --batch <folder>, not both"
+        )
+    check_positive("--fps", args.fps, "an output frame rate in frames per second")
+    check_at_least("--workers", args.workers, 0)
+    check_frame_range(args.start, args.stop)
+    if args.batch is not None:
+        if not args.batch.is_dir():
+            raise FlagError(
+                "--batch", args.batch, f"expected a folder of motion files ({', '.join(SOURCE_SUFFIXES)})"
+            )
+        if args.video is not None:
+            raise FlagError("--video", args.video, "renders one clip; expected no --video with --batch")
+        check_output_folder("--out", args.out or args.batch)
+        return
+    assert args.input is not None
+    if not args.input.is_file():
+        raise FlagError("INPUT", args.input, "no such file")
+    out = args.out or _default_out(args.input, args.robot)
+    check_output_file(
+        "--out" if args.out else f"--out (default {out})",
+        out,
+        (".npz",),
+        f"{args.input.stem}_{args.robot}.npz",
+    )
+    if args.video is not None:
+        from robolearn.gl import ensure_gl
+
+        check_output_file("--video", args.video, (".mp4",), f"{args.input.stem}_{args.robot}.mp4")
+        ensure_gl()  # no GL on this machine: said before the clip is solved, not after
+
+
 def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     from .api import retarget_file
 
@@ -56,9 +106,16 @@ def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     return result
 
 
-def _batch_job(src: str, args: RetargetArgs, out: str) -> tuple[str, dict]:
+def _batch_job(src: str, args: RetargetArgs, out: str) -> tuple[dict | None, str | None]:
+    """(metrics, None) or (None, the error's message). The message, not the exception, goes back to the
+    parent: an exception of another library may not survive pickling, and one that fails to unpickle
+    breaks the whole pool (every later file, good ones included, fails with it)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return src, _one(Path(src), args, Path(out)).metrics.as_dict()
+    try:
+        return _one(Path(src), args, Path(out)).metrics.as_dict(), None
+    except Exception as exc:  # one bad file must not stop the batch; its own error is reported
+        known = isinstance(exc, (RetargetInputError, FlagError, FileNotFoundError))
+        return None, str(exc) if known else f"{type(exc).__name__}: {exc}"
 
 
 def report_table(metrics: dict, title: str) -> Table:
@@ -90,83 +147,129 @@ def report_table(metrics: dict, title: str) -> Table:
 
 
 def main(args: RetargetArgs) -> int:
-    console = Console()
+    """Exit status: 0 done, 1 some --batch files failed (each with its own error), 2 bad flags or input."""
+    from robolearn.gl import RenderUnavailable
+    from robolearn.robots import robot_info
+
+    console, errors = Console(), Console(stderr=True)
     try:
-        from robolearn.robots import robot_info
-
         robot_info(args.robot)
+        check_args(args)
         if args.batch is not None:
-            return _main_batch(args, console)
-        if args.input is None:
-            console.print("[red]error:[/red] give an input file or --batch <folder>")
-            return 2
-        out = args.out or _default_out(args.input, args.robot)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar:
-            from .sources import load_motion
-
-            n = load_motion(args.input).slice(args.start, args.stop).num_frames
-            task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
-            result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
-            if args.video is not None:
-                from .video import render_clip
-
-                vt = bar.add_task(f"render {args.video.name}", total=result.clip.num_frames)
-                render_clip(
-                    result.clip,
-                    args.video,
-                    result.human_points,
-                    progress=lambda t: bar.update(vt, completed=t + 1),
-                )
-        console.print(f"wrote {out} ({result.clip.num_frames} frames at {result.clip.fps:g} fps)")
-        if args.report:
-            console.print(report_table(result.metrics.as_dict(), f"{args.input.name} -> {args.robot}"))
-        return 0
-    except (RetargetInputError, KeyError, ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        return 1
+            return _main_batch(args, console, errors)
+        return _main_one(args, console)
+    except (RetargetInputError, FlagError, KeyError, ValueError, OSError, RenderUnavailable) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        errors.print(f"[red]error:[/red] {escape(str(message))}", soft_wrap=True)
+        return 2
 
 
-def _main_batch(args: RetargetArgs, console: Console) -> int:
-    assert args.batch is not None, "batch mode needs --batch"
-    files = sorted(p for p in args.batch.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES)
+def _main_one(args: RetargetArgs, console: Console) -> int:
+    from .sources import load_motion
+
+    assert args.input is not None, "check_args: an input without --batch"
+    out = args.out or _default_out(args.input, args.robot)
+    n = load_motion(args.input).num_frames
+    check_frame_range(args.start, args.stop, n)
+    n = len(range(n)[args.start : args.stop])
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(f"retarget {args.input.name} -> {args.robot}", total=n)
+        result = _one(args.input, args, out, progress=lambda t: bar.update(task, completed=t + 1))
+        if args.video is not None:
+            from .video import render_clip
+
+            vt = bar.add_task(f"render {args.video.name}", total=result.clip.num_frames)
+            render_clip(
+                result.clip,
+                args.video,
+                result.human_points,
+                progress=lambda t: bar.update(vt, completed=t + 1),
+            )
+    console.print(f"wrote {out} ({result.clip.num_frames} frames at {result.clip.fps:g} fps)")
+    if args.report:
+        console.print(report_table(result.metrics.as_dict(), f"{args.input.name} -> {args.robot}"))
+    return 0
+
+
+def batch_plan(folder: Path, robot: str, out_dir: Path) -> dict[Path, Path]:
+    """Each motion file of `folder` and the clip it becomes; two inputs that would write one clip (walk.bvh
+    and walk.npz) are an error, as the second would silently replace the first."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES)
     if not files:
-        console.print(f"[red]error:[/red] no {SOURCE_SUFFIXES} files in {args.batch}")
-        return 1
+        raise FlagError(
+            "--batch", folder, f"expected a folder holding motion files ({', '.join(SOURCE_SUFFIXES)})"
+        )
+    plan: dict[Path, Path] = {}
+    for f in files:
+        out = _default_out(f, robot, out_dir)
+        same = next((src for src, o in plan.items() if o == out), None)
+        if same is not None:
+            raise FlagError("--batch", folder, f"{same.name} and {f.name} would both write {out.name}; "
+                            "expected one motion file per name")  # fmt: skip
+        plan[f] = out
+    return plan
+
+
+def run_batch(
+    plan: dict[Path, Path],
+    args: RetargetArgs,
+    workers: int,
+    done: Callable[[Path, dict | None, str | None], None],
+) -> None:
+    """Retarget every planned file on `workers` processes, calling `done(src, metrics, error)` once per file.
+    A worker that dies (killed, out of memory) breaks its pool and fails every file still queued there:
+    those files are run again, one process each, so only the file that kills its process is lost."""
+    retry: list[Path] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_batch_job, str(src), args, str(out)): src for src, out in plan.items()}
+        for fut in as_completed(futures):
+            try:
+                done(futures[fut], *fut.result())
+            except BrokenProcessPool:
+                retry.append(futures[fut])
+    for src in sorted(retry):
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            try:
+                done(src, *pool.submit(_batch_job, str(src), args, str(plan[src])).result())
+            except BrokenProcessPool:
+                done(src, None, "its worker process died (killed, or out of memory) while retargeting it")
+
+
+def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
+    assert args.batch is not None, "batch mode needs --batch"
     out_dir = args.out or args.batch
-    workers = args.workers or os.cpu_count() or 1
-    failures = 0
+    plan = batch_plan(args.batch, args.robot, out_dir)
+    workers = min(args.workers or os.cpu_count() or 1, len(plan))
+    failed: dict[Path, str] = {}
     table = Table(title=f"batch -> {args.robot}")
     for col in ("clip", "frames", "fps", "kp err (cm)", "limit viol.", "penetration (mm)"):
-        table.add_column(col)
-    with Progress(console=console) as bar, ProcessPoolExecutor(max_workers=workers) as pool:
-        task = bar.add_task(f"retarget {len(files)} clips on {workers} processes", total=len(files))
-        futures = {
-            pool.submit(_batch_job, str(f), args, str(_default_out(f, args.robot, out_dir))): f for f in files
-        }
-        for fut in as_completed(futures):
-            src = futures[fut]
-            try:
-                _, m = fut.result()
-                table.add_row(
-                    src.name,
-                    str(m["frames"]),
-                    f"{m['fps_solve']:.0f}",
-                    f"{100 * m['keypoint_error_overall']:.2f}",
-                    str(m["limit_violations"]),
-                    f"{m['penetration_mm']:.2f}",
-                )
-            except Exception as exc:  # one bad file must not stop the batch
-                failures += 1
-                table.add_row(src.name, "failed", str(exc)[:60], "", "", "")
+        table.add_column(col, overflow="fold")
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"retarget {len(plan)} clips on {workers} processes", total=len(plan))
+
+        def done(src: Path, m: dict | None, error: str | None) -> None:
+            if m is None:
+                failed[src] = error or "failed"
+                table.add_row(src.name, "failed", "", "", "", "")
+            else:
+                table.add_row(src.name, str(m["frames"]), f"{m['fps_solve']:.0f}",
+                              f"{100 * m['keypoint_error_overall']:.2f}", str(m["limit_violations"]),
+                              f"{m['penetration_mm']:.2f}")  # fmt: skip
             bar.advance(task)
+
+        run_batch(plan, args, workers, done)
     console.print(table)
-    return 1 if failures else 0
+    console.print(f"{len(plan) - len(failed)} of {len(plan)} clips written to {out_dir}")
+    for src, error in sorted(failed.items()):
+        said = error if str(src) in error else f"{src}: {error}"  # the project's errors name the file
+        errors.print(f"[red]failed:[/red] {escape(said)}", soft_wrap=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
