@@ -166,7 +166,7 @@ def tree(types: dict[str, type], defaults: dict[str, Any]) -> Any:
 
 def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
     """(the verb's main, its parsed args). Exits with tyro's message (status 2) on bad flags, 0 on --help."""
-    from robolearn.overrides import alias_registry
+    from robolearn.overrides import UnknownFlagError, alias_registry, flag_names, unknown_flags_message
 
     mains = verbs()
     types = {name: args_type(main) for name, main in mains.items()}
@@ -184,8 +184,24 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
         default = head.cli_defaults()
         if default is not None:
             defaults[next(name for name, cls in types.items() if cls is type(head))] = default
-    args = tyro.cli(tree(types, defaults), args=argv or ["--help"], prog="robolearn", description=DESCRIPTION,
-                    registry=alias_registry())  # fmt: skip
+    argv = argv or ["--help"]
+    kwargs: dict[str, Any] = {"args": argv, "prog": "robolearn", "description": DESCRIPTION,
+                              "registry": alias_registry()}  # fmt: skip
+    if "--help" not in argv and "-h" not in argv:
+        # Quietly first, unknown flags handed back: they are reported as unknown flags, not as tyro's box (which
+        # suggests another verb's flag of that name); any other parse error is printed by the loud parse below.
+        try:
+            args, unknown = tyro.cli(tree(types, defaults), return_unknown_args=True, console_outputs=False,
+                                     **kwargs)  # fmt: skip
+        except SystemExit:
+            pass
+        else:
+            verb = next(name for name, cls in types.items() if cls is type(args))
+            if unknown:
+                raise UnknownFlagError(unknown_flags_message(
+                    verb, unknown, flag_names(defaults.get(verb, type(args))), getattr(args, "FLAG_HINTS", {})))  # fmt: skip
+            return mains[verb], args
+    args = tyro.cli(tree(types, defaults), **kwargs)
     return mains[next(name for name, cls in types.items() if cls is type(args))], args
 
 
