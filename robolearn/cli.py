@@ -17,6 +17,8 @@ flags over them, so `robolearn train <task> --help` lists the task's fields. Sho
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import typing
 from collections.abc import Callable
@@ -174,8 +176,9 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
     try:
         # First parse: the verb and its positional, flags of task-dependent configs left unknown. Help and
         # errors are the second parse's to print (a verb's help needs the task's configs).
-        head, _ = tyro.cli(tree(types, {}), args=argv, return_unknown_args=True, add_help=False,
-                           console_outputs=False)  # fmt: skip
+        with contextlib.redirect_stderr(io.StringIO()):  # tyro prints a parser-building error regardless
+            head, _ = tyro.cli(tree(types, {}), args=argv, return_unknown_args=True, add_help=False,
+                               console_outputs=False)  # fmt: skip
     except SystemExit:
         head = None
     # An optional positional not yet read when the first parse meets an unknown flag comes back as "[]"
@@ -191,8 +194,9 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
         # Quietly first, unknown flags handed back: they are reported as unknown flags, not as tyro's box (which
         # suggests another verb's flag of that name); any other parse error is printed by the loud parse below.
         try:
-            args, unknown = tyro.cli(tree(types, defaults), return_unknown_args=True, console_outputs=False,
-                                     **kwargs)  # fmt: skip
+            with contextlib.redirect_stderr(io.StringIO()):  # tyro prints a parser-building error regardless
+                args, unknown = tyro.cli(tree(types, defaults), return_unknown_args=True, console_outputs=False,
+                                         **kwargs)  # fmt: skip
         except SystemExit:
             pass
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,40 @@ def test_python_api_preset_worlds_fold_into_the_env(tmp_path: Path):
     assert spec.env.num_envs == 8 and spec.agent.num_envs is None
     assert "alive" not in spec.env.rewards and "alive" in get_task("Go2-Stand").env_cfg().rewards
     assert yaml.safe_load((run / "config.yaml").read_text())["env"]["num_envs"] == 8
+
+
+def test_resume_after_a_corrupt_checkpoint_hints_a_flag_that_works(tmp_path, capsys):
+    argv = ["train", TASK, *TINY, "--max-iterations", "2", "--agent.save-interval", "1", "--logdir", str(tmp_path)]
+    assert main(argv) == 0
+    (run,) = (tmp_path / TASK).iterdir()
+    good, latest = sorted((run / "checkpoints").glob("model_*.pt"))
+    latest.write_bytes(latest.read_bytes()[:100])  # a truncated file, as a full disk leaves it
+    capsys.readouterr()
+
+    assert main(["eval", str(run), "--episodes", "1"]) == 2
+    assert f"pass it with --checkpoint {good})" in capsys.readouterr().err  # eval's flag
+    assert main(["train", "--resume", str(run), "--max-iterations", "3"]) == 2
+    refused = capsys.readouterr().err
+    assert str(latest) in refused and f"pass it with --resume {good})" in refused  # train's flag
+    assert main(["train", "--resume", str(run), "--checkpoint", str(good)]) == 2  # what the old hint said
+    err = capsys.readouterr().err
+    assert "train: unknown flag --checkpoint (train has none: --resume takes" in err
+    assert "Traceback" not in err and "Could not create" not in err
+
+    hinted = re.search(r"pass it with (--resume \S+)\)", refused)
+    assert hinted is not None
+    assert main(["train", *hinted.group(1).split(), "--max-iterations", "3"]) == 0  # the hint, as typed
+    assert [r["iteration"] for r in read_metrics(run)][-2:] == [1, 2]
+
+
+def test_unknown_flags_are_named_with_the_flag_meant(capsys):
+    for argv, said in [
+        (["train", TASK, "--max-iteration", "3"], "train: unknown flag --max-iteration (did you mean --max-iterations?)"),
+        (["train", TASK, "--env.rewards.stand-stil.weight", "1"],
+         "unknown flag --env.rewards.stand-stil.weight (did you mean --env.rewards.stand-still.weight?)"),
+        (["eval", "runs/x", "--chekpoint", "x"], "eval: unknown flag --chekpoint (did you mean --checkpoint?)"),
+        (["train", TASK, "--frobnicate"], "train: unknown flag --frobnicate; `robolearn train --help` lists its flags"),
+    ]:  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and "Could not create" not in err, err
