@@ -62,6 +62,11 @@ class BenchArgs:
         return BenchArgs(task=self.task, env=get_task(self.task).env_cfg())
 
 
+WIDE_LIST = 140
+"""Terminal columns from which `robolearn list` gives the gymnasium ids a column of their own (the longest
+task name, id and a 50-column description); narrower, the id's pattern is the table's caption."""
+
+
 def list_main(args: ListArgs) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -70,20 +75,27 @@ def list_main(args: ListArgs) -> int:
     from robolearn.robots import ROBOTS
     from robolearn.sim import BACKENDS
 
+    # Names never wrap (they are typed back); descriptions wrap, never cut to "...": at 80 columns (a pipe's
+    # width too) the fixed columns leave them 45 (tasks) and 28 (robots) columns.
     console = Console()
-    tasks = Table(title="tasks")
+    wide = console.width >= WIDE_LIST
+    tasks = Table(title="tasks", caption=None if wide else "rl tasks are gymnasium ids robolearn/<task>-v0")
     tasks.add_column("task", no_wrap=True)
-    tasks.add_column("gymnasium id", no_wrap=True)
-    tasks.add_column("description")
+    if wide:
+        tasks.add_column("gymnasium id", no_wrap=True)
+    tasks.add_column("description", overflow="fold", ratio=1)
     for name in task_names():
         spec = get_task(name)
         how = "" if spec.kind == "rl" else f" ({spec.kind}: robolearn demos, then train; default {spec.default_algo})"
-        tasks.add_row(name, f"robolearn/{name}-v0" if spec.kind == "rl" else "-", spec.description + how)
+        gym = [f"robolearn/{name}-v0" if spec.kind == "rl" else "-"] if wide else []
+        tasks.add_row(name, *gym, spec.description + how)
     robots = Table(title="robots (mujoco-menagerie)")
-    for col in ("robot", "menagerie", "model", "training model", "description"):
-        robots.add_column(col, no_wrap=col != "description")
+    for col in ("robot", "menagerie", "model (training)"):
+        robots.add_column(col, no_wrap=True)
+    robots.add_column("description", overflow="fold", ratio=1)
     for r in ROBOTS.values():
-        robots.add_row(r.name, r.menagerie, r.model, r.fast_model or r.model, r.description)
+        model = f"{r.model} ({r.fast_model})" if r.fast_model else r.model
+        robots.add_row(r.name, r.menagerie, model, r.description)
     console.print(tasks, robots)
     console.print(
         "sim backends: " + ", ".join(BACKENDS) + " (cpu = mjbatch, default; warp = mujoco-warp GPU)"

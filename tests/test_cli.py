@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -71,11 +72,31 @@ def test_bad_override_value_names_the_flag_without_a_traceback():
     assert "Traceback" not in proc.stderr
 
 
-def test_list_shows_tasks_robots_and_backends(capsys):
-    assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    assert "Go2-Velocity-Flat" in out and "robolearn/Go2-Velocity-Flat-v0" in out
-    assert "unitree_g1" in out and "cpu" in out and "Aloha-CubeTransfer" in out
+def _list(columns: int) -> str:
+    """`robolearn list` piped, as `robolearn list | less` or a CI log reads it, at a terminal width."""
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "list"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_list_shows_tasks_robots_and_backends_whole_at_80_columns():
+    from robolearn.registry import task_names
+    from robolearn.robots import ROBOTS
+
+    out = _list(80)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out and "..." not in out  # wrapped, never cut
+    # Every description reads whole once the table's borders and the wrapping are taken out.
+    text = " ".join(out.replace("│", " ").split())
+    for name in task_names():
+        spec = get_task(name)
+        assert f"{name} {' '.join(spec.description.split())}" in text, name
+    for r in ROBOTS.values():
+        assert r.name in text and " ".join(r.description.split()) in text, r.name
+    assert "robolearn/<task>-v0" in out and "cpu" in out and "Aloha-CubeTransfer" in out
+    wide = _list(160)
+    assert "robolearn/Go2-Velocity-Flat-v0" in wide and "unitree_g1" in wide
 
 
 def test_bench_prints_ratio_to_raw_physics(capsys):
