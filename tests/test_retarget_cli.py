@@ -109,3 +109,31 @@ def test_api_refuses_a_zero_frame_rate():
 
     with pytest.raises(ValueError, match="fps: expected a positive output frame rate.*got 0"):
         retarget_file(CMU / "131_01.bvh", "g1", fps=0, frames=(0, 5))
+
+
+def test_batch_survives_a_worker_killed_midway(tmp_path):
+    """The kernel's OOM killer (or a user's kill -9) takes a worker: its pool breaks and fails every file
+    still queued there; those are run again, so every good clip is still written."""
+    import multiprocessing
+    import signal
+
+    from robolearn.retarget.cli import RetargetArgs, batch_plan, run_batch
+
+    for name in ("131_02.bvh", "131_03.bvh", "01_01.bvh"):
+        (tmp_path / name).write_bytes((CMU / name).read_bytes())
+    plan = batch_plan(tmp_path, "g1", tmp_path / "clips")
+    results: dict[str, str | None] = {}
+
+    def done(src: Path, metrics: dict | None, error: str | None) -> None:
+        if not results:  # after the first clip, kill the pool's worker as it starts the next one
+            for proc in multiprocessing.active_children():
+                os.kill(proc.pid, signal.SIGKILL)
+        results[src.name] = error
+
+    run_batch(plan, RetargetArgs(batch=tmp_path, stop=10), 1, done)
+    assert results == {"131_02.bvh": None, "131_03.bvh": None, "01_01.bvh": None}
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == [
+        "01_01_g1.npz",
+        "131_02_g1.npz",
+        "131_03_g1.npz",
+    ]
