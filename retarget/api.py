@@ -50,6 +50,12 @@ def body_positions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[list[str], 
     return [model.body(b).name for b in range(1, model.nbody)], out
 
 
+def check_fps(fps: float | None) -> None:
+    """An output frame rate is None (the source's) or a finite number > 0; 0 once meant "the source's"."""
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: expected a positive output frame rate (or None for the source's), got {fps}")
+
+
 def retarget_motion(
     motion: HumanMotion,
     robot: str = "g1",
@@ -59,8 +65,7 @@ def retarget_motion(
     check_self_collision: bool = True,
 ) -> RetargetResult:
     """Retarget body motion onto a humanoid; `fps` resamples the output (None keeps the source rate)."""
-    if fps is not None and not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps: expected a positive output frame rate (or None for the source's), got {fps}")
+    check_fps(fps)
     if motion.num_frames < 1:
         raise RetargetInputError(motion.source, "frames", f"expected at least one frame, got {motion.num_frames}"
                                  f" (frame range {motion.meta.get('frame_range', 'all')})")  # fmt: skip
@@ -142,6 +147,7 @@ def retarget_file(
     progress: Callable[[int], None] | None = None,
 ) -> RetargetResult:
     """Load any supported body source (BVH, keypoints) and retarget it onto `robot`."""
+    check_fps(fps)
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(

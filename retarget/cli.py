@@ -185,6 +185,7 @@ def _main_one(args: RetargetArgs, console: Console) -> int:
             from .video import render_clip
 
             vt = bar.add_task(f"render {args.video.name}", total=result.clip.num_frames)
+            args.video.parent.mkdir(parents=True, exist_ok=True)  # checked writable before the solve
             render_clip(
                 result.clip,
                 args.video,

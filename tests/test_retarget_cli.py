@@ -137,3 +137,14 @@ def test_batch_survives_a_worker_killed_midway(tmp_path):
         "131_02_g1.npz",
         "131_03_g1.npz",
     ]
+
+
+def test_clip_and_video_into_folders_that_do_not_exist_yet(tmp_path, gl_backend):
+    out, video = tmp_path / "clips" / "walk.npz", tmp_path / "videos" / "walk.mp4"
+    assert (
+        robolearn(
+            ["retarget", str(CMU / "131_02.bvh"), "--stop", "5", "--out", str(out), "--video", str(video)]
+        )
+        == 0
+    )
+    assert out.stat().st_size > 1000 and video.stat().st_size > 1000
