@@ -124,8 +124,8 @@ def flag_names(config: Any, prefix: str = "--") -> list[str]:
     stand-still.weight` for every field, dict terms by key, and the short aliases of ALIASES. Only for
     suggestions after a typo: the parser itself is tyro's."""
     out: list[str] = []
-    keys = [base.__name__ for base in type(config).__mro__ if not isinstance(config, type)]
-    keys += [base.__name__ for base in config.__mro__] if isinstance(config, type) else []
+    cls = config if isinstance(config, type) else type(config)
+    keys = [base.__name__ for base in cls.__mro__]
     hidden = {name for key in keys for name in HIDDEN.get(key, ())}
     for key in keys:
         for flags in ALIASES.get(key, {}).values():
@@ -145,12 +145,20 @@ def flag_names(config: Any, prefix: str = "--") -> list[str]:
     return out
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def unknown_flags_message(verb: str, unknown: list[str], known: list[str], hints: dict[str, str]) -> str:
     """`<verb>: unknown flag --x (did you mean --y?)`, with the verb's own hint for a flag that
     users bring from another verb (train has no --checkpoint: --resume takes the checkpoint file)."""
     import difflib
 
-    flags = [a.split("=", 1)[0] for a in unknown if a.startswith("-")]
+    flags = [a.split("=", 1)[0] for a in unknown if a.startswith("-") and not _is_number(a)]
     if not flags:
         return f"{verb}: unexpected argument(s) {' '.join(unknown)}"
     said = []
