@@ -79,14 +79,16 @@ def check_args(args: RetargetArgs) -> None:
             )
         if args.video is not None:
             raise FlagError("--video", args.video, "renders one clip; expected no --video with --batch")
-        check_output_folder("--out", args.out or args.batch)
+        check_output_folder(
+            "--out" if args.out else "--out (default: the --batch folder)", args.out or args.batch
+        )
         return
     assert args.input is not None
     if not args.input.is_file():
         raise FlagError("INPUT", args.input, "no such file")
     out = args.out or _default_out(args.input, args.robot)
     check_output_file(
-        "--out" if args.out else f"--out (default {out})",
+        "--out" if args.out else "--out (default: next to the input)",
         out,
         (".npz",),
         f"{args.input.stem}_{args.robot}.npz",
