@@ -130,16 +130,16 @@ def test_cli_errors_write_nothing(tmp_path):
     from robolearn.retarget.cli import RetargetArgs, main
 
     out = tmp_path / "out.npz"
-    assert main(RetargetArgs(input=CMU / "131_01.bvh", robot="nao", out=out)) == 1
+    assert main(RetargetArgs(input=CMU / "131_01.bvh", robot="nao", out=out)) == 2
     cut = tmp_path / "cut.bvh"
     text = (CMU / "131_01.bvh").read_text()
     cut.write_text(text[: len(text) // 2])
-    assert main(RetargetArgs(input=cut, robot="g1", out=out)) == 1
+    assert main(RetargetArgs(input=cut, robot="g1", out=out)) == 2
     nan = tmp_path / "nan.npz"
     pos = np.zeros((3, 2, 3))
     pos[1, 0, 0] = np.nan
     np.savez(nan, names=np.array(["Hips", "Head"]), positions=pos, fps=30.0)
-    assert main(RetargetArgs(input=nan, robot="g1", out=out)) == 1
+    assert main(RetargetArgs(input=nan, robot="g1", out=out)) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.bvh", "nan.npz"]
 
 
