@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import tyro
 
@@ -92,6 +92,12 @@ class TrainArgs:
     """Python API shorthand for env.num_envs (on the command line --num-envs is that field's alias)."""
     max_iterations: tyro.conf.Suppress[int | None] = None
     """Python API shorthand for agent.max_iterations (on the command line --max-iterations is its alias)."""
+
+    FLAG_HINTS: ClassVar[dict[str, str]] = {
+        "--checkpoint": "train has none: --resume takes a run folder or one of its checkpoint files, "
+        "--resume <run>/checkpoints/model_000100.pt",
+    }
+    """Flags users bring from other verbs, and what train does instead (robolearn.cli's unknown-flag error)."""
 
     def cli_defaults(self) -> TrainArgs | None:
         """The configs the flags override: the run's (--resume), the teacher's task (distill), the imitation

@@ -93,7 +93,7 @@ class TrainedDisturber(Disturbance):
         from robolearn.policies.setup import spec_from_run
 
         run, ckpt = resolve_run(Path(run))
-        self.path, self.state = load_checkpoint(run, ckpt)
+        self.path, self.state = load_checkpoint(run, ckpt, pick="--disturbance disturber:{}")
         spec = spec_from_run(run)
         if not isinstance(spec.agent, HInfCfg):
             raise ValueError(f"{run} is not an H-infinity run (algo {spec.algo!r}); it has no disturber")

@@ -398,8 +398,12 @@ def pick_checkpoint(run: Path, checkpoint: Path | None = None) -> Path:
     return checkpoint
 
 
-def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, dict[str, Any]]:
-    """Load `checkpoint` (default: the run's latest); a corrupt file is named with the previous good one."""
+def load_checkpoint(
+    run: Path, checkpoint: Path | None = None, pick: str | None = "--checkpoint {}"
+) -> tuple[Path, dict[str, Any]]:
+    """Load `checkpoint` (default: the run's latest). A corrupt file is named with the previous good one and
+    `pick`, the caller's flag that picks a checkpoint ({} is the file): train's "--resume {}",
+    play/eval/export's "--checkpoint {}"; None where no flag picks one."""
     checkpoint = pick_checkpoint(run, checkpoint)
     try:
         data = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -415,7 +419,8 @@ def load_checkpoint(run: Path, checkpoint: Path | None = None) -> tuple[Path, di
         older = [p for p in list_checkpoints(checkpoint.parent.parent) if p.name < checkpoint.name]
         good = next((p for p in reversed(older) if _loads(p)), None)
         if good is not None:
-            msg += f"; the previous good checkpoint is {good} (pass it with --checkpoint / --resume)"
+            use = f"pass it with {pick.format(good)}" if pick else "move the corrupt file aside to use it"
+            msg += f"; the previous good checkpoint is {good} ({use})"
         else:
             msg += "; no earlier good checkpoint in this run"
         raise RunError(msg) from None

@@ -114,7 +114,7 @@ def load_skill(path: str | Path) -> FrozenSkill:
         raise RunError(
             f"{run}: a skill's actor must read one observation group, got {spec.agent.actor_obs_groups}"
         )
-    ckpt, state = load_checkpoint(run, ckpt)
+    ckpt, state = load_checkpoint(run, ckpt, pick="--skills {}")
     weights = state["actor_state_dict"]
     layers = sorted(
         (k for k in weights if k.startswith("mlp.") and k.endswith(".weight")),

@@ -167,7 +167,7 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
         raise RunError(f"{run} was trained on task {stored['task']!r}; cannot resume it as {args.task!r}")
     if args.algo is not None and args.algo != stored.get("algo", "ppo"):
         raise RunError(f"{run} was trained with algo {stored.get('algo')!r}, not {args.algo!r}")
-    ckpt_path, state = load_checkpoint(run, ckpt)
+    ckpt_path, state = load_checkpoint(run, ckpt, pick="--resume {}")
     check_trainable(ckpt_path, state)  # a packed run says so before any config comparison
     spec = setup.spec_from_run(run)
     env_cfg = args.env if args.env is not None else spec.env
@@ -216,7 +216,7 @@ def train(args: TrainArgs) -> TrainResult:
 def _init_weights(alg: Any, task: str, source: Path) -> None:
     """Load another run's actor and critic (with their observation normalizers) into a fresh learner."""
     src_run, src_ckpt = resolve_run(source)
-    path, state = load_checkpoint(src_run, src_ckpt)
+    path, state = load_checkpoint(src_run, src_ckpt, pick="--init-from {}")
     check_trainable(path, state)
     if state.get("task", task) != task:
         raise RunError(f"--init-from {path}: trained on task {state.get('task')!r}, this run is {task!r}")
@@ -253,7 +253,7 @@ def train_ppo(
         console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
     else:
         if spec.algo == "distill":
-            teacher_ckpt, teacher = load_checkpoint(Path(agent.teacher), None)
+            teacher_ckpt, teacher = load_checkpoint(Path(agent.teacher), None, pick=None)
             alg.load(teacher, {"teacher": True}, strict=True)
             console.print(f"teacher: {teacher_ckpt}")
         if init_from is not None:

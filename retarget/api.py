@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from robolearn.robots import robot_info
 
 from .body import BodySolverConfig, HumanoidRetargeter, lowest_foot_height
 from .clip import MotionClip, resample_qpos
+from .errors import RetargetInputError
 from .frames import keypoint_frames
 from .kinematics import mujoco_qpos_from_pinocchio, pinocchio_q_from_mujoco
 from .metrics import (
@@ -50,6 +52,12 @@ def body_positions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[list[str], 
     return [model.body(b).name for b in range(1, model.nbody)], out
 
 
+def check_fps(fps: float | None) -> None:
+    """An output frame rate is None (the source's) or a finite number > 0; 0 once meant "the source's"."""
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps: expected a positive output frame rate (or None for the source's), got {fps}")
+
+
 def retarget_motion(
     motion: HumanMotion,
     robot: str = "g1",
@@ -59,6 +67,10 @@ def retarget_motion(
     check_self_collision: bool = True,
 ) -> RetargetResult:
     """Retarget body motion onto a humanoid; `fps` resamples the output (None keeps the source rate)."""
+    check_fps(fps)
+    if motion.num_frames < 1:
+        raise RetargetInputError(motion.source, "frames", f"expected at least one frame, got {motion.num_frames}"
+                                 f" (frame range {motion.meta.get('frame_range', 'all')})")  # fmt: skip
     solver = HumanoidRetargeter(robot, config)
     res = solver.retarget(motion, progress)
     model = solver.mj_model
@@ -109,7 +121,7 @@ def retarget_motion(
         human_torso_tilt_deg=human_tilt,
     )
 
-    out_fps = fps or motion.fps
+    out_fps = motion.fps if fps is None else fps
     qpos_out = resample_qpos(qpos, motion.fps, out_fps, has_root=True)
     names, body_pos_out = body_positions(model, qpos_out)
     human = _resample_points(res.targets, motion.fps, out_fps)
@@ -157,6 +169,7 @@ def retarget_file(
     found by joint names and hierarchy (retarget.rig). `units`/`up`: a BVH's length unit and up axis
     ('auto': read off the motion; see sources.bvh.load_bvh). `body_model` is the SMPL model folder AMASS
     files need, `source_fps` the rate of .npy joint arrays."""
+    check_fps(fps)
     info = robot_info(robot)  # unknown robot: clear error before reading anything
     if info.category != "humanoid":
         raise ValueError(

@@ -1,4 +1,9 @@
-"""Errors raised on bad retargeting inputs; each names the file, the field and what was expected."""
+"""Errors raised on bad retargeting inputs; each names the file (or flag), the field and what was expected.
+
+Both carry their parts as attributes and rebuild from them when unpickled: an exception class whose
+__init__ takes other arguments than its message cannot be unpickled by default, and a `--batch` worker
+process hands its error back to the parent by pickling it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,23 @@ class RetargetInputError(ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{self.source}: field {field!r}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.source, self.field, self.problem)
+
+
+class FlagError(ValueError):
+    """A command-line value that cannot work (an output that cannot be written, a negative frame rate),
+    found before any work starts; the message names the flag, the value given and what was expected."""
+
+    def __init__(self, flag: str, value: object, expected: str):
+        self.flag = flag
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{flag} {value}: {expected}")
+
+    def __reduce__(self):
+        return type(self), (self.flag, self.value, self.expected)
 
 
 def check_finite(values, source: str | Path, field: str) -> None:

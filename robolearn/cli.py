@@ -17,6 +17,8 @@ flags over them, so `robolearn train <task> --help` lists the task's fields. Sho
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import typing
 from collections.abc import Callable
@@ -60,6 +62,11 @@ class BenchArgs:
         return BenchArgs(task=self.task, env=get_task(self.task).env_cfg())
 
 
+WIDE_LIST = 140
+"""Terminal columns from which `robolearn list` gives the gymnasium ids a column of their own (the longest
+task name, id and a 50-column description); narrower, the id's pattern is the table's caption."""
+
+
 def list_main(args: ListArgs) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -68,20 +75,27 @@ def list_main(args: ListArgs) -> int:
     from robolearn.robots import ROBOTS
     from robolearn.sim import BACKENDS
 
+    # Names never wrap (they are typed back); descriptions wrap, never cut to "...": at 80 columns (a pipe's
+    # width too) the fixed columns leave them 45 (tasks) and 28 (robots) columns.
     console = Console()
-    tasks = Table(title="tasks")
+    wide = console.width >= WIDE_LIST
+    tasks = Table(title="tasks", caption=None if wide else "rl tasks are gymnasium ids robolearn/<task>-v0")
     tasks.add_column("task", no_wrap=True)
-    tasks.add_column("gymnasium id", no_wrap=True)
-    tasks.add_column("description")
+    if wide:
+        tasks.add_column("gymnasium id", no_wrap=True)
+    tasks.add_column("description", overflow="fold", ratio=1)
     for name in task_names():
         spec = get_task(name)
         how = "" if spec.kind == "rl" else f" ({spec.kind}: robolearn demos, then train; default {spec.default_algo})"
-        tasks.add_row(name, f"robolearn/{name}-v0" if spec.kind == "rl" else "-", spec.description + how)
+        gym = [f"robolearn/{name}-v0" if spec.kind == "rl" else "-"] if wide else []
+        tasks.add_row(name, *gym, spec.description + how)
     robots = Table(title="robots (mujoco-menagerie)")
-    for col in ("robot", "menagerie", "model", "training model", "description"):
-        robots.add_column(col, no_wrap=col != "description")
+    for col in ("robot", "menagerie", "model (training)"):
+        robots.add_column(col, no_wrap=True)
+    robots.add_column("description", overflow="fold", ratio=1)
     for r in ROBOTS.values():
-        robots.add_row(r.name, r.menagerie, r.model, r.fast_model or r.model, r.description)
+        model = f"{r.model} ({r.fast_model})" if r.fast_model else r.model
+        robots.add_row(r.name, r.menagerie, model, r.description)
     console.print(tasks, robots)
     console.print(
         "sim backends: " + ", ".join(BACKENDS) + " (cpu = mjbatch, default; warp = mujoco-warp GPU)"
@@ -166,7 +180,7 @@ def tree(types: dict[str, type], defaults: dict[str, Any]) -> Any:
 
 def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
     """(the verb's main, its parsed args). Exits with tyro's message (status 2) on bad flags, 0 on --help."""
-    from robolearn.overrides import alias_registry
+    from robolearn.overrides import UnknownFlagError, alias_registry, flag_names, unknown_flags_message
 
     mains = verbs()
     types = {name: args_type(main) for name, main in mains.items()}
@@ -174,8 +188,9 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
     try:
         # First parse: the verb and its positional, flags of task-dependent configs left unknown. Help and
         # errors are the second parse's to print (a verb's help needs the task's configs).
-        head, _ = tyro.cli(tree(types, {}), args=argv, return_unknown_args=True, add_help=False,
-                           console_outputs=False)  # fmt: skip
+        with contextlib.redirect_stderr(io.StringIO()):  # tyro prints a parser-building error regardless
+            head, _ = tyro.cli(tree(types, {}), args=argv, return_unknown_args=True, add_help=False,
+                               console_outputs=False)  # fmt: skip
     except SystemExit:
         head = None
     # An optional positional not yet read when the first parse meets an unknown flag comes back as "[]"
@@ -184,8 +199,25 @@ def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
         default = head.cli_defaults()
         if default is not None:
             defaults[next(name for name, cls in types.items() if cls is type(head))] = default
-    args = tyro.cli(tree(types, defaults), args=argv or ["--help"], prog="robolearn", description=DESCRIPTION,
-                    registry=alias_registry())  # fmt: skip
+    argv = argv or ["--help"]
+    kwargs: dict[str, Any] = {"args": argv, "prog": "robolearn", "description": DESCRIPTION,
+                              "registry": alias_registry()}  # fmt: skip
+    if "--help" not in argv and "-h" not in argv:
+        # Quietly first, unknown flags handed back: they are reported as unknown flags, not as tyro's box (which
+        # suggests another verb's flag of that name); any other parse error is printed by the loud parse below.
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # tyro prints a parser-building error regardless
+                args, unknown = tyro.cli(tree(types, defaults), return_unknown_args=True, console_outputs=False,
+                                         **kwargs)  # fmt: skip
+        except SystemExit:
+            pass
+        else:
+            verb = next(name for name, cls in types.items() if cls is type(args))
+            if unknown:
+                raise UnknownFlagError(unknown_flags_message(
+                    verb, unknown, flag_names(defaults.get(verb, type(args))), getattr(args, "FLAG_HINTS", {})))  # fmt: skip
+            return mains[verb], args
+    args = tyro.cli(tree(types, defaults), **kwargs)
     return mains[next(name for name, cls in types.items() if cls is type(args))], args
 
 

@@ -113,3 +113,63 @@ def remove_entries(roots: dict[str, Any], paths: Iterable[str], flag: str = "--r
             else:
                 raise ValueError(f"{flag} {path}: {where}.{name} is not an entry of a dict; only dict entries "
                                  "(terms) can be removed; set a field with its own flag")  # fmt: skip
+
+
+class UnknownFlagError(ValueError):
+    """A flag the verb does not have; the message names it and, where one is close, the flag meant."""
+
+
+def flag_names(config: Any, prefix: str = "--") -> list[str]:
+    """The flags of a config (a dataclass, or one's class), spelled as tyro spells them: `--env.rewards.
+    stand-still.weight` for every field, dict terms by key, and the short aliases of ALIASES. Only for
+    suggestions after a typo: the parser itself is tyro's."""
+    out: list[str] = []
+    cls = config if isinstance(config, type) else type(config)
+    keys = [base.__name__ for base in cls.__mro__]
+    hidden = {name for key in keys for name in HIDDEN.get(key, ())}
+    for key in keys:
+        for flags in ALIASES.get(key, {}).values():
+            out += flags
+    for f in dataclasses.fields(config):
+        if f.name in hidden:
+            continue
+        name = prefix + f.name.replace("_", "-")
+        value = None if isinstance(config, type) else getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out += flag_names(value, name + ".")
+        elif isinstance(value, dict) and value and all(dataclasses.is_dataclass(v) for v in value.values()):
+            for key, term in value.items():
+                out += flag_names(term, f"{name}.{str(key).replace('_', '-')}.")
+        else:
+            out.append(name)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def unknown_flags_message(verb: str, unknown: list[str], known: list[str], hints: dict[str, str]) -> str:
+    """`<verb>: unknown flag --x (did you mean --y?)`, with the verb's own hint for a flag that
+    users bring from another verb (train has no --checkpoint: --resume takes the checkpoint file)."""
+    import difflib
+
+    flags = [a.split("=", 1)[0] for a in unknown if a.startswith("-") and not _is_number(a)]
+    if not flags:
+        return f"{verb}: unexpected argument(s) {' '.join(unknown)}"
+    said = []
+    for flag in dict.fromkeys(flags):
+        close = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+        if flag in hints:
+            said.append(f"{flag} ({hints[flag]})")
+        elif close:
+            said.append(f"{flag} (did you mean {close[0]}?)")
+        else:
+            said.append(flag)
+    plural = "s" if len(said) > 1 else ""
+    return (f"{verb}: unknown flag{plural} {', '.join(said)}; "
+            f"`robolearn {verb} --help` lists its flags")  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,11 +72,31 @@ def test_bad_override_value_names_the_flag_without_a_traceback():
     assert "Traceback" not in proc.stderr
 
 
-def test_list_shows_tasks_robots_and_backends(capsys):
-    assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    assert "Go2-Velocity-Flat" in out and "robolearn/Go2-Velocity-Flat-v0" in out
-    assert "unitree_g1" in out and "cpu" in out and "Aloha-CubeTransfer" in out
+def _list(columns: int) -> str:
+    """`robolearn list` piped, as `robolearn list | less` or a CI log reads it, at a terminal width."""
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "list"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_list_shows_tasks_robots_and_backends_whole_at_80_columns():
+    from robolearn.registry import task_names
+    from robolearn.robots import ROBOTS
+
+    out = _list(80)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out and "..." not in out  # wrapped, never cut
+    # Every description reads whole once the table's borders and the wrapping are taken out.
+    text = " ".join(out.replace("│", " ").split())
+    for name in task_names():
+        spec = get_task(name)
+        assert f"{name} {' '.join(spec.description.split())}" in text, name
+    for r in ROBOTS.values():
+        assert r.name in text and " ".join(r.description.split()) in text, r.name
+    assert "robolearn/<task>-v0" in out and "cpu" in out and "Aloha-CubeTransfer" in out
+    wide = _list(160)
+    assert "robolearn/Go2-Velocity-Flat-v0" in wide and "unitree_g1" in wide
 
 
 def test_bench_prints_ratio_to_raw_physics(capsys):
@@ -188,3 +210,40 @@ def test_python_api_preset_worlds_fold_into_the_env(tmp_path: Path):
     assert spec.env.num_envs == 8 and spec.agent.num_envs is None
     assert "alive" not in spec.env.rewards and "alive" in get_task("Go2-Stand").env_cfg().rewards
     assert yaml.safe_load((run / "config.yaml").read_text())["env"]["num_envs"] == 8
+
+
+def test_resume_after_a_corrupt_checkpoint_hints_a_flag_that_works(tmp_path, capsys):
+    argv = ["train", TASK, *TINY, "--max-iterations", "2", "--agent.save-interval", "1", "--logdir", str(tmp_path)]
+    assert main(argv) == 0
+    (run,) = (tmp_path / TASK).iterdir()
+    good, latest = sorted((run / "checkpoints").glob("model_*.pt"))
+    latest.write_bytes(latest.read_bytes()[:100])  # a truncated file, as a full disk leaves it
+    capsys.readouterr()
+
+    assert main(["eval", str(run), "--episodes", "1"]) == 2
+    assert f"pass it with --checkpoint {good})" in capsys.readouterr().err  # eval's flag
+    assert main(["train", "--resume", str(run), "--max-iterations", "3"]) == 2
+    refused = capsys.readouterr().err
+    assert str(latest) in refused and f"pass it with --resume {good})" in refused  # train's flag
+    assert main(["train", "--resume", str(run), "--checkpoint", str(good)]) == 2  # what the old hint said
+    err = capsys.readouterr().err
+    assert "train: unknown flag --checkpoint (train has none: --resume takes" in err
+    assert "Traceback" not in err and "Could not create" not in err
+
+    hinted = re.search(r"pass it with (--resume \S+)\)", refused)
+    assert hinted is not None
+    assert main(["train", *hinted.group(1).split(), "--max-iterations", "3"]) == 0  # the hint, as typed
+    assert [r["iteration"] for r in read_metrics(run)][-2:] == [1, 2]
+
+
+def test_unknown_flags_are_named_with_the_flag_meant(capsys):
+    for argv, said in [
+        (["train", TASK, "--max-iteration", "3"], "train: unknown flag --max-iteration (did you mean --max-iterations?)"),
+        (["train", TASK, "--env.rewards.stand-stil.weight", "1"],
+         "unknown flag --env.rewards.stand-stil.weight (did you mean --env.rewards.stand-still.weight?)"),
+        (["eval", "runs/x", "--chekpoint", "x"], "eval: unknown flag --chekpoint (did you mean --checkpoint?)"),
+        (["train", TASK, "--frobnicate"], "train: unknown flag --frobnicate; `robolearn train --help` lists its flags"),
+    ]:  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and "Could not create" not in err, err

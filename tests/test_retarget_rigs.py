@@ -369,7 +369,8 @@ def test_inspect_prints_hierarchy_units_and_map(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["biped.bvh"]  # nothing written
     bad = _broken_rig(tmp_path)
     assert main(RetargetArgs(input=bad, inspect=True)) != 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     assert "joint06" in out and "--skeleton-map" in out
 
 
