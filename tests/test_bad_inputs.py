@@ -104,7 +104,7 @@ def test_retarget_bad_file_exit_status_of_the_process(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "300"})  # fmt: skip
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert [ln for ln in proc.stdout.splitlines() if ln.strip()] == [
+    assert [ln for ln in proc.stderr.splitlines() if ln.strip()] == [
         f"error: {src}: field 'Frames': header says 3 frames but 2 motion lines follow (truncated file?)"
     ]
     assert sorted(tmp_path.iterdir()) == [src]
