@@ -253,3 +253,66 @@ def test_bvh_offsets_that_overflow_are_named_when_units_are_given(tmp_path):
     with pytest.raises(RetargetInputError, match="beyond 1e12") as info:
         load_bvh(path, units="m", up="y")
     assert info.value.field == "OFFSET" and info.value.source == str(path)
+
+
+# -- hand sources: keypoint .npy and marker gloves ---------------------------------------------------------
+
+HAND_NPY = DATA / "hands" / "human_joint_right.npy"
+
+
+def _glove(tmp_path: Path) -> tuple[Path, dict]:
+    """A glove whose markers sit on the shared dex-retargeting hand points (mm), and its hand map."""
+    from robolearn.retarget.sources.hands import HAND_POINTS
+
+    points = ["wrist", "index_mcp", "pinky_mcp", "thumb_tip", "index_tip", "middle_tip"]
+    kp = 1000.0 * np.load(HAND_NPY)[:10, [HAND_POINTS.index(p) for p in points]]
+    rows = ["time," + ",".join(f"M_{p}_{a}" for p in points for a in "xyz")]
+    rows += [f"{t / 30:.4f}," + ",".join(f"{v:.3f}" for v in frame.ravel()) for t, frame in enumerate(kp)]
+    src = tmp_path / "glove.csv"
+    src.write_text("\n".join(rows) + "\n")
+    hand_map = {"units": "mm", "side": "right", "points": {p: f"M_{p}" for p in points}}
+    return src, hand_map
+
+
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda m: m.update(units=["mm"]), "units"),
+        (lambda m: m.update(side={"right": True}), "side"),
+        (lambda m: m.update(fps=float("inf")), "fps"),
+        (lambda m: m.update(fps=True), "fps"),
+    ],
+)
+def test_retarget_bad_hand_map_exits_2_naming_it(tmp_path, capsys, edit, field):
+    import json
+
+    src, hand_map = _glove(tmp_path)
+    edit(hand_map)
+    map_path = tmp_path / "glove_map.json"
+    map_path.write_text(json.dumps(hand_map))
+    before = set(tmp_path.rglob("*"))
+    rc = main(["retarget", str(src), "--robot", "leap_hand", "--hand-map", str(map_path), "--fps", "30"])
+    assert_named_error(capsys, rc, str(map_path), f"field '{field}'")
+    assert_nothing_written(tmp_path, before)
+
+
+def test_retarget_glove_csv_not_utf8_exits_2(tmp_path, capsys):
+    import json
+
+    src, hand_map = _glove(tmp_path)
+    src.write_bytes(src.read_bytes().replace(b"M_wrist", "M_Handgelenk_ä".encode("latin-1")))
+    map_path = tmp_path / "glove_map.json"
+    map_path.write_text(json.dumps(hand_map))
+    before = set(tmp_path.rglob("*"))
+    rc = main(["retarget", str(src), "--robot", "leap_hand", "--hand-map", str(map_path), "--fps", "30"])
+    assert_named_error(capsys, rc, str(src), "not a readable UTF-8 CSV")
+    assert_nothing_written(tmp_path, before)
+
+
+def test_retarget_truncated_hand_npy_exits_2(tmp_path, capsys):
+    src = tmp_path / "hand.npy"
+    src.write_bytes(HAND_NPY.read_bytes()[:100])  # the header alone, cut
+    before = set(tmp_path.rglob("*"))
+    rc = main(["retarget", str(src), "--robot", "leap_hand"])
+    assert_named_error(capsys, rc, str(src), "field 'file'")
+    assert_nothing_written(tmp_path, before)
