@@ -82,9 +82,7 @@ def test_no_auto_reset_and_given_layouts() -> None:
     layouts = sample_layouts(cfg, 2, np.random.default_rng(3))
     obs = reset_to(env, layouts)
     np.testing.assert_allclose(layout_term(env).command.numpy(), layouts)
-    np.testing.assert_allclose(
-        obs["observation.environment_state"][:, 7:9].numpy(), layouts[:, 3:5], atol=1e-6
-    )
+    np.testing.assert_allclose(obs["observation.environment_state"][:, 7:9].numpy(), layouts[:, 3:5], atol=1e-6)
     np.testing.assert_allclose(obs["observation.environment_state"][:, :2].numpy(), layouts[:, :2], atol=1e-6)
     assert (obs["observation.state"][:, [6, 13]] == GRIPPER_OPEN).all()  # grippers start open
     hold = obs["observation.state"].clone()
@@ -96,9 +94,7 @@ def test_no_auto_reset_and_given_layouts() -> None:
         reset_to(env, layouts[:1])
     other = reset_to(env)  # drawn by the layout term within the task's ranges
     xy = other["observation.environment_state"][:, 7:9].numpy()
-    assert (xy >= np.array(cfg.target_xy_low) - 1e-6).all() and (
-        xy <= np.array(cfg.target_xy_high) + 1e-6
-    ).all()
+    assert (xy >= np.array(cfg.target_xy_low) - 1e-6).all() and (xy <= np.array(cfg.target_xy_high) + 1e-6).all()
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -106,10 +102,7 @@ def test_observation_names_and_dataset_features(task: str) -> None:
     env = make_env(task, 1)
     obs = reset_to(env)
     assert list(obs) == ["observation.state", "observation.environment_state"]
-    assert env.observation_dims() == {
-        "observation.state": 14,
-        "observation.environment_state": len(ENV_STATE[task]),
-    }
+    assert env.observation_dims() == {"observation.state": 14, "observation.environment_state": len(ENV_STATE[task])}
     assert obs_features(task) == env.observation_dims()
     feats = features_for(task, tuple(CAMERAS))
     assert feats["observation.state"] == {"dtype": "float32", "shape": [14], "names": STATE}

@@ -29,9 +29,7 @@ def _at_phase(env, phases: list[float], command: tuple[float, float, float] = (0
     """Each world's clock set to the given fraction of the gait cycle, under a walking command."""
     steps = torch.tensor([round(p * PERIOD / env.step_dt) for p in phases])
     env.episode_length_buf[:] = steps.to(env.episode_length_buf)
-    env.command_manager.get_command("base_velocity")[:] = torch.tensor(command).to(
-        env.command_manager.get_command("base_velocity")
-    )
+    env.command_manager.get_command("base_velocity")[:] = torch.tensor(command).to(env.command_manager.get_command("base_velocity"))
 
 
 def _pose(env, joint_pos: torch.Tensor) -> None:
@@ -97,9 +95,7 @@ def test_the_observed_clock_stops_in_worlds_told_to_stand(env):
     _at_phase(env, [0.25, 0.75], command=(0.5, 0.0, 0.0))
     running = biped_gait.gait_clock(env)
     assert torch.allclose(running, mdp.gait_phase(env, PERIOD))
-    env.command_manager.get_command("base_velocity")[1] = torch.tensor([0.05, 0.0, 0.05]).to(
-        env.command_manager.get_command("base_velocity")
-    )
+    env.command_manager.get_command("base_velocity")[1] = torch.tensor([0.05, 0.0, 0.05]).to(env.command_manager.get_command("base_velocity"))
     assert torch.equal(biped_gait.gait_clock(env)[1], torch.tensor(biped_gait.STOPPED_CLOCK))
     assert torch.allclose(biped_gait.gait_clock(env)[0], running[0])
 

@@ -270,17 +270,9 @@ def test_runs_written_with_waypoint_and_latency_events_load_as_todays_terms() ->
                                                           if k != "delay_steps"}})  # fmt: skip
     waypoints = {"use_planner": False, "switch_radius": 0.25, "goal_radius": 0.3, "replan": False}
     old["events"] = {
-        "init_waypoints": {
-            "func": old_module + "init_waypoints",
-            "mode": "startup",
-            "params": {"cfg": waypoints},
-        },
+        "init_waypoints": {"func": old_module + "init_waypoints", "mode": "startup", "params": {"cfg": waypoints}},
         **plain["events"],
-        "latency": {
-            "func": old_module + "action_latency",
-            "mode": "startup",
-            "params": {"delay_steps": [0, 1]},
-        },
+        "latency": {"func": old_module + "action_latency", "mode": "startup", "params": {"delay_steps": [0, 1]}},
         "reset_waypoints": {"func": old_module + "reset_waypoints", "mode": "reset", "params": {}},
     }
     cfg = from_plain(default, upgrade_env_config(old))

@@ -57,9 +57,7 @@ def test_two_hand_scene_views_and_independent_actions(leap):
     box = env.scene["box"]
     assert not box.fixed_base and box.root_pose_w.shape == (2, 7) and box.joint_pos.shape == (2, 0)
     assert env.scene["goal"].root_pos_w[0, 2] == pytest.approx(0.385)  # the marker sits at the lift target
-    torch.testing.assert_close(
-        box.root_pos_w[:, 2], torch.full((2,), 0.235, dtype=torch.float64), atol=2e-3, rtol=0
-    )
+    torch.testing.assert_close(box.root_pos_w[:, 2], torch.full((2,), 0.235, dtype=torch.float64), atol=2e-3, rtol=0)
     zero = torch.zeros(2, env.num_actions)
     for _ in range(20):
         env.step(zero)  # settle
@@ -84,16 +82,12 @@ def test_bad_entity_joint_and_body_names_list_the_names(leap):
         SceneEntityCfg("box", body_names="no_body").resolve(leap.scene)
     with pytest.raises(KeyError, match=r"no entity 'hand'.*left_hand.*right_hand"):
         SceneEntityCfg("hand").resolve(leap.scene)
-    cfg = SceneEntityCfg("right_hand", joint_names=("wrist_.*", "th_cmc"), body_names="palm").resolve(
-        leap.scene
-    )
+    cfg = SceneEntityCfg("right_hand", joint_names=("wrist_.*", "th_cmc"), body_names="palm").resolve(leap.scene)
     assert cfg.joint_ids == [0, 1, 2, 15] and len(cfg.body_ids) == 1
 
 
 def test_entity_name_clashes_are_refused():
-    with pytest.raises(
-        ValueError, match=r"entities\['robot'\] clashes with the main robot \(scene.robot='go2'\)"
-    ):
+    with pytest.raises(ValueError, match=r"entities\['robot'\] clashes with the main robot \(scene.robot='go2'\)"):
         build_scene(SceneCfg(robot="go2", entities={"robot": BoxEntityCfg()}))
     with pytest.raises(ValueError, match="reserved"):
         build_scene(SceneCfg(robot="", entities={"terrain": BoxEntityCfg()}))
@@ -103,13 +97,8 @@ def test_entity_name_clashes_are_refused():
 
 def test_overlapping_action_terms_are_refused_naming_both():
     cfg = get_task("Leap-Bimanual-BoxLift").env_cfg()
-    cfg.actions = {
-        **cfg.actions,
-        "left_wrist": JointPositionActionCfg(entity="left_hand", joint_names="wrist_.*"),
-    }
-    with pytest.raises(
-        ValueError, match=r"actions\['left_wrist'\] drives joint 'wrist_x'.*actions\['left_hand'\]"
-    ):
+    cfg.actions = {**cfg.actions, "left_wrist": JointPositionActionCfg(entity="left_hand", joint_names="wrist_.*")}
+    with pytest.raises(ValueError, match=r"actions\['left_wrist'\] drives joint 'wrist_x'.*actions\['left_hand'\]"):
         ManagerBasedRlEnv(cfg, num_envs=1)
     cfg.actions = {"x": JointPositionActionCfg(entity="left_hand", joint_names="nothing")}
     with pytest.raises(ValueError, match=r"joint_names 'nothing' matches none of entity 'left_hand'.*if_mcp"):
@@ -123,9 +112,7 @@ def test_a_missing_command_lists_the_tasks_commands(leap):
     with pytest.raises(KeyError, match=r"no command 'goal'; its commands: \['base_velocity'\]"):
         go2.command_manager.get_command("goal")
     # The single-robot task is a scene with one entity, `robot`, which is also env.robot.
-    assert (
-        list(go2.scene.entities) == ["robot"] and go2.scene["robot"] is go2.robot and not go2.robot.fixed_base
-    )
+    assert list(go2.scene.entities) == ["robot"] and go2.scene["robot"] is go2.robot and not go2.robot.fixed_base
     assert go2.action_manager.term_dims == {"joint_pos": 12}
 
 
@@ -234,9 +221,7 @@ def test_frozen_policy_term_drives_the_robot_joints():
     torch.testing.assert_close(term.command[0], torch.tensor([1.0, 0.0, -1.0]))
     torch.testing.assert_close(term.command[1], torch.tensor([0.0, 0.0, 0.0]))
     # The joint targets are exactly the frozen network's output on the observation it was given.
-    obs = _tiny_policy_obs(
-        env, term
-    )  # the state has moved on since; rebuild the targets from the term's output
+    obs = _tiny_policy_obs(env, term)  # the state has moved on since; rebuild the targets from the term's output
     target = env.robot.default_joint_pos.float() + 0.25 * term.low_action
     torch.testing.assert_close(env.sim.ctrl[:, :12].float(), target)
     assert (term.low_action[:, 2] > 0.5).all() and obs.shape == (2, 15)
@@ -361,16 +346,12 @@ def test_main_robot_with_a_free_object_and_an_entity_contact_sensor():
     env.reset(seed=0)
     crate = env.scene["crate"]
     torch.testing.assert_close(crate.root_pos_w, torch.tensor([[1.0, 0.0, 0.1]] * 2, dtype=torch.float64))
-    torch.testing.assert_close(
-        env.robot.joint_pos, env.robot.default_joint_pos.expand(2, -1)
-    )  # the home keyframe
+    torch.testing.assert_close(env.robot.joint_pos, env.robot.default_joint_pos.expand(2, -1))  # the home keyframe
     for _ in range(10):
         env.step(torch.zeros(2, env.num_actions))
     assert (mdp.contact_found(env, "crate_on_ground") == 1.0).all()
     assert (mdp.contact_found(env, "feet_on_crate") == 0.0).all()
-    with pytest.raises(
-        ValueError, match=r"contact_sensors\['x'\].entity='nope' is not an entity.*\['robot', 'crate'\]"
-    ):
+    with pytest.raises(ValueError, match=r"contact_sensors\['x'\].entity='nope' is not an entity.*\['robot', 'crate'\]"):
         build_scene(dataclasses.replace(cfg.scene, contact_sensors={"x": ContactSensorCfg(entity="nope")}))
 
 
@@ -381,9 +362,7 @@ def test_velocity_and_effort_terms_and_their_actuator_checks():
                          velocity_gains={"FL_.*": 10.0}, motor_joints=("FR_.*",))  # fmt: skip
     cfg = _aloha_cfg()
     cfg.scene = SceneCfg(robot="", entities={"dog": dog})
-    cfg.observations = {
-        "policy": ObsGroupCfg({"q": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("dog")})})
-    }
+    cfg.observations = {"policy": ObsGroupCfg({"q": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("dog")})})}
     cfg.actions = {
         "fl": JointVelocityActionCfg(entity="dog", joint_names="FL_.*", scale=2.0),
         "fr": JointEffortActionCfg(entity="dog", joint_names="FR_.*", scale=5.0),
@@ -401,9 +380,7 @@ def test_velocity_and_effort_terms_and_their_actuator_checks():
     ctrl = d.ctrl
     torch.testing.assert_close(ctrl[:, :3], torch.tensor([[1.0, 0.0, 0.0]] * 2, dtype=ctrl.dtype))
     torch.testing.assert_close(ctrl[:, 3:6], torch.full((2, 3), 5.0, dtype=ctrl.dtype))
-    torch.testing.assert_close(
-        env.sim.actuator_force[:, d.actuator_ids[3:6]], ctrl[:, 3:6]
-    )  # motors: force = ctrl
+    torch.testing.assert_close(env.sim.actuator_force[:, d.actuator_ids[3:6]], ctrl[:, 3:6])  # motors: force = ctrl
     assert (d.joint_vel[:, 0] > 0.5).all(), d.joint_vel[:, 0]
     cfg.actions = {"fr": JointVelocityActionCfg(entity="dog", joint_names="FR_.*")}
     with pytest.raises(ValueError, match=r"joints \['FR_hip_joint'.*no velocity actuators.*velocity_gains"):
@@ -438,10 +415,7 @@ def test_export_metadata_lists_action_terms_and_refuses_non_joint_targets(leap):
     meta = policy_metadata(go2, "Go2-Velocity-Flat")
     assert meta.extra["action_terms"] == {"joint_pos": 12} and meta.joint_names == go2.robot.joint_names
     assert [c.name for c in meta.commands] == ["lin_vel_x", "lin_vel_y", "ang_vel_z"]
-    with pytest.raises(
-        ValueError,
-        match=r"action terms \['left_hand', 'right_hand'\] are not joint-position terms of the main",
-    ):
+    with pytest.raises(ValueError, match=r"action terms \['left_hand', 'right_hand'\] are not joint-position terms of the main"):
         policy_metadata(leap, "Leap-Bimanual-BoxLift")
 
 
@@ -453,11 +427,7 @@ def test_an_articulated_object_and_a_loose_tool_from_mjcf():
         "cabinet": ObjectEntityCfg(mjcf="drawer.xml", pos=(0.5, 0.0, 0.0)),
         "tool": ObjectEntityCfg(mjcf="drawer.xml", pos=(0.0, 1.0, 0.0), free=True),
     })  # fmt: skip
-    cfg.observations = {
-        "policy": ObsGroupCfg(
-            {"drawer": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("cabinet")})}
-        )
-    }
+    cfg.observations = {"policy": ObsGroupCfg({"drawer": ObsTerm(mdp.joint_pos_rel, params={"asset_cfg": SceneEntityCfg("cabinet")})})}
     cfg.actions = {}
     env = ManagerBasedRlEnv(cfg)
     env.reset(seed=0)
@@ -467,9 +437,7 @@ def test_an_articulated_object_and_a_loose_tool_from_mjcf():
     handle = cabinet.site_pos_w[:, cabinet.find_sites("handle")[0]].clone()
     cabinet.write_joint_state(torch.arange(2), torch.full((2, 1), 0.1))
     env.sim.forward()
-    torch.testing.assert_close(
-        cabinet.site_pos_w[:, 0] - handle, torch.tensor([[0.1, 0.0, 0.0]] * 2, dtype=handle.dtype)
-    )
+    torch.testing.assert_close(cabinet.site_pos_w[:, 0] - handle, torch.tensor([[0.1, 0.0, 0.0]] * 2, dtype=handle.dtype))
     env.step(torch.zeros(2, 0))
     assert (env.obs_buf["policy"][:, 0] > 0.09).all()  # the drawer stays out (damped, no spring)
     assert tool.root_pos_w[0, 1] == pytest.approx(1.0, abs=1e-3)  # the loose cabinet sits on the floor

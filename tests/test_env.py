@@ -217,10 +217,7 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     assert cmd.lin_vel_scale == pytest.approx(0.6)
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
     full.reset(seed=0)
-    assert (
-        full.command_manager.get_term("base_velocity").lin_vel_scale == 1.0
-        and full.command_manager.get_command("base_velocity")[:, :2].abs().max() > 0.6
-    )
+    assert full.command_manager.get_term("base_velocity").lin_vel_scale == 1.0 and full.command_manager.get_command("base_velocity")[:, :2].abs().max() > 0.6
 
 
 def test_gait_clock_and_contact_reward(env):
@@ -230,9 +227,7 @@ def test_gait_clock_and_contact_reward(env):
     assert torch.all(mdp.contact_found(env, "feet") == 1.0)
     t = 50 * env.step_dt
     phase = mdp.gait_phase(env, period=0.5)
-    torch.testing.assert_close(
-        phase[0], torch.tensor([math.sin(2 * math.pi * t / 0.5), math.cos(2 * math.pi * t / 0.5)])
-    )
+    torch.testing.assert_close(phase[0], torch.tensor([math.sin(2 * math.pi * t / 0.5), math.cos(2 * math.pi * t / 0.5)]))
     env.command_manager.get_command("base_velocity")[:] = torch.tensor([0.0, 0.0, 0.0])
     assert torch.all(mdp.gait_contact(env) == 1.0)  # told to stand: every planted foot is right
     env.command_manager.get_command("base_velocity")[:] = torch.tensor([0.5, 0.0, 0.0])

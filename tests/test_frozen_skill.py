@@ -52,9 +52,7 @@ def test_the_shipped_walker_as_a_frozen_policy_term_acts_as_it_does_alone():
     driven = ManagerBasedRlEnv(cfg)
     obs, _ = alone.reset(seed=10_000)
     driven.reset(seed=10_000)
-    high = torch.tensor(
-        [[(VX + 0.5) / 1.5 * 2 - 1, 0.0, 0.0]] * 2
-    )  # [-1, 1] onto the command ranges: 0.8 m/s
+    high = torch.tensor([[(VX + 0.5) / 1.5 * 2 - 1, 0.0, 0.0]] * 2)  # [-1, 1] onto the command ranges: 0.8 m/s
     vx, fell = [], torch.zeros(2, dtype=torch.bool)
     with torch.no_grad():
         for i in range(100):
@@ -63,11 +61,7 @@ def test_the_shipped_walker_as_a_frozen_policy_term_acts_as_it_does_alone():
             fell |= terminated
             if i >= 50:
                 vx.append(driven.robot.root_lin_vel_b[:, 0].float())
-    torch.testing.assert_close(
-        driven.command_manager.get_command("base_velocity")[0], torch.tensor([VX, 0.0, 0.0])
-    )
+    torch.testing.assert_close(driven.command_manager.get_command("base_velocity")[0], torch.tensor([VX, 0.0, 0.0]))
     assert torch.equal(driven.sim.qpos, alone.sim.qpos)  # the same targets, bit for bit
-    assert (
-        not fell.any() and torch.stack(vx).mean() > 0.3
-    )  # and it walks forward, as test_pretrained_skills asks
+    assert not fell.any() and torch.stack(vx).mean() > 0.3  # and it walks forward, as test_pretrained_skills asks
     assert driven.action_manager.term_dims == {"walk": 3}

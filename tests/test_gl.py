@@ -19,9 +19,7 @@ def test_import_sets_no_gl_backend_and_lists_tasks():
     # Importing the package (and mujoco, and every task) must not pick a GL backend: on a headless machine
     # without OSMesa, MUJOCO_GL=osmesa makes `import mujoco` die.
     code = "import os, robolearn.registry as r, mujoco; r.load_tasks(); print(os.environ.get('MUJOCO_GL'))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300
-    )
+    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "None"
 
@@ -41,9 +39,7 @@ def test_rendering_without_gl_is_one_line_saying_what_to_do(tmp_path: Path):
 def test_the_probe_installs_a_backend_that_renders(gl_backend: str):
     import mujoco
 
-    model = mujoco.MjModel.from_xml_string(
-        "<mujoco><worldbody><light pos='0 0 2'/><geom size='.2'/></worldbody></mujoco>"
-    )
+    model = mujoco.MjModel.from_xml_string("<mujoco><worldbody><light pos='0 0 2'/><geom size='.2'/></worldbody></mujoco>")
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
     with mujoco.Renderer(model, 32, 32) as renderer:

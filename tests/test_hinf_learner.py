@@ -89,9 +89,7 @@ def test_dual_update_sign():
 
 
 def test_force_cap_rises_only_while_the_actor_tracks_and_stands():
-    cfg = HInfCfg(
-        force_max=12.0, force_step=1.0, curriculum_up=0.3, curriculum_down=1.0, curriculum_cost=0.35
-    )
+    cfg = HInfCfg(force_max=12.0, force_step=1.0, curriculum_up=0.3, curriculum_down=1.0, curriculum_cost=0.35)
     assert next_force_cap(cfg, 10.0, falls_per_episode=0.1, cost_fraction=0.2) == 11.0
     assert next_force_cap(cfg, 12.0, falls_per_episode=0.1, cost_fraction=0.2) == 12.0  # capped at force_max
     # Standing without falling but not tracking: the cap waits (the actor must learn to walk first).

@@ -30,9 +30,7 @@ def test_a_shipped_skill_loads_by_name_and_holds_only_its_actor(name):
     assert skill.task in SKILL_GOALS and skill.task.startswith(name.split("-")[0].upper())
     # The goal slot comes from the command the run's config declares, and matches the task's.
     goal = SKILL_GOALS[skill.task]
-    assert skill.goal_low.tolist() == pytest.approx(goal.low) and skill.goal_high.tolist() == pytest.approx(
-        goal.high
-    )
+    assert skill.goal_low.tolist() == pytest.approx(goal.low) and skill.goal_high.tolist() == pytest.approx(goal.high)
     (ckpt,) = list_checkpoints(skill_run(name))
     state = torch.load(ckpt, weights_only=False)
     assert "critic_state_dict" not in state and "optimizer_state_dict" not in state
@@ -100,9 +98,7 @@ def test_the_shipped_squat_skill_holds_the_pelvis_at_its_goal(target):
 def test_the_shipped_walking_skill_walks_forward_and_not_when_told_to_stand():
     def hold(vx: float) -> Any:
         def edit(cfg: Any) -> Any:
-            return dataclasses.replace(
-                cfg, commands={"base_velocity": cfg.commands["base_velocity"].held(vx, 0.0, 0.0)}
-            )
+            return dataclasses.replace(cfg, commands={"base_velocity": cfg.commands["base_velocity"].held(vx, 0.0, 0.0)})
 
         return edit
 

@@ -64,9 +64,7 @@ def test_a_task_declares_its_default_algo_and_presets():
 def test_an_unknown_algo_lists_the_tasks_presets():
     from robolearn.policies.presets import default_agent_cfg
 
-    with pytest.raises(
-        ValueError, match=r"unknown algo 'hnif' for A1-Velocity-HInf; its presets: \['hinf', 'ppo'\]"
-    ):
+    with pytest.raises(ValueError, match=r"unknown algo 'hnif' for A1-Velocity-HInf; its presets: \['hinf', 'ppo'\]"):
         default_agent_cfg("A1-Velocity-HInf", "hnif")
 
 

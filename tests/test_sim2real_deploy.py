@@ -126,9 +126,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 def test_a_damaged_policy_onnx_is_one_named_error_and_exit_2(run, tmp_path, capsys, damage):
     shutil.copy(run / "policy.json", tmp_path / "policy.json")
     data = (run / "policy.onnx").read_bytes()
-    damaged = {"truncated": data[: len(data) // 2], "empty": b"", "not onnx": b"version https://git-lfs\n"}[
-        damage
-    ]
+    damaged = {"truncated": data[: len(data) // 2], "empty": b"", "not onnx": b"version https://git-lfs\n"}[damage]
     onnx = tmp_path / "policy.onnx"
     onnx.write_bytes(damaged)
     with pytest.raises(OnnxModelError, match=re.escape(str(onnx))):
@@ -156,9 +154,7 @@ def test_sim2sim_where_the_robot_falls_exits_1_and_says_which_check_failed(run, 
     args.min_survival = 0.0
     assert main(args) == 0 and json.loads(out.read_text())["checks"]["passed"] is True
     args.min_survival = 1.5
-    assert (
-        main(args) == 2 and "--min-survival must be a fraction in [0, 1], got 1.5" in capsys.readouterr().err
-    )
+    assert main(args) == 2 and "--min-survival must be a fraction in [0, 1], got 1.5" in capsys.readouterr().err
 
 
 def test_absurd_action_scale_is_refused_naming_the_field(run, tmp_path, capsys):
@@ -172,9 +168,7 @@ def test_absurd_action_scale_is_refused_naming_the_field(run, tmp_path, capsys):
     # Below the schema's bound but wider than any Go2 joint (the thigh spans 5.06 rad): the robot's check.
     data["action_scale"] = 6.0
     (tmp_path / "policy.json").write_text(json.dumps(data))
-    with pytest.raises(
-        PolicySpecError, match=r"action_scale is 6, expected at most 5\.06\d, the widest joint range"
-    ):
+    with pytest.raises(PolicySpecError, match=r"action_scale is 6, expected at most 5\.06\d, the widest joint range"):
         make_controller(tmp_path / "policy.json", SimulatedRobot(SimRobotCfg()))
     assert main(DeployArgs(policy=tmp_path, sim2sim=True, duration=0.1, realtime=False, compare=False)) == 2
     assert "the widest joint range of this robot" in capsys.readouterr().err
@@ -224,9 +218,7 @@ def test_deploy_loop_on_the_training_model_reproduces_the_training_env(run):
     cfg = get_task(TASK).env_cfg()
     cfg.observations["policy"].enable_noise = False
     cfg.events = {}  # no randomization: both sides start from the keyframe
-    cfg.commands = {
-        "base_velocity": dataclasses.replace(cfg.commands["base_velocity"], resampling_time_s=(1e9, 1e9))
-    }
+    cfg.commands = {"base_velocity": dataclasses.replace(cfg.commands["base_velocity"], resampling_time_s=(1e9, 1e9))}
     cfg = dataclasses.replace(cfg, num_envs=1)
     cfg.sim.num_threads = 1
     env = ManagerBasedRlEnv(cfg)

@@ -79,9 +79,7 @@ def test_accuracy_on_scripted_states(task_env):
     accuracy = get_task(name).accuracy
     if name == "H1-SkillBench-Cabinet":
         door = env.scene[objects.DOOR]  # open; 0.5 rad short: the free edge's arc is 0.28 m
-        door.write_joint_state(
-            torch.arange(2), torch.tensor([[objects.DOOR_TARGET], [objects.DOOR_TARGET - 0.5]])
-        )
+        door.write_joint_state(torch.arange(2), torch.tensor([[objects.DOOR_TARGET], [objects.DOOR_TARGET - 0.5]]))
         expected = [0.0, 0.5 * objects.DOOR_WIDTH]
     else:
         obj = env.scene[objects.BALL if name == "H1-SkillBench-BallKick" else objects.PACKAGE]
@@ -136,17 +134,11 @@ def test_an_old_skillbench_config_loads_with_its_goal_command(name):
     old = to_plain(default)
     key, func, params, interval = OLD_PLACEMENT[name]
     old["commands"] = {}  # the goals lived in the events
-    old["events"] = {
-        k: e for k, e in old["events"].items() if k in ("friction", "reset_base", "reset_joints")
-    }
+    old["events"] = {k: e for k, e in old["events"].items() if k in ("friction", "reset_base", "reset_joints")}
     old["events"][key] = {"func": func, "params": params, "mode": "interval" if interval else "reset",
                           "interval_range_s": interval or [10.0, 15.0]}  # fmt: skip
     old["scene"]["entities"] = {}  # the objects were free bodies of the terrain kind, named by their joint
-    old_joint = {
-        "box": "skillbench/box_free",
-        "package": "skillbench/package_free",
-        "ball": "skillbench/ball_free",
-    }
+    old_joint = {"box": "skillbench/box_free", "package": "skillbench/package_free", "ball": "skillbench/ball_free"}
     for group in ("observations",):
         for obs in old[group].values():
             for term in obs["terms"].values():

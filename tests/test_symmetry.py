@@ -59,9 +59,7 @@ def test_mirrored_observation_is_the_observation_of_the_mirrored_state(task):
     mirror_world(env, mirror)
     env.sim.forward(torch.arange(2))
     env.robot.update()
-    env.command_manager.get_command("base_velocity")[1] = env.command_manager.get_command("base_velocity")[
-        0
-    ] * torch.tensor([1.0, -1.0, -1.0])
+    env.command_manager.get_command("base_velocity")[1] = env.command_manager.get_command("base_velocity")[0] * torch.tensor([1.0, -1.0, -1.0])
     env.action_manager.action[1] = mirror.actions(env.action_manager.action[0])
     # The mirror swaps the legs a trot runs half a period apart: the mirrored robot is half a period on.
     env.episode_length_buf[1] = env.episode_length_buf[0] + GAIT_PERIOD_STEPS // 2
@@ -164,9 +162,7 @@ def test_mirror_rules_survive_a_run_folders_config():
 
     cfg = get_task("Go1-Confined3D").env_cfg()
     plain = to_plain(cfg)
-    assert plain["observations"]["policy"]["terms"]["waypoint"]["mirror"] == {
-        "signs": [1.0, -1.0, 1.0, -1.0, 1.0, 1.0]
-    }
+    assert plain["observations"]["policy"]["terms"]["waypoint"]["mirror"] == {"signs": [1.0, -1.0, 1.0, -1.0, 1.0, 1.0]}
     back = from_plain(get_task("Go1-Confined3D").env_cfg(), plain)
     for name, term in cfg.observations["critic"].terms.items():
         assert back.observations["critic"].terms[name].mirror == term.mirror, name
