@@ -30,17 +30,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robolearn.policies.data.validate import DatasetError, check_matches, check_tasks
-    NUMERIC_DTYPES,
-    DatasetError,
-    check_matches,
-    check_tasks,
-    format_path,
-    validate_episode_stats,
-    validate_episodes,
-    validate_info,
-    validate_stats,
-    validate_tasks,
-)
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000

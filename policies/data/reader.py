@@ -47,7 +47,9 @@ def column_array(col: pa.ChunkedArray, feat: dict[str, Any], path: Path, key: st
     while pa.types.is_list(value_type) or pa.types.is_fixed_size_list(value_type) or pa.types.is_large_list(
             value_type):  # fmt: skip
         value_type, depth = value_type.value_type, depth + 1
-    if not (pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_boolean(value_type)):
+    if not (
+        pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_boolean(value_type)
+    ):
         raise DatasetError(f"{path}: field {key!r} holds {col.type}, meta/info.json says {dtype} {shape}")
     flat: pa.ChunkedArray | pa.Array = col
     for _ in range(depth + 1):
@@ -137,7 +139,9 @@ class LeRobotDataset:
         for (chunk, file), eps in sorted(by_file.items(), key=lambda kv: kv[1][0]["dataset_from_index"]):
             path = self.data_path(chunk, file)
             table = read_parquet(path, want)
-            expect_index = np.concatenate([np.arange(r["dataset_from_index"], r["dataset_to_index"]) for r in eps])
+            expect_index = np.concatenate(
+                [np.arange(r["dataset_from_index"], r["dataset_to_index"]) for r in eps]
+            )
             if table.num_rows != len(expect_index):
                 raise DatasetError(f"{path}: {table.num_rows} rows, its episodes "
                                    f"{[r['episode_index'] for r in eps]} have {len(expect_index)} frames")  # fmt: skip
@@ -211,4 +215,6 @@ def _check_video_file(path: Path, end: float, fps: int, key: str, episode: int) 
     except (av.error.FFmpegError, IndexError, OSError) as exc:
         raise DatasetError(f"{path}: corrupt or unreadable video ({exc})") from None
     if frames and frames < round(end * fps):
-        raise DatasetError(f"{path}: {frames} frames, episode {episode} of {key!r} ends at frame {round(end * fps)}")
+        raise DatasetError(
+            f"{path}: {frames} frames, episode {episode} of {key!r} ends at frame {round(end * fps)}"
+        )

@@ -26,7 +26,20 @@ class DatasetError(ValueError):
 
 
 NUMERIC_DTYPES = frozenset(
-    {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
+    {
+        "float16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bool",
+    }
 )
 DTYPES = NUMERIC_DTYPES | {"video", "image", "string"}
 """Feature dtypes LeRobot writes; only the numeric ones are frame columns this reader loads."""
@@ -83,13 +96,17 @@ def validate_feature(where: str, key: Any, feat: Any) -> None:
     if not isinstance(shape, list) or not shape or not all(is_int(d) and d >= 1 for d in shape):
         raise DatasetError(f"{where}: {name}.shape is {shape!r}, expected a list of positive integers")
     if dtype == "video" and (len(shape) != 3 or shape[2] not in (1, 3, 4)):
-        raise DatasetError(f"{where}: {name}.shape is {shape}, expected [height, width, channels] for a video")
+        raise DatasetError(
+            f"{where}: {name}.shape is {shape}, expected [height, width, channels] for a video"
+        )
     names = feat.get("names")
     ok = names is None or (isinstance(names, list) and all(isinstance(n, str) for n in names)) or (
         isinstance(names, dict) and all(isinstance(v, list) and all(isinstance(n, str) for n in v)
                                         for v in names.values()))  # fmt: skip
     if not ok:
-        raise DatasetError(f"{where}: {name}.names is {names!r}, expected null, a list of strings or a mapping")
+        raise DatasetError(
+            f"{where}: {name}.names is {names!r}, expected null, a list of strings or a mapping"
+        )
 
 
 def validate_info(info: Any, path: Path) -> None:
@@ -97,7 +114,15 @@ def validate_info(info: Any, path: Path) -> None:
     where = str(path)
     if not isinstance(info, dict):
         raise DatasetError(f"{where}: expected a JSON object, got {type(info).__name__}")
-    required = ("codebase_version", "robot_type", "fps", "features", "total_episodes", "total_frames", "data_path")
+    required = (
+        "codebase_version",
+        "robot_type",
+        "fps",
+        "features",
+        "total_episodes",
+        "total_frames",
+        "data_path",
+    )
     for key in required:
         if key not in info:
             raise DatasetError(f"{where}: missing field {key!r}")
@@ -137,21 +162,27 @@ def validate_info(info: Any, path: Path) -> None:
     video_path = info.get("video_path")
     if has_video or video_path is not None:
         if not isinstance(video_path, str):
-            raise DatasetError(f"{where}: video_path is {video_path!r}, expected a path template (video features)")
+            raise DatasetError(
+                f"{where}: video_path is {video_path!r}, expected a path template (video features)"
+            )
         format_path(Path("."), video_path, where, "video_path", video_key="k", chunk_index=0, file_index=0)
 
 
 # -- meta/tasks.parquet --------------------------------------------------------------------------------------
 
 
-def validate_tasks(names: list[Any], indices: list[Any], path: Path, total_tasks: int | None) -> dict[str, int]:
+def validate_tasks(
+    names: list[Any], indices: list[Any], path: Path, total_tasks: int | None
+) -> dict[str, int]:
     """task string -> task_index, each unique; the count must be info.json's total_tasks when it has one."""
     for name, index in zip(names, indices, strict=True):
         if not isinstance(name, str) or not name:
             raise DatasetError(f"{path}: task {name!r}, expected a non-empty string")
         _int_field(str(path), f"task_index of {name!r}", index)
     if len(set(names)) != len(names) or len(set(indices)) != len(indices):
-        raise DatasetError(f"{path}: task and task_index must be unique, got {list(zip(names, indices, strict=True))}")
+        raise DatasetError(
+            f"{path}: task and task_index must be unique, got {list(zip(names, indices, strict=True))}"
+        )
     if total_tasks is not None and len(names) != total_tasks:
         raise DatasetError(f"{path}: {len(names)} tasks, meta/info.json total_tasks is {total_tasks}")
     return dict(zip(names, indices, strict=True))
@@ -181,23 +212,31 @@ def validate_episodes(rows: list[tuple[Path, dict[str, Any]]], num_episodes: int
         length = _int_field(where, "length", r.get("length"), 1)
         start = r.get("dataset_from_index")
         if not is_int(start) or start != end:
-            raise DatasetError(f"{where}: dataset_from_index is {start!r}, expected {end} (the previous episode's end)")
+            raise DatasetError(
+                f"{where}: dataset_from_index is {start!r}, expected {end} (the previous episode's end)"
+            )
         stop = r.get("dataset_to_index")
         if not is_int(stop) or stop != start + length:
-            raise DatasetError(f"{where}: dataset_to_index is {stop!r}, expected {start + length} (from + length)")
+            raise DatasetError(
+                f"{where}: dataset_to_index is {stop!r}, expected {start + length} (from + length)"
+            )
         end = stop
         for key in ("data/chunk_index", "data/file_index"):
             _int_field(where, key, r.get(key))
         names = r.get("tasks")
         if names is not None and (not isinstance(names, list) or not all(t in tasks for t in names)):
-            raise DatasetError(f"{where}: tasks is {names!r}, expected task strings of meta/tasks.parquet ({list(tasks)})")
+            raise DatasetError(
+                f"{where}: tasks is {names!r}, expected task strings of meta/tasks.parquet ({list(tasks)})"
+            )
         for key in video_keys:
             for loc in ("chunk_index", "file_index"):
                 _int_field(where, f"videos/{key}/{loc}", r.get(f"videos/{key}/{loc}"))
             t0 = _number_field(where, f"videos/{key}/from_timestamp", r.get(f"videos/{key}/from_timestamp"))
             t1 = _number_field(where, f"videos/{key}/to_timestamp", r.get(f"videos/{key}/to_timestamp"))
             if t1 <= t0:
-                raise DatasetError(f"{where}: videos/{key}/to_timestamp is {t1}, expected > from_timestamp ({t0})")
+                raise DatasetError(
+                    f"{where}: videos/{key}/to_timestamp is {t1}, expected > from_timestamp ({t0})"
+                )
     if end != num_frames:
         raise DatasetError(f"{info_path}: total_frames is {num_frames}, the episodes hold {end} frames")
     return [r for _, r in committed]
@@ -221,7 +260,9 @@ def stat_array(value: Any, where: str, field: str, size: int) -> np.ndarray:
     return arr
 
 
-def validate_episode_stats(rows: list[dict[str, Any]], features: dict[str, dict[str, Any]], where: Path) -> None:
+def validate_episode_stats(
+    rows: list[dict[str, Any]], features: dict[str, dict[str, Any]], where: Path
+) -> None:
     """Each committed episode row has every stat of every numeric or video feature (what the writer pools)."""
     for r in rows:
         for key, feat in features.items():
@@ -234,7 +275,9 @@ def validate_episode_stats(rows: list[dict[str, Any]], features: dict[str, dict[
                 stat_array(r[field], f"{where}: episode {r['episode_index']}", field, stat_size(feat, s))
 
 
-def validate_stats(data: Any, path: Path, features: dict[str, dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
+def validate_stats(
+    data: Any, path: Path, features: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, np.ndarray]]:
     """meta/stats.json as feature -> stat -> array, each a known feature with finite numbers."""
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected a JSON object of feature -> stats, got {type(data).__name__}")
@@ -272,7 +315,9 @@ def check_matches(ds: LeRobotDataset, features: dict[str, dict[str, Any]], fps: 
             if field == "names" and (have.get("names") is None or want.get("names") is None):
                 continue  # unnamed columns (older writers) match by dtype and shape
             if _plain(have.get(field)) != _plain(want.get(field)):
-                raise DatasetError(f"{info}: features.{key}.{field} is {have.get(field)}, {who} needs {want.get(field)}")
+                raise DatasetError(
+                    f"{info}: features.{key}.{field} is {have.get(field)}, {who} needs {want.get(field)}"
+                )
 
 
 def check_tasks(ds: LeRobotDataset, allowed: set[str], who: str) -> None:
