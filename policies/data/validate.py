@@ -281,7 +281,7 @@ def validate_stats(
     """meta/stats.json as feature -> stat -> array, each a known feature with finite numbers."""
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected a JSON object of feature -> stats, got {type(data).__name__}")
-    out = {}
+    out: dict[str, dict[str, np.ndarray]] = {}
     for key, stats in data.items():
         if key not in features:
             raise DatasetError(f"{path}: {key!r} is not a feature of meta/info.json ({', '.join(features)})")
