@@ -172,7 +172,7 @@ def check_cameras(ds: LeRobotDataset, cameras: tuple[str, ...]) -> dict[str, lis
 
 def check_task_dataset(ds: LeRobotDataset, task: str) -> None:
     """The dataset is `task`'s demos: its robot, control rate, feature names and task string, so two tasks'
-    demos (same shapes, other meanings: Insertion's peg pose is not CubeTransfer's block pose) never mix."""
+    demos never mix (Reach and CubeTransfer have the same features, names included: only the task tells them apart)."""
     from robolearn.envs.manipulation.demos import ROBOT_TYPE, features_for
 
     who = f"task {task}"

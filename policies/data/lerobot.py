@@ -242,7 +242,7 @@ class DatasetWriter:
         ds = LeRobotDataset(self.root)
         check_matches(ds, self.features, self.fps, robot_type, exact=True, who="appending")
         if self.allowed_tasks is not None:
-            check_tasks(ds, self.allowed_tasks, "the appended demos")
+            check_tasks(ds, self.allowed_tasks, "appending")
         for key, ours in (("data_path", DATA_PATH), ("video_path", VIDEO_PATH if ds.video_keys else None)):
             if ds.info.get(key) != ours:  # new files go where this writer's templates say
                 raise DatasetError(f"{info_path}: {key} is {ds.info.get(key)!r}, appending needs {ours!r}")

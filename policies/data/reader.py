@@ -139,12 +139,13 @@ class LeRobotDataset:
         for (chunk, file), eps in sorted(by_file.items(), key=lambda kv: kv[1][0]["dataset_from_index"]):
             path = self.data_path(chunk, file)
             table = read_parquet(path, want)
+            frames = sum(r["length"] for r in eps)
+            if table.num_rows != frames:  # before any array of `frames` entries is made
+                raise DatasetError(f"{path}: {table.num_rows} rows, its episodes "
+                                   f"{[r['episode_index'] for r in eps]} have {frames} frames")  # fmt: skip
             expect_index = np.concatenate(
                 [np.arange(r["dataset_from_index"], r["dataset_to_index"]) for r in eps]
             )
-            if table.num_rows != len(expect_index):
-                raise DatasetError(f"{path}: {table.num_rows} rows, its episodes "
-                                   f"{[r['episode_index'] for r in eps]} have {len(expect_index)} frames")  # fmt: skip
             cols = {key: column_array(table.column(key), self.features[key], path, key) for key in want}
             expect_episode = np.concatenate([np.full(r["length"], r["episode_index"]) for r in eps])
             for key, expect in (("index", expect_index), ("episode_index", expect_episode)):

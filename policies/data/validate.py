@@ -246,7 +246,7 @@ def stat_size(feat: dict[str, Any], stat: str) -> int:
     """Values in one stat of a feature: 1 for count, channels for a video, the flattened shape otherwise."""
     if stat == "count":
         return 1
-    return int(feat["shape"][-1]) if feat["dtype"] in ("video", "image") else int(np.prod(feat["shape"]))
+    return int(feat["shape"][-1]) if feat["dtype"] in ("video", "image") else math.prod(feat["shape"])
 
 
 def stat_array(value: Any, where: str, field: str, size: int) -> np.ndarray:
@@ -325,8 +325,8 @@ def check_tasks(ds: LeRobotDataset, allowed: set[str], who: str) -> None:
     other = sorted(set(ds.tasks) - allowed)
     if other:
         raise DatasetError(
-            f"{ds.root / 'meta/tasks.parquet'}: task {other[0]!r} is not {who}'s (expected "
-            f"{' or '.join(repr(a) for a in sorted(allowed))}); a dataset holds one task's demos"
+            f"{ds.root / 'meta/tasks.parquet'}: task is {other[0]!r}, {who} needs "
+            f"{' or '.join(repr(a) for a in sorted(allowed))} (a dataset holds one task's demos)"
         )
 
 
