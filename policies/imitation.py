@@ -222,9 +222,9 @@ def load_demos(
             raise DatasetError(f"{info}: features.{key} has shape {feat['shape']}, task {task} needs [{dim}]")
     check_task_dataset(ds, task)
     check_cameras(ds, cameras)
-    ds.check_videos()
     if ds.num_episodes == 0:
         raise DatasetError(f"{info}: the dataset has no episodes")
+    ds.verify()  # every file, so a damaged dataset is refused before a run folder exists
     cols = ds.columns()
     episodes = ds.episodes[: num_demos or None]
     if num_demos and len(episodes) < num_demos:

@@ -52,11 +52,23 @@ def _insertion_layout(root: Path) -> None:
 BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "data parquet missing": (lambda r: (r / DATA0).unlink(), r"file-000\.parquet: file is missing"),
     "data parquet truncated": (lambda r: _truncate(r / DATA0), r"file-000\.parquet: corrupt or unreadable"),
-    "episodes parquet truncated": (lambda r: _truncate(r / EPISODES0), r"episodes.*file-000\.parquet: corrupt"),
-    "tasks parquet missing": (lambda r: (r / "meta/tasks.parquet").unlink(), r"tasks\.parquet: file is missing"),
+    "episodes parquet truncated": (
+        lambda r: _truncate(r / EPISODES0),
+        r"episodes.*file-000\.parquet: corrupt",
+    ),
+    "tasks parquet missing": (
+        lambda r: (r / "meta/tasks.parquet").unlink(),
+        r"tasks\.parquet: file is missing",
+    ),
     "info.json truncated": (lambda r: _truncate(r / "meta/info.json"), r"info\.json: not valid JSON"),
-    "fps not a number": (lambda r: _edit_info(r, fps="fast"), r"info\.json: fps is 'fast', expected an integer"),
-    "another robot": (lambda r: _edit_info(r, robot_type="koch"), r"robot_type is 'koch', appending needs 'aloha'"),
+    "fps not a number": (
+        lambda r: _edit_info(r, fps="fast"),
+        r"info\.json: fps is 'fast', expected an integer",
+    ),
+    "another robot": (
+        lambda r: _edit_info(r, robot_type="koch"),
+        r"robot_type is 'koch', appending needs 'aloha'",
+    ),
     "another rate": (lambda r: _edit_info(r, fps=50), r"info\.json: fps is 50, appending needs 25"),
     "another feature layout": (
         _insertion_layout,
@@ -93,7 +105,9 @@ def test_demos_refuses_another_tasks_dataset(
     assert snapshot(root) == before
 
 
-def test_demos_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demos_refuses_a_folder_that_is_not_a_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.txt").write_text("my notes")
     rc, err = run_cli(["demos", "Aloha-Reach", "--out", str(tmp_path), "--n", "1"], capsys)
     assert rc == 2 and "meta/info.json: file is missing" in err and "not empty" in err
@@ -123,11 +137,19 @@ def _mix(root: Path) -> None:
 
 FOREIGN: dict[str, tuple[Callable[[Path], None], str]] = {
     "mixed tasks": (_mix, f"task is {TRANSFER!r}, task Aloha-Reach needs {REACH!r}"),
-    "another robot": (lambda r: _edit_info(r, robot_type="koch"), "robot_type is 'koch', task Aloha-Reach needs 'aloha'"),
+    "another robot": (
+        lambda r: _edit_info(r, robot_type="koch"),
+        "robot_type is 'koch', task Aloha-Reach needs 'aloha'",
+    ),
     "another rate": (lambda r: _edit_info(r, fps=50), "info.json: fps is 50, task Aloha-Reach needs 25"),
     "renamed features": (
-        lambda r: _edit_info(r, features={**json.loads((r / "meta/info.json").read_text())["features"],
-                                          "action": {"dtype": "float32", "shape": [14], "names": list("abcdefghijklmn")}}),
+        lambda r: _edit_info(
+            r,
+            features={
+                **json.loads((r / "meta/info.json").read_text())["features"],
+                "action": {"dtype": "float32", "shape": [14], "names": list("abcdefghijklmn")},
+            },
+        ),
         "features.action.names is ['a', 'b'",
     ),  # fmt: skip
 }
@@ -161,7 +183,10 @@ def test_fps_not_a_number_from_the_console_script(reach_dataset: Path, tmp_path:
     proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "demos", "Aloha-Reach", "--out", str(root),
                            "--n", "1"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr == f"robolearn: error: {root / 'meta/info.json'}: fps is 'fast', expected an integer >= 1\n"
+    assert (
+        proc.stderr
+        == f"robolearn: error: {root / 'meta/info.json'}: fps is 'fast', expected an integer >= 1\n"
+    )
     assert snapshot(root) == before
 
 

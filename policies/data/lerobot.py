@@ -94,11 +94,15 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
         raise DatasetError(f"{path}: file is missing")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
+        # Damaged bytes can decode into invalid UTF-8 (in values or column names) or bad offsets that only
+        # fail when a value is converted (found by tests/test_dataset_fuzz.py); validating names the file.
+        table.validate(full=True)
+        names = table.column_names
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({exc})") from None
     for col in columns or []:
-        if col not in table.column_names:
-            raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(table.column_names)})")
+        if col not in names:
+            raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(names)})")
     return table
 
 

@@ -51,6 +51,10 @@ def column_array(col: pa.ChunkedArray, feat: dict[str, Any], path: Path, key: st
         pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_boolean(value_type)
     ):
         raise DatasetError(f"{path}: field {key!r} holds {col.type}, meta/info.json says {dtype} {shape}")
+    if pa.types.is_floating(value_type) and not np.issubdtype(np.dtype(dtype), np.floating):
+        raise DatasetError(
+            f"{path}: field {key!r} holds {col.type}, meta/info.json says {dtype} (whole numbers)"
+        )
     flat: pa.ChunkedArray | pa.Array = col
     for _ in range(depth + 1):
         if flat.null_count:
@@ -58,8 +62,9 @@ def column_array(col: pa.ChunkedArray, feat: dict[str, Any], path: Path, key: st
         if _ < depth:
             flat = pc.list_flatten(flat)
     try:
-        arr = np.asarray(col.to_pylist(), dtype=dtype) if depth else col.to_numpy().astype(dtype)
-    except (ValueError, TypeError, OverflowError) as exc:
+        with np.errstate(over="raise", invalid="raise"):  # values outside the dtype's range: refused
+            arr = np.asarray(col.to_pylist(), dtype=dtype) if depth else col.to_numpy().astype(dtype)
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
         raise DatasetError(f"{path}: field {key!r} cannot be read as {dtype} {shape} ({exc})") from None
     got = list(arr.shape[1:])
     if got != shape and not (shape == [1] and got == []):
@@ -199,11 +204,13 @@ class LeRobotDataset:
                 _check_video_file(path, end, self.fps, key, episode)
 
     def verify(self) -> None:
-        """Everything an append relies on: frame files, video files, per-episode stats (stats.json is
-        derived from those and rewritten by the writer)."""
+        """Every file of the committed episodes: frames, video containers, per-episode stats and stats.json
+        (a writer rewrites stats.json from the episodes' stats, but a damaged one means damaged storage)."""
         self.columns()
         self.check_videos(open_files=True)
         validate_episode_stats(self.episodes, self.features, self.root / "meta/episodes")
+        if self.num_episodes:
+            self.stats  # noqa: B018 (reading it is the check)
 
 
 def _check_video_file(path: Path, end: float, fps: int, key: str, episode: int) -> None:
