@@ -110,7 +110,7 @@ def test_demos_refuses_a_folder_that_is_not_a_dataset(
 ) -> None:
     (tmp_path / "notes.txt").write_text("my notes")
     rc, err = run_cli(["demos", "Aloha-Reach", "--out", str(tmp_path), "--n", "1"], capsys)
-    assert rc == 2 and "meta/info.json: file is missing" in err and "not empty" in err
+    assert rc == 2 and "meta/info.json: file is missing" in err and "not an empty folder" in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["notes.txt"]
 
 

@@ -11,7 +11,10 @@ Several episodes share a file (v3's point); each `flush()` of the writer adds on
 appending never rewrites what is there. Crash safety: every file goes to a temp name and is renamed;
 `meta/info.json` is written last and is the commit point. Readers trust only the episodes counted in
 info.json, and a writer reopening the folder deletes files a crashed flush left behind and rewrites the
-stats from the committed episodes.
+stats from the committed episodes. Before that it verifies the whole dataset and that it takes the new
+episodes (robot, fps, features, tasks): a damaged or foreign dataset is refused with nothing written.
+
+This module holds the writer and the file helpers; reader.py reads, validate.py checks the metadata.
 """
 
 from __future__ import annotations
@@ -224,8 +227,8 @@ class DatasetWriter:
             if self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
                 # A dataset that lost meta/info.json, a first write killed before its commit, or a folder
                 # that is no dataset at all: writing here would bury or mix what is there.
-                raise DatasetError(f"{info_path}: file is missing and {self.root} is not empty: not a LeRobot v3 "
-                                   "dataset to append to (pick a new folder, or delete this one)")  # fmt: skip
+                raise DatasetError(f"{info_path}: file is missing and {self.root} is not an empty folder: not a "
+                                   "LeRobot v3 dataset to append to (pick a new folder, or delete this one)")  # fmt: skip
             self.total_episodes = self.total_frames = 0
             self.next_file = 0
             self.tasks: dict[str, int] = {}
