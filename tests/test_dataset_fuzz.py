@@ -133,17 +133,25 @@ field_values = (
 )
 
 
-@st.composite
-def damaged_bytes(draw: st.DrawFn, data: bytes) -> bytes:
-    """Truncated, emptied, or with a slice overwritten by random bytes."""
-    how = draw(st.sampled_from(["truncate", "garbage", "empty"]))
-    if how == "empty" or not data:
-        return b""
-    at = draw(st.integers(0, len(data) - 1))
-    if how == "truncate":
-        return data[:at]
-    junk = draw(st.binary(min_size=1, max_size=64))
-    return data[:at] + junk + data[at + len(junk) :]
+damages = st.tuples(
+    st.sampled_from(["truncate", "garbage", "empty"]),
+    st.floats(0, 1, exclude_max=True),
+    st.binary(min_size=1, max_size=64),
+)
+"""(how, where as a fraction of the file, junk bytes): a small draw to print when an example fails."""
+
+
+def damage(path: Path, how: str, where: float, junk: bytes) -> None:
+    """Truncate the file, empty it, or overwrite a slice of it with junk."""
+    data = path.read_bytes()
+    at = int(where * len(data))
+    if how == "empty":
+        data = b""
+    elif how == "truncate":
+        data = data[:at]
+    else:
+        data = data[:at] + junk + data[at + len(junk) :]
+    path.write_bytes(data)
 
 
 def set_path(doc: Any, path: list[Any], value: Any, delete: bool) -> None:
@@ -182,8 +190,7 @@ def json_paths(draw: st.DrawFn, doc: dict[str, Any], depth: int) -> list[Any]:
 def test_damaged_files(reach_dataset: Path, data: st.DataObject) -> None:
     with Copy(reach_dataset) as root:
         name = data.draw(st.sampled_from(files_of(root)), label="file")
-        path = root / name
-        path.write_bytes(data.draw(damaged_bytes(path.read_bytes()), label="bytes"))
+        damage(root / name, *data.draw(damages, label="damage"))
         check_read(root, "damaged files")
 
 
@@ -253,23 +260,25 @@ def test_parquet_columns_and_rows(reach_dataset: Path, data: st.DataObject) -> N
 def test_damaged_videos(video_dataset: Path, data: st.DataObject) -> None:
     with Copy(video_dataset) as root:
         names = [f for f in files_of(root) if f.endswith(".mp4") or "episodes" in f]
-        path = root / data.draw(st.sampled_from(names), label="file")
-        path.write_bytes(data.draw(damaged_bytes(path.read_bytes()), label="bytes"))
+        damage(root / data.draw(st.sampled_from(names), label="file"), *data.draw(damages, label="damage"))
         check_read(root, "damaged videos")
 
 
 # -- the command line -----------------------------------------------------------------------------------------------
 
 
-@settings(FUZZ, max_examples=10)
+# No deadline: the first example imports the learners (torch, diffusers), seconds on a busy machine.
+@settings(FUZZ, max_examples=10, deadline=None)
 @given(data=st.data(), value=field_values)
 def test_cli_refuses_damaged_datasets(
     reach_dataset: Path, data: st.DataObject, value: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with Copy(reach_dataset) as root:
         if data.draw(st.booleans(), label="damage a file"):
-            path = root / data.draw(st.sampled_from(files_of(root)), label="file")
-            path.write_bytes(data.draw(damaged_bytes(path.read_bytes()), label="bytes"))
+            damage(
+                root / data.draw(st.sampled_from(files_of(root)), label="file"),
+                *data.draw(damages, label="damage"),
+            )
         else:
             info = json.loads((root / "meta/info.json").read_text())
             set_path(info, data.draw(json_paths(info, 3), label="field"), value, delete=False)

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from robolearn.policies.data.validate import DatasetError, check_matches, check_tasks
+from robolearn.policies.data.validate import DatasetError, check_matches, check_tasks, describe
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -102,7 +102,7 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
         table.validate(full=True)
         names = table.column_names
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({exc})") from None
+        raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({describe(exc)})") from None
     for col in columns or []:
         if col not in names:
             raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(names)})")
@@ -187,7 +187,7 @@ def decode_video(path: Path, start: float = 0.0, end: float | None = None) -> np
                     break
                 out.append(frame.to_ndarray(format="rgb24"))
     except av.error.FFmpegError as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable video ({exc})") from None
+        raise DatasetError(f"{path}: corrupt or unreadable video ({describe(exc)})") from None
     if not out:
         raise DatasetError(f"{path}: no frames between {start:.3f} s and {end} s")
     return np.stack(out)

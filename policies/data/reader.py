@@ -21,6 +21,7 @@ from robolearn.policies.data.lerobot import INFO_PATH, STATS_PATH, TASKS_PATH, d
 from robolearn.policies.data.validate import (
     NUMERIC_DTYPES,
     DatasetError,
+    describe,
     format_path,
     validate_episode_stats,
     validate_episodes,
@@ -37,7 +38,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DatasetError(f"{path}: not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise DatasetError(f"{path}: not valid JSON ({describe(exc)})") from None
 
 
 def column_array(col: pa.ChunkedArray, feat: dict[str, Any], path: Path, key: str) -> np.ndarray:
@@ -65,7 +66,9 @@ def column_array(col: pa.ChunkedArray, feat: dict[str, Any], path: Path, key: st
         with np.errstate(over="raise", invalid="raise"):  # values outside the dtype's range: refused
             arr = np.asarray(col.to_pylist(), dtype=dtype) if depth else col.to_numpy().astype(dtype)
     except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
-        raise DatasetError(f"{path}: field {key!r} cannot be read as {dtype} {shape} ({exc})") from None
+        raise DatasetError(
+            f"{path}: field {key!r} cannot be read as {dtype} {shape} ({describe(exc)})"
+        ) from None
     got = list(arr.shape[1:])
     if got != shape and not (shape == [1] and got == []):
         raise DatasetError(f"{path}: field {key!r} has shape {got}, meta/info.json says {shape}")
@@ -221,7 +224,7 @@ def _check_video_file(path: Path, end: float, fps: int, key: str, episode: int) 
             stream = container.streams.video[0]
             frames = stream.frames
     except (av.error.FFmpegError, IndexError, OSError) as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable video ({exc})") from None
+        raise DatasetError(f"{path}: corrupt or unreadable video ({describe(exc)})") from None
     if frames and frames < round(end * fps):
         raise DatasetError(
             f"{path}: {frames} frames, episode {episode} of {key!r} ends at frame {round(end * fps)}"

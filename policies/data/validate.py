@@ -22,7 +22,21 @@ if TYPE_CHECKING:
 
 
 class DatasetError(ValueError):
-    """A dataset that cannot be used as is; the message names the file and field."""
+    """A dataset that cannot be used as is; the message names the file and field.
+
+    The message is one line: control characters (a newline in a damaged file's task string, in a library's
+    error text) are written as escapes, so the command line prints exactly one line."""
+
+    def __init__(self, message: str):
+        super().__init__(
+            "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+        )
+
+
+def describe(exc: BaseException, limit: int = 200) -> str:
+    """A library's error as a short clause for a DatasetError message (pyarrow's can run to kilobytes)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 NUMERIC_DTYPES = frozenset(
@@ -72,7 +86,7 @@ def format_path(root: Path, template: str, where: str, field: str, **keys: Any) 
         rel = template.format(**keys)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise DatasetError(
-            f"{where}: {field} {template!r} does not format with {sorted(keys)} ({type(exc).__name__}: {exc})"
+            f"{where}: {field} {template!r} does not format with {sorted(keys)} ({describe(exc)})"
         ) from None
     parts = Path(rel).parts
     if not rel or Path(rel).is_absolute() or ".." in parts:
