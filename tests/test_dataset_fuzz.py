@@ -13,6 +13,7 @@ H.264 camera stream from DatasetWriter for the video files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -34,7 +35,11 @@ __all__ = ["reach_dataset"]  # fixture
 # Each example copies a dataset (~10 files) and reads all of it: 20-40 ms here, so these counts keep the
 # module at a few seconds. The deadline only catches a pathological case (a huge allocation, a hang): the
 # machine running the tests may be shared and slow.
-FUZZ = settings(max_examples=50, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# ROBOLEARN_FUZZ_EXAMPLES=2000 runs a longer search (the command-line test takes a fifth of it).
+EXAMPLES = int(os.environ.get("ROBOLEARN_FUZZ_EXAMPLES", "50"))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 OUTCOMES: Counter[str] = Counter()
 """test -> examples read: how many ended in a named error and how many in a valid load (printed at the end)."""
 
@@ -255,7 +260,7 @@ def test_parquet_columns_and_rows(reach_dataset: Path, data: st.DataObject) -> N
         check_read(root, "parquet columns and rows")
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=max(EXAMPLES * 3 // 5, 1))
 @given(data=st.data())
 def test_damaged_videos(video_dataset: Path, data: st.DataObject) -> None:
     with Copy(video_dataset) as root:
@@ -268,7 +273,7 @@ def test_damaged_videos(video_dataset: Path, data: st.DataObject) -> None:
 
 
 # No deadline: the first example imports the learners (torch, diffusers), seconds on a busy machine.
-@settings(FUZZ, max_examples=10, deadline=None)
+@settings(FUZZ, max_examples=max(EXAMPLES // 5, 1), deadline=None)
 @given(data=st.data(), value=field_values)
 def test_cli_refuses_damaged_datasets(
     reach_dataset: Path, data: st.DataObject, value: Any, capsys: pytest.CaptureFixture[str]

@@ -104,7 +104,7 @@ def validate_feature(where: str, key: Any, feat: Any) -> None:
     if not isinstance(feat, dict):
         raise DatasetError(f"{where}: {name} is {feat!r}, expected an object with dtype, shape and names")
     dtype = feat.get("dtype")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise DatasetError(f"{where}: {name}.dtype is {dtype!r}, expected one of {', '.join(sorted(DTYPES))}")
     shape = feat.get("shape")
     if not isinstance(shape, list) or not shape or not all(is_int(d) and d >= 1 for d in shape):
@@ -238,7 +238,9 @@ def validate_episodes(rows: list[tuple[Path, dict[str, Any]]], num_episodes: int
         for key in ("data/chunk_index", "data/file_index"):
             _int_field(where, key, r.get(key))
         names = r.get("tasks")
-        if names is not None and (not isinstance(names, list) or not all(t in tasks for t in names)):
+        if names is not None and (
+            not isinstance(names, list) or not all(isinstance(t, str) and t in tasks for t in names)
+        ):
             raise DatasetError(
                 f"{where}: tasks is {names!r}, expected task strings of meta/tasks.parquet ({list(tasks)})"
             )
