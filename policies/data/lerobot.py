@@ -186,7 +186,8 @@ def decode_video(path: Path, start: float = 0.0, end: float | None = None) -> np
                 if end is not None and t >= end - 1e-6:
                     break
                 out.append(frame.to_ndarray(format="rgb24"))
-    except av.error.FFmpegError as exc:
+    # IndexError: no video stream; UnicodeDecodeError: damaged metadata (PyAV decodes it strictly)
+    except (av.error.FFmpegError, IndexError, OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: corrupt or unreadable video ({describe(exc)})") from None
     if not out:
         raise DatasetError(f"{path}: no frames between {start:.3f} s and {end} s")

@@ -223,7 +223,8 @@ def _check_video_file(path: Path, end: float, fps: int, key: str, episode: int) 
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             frames = stream.frames
-    except (av.error.FFmpegError, IndexError, OSError) as exc:
+    # IndexError: no video stream; UnicodeDecodeError: damaged metadata (PyAV decodes it strictly)
+    except (av.error.FFmpegError, IndexError, OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: corrupt or unreadable video ({describe(exc)})") from None
     if frames and frames < round(end * fps):
         raise DatasetError(
