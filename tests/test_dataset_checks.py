@@ -5,6 +5,8 @@ every field of meta/info.json, the episode rows, the task table and the stats is
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,8 +42,6 @@ def _truncate(path: Path, keep: float = 0.5) -> None:
 
 def _insertion_layout(root: Path) -> None:
     """A dataset of the right robot and task string but Insertion's features (14 environment values)."""
-    import shutil
-
     shutil.rmtree(root)
     feats = features_for("Aloha-Insertion", ())
     writer = DatasetWriter(root, 25, feats, robot_type="aloha")
@@ -89,7 +89,7 @@ def test_demos_refuses_to_append_to_a_broken_or_foreign_dataset(
     assert rc == 2
     assert err.startswith("robolearn: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert str(root) in err, err
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert snapshot(root) == before  # nothing written, nothing cleaned up
 
 
