@@ -234,6 +234,8 @@ METADATA: dict[str, tuple[Callable[[Path], None], str]] = {
     "task string": (lambda r: _rewrite_parquet(r / "meta/tasks.parquet", "task", [""]), r"tasks\.parquet: task '', expected a non-empty string"),
     "task index": (lambda r: _rewrite_parquet(r / "meta/tasks.parquet", "task_index", [-4]), r"tasks\.parquet: task_index of .* is -4"),
     "frame task index": (lambda r: _rewrite_parquet(r / DATA0, "task_index", [7] * pq.read_metadata(r / DATA0).num_rows), r"file-000\.parquet: task_index \[7\] not in meta/tasks\.parquet"),
+    "frame timestamp": (lambda r: _rewrite_parquet(r / DATA0, "timestamp", [0.5] * pq.read_metadata(r / DATA0).num_rows), r"file-000\.parquet: field 'timestamp' of frame 0 is 0\.5, expected 0\.0"),
+    "frame index": (lambda r: _rewrite_parquet(r / DATA0, "frame_index", [0] * pq.read_metadata(r / DATA0).num_rows), r"file-000\.parquet: field 'frame_index' does not match meta/episodes"),
     "frame values": (lambda r: _rewrite_parquet(r / DATA0, "action", ["x"] * pq.read_metadata(r / DATA0).num_rows), r"file-000\.parquet: field 'action' holds string"),
     "stats value": (lambda r: _edit_stats(r, "action", {"mean": [float("inf")] * 14}), r"stats\.json: action\.mean is .*expected 14 finite numbers"),
     "stats feature": (lambda r: _edit_stats(r, "observation.images.ghost", {}), r"stats\.json: 'observation\.images\.ghost' is not a feature"),

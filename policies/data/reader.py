@@ -30,6 +30,9 @@ from robolearn.policies.data.validate import (
     validate_tasks,
 )
 
+TIMESTAMP_TOLERANCE_S = 1e-4
+"""How far a frame's timestamp may be from frame_index / fps (LeRobot's tolerance)."""
+
 
 def read_json(path: Path) -> Any:
     """A JSON file's value; missing, unreadable, non-UTF-8 or malformed is a DatasetError naming it."""
@@ -156,10 +159,19 @@ class LeRobotDataset:
             )
             cols = {key: column_array(table.column(key), self.features[key], path, key) for key in want}
             expect_episode = np.concatenate([np.full(r["length"], r["episode_index"]) for r in eps])
-            for key, expect in (("index", expect_index), ("episode_index", expect_episode)):
+            expect_frame = np.concatenate([np.arange(r["length"]) for r in eps])
+            for key, expect in (("index", expect_index), ("episode_index", expect_episode),
+                                ("frame_index", expect_frame)):  # fmt: skip
                 if not np.array_equal(cols[key].reshape(-1), expect):
                     raise DatasetError(f"{path}: field {key!r} does not match meta/episodes (frames "
                                        f"{expect_index[0]}..{expect_index[-1]})")  # fmt: skip
+            # LeRobot's own check of frame times: within 1e-4 s of frame_index / fps.
+            late = np.abs(cols["timestamp"].reshape(-1).astype(np.float64) - expect_frame / self.fps)
+            if not (late <= TIMESTAMP_TOLERANCE_S).all():
+                i = int(np.argmax(~(late <= TIMESTAMP_TOLERANCE_S)))
+                raise DatasetError(f"{path}: field 'timestamp' of frame {expect_index[i]} is "
+                                   f"{cols['timestamp'].reshape(-1)[i]}, expected {expect_frame[i] / self.fps} "
+                                   f"(frame_index / fps {self.fps})")  # fmt: skip
             bad = set(np.unique(cols["task_index"]).tolist()) - set(self.tasks.values())
             if bad:
                 raise DatasetError(f"{path}: task_index {sorted(bad)} not in meta/tasks.parquet "
