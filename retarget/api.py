@@ -13,6 +13,7 @@ from robolearn.robots import robot_info
 
 from .body import BodySolverConfig, HumanoidRetargeter, lowest_foot_height
 from .clip import MotionClip, resample_qpos
+from .contacts import foot_contacts
 from .frames import keypoint_frames
 from .kinematics import pinocchio_q_from_mujoco
 from .metrics import (
@@ -23,8 +24,10 @@ from .metrics import (
     keypoint_errors,
     orientation_errors,
     self_collision_frames,
+    stance_skating,
 )
 from .skeleton import BODY_POINTS
+from .smoothing import jerk_mean
 from .sources import load_motion
 from .sources.motion import HumanMotion
 
@@ -95,6 +98,10 @@ def retarget_motion(
         foot_skating=skating,
         penetration_mm=penetration,
         self_collision_frames=self_collision_frames(model, qpos) if check_self_collision else -1,
+        stance_skating=stance_skating(
+            robot_pts, res.contacts or foot_contacts(res.targets, motion.fps), BODY_POINTS, motion.fps
+        ),
+        jitter=jerk_mean(qpos[:, 7:], motion.fps),
     )
 
     out_fps = fps or motion.fps

@@ -30,7 +30,7 @@ from .collision import CollisionConfig, SelfCollisionLimit
 from .contacts import ContactConfig, foot_contacts
 from .errors import RetargetInputError
 from .frames import ORIENTED_BODIES, keypoint_frames
-from .humanoids import HUMANOID_MAPS, HumanoidMap
+from .humanoids import HUMANOID_MAPS, HumanoidMap, resolve_offset
 from .kinematics import check_joint_sets, load_pinocchio, mujoco_qpos_from_pinocchio
 from .scaling import BodyScaler
 from .skeleton import BODY_POINTS, body_points
@@ -133,27 +133,34 @@ class HumanoidRetargeter:
         self.q_rest = pin.neutral(self.model)
         self.rest_points = self.points_at(self.q_rest)
         self.rest_offsets = self._rest_offsets()
-        self.collision_limit = SelfCollisionLimit(self.mj_model, cfg.collision) if cfg.avoid_self_collision else None
+        self.collision_limit = (
+            SelfCollisionLimit(self.mj_model, cfg.collision) if cfg.avoid_self_collision else None
+        )
 
     # --- robot keypoints -------------------------------------------------------------------------------
     def _add_point_frames(self) -> None:
         self.point_frames: dict[str, str] = {}
         for point, (body, offset) in self.map.points.items():
-            fid = self.model.getFrameId(body)
-            if fid >= self.model.nframes:
-                raise ValueError(f"{self.robot}: body {body!r} (for point {point!r}) not in the model")
-            parent = self.model.frames[fid]
-            placement = parent.placement * pin.SE3(np.eye(3), np.array(offset))
-            name = f"kp_{point}"
-            self.model.addFrame(pin.Frame(name, parent.parentJoint, fid, placement, pin.FrameType.OP_FRAME))
-            self.point_frames[point] = name
+            local = resolve_offset(self.mj_model, body, offset)
+            self.point_frames[point] = self._add_frame(f"kp_{point}", body, local, point)
+        # Own frame names: a body may share its name with a joint (T1's "Waist"), which pink cannot resolve.
         feet = self.map.feet
-        self.body_frames = {
+        bodies = {
             "pelvis": self.map.pelvis,
             "torso": self.map.torso,
             "left_foot": feet[0],
             "right_foot": feet[1],
         }
+        self.body_frames = {k: self._add_frame(f"body_{k}", b, np.zeros(3), k) for k, b in bodies.items()}
+
+    def _add_frame(self, name: str, body: str, local: np.ndarray, role: str) -> str:
+        if not self.model.existBodyName(body):
+            raise ValueError(f"{self.robot}: body {body!r} (for {role!r}) not in the model")
+        fid = self.model.getFrameId(body, pin.FrameType.BODY)
+        parent = self.model.frames[fid]
+        placement = parent.placement * pin.SE3(np.eye(3), local)
+        self.model.addFrame(pin.Frame(name, parent.parentJoint, fid, placement, pin.FrameType.OP_FRAME))
+        return name
 
     def points_at(self, q: np.ndarray) -> np.ndarray:
         """Robot keypoints [P, 3] (BODY_POINTS order, NaN where the robot has no such point)."""
@@ -237,9 +244,10 @@ class HumanoidRetargeter:
                     task.set_target(pin.SE3(np.eye(3), locked[p]))
                     active.append(task)
             if t == 0:
-                # No velocity bound when reaching the first pose from the rest pose.
+                # Reaching the first pose from the rest pose: steps of at most 0.1 rad (or m), so an arm
+                # cannot jump through the trunk between two collision linearisations (T1 did, 3 cm deep).
                 schedule = [(1, cfg.first_frame_iterations)]
-                step_dt, step_limits = 1.0, [lim for lim in limits if not isinstance(lim, VelocityLimit)]
+                step_dt, step_limits = 0.1 / self.model.velocityLimit.max(), limits
             else:
                 schedule = list(enumerate(cfg.iterations))
                 step_dt, step_limits = dt / sum(cfg.iterations), limits
@@ -282,10 +290,10 @@ class HumanoidRetargeter:
             elif p not in locked and p in self.point_frames:
                 locked[p] = self.data.oMf[self.model.getFrameId(self.point_frames[p])].translation.copy()
 
-    def _postprocess(self, q: np.ndarray, fps: float) -> np.ndarray:
+    def _postprocess(self, raw: np.ndarray, fps: float) -> np.ndarray:
         """Zero-phase low-pass of root and joints, joint velocities under the limit, joints inside their range."""
         cfg = self.config
-        q = q.copy()
+        q = raw.copy()
         if cfg.smooth_cutoff_hz > 0:
             q[:, :3] = zero_phase_lowpass(q[:, :3], fps, cfg.smooth_cutoff_hz)
             q[:, 3:7] = smooth_quaternions(q[:, 3:7], fps, cfg.smooth_cutoff_hz)

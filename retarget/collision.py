@@ -87,7 +87,12 @@ def _chain_joints(model: mujoco.MjModel, b1: int, b2: int) -> list[int] | None:
 
 
 def chain_pair_can_touch(
-    model: mujoco.MjModel, data: mujoco.MjData, rest: np.ndarray, pair: tuple[int, int], margin: float, samples: int = 32
+    model: mujoco.MjModel,
+    data: mujoco.MjData,
+    rest: np.ndarray,
+    pair: tuple[int, int],
+    margin: float,
+    samples: int = 32,
 ) -> bool:
     """Whether the joints between a same-chain pair can bring it within `margin` (corners + random samples)."""
     joints = _chain_joints(model, int(model.geom_bodyid[pair[0]]), int(model.geom_bodyid[pair[1]]))
@@ -119,12 +124,16 @@ class SelfCollisionLimit(Limit):
         self.config = config or CollisionConfig()
         rest_q = model.key_qpos[0] if model.nkey else model.qpos0
         pairs, rest = candidate_pairs(model, rest_q)
-        keep = [chain_pair_can_touch(model, self.data, rest_q, (a, b), self.config.min_distance) for a, b in pairs]
+        keep = [
+            chain_pair_can_touch(model, self.data, rest_q, (a, b), self.config.min_distance) for a, b in pairs
+        ]
         self.pairs, rest = pairs[keep], rest[keep]
         # Neighbouring links closer than the margin at rest (G1 elbow and wrist pitch, 9.5 mm) keep half
         # their rest gap instead: no joint may be able to open it, which would make the QP infeasible.
         self.margins = np.minimum(self.config.min_distance, np.maximum(rest, 0.0) / 2)
-        self._margin_of = {(int(a), int(b)): float(m) for (a, b), m in zip(self.pairs, self.margins, strict=True)}
+        self._margin_of = {
+            (int(a), int(b)): float(m) for (a, b), m in zip(self.pairs, self.margins, strict=True)
+        }
         self.has_free_joint = model.nq > 0 and model.jnt_type[0] == mujoco.mjtJoint.mjJNT_FREE
         self._fromto = np.zeros(6)
         self._jac1 = np.zeros((3, model.nv))
@@ -139,6 +148,17 @@ class SelfCollisionLimit(Limit):
         return np.array(
             [mujoco.mj_geomDistance(self.model, self.data, a, b, cap, self._fromto) for a, b in self.pairs]
         )
+
+    def min_distance(self, qpos: np.ndarray) -> float:
+        """Smallest signed distance over candidate pairs at MuJoCo qpos (detect_distance when none is close)."""
+        self.data.qpos[:] = qpos
+        mujoco.mj_kinematics(self.model, self.data)
+        cap = self.config.detect_distance
+        dists = [
+            mujoco.mj_geomDistance(self.model, self.data, a, b, cap, self._fromto)
+            for a, b in self._close_pairs()
+        ]
+        return min(dists, default=cap)
 
     def _close_pairs(self) -> np.ndarray:
         pos = self.data.geom_xpos

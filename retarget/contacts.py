@@ -81,7 +81,9 @@ def detect_contacts(points: np.ndarray, fps: float, config: ContactConfig | None
     return contact
 
 
-def foot_contacts(targets: np.ndarray, fps: float, config: ContactConfig | None = None) -> dict[str, np.ndarray]:
+def foot_contacts(
+    targets: np.ndarray, fps: float, config: ContactConfig | None = None
+) -> dict[str, np.ndarray]:
     """Contact flags [T] per CONTACT_POINTS name, from keypoints [T, P, 3] in BODY_POINTS order."""
     idx = [BODY_POINTS.index(p) for p in CONTACT_POINTS]
     flags = detect_contacts(targets[:, idx], fps, config)

@@ -30,6 +30,12 @@ class RetargetMetrics:
     penetration_mm: float
     """Deepest point of the feet below the floor (mm, 0 if none)."""
     self_collision_frames: int
+    stance_skating: float = 0.0
+    """Mean horizontal speed (m/s) of the robot's heel/toe points over frames where the source has that
+    point in contact (contacts.py): the sliding that foot locking removes. `foot_skating` above also counts
+    a heel rolling off a planted toe, which moves the ankle body legitimately."""
+    jitter: float = 0.0
+    """Mean |joint jerk| (rad/s^3) over joints and frames."""
 
     @property
     def keypoint_error_overall(self) -> float:
@@ -88,6 +94,17 @@ def foot_metrics(foot_heights: np.ndarray, foot_xy: np.ndarray, fps: float, cont
     skating = float(speed[contact].mean()) if contact.any() else 0.0
     penetration = float(max(0.0, -foot_heights.min()) * 1000.0)
     return skating, penetration
+
+
+def stance_skating(robot_points: np.ndarray, contacts: dict[str, np.ndarray], names: list[str], fps: float) -> float:
+    """Mean horizontal speed of robot points [T, P, 3] over consecutive frames where their contact flag is on."""
+    speeds = []
+    for point, flags in contacts.items():
+        k = names.index(point)
+        v = np.linalg.norm(np.diff(robot_points[:, k, :2], axis=0), axis=-1) * fps
+        speeds.append(v[flags[1:] & flags[:-1] & np.isfinite(v)])
+    both = np.concatenate(speeds) if speeds else np.zeros(0)
+    return float(both.mean()) if len(both) else 0.0
 
 
 def _overlaps(
