@@ -245,17 +245,21 @@ class HumanoidRetargeter:
                     active.append(task)
             if t == 0:
                 # Reaching the first pose from the rest pose: steps of at most 0.1 rad (or m), so an arm
-                # cannot jump through the trunk between two collision linearisations (T1 did, 3 cm deep).
-                schedule = [(1, cfg.first_frame_iterations)]
-                step_dt, step_limits = 0.1 / self.model.velocityLimit.max(), limits
+                # cannot jump through the trunk between two collision linearisations (T1 did, 3 cm deep),
+                # then unbounded steps to converge where the velocity bound slowed the last joints.
+                no_vel = [lim for lim in limits if not isinstance(lim, VelocityLimit)]
+                schedule = [(1, cfg.first_frame_iterations, 1.0, no_vel)]
+                if self.collision_limit is not None:
+                    bounded = (1, cfg.first_frame_iterations, 0.1 / self.model.velocityLimit.max(), limits)
+                    schedule = [bounded, (1, cfg.first_frame_iterations // 4, 1.0, no_vel)]
             else:
-                schedule = list(enumerate(cfg.iterations))
-                step_dt, step_limits = dt / sum(cfg.iterations), limits
-            for stage, n in schedule:
+                step = dt / sum(cfg.iterations)
+                schedule = [(stage, n, step, limits) for stage, n in enumerate(cfg.iterations)]
+            for stage, n, step_dt, step_limits in schedule:
                 tasks = stages[stage][0] + stages[stage][1] + (active if stage == 1 else [])
                 # Stage 1 only turns the body (weak position pulls); stage 2 places the limbs, and the
                 # collision rows there suffice: 0 self-collision frames on CMU 131_01, at 2/3 of the cost.
-                stage_limits = step_limits if stage == 1 else step_limits[:2]
+                stage_limits = [lim for lim in step_limits if stage == 1 or lim is not self.collision_limit]
                 for _ in range(n):
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))
