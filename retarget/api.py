@@ -59,7 +59,12 @@ def retarget_motion(
     progress: Callable[[int], None] | None = None,
     check_self_collision: bool = True,
 ) -> RetargetResult:
-    """Retarget body motion onto a humanoid; `fps` resamples the output (None keeps the source rate)."""
+    """Retarget body motion onto a humanoid (or a quadruped: root path and limb phases, quadruped.py);
+    `fps` resamples the output (None keeps the source rate)."""
+    if robot_info(robot).category == "quadruped":
+        from .quadruped import retarget_quadruped
+
+        return retarget_quadruped(motion, robot, fps)
     solver = HumanoidRetargeter(robot, config)
     res = solver.retarget(motion, progress)
     model = solver.mj_model
@@ -143,7 +148,7 @@ def retarget_file(
 ) -> RetargetResult:
     """Load any supported body source (BVH, keypoints) and retarget it onto `robot`."""
     info = robot_info(robot)  # unknown robot: clear error before reading anything
-    if info.category != "humanoid":
+    if info.category not in ("humanoid", "quadruped"):
         raise ValueError(
             f"body sources retarget onto humanoids; {robot!r} is a {info.category} "
             "(hands: retarget.hands.retarget_hand; arms: retarget.arms.retarget_wrists)"

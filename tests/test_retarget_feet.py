@@ -49,7 +49,9 @@ def test_contacts_find_alternating_stance_phases_on_a_cmu_walk(walk):
 
 def test_locking_halves_stance_skating(walk):
     short = walk.slice(0, 240)
-    off = BodySolverConfig(lock_feet=False, avoid_self_collision=False, smooth_cutoff_hz=0, ik_velocity_factor=1)
+    off = BodySolverConfig(
+        lock_feet=False, avoid_self_collision=False, smooth_cutoff_hz=0, ik_velocity_factor=1
+    )
     on = BodySolverConfig(avoid_self_collision=False)
     before = retarget_motion(short, "g1", config=off, check_self_collision=False).metrics
     after = retarget_motion(short, "g1", config=on, check_self_collision=False).metrics
@@ -102,3 +104,32 @@ def test_t1_retargets_a_cmu_clip(walk):
     m = res.metrics
     assert m.keypoint_error_overall < 0.06 and m.penetration_mm <= 5.0
     assert {"left_toe", "left_wrist", "right_knee"} <= set(m.keypoint_error_mean)
+
+
+def test_go2_turns_a_human_walk_into_a_trot():
+    """Frames 540-780 of CMU 131_01: about 2 m of straight walking."""
+    from robolearn.retarget.quadruped import QUADRUPED_MAPS, foot_heights
+    from robolearn.robots import robot_model
+
+    motion = load_bvh(WALK).slice(540, 780)
+    res = retarget_motion(motion, "go2")
+    qpos, model = res.clip.qpos, robot_model("go2")
+    assert res.clip.robot == "go2" and qpos.shape == (240, 19) and np.isfinite(qpos).all()
+    assert joint_limit_violations(model, qpos) == (0, 0.0)
+    assert res.metrics.penetration_mm <= 5.0
+    # The base follows the pelvis path, scaled, facing where it goes.
+    human, _ = body_points(motion)
+    walked = human[-1, BODY_POINTS.index("pelvis"), :2] - human[0, BODY_POINTS.index("pelvis"), :2]
+    moved = qpos[-1, :2] - qpos[0, :2]
+    assert np.linalg.norm(walked) > 1.5
+    assert moved @ walked / (np.linalg.norm(moved) * np.linalg.norm(walked)) > 0.95
+    assert 0.2 < np.linalg.norm(moved) / np.linalg.norm(walked) < 0.6  # leg-length ratio, Go2 vs human
+    w, x, y, z = qpos[len(qpos) // 2, 3:7]
+    forward = np.array([1 - 2 * (y * y + z * z), 2 * (x * y + w * z)])
+    assert forward @ moved / np.linalg.norm(moved) > 0.9
+    # Trot: diagonal feet lift together, the feet on one side never both.
+    lifted = foot_heights(model, qpos, QUADRUPED_MAPS["go2"].feet) > 0.01
+    fl, fr, rl, rr = lifted.T
+    assert fl.mean() > 0.1 and fr.mean() > 0.1
+    assert (fl & rr).sum() >= 0.8 * fl.sum() and (fr & rl).sum() >= 0.8 * fr.sum()
+    assert not (fl & rl).any() and not (fr & rr).any()
