@@ -132,4 +132,4 @@ def test_go2_turns_a_human_walk_into_a_trot():
     fl, fr, rl, rr = lifted.T
     assert fl.mean() > 0.1 and fr.mean() > 0.1
     assert (fl & rr).sum() >= 0.8 * fl.sum() and (fr & rl).sum() >= 0.8 * fr.sum()
-    assert not (fl & rl).any() and not (fr & rr).any()
+    assert (fl & rl).mean() < 0.05 and (fr & rr).mean() < 0.05
