@@ -65,6 +65,8 @@ class QuadrupedConfig:
     joint_velocity_limit: float = 30.0
     """rad/s; the Go2 MJCF carries none (same default as the humanoids)."""
     smooth_cutoff_hz: float = 12.0
+    lock_feet: bool = True
+    """Hold a foot where it touched down while its source is in contact."""
     contacts: ContactConfig = field(default_factory=ContactConfig)
     damping: float = 1e-3
 
@@ -178,7 +180,9 @@ class QuadrupedRetargeter:
             world[:, :2] = base[:, :2] + np.einsum("tij,tj->ti", rot[:, :2, :2], local)
             world[:, 2] = self.radius[foot] + lift
             contacts[foot] = side_contact[side]
-            feet[foot] = _lock_stance(world, contacts[foot], self.radius[foot])
+            feet[foot] = (
+                _lock_stance(world, contacts[foot], self.radius[foot]) if self.config.lock_feet else world
+            )
         return QuadrupedTargets(base, rot, feet, contacts, scale)
 
     # --- solving -----------------------------------------------------------------------------------
