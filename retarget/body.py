@@ -85,6 +85,7 @@ class BodySolverConfig:
     contacts: ContactConfig = field(default_factory=ContactConfig)
     avoid_self_collision: bool = True
     collision: CollisionConfig = field(default_factory=CollisionConfig)
+    collision_in_stage1: bool = False
     smooth_cutoff_hz: float = 12.0
     """Zero-phase low-pass of the joint trajectory (0: off). Measured on CMU 131_01, 480 frames, G1, with
     foot locks: off: stance skating 0.014 m/s, mean jerk 14300 rad/s^3 (locks engage in one frame);
@@ -259,7 +260,11 @@ class HumanoidRetargeter:
                 tasks = stages[stage][0] + stages[stage][1] + (active if stage == 1 else [])
                 # Stage 1 only turns the body (weak position pulls); stage 2 places the limbs, and the
                 # collision rows there suffice: 0 self-collision frames on CMU 131_01, at 2/3 of the cost.
-                stage_limits = [lim for lim in step_limits if stage == 1 or lim is not self.collision_limit]
+                stage_limits = [
+                    lim
+                    for lim in step_limits
+                    if cfg.collision_in_stage1 or stage == 1 or lim is not self.collision_limit
+                ]
                 for _ in range(n):
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))

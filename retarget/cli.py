@@ -25,7 +25,7 @@ class RetargetArgs:
     input: Annotated[Path | None, tyro.conf.Positional] = None
     """Motion file to retarget (omit with --batch)."""
     robot: str = "g1"
-    """Robot name from the registry (humanoids: g1, h1)."""
+    """Robot name from the registry (humanoids: g1, h1, t1; quadruped: go2, root path and limb phases)."""
     out: Path | None = None
     """Output clip (.npz); default: <input stem>_<robot>.npz next to the input, or in --batch's folder."""
     video: Path | None = None
@@ -79,6 +79,8 @@ def report_table(metrics: dict, title: str) -> Table:
         ("foot skating (m/s in contact)", f"{metrics['foot_skating']:.3f}"),
         ("ground penetration (mm)", f"{metrics['penetration_mm']:.2f}"),
         ("self-collision frames", f"{metrics['self_collision_frames']}"),
+        ("stance skating (m/s, source contacts)", f"{metrics.get('stance_skating', 0.0):.3f}"),
+        ("jitter (mean |jerk|, rad/s^3)", f"{metrics.get('jitter', 0.0):.0f}"),
     ]
     rows += [(f"  error {k} (cm)", f"{100 * v:.2f}") for k, v in metrics["keypoint_error_mean"].items()]
     rows += [
