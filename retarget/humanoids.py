@@ -124,15 +124,15 @@ def collision_points(model: mujoco.MjModel, body: int, rims: bool = True) -> np.
         if model.geom_bodyid[g] != body or not (model.geom_contype[g] or model.geom_conaffinity[g]):
             continue
         size, typ = model.geom_size[g], int(model.geom_type[g])
-        rot = np.zeros(9)
-        mujoco.mju_quat2Mat(rot, model.geom_quat[g])
-        rot = rot.reshape(3, 3)
+        flat = np.zeros(9)
+        mujoco.mju_quat2Mat(flat, model.geom_quat[g])
+        rot = flat.reshape(3, 3)
         if typ == mujoco.mjtGeom.mjGEOM_BOX:
             local = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]) * size
         elif typ in (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER)):
             r, h = size[0], size[1]
             cap = r if typ == mujoco.mjtGeom.mjGEOM_CAPSULE else 0.0
-            angles = np.linspace(0, 2 * np.pi, 8, endpoint=False) if rims else []
+            angles: list[float] = list(np.linspace(0, 2 * np.pi, 8, endpoint=False)) if rims else []
             ring = [[r * np.cos(a), r * np.sin(a), 0.0] for a in angles]
             local = np.array(
                 [[0, 0, s * (h + cap)] for s in (-1, 1)]
