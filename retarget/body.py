@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import mujoco
 import numpy as np
 import pink
 import pinocchio as pin
 from pink.exceptions import NoSolutionFound
 from pink.limits import ConfigurationLimit, VelocityLimit
-from pink.tasks import FrameTask
+from pink.tasks import FrameTask, PostureTask
 
 from robolearn.robots import robot_info, robot_model
 
@@ -30,6 +29,11 @@ from .collision import CollisionConfig, SelfCollisionLimit
 from .contacts import ContactConfig, foot_contacts
 from .errors import RetargetInputError
 from .frames import ORIENTED_BODIES, keypoint_frames
+from .ground import (
+    foot_contact_points as foot_contact_points,  # re-exported: api and callers import them here
+    ground_fix,
+    lowest_foot_height as lowest_foot_height,
+)
 from .humanoids import HUMANOID_MAPS, HumanoidMap, resolve_offset
 from .kinematics import check_joint_sets, load_pinocchio, mujoco_qpos_from_pinocchio
 from .scaling import BodyScaler
@@ -230,6 +234,7 @@ class HumanoidRetargeter:
         q = self._initial_q(targets[0], rotations["pelvis"][0])
         configuration = pink.Configuration(self.model, self.data, q, copy_data=False)
         out = np.zeros((T, self.model.nq))
+        near = np.zeros(T, dtype=bool)  # frames where the solver had geom pairs within detect distance
         locked: dict[str, np.ndarray] = {}
 
         t0 = time.perf_counter()
@@ -269,10 +274,11 @@ class HumanoidRetargeter:
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))
             out[t] = configuration.q
+            near[t] = self.collision_limit is not None and self.collision_limit.rows_last > 0
             self._update_locks(locked, contacts, t)
             if progress is not None:
                 progress(t)
-        out = self._postprocess(out, motion.fps)
+        out = self._postprocess(out, motion.fps, near, contacts)
         solve_seconds = time.perf_counter() - t0
 
         qpos = mujoco_qpos_from_pinocchio(out, has_free_joint=True)
@@ -299,17 +305,58 @@ class HumanoidRetargeter:
             elif p not in locked and p in self.point_frames:
                 locked[p] = self.data.oMf[self.model.getFrameId(self.point_frames[p])].translation.copy()
 
-    def _postprocess(self, raw: np.ndarray, fps: float) -> np.ndarray:
+    def _postprocess(
+        self, raw: np.ndarray, fps: float, near: np.ndarray, contacts: dict[str, np.ndarray]
+    ) -> np.ndarray:
         """Zero-phase low-pass of root and joints, joint velocities under the limit, joints inside their range."""
         cfg = self.config
         q = raw.copy()
+        lower, upper = self.model.lowerPositionLimit[7:], self.model.upperPositionLimit[7:]
         if cfg.smooth_cutoff_hz > 0:
             q[:, :3] = zero_phase_lowpass(q[:, :3], fps, cfg.smooth_cutoff_hz)
             q[:, 3:7] = smooth_quaternions(q[:, 3:7], fps, cfg.smooth_cutoff_hz)
-            q[:, 7:] = zero_phase_lowpass(q[:, 7:], fps, cfg.smooth_cutoff_hz)
-        lower, upper = self.model.lowerPositionLimit[7:], self.model.upperPositionLimit[7:]
-        # Clip first (the low-pass can overshoot a limit the QP held); the velocity pass keeps the range.
+            # Clip: the low-pass can overshoot a limit the QP held.
+            q[:, 7:] = np.clip(zero_phase_lowpass(q[:, 7:], fps, cfg.smooth_cutoff_hz), lower, upper)
+            if self.collision_limit is not None:
+                q = self._repair_collisions(q, near, contacts)
+        # The velocity pass keeps the joint range (both rate limiters stay inside the input's range).
         q[:, 7:] = limit_velocity(np.clip(q[:, 7:], lower, upper), fps, cfg.joint_velocity_limit)
+        return q
+
+    def _repair_collisions(
+        self, q: np.ndarray, near: np.ndarray, contacts: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Smoothing can move a pair the solver kept apart back into contact (H1's elbow and torso, T1's
+        crossing feet on CMU 131_01). Each such frame is pushed out by the smallest change: a few QP steps
+        that keep the smoothed posture, base pose and planted heel/toe points under the collision limit at
+        full gain (planted points weigh most, so a crossing swing foot moves, not the stance foot). Only
+        frames where the solver saw a pair within detect distance are checked."""
+        assert self.collision_limit is not None
+        lim = self.collision_limit
+        posture = PostureTask(cost=1.0)
+        base = FrameTask(self.body_frames["pelvis"], position_cost=10.0, orientation_cost=10.0)
+        data = self.model.createData()
+        gain, lim.config.gain = lim.config.gain, 1.0
+        try:
+            for t in np.flatnonzero(near):
+                if lim.min_distance(mujoco_qpos_from_pinocchio(q[t], has_free_joint=True)) >= 0.0:
+                    continue
+                configuration = pink.Configuration(self.model, data, q[t].copy())
+                posture.set_target(q[t])
+                base.set_target(configuration.get_transform_frame_to_world(self.body_frames["pelvis"]))
+                planted = []
+                for p, flags in contacts.items():
+                    if flags[t] and p in self.point_frames:
+                        task = FrameTask(self.point_frames[p], position_cost=100.0, orientation_cost=0.0)
+                        task.set_target(configuration.get_transform_frame_to_world(self.point_frames[p]))
+                        planted.append(task)
+                for _ in range(4):
+                    tasks = [posture, base, *planted]
+                    v = self._solve(configuration, tasks, 1.0, [ConfigurationLimit(self.model), lim])
+                    configuration.update(pin.integrate(self.model, configuration.q, v))
+                q[t] = configuration.q
+        finally:
+            lim.config.gain = gain
         return q
 
     def _initial_q(self, target: np.ndarray, pelvis_rotation: np.ndarray) -> np.ndarray:
@@ -317,59 +364,3 @@ class HumanoidRetargeter:
         q[:3] = target[BODY_POINTS.index("pelvis")]
         q[3:7] = pin.Quaternion(pelvis_rotation).coeffs()  # x, y, z, w
         return q
-
-
-# --- ground contact -------------------------------------------------------------------------------------
-def foot_contact_points(
-    model: mujoco.MjModel, feet: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(body ids, local points, radii) of the feet's collision geometry: sphere centres, capsule end
-    centres, box corners; a point touches the floor when its height equals its radius."""
-    bodies, pts, radii = [], [], []
-    for g in range(model.ngeom):
-        body = model.geom_bodyid[g]
-        if model.body(body).name not in feet or not (model.geom_contype[g] or model.geom_conaffinity[g]):
-            continue
-        pos, size, typ = model.geom_pos[g], model.geom_size[g], model.geom_type[g]
-        rot_flat = np.zeros(9)
-        mujoco.mju_quat2Mat(rot_flat, model.geom_quat[g])
-        rot = rot_flat.reshape(3, 3)
-        if typ == mujoco.mjtGeom.mjGEOM_SPHERE:
-            local = [(np.zeros(3), size[0])]
-        elif typ == mujoco.mjtGeom.mjGEOM_CAPSULE:
-            local = [(np.array([0, 0, s * size[1]]), size[0]) for s in (-1, 1)]
-        elif typ == mujoco.mjtGeom.mjGEOM_BOX:
-            local = [(np.array([a, b, c]) * size, 0.0) for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)]
-        else:
-            continue  # meshes: feet in menagerie humanoids use primitives for contact
-        for p, r in local:
-            bodies.append(body)
-            pts.append(pos + rot @ p)
-            radii.append(r)
-    return np.array(bodies), np.array(pts), np.array(radii)
-
-
-def lowest_foot_height(model: mujoco.MjModel, qpos: np.ndarray, feet: tuple[str, ...]) -> np.ndarray:
-    """Per frame, the height of the lowest point of the feet's collision geometry [T] (negative = in floor)."""
-    bodies, pts, radii = foot_contact_points(model, feet)
-    data = mujoco.MjData(model)
-    out = np.zeros(len(qpos))
-    for t, q in enumerate(qpos):
-        data.qpos[:] = q
-        mujoco.mj_kinematics(model, data)
-        world = np.einsum("nij,nj->ni", data.xmat[bodies].reshape(-1, 3, 3), pts) + data.xpos[bodies]
-        out[t] = np.min(world[:, 2] - radii)
-    return out
-
-
-def ground_fix(model: mujoco.MjModel, qpos: np.ndarray, feet: tuple[str, ...]) -> tuple[np.ndarray, float]:
-    """Shift the clip so the lowest foot rests on the floor, then lift any frame that still penetrates.
-
-    The floor level is the 5th percentile of per-frame lowest-foot heights: that is the stance foot in
-    walks and the landing in jumps, so flights stay in the air and mocap floor offsets are removed.
-    """
-    qpos = qpos.copy()
-    low = lowest_foot_height(model, qpos, feet)
-    shift = -float(np.percentile(low, 5))
-    qpos[:, 2] += shift + np.maximum(-(low + shift), 0.0)
-    return qpos, shift

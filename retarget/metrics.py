@@ -96,7 +96,9 @@ def foot_metrics(foot_heights: np.ndarray, foot_xy: np.ndarray, fps: float, cont
     return skating, penetration
 
 
-def stance_skating(robot_points: np.ndarray, contacts: dict[str, np.ndarray], names: list[str], fps: float) -> float:
+def stance_skating(
+    robot_points: np.ndarray, contacts: dict[str, np.ndarray], names: list[str], fps: float
+) -> float:
     """Mean horizontal speed of robot points [T, P, 3] over consecutive frames where their contact flag is on."""
     speeds = []
     for point, flags in contacts.items():

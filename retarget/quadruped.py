@@ -25,10 +25,10 @@ from pink.tasks import FrameTask
 
 from robolearn.robots import robot_model
 
-from .body import lowest_foot_height
 from .contacts import ContactConfig, foot_contacts
 from .errors import RetargetInputError
 from .frames import keypoint_frames
+from .ground import lowest_foot_height
 from .kinematics import check_joint_sets, load_pinocchio, mujoco_qpos_from_pinocchio
 from .rotations import axis_rotation
 from .scaling import bone_lengths, leg_length
