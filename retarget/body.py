@@ -89,7 +89,6 @@ class BodySolverConfig:
     contacts: ContactConfig = field(default_factory=ContactConfig)
     avoid_self_collision: bool = True
     collision: CollisionConfig = field(default_factory=CollisionConfig)
-    collision_in_stage1: bool = False
     smooth_cutoff_hz: float = 12.0
     """Zero-phase low-pass of the joint trajectory (0: off). Measured on CMU 131_01, 480 frames, G1, with
     foot locks: off: stance skating 0.014 m/s, mean jerk 14300 rad/s^3 (locks engage in one frame);
@@ -268,7 +267,7 @@ class HumanoidRetargeter:
                 stage_limits = [
                     lim
                     for lim in step_limits
-                    if cfg.collision_in_stage1 or stage == 1 or lim is not self.collision_limit
+                    if stage == 1 or lim is not self.collision_limit
                 ]
                 for _ in range(n):
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
