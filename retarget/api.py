@@ -64,7 +64,7 @@ def retarget_motion(
     if robot_info(robot).category == "quadruped":
         from .quadruped import retarget_quadruped
 
-        return retarget_quadruped(motion, robot, fps)
+        return retarget_quadruped(motion, robot, fps, progress=progress)
     solver = HumanoidRetargeter(robot, config)
     res = solver.retarget(motion, progress)
     model = solver.mj_model

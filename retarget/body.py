@@ -264,11 +264,7 @@ class HumanoidRetargeter:
                 tasks = stages[stage][0] + stages[stage][1] + (active if stage == 1 else [])
                 # Stage 1 only turns the body (weak position pulls); stage 2 places the limbs, and the
                 # collision rows there suffice: 0 self-collision frames on CMU 131_01, at 2/3 of the cost.
-                stage_limits = [
-                    lim
-                    for lim in step_limits
-                    if stage == 1 or lim is not self.collision_limit
-                ]
+                stage_limits = [lim for lim in step_limits if stage == 1 or lim is not self.collision_limit]
                 for _ in range(n):
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))

@@ -14,6 +14,7 @@ Solved per frame by differential IK (pink) on the MuJoCo model's pinocchio twin,
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mujoco
@@ -25,7 +26,7 @@ from pink.tasks import FrameTask
 
 from robolearn.robots import robot_model
 
-from .contacts import ContactConfig, foot_contacts
+from .contacts import ContactConfig, contact_phases, foot_contacts
 from .errors import RetargetInputError
 from .frames import keypoint_frames
 from .ground import lowest_foot_height
@@ -67,6 +68,8 @@ class QuadrupedConfig:
     smooth_cutoff_hz: float = 12.0
     lock_feet: bool = True
     """Hold a foot where it touched down while its source is in contact."""
+    liftoff_blend: float = 0.15
+    """Seconds over which a lifted foot's target returns from its planted spot to the free path."""
     contacts: ContactConfig = field(default_factory=ContactConfig)
     damping: float = 1e-3
 
@@ -78,6 +81,7 @@ class QuadrupedTargets:
     feet: dict[str, np.ndarray]  # foot -> [T, 3] world targets (locked in stance)
     contacts: dict[str, np.ndarray]  # foot -> [T] bool
     scale: float
+    human: np.ndarray  # [T, P, 3] the source keypoints scaled and moved to the base's start (for videos)
 
 
 @dataclass
@@ -180,13 +184,14 @@ class QuadrupedRetargeter:
             world[:, :2] = base[:, :2] + np.einsum("tij,tj->ti", rot[:, :2, :2], local)
             world[:, 2] = self.radius[foot] + lift
             contacts[foot] = side_contact[side]
-            feet[foot] = (
-                _lock_stance(world, contacts[foot], self.radius[foot]) if self.config.lock_feet else world
-            )
-        return QuadrupedTargets(base, rot, feet, contacts, scale)
+            blend = max(1, int(round(self.config.liftoff_blend * motion.fps)))
+            locked = _lock_stance(world, contacts[foot], self.radius[foot], blend)
+            feet[foot] = locked if self.config.lock_feet else world
+        shifted = human - np.array([pelvis[0, 0], pelvis[0, 1], 0.0])
+        return QuadrupedTargets(base, rot, feet, contacts, scale, scale * shifted)
 
     # --- solving -----------------------------------------------------------------------------------
-    def retarget(self, motion: HumanMotion) -> QuadrupedResult:
+    def retarget(self, motion: HumanMotion, progress: Callable[[int], None] | None = None) -> QuadrupedResult:
         if motion.num_frames < 1:
             raise RetargetInputError(motion.source, "frames", "no frames")
         cfg = self.config
@@ -228,6 +233,8 @@ class QuadrupedRetargeter:
                 )
                 configuration.update(pin.integrate(self.model, configuration.q, v * step))
             out[t] = configuration.q
+            if progress is not None:
+                progress(t)
         out[:, :3] = zero_phase_lowpass(out[:, :3], motion.fps, cfg.smooth_cutoff_hz)
         joints = zero_phase_lowpass(out[:, 7:], motion.fps, cfg.smooth_cutoff_hz)
         lower, upper = self.model.lowerPositionLimit[7:], self.model.upperPositionLimit[7:]
@@ -248,17 +255,18 @@ class QuadrupedRetargeter:
         return QuadrupedResult(qpos, tg, foot_points, solve_seconds)
 
 
-def _lock_stance(world: np.ndarray, contact: np.ndarray, radius: float) -> np.ndarray:
-    """Feet in stance stay where they touched down, on the floor."""
+def _lock_stance(world: np.ndarray, contact: np.ndarray, radius: float, blend: int) -> np.ndarray:
+    """Feet in stance stay where they touched down, on the floor; after lift-off the target eases from the
+    planted spot back onto the free path over `blend` frames (a jump there read as 28000 rad/s^3 jerk)."""
     out = world.copy()
-    start = None
-    for t in range(len(world)):
-        if contact[t]:
-            start = t if start is None else start
-            out[t, :2] = world[start, :2]
-            out[t, 2] = radius
-        else:
-            start = None
+    for s, e in contact_phases(contact):
+        out[s:e, :2] = world[s, :2]
+        out[s:e, 2] = radius
+        n = min(blend, len(world) - e)
+        if n > 0:
+            a = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, n + 1) / (n + 1))  # smooth 0 -> 1
+            planted = np.array([world[s, 0], world[s, 1], radius])
+            out[e : e + n] = planted + a[:, None] * (world[e : e + n] - planted)
     return out
 
 
@@ -274,16 +282,23 @@ def foot_heights(model: mujoco.MjModel, qpos: np.ndarray, feet: dict[str, str]) 
     return out
 
 
-def retarget_quadruped(motion: HumanMotion, robot: str = "go2", fps: float | None = None, config=None):
-    """Human motion -> quadruped clip and metrics (a RetargetResult, as for the humanoids). Keypoint errors
-    are the feet's distances to their targets (FL, FR, RL, RR), stance skating is over source contacts."""
+def retarget_quadruped(
+    motion: HumanMotion,
+    robot: str = "go2",
+    fps: float | None = None,
+    config: QuadrupedConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+):
+    """Human motion -> quadruped clip and metrics (a RetargetResult, as for the humanoids, whose human points
+    are the scaled source skeleton). Keypoint errors are the feet's distances to their targets (FL, FR, RL,
+    RR); stance skating is over source contacts."""
     from .api import RetargetResult, body_positions
     from .clip import MotionClip, resample_qpos
     from .metrics import RetargetMetrics, derivative_peaks, joint_limit_violations
     from .smoothing import jerk_mean
 
     solver = QuadrupedRetargeter(robot, config)
-    res = solver.retarget(motion)
+    res = solver.retarget(motion, progress)
     model, qpos, tg = solver.mj_model, res.qpos, res.targets
     err = {f: np.linalg.norm(res.foot_points[f] - tg.feet[f], axis=-1) for f in res.foot_points}
     heights = foot_heights(model, qpos, solver.map.feet)
@@ -329,5 +344,5 @@ def retarget_quadruped(motion: HumanMotion, robot: str = "go2", fps: float | Non
             "solver": "quadruped: root path + limb phases, pinocchio+pink differential IK",
         },
     )
-    feet_targets = np.stack([tg.feet[f] for f in solver.foot_frames], axis=1)
-    return RetargetResult(clip, metrics, feet_targets, list(solver.foot_frames))
+    flat = resample_qpos(tg.human.reshape(len(tg.human), -1), motion.fps, out_fps, has_root=False)
+    return RetargetResult(clip, metrics, flat.reshape(-1, len(BODY_POINTS), 3), list(BODY_POINTS))
