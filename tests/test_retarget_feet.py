@@ -108,7 +108,7 @@ def test_t1_retargets_a_cmu_clip(walk):
 
 def test_go2_turns_a_human_walk_into_a_trot():
     """Frames 540-780 of CMU 131_01: about 2 m of straight walking."""
-    from robolearn.retarget.quadruped import QUADRUPED_MAPS, foot_heights
+    from robolearn.retarget.quadruped import QUADRUPED_MAPS, QuadrupedConfig, foot_heights, retarget_quadruped
     from robolearn.robots import robot_model
 
     motion = load_bvh(WALK).slice(540, 780)
@@ -133,3 +133,31 @@ def test_go2_turns_a_human_walk_into_a_trot():
     assert fl.mean() > 0.1 and fr.mean() > 0.1
     assert (fl & rr).sum() >= 0.8 * fl.sum() and (fr & rl).sum() >= 0.8 * fr.sum()
     assert (fl & rl).mean() < 0.05 and (fr & rr).mean() < 0.05
+    # Planted feet stay put: locking at least halves the stance skating of the plain solver.
+    plain = retarget_quadruped(motion, config=QuadrupedConfig(lock_feet=False, smooth_cutoff_hz=0.0))
+    assert res.metrics.stance_skating <= 0.5 * plain.metrics.stance_skating, (
+        res.metrics.stance_skating,
+        plain.metrics.stance_skating,
+    )
+
+
+def test_t1_toe_and_wrist_points_are_read_off_its_collision_geometry():
+    """T1's map gives no numbers for its toe and wrist: they come from the MJCF's foot box and forearm
+    cylinder (front of the sole, centred; far end of the forearm axis)."""
+    from robolearn.retarget.humanoids import TIP, TOE, resolve_offset
+    from robolearn.robots import robot_model
+
+    model = robot_model("t1")
+    foot = model.body("left_foot_link").id
+    box = next(g for g in range(model.ngeom) if model.geom_bodyid[g] == foot and model.geom_contype[g])
+    (cx, cy, cz), (hx, _, hz) = model.geom_pos[box], model.geom_size[box]
+    np.testing.assert_allclose(
+        resolve_offset(model, "left_foot_link", TOE), [cx + hx, cy, cz - hz], atol=1e-9
+    )
+    wrist = resolve_offset(model, "left_hand_link", TIP)
+    solver = HumanoidRetargeter("t1")
+    rest = solver.rest_points
+    forearm = np.linalg.norm(rest[BODY_POINTS.index("left_wrist")] - rest[BODY_POINTS.index("left_elbow")])
+    assert abs(forearm - np.linalg.norm(wrist)) < 1e-9 and 0.15 < forearm < 0.3
+    with pytest.raises(ValueError, match="expected a 3-vector"):
+        resolve_offset(model, "left_foot_link", "heel")
