@@ -226,6 +226,7 @@ class HumanoidRetargeter:
         stages = [self._make_tasks(cfg.stage1, points), self._make_tasks(cfg.stage2, points)]
         limits: list = [ConfigurationLimit(self.model), VelocityLimit(self.model)]
         if self.collision_limit is not None:
+            self.collision_limit.reset()
             limits.append(self.collision_limit)
         point_idx = [BODY_POINTS.index(p) for p in points]
         T = motion.num_frames
@@ -336,6 +337,7 @@ class HumanoidRetargeter:
             for t in np.flatnonzero(near):
                 if lim.min_distance(mujoco_qpos_from_pinocchio(q[t], has_free_joint=True)) >= 0.0:
                     continue
+                lim.reset()
                 configuration = pink.Configuration(self.model, data, q[t].copy())
                 posture.set_target(q[t])
                 base.set_target(configuration.get_transform_frame_to_world(self.body_frames["pelvis"]))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+import pinocchio as pin
 from pink.limits import Limit
 
 from .kinematics import mujoco_qpos_from_pinocchio
@@ -36,6 +37,11 @@ class CollisionConfig:
     frames/s (CPU time), 0.03: 286, 0.02: 304, all with 0 self-collision frames; 0.03 keeps a step of
     slack over the margin."""
     gain: float = 0.5
+    reuse_rows: bool = True
+    """Rows built for one QP step also serve the next, with distances extrapolated along them (first order):
+    half the distance queries. Measured on CMU 131_01, 480 frames, CPU time: G1 275 -> 313 frames/s, H1
+    375 -> 418, T1 397 -> 410, self-collision frames 0 either way (body.py repairs what smoothing brings
+    back)."""
 
 
 def _filtered(model: mujoco.MjModel, g1: int, g2: int) -> bool:
@@ -145,6 +151,7 @@ class SelfCollisionLimit(Limit):
         self._jac1 = np.zeros((3, model.nv))
         self._jac2 = np.zeros((3, model.nv))
         self.rows_last = 0
+        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # q, G, h of the last rows
 
     def distances(self, qpos: np.ndarray) -> np.ndarray:
         """Signed distance of every candidate pair at MuJoCo qpos (capped at detect_distance)."""
@@ -172,8 +179,20 @@ class SelfCollisionLimit(Limit):
         gap = np.linalg.norm(pos[a] - pos[b], axis=1) - self.model.geom_rbound[a] - self.model.geom_rbound[b]
         return self.pairs[gap < self.config.detect_distance]
 
+    def reset(self) -> None:
+        """Forget the last rows (a new clip, or a frame solved out of sequence)."""
+        self._cache = None
+
     def compute_qp_inequalities(self, configuration, dt: float):
+        if self.config.reuse_rows and self._cache is not None:
+            q0, G, h = self._cache
+            self._cache = None
+            if not len(h):
+                return None
+            delta = pin.difference(configuration.model, q0, configuration.q)
+            return G, h - self.config.gain * G @ delta  # d grows by J delta = -G delta
         G, h = self._rows(configuration)
+        self._cache = (configuration.q.copy(), G, h)
         return (G, h) if len(h) else None
 
     def _rows(self, configuration) -> tuple[np.ndarray, np.ndarray]:
