@@ -85,6 +85,10 @@ def bench_row(path: Path, motion, robot: str, runs: int) -> dict:
         "self_collision_after": after.self_collision_frames,
         "jitter_before": before.jitter,
         "jitter_after": after.jitter,
+        # the older ankle-body measure (frames with the foot's lowest point under 2 cm): it also counts a
+        # heel rolling off a planted toe, so it falls less than stance skating
+        "foot_skating_before": before.foot_skating,
+        "foot_skating_after": after.foot_skating,
     }
 
 
