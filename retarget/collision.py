@@ -1,8 +1,8 @@
 """Self-collision avoidance as an IK limit: the QP may not bring two robot geoms closer than a margin.
 
 A pink limit (pinocchio tangent space) computed on the MuJoCo model, whose collision geometry (meshes,
-capsules) is what the quality metric checks. Per QP step: MuJoCo kinematics, a bounding-sphere cull of
-the candidate pairs, mj_geomDistance on the few left, and one row per close pair:
+capsules) is what the quality metric checks. Every other QP step (see `reuse_rows`): MuJoCo kinematics, a
+bounding-sphere cull of the candidate pairs, mj_geomDistance on the few left, and one row per close pair:
 
     d + J_d dq >= d_min + (1 - gain) (d - d_min)
 
@@ -10,8 +10,8 @@ so a pair approaches its margin geometrically and is pushed back out if it start
 
 Candidate pairs are the ones the self-collision metric can count: collision-enabled, not parent and child,
 not excluded, and not already overlapping in the rest pose (coarse meshes of neighbouring links). Pairs
-on one chain (one body an ancestor of the other) move only by the joints between them: they are kept only
-if some sampled setting of those joints (range corners and random values) brings them within the margin.
+on one chain (one body an ancestor of the other) with one or two joints between them are kept only if
+some sampled setting of those joints (range corners and random values) brings them within the margin.
 That drops G1's knee/ankle and torso/shoulder-roll neighbours, which made up most close pairs (84 per step
 on a CMU walk, 2.6 ms of distance queries) and keeps the wrist roll/yaw pair its wrist pitch can close.
 """
