@@ -56,7 +56,7 @@ def test_short_training_raises_return_and_fills_the_run_folder(trained: Path):
     for name in ("config.yaml", "policy.onnx", "policy.json", "policy.pt"):
         assert (trained / name).is_file(), name
     assert list(trained.glob("events.out.tfevents.*"))
-    assert (trained / "videos").is_dir()
+    assert not (trained / "videos").exists()  # made by the first video written, not for every run
     assert "base_height_error" in (trained / "config.yaml").read_text()  # functions as module:qualname
 
 

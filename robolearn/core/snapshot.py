@@ -137,7 +137,9 @@ def _check(live: dict[str, Any], saved: dict[str, Any], where: str) -> None:
         if isinstance(value, torch.Tensor):
             if not isinstance(current, torch.Tensor) or current.shape != value.shape:
                 shape = tuple(current.shape) if isinstance(current, torch.Tensor) else type(current).__name__
-                raise SnapshotError(f"env state {where}.{key}: saved {tuple(value.shape)}, this env has {shape}")
+                raise SnapshotError(
+                    f"env state {where}.{key}: saved {tuple(value.shape)}, this env has {shape}"
+                )
         elif isinstance(value, dict) and isinstance(current, dict):
             _check(current, value, f"{where}.{key}")
 

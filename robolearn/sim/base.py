@@ -114,15 +114,11 @@ class SimBackend(ABC):
                                  f"holds {tuple(view.shape)} (another model or number of worlds)")  # fmt: skip
         for name, view in views.items():
             view.copy_(state[name].to(view.device, view.dtype))
-        self._state_written()
         self.forward()
 
     def _state_views(self) -> dict[str, torch.Tensor]:
         """Live (num_worlds, ...) tensors of the integration state; writing them reaches the physics."""
         raise NotImplementedError(f"the {self.name} backend cannot save or restore its state")
-
-    def _state_written(self) -> None:
-        """Hook after `set_state` wrote the state views (a backend that copies fields syncs them here)."""
 
     def world_to_mjdata(self, world: int, data: mujoco.MjData) -> None:
         """Copy one world's state into a host MjData (for rendering) and run mj_forward."""
