@@ -104,6 +104,13 @@ class EpisodeStats:
         self.lengths.extend(state["lengths"])
 
 
+def seed_all(seed: int) -> None:
+    """Seed every process-wide generator, so a run's checkpoints are a function of its seed alone."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
 def rng_states() -> dict[str, Any]:
     """The process-wide generators a training step may draw from (torch's draws actions and minibatches)."""
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}

@@ -40,6 +40,7 @@ from robolearn.policies.lifecycle import (
     TrainingAborted,
     console,
     rng_states,
+    seed_all,
     set_rng_states,
 )
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -226,7 +227,7 @@ def train_ppo(
 ) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
-    torch.manual_seed(spec.seed)
+    seed_all(spec.seed)
     clean_temp_files(run)
     env = setup.make_env(spec.env, spec.device)
     vec = RslRlVecEnv(env)

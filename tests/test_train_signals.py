@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from robolearn.policies.cli import EXIT_INTERRUPTED, TrainArgs
 from robolearn.policies.runs import list_checkpoints, load_checkpoint, read_metrics
@@ -18,6 +22,8 @@ START_TIMEOUT_S = 120
 SCRIPT = """
 import sys
 from pathlib import Path
+
+import pytest
 from robolearn.policies.cli import TrainArgs, train_main
 from robolearn.rl import PpoCfg
 agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=8, save_interval=1)
@@ -32,10 +38,12 @@ def _start(logdir: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
 
 
-def _wait_for_checkpoints(proc: subprocess.Popen, logdir: Path, n: int) -> Path:
+def _wait_for_checkpoints(
+    proc: subprocess.Popen, logdir: Path, n: int, pattern: str = "Go2-Stand/*-sig"
+) -> Path:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        runs = list(logdir.glob("Go2-Stand/*-sig"))
+        runs = list(logdir.glob(pattern))
         if runs and len(list_checkpoints(runs[0])) >= n:
             return runs[0]
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
@@ -54,7 +62,24 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path):
     ckpt, state = load_checkpoint(run)
     assert state["iteration"] == len(rows) == rows[-1]["iteration"] + 1  # the interrupted iteration is saved
     assert (run / "policy.onnx").is_file() and (run / "policy.json").is_file()
+    assert json.loads((run / "policy.json").read_text())["checkpoint"] == f"checkpoints/{ckpt.name}"
     assert not list(run.rglob(".*.tmp"))
+
+
+def test_second_sigint_aborts_without_a_traceback_leaving_export_and_checkpoint_consistent(tmp_path: Path):
+    for gap_s in (0.0, 0.05):  # the second Ctrl-C at once (mid-save) and a little later (mid-iteration)
+        proc = _start(tmp_path / str(gap_s))
+        run = _wait_for_checkpoints(proc, tmp_path / str(gap_s), 2)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(gap_s)
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=60)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        assert rc == EXIT_INTERRUPTED, err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        ckpt, _ = load_checkpoint(run)  # the newest checkpoint is whole
+        assert json.loads((run / "policy.json").read_text())["checkpoint"] == f"checkpoints/{ckpt.name}"
+        assert not list(run.rglob(".*.tmp"))
 
 
 def test_sigkill_leaves_a_resumable_run(tmp_path: Path):
@@ -74,3 +99,69 @@ def test_sigkill_leaves_a_resumable_run(tmp_path: Path):
         range(state["iteration"] + 2)
     )  # rows past the checkpoint were dropped, none doubled
     assert not list(run.rglob(".*.tmp"))
+
+
+FAULT_SCRIPT = """
+import dataclasses, sys
+from pathlib import Path
+
+import pytest
+from robolearn.policies.cli import TrainArgs, train_main
+from robolearn.registry import get_task
+from robolearn.rl import PpoCfg
+logdir, iterations = Path(sys.argv[1]), int(sys.argv[2])
+if len(sys.argv) > 3:
+    args = TrainArgs(resume=Path(sys.argv[3]), max_iterations=iterations)
+else:
+    env = dataclasses.replace(get_task("Go2-Stand").env_cfg(), episode_length_s=0.5)
+    agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=8,
+                   save_interval=1, keep_checkpoints=0, torch_threads=1)
+    args = TrainArgs(task="Go2-Stand", logdir=logdir, env=env, agent=agent, max_iterations=iterations, run_name="f")
+sys.exit(train_main(args))
+"""
+FAULT_ITERATIONS = 10
+
+
+def _train_process(logdir: Path, resume: Path | None = None) -> subprocess.Popen:
+    argv = [sys.executable, "-c", FAULT_SCRIPT, str(logdir), str(FAULT_ITERATIONS)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(argv + ([str(resume)] if resume else []), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_path: Path):
+    from test_train_ppo import checkpoint_differences
+
+    reference = _train_process(tmp_path / "ref")
+    assert reference.wait(timeout=300) == 0, reference.stderr.read().decode() if reference.stderr else ""
+    ref_run = next((tmp_path / "ref").glob("Go2-Stand/*-f"))
+
+    rng = random.Random(7)  # the kill moments are random but the same on every run of the test
+    schedule: list[str] = []
+    proc = _train_process(tmp_path / "faulty")
+    run = _wait_for_checkpoints(proc, tmp_path / "faulty", 1, pattern="Go2-Stand/*-f")
+    for _ in range(3):
+        # Anywhere in an iteration, a checkpoint write or an export, once the run has made progress.
+        saved = len(list_checkpoints(run))
+        delay = rng.uniform(0.0, 0.4)
+        time.sleep(delay)
+        if proc.poll() is not None:
+            break  # finished before this kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        schedule.append(f"SIGKILL {delay:.2f} s after checkpoint {saved}")
+        proc = _train_process(tmp_path / "faulty", resume=run)
+        _wait_for_checkpoints(
+            proc, tmp_path / "faulty", len(list_checkpoints(run)) + 1, pattern="Go2-Stand/*-f"
+        )
+    assert proc.wait(timeout=300) == 0, proc.stderr.read().decode() if proc.stderr else ""
+
+    faulty = {p.name: p for p in list_checkpoints(run)}
+    assert sorted(faulty) == [p.name for p in list_checkpoints(ref_run)], schedule
+    for ref in list_checkpoints(ref_run):  # every iteration, not only the last: the curves are one curve
+        assert checkpoint_differences(ref, faulty[ref.name]) == [], (ref.name, schedule)
+    rows_ref, rows = read_metrics(ref_run), read_metrics(run)
+    assert [r["iteration"] for r in rows] == list(range(FAULT_ITERATIONS)), schedule
+    for key in ("mean_return", "mean_episode_length", "Loss/surrogate", "env_steps"):
+        assert [r[key] for r in rows] == [r[key] for r in rows_ref], (key, schedule)
