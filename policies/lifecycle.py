@@ -4,16 +4,23 @@ run continues the same training instead of a restarted one."""
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import signal
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from rich.console import Console
+
+from robolearn.policies.runs import checkpoint_iteration, checkpoint_path, list_checkpoints
+
+if TYPE_CHECKING:
+    from robolearn.policies import setup
 
 RETURN_WINDOW = 200
 """Completed episodes averaged for mean_return / mean_episode_length."""
@@ -21,19 +28,29 @@ RETURN_WINDOW = 200
 console = Console()
 
 
-class TrainingAborted(KeyboardInterrupt):
-    """The second Ctrl-C: the iteration under way is abandoned (its update may be half applied)."""
+@dataclass
+class TrainResult:
+    run: Path
+    iterations: int
+    interrupted: bool
+    checkpoint: Path | None
+
+
+class TrainingAborted(Exception):
+    """The second Ctrl-C: the iteration under way is abandoned (its update is never applied or saved)."""
 
 
 class Interrupt:
-    """First Ctrl-C: finish the iteration, save, export, exit. Second Ctrl-C: abandon the iteration at once
-    (TrainingAborted), except inside `critical()` (a checkpoint or export being written), which finishes
-    first, so the files on disk are always whole and the export matches the newest checkpoint."""
+    """First Ctrl-C: finish the iteration, save, export, exit. Second Ctrl-C: `aborted` is set, and the loop
+    abandons the iteration at its next env step (`check`).
+
+    The handler never raises: an exception thrown from a signal handler lands wherever the main thread is
+    (a half-done import, a checkpoint write, inside the optimizer step), which is how the second Ctrl-C used
+    to leave a traceback and an export older than the newest checkpoint."""
 
     def __init__(self) -> None:
         self.requested = False
         self.aborted = False
-        self._critical = 0
         self._previous: Any = None
 
     def __enter__(self) -> Interrupt:
@@ -46,24 +63,16 @@ class Interrupt:
             console.print(
                 "[yellow]Ctrl-C: saving a checkpoint after this iteration (Ctrl-C again to abort)[/]"
             )
-            return
-        if self.aborted or self._critical:
+        elif not self.aborted:
             self.aborted = True
             console.print(
-                "[yellow]Ctrl-C: stopping once the checkpoint and export being written are whole[/]"
+                "[yellow]Ctrl-C: abandoning this iteration; the newest checkpoint stays the run's[/]"
             )
-            return
-        self.aborted = True
-        raise TrainingAborted
 
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """A section a second Ctrl-C does not cut short (it is noted, and honoured after)."""
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
+    def check(self) -> None:
+        """Raise TrainingAborted after a second Ctrl-C; called where abandoning loses nothing saved."""
+        if self.aborted:
+            raise TrainingAborted
 
     def __exit__(self, *exc: Any) -> None:
         signal.signal(signal.SIGINT, self._previous)
@@ -120,3 +129,76 @@ def set_rng_states(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
+
+
+def abort_to_newest_checkpoint(run: Path, spec: setup.RunSpec, env: Any, alg: Any) -> TrainResult:
+    """After a second Ctrl-C: the run stands at its newest checkpoint, with an export that matches it."""
+    ckpts = list_checkpoints(run)
+    if not ckpts:
+        console.print(f"[yellow]aborted before the first checkpoint; {run} holds nothing to resume[/]")
+        return TrainResult(run, 0, True, None)
+    newest = ckpts[-1]
+    if not export_is_current(run, newest):  # e.g. a kill between a checkpoint and its export, then a resume
+        alg.load(
+            torch.load(newest, map_location=alg.device, weights_only=False), {"actor": True}, strict=True
+        )
+        export_run_policy(run, spec, env, alg.get_policy(), newest)
+    console.print(f"[yellow]aborted; the run stands at {newest.name} (policy.onnx matches it); "
+                  f"resume with: robolearn train --resume {run}[/]")  # fmt: skip
+    return TrainResult(run, checkpoint_iteration(newest), True, newest)
+
+
+def export_is_current(run: Path, ckpt: Path) -> bool:
+    """Whether the run's policy.json (written last of the export's files) names `ckpt`."""
+    try:
+        meta = json.loads((run / "policy.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("checkpoint") == str(ckpt.relative_to(run))
+
+
+def log_row(metrics: Any, writer: Any, row: dict[str, Any], env_steps: int) -> None:
+    """One iteration's metrics: a metrics.jsonl line and TensorBoard scalars (finite floats only)."""
+    metrics.write(row)
+    for key, value in row.items():
+        if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+            writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
+
+
+def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, last_ckpt: Path | None,
+               done: int, metrics: Any, interrupted: bool, video: bool) -> TrainResult:  # fmt: skip
+    """End of any learner's loop: a final checkpoint if the last one is stale, export, video, summary."""
+    if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
+        last_ckpt = save(done)
+    assert last_ckpt is not None
+    metrics.close()
+    if not export_is_current(run, last_ckpt):
+        export_run_policy(run, spec, env, actor, last_ckpt)
+    if interrupted:
+        console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
+    else:
+        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
+    if video and not interrupted:
+        record_video(run)
+    return TrainResult(run, done, interrupted, last_ckpt)
+
+
+def record_video(run: Path) -> None:
+    """The final policy's video; Ctrl-C skips it (the run's files are already complete)."""
+    from robolearn.gl import RenderUnavailable, render_skipped
+    from robolearn.policies.evaluate import play_run
+
+    try:
+        play_run(run)
+    except RenderUnavailable as exc:
+        render_skipped("the video", exc)
+    except KeyboardInterrupt:
+        console.print("[yellow]Ctrl-C: video skipped; the run is complete[/]")
+
+
+def export_run_policy(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
+    from robolearn.sim2real.export import export_policy, policy_metadata
+
+    meta = policy_metadata(env, spec.task, spec.agent.actor_obs_groups[0])
+    meta.checkpoint = str(ckpt.relative_to(run))
+    export_policy(actor, meta, run)

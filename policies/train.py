@@ -7,15 +7,12 @@ collect `num_steps_per_env` steps from every world, update, log a metrics row, c
 from __future__ import annotations
 
 import copy
-import json
 import math
 import shutil
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +35,13 @@ from robolearn.policies.lifecycle import (
     EpisodeStats,
     Interrupt as _Interrupt,
     TrainingAborted,
-    console,
+    TrainResult as TrainResult,
+    abort_to_newest_checkpoint,
+    console as console,
+    export_run_policy,
+    finish_run as finish_run,
+    log_row as log_row,
+    record_video,
     rng_states,
     seed_all,
     set_rng_states,
@@ -49,11 +52,9 @@ from robolearn.policies.runs import (
     RunError,
     atomic_torch_save,
     check_trainable,
-    checkpoint_iteration,
     checkpoint_path,
     clean_temp_files,
     diff_plain,
-    list_checkpoints,
     load_checkpoint,
     new_run_dir,
     prune_checkpoints,
@@ -68,14 +69,6 @@ if TYPE_CHECKING:
 
 PLAIN_LOG_EVERY = 10
 """Without a terminal (nohup, CI) a plain line is printed every this many iterations."""
-
-
-@dataclass
-class TrainResult:
-    run: Path
-    iterations: int
-    interrupted: bool
-    checkpoint: Path | None
 
 
 def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
@@ -275,7 +268,7 @@ def train_ppo(
         path = checkpoint_path(run, iteration)
         atomic_torch_save(data, path)
         # The export follows every checkpoint, so policy.onnx always belongs to the newest one.
-        _export(run, spec, env, alg.get_policy(), path)
+        export_run_policy(run, spec, env, alg.get_policy(), path)
         prune_checkpoints(run, agent.keep_checkpoints)
         return path
 
@@ -299,6 +292,7 @@ def train_ppo(
                             obs, reward, dones, extras = vec.step(actions)
                             alg.process_env_step(obs, reward, dones, extras)
                             stats.add(reward, dones)
+                            interrupt.check()
                             for key, value in extras["log"].items():
                                 logs[key].append(float(value))
                         alg.compute_returns(obs)
@@ -321,18 +315,20 @@ def train_ppo(
                               flush=True)  # fmt: skip
                     out_of_time = time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s
                     if done % agent.save_interval == 0 or interrupt.requested or out_of_time:
-                        with interrupt.critical():
-                            last_ckpt = save(done)
+                        last_ckpt = save(done)
                     if interrupt.requested or out_of_time:
                         break
         except TrainingAborted:
             # The abandoned iteration's update may be half applied: nothing of it is saved. The newest
             # checkpoint stays the run's state, and its export (written with it) stays consistent.
             metrics.close()
-            with interrupt.critical():
-                return _aborted(run, spec, env, alg)
-        return finish_run(run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics, interrupt.requested,
-                          video and not interrupt.aborted, guard=interrupt.critical)  # fmt: skip
+            return abort_to_newest_checkpoint(run, spec, env, alg)
+        # Inside the handler: a Ctrl-C during the final checkpoint or export is noted, not raised into it.
+        result = finish_run(run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics,
+                            interrupt.requested, video=False)  # fmt: skip
+    if video and not result.interrupted:
+        record_video(run)
+    return result
 
 
 def _metrics_row(it: int, env_steps: int, wall: float, stats: EpisodeStats, fps: float, t_collect: float,
@@ -367,72 +363,3 @@ def _restore_training_state(env: Any, stats: EpisodeStats, state: dict[str, Any]
     except (SnapshotError, ValueError, KeyError) as exc:
         raise RunError(f"{ckpt}: its env state does not fit the run's env: {exc}") from None
     set_rng_states(state["rng"])
-
-
-def _aborted(run: Path, spec: setup.RunSpec, env: Any, alg: Any) -> TrainResult:
-    """After a second Ctrl-C: the run stands at its newest checkpoint, with an export that matches it."""
-    ckpts = list_checkpoints(run)
-    if not ckpts:
-        console.print(f"[yellow]aborted before the first checkpoint; {run} holds nothing to resume[/]")
-        return TrainResult(run, 0, True, None)
-    newest = ckpts[-1]
-    if not export_is_current(run, newest):  # e.g. a kill between a checkpoint and its export, then a resume
-        alg.load(
-            torch.load(newest, map_location=alg.device, weights_only=False), {"actor": True}, strict=True
-        )
-        _export(run, spec, env, alg.get_policy(), newest)
-    console.print(f"[yellow]aborted; the run stands at {newest.name} (policy.onnx matches it); "
-                  f"resume with: robolearn train --resume {run}[/]")  # fmt: skip
-    return TrainResult(run, checkpoint_iteration(newest), True, newest)
-
-
-def export_is_current(run: Path, ckpt: Path) -> bool:
-    """Whether the run's policy.json (written last of the export's files) names `ckpt`."""
-    try:
-        meta = json.loads((run / "policy.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("checkpoint") == str(ckpt.relative_to(run))
-
-
-def log_row(metrics: Any, writer: Any, row: dict[str, Any], env_steps: int) -> None:
-    """One iteration's metrics: a metrics.jsonl line and TensorBoard scalars (finite floats only)."""
-    metrics.write(row)
-    for key, value in row.items():
-        if key != "iteration" and isinstance(value, float) and math.isfinite(value):
-            writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
-
-
-def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, last_ckpt: Path | None,
-               done: int, metrics: Any, interrupted: bool, video: bool,
-               guard: Callable[[], AbstractContextManager[Any]] = nullcontext) -> TrainResult:  # fmt: skip
-    """End of any learner's loop: a final checkpoint if the last one is stale, export, video, summary.
-    `guard` wraps the checkpoint and export writes (a second Ctrl-C waits for them)."""
-    with guard():
-        if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
-            last_ckpt = save(done)
-        assert last_ckpt is not None
-        metrics.close()
-        if not export_is_current(run, last_ckpt):
-            _export(run, spec, env, actor, last_ckpt)
-    if interrupted:
-        console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
-    else:
-        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
-    if video and not interrupted:
-        from robolearn.gl import RenderUnavailable, render_skipped
-        from robolearn.policies.evaluate import play_run
-
-        try:
-            play_run(run)
-        except RenderUnavailable as exc:
-            render_skipped("the video", exc)
-    return TrainResult(run, done, interrupted, last_ckpt)
-
-
-def _export(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
-    from robolearn.sim2real.export import export_policy, policy_metadata
-
-    meta = policy_metadata(env, spec.task, spec.agent.actor_obs_groups[0])
-    meta.checkpoint = str(ckpt.relative_to(run))
-    export_policy(actor, meta, run)
