@@ -22,20 +22,20 @@ START_TIMEOUT_S = 120
 SCRIPT = """
 import sys
 from pathlib import Path
-
-import pytest
 from robolearn.policies.cli import TrainArgs, train_main
 from robolearn.rl import PpoCfg
-agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=8, save_interval=1)
+save_interval, steps = (int(a) for a in sys.argv[2:4]) if len(sys.argv) > 2 else (1, 8)
+agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=steps,
+               save_interval=save_interval)
 sys.exit(train_main(TrainArgs(task="Go2-Stand", logdir=Path(sys.argv[1]), max_iterations=100000, agent=agent,
                               run_name="sig")))
 """
 
 
-def _start(logdir: Path) -> subprocess.Popen:
+def _start(logdir: Path, *args: int, stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(logdir)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(logdir), *map(str, args)], env=env,
+                            stdout=stdout, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def _wait_for_checkpoints(
@@ -66,20 +66,25 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path):
     assert not list(run.rglob(".*.tmp"))
 
 
-def test_second_sigint_aborts_without_a_traceback_leaving_export_and_checkpoint_consistent(tmp_path: Path):
-    for gap_s in (0.0, 0.05):  # the second Ctrl-C at once (mid-save) and a little later (mid-iteration)
-        proc = _start(tmp_path / str(gap_s))
-        run = _wait_for_checkpoints(proc, tmp_path / str(gap_s), 2)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(gap_s)
-        proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=60)
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        assert rc == EXIT_INTERRUPTED, err
-        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-        ckpt, _ = load_checkpoint(run)  # the newest checkpoint is whole
-        assert json.loads((run / "policy.json").read_text())["checkpoint"] == f"checkpoints/{ckpt.name}"
-        assert not list(run.rglob(".*.tmp"))
+def test_second_sigint_abandons_the_iteration_without_a_traceback(tmp_path: Path):
+    # Checkpoints every 3 iterations of 64 steps: the second Ctrl-C lands inside an iteration's rollout.
+    proc = _start(tmp_path, 3, 64, stdout=subprocess.PIPE)
+    run = _wait_for_checkpoints(proc, tmp_path, 1)
+    while len(read_metrics(run)) < 4:  # into the iteration after checkpoint 3 (~0.25 s long)
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = (b.decode() for b in proc.communicate(timeout=60))
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "abandoning this iteration" in out and "the run stands at model_000003.pt" in out, out
+    ckpt, state = load_checkpoint(run)
+    assert ckpt.name == "model_000003.pt"  # the abandoned iteration wrote nothing
+    assert json.loads((run / "policy.json").read_text())["checkpoint"] == f"checkpoints/{ckpt.name}"
+    assert not list(run.rglob(".*.tmp"))
+    result = train(TrainArgs(resume=run, max_iterations=4))  # and it resumes from there
+    assert result.iterations == 4 and [r["iteration"] for r in read_metrics(run)] == [0, 1, 2, 3]
 
 
 def test_sigkill_leaves_a_resumable_run(tmp_path: Path):
