@@ -166,6 +166,7 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_p
     assert sorted(faulty) == [p.name for p in list_checkpoints(ref_run)], schedule
     for ref in list_checkpoints(ref_run):  # every iteration, not only the last: the curves are one curve
         assert checkpoint_differences(ref, faulty[ref.name]) == [], (ref.name, schedule)
+    print("kill -9 schedule:", schedule)
     rows_ref, rows = read_metrics(ref_run), read_metrics(run)
     assert [r["iteration"] for r in rows] == list(range(FAULT_ITERATIONS)), schedule
     for key in ("mean_return", "mean_episode_length", "Loss/surrogate", "env_steps"):
