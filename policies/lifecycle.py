@@ -139,9 +139,8 @@ def abort_to_newest_checkpoint(run: Path, spec: setup.RunSpec, env: Any, alg: An
         return TrainResult(run, 0, True, None)
     newest = ckpts[-1]
     if not export_is_current(run, newest):  # e.g. a kill between a checkpoint and its export, then a resume
-        alg.load(
-            torch.load(newest, map_location=alg.device, weights_only=False), {"actor": True}, strict=True
-        )
+        state = torch.load(newest, map_location=alg.device, weights_only=False)
+        alg.load(state, {"student" if "student_state_dict" in state else "actor": True}, strict=True)
         export_run_policy(run, spec, env, alg.get_policy(), newest)
     console.print(f"[yellow]aborted; the run stands at {newest.name} (policy.onnx matches it); "
                   f"resume with: robolearn train --resume {run}[/]")  # fmt: skip

@@ -319,7 +319,7 @@ def train_ppo(
                     if interrupt.requested or out_of_time:
                         break
         except TrainingAborted:
-            # The abandoned iteration's update may be half applied: nothing of it is saved. The newest
+            # Abandoned mid-rollout, before its update: nothing of the iteration is saved. The newest
             # checkpoint stays the run's state, and its export (written with it) stays consistent.
             metrics.close()
             return abort_to_newest_checkpoint(run, spec, env, alg)
