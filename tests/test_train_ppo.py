@@ -250,3 +250,31 @@ def test_resumed_run_continues_bit_for_bit_and_old_checkpoints_are_pruned(tmp_pa
     assert kept == {4, 5, best}
     meta = json.loads((straight / "policy.json").read_text())
     assert meta["checkpoint"] == "checkpoints/model_000005.pt"
+
+
+def test_an_abort_re_exports_the_newest_checkpoint_when_the_export_is_older(trained: Path, tmp_path: Path):
+    import onnxruntime as ort
+    from rsl_rl.algorithms import PPO
+
+    from robolearn.policies.lifecycle import abort_to_newest_checkpoint
+    from robolearn.policies.rsl_rl import RslRlVecEnv
+
+    run = tmp_path / trained.name
+    shutil.copytree(trained, run)
+    export_run(
+        run, checkpoint=run / "checkpoints" / "model_000004.pt"
+    )  # what a kill before the export leaves
+    spec = setup.spec_from_run(run)
+    env = setup.make_env(spec.env, spec.device)
+    vec = RslRlVecEnv(env)
+    alg = PPO.construct_algorithm(
+        vec.get_observations(), vec, spec.agent.to_rsl_rl(), "cpu"
+    )  # untrained weights
+
+    result = abort_to_newest_checkpoint(run, spec, env, alg)
+    assert result.interrupted and result.iterations == ITERATIONS
+    assert json.loads((run / "policy.json").read_text())["checkpoint"] == "checkpoints/model_000008.pt"
+    obs = torch.randn(8, json.loads((run / "policy.json").read_text())["obs_dim"])
+    onnx_out = ort.InferenceSession(str(run / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
+    ref = ort.InferenceSession(str(trained / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
+    np.testing.assert_array_equal(onnx_out, ref)  # the newest checkpoint's policy, not model_4's
