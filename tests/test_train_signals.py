@@ -119,7 +119,8 @@ if len(sys.argv) > 3:
     args = TrainArgs(resume=Path(sys.argv[3]), max_iterations=iterations)
 else:
     env = dataclasses.replace(get_task("Go2-Stand").env_cfg(), episode_length_s=0.5)
-    agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=8,
+    # 48 steps: the rollout and the checkpoint + export take about as long, so kills land in both.
+    agent = PpoCfg(num_envs=16, actor_hidden_dims=(16,), critic_hidden_dims=(16,), num_steps_per_env=48,
                    save_interval=1, keep_checkpoints=0, torch_threads=1)
     args = TrainArgs(task="Go2-Stand", logdir=logdir, env=env, agent=agent, max_iterations=iterations, run_name="f")
 sys.exit(train_main(args))
@@ -149,13 +150,14 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_p
     for _ in range(3):
         # Anywhere in an iteration, a checkpoint write or an export, once the run has made progress.
         saved = len(list_checkpoints(run))
-        delay = rng.uniform(0.0, 0.4)
+        delay = rng.uniform(0.0, 0.6)
         time.sleep(delay)
         if proc.poll() is not None:
             break  # finished before this kill
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        schedule.append(f"SIGKILL {delay:.2f} s after checkpoint {saved}")
+        writing = [p.name for p in run.rglob(".*.tmp")]  # a checkpoint or export cut short, or none
+        schedule.append(f"SIGKILL {delay:.2f} s after checkpoint {saved}, writing {writing or 'nothing'}")
         proc = _train_process(tmp_path / "faulty", resume=run)
         _wait_for_checkpoints(
             proc, tmp_path / "faulty", len(list_checkpoints(run)) + 1, pattern="Go2-Stand/*-f"
