@@ -320,7 +320,8 @@ def new_run_dir(logdir: Path, task: str, name: str | None = None) -> Path:
     while run.exists():  # two runs started in the same second
         i += 1
         run = base.with_name(f"{base.name}_{i}")
-    (run / CHECKPOINT_DIR).mkdir(parents=True)  # videos/ is made by the first video written
+    # No empty subfolders: checkpoints/ and videos/ are made by the first file written into them.
+    run.mkdir(parents=True)
     return run
 
 

@@ -57,6 +57,7 @@ def test_short_training_raises_return_and_fills_the_run_folder(trained: Path):
         assert (trained / name).is_file(), name
     assert list(trained.glob("events.out.tfevents.*"))
     assert not (trained / "videos").exists()  # made by the first video written, not for every run
+    assert not [p for p in trained.rglob("*") if p.is_dir() and not any(p.iterdir())]  # no empty folders
     assert "base_height_error" in (trained / "config.yaml").read_text()  # functions as module:qualname
 
 
