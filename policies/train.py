@@ -173,7 +173,10 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
             + "\n  ".join(diffs)
         )
     mutable = {key.split(".", 1)[1] for key in setup.RESUME_MUTABLE if key.startswith("agent.")}
-    spec.agent = replace(spec.agent, **{name: getattr(agent, name) for name in mutable})
+    # Only the fields this learner's config has (SB3's keeps no keep_checkpoints).
+    spec.agent = replace(
+        spec.agent, **{name: getattr(agent, name) for name in mutable if hasattr(agent, name)}
+    )
     if state.get("task", spec.task) != spec.task:
         raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
     return spec, run, state, ckpt_path
