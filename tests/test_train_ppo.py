@@ -279,3 +279,17 @@ def test_an_abort_re_exports_the_newest_checkpoint_when_the_export_is_older(trai
     onnx_out = ort.InferenceSession(str(run / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
     ref = ort.InferenceSession(str(trained / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
     np.testing.assert_array_equal(onnx_out, ref)  # the newest checkpoint's policy, not model_4's
+
+
+def test_a_checkpoint_written_before_env_state_was_saved_still_resumes(trained: Path, tmp_path: Path, capsys):
+    run = tmp_path / trained.name
+    shutil.copytree(trained, run)
+    latest = list_checkpoints(run)[-1]
+    old = torch.load(latest, weights_only=False)
+    for key in ("env_state", "episodes", "rng"):  # what robolearn wrote before resumes continued the worlds
+        del old[key]
+    torch.save(old, latest)
+    result = train(TrainArgs(resume=run, max_iterations=ITERATIONS + 1))
+    assert result.iterations == ITERATIONS + 1 and not result.interrupted
+    assert "holds no env state" in " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "env_state" in load_checkpoint(run)[1]  # the new checkpoint carries it
