@@ -67,11 +67,14 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path):
 
 
 def test_second_sigint_abandons_the_iteration_without_a_traceback(tmp_path: Path):
-    # Checkpoints every 3 iterations of 64 steps: the second Ctrl-C lands inside an iteration's rollout.
-    proc = _start(tmp_path, 3, 64, stdout=subprocess.PIPE)
+    # Checkpoints every 3 iterations of 128 steps (a rollout of ~0.4 s): both Ctrl-C land inside the rollout
+    # of the iteration after checkpoint 3.
+    proc = _start(tmp_path, 3, 128, stdout=subprocess.PIPE)
     run = _wait_for_checkpoints(proc, tmp_path, 1)
-    while len(read_metrics(run)) < 4:  # into the iteration after checkpoint 3 (~0.25 s long)
+    while len(read_metrics(run)) < 4:  # the row is written just before the iteration's end checks
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
         time.sleep(0.01)
+    time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
