@@ -26,8 +26,8 @@ INTEGRATION_FIELDS = (
     "time", "qpos", "qvel", "act", "qacc_warmstart", "ctrl", "qfrc_applied", "xfrc_applied", "eq_active",
     "mocap_pos", "mocap_quat", "userdata",
 )  # fmt: skip
-"""MjData fields of mjSTATE_INTEGRATION: with the model, everything the next step depends on (the solver's
-warmstart included: without it a restored world's contact forces differ in the last bits)."""
+"""MjData fields of mjSTATE_INTEGRATION: with the model, everything the next step depends on. The solver's
+warmstart matters: restored with it zeroed, Go2-Velocity-Rough's observations differ from the first step."""
 
 # MjModel fields a task may randomize per world.
 RANDOMIZABLE_FIELDS = (
