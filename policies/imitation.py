@@ -28,7 +28,7 @@ from torch import nn
 from robolearn.envs.manipulation.aloha import task_cfg
 from robolearn.envs.manipulation.aloha_mdp import ACTION_DIM, CONTROL_DT, STATE_DIM
 from robolearn.policies.bc import BcCfg, BcPolicy
-from robolearn.policies.data import DatasetError, LeRobotDataset
+from robolearn.policies.data import DatasetError, LeRobotDataset, check_matches, check_tasks
 from robolearn.policies.diffusion import EMA, DiffusionCfg, DiffusionPolicy
 from robolearn.policies.runs import (
     CONFIG_FILE,
@@ -170,6 +170,16 @@ def check_cameras(ds: LeRobotDataset, cameras: tuple[str, ...]) -> dict[str, lis
     return shapes
 
 
+def check_task_dataset(ds: LeRobotDataset, task: str) -> None:
+    """The dataset is `task`'s demos: its robot, control rate, feature names and task string, so two tasks'
+    demos never mix (Reach and CubeTransfer have the same features, names included: only the task tells them apart)."""
+    from robolearn.envs.manipulation.demos import ROBOT_TYPE, features_for
+
+    who = f"task {task}"
+    check_matches(ds, features_for(task, ()), round(1 / CONTROL_DT), ROBOT_TYPE, exact=False, who=who)
+    check_tasks(ds, {task_cfg(task).description}, who)
+
+
 def load_images(path: Path, cameras: tuple[str, ...], num_demos: int | None = None) -> dict[str, np.ndarray]:
     """camera -> every frame of the first `num_demos` episodes (N, H, W, 3) uint8, row i = dataset index i.
 
@@ -210,10 +220,11 @@ def load_demos(
             raise DatasetError(f"{info}: missing feature {key!r} (task {task} needs shape [{dim}])")
         if list(feat["shape"]) != [dim]:
             raise DatasetError(f"{info}: features.{key} has shape {feat['shape']}, task {task} needs [{dim}]")
+    check_task_dataset(ds, task)
     check_cameras(ds, cameras)
-    ds.check_videos()
     if ds.num_episodes == 0:
         raise DatasetError(f"{info}: the dataset has no episodes")
+    ds.verify()  # every file, so a damaged dataset is refused before a run folder exists
     cols = ds.columns()
     episodes = ds.episodes[: num_demos or None]
     if num_demos and len(episodes) < num_demos:

@@ -50,16 +50,20 @@ def main(args: DemosArgs) -> int:
         with_demos = [t for t in task_names() if get_task(t).demos is not None]
         raise ValueError(f"{args.task} has no demo generator; tasks with one: {', '.join(with_demos)}")
     start = time.time()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("{task.fields[info]}"), TimeRemainingColumn()) as bar:  # fmt: skip
-        job = bar.add_task(f"demos {args.task}", total=args.n, info="")
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[info]}"), TimeRemainingColumn())  # fmt: skip
+    job = bar.add_task(f"demos {args.task}", total=args.n, info="")
 
-        def progress(done: int, tried: int) -> None:
-            bar.update(job, completed=done, info=f"kept {done}/{tried} tried")
+    def progress(done: int, tried: int) -> None:
+        bar.update(job, completed=done, info=f"kept {done}/{tried} tried")
 
-        stream = generate(args.task, args.n, keyposes=args.keyposes, seed=args.seed, batch=args.batch,
-                          cameras=args.cameras, noise=args.noise, progress=progress)  # fmt: skip
-        writer = DatasetWriter(args.out, fps=stream.fps, features=stream.features, robot_type=stream.robot_type)
+    # The stream's episodes are generated lazily: the writer checks an existing dataset (its files, robot,
+    # rate, features and task) before the first demo is simulated and before anything is written.
+    stream = generate(args.task, args.n, keyposes=args.keyposes, seed=args.seed, batch=args.batch,
+                      cameras=args.cameras, noise=args.noise, progress=progress)  # fmt: skip
+    writer = DatasetWriter(args.out, fps=stream.fps, features=stream.features, robot_type=stream.robot_type,
+                           tasks={stream.description})  # fmt: skip
+    with bar:
         for ep in stream.episodes:
             writer.add_episode(ep.frames, task=stream.description, videos=ep.videos)
             if writer.pending >= args.batch:

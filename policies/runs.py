@@ -49,7 +49,7 @@ MOVED_MODULES = {"robolearn.env.": "robolearn.core.", "robolearn.tasks": "robole
 def resolve_name(name: str) -> Any:
     for old, new in MOVED_MODULES.items():
         if name.startswith(old):
-            name = new + name[len(old):]
+            name = new + name[len(old) :]
     module, _, qualname = name.partition(":")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
@@ -360,8 +360,8 @@ def new_run_dir(logdir: Path, task: str, name: str | None = None) -> Path:
     while run.exists():  # two runs started in the same second
         i += 1
         run = base.with_name(f"{base.name}_{i}")
-    (run / CHECKPOINT_DIR).mkdir(parents=True)
-    (run / "videos").mkdir()
+    # No empty subfolders: checkpoints/ and videos/ are made by the first file written into them.
+    run.mkdir(parents=True)
     return run
 
 
@@ -376,6 +376,39 @@ def list_checkpoints(run: Path) -> list[Path]:
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := CHECKPOINT_RE.match(p.name))]
     return [p for _, p in sorted(found)]
+
+
+def checkpoint_iteration(path: Path) -> int:
+    match = CHECKPOINT_RE.match(Path(path).name)
+    if match is None:
+        raise RunError(f"{path} is not a checkpoint file (model_<iteration>.pt)")
+    return int(match.group(1))
+
+
+def best_checkpoint(run: Path, ckpts: list[Path] | None = None) -> Path | None:
+    """The checkpoint with the highest mean_return: the training return averaged over the last completed
+    episodes (train.RETURN_WINDOW), as logged for the iteration that wrote it; the newest wins a tie."""
+    ckpts = list_checkpoints(run) if ckpts is None else ckpts
+    scores = {r["iteration"] + 1: r["mean_return"] for r in read_metrics(run)
+              if isinstance(r.get("mean_return"), (int, float)) and isinstance(r.get("iteration"), int)}  # fmt: skip
+    scored = [(scores[k], k, p) for p in ckpts if (k := checkpoint_iteration(p)) in scores]
+    return max(scored)[2] if scored else None
+
+
+def prune_checkpoints(run: Path, keep_last: int) -> list[Path]:
+    """Delete all but the newest `keep_last` checkpoints and the best one (`best_checkpoint`); 0 keeps all.
+    Returns the deleted files."""
+    ckpts = list_checkpoints(run)
+    if keep_last <= 0 or len(ckpts) <= keep_last:
+        return []
+    keep = set(ckpts[-keep_last:])
+    best = best_checkpoint(run, ckpts)
+    if best is not None:
+        keep.add(best)
+    gone = [p for p in ckpts if p not in keep]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone
 
 
 def clean_temp_files(run: Path) -> None:

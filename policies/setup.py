@@ -24,7 +24,7 @@ RSL_RL_ALGOS = ("ppo", "hinf", "distill", "skillblender")
 TRAINED_BY_PPO_LOOP = ("ppo", "distill", "skillblender")
 """Learners that policies.train.train_ppo runs (H-infinity has its own loop, SB3 its own library)."""
 
-RESUME_MUTABLE = {"agent.max_iterations", "agent.save_interval"}
+RESUME_MUTABLE = {"agent.max_iterations", "agent.save_interval", "agent.keep_checkpoints"}
 """Config entries a resumed run may change; anything else must match the run's config.yaml."""
 
 

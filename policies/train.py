@@ -9,16 +9,14 @@ from __future__ import annotations
 import copy
 import math
 import shutil
-import signal
 import statistics
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,8 +27,25 @@ from rich.progress import (
 )
 from rsl_rl.algorithms import PPO, Distillation
 
+from robolearn.core.snapshot import SnapshotError, env_state, load_env_state
 from robolearn.overrides import remove_entries
 from robolearn.policies import setup
+from robolearn.policies.lifecycle import (
+    RETURN_WINDOW as RETURN_WINDOW,
+    EpisodeStats,
+    Interrupt as _Interrupt,
+    TrainingAborted,
+    TrainResult as TrainResult,
+    abort_to_newest_checkpoint,
+    console as console,
+    export_run_policy,
+    finish_run as finish_run,
+    log_row as log_row,
+    record_video,
+    rng_states,
+    seed_all,
+    set_rng_states,
+)
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import (
     MetricsLog,
@@ -42,6 +57,7 @@ from robolearn.policies.runs import (
     diff_plain,
     load_checkpoint,
     new_run_dir,
+    prune_checkpoints,
     read_config,
     resolve_run,
     to_plain,
@@ -51,41 +67,8 @@ from robolearn.policies.runs import (
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs
 
-RETURN_WINDOW = 200
-"""Completed episodes averaged for mean_return / mean_episode_length."""
 PLAIN_LOG_EVERY = 10
 """Without a terminal (nohup, CI) a plain line is printed every this many iterations."""
-
-console = Console()
-
-
-@dataclass
-class TrainResult:
-    run: Path
-    iterations: int
-    interrupted: bool
-    checkpoint: Path | None
-
-
-class _Interrupt:
-    """First Ctrl-C: finish the iteration, save, exit. Second Ctrl-C: stop at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> _Interrupt:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        console.print("[yellow]Ctrl-C: saving a checkpoint after this iteration (Ctrl-C again to abort)[/]")
-
-    def __exit__(self, *exc: Any) -> None:
-        signal.signal(signal.SIGINT, self._previous)
 
 
 def resolve_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
@@ -190,7 +173,10 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
             + "\n  ".join(diffs)
         )
     mutable = {key.split(".", 1)[1] for key in setup.RESUME_MUTABLE if key.startswith("agent.")}
-    spec.agent = replace(spec.agent, **{name: getattr(agent, name) for name in mutable})
+    # Only the fields this learner's config has (SB3's keeps no keep_checkpoints).
+    spec.agent = replace(
+        spec.agent, **{name: getattr(agent, name) for name in mutable if hasattr(agent, name)}
+    )
     if state.get("task", spec.task) != spec.task:
         raise RunError(f"{ckpt_path} belongs to task {state.get('task')!r}, the run to {spec.task!r}")
     return spec, run, state, ckpt_path
@@ -237,19 +223,20 @@ def train_ppo(
 ) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
-    torch.manual_seed(spec.seed)
+    seed_all(spec.seed)
     clean_temp_files(run)
     env = setup.make_env(spec.env, spec.device)
     vec = RslRlVecEnv(env)
     cfg = agent.to_rsl_rl()
     alg_cls = Distillation if spec.algo == "distill" else PPO
     alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
+    stats = EpisodeStats(env.num_envs, env.device)
 
     start_it, env_steps, wall_before = 0, 0, 0.0
     if state is not None:
         alg.load(state, None, strict=True)
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
-        torch.set_rng_state(state["torch_rng"])
+        _restore_training_state(env, stats, state, ckpt)
         console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
     else:
         if spec.algo == "distill":
@@ -271,19 +258,22 @@ def train_ppo(
     writer = SummaryWriter(log_dir=str(run), flush_secs=10)
     metrics = MetricsLog(run, keep_until=start_it)
     n, steps_per_it = env.num_envs, agent.num_steps_per_env
-    ep_return = torch.zeros(n, device=env.device)
-    ep_length = torch.zeros(n, device=env.device)
-    returns: deque[float] = deque(maxlen=RETURN_WINDOW)
-    lengths: deque[float] = deque(maxlen=RETURN_WINDOW)
     t_start = time.perf_counter()
     done, last_ckpt = start_it, None
 
     def save(iteration: int) -> Path:
+        # Saved between iterations only: the env, the learner and every generator are where the next
+        # iteration of an uninterrupted run would find them, so a resume continues bit for bit.
         data = alg.save()
         data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
-                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, torch_rng=torch.get_rng_state())  # fmt: skip
+                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, torch_rng=torch.get_rng_state(),
+                    rng=rng_states(), episodes=stats.state_dict(), env_state=env_state(env))  # fmt: skip
         path = checkpoint_path(run, iteration)
         atomic_torch_save(data, path)
+        # The export follows every checkpoint, so policy.onnx always belongs to the newest one (0.14 s a
+        # checkpoint on Go2-Velocity-Flat's networks, after a 1.5 s first export).
+        export_run_policy(run, spec, env, alg.get_policy(), path)
+        prune_checkpoints(run, agent.keep_checkpoints)
         return path
 
     obs = vec.get_observations()
@@ -293,101 +283,87 @@ def train_ppo(
         TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=console,
         disable=not console.is_terminal,
     )  # fmt: skip
-    with _Interrupt() as interrupt, progress, writer:
-        bar = progress.add_task(spec.task, total=agent.max_iterations, completed=start_it, info="")
-        for it in range(start_it, agent.max_iterations):
-            t0 = time.perf_counter()
-            logs: dict[str, list[float]] = defaultdict(list)
-            with torch.inference_mode():
-                for _ in range(steps_per_it):
-                    actions = alg.act(obs)
-                    obs, reward, dones, extras = vec.step(actions)
-                    alg.process_env_step(obs, reward, dones, extras)
-                    ep_return += reward
-                    ep_length += 1
-                    done_ids = dones.nonzero(as_tuple=True)[0]
-                    if len(done_ids):
-                        returns.extend(ep_return[done_ids].tolist())
-                        lengths.extend(ep_length[done_ids].tolist())
-                        ep_return[done_ids] = 0.0
-                        ep_length[done_ids] = 0.0
-                    for key, value in extras["log"].items():
-                        logs[key].append(float(value))
-                alg.compute_returns(obs)
-            t_collect = time.perf_counter() - t0
-            losses = alg.update()
-            t_iter = time.perf_counter() - t0
-            env_steps += n * steps_per_it
-
-            row: dict[str, Any] = {
-                "iteration": it,
-                "env_steps": env_steps,
-                "wall_time": round(wall_before + time.perf_counter() - t_start, 3),
-                "mean_return": statistics.fmean(returns) if returns else math.nan,
-                "mean_episode_length": statistics.fmean(lengths) if lengths else math.nan,
-                "fps": n * steps_per_it / t_iter,
-                "collect_time": t_collect,
-                "learn_time": t_iter - t_collect,
-                "learning_rate": alg.learning_rate,
-                "action_std": float(alg.get_policy().output_std.detach().mean()),
-                **{f"Loss/{k}": v for k, v in losses.items()},
-                **{k: statistics.fmean(v) for k, v in logs.items()},
-            }
-            log_row(metrics, writer, row, env_steps)
-            info = f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}"
-            if "Metrics/error_vel_xy" in row:  # velocity-command tasks only
-                info += f"  err_xy {row['Metrics/error_vel_xy']:.3f}"
-            done = it + 1
-            progress.update(bar, completed=done, info=info)
-            if not console.is_terminal and (it % PLAIN_LOG_EVERY == 0 or it + 1 == agent.max_iterations):
-                print(
-                    f"[{spec.task}] it {it + 1}/{agent.max_iterations} {row['wall_time']:.0f}s {info}",
-                    flush=True,
-                )
-            out_of_time = time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s
-            if done % agent.save_interval == 0 or interrupt.requested or out_of_time:
-                last_ckpt = save(done)
-            if interrupt.requested or out_of_time:
-                break
-    return finish_run(
-        run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics, interrupt.requested, video
-    )
-
-
-def log_row(metrics: Any, writer: Any, row: dict[str, Any], env_steps: int) -> None:
-    """One iteration's metrics: a metrics.jsonl line and TensorBoard scalars (finite floats only)."""
-    metrics.write(row)
-    for key, value in row.items():
-        if key != "iteration" and isinstance(value, float) and math.isfinite(value):
-            writer.add_scalar(key if "/" in key else f"Train/{key}", value, env_steps)
-
-
-def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, last_ckpt: Path | None,
-               done: int, metrics: Any, interrupted: bool, video: bool) -> TrainResult:  # fmt: skip
-    """End of any learner's loop: a final checkpoint if the last one is stale, export, video, summary."""
-    if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
-        last_ckpt = save(done)
-    assert last_ckpt is not None
-    metrics.close()
-    _export(run, spec, env, actor, last_ckpt)
-    if interrupted:
-        console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
-    else:
-        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
-    if video and not interrupted:
-        from robolearn.gl import RenderUnavailable, render_skipped
-        from robolearn.policies.evaluate import play_run
-
+    with _Interrupt() as interrupt:
         try:
-            play_run(run)
-        except RenderUnavailable as exc:
-            render_skipped("the video", exc)
-    return TrainResult(run, done, interrupted, last_ckpt)
+            with progress, writer:
+                bar = progress.add_task(spec.task, total=agent.max_iterations, completed=start_it, info="")
+                for it in range(start_it, agent.max_iterations):
+                    t0 = time.perf_counter()
+                    logs: dict[str, list[float]] = defaultdict(list)
+                    with torch.inference_mode():
+                        for _ in range(steps_per_it):
+                            actions = alg.act(obs)
+                            obs, reward, dones, extras = vec.step(actions)
+                            alg.process_env_step(obs, reward, dones, extras)
+                            stats.add(reward, dones)
+                            interrupt.check()
+                            for key, value in extras["log"].items():
+                                logs[key].append(float(value))
+                        alg.compute_returns(obs)
+                    t_collect = time.perf_counter() - t0
+                    losses = alg.update()
+                    t_iter = time.perf_counter() - t0
+                    env_steps += n * steps_per_it
+                    row = _metrics_row(it, env_steps, wall_before + time.perf_counter() - t_start, stats,
+                                       n * steps_per_it / t_iter, t_collect, t_iter, alg, losses, logs)  # fmt: skip
+                    log_row(metrics, writer, row, env_steps)
+                    info = f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}"
+                    if "Metrics/error_vel_xy" in row:  # velocity-command tasks only
+                        info += f"  err_xy {row['Metrics/error_vel_xy']:.3f}"
+                    done = it + 1
+                    progress.update(bar, completed=done, info=info)
+                    if not console.is_terminal and (
+                        it % PLAIN_LOG_EVERY == 0 or done == agent.max_iterations
+                    ):
+                        print(f"[{spec.task}] it {done}/{agent.max_iterations} {row['wall_time']:.0f}s {info}",
+                              flush=True)  # fmt: skip
+                    out_of_time = time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s
+                    if done % agent.save_interval == 0 or interrupt.requested or out_of_time:
+                        last_ckpt = save(done)
+                    if interrupt.requested or out_of_time:
+                        break
+        except TrainingAborted:
+            # Abandoned mid-rollout, before its update: nothing of the iteration is saved. The newest
+            # checkpoint stays the run's state, and its export (written with it) stays consistent.
+            metrics.close()
+            return abort_to_newest_checkpoint(run, spec, env, alg)
+        # Inside the handler: a Ctrl-C during the final checkpoint or export is noted, not raised into it.
+        result = finish_run(run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics,
+                            interrupt.requested, video=False)  # fmt: skip
+    if video and not result.interrupted:
+        record_video(run)
+    return result
 
 
-def _export(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
-    from robolearn.sim2real.export import export_policy, policy_metadata
+def _metrics_row(it: int, env_steps: int, wall: float, stats: EpisodeStats, fps: float, t_collect: float,
+                 t_iter: float, alg: Any, losses: dict[str, float], logs: dict[str, list[float]]) -> dict[str, Any]:  # fmt: skip
+    return {
+        "iteration": it,
+        "env_steps": env_steps,
+        "wall_time": round(wall, 3),
+        "mean_return": statistics.fmean(stats.returns) if stats.returns else math.nan,
+        "mean_episode_length": statistics.fmean(stats.lengths) if stats.lengths else math.nan,
+        "fps": fps,
+        "collect_time": t_collect,
+        "learn_time": t_iter - t_collect,
+        "learning_rate": alg.learning_rate,
+        "action_std": float(alg.get_policy().output_std.detach().mean()),
+        **{f"Loss/{k}": v for k, v in losses.items()},
+        **{k: statistics.fmean(v) for k, v in logs.items()},
+    }
 
-    meta = policy_metadata(env, spec.task, spec.agent.actor_obs_groups[0])
-    meta.checkpoint = str(ckpt.relative_to(run))
-    export_policy(actor, meta, run)
+
+def _restore_training_state(env: Any, stats: EpisodeStats, state: dict[str, Any], ckpt: Path | None) -> None:
+    """The env, the episode statistics and the generators as the checkpoint left them. A checkpoint written
+    before they were saved resumes the networks and the torch generator only: its worlds start afresh."""
+    if "env_state" not in state:
+        torch.set_rng_state(state["torch_rng"])
+        console.print(f"[yellow]{ckpt} holds no env state (written by an older robolearn): the worlds, "
+                      "curricula and return window start afresh[/]")  # fmt: skip
+        return
+    try:
+        load_env_state(env, state["env_state"])
+        stats.load_state_dict(state["episodes"])
+    except (SnapshotError, ValueError, KeyError) as exc:
+        raise RunError(f"{ckpt}: its env state does not fit the run's env: {exc}") from None
+    set_rng_states(state["rng"])

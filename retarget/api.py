@@ -14,6 +14,7 @@ from robolearn.robots import robot_info
 
 from .body import BodySolverConfig, HumanoidRetargeter, lowest_foot_height
 from .clip import MotionClip, resample_qpos
+from .contacts import foot_contacts
 from .errors import RetargetInputError
 from .frames import keypoint_frames
 from .kinematics import mujoco_qpos_from_pinocchio, pinocchio_q_from_mujoco
@@ -26,9 +27,11 @@ from .metrics import (
     orientation_errors,
     posture,
     self_collision_frames,
+    stance_skating,
 )
 from .rig import load_skeleton_map
 from .skeleton import BODY_POINTS
+from .smoothing import jerk_mean
 from .sources import load_motion
 from .sources.motion import HumanMotion
 
@@ -66,11 +69,16 @@ def retarget_motion(
     progress: Callable[[int], None] | None = None,
     check_self_collision: bool = True,
 ) -> RetargetResult:
-    """Retarget body motion onto a humanoid; `fps` resamples the output (None keeps the source rate)."""
+    """Retarget body motion onto a humanoid (or a quadruped: root path and limb phases, quadruped.py);
+    `fps` resamples the output (None keeps the source rate)."""
     check_fps(fps)
     if motion.num_frames < 1:
         raise RetargetInputError(motion.source, "frames", f"expected at least one frame, got {motion.num_frames}"
                                  f" (frame range {motion.meta.get('frame_range', 'all')})")  # fmt: skip
+    if robot_info(robot).category == "quadruped":
+        from .quadruped import retarget_quadruped
+
+        return retarget_quadruped(motion, robot, fps, progress=progress)
     solver = HumanoidRetargeter(robot, config)
     res = solver.retarget(motion, progress)
     model = solver.mj_model
@@ -119,6 +127,10 @@ def retarget_motion(
         human_pelvis_height_ratio=human_height,
         robot_torso_tilt_deg=robot_tilt,
         human_torso_tilt_deg=human_tilt,
+        stance_skating=stance_skating(
+            robot_pts, res.contacts or foot_contacts(res.targets, motion.fps), BODY_POINTS, motion.fps
+        ),
+        jitter=jerk_mean(qpos[:, 7:], motion.fps),
     )
 
     out_fps = motion.fps if fps is None else fps
@@ -171,7 +183,7 @@ def retarget_file(
     files need, `source_fps` the rate of .npy joint arrays."""
     check_fps(fps)
     info = robot_info(robot)  # unknown robot: clear error before reading anything
-    if info.category != "humanoid":
+    if info.category not in ("humanoid", "quadruped"):
         raise ValueError(
             f"body sources retarget onto humanoids; {robot!r} is a {info.category} "
             "(hands: retarget.hands.retarget_hand; arms: retarget.arms.retarget_wrists)"

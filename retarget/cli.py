@@ -31,7 +31,7 @@ class RetargetArgs:
     input: Annotated[Path | None, tyro.conf.Positional] = None
     """Motion file to retarget (omit with --batch)."""
     robot: str = "g1"
-    """Robot name from the registry (humanoids: g1, h1)."""
+    """Robot name from the registry (humanoids: g1, h1, t1; quadruped: go2, root path and limb phases)."""
     out: Path | None = None
     """Output clip (.npz); default: <input stem>_<robot>.npz next to the input, or in --batch's folder."""
     video: Path | None = None
@@ -83,9 +83,9 @@ def check_args(args: RetargetArgs) -> None:
 
     from .hand_files import is_hand_robot
 
-    if robot_info(args.robot).category != "humanoid" and not is_hand_robot(args.robot):
-        raise FlagError("--robot", args.robot, f"expected a humanoid ({', '.join(humanoids())}) or a hand; "
-                        "body motion retargets onto humanoids (arms: retarget.arms)")  # fmt: skip
+    if robot_info(args.robot).category not in ("humanoid", "quadruped") and not is_hand_robot(args.robot):
+        raise FlagError("--robot", args.robot, f"expected a humanoid ({', '.join(humanoids())}), a quadruped "
+                        "or a hand; body motion retargets onto those (arms: retarget.arms)")  # fmt: skip
     if (args.input is None) == (args.batch is None):
         raise FlagError(
             "INPUT", args.input or "(none)", "expected a motion file, or --batch <folder>, not both"
@@ -102,7 +102,9 @@ def check_args(args: RetargetArgs) -> None:
         if args.video is not None:
             raise FlagError("--video", args.video, "renders one clip; expected no --video with --batch")
         if is_hand_robot(args.robot):
-            raise FlagError("--robot", args.robot, "--batch retargets body motion; expected a humanoid")
+            raise FlagError(
+                "--robot", args.robot, "--batch retargets body motion; expected a humanoid or quadruped"
+            )
         check_output_folder(
             "--out" if args.out else "--out (default: the --batch folder)", args.out or args.batch
         )
@@ -187,6 +189,8 @@ def report_table(metrics: dict, title: str) -> Table:
             f"{metrics['robot_torso_tilt_deg']:.0f}, {metrics['human_torso_tilt_deg']:.0f}",
         ),
         ("verdict", metrics["verdict"]),
+        ("stance skating (m/s, source contacts)", f"{metrics.get('stance_skating', 0.0):.3f}"),
+        ("jitter (mean |jerk|, rad/s^3)", f"{metrics.get('jitter', 0.0):.0f}"),
     ]
     rows += [(f"  error {k} (cm)", f"{100 * v:.2f}") for k, v in metrics["keypoint_error_mean"].items()]
     rows += [

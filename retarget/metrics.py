@@ -37,6 +37,13 @@ class RetargetMetrics:
     robot_torso_tilt_deg: float = float("nan")
     """Median over frames of the angle between the robot's torso (spine to mid-shoulders) and world up."""
     human_torso_tilt_deg: float = float("nan")
+    """The same for the scaled human."""
+    stance_skating: float = 0.0
+    """Mean horizontal speed (m/s) of the robot's heel/toe points over frames where the source has that
+    point in contact (contacts.py): the sliding that foot locking removes. `foot_skating` above also counts
+    a heel rolling off a planted toe, which moves the ankle body legitimately."""
+    jitter: float = 0.0
+    """Mean |joint jerk| (rad/s^3) over joints and frames."""
 
     @property
     def keypoint_error_overall(self) -> float:
@@ -47,6 +54,8 @@ class RetargetMetrics:
     def upright_problem(self) -> str | None:
         """Why the clip is not an upright body motion, or None. Keypoint errors cannot see this: a robot
         lying on the floor tracks a lying human (wrong up axis, a rest pose read as standing) perfectly."""
+        if np.isnan(self.robot_pelvis_height_ratio):
+            return None  # posture not measured (quadrupeds: their base height is a path, not a posture)
         robot_ok = is_upright(self.robot_pelvis_height_ratio, self.robot_torso_tilt_deg)
         human_ok = is_upright(self.human_pelvis_height_ratio, self.human_torso_tilt_deg)
         if robot_ok:
@@ -154,6 +163,19 @@ def foot_metrics(foot_heights: np.ndarray, foot_xy: np.ndarray, fps: float, cont
     skating = float(speed[contact].mean()) if contact.any() else 0.0
     penetration = float(max(0.0, -foot_heights.min()) * 1000.0)
     return skating, penetration
+
+
+def stance_skating(
+    robot_points: np.ndarray, contacts: dict[str, np.ndarray], names: list[str], fps: float
+) -> float:
+    """Mean horizontal speed of robot points [T, P, 3] over consecutive frames where their contact flag is on."""
+    speeds = []
+    for point, flags in contacts.items():
+        k = names.index(point)
+        v = np.linalg.norm(np.diff(robot_points[:, k, :2], axis=0), axis=-1) * fps
+        speeds.append(v[flags[1:] & flags[:-1] & np.isfinite(v)])
+    both = np.concatenate(speeds) if speeds else np.zeros(0)
+    return float(both.mean()) if len(both) else 0.0
 
 
 def _overlaps(

@@ -52,6 +52,7 @@ ROBOTS: dict[str, RobotInfo] = {
             scene="scene_with_hands",
         ),
         RobotInfo("h1", "unitree_h1", "h1", None, "humanoid", "Unitree H1, 19 DoF"),
+        RobotInfo("t1", "booster_t1", "t1", None, "humanoid", "Booster T1, 23 DoF"),
         RobotInfo("shadow_hand", "shadow_hand", "right_hand", None, "hand", "Shadow Dexterous Hand (right)"),
         RobotInfo(
             "shadow_hand_left", "shadow_hand", "left_hand", None, "hand", "Shadow Dexterous Hand (left)"

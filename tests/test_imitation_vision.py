@@ -41,7 +41,7 @@ def image_demos(tmp_path_factory: pytest.TempPathFactory, gl_backend: str) -> Pa
     actions = np.stack([plan(expert_keyposes(TASK), layout, cfg, ik) for layout in layouts])
     _, episodes = execute(env, layouts, actions, ("top",), image_size=SIZE)
     close_cameras(env)
-    writer = DatasetWriter(out, fps=25, features=features_for(TASK, ("top",), SIZE))
+    writer = DatasetWriter(out, fps=25, features=features_for(TASK, ("top",), SIZE), robot_type="aloha")
     for ep in episodes:
         writer.add_episode(ep.frames, task=cfg.description, videos=ep.videos)
     writer.flush()
@@ -73,8 +73,9 @@ def test_missing_camera_is_a_dataset_error(image_demos: Path, tmp_path: Path) ->
         train_imitation(cfg, logdir, progress=False)
     # A low-dim dataset (no videos at all) with a camera requested.
     data = tmp_path / "lowdim"
-    writer = DatasetWriter(data, 25, features_for(TASK, ()))
-    writer.add_episode({k: np.zeros((5, f["shape"][0])) for k, f in features_for(TASK, ()).items()}, "reach")
+    writer = DatasetWriter(data, 25, features_for(TASK, ()), robot_type="aloha")
+    writer.add_episode({k: np.zeros((5, f["shape"][0])) for k, f in features_for(TASK, ()).items()},
+                       task_cfg(TASK).description)  # fmt: skip
     writer.flush()
     cfg = ImitationCfg(task=TASK, algo="bc", data=data, steps=1, cameras=("top",))
     with pytest.raises(DatasetError, match=r"info\.json.*observation\.images\.top"):

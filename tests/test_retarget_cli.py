@@ -52,7 +52,7 @@ def test_batch_with_bad_files_reports_each_error_and_writes_every_good_clip(tmp_
         (["--workers", "-1"], "--workers -1: expected an integer >= 0"),
         (["--start", "5", "--stop", "5"], "--stop 5: expected a frame after --start 5"),
         (["--start", "100000"], "--start 100000: expected a frame before the clip's end (it has 994 frames)"),
-        (["--robot", "go2"], "--robot go2: expected a humanoid"),
+        (["--robot", "aloha"], "--robot aloha: expected a humanoid"),
         (["--out", "{tmp}/clip.txt"], "clip.txt: expected a file name ending in .npz"),
         (["--out", "{tmp}"], "is a folder; expected a file path such as"),
         (["--out", "{tmp}/afile/clip.npz"], "afile is a file, so no folder can be made under it"),

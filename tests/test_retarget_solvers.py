@@ -32,7 +32,10 @@ def test_joint_sets_pinocchio_vs_mujoco():
 
 def test_round_trip_g1():
     """Smooth random robot motion -> FK keypoints as 'human' -> retarget -> same joints, same points."""
-    solver = HumanoidRetargeter("g1", BodySolverConfig(iterations=(2, 8), ground_fix=False))
+    # Pure IK accuracy: the random poses float (no floor to lock feet to) and some put a hand in the body,
+    # which the self-collision limit rightly refuses (tests/test_retarget_feet.py covers both).
+    config = BodySolverConfig(iterations=(2, 8), ground_fix=False, lock_feet=False, avoid_self_collision=False)
+    solver = HumanoidRetargeter("g1", config)
     model = solver.model
     rng = np.random.default_rng(0)
     lo, hi = model.lowerPositionLimit[7:], model.upperPositionLimit[7:]

@@ -28,8 +28,8 @@ TINY = dict(num_envs=32, actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32)
 
 def tiny_args(logdir: Path, **kw) -> TrainArgs:
     env = dataclasses.replace(get_task(TASK).env_cfg(), episode_length_s=1.0)  # episodes end inside the test
-    kw = {"max_iterations": ITERATIONS, **kw}
-    return TrainArgs(task=TASK, logdir=logdir, env=env, agent=PpoCfg(**TINY), **kw)
+    kw = {"max_iterations": ITERATIONS, "agent": PpoCfg(**TINY), **kw}
+    return TrainArgs(task=TASK, logdir=logdir, env=env, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,8 @@ def test_short_training_raises_return_and_fills_the_run_folder(trained: Path):
     for name in ("config.yaml", "policy.onnx", "policy.json", "policy.pt"):
         assert (trained / name).is_file(), name
     assert list(trained.glob("events.out.tfevents.*"))
-    assert (trained / "videos").is_dir()
+    assert not (trained / "videos").exists()  # made by the first video written, not for every run
+    assert not [p for p in trained.rglob("*") if p.is_dir() and not any(p.iterdir())]  # no empty folders
     assert "base_height_error" in (trained / "config.yaml").read_text()  # functions as module:qualname
 
 
@@ -205,3 +206,90 @@ def test_init_from_starts_a_fresh_run_from_a_trained_policy(trained: Path, tmp_p
     assert list((tmp_path / TASK).iterdir()) == []  # the refused run left no folder behind
     with pytest.raises(RunError, match="does not combine with --resume"):
         train(TrainArgs(resume=trained, init_from=trained))
+
+
+def _same(a, b, where: str = "checkpoint") -> list[str]:
+    """Paths where two checkpoint trees differ (tensors and arrays compared bit for bit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{where}: keys {sorted(set(a) ^ set(b))}"]
+        return [d for k in a for d in _same(a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _same(x, y, f"{where}[{i}]")]
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return [] if a.dtype == b.dtype and torch.equal(a, b) else [where]
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return [] if np.array_equal(a, b) else [where]
+    return [] if a == b or (a != a and b != b) else [f"{where}: {a!r} != {b!r}"]
+
+
+def checkpoint_differences(a: Path, b: Path) -> list[str]:
+    """Everything two checkpoints hold but the wall-clock time must be identical."""
+    sa, sb = (torch.load(p, map_location="cpu", weights_only=False) for p in (a, b))
+    sa.pop("wall_time"), sb.pop("wall_time")
+    return _same(sa, sb)
+
+
+def test_resumed_run_continues_bit_for_bit_and_old_checkpoints_are_pruned(tmp_path: Path):
+    agent = PpoCfg(**{**TINY, "save_interval": 1, "keep_checkpoints": 2, "torch_threads": 1})
+    straight = train(tiny_args(tmp_path / "a", max_iterations=5, agent=agent)).run
+    stopped = train(tiny_args(tmp_path / "b", max_iterations=2, agent=agent)).run
+    state = load_checkpoint(stopped)[1]
+    assert state["episodes"]["returns"], "the return window travels with the checkpoint"
+    resumed = train(TrainArgs(resume=stopped, max_iterations=5)).run
+
+    # The same networks, optimizer, normalizer, env state and generators as the uninterrupted run.
+    assert checkpoint_differences(list_checkpoints(straight)[-1], list_checkpoints(resumed)[-1]) == []
+    # The curves continue: the first resumed iteration averages the episodes that ended before the stop too.
+    rows_a, rows_b = read_metrics(straight), read_metrics(resumed)
+    assert [r["mean_return"] for r in rows_a] == [r["mean_return"] for r in rows_b]
+    assert [r["Loss/surrogate"] for r in rows_a] == [r["Loss/surrogate"] for r in rows_b]
+
+    # keep_checkpoints=2: the two newest plus the best (highest mean_return at its iteration) stay.
+    best = 1 + max(range(5), key=lambda i: (rows_a[i]["mean_return"], i))
+    kept = {int(p.stem.split("_")[1]) for p in list_checkpoints(straight)}
+    assert kept == {4, 5, best}
+    meta = json.loads((straight / "policy.json").read_text())
+    assert meta["checkpoint"] == "checkpoints/model_000005.pt"
+
+
+def test_an_abort_re_exports_the_newest_checkpoint_when_the_export_is_older(trained: Path, tmp_path: Path):
+    import onnxruntime as ort
+    from rsl_rl.algorithms import PPO
+
+    from robolearn.policies.lifecycle import abort_to_newest_checkpoint
+    from robolearn.policies.rsl_rl import RslRlVecEnv
+
+    run = tmp_path / trained.name
+    shutil.copytree(trained, run)
+    export_run(
+        run, checkpoint=run / "checkpoints" / "model_000004.pt"
+    )  # what a kill before the export leaves
+    spec = setup.spec_from_run(run)
+    env = setup.make_env(spec.env, spec.device)
+    vec = RslRlVecEnv(env)
+    alg = PPO.construct_algorithm(
+        vec.get_observations(), vec, spec.agent.to_rsl_rl(), "cpu"
+    )  # untrained weights
+
+    result = abort_to_newest_checkpoint(run, spec, env, alg)
+    assert result.interrupted and result.iterations == ITERATIONS
+    assert json.loads((run / "policy.json").read_text())["checkpoint"] == "checkpoints/model_000008.pt"
+    obs = torch.randn(8, json.loads((run / "policy.json").read_text())["obs_dim"])
+    onnx_out = ort.InferenceSession(str(run / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
+    ref = ort.InferenceSession(str(trained / "policy.onnx")).run(None, {"obs": obs.numpy()})[0]
+    np.testing.assert_array_equal(onnx_out, ref)  # the newest checkpoint's policy, not model_4's
+
+
+def test_a_checkpoint_written_before_env_state_was_saved_still_resumes(trained: Path, tmp_path: Path, capsys):
+    run = tmp_path / trained.name
+    shutil.copytree(trained, run)
+    latest = list_checkpoints(run)[-1]
+    old = torch.load(latest, weights_only=False)
+    for key in ("env_state", "episodes", "rng"):  # what robolearn wrote before resumes continued the worlds
+        del old[key]
+    torch.save(old, latest)
+    result = train(TrainArgs(resume=run, max_iterations=ITERATIONS + 1))
+    assert result.iterations == ITERATIONS + 1 and not result.interrupted
+    assert "holds no env state" in " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "env_state" in load_checkpoint(run)[1]  # the new checkpoint carries it

@@ -60,6 +60,8 @@ def home_qpos() -> np.ndarray:
     return np.array([*HOME, GRIPPER_OPEN, GRIPPER_OPEN] * 2)
 
 
+ROBOT_TYPE = "aloha"
+"""meta/info.json's robot_type of the datasets these demos make (training checks it)."""
 IK_ITERATIONS = 3
 """mink steps per control step; warm-started from the previous step, so a few suffice."""
 
@@ -297,13 +299,13 @@ def aloha_demos(task: str, n: int, keyposes: Path | None = None, seed: int = 0, 
     else:
         poses = expert_keyposes(task)
     return DemoStream(
-        features_for(task, cameras), round(1 / CONTROL_DT), "aloha", task_cfg(task).description,
+        features_for(task, cameras), round(1 / CONTROL_DT), ROBOT_TYPE, task_cfg(task).description,
         generate_demos(task, poses, n, seed, batch, cameras, progress=progress, noise=noise),
     )  # fmt: skip
 
 
 __all__ = [
-    "FRAMES", "BimanualIK", "DemoStream", "Episode", "Keypose", "action_noise", "aloha_demos", "execute",
+    "FRAMES", "ROBOT_TYPE", "BimanualIK", "DemoStream", "Episode", "Keypose", "action_noise", "aloha_demos", "execute",
     "expert_keyposes", "features_for", "generate_demos", "keyposes_from_qpos", "load_keyposes", "plan", "resolve",
     "save_keyposes", "to_frame",
 ]  # fmt: skip

@@ -11,13 +11,17 @@ Several episodes share a file (v3's point); each `flush()` of the writer adds on
 appending never rewrites what is there. Crash safety: every file goes to a temp name and is renamed;
 `meta/info.json` is written last and is the commit point. Readers trust only the episodes counted in
 info.json, and a writer reopening the folder deletes files a crashed flush left behind and rewrites the
-stats from the committed episodes.
+stats from the committed episodes. Before that it verifies the whole dataset and that it takes the new
+episodes (robot, fps, features, tasks): a damaged or foreign dataset is refused with nothing written.
+
+This module holds the writer and the file helpers; reader.py reads, validate.py checks the metadata.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from robolearn.policies.data.validate import DatasetError, check_matches, check_tasks, describe
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -51,8 +57,8 @@ INDEX_FEATURES: dict[str, dict[str, Any]] = {
 }
 
 
-class DatasetError(ValueError):
-    """A dataset that cannot be used as is; the message names the file and field."""
+_FILE_NAME = re.compile(r"chunk-(?P<chunk>\d+)/file-(?P<file>\d+)\.\w+")
+"""A data, video or episodes file of the layout (chunk folder and file index)."""
 
 
 # -- small helpers ---------------------------------------------------------------------------------------
@@ -91,11 +97,15 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
         raise DatasetError(f"{path}: file is missing")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({exc})") from None
+        # Damaged bytes can decode into invalid UTF-8 (in values or column names) or bad offsets that only
+        # fail when a value is converted (found by tests/test_dataset_fuzz.py); validating names the file.
+        table.validate(full=True)
+        names = table.column_names
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: corrupt or unreadable Parquet file ({describe(exc)})") from None
     for col in columns or []:
-        if col not in table.column_names:
-            raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(table.column_names)})")
+        if col not in names:
+            raise DatasetError(f"{path}: missing field {col!r} (has {', '.join(names)})")
     return table
 
 
@@ -176,8 +186,9 @@ def decode_video(path: Path, start: float = 0.0, end: float | None = None) -> np
                 if end is not None and t >= end - 1e-6:
                     break
                 out.append(frame.to_ndarray(format="rgb24"))
-    except av.error.FFmpegError as exc:
-        raise DatasetError(f"{path}: corrupt or unreadable video ({exc})") from None
+    # IndexError: no video stream; UnicodeDecodeError: damaged metadata (PyAV decodes it strictly)
+    except (av.error.FFmpegError, IndexError, OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: corrupt or unreadable video ({describe(exc)})") from None
     if not out:
         raise DatasetError(f"{path}: no frames between {start:.3f} s and {end} s")
     return np.stack(out)
@@ -201,16 +212,24 @@ class DatasetWriter:
     """
 
     def __init__(self, root: str | os.PathLike[str], fps: int, features: dict[str, dict[str, Any]],
-                 robot_type: str = "unknown"):  # fmt: skip
+                 robot_type: str | None = None, tasks: set[str] | None = None):  # fmt: skip
+        """robot_type: what a new dataset records ("unknown" when None) and, when given, what an existing one
+        must have; tasks: when given, the only task strings the dataset may hold (old episodes and new)."""
         self.root = Path(root)
         self.fps = int(fps)
         self.features = {k: dict(v) for k, v in features.items()}
-        self.robot_type = robot_type
+        self.robot_type = robot_type or "unknown"
+        self.allowed_tasks = tasks
         self._pending: list[_Pending] = []
         info_path = self.root / INFO_PATH
         if info_path.is_file():
-            self._open_existing(info_path)
+            self._open_existing(info_path, robot_type)
         else:
+            if self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
+                # A dataset that lost meta/info.json, a first write killed before its commit, or a folder
+                # that is no dataset at all: writing here would bury or mix what is there.
+                raise DatasetError(f"{info_path}: file is missing and {self.root} is not an empty folder: not a "
+                                   "LeRobot v3 dataset to append to (pick a new folder, or delete this one)")  # fmt: skip
             self.total_episodes = self.total_frames = 0
             self.next_file = 0
             self.tasks: dict[str, int] = {}
@@ -224,22 +243,24 @@ class DatasetWriter:
     def pending(self) -> int:
         return len(self._pending)
 
-    def _open_existing(self, info_path: Path) -> None:
+    def _open_existing(self, info_path: Path, robot_type: str | None) -> None:
+        """Check the whole dataset and that it takes these episodes before anything is written."""
+        from robolearn.policies.data.reader import LeRobotDataset
+
         ds = LeRobotDataset(self.root)
-        own = {k: v for k, v in ds.info["features"].items() if k not in INDEX_FEATURES}
-        for key, feat in self.features.items():
-            have = own.get(key)
-            if have is None or have["dtype"] != feat["dtype"] or list(have["shape"]) != list(feat["shape"]):
-                raise DatasetError(
-                    f"{info_path}: features.{key}: the dataset has {have}, appending needs {feat}"
-                )
-        if ds.fps != self.fps:
-            raise DatasetError(f"{info_path}: fps is {ds.fps}, appending needs {self.fps}")
-        self.features = own
+        check_matches(ds, self.features, self.fps, robot_type, exact=True, who="appending")
+        if self.allowed_tasks is not None:
+            check_tasks(ds, self.allowed_tasks, "appending")
+        for key, ours in (("data_path", DATA_PATH), ("video_path", VIDEO_PATH if ds.video_keys else None)):
+            if ds.info.get(key) != ours:  # new files go where this writer's templates say
+                raise DatasetError(f"{info_path}: {key} is {ds.info.get(key)!r}, appending needs {ours!r}")
+        ds.verify()
+        self.robot_type = ds.info["robot_type"]
+        self.features = {k: v for k, v in ds.features.items() if k not in INDEX_FEATURES}
         self.total_episodes, self.total_frames = ds.num_episodes, ds.num_frames
         self.tasks = dict(ds.tasks)
         self.episode_rows = ds.episodes
-        used = {int(r["data/file_index"]) for r in self.episode_rows}
+        used = {r["data/chunk_index"] * CHUNKS_SIZE + r["data/file_index"] for r in self.episode_rows}
         self.next_file = max(used) + 1 if used else 0
         self._remove_uncommitted(used)
         self._write_stats()  # a crash between stats.json and info.json left stats of uncommitted episodes
@@ -250,8 +271,10 @@ class DatasetWriter:
             for p in folder.rglob("*") if folder.is_dir() else []:
                 if not p.is_file():
                     continue
-                stem = p.name.split(".")[0]
-                orphan = p.name.startswith(".") or (stem.startswith("file-") and int(stem[5:8]) not in used)
+                m = _FILE_NAME.fullmatch(p.parent.name + "/" + p.name)
+                orphan = p.name.startswith(".") or (
+                    m is not None and int(m["chunk"]) * CHUNKS_SIZE + int(m["file"]) not in used
+                )
                 if orphan:
                     p.unlink()
 
@@ -274,6 +297,8 @@ class DatasetWriter:
             lengths.add(len(arr))
         if len(lengths) != 1 or 0 in lengths:
             raise DatasetError(f"episode features have different or zero lengths: {sorted(lengths)}")
+        if self.allowed_tasks is not None and task not in self.allowed_tasks:
+            raise DatasetError(f"episode task {task!r}: this writer takes only {sorted(self.allowed_tasks)}")
         self._pending.append(_Pending(dict(frames), dict(videos), task))
 
     def flush(self) -> None:
@@ -398,113 +423,3 @@ class DatasetWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:  # on an error, keep only what was committed before it
             self.flush()
-
-
-# -- reader ------------------------------------------------------------------------------------------------
-
-
-class LeRobotDataset:
-    """Reads a LeRobot v3 folder: low-dim columns into memory, videos decoded per episode on request."""
-
-    def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root)
-        info_path = self.root / INFO_PATH
-        if not info_path.is_file():
-            raise DatasetError(f"{info_path}: file is missing (not a LeRobot v3 dataset folder)")
-        try:
-            self.info = json.loads(info_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{info_path}: not valid JSON ({exc})") from None
-        for key in ("codebase_version", "fps", "features", "total_episodes", "total_frames", "data_path"):
-            if key not in self.info:
-                raise DatasetError(f"{info_path}: missing field {key!r}")
-        if not str(self.info["codebase_version"]).startswith("v3"):
-            raise DatasetError(
-                f"{info_path}: codebase_version is {self.info['codebase_version']!r}, expected v3.x"
-            )
-        self.fps = int(self.info["fps"])
-        self.features: dict[str, dict[str, Any]] = self.info["features"]
-        self.num_episodes = int(self.info["total_episodes"])
-        self.num_frames = int(self.info["total_frames"])
-        tasks = read_parquet(self.root / TASKS_PATH, ["task_index"]) if self.num_episodes else None
-        self.tasks: dict[str, int] = {}
-        if tasks is not None:
-            names = tasks.column("task").to_pylist() if "task" in tasks.column_names else tasks.column(
-                "__index_level_0__").to_pylist()  # fmt: skip
-            self.tasks = dict(zip(names, tasks.column("task_index").to_pylist(), strict=True))
-        rows: list[dict[str, Any]] = []
-        for path in sorted((self.root / "meta" / "episodes").rglob("file-*.parquet")):
-            rows += read_parquet(path, ["episode_index", "length", "dataset_from_index"]).to_pylist()
-        # Only committed episodes: a crashed flush may have left rows of episodes info.json does not count.
-        self.episodes = sorted((r for r in rows if r["episode_index"] < self.num_episodes),
-                               key=lambda r: r["episode_index"])  # fmt: skip
-        if len(self.episodes) != self.num_episodes:
-            raise DatasetError(f"{self.root / 'meta/episodes'}: {len(self.episodes)} episode rows, "
-                               f"{info_path} counts {self.num_episodes}")  # fmt: skip
-        self._columns: dict[str, np.ndarray] | None = None
-
-    @property
-    def video_keys(self) -> list[str]:
-        return [k for k, f in self.features.items() if f["dtype"] == "video"]
-
-    @property
-    def stats(self) -> dict[str, dict[str, np.ndarray]]:
-        path = self.root / STATS_PATH
-        if not path.is_file():
-            raise DatasetError(f"{path}: file is missing")
-        return {k: {s: np.asarray(v) for s, v in d.items()} for k, d in json.loads(path.read_text()).items()}
-
-    def columns(self) -> dict[str, np.ndarray]:
-        """Every low-dim feature over all committed frames, in frame order: name -> (N, *shape)."""
-        if self._columns is not None:
-            return self._columns
-        files = sorted({(r["data/chunk_index"], r["data/file_index"]) for r in self.episodes})
-        want = [k for k, f in self.features.items() if f["dtype"] != "video"]
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in want}
-        for chunk, file in files:
-            path = self.root / _fmt(self.info["data_path"], chunk_index=chunk, file_index=file)
-            table = read_parquet(path, want)
-            for key in want:
-                col = table.column(key)
-                arr = np.asarray(col.to_pylist(), dtype=self.features[key]["dtype"]) if pa.types.is_list(
-                    col.type) or pa.types.is_fixed_size_list(col.type) else col.to_numpy()  # fmt: skip
-                shape = list(self.features[key]["shape"])
-                if shape != [1] and list(arr.shape[1:]) != shape:
-                    raise DatasetError(f"{path}: field {key!r} has shape {list(arr.shape[1:])}, "
-                                       f"meta/info.json says {shape}")  # fmt: skip
-                parts[key].append(arr)
-        cols = {k: np.concatenate(v) for k, v in parts.items()}
-        keep = cols["index"] < self.num_frames  # rows of uncommitted episodes (never in a committed file)
-        self._columns = {k: v[keep] for k, v in cols.items()}
-        return self._columns
-
-    def episode(self, i: int) -> dict[str, np.ndarray]:
-        """Low-dim features of episode `i`: name -> (length, *shape)."""
-        r = self.episodes[i]
-        cols = self.columns()
-        sel = (cols["index"] >= r["dataset_from_index"]) & (cols["index"] < r["dataset_to_index"])
-        return {k: v[sel] for k, v in cols.items()}
-
-    def video(self, key: str, i: int) -> np.ndarray:
-        """Frames (length, H, W, 3) of camera `key` in episode `i`."""
-        if key not in self.video_keys:
-            raise DatasetError(f"{self.root / INFO_PATH}: no video feature {key!r} (have {self.video_keys})")
-        r = self.episodes[i]
-        path = self.root / _fmt(self.info["video_path"], video_key=key, chunk_index=r[f"videos/{key}/chunk_index"],
-                                file_index=r[f"videos/{key}/file_index"])  # fmt: skip
-        frames = decode_video(path, r[f"videos/{key}/from_timestamp"], r[f"videos/{key}/to_timestamp"])
-        if len(frames) != r["length"]:
-            raise DatasetError(f"{path}: episode {i} has {len(frames)} frames, meta says {r['length']}")
-        return frames
-
-    def check_videos(self) -> None:
-        """Every video file the committed episodes point to exists (cheap: no decoding)."""
-        for r in self.episodes:
-            for key in self.video_keys:
-                path = self.root / _fmt(self.info["video_path"], video_key=key,
-                                        chunk_index=r[f"videos/{key}/chunk_index"],
-                                        file_index=r[f"videos/{key}/file_index"])  # fmt: skip
-                if not path.is_file():
-                    raise DatasetError(
-                        f"{path}: video file is missing (feature {key!r}, episode {r['episode_index']})"
-                    )

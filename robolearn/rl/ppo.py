@@ -22,6 +22,10 @@ class PpoCfg:
     num_steps_per_env: int = 24
     save_interval: int = 50
     """Iterations between checkpoints (one is always written at the end)."""
+    keep_checkpoints: int = 5
+    """Newest checkpoints kept in the run folder, plus the best one (highest mean_return, the training
+    return over the last completed episodes); older ones are deleted. 0 keeps every checkpoint. A checkpoint
+    with the env's state is ~2.3 MB on Go2-Velocity-Flat (512 worlds): six kept, ~14 MB per run."""
     # Models.
     actor_hidden_dims: tuple[int, ...] = (512, 256, 128)
     critic_hidden_dims: tuple[int, ...] = (512, 256, 128)

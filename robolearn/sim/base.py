@@ -22,6 +22,13 @@ STATE_FIELDS = (
     "xfrc_applied", "time",
 )  # fmt: skip
 
+INTEGRATION_FIELDS = (
+    "time", "qpos", "qvel", "act", "qacc_warmstart", "ctrl", "qfrc_applied", "xfrc_applied", "eq_active",
+    "mocap_pos", "mocap_quat", "userdata",
+)  # fmt: skip
+"""MjData fields of mjSTATE_INTEGRATION: with the model, everything the next step depends on. The solver's
+warmstart matters: restored with it zeroed, Go2-Velocity-Rough's observations differ from the first step."""
+
 # MjModel fields a task may randomize per world.
 RANDOMIZABLE_FIELDS = (
     "geom_friction", "body_mass", "body_inertia", "body_ipos", "actuator_gainprm", "actuator_biasprm",
@@ -91,6 +98,27 @@ class SimBackend(ABC):
     def ray(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
             geomgroup: Sequence[int] | None = None) -> torch.Tensor:  # fmt: skip
         """Cast (N, R, 3) rays from `pnt` along `vec`; distance (N, R), -1 where nothing is hit."""
+
+    def get_state(self) -> dict[str, torch.Tensor]:
+        """A copy of every world's integration state (`INTEGRATION_FIELDS`), for `set_state`."""
+        return {name: view.clone() for name, view in self._state_views().items()}
+
+    def set_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Write back a `get_state` of a batch of the same model and size, then recompute derived fields."""
+        views = self._state_views()
+        if set(state) != set(views):
+            raise ValueError(f"sim state fields {sorted(state)} are not this backend's {sorted(views)}")
+        for name, view in views.items():
+            if tuple(state[name].shape) != tuple(view.shape):
+                raise ValueError(f"sim state field {name!r}: shape {tuple(state[name].shape)}, this batch "
+                                 f"holds {tuple(view.shape)} (another model or number of worlds)")  # fmt: skip
+        for name, view in views.items():
+            view.copy_(state[name].to(view.device, view.dtype))
+        self.forward()
+
+    def _state_views(self) -> dict[str, torch.Tensor]:
+        """Live (num_worlds, ...) tensors of the integration state; writing them reaches the physics."""
+        raise NotImplementedError(f"the {self.name} backend cannot save or restore its state")
 
     def world_to_mjdata(self, world: int, data: mujoco.MjData) -> None:
         """Copy one world's state into a host MjData (for rendering) and run mj_forward."""

@@ -80,6 +80,11 @@ class CpuBackend(SimBackend):
         nonfinite = ~(np.isfinite(qpos).all(-1) & np.isfinite(qvel).all(-1))
         return torch.from_numpy(flagged & (count > 0) | nonfinite)
 
+    def _state_views(self) -> dict[str, torch.Tensor]:
+        # mjbatch keeps each world as one mjSTATE_INTEGRATION row: bind("state") is that storage (no copy),
+        # so the whole state travels as one array, in mj_getState's layout.
+        return {"state": torch.from_numpy(self._batch.bind("state"))}
+
     def model_field(self, name: str) -> torch.Tensor:
         if name not in self._expanded:
             try:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import warp as wp
 
-from robolearn.sim.base import STATE_FIELDS, SimBackend
+from robolearn.sim.base import INTEGRATION_FIELDS, STATE_FIELDS, SimBackend
 
 CPU_OPT_IN_ENV = "ROBOLEARN_WARP_CPU"
 
@@ -239,6 +239,10 @@ class WarpBackend(SimBackend):
             # Stand in for MuJoCo's auto-reset: back to qpos0, so NaNs never outlive this call.
             self.reset(bad.nonzero(as_tuple=True)[0])
         return bad
+
+    def _state_views(self) -> dict[str, torch.Tensor]:
+        return {name: _torch_view(getattr(self._d, name)) for name in INTEGRATION_FIELDS
+                if getattr(self._d, name, None) is not None}  # fmt: skip
 
     # -- model fields -------------------------------------------------------------------------------
     def _expand(self, name: str) -> torch.Tensor:
