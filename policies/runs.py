@@ -85,6 +85,8 @@ def from_plain(default: Any, data: Any, where: str = "") -> Any:
                 raise RunError(f"{where}.{key}: not a field of {type(default).__name__}")
             setattr(obj, key, from_plain(getattr(default, key), value, f"{where}.{key}"))
         return obj
+    if isinstance(default, dict) and not isinstance(data, dict):
+        raise RunError(f"{where}: expected a mapping, got {data!r}")
     if isinstance(default, dict) and isinstance(data, dict):
         out = {}
         template = next(iter(default.values()), None)
@@ -102,12 +104,39 @@ def from_plain(default: Any, data: Any, where: str = "") -> Any:
         return out
     if isinstance(default, tuple) and isinstance(data, list):
         return tuple(data)
-    if callable(default) and isinstance(data, str):
+    if callable(default):
+        if not isinstance(data, str):
+            raise RunError(f"{where}: expected a function name 'module:qualname', got {data!r}")
         try:
-            return resolve_name(data)
-        except (ImportError, AttributeError) as exc:
+            fn = resolve_name(data)
+        except (ImportError, AttributeError, ValueError, TypeError) as exc:
             raise RunError(f"{where}: cannot import {data!r}: {exc}") from None
+        if not callable(fn):
+            raise RunError(f"{where}: {data!r} is not a function")
+        return fn
+    _check_leaf(default, data, where)
     return data
+
+
+def _check_leaf(default: Any, data: Any, where: str) -> None:
+    """A scalar or list from config.yaml must have its default's type. None is taken anywhere (fields may be
+    optional) and a number for any number (a float field may default to an int)."""
+    expected: tuple[type, ...] | None = None
+    if data is None:
+        return
+    if isinstance(default, bool):
+        expected = (bool,)
+    elif isinstance(default, (int, float)):
+        expected = (int, float)
+    elif isinstance(default, str):
+        expected = (str,)
+    elif isinstance(default, (list, tuple)):
+        expected = (list, tuple)
+    if expected is None:
+        return
+    if not isinstance(data, expected) or (isinstance(data, bool) and bool not in expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise RunError(f"{where}: expected {names} like the default {default!r}, got {data!r}")
 
 
 def diff_plain(a: Any, b: Any, where: str = "") -> list[str]:
@@ -161,13 +190,20 @@ def read_config(run: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunError(f"{run} is not a run folder: {path} is missing")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise RunError(f"{path}: not valid YAML: {exc}") from None
     for key in ("task", "env", "agent"):
         if not isinstance(data, dict) or key not in data:
             raise RunError(f"{path}: missing the '{key}' entry")
-    data["env"] = upgrade_env_config(data["env"])
+    for key, types in (("task", (str,)), ("env", (dict,)), ("agent", (dict,)), ("algo", (str,)),
+                       ("seed", (int,)), ("device", (str,))):  # fmt: skip
+        if key in data and (not isinstance(data[key], types) or isinstance(data[key], bool)):
+            raise RunError(f"{path}: '{key}' must be a {types[0].__name__}, got {data[key]!r}")
+    try:
+        data["env"] = upgrade_env_config(data["env"])
+    except RunError as exc:
+        raise RunError(f"{path}: env.{exc}") from None
     return data
 
 
@@ -232,6 +268,8 @@ def upgrade_env_config(env: Any) -> Any:
         env["commands"] = {"base_velocity": dict(commands)}
     events = env.get("events")
     if isinstance(events, dict) and any(_moved_goal(e) for e in events.values()):
+        if not isinstance(env.get("commands") or {}, dict):
+            raise RunError(f"commands: expected a mapping, got {env['commands']!r}")
         env["events"], commands = {}, dict(env.get("commands") or {})
         for key, event in events.items():
             moved = _moved_goal(event)
@@ -241,8 +279,10 @@ def upgrade_env_config(env: Any) -> Any:
             name, fields, keep = moved
             if keep is not None:
                 env["events"][key] = {**event, "func": keep, "params": {}}
-            command = commands[name] = dict(commands.get(name) or {})
             params = event.get("params") or {}
+            if not isinstance(params, dict) or not isinstance(commands.get(name) or {}, dict):
+                raise RunError(f"events.{key}.params: expected a mapping, got {params!r}")
+            command = commands[name] = dict(commands.get(name) or {})
             command.update({fields[p]: v for p, v in params.items() if p in fields})
             unknown = sorted(set(params) - set(fields))
             if unknown:
@@ -402,6 +442,11 @@ def load_checkpoint(
         data = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if not isinstance(data, dict) or not ({"actor_state_dict", "student_state_dict"} & data.keys()):
             raise ValueError("not a robolearn checkpoint (no actor_state_dict or student_state_dict)")
+        weights = data.get("student_state_dict") or data.get("actor_state_dict")
+        if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+        ):
+            raise ValueError("its network weights are not a state dict (names to tensors)")
     except Exception as exc:
         msg = f"checkpoint {checkpoint} is corrupt or unreadable ({type(exc).__name__}: {exc})"
         older = [p for p in list_checkpoints(checkpoint.parent.parent) if p.name < checkpoint.name]

@@ -74,7 +74,10 @@ def spec_from_run(run: Path) -> RunSpec:
     """The RunSpec stored in a run's config.yaml, laid over the task's current defaults."""
     data = read_config(run)
     where = str(run / "config.yaml")
-    env_default = get_task(data["task"]).env_cfg()
+    try:
+        env_default = get_task(data["task"]).env_cfg()
+    except KeyError as exc:  # UnknownTaskError: the message lists the tasks
+        raise RunError(f"{where}: task: {exc}") from None
     algo = data.get("algo", "ppo")
     agent = from_plain(agent_cls(algo)(), data["agent"], f"{where}: agent")
     if algo == "distill":  # the student's observation group is made from the task's policy group

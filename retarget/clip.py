@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RetargetInputError
+from .errors import RetargetInputError, as_float_array, as_names, as_number, as_text, read_npz
 from .rotations import quat_slerp
 
 FORMAT_VERSION = 1
@@ -40,7 +40,7 @@ class MotionClip:
         T = self.qpos.shape[0] if self.qpos.ndim == 2 else -1
         nq = len(self.joint_names) + (7 if self.has_root else 0)
         checks = [
-            ("fps", self.fps > 0, f"> 0, got {self.fps}"),
+            ("fps", bool(np.isfinite(self.fps) and self.fps > 0), f"a finite number > 0, got {self.fps}"),
             (
                 "qpos",
                 self.qpos.ndim == 2 and self.qpos.shape[1] == nq,
@@ -51,7 +51,9 @@ class MotionClip:
                 self.body_pos.shape == (T, len(self.body_names), 3),
                 f"shape [{T}, {len(self.body_names)}, 3], got {self.body_pos.shape}",
             ),
+            ("qpos", T >= 1, f"at least one frame, got {T}"),
             ("qpos", bool(np.isfinite(self.qpos).all()), "finite values"),
+            ("body_pos", bool(np.isfinite(self.body_pos).all()), "finite values"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -86,27 +88,29 @@ class MotionClip:
     @classmethod
     def load(cls, path: str | Path) -> MotionClip:
         path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise RetargetInputError(path, "file", f"not a readable .npz clip ({exc})") from None
+        d = read_npz(path, ".npz clip")
         for key in ("format_version", "fps", "joint_names", "qpos", "body_names", "body_pos"):
             if key not in d:
                 raise RetargetInputError(path, key, "missing")
-        if int(d["format_version"]) != FORMAT_VERSION:
-            raise RetargetInputError(
-                path, "format_version", f"expected {FORMAT_VERSION}, got {int(d['format_version'])}"
-            )
+        version = as_number(d["format_version"], path, "format_version", positive=False)
+        if version != FORMAT_VERSION:
+            raise RetargetInputError(path, "format_version", f"expected {FORMAT_VERSION}, got {version:g}")
+        try:
+            source = json.loads(as_text(d["source"], path, "source")) if "source" in d else {}
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise RetargetInputError(path, "source", f"not valid JSON ({exc})") from None
+        has_root = d.get("has_root", np.bool_(True))
+        if has_root.shape != () or has_root.dtype != np.bool_:
+            raise RetargetInputError(path, "has_root", f"expected one boolean, got {has_root!r}")
         clip = cls(
-            fps=float(d["fps"]),
-            joint_names=[str(n) for n in d["joint_names"]],
-            qpos=d["qpos"],
-            body_names=[str(n) for n in d["body_names"]],
-            body_pos=d["body_pos"].astype(np.float64),
-            robot=str(d.get("robot", "")),
-            has_root=bool(d.get("has_root", True)),
-            source=json.loads(str(d["source"])) if "source" in d else {},
+            fps=as_number(d["fps"], path, "fps"),
+            joint_names=as_names(d["joint_names"], path, "joint_names") if d["joint_names"].size else [],
+            qpos=as_float_array(d["qpos"], path, "qpos"),
+            body_names=as_names(d["body_names"], path, "body_names"),
+            body_pos=as_float_array(d["body_pos"], path, "body_pos"),
+            robot=as_text(d.get("robot", np.array("")), path, "robot"),
+            has_root=bool(has_root),
+            source=source if isinstance(source, dict) else {"source": source},
         )
         clip.validate(path)
         return clip

@@ -7,7 +7,11 @@ process hands its error back to the parent by pickling it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 
 class RetargetInputError(ValueError):
@@ -39,8 +43,6 @@ class FlagError(ValueError):
 
 def check_finite(values, source: str | Path, field: str) -> None:
     """Raise if any value is NaN or infinite (pose estimators emit NaN for lost joints)."""
-    import numpy as np
-
     bad = ~np.isfinite(np.asarray(values, dtype=float))
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -49,3 +51,98 @@ def check_finite(values, source: str | Path, field: str) -> None:
             field,
             f"{int(bad.sum())} non-finite value(s) (NaN/inf), first at index {first}; expected finite numbers",
         )
+
+
+def read_numpy(path: Path, what: str) -> np.ndarray | dict[str, np.ndarray]:
+    """The array of a .npy file, or every array of an .npz (read eagerly, pickles refused).
+
+    numpy's loaders fail in many ways on a damaged file (ValueError, OSError, EOFError, zipfile.BadZipFile,
+    zlib.error, struct.error, MemoryError for a header claiming a huge array): to the user they all mean
+    the file is not a readable `what`, so all of them become that one named error.
+    """
+    try:
+        with open(path, "rb") as f:
+            loaded = np.load(f, allow_pickle=False)
+            if isinstance(loaded, np.ndarray):
+                return loaded
+            with loaded as z:
+                return {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise RetargetInputError(
+            path, "file", f"not a readable {what} ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    loaded = read_numpy(path, what)
+    if not isinstance(loaded, dict):
+        raise RetargetInputError(
+            path, "file", f"a single .npy array; expected a {what} (.npz of named arrays)"
+        )
+    return loaded
+
+
+def as_number(value: Any, source: str | Path, field: str, positive: bool = True) -> float:
+    """One finite number (a 0-d or one-element numeric array, or a JSON number); > 0 if `positive`."""
+    a = np.asarray(value) if not isinstance(value, (dict, list, str)) else np.asarray(None)
+    if a.size != 1 or a.dtype.kind not in "iuf":
+        raise RetargetInputError(source, field, f"expected one number, got {_describe(value)}")
+    number = float(a.reshape(-1)[0])
+    if not np.isfinite(number) or (positive and number <= 0):
+        raise RetargetInputError(
+            source, field, f"expected a finite number{' > 0' if positive else ''}, got {number}"
+        )
+    return number
+
+
+def as_choice(value: Any, source: str | Path, field: str, choices: Iterable[str]) -> str:
+    """One string among `choices` (a 0-d string array from an .npz, or a JSON string)."""
+    choices = list(choices)
+    a = np.asarray(value) if not isinstance(value, (dict, list)) else np.asarray(None)
+    text = str(a.reshape(-1)[0]) if a.size == 1 and a.dtype.kind == "U" else ""
+    if text not in choices:
+        raise RetargetInputError(source, field, f"expected one of {choices}, got {_describe(value)}")
+    return text
+
+
+def as_text(value: Any, source: str | Path, field: str) -> str:
+    """One string (a 0-d string array from an .npz, or a JSON string)."""
+    a = np.asarray(value) if not isinstance(value, (dict, list)) else np.asarray(None)
+    if a.size != 1 or a.dtype.kind != "U":
+        raise RetargetInputError(source, field, f"expected a string, got {_describe(value)}")
+    return str(a.reshape(-1)[0])
+
+
+def as_names(value: Any, source: str | Path, field: str) -> list[str]:
+    """A non-empty 1-D list of non-empty, distinct strings (joint or body names)."""
+    if isinstance(value, (list, tuple)) and not all(isinstance(v, str) for v in value):
+        raise RetargetInputError(source, field, "expected a list of strings")
+    a = np.asarray(value) if not isinstance(value, (dict, str)) else np.asarray(None)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind != "U":
+        raise RetargetInputError(
+            source, field, f"expected a 1-D list of >= 1 strings, got {_describe(value)}"
+        )
+    names = [str(n) for n in a]
+    if not all(names):
+        raise RetargetInputError(source, field, "empty name")
+    if len(set(names)) != len(names):
+        raise RetargetInputError(source, field, "duplicate names")
+    return names
+
+
+def as_float_array(value: Any, source: str | Path, field: str) -> np.ndarray:
+    """A numeric array as float64 (ragged lists, strings, booleans, complex and objects are refused)."""
+    try:
+        a = np.asarray(value) if not isinstance(value, (dict, str)) else np.asarray(None)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise RetargetInputError(source, field, "ragged; expected a rectangular array of numbers") from None
+    if a.dtype.kind not in "iuf":
+        raise RetargetInputError(source, field, f"expected an array of numbers, got {_describe(value)}")
+    return a.astype(np.float64)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40] + '...' if len(text) > 40 else text}"

@@ -112,7 +112,7 @@ class PolicyMetadata:
     def from_json(cls, text: str, where: str = "policy.json") -> PolicyMetadata:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise PolicySpecError(f"{where}: not valid JSON ({exc})") from None
         return cls.from_dict(data, where)
 
@@ -140,12 +140,16 @@ class PolicyMetadata:
                     raise PolicySpecError(f"{where}: observation_terms[{i}] lacks {key!r}")
             if not isinstance(t.get("params", {}), dict):
                 raise PolicySpecError(f"{where}: observation_terms[{i}].params must be a mapping")
+            if not isinstance(t["name"], str) or not t["name"] or not isinstance(t.get("func", ""), str):
+                raise PolicySpecError(f"{where}: observation_terms[{i}].name and .func must be strings")
             parsed_terms.append(ObsTermSpec(**{k: v for k, v in t.items() if k in term_fields}))
         commands = []
         for i, c in enumerate(_list(data, "commands", where, dict)):
             rng = c.get("range")
-            if not isinstance(rng, (list, tuple)) or len(rng) != 2:
-                raise PolicySpecError(f"{where}: commands[{i}].range must be [low, high], got {rng!r}")
+            if not isinstance(rng, (list, tuple)) or len(rng) != 2 or not all(_is_finite(v) for v in rng):
+                raise PolicySpecError(
+                    f"{where}: commands[{i}].range must be [low, high] (finite numbers), got {rng!r}"
+                )
             commands.append(CommandSpec(str(c.get("name", "")), (float(rng[0]), float(rng[1]))))
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["observation_terms"] = parsed_terms
@@ -170,11 +174,11 @@ class PolicyMetadata:
                 raise PolicySpecError(
                     f"{where}: {name} has {len(values)} values, expected {n} (one per joint in joint_names)"
                 )
-        if any(v < 0 for v in self.kp + self.kd):
+        if any(v < 0 for v in self.kp + self.kd):  # finite numbers, checked above
             raise PolicySpecError(f"{where}: kp and kd must be >= 0")
         for name in ("action_scale", "action_clip", "control_period", "sim_dt"):
             value = getattr(self, name)
-            if not _is_number(value) or not math.isfinite(value) or value <= 0:
+            if not _is_finite(value) or value <= 0:
                 raise PolicySpecError(f"{where}: {name} must be a positive number, got {value!r}")
         if self.action_scale > MAX_ACTION_SCALE:
             raise PolicySpecError(
@@ -189,10 +193,12 @@ class PolicyMetadata:
         if not self.observation_terms:
             raise PolicySpecError(f"{where}: observation_terms is empty")
         for i, t in enumerate(self.observation_terms):
-            if not isinstance(t.size, int) or t.size < 1:
+            if not isinstance(t.size, int) or isinstance(t.size, bool) or t.size < 1:
                 raise PolicySpecError(f"{where}: observation_terms[{i}] ({t.name}) has size {t.size!r}")
-            if not _is_number(t.scale) or (t.clip is not None and (not _is_number(t.clip) or t.clip <= 0)):
+            if not _is_finite(t.scale) or (t.clip is not None and (not _is_finite(t.clip) or t.clip <= 0)):
                 raise PolicySpecError(f"{where}: observation_terms[{i}] ({t.name}) has a bad scale or clip")
+            if not _is_finite(t.noise) or t.noise < 0:
+                raise PolicySpecError(f"{where}: observation_terms[{i}] ({t.name}) has noise {t.noise!r}")
         expected = self.frame_dim * self.history_length
         if self.obs_dim != expected:
             raise PolicySpecError(
@@ -203,13 +209,23 @@ class PolicyMetadata:
             lo, hi = c.range
             if not lo <= hi:
                 raise PolicySpecError(f"{where}: command {c.name!r} has range {c.range} with low > high")
-        for name in ("onnx_input", "onnx_output", "task", "robot", "base_body"):
+        for name in ("onnx_input", "onnx_output", "task", "robot", "base_body", "obs_group"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise PolicySpecError(f"{where}: {name} must be a non-empty string")
+        for name in ("model_file", "model_file_sha256", "scene_xml_sha256", "checkpoint"):
+            if not isinstance(getattr(self, name), str):
+                raise PolicySpecError(f"{where}: {name} must be a string")
+        if not isinstance(self.extra, dict):
+            raise PolicySpecError(f"{where}: extra must be a mapping")
 
 
 def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_finite(x: Any) -> bool:
+    # JSON integers have no size limit: math.isfinite(10**400) raises OverflowError instead of saying False.
+    return _is_number(x) and (isinstance(x, int) or math.isfinite(x)) and abs(x) < 1e300
 
 
 def _list(data: dict, key: str, where: str, item_type: type) -> list:
@@ -225,7 +241,7 @@ def _check_str_list(values: Any, name: str, where: str) -> None:
 
 
 def _check_float_list(values: Any, name: str, where: str) -> None:
-    if not isinstance(values, list) or not all(_is_number(v) and math.isfinite(v) for v in values):
+    if not isinstance(values, list) or not all(_is_finite(v) for v in values):
         raise PolicySpecError(f"{where}: {name} must be a list of finite numbers")
 
 
@@ -263,4 +279,8 @@ def load_metadata(path: str | Path) -> PolicyMetadata:
         path = path / "policy.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no policy.json (export the run first: robolearn export <run>)")
-    return PolicyMetadata.from_json(path.read_text(), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicySpecError(f"{path}: not a UTF-8 text file ({exc})") from None
+    return PolicyMetadata.from_json(text, str(path))

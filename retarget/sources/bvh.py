@@ -64,9 +64,11 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
             joints.append(BvhJoint(name, stack[-1] if stack else -1, np.zeros(3), []))
             if tok == "ROOT" and stack:
                 raise RetargetInputError(path, "HIERARCHY", f"nested ROOT at line {line_no}")
+        elif tok in ("End", "OFFSET", "CHANNELS") and not stack:
+            raise RetargetInputError(path, "HIERARCHY", f"{tok!r} outside a joint's braces at line {line_no}")
         elif tok == "End":
             expect(1, "End Site")
-            parent = stack[-1] if stack else -1
+            parent = stack[-1]
             joints.append(BvhJoint(f"{joints[parent].name}_end", parent, np.zeros(3), [], end_site=True))
         elif tok == "{":
             if not joints:
@@ -86,6 +88,8 @@ def _parse_hierarchy(path: Path, text: str) -> tuple[list[BvhJoint], int]:
                 n = int(expect(1, "CHANNELS count")[0])
             except ValueError:
                 raise RetargetInputError(path, "CHANNELS", f"bad channel count at line {line_no}") from None
+            if n < 0:
+                raise RetargetInputError(path, "CHANNELS", f"negative channel count {n} at line {line_no}")
             chans = expect(n, "CHANNELS")
             for c in chans:
                 if c[0].lower() not in "xyz" or c[1:].lower() not in ("position", "rotation"):
@@ -113,9 +117,9 @@ def _parse_motion(path: Path, text: str, num_channels: int) -> tuple[np.ndarray,
         dt = float(lines[1].split(":")[1])
     except ValueError:
         raise RetargetInputError(path, "MOTION", "unreadable 'Frames' or 'Frame Time' value") from None
-    if dt <= 0 or n_frames < 1:
+    if n_frames < 1 or not 1e-9 <= dt < np.inf:  # NaN fails the comparison too
         raise RetargetInputError(
-            path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and dt > 0"
+            path, "Frame Time", f"got {n_frames} frames at dt={dt}; expected >= 1 and a finite dt >= 1e-9 s"
         )
     rows = lines[2:]
     if len(rows) != n_frames:
@@ -241,6 +245,15 @@ def read_bvh(path: str | Path) -> BvhData:
         else:
             rot[:, j] = rot[:, joint.parent] @ local_r
             pos[:, j] = pos[:, joint.parent] + np.einsum("tij,tj->ti", rot[:, joint.parent], local_t)
+    # Finite offsets and channels can still overflow when summed, and values near float's limit overflow
+    # later (the body map's axes); 1e12 units is far beyond any capture (a million km in mm).
+    if not (np.abs(pos) < 1e12).all():
+        raise RetargetInputError(
+            path,
+            "OFFSET",
+            "joint positions beyond 1e12 file units (or overflowing); expected offsets and "
+            "positions in a human range",
+        )
     return BvhData(joints, dt, pos, rot)
 
 

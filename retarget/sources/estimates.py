@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError
+from ..errors import RetargetInputError, as_choice, as_float_array, as_names, as_number, read_npz
 from .gaps import fill_short_gaps, format_ranges, runs
 from .hands import HAND_POINTS, HandSequence, to_hand_frame
 from .motion import HumanMotion
@@ -48,32 +48,27 @@ def read_estimate(path: Path, video: Path | None = None) -> dict:
 
 
 def _read_estimate(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+    d = read_npz(path, "keypoint estimate .npz")
     for key in ("kind", "names", "positions", "detected", "fps"):
         if key not in d:
             raise RetargetInputError(
                 path, key, "missing; expected a keypoint file from mediapipe_keypoints.py"
             )
-    kind = str(d["kind"])
-    if kind not in ("body", "hand"):
-        raise RetargetInputError(path, "kind", f"expected 'body' or 'hand', got {kind!r}")
-    try:
-        pos = np.array(d["positions"], dtype=float)
-        fps = float(d["fps"])
-    except (TypeError, ValueError):
-        raise RetargetInputError(path, "positions", "positions and fps must be numbers") from None
-    names = [str(n) for n in np.asarray(d["names"]).reshape(-1)]
+    kind = as_choice(d["kind"], path, "kind", ("body", "hand"))
+    pos = as_float_array(d["positions"], path, "positions")
+    fps = as_number(d["fps"], path, "fps")
+    names = as_names(d["names"], path, "names")
+    if d["detected"].dtype.kind not in "biu":
+        raise RetargetInputError(path, "detected", f"expected booleans [T], got dtype {d['detected'].dtype}")
     detected = np.asarray(d["detected"], bool).reshape(-1)
     if pos.ndim != 3 or pos.shape[1:] != (len(names), 3) or len(detected) != len(pos) or len(pos) < 1:
         raise RetargetInputError(
             path, "positions", f"expected [T, {len(names)}, 3] with detected [T], got {pos.shape}"
         )
-    if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
+    if np.isinf(pos).any():  # NaN marks a lost point; infinity is a broken file
+        raise RetargetInputError(path, "positions", "infinite values; expected finite numbers or NaN")
+    if "side" in d:
+        as_choice(d["side"], path, "side", ("right", "left"))
     pos[~detected] = np.nan
     check_detection(path, detected, "person" if kind == "body" else "hand")
     filled, gaps = fill_short_gaps(pos, names, max(1, round(MAX_GAP_S * fps)))

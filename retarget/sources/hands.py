@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import RetargetInputError, check_finite
+from ..errors import RetargetInputError, as_choice, as_float_array, as_number, check_finite, read_numpy
 
 HAND_POINTS = [
     "wrist",
@@ -40,10 +41,7 @@ class HandSequence:
 
 
 def check_hand_array(kp, source: str | Path, field: str = "keypoints") -> np.ndarray:
-    try:
-        kp = np.asarray(kp, dtype=float)
-    except (TypeError, ValueError):
-        raise RetargetInputError(source, field, "not a numeric array") from None
+    kp = as_float_array(kp, source, field)
     if kp.ndim != 3 or kp.shape[1:] != (21, 3) or kp.shape[0] < 1:
         raise RetargetInputError(
             source, field, f"expected shape [T>=1, 21, 3] (MediaPipe/MANO order), got {kp.shape}"
@@ -56,22 +54,20 @@ def load_hand_keypoints(path: str | Path, fps: float = 30.0, side: str = "right"
     path = Path(path)
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise RetargetInputError(path, "file", f"not a readable .npy/.npz ({exc})") from None
+    loaded = read_numpy(path, "hand keypoint .npy/.npz")
+    fields: dict[str, Any] = {"fps": fps, "side": side}
     if isinstance(loaded, np.ndarray):
-        kp = loaded
+        fields["keypoints"] = loaded
+    elif "keypoints" not in loaded:
+        raise RetargetInputError(path, "keypoints", "missing; expected keypoints [T, 21, 3] and fps")
     else:
-        with loaded as z:
-            if "keypoints" not in z.files:
-                raise RetargetInputError(path, "keypoints", "missing; expected keypoints [T, 21, 3] and fps")
-            kp = z["keypoints"]
-            fps = float(z["fps"]) if "fps" in z.files else fps
-            side = str(z["side"]) if "side" in z.files else side
-    if side not in ("right", "left"):
-        raise RetargetInputError(path, "side", f"expected 'right' or 'left', got {side!r}")
-    return HandSequence(check_hand_array(kp, path), float(fps), str(path), side)
+        fields.update(loaded)
+    return HandSequence(
+        check_hand_array(fields["keypoints"], path),
+        as_number(fields["fps"], path, "fps"),
+        str(path),
+        as_choice(fields["side"], path, "side", ("right", "left")),
+    )
 
 
 # Knuckles in the hand frame (below), in units of the wrist -> index-knuckle distance: the median over the

@@ -14,37 +14,33 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError, check_finite
+from ..errors import (
+    RetargetInputError,
+    as_choice,
+    as_float_array,
+    as_names,
+    as_number,
+    check_finite,
+    read_npz,
+)
 from .motion import UP_TO_Z, HumanMotion
 
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 
-def _build(path: Path, names, positions, fps, units: str = "m", up: str = "z") -> HumanMotion:
-    names = [str(n) for n in np.asarray(names).reshape(-1)]
-    try:
-        positions = np.asarray(positions, dtype=float)
-    except (TypeError, ValueError):
-        raise RetargetInputError(path, "positions", "not a numeric array") from None
+def _build(path: Path, names, positions, fps, units="m", up="z") -> HumanMotion:
+    names = as_names(names, path, "names")
+    positions = as_float_array(positions, path, "positions")
     if positions.ndim != 3 or positions.shape[1:] != (len(names), 3) or positions.shape[0] < 1:
         raise RetargetInputError(
             path,
             "positions",
             f"expected shape [T>=1, {len(names)}, 3] (one xyz per name), got {positions.shape}",
         )
-    if len(set(names)) != len(names):
-        raise RetargetInputError(path, "names", "duplicate joint names")
     check_finite(positions, path, "positions")
-    try:
-        fps = float(fps)
-    except (TypeError, ValueError):
-        raise RetargetInputError(path, "fps", f"expected a number, got {fps!r}") from None
-    if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
-    if units not in UNITS:
-        raise RetargetInputError(path, "units", f"expected one of {list(UNITS)}, got {units!r}")
-    if up not in UP_TO_Z:
-        raise RetargetInputError(path, "up", f"expected x, y or z, got {up!r}")
+    fps = as_number(fps, path, "fps")
+    units = as_choice(units, path, "units", UNITS)
+    up = as_choice(up, path, "up", UP_TO_Z)
     world = np.einsum("ij,tkj->tki", UP_TO_Z[up], positions) * UNITS[units]
     return HumanMotion(
         names, world, fps, str(path), meta={"format": path.suffix.lstrip("."), "units": units, "up_axis": up}
@@ -54,9 +50,8 @@ def _build(path: Path, names, positions, fps, units: str = "m", up: str = "z") -
 def npz_keys(path: Path) -> set[str]:
     """The array names in an .npz (empty when unreadable: the reader chosen later says why)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return set(z.files)
-    except (OSError, ValueError):
+        return set(read_npz(path, ".npz"))
+    except RetargetInputError:
         return set()
 
 
@@ -66,35 +61,28 @@ def load_keypoints(path: str | Path) -> HumanMotion:
         raise RetargetInputError(path, "file", "not found")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+        d = read_npz(path, "keypoint .npz")
         for key in ("names", "positions", "fps"):
             if key not in d:
                 raise RetargetInputError(path, key, "missing; expected names [J], positions [T, J, 3], fps")
-        return _build(
-            path, d["names"], d["positions"], d["fps"], str(d.get("units", "m")), str(d.get("up", "z"))
-        )
+        return _build(path, d["names"], d["positions"], d["fps"], d.get("units", "m"), d.get("up", "z"))
     if suffix == ".json":
         try:
-            d = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
+        if not isinstance(d, dict):
+            raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
         for key in ("names", "positions", "fps"):
             if key not in d:
                 raise RetargetInputError(path, key, "missing; expected names, positions [T][J][3], fps")
-        try:
-            pos = np.array(d["positions"], dtype=float)
-        except (TypeError, ValueError):
-            raise RetargetInputError(
-                path, "positions", "ragged or non-numeric; expected [T][J][3] numbers"
-            ) from None
-        return _build(path, d["names"], pos, d["fps"], d.get("units", "m"), d.get("up", "z"))
+        return _build(path, d["names"], d["positions"], d["fps"], d.get("units", "m"), d.get("up", "z"))
     if suffix == ".csv":
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))
+        try:
+            with path.open(newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise RetargetInputError(path, "file", f"not a readable UTF-8 CSV ({exc})") from None
         if len(rows) < 3 or not rows[0] or rows[0][0] != "time":
             raise RetargetInputError(
                 path, "header", "expected 'time,<name>_x,<name>_y,<name>_z,...' and >= 2 rows"
@@ -106,12 +94,14 @@ def load_keypoints(path: str | Path) -> HumanMotion:
             raise RetargetInputError(
                 path, "header", "columns must come in <name>_x,<name>_y,<name>_z triples"
             )
+        short = next((i for i, r in enumerate(rows[1:], 2) if len(r) != len(cols) + 1), None)
+        if short is not None:
+            raise RetargetInputError(path, "rows", f"line {short}: expected {len(cols) + 1} values per row")
         try:
             data = np.array([[float(v) for v in r] for r in rows[1:]])
         except ValueError:
             raise RetargetInputError(path, "rows", "non-numeric value") from None
-        if data.ndim != 2 or data.shape[1] != len(cols) + 1:
-            raise RetargetInputError(path, "rows", f"expected {len(cols) + 1} values per row")
+        check_finite(data, path, "rows")
         dt = np.diff(data[:, 0])
         if (dt <= 0).any():
             raise RetargetInputError(path, "time", "must increase strictly")

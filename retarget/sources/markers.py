@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError
+from ..errors import RetargetInputError, as_choice, as_float_array, as_names, as_number, read_npz
 from .gaps import fill_short_gaps
 from .hands import BASES, FINGERS, HAND_POINTS, KNUCKLE_TEMPLATE, TIPS, HandSequence, to_hand_frame
 from .keypoints import UNITS
@@ -42,31 +42,32 @@ def read_markers(path: Path, fps: float | None) -> tuple[list[str], np.ndarray, 
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
     if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+        d = read_npz(path, "marker .npz")
         for key in ("names", "positions"):
             if key not in d:
                 raise RetargetInputError(path, key, "missing; expected names [M], positions [T, M, 3], fps")
-        names = [str(n) for n in d["names"]]
-        pos = np.asarray(d["positions"], dtype=float)
-        rate = float(d["fps"]) if "fps" in d else fps
+        names = as_names(d["names"], path, "names")
+        pos = as_float_array(d["positions"], path, "positions")
+        rate = as_number(d["fps"], path, "fps") if "fps" in d else fps
     elif path.suffix.lower() == ".csv":
         names, pos, rate = _read_csv(path, fps)
     else:
         raise RetargetInputError(path, "file", "markers must be .csv or .npz")
     if pos.ndim != 3 or pos.shape[1:] != (len(names), 3) or len(pos) < 2:
         raise RetargetInputError(path, "positions", f"expected [T>=2, {len(names)}, 3], got {pos.shape}")
+    if np.isinf(pos).any():  # NaN marks an occluded marker; infinity is a broken file
+        raise RetargetInputError(path, "positions", "infinite values; expected finite numbers or NaN")
     if rate is None or not np.isfinite(rate) or rate <= 0:
         raise RetargetInputError(path, "fps", f"expected > 0 (in the file or the hand map), got {rate}")
     return names, pos, float(rate)
 
 
 def _read_csv(path: Path, fps: float | None) -> tuple[list[str], np.ndarray, float | None]:
-    with path.open(newline="") as f:
-        rows = [r for r in csv.reader(f) if r]
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f) if r]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise RetargetInputError(path, "file", f"not a readable UTF-8 CSV ({exc})") from None
     if len(rows) < 3 or rows[0][0] not in ("time", "frame"):
         raise RetargetInputError(path, "header", "expected 'time,<marker>_x,<marker>_y,<marker>_z,...'")
     cols = rows[0][1:]
@@ -76,6 +77,9 @@ def _read_csv(path: Path, fps: float | None) -> tuple[list[str], np.ndarray, flo
         raise RetargetInputError(
             path, "header", "columns must come in <marker>_x,<marker>_y,<marker>_z triples"
         )
+    short = next((i for i, r in enumerate(rows[1:], 2) if len(r) != len(cols) + 1), None)
+    if short is not None:
+        raise RetargetInputError(path, "rows", f"row {short}: expected {len(cols) + 1} values per row")
     try:
         data = np.array([[float(v) if v.strip() else np.nan for v in r] for r in rows[1:]])
     except ValueError:
@@ -100,8 +104,8 @@ def read_hand_map(path: Path) -> dict:
     if not path.is_file():
         raise RetargetInputError(path, "file", "hand map not found")
     try:
-        m = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
     points = m.get("points") if isinstance(m, dict) else None
     if not isinstance(points, dict) or not points:
@@ -120,13 +124,11 @@ def read_hand_map(path: Path) -> dict:
             raise RetargetInputError(
                 path, f"points.{p}", f"missing; {', '.join(FRAME_POINTS)} make the hand frame"
             )
-    if m.get("units", "m") not in UNITS:
-        raise RetargetInputError(path, "units", f"expected one of {list(UNITS)}, got {m.get('units')!r}")
-    if m.get("side", "right") not in ("right", "left"):
-        raise RetargetInputError(path, "side", f"expected 'right' or 'left', got {m.get('side')!r}")
+    as_choice(m.get("units", "m"), path, "units", UNITS)
+    as_choice(m.get("side", "right"), path, "side", ("right", "left"))
     for key in ("fps", "max_gap_s"):
-        if key in m and not (isinstance(m[key], (int, float)) and m[key] > 0):
-            raise RetargetInputError(path, key, f"expected a number > 0, got {m[key]!r}")
+        if key in m:
+            m[key] = as_number(m[key], path, key)
     return m
 
 

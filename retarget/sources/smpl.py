@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError, check_finite
+from ..errors import RetargetInputError, as_float_array, as_number, check_finite, read_npz, read_numpy
 from .motion import UP_TO_Z, HumanMotion
 
 SMPL_JOINTS = [
@@ -46,10 +46,7 @@ def load_smpl_joints(path: str | Path, fps: float | None = None) -> HumanMotion:
     path = Path(path)
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise RetargetInputError(path, "file", f"not a readable .npy ({exc})") from None
+    arr = read_numpy(path, ".npy")
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "fiu":
         raise RetargetInputError(path, "file", "expected one numeric array [T, 22, 3]")
     if arr.ndim == 2 and arr.shape[1] == 263:
@@ -84,11 +81,7 @@ def is_amass(keys: set[str]) -> bool:
 
 
 def _read_amass(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            d = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+    d = read_npz(path, "AMASS .npz")
     for key in ("poses", "trans", "betas"):
         if key not in d:
             raise RetargetInputError(
@@ -97,25 +90,24 @@ def _read_amass(path: Path) -> dict:
     rate_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in d), None)
     if rate_key is None:
         raise RetargetInputError(path, "mocap_framerate", "missing; expected the capture rate in Hz")
-    poses, trans = np.asarray(d["poses"], float), np.asarray(d["trans"], float)
+    poses, trans = as_float_array(d["poses"], path, "poses"), as_float_array(d["trans"], path, "trans")
     if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTH or len(poses) < 1:
         raise RetargetInputError(
             path, "poses", f"expected [T>=1, 72 | 156 | 165] (SMPL | SMPL-H | SMPL-X), got {poses.shape}"
         )
     if trans.shape != (len(poses), 3):
         raise RetargetInputError(path, "trans", f"expected [{len(poses)}, 3], got {trans.shape}")
-    betas = np.asarray(d["betas"], float).reshape(-1)
+    betas = as_float_array(d["betas"], path, "betas").reshape(-1)
     for name, arr in (("poses", poses), ("trans", trans), ("betas", betas)):
         check_finite(arr, path, name)
-    fps = float(d[rate_key])
-    if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(path, rate_key, f"expected > 0, got {fps}")
+    fps = as_number(d[rate_key], path, rate_key)
     model_type = POSE_WIDTH[poses.shape[1]]
     if "surface_model_type" in d:
         declared = str(d["surface_model_type"]).lower().replace("-", "")
         if declared.startswith("smplx") or declared in ("smplh", "smpl"):
             model_type = "smplx" if declared.startswith("smplx") else declared
-    g = d.get("gender", np.array("neutral")).item()  # some AMASS releases store it as bytes
+    stored = d.get("gender", np.array("neutral"))
+    g = stored.item() if stored.size == 1 else "neutral"  # some AMASS releases store it as bytes
     gender = (g.decode() if isinstance(g, bytes) else str(g)).lower()
     if gender not in ("male", "female", "neutral"):
         gender = "neutral"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError, check_finite
+from ..errors import RetargetInputError, as_choice, as_float_array, as_number, check_finite, read_npz
 from ..rotations import quat_to_mat
 from .hands import check_hand_array
 
@@ -50,10 +50,9 @@ class VRSequence:
 
 
 def _poses(path: Path, name: str, value, T: int | None) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise RetargetInputError(path, name, "not a numeric array") from None
+    a = as_float_array(value, path, name)
+    if a.shape[:1] == (0,):
+        raise RetargetInputError(path, name, "no frames; expected [T>=1, 7] or [T>=1, 4, 4]")
     if a.ndim == 2 and a.shape[1] == 7:
         mats = np.tile(np.eye(4), (a.shape[0], 1, 1))
         check_finite(a, path, name)
@@ -65,11 +64,30 @@ def _poses(path: Path, name: str, value, T: int | None) -> np.ndarray:
     elif a.ndim == 3 and a.shape[1:] == (4, 4):
         check_finite(a, path, name)
         mats = a
+        _check_rigid(path, name, mats)
     else:
         raise RetargetInputError(path, name, f"expected [T, 7] (xyz + wxyz) or [T, 4, 4], got {a.shape}")
+    # Finite inputs can still overflow (a quaternion of 1e200 has an infinite norm).
+    check_finite(mats, path, name)
     if T is not None and mats.shape[0] != T:
         raise RetargetInputError(path, name, f"expected {T} frames like 'head', got {mats.shape[0]}")
     return mats
+
+
+def _check_rigid(path: Path, name: str, mats: np.ndarray) -> None:
+    """Each [4, 4] must be a rigid transform: a rotation (orthonormal, det +1) and a last row 0 0 0 1.
+    1e-3 leaves room for float32 recordings (their rotations are orthonormal to ~1e-6)."""
+    R = mats[:, :3, :3]
+    err = np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max(axis=(1, 2))
+    bad = np.flatnonzero(
+        (err > 1e-3) | (np.linalg.det(R) < 0) | (np.abs(mats[:, 3] - [0, 0, 0, 1]).max(1) > 1e-3)
+    )
+    if bad.size:
+        raise RetargetInputError(
+            path,
+            name,
+            f"frame {int(bad[0])} is not a rigid transform (a rotation block and a last row 0 0 0 1)",
+        )
 
 
 def to_robot_frame(mats: np.ndarray, frame: str) -> np.ndarray:
@@ -86,24 +104,18 @@ def load_vr(path: str | Path) -> VRSequence:
         raise RetargetInputError(path, "file", "not found")
     if path.suffix.lower() == ".json":
         try:
-            d = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
+        if not isinstance(d, dict):
+            raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
     else:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise RetargetInputError(path, "file", f"not a readable .npz ({exc})") from None
+        d = read_npz(path, "VR .npz")
     for key in ("fps", "head", "left_wrist", "right_wrist"):
         if key not in d:
             raise RetargetInputError(path, key, "missing; expected fps, head, left_wrist, right_wrist")
-    frame = str(d.get("frame", "openxr"))
-    if frame not in FRAME_TO_ROBOT:
-        raise RetargetInputError(path, "frame", f"expected one of {list(FRAME_TO_ROBOT)}, got {frame!r}")
-    fps = float(d["fps"])
-    if not np.isfinite(fps) or fps <= 0:
-        raise RetargetInputError(path, "fps", f"expected > 0, got {fps}")
+    frame = as_choice(d.get("frame", "openxr"), path, "frame", FRAME_TO_ROBOT)
+    fps = as_number(d["fps"], path, "fps")
     head = _poses(path, "head", d["head"], None)
     T = head.shape[0]
     hands = {}
