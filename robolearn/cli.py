@@ -229,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         return verb_main(args)
     except SystemExit as exc:  # tyro's --help (0) and its flag errors (2), as main's return value
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    except KeyboardInterrupt:
+        # Ctrl-C outside a training loop (building an env, retargeting, evaluating): nothing half-written is
+        # kept by those commands (they write through temp files), so one line and the shell's 128 + SIGINT.
+        print("robolearn: interrupted", file=sys.stderr)
+        return 130
     except (KeyError, ValueError, FileNotFoundError, RuntimeError, RunError) as exc:
         # User-facing errors (unknown task/robot, bad files, bad shapes): the message, not a traceback.
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

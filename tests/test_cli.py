@@ -247,3 +247,24 @@ def test_unknown_flags_are_named_with_the_flag_meant(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err and "Could not create" not in err, err
+
+
+def test_ctrl_c_outside_training_is_one_line_and_leaves_no_clip(tmp_path):
+    """Ctrl-C while retargeting a long clip: exit 130, one line, no traceback, no clip or temp file left."""
+    import signal
+    import time
+
+    clip = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap" / "cmu" / "01_01.bvh"
+    if not clip.is_file():
+        pytest.skip(f"needs the CMU clips in {clip.parent}")
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [sys.executable, "-m", "robolearn.cli", "retarget", str(clip), "--robot", "g1", "--out", str(out / "a.npz")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)  # past the imports, inside the solve (2752 frames: several seconds on any CPU)
+    assert proc.poll() is None, "the clip was solved before the interrupt; use a longer one"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert list(out.iterdir()) == []
