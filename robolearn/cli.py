@@ -86,7 +86,11 @@ def list_main(args: ListArgs) -> int:
     tasks.add_column("description", overflow="fold", ratio=1)
     for name in task_names():
         spec = get_task(name)
-        how = "" if spec.kind == "rl" else f" ({spec.kind}: robolearn demos, then train; default {spec.default_algo})"
+        how = (
+            ""
+            if spec.kind == "rl"
+            else f" ({spec.kind}: robolearn demos, then train; default {spec.default_algo})"
+        )
         gym = [f"robolearn/{name}-v0" if spec.kind == "rl" else "-"] if wide else []
         tasks.add_row(name, *gym, spec.description + how)
     robots = Table(title="robots (mujoco-menagerie)")

@@ -75,7 +75,9 @@ def test_bad_override_value_names_the_flag_without_a_traceback():
 def _list(columns: int) -> str:
     """`robolearn list` piped, as `robolearn list | less` or a CI log reads it, at a terminal width."""
     env = {**os.environ, "COLUMNS": str(columns)}
-    proc = subprocess.run([sys.executable, "-m", "robolearn.cli", "list"], capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "robolearn.cli", "list"], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -213,7 +215,17 @@ def test_python_api_preset_worlds_fold_into_the_env(tmp_path: Path):
 
 
 def test_resume_after_a_corrupt_checkpoint_hints_a_flag_that_works(tmp_path, capsys):
-    argv = ["train", TASK, *TINY, "--max-iterations", "2", "--agent.save-interval", "1", "--logdir", str(tmp_path)]
+    argv = [
+        "train",
+        TASK,
+        *TINY,
+        "--max-iterations",
+        "2",
+        "--agent.save-interval",
+        "1",
+        "--logdir",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     (run,) = (tmp_path / TASK).iterdir()
     good, latest = sorted((run / "checkpoints").glob("model_*.pt"))
@@ -259,7 +271,17 @@ def test_ctrl_c_outside_training_is_one_line_and_leaves_no_clip(tmp_path):
         pytest.skip(f"needs the CMU clips in {clip.parent}")
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "robolearn.cli", "retarget", str(clip), "--robot", "g1", "--out", str(out / "a.npz")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "robolearn.cli",
+        "retarget",
+        str(clip),
+        "--robot",
+        "g1",
+        "--out",
+        str(out / "a.npz"),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3.0)  # past the imports, inside the solve (2752 frames: several seconds on any CPU)
     assert proc.poll() is None, "the clip was solved before the interrupt; use a longer one"
