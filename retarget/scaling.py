@@ -24,7 +24,11 @@ def bone_lengths(points: np.ndarray) -> dict[str, float]:
         if parent is None:
             continue
         v = points[:, BODY_POINTS.index(child)] - points[:, BODY_POINTS.index(parent)]
-        out[child] = float(np.nanmedian(np.linalg.norm(v, axis=-1)))
+        lengths = np.linalg.norm(v, axis=-1)
+        lengths = lengths[np.isfinite(lengths)]
+        # NaN for a point the source never has (the optional hand points of a rig without fingers),
+        # without numpy's all-NaN warning on every such clip.
+        out[child] = float(np.median(lengths)) if lengths.size else float("nan")
     return out
 
 
