@@ -14,7 +14,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,22 +22,14 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from fuzzing import EXAMPLES, FUZZ
+from hypothesis import given, settings, strategies as st
 
 from robolearn.policies.runs import CONFIG_FILE, RunError, load_checkpoint, read_config
 from robolearn.policies.setup import spec_from_run
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, load_metadata
 
 SKILL = Path(__file__).resolve().parents[1] / "assets" / "skills" / "h1-squat"
-EXAMPLES = int(os.environ.get("ROBOLEARN_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
 NASTY_FLOATS = st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308, 0.0, -1.0])
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=10)
 SCALARS = st.one_of(
