@@ -298,7 +298,7 @@ def _lock_stance(
         out[s:e] = _leash(np.broadcast_to(planted, (e - s, 3)), world[s:e], reach)
         out[s:e, 2] = radius
         offsets.append((out[s] - world[s], out[e - 1] - world[e - 1]))
-    for k, (s, e) in enumerate(phases):
+    for k, (_, e) in enumerate(phases):
         if k + 1 < len(phases):  # swing to the next stance
             s2 = phases[k + 1][0]
             a = _ease(s2 - e)[:, None]
