@@ -89,6 +89,15 @@ class BodySolverConfig:
     contacts: ContactConfig = field(default_factory=ContactConfig)
     avoid_self_collision: bool = True
     collision: CollisionConfig = field(default_factory=CollisionConfig)
+    collision_in_stage1: bool | None = None
+    """Collision rows in the orientation stage too (None: the robot map's choice, on for T1 only). Without
+    them stage 1 moved T1's limbs into contact (hands into the trunk, feet into each other, up to 4 cm a
+    step) and stage 2 pulled them back: 190 raw self-collision frames on CMU 131_03 (106 with them), and
+    mean jerk on 131_02 / 01_01 4939 / 3173 rad/s^3 (2797 / 1192 with them). On G1 they gain nothing
+    (0 frames either way, jerk 2132 -> 2160 on 131_03) and cost 7% (CPU frames/s 329 -> 305)."""
+    repair_iterations: int = 12
+    """Most QP steps of the post-smoothing push-out per frame (it stops once the frame is clear, from the
+    4th). 4 left T1's feet overlapping on 30 frames of CMU 131_02; 12 on none."""
     smooth_cutoff_hz: float = 12.0
     """Zero-phase low-pass of the joint trajectory (0: off). Measured on CMU 131_01, 480 frames, G1, with
     foot locks: off: stance skating 0.014 m/s, mean jerk 14300 rad/s^3 (locks engage in one frame);
@@ -229,6 +238,9 @@ class HumanoidRetargeter:
             self.collision_limit.reset()
             limits.append(self.collision_limit)
         point_idx = [BODY_POINTS.index(p) for p in points]
+        stage1_collision = (
+            self.map.collision_in_stage1 if cfg.collision_in_stage1 is None else cfg.collision_in_stage1
+        )
         T = motion.num_frames
         dt = 1.0 / motion.fps
         q = self._initial_q(targets[0], rotations["pelvis"][0])
@@ -263,9 +275,11 @@ class HumanoidRetargeter:
                 schedule = [(stage, n, step, limits) for stage, n in enumerate(cfg.iterations)]
             for stage, n, step_dt, step_limits in schedule:
                 tasks = stages[stage][0] + stages[stage][1] + (active if stage == 1 else [])
-                # Stage 1 only turns the body (weak position pulls); stage 2 places the limbs, and the
-                # collision rows there suffice: 0 self-collision frames on CMU 131_01, at 2/3 of the cost.
-                stage_limits = [lim for lim in step_limits if stage == 1 or lim is not self.collision_limit]
+                stage_limits = [
+                    lim
+                    for lim in step_limits
+                    if stage == 1 or stage1_collision or lim is not self.collision_limit
+                ]
                 for _ in range(n):
                     v = self._solve(configuration, tasks, step_dt, stage_limits)
                     configuration.update(pin.integrate(self.model, configuration.q, v * step_dt))
@@ -316,7 +330,15 @@ class HumanoidRetargeter:
             if self.collision_limit is not None:
                 q = self._repair_collisions(q, near, contacts)
         # The velocity pass keeps the joint range (both rate limiters stay inside the input's range).
+        repaired = q[:, 7:].copy()
         q[:, 7:] = limit_velocity(np.clip(q[:, 7:], lower, upper), fps, cfg.joint_velocity_limit)
+        if cfg.smooth_cutoff_hz > 0 and self.collision_limit is not None:
+            # Spreading velocity peaks can move a repaired pair back into contact (T1's feet, 1-3 frames a
+            # clip): the frames it moved get one more repair, then the limit again (0 left on the CMU clips).
+            moved = near & (np.abs(q[:, 7:] - repaired) > 1e-9).any(axis=1)
+            if moved.any():
+                q = self._repair_collisions(q, moved, contacts)
+                q[:, 7:] = limit_velocity(np.clip(q[:, 7:], lower, upper), fps, cfg.joint_velocity_limit)
         return q
 
     def _repair_collisions(
@@ -347,10 +369,12 @@ class HumanoidRetargeter:
                         task = FrameTask(self.point_frames[p], position_cost=100.0, orientation_cost=0.0)
                         task.set_target(configuration.get_transform_frame_to_world(self.point_frames[p]))
                         planted.append(task)
-                for _ in range(4):
+                for k in range(self.config.repair_iterations):
                     tasks = [posture, base, *planted]
                     v = self._solve(configuration, tasks, 1.0, [ConfigurationLimit(self.model), lim])
                     configuration.update(pin.integrate(self.model, configuration.q, v))
+                    if k >= 3 and lim.min_distance(mujoco_qpos_from_pinocchio(configuration.q, True)) >= 0.0:
+                        break
                 q[t] = configuration.q
         finally:
             lim.config.gain = gain

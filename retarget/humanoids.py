@@ -32,6 +32,9 @@ class HumanoidMap:
     """(left, right) foot bodies: their collision geoms define ground contact."""
     tracked: tuple[str, ...] = field(default=())
     """Points used for the keypoint-error metric (all mapped points when empty)."""
+    collision_in_stage1: bool = False
+    """Whether the body solver's orientation stage needs the self-collision rows too (see
+    BodySolverConfig.collision_in_stage1)."""
 
 
 G1 = HumanoidMap(
@@ -111,6 +114,7 @@ T1 = HumanoidMap(
     pelvis="Waist",
     torso="Trunk",
     feet=("left_foot_link", "right_foot_link"),
+    collision_in_stage1=True,
 )
 
 HUMANOID_MAPS: dict[str, HumanoidMap] = {"g1": G1, "h1": H1, "g1_with_hands": G1, "t1": T1}
