@@ -55,6 +55,31 @@ def body_positions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[list[str], 
     return [model.body(b).name for b in range(1, model.nbody)], out
 
 
+def robot_clip(
+    model: mujoco.MjModel, qpos: np.ndarray, motion: HumanMotion, fps: float | None, robot: str, **source
+) -> MotionClip:
+    """The clip of robot motion `qpos` [T, nq] solved at the source rate: resampled to `fps` (None keeps the
+    source's; SLERP for the root), with every body's position and the source's metadata plus `source`."""
+    out_fps = motion.fps if fps is None else fps
+    qpos_out = resample_qpos(qpos, motion.fps, out_fps, has_root=True)
+    names, body_pos = body_positions(model, qpos_out)
+    return MotionClip(
+        fps=out_fps,
+        joint_names=[model.joint(j).name for j in range(1, model.njnt)],
+        qpos=qpos_out,
+        body_names=names,
+        body_pos=body_pos,
+        robot=robot,
+        source={
+            "path": motion.source,
+            "source_fps": motion.fps,
+            "frames": motion.num_frames,
+            **motion.meta,
+            **source,
+        },
+    )
+
+
 def check_fps(fps: float | None) -> None:
     """An output frame rate is None (the source's) or a finite number > 0; 0 once meant "the source's"."""
     if fps is not None and not (math.isfinite(fps) and fps > 0):
@@ -133,27 +158,17 @@ def retarget_motion(
         jitter=jerk_mean(qpos[:, 7:], motion.fps),
     )
 
-    out_fps = motion.fps if fps is None else fps
-    qpos_out = resample_qpos(qpos, motion.fps, out_fps, has_root=True)
-    names, body_pos_out = body_positions(model, qpos_out)
-    human = _resample_points(res.targets, motion.fps, out_fps)
-    clip = MotionClip(
-        fps=out_fps,
-        joint_names=[model.joint(j).name for j in range(1, model.njnt)],
-        qpos=qpos_out,
-        body_names=names,
-        body_pos=body_pos_out,
-        robot=robot,
-        source={
-            "path": motion.source,
-            "source_fps": motion.fps,
-            "frames": motion.num_frames,
-            **motion.meta,
-            "height_ratio": res.scaler.height_ratio,
-            "bone_factors": res.scaler.bone_factors,
-            "solver": "pinocchio+pink two-stage differential IK",
-        },
+    clip = robot_clip(
+        model,
+        qpos,
+        motion,
+        fps,
+        robot,
+        height_ratio=res.scaler.height_ratio,
+        bone_factors=res.scaler.bone_factors,
+        solver="pinocchio+pink two-stage differential IK",
     )
+    human = _resample_points(res.targets, motion.fps, clip.fps)
     return RetargetResult(clip, metrics, human, list(BODY_POINTS))
 
 

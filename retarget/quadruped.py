@@ -335,8 +335,8 @@ def retarget_quadruped(
     """Human motion -> quadruped clip and metrics (a RetargetResult, as for the humanoids, whose human points
     are the scaled source skeleton). Keypoint errors are the feet's distances to their targets (FL, FR, RL,
     RR); stance skating is over source contacts."""
-    from .api import RetargetResult, body_positions
-    from .clip import MotionClip, resample_qpos
+    from .api import RetargetResult, robot_clip
+    from .clip import resample_qpos
     from .metrics import RetargetMetrics, derivative_peaks, joint_limit_violations
     from .smoothing import jerk_mean
 
@@ -368,24 +368,14 @@ def retarget_quadruped(
         stance_skating=float(stance_all.mean()) if len(stance_all) else 0.0,
         jitter=jerk_mean(qpos[:, 7:], motion.fps),
     )
-    out_fps = fps or motion.fps
-    qpos_out = resample_qpos(qpos, motion.fps, out_fps, has_root=True)
-    names, body_pos = body_positions(model, qpos_out)
-    clip = MotionClip(
-        fps=out_fps,
-        joint_names=[model.joint(j).name for j in range(1, model.njnt)],
-        qpos=qpos_out,
-        body_names=names,
-        body_pos=body_pos,
-        robot=robot,
-        source={
-            "path": motion.source,
-            "source_fps": motion.fps,
-            "frames": motion.num_frames,
-            **motion.meta,
-            "height_ratio": tg.scale,
-            "solver": "quadruped: root path + limb phases, pinocchio+pink differential IK",
-        },
+    clip = robot_clip(
+        model,
+        qpos,
+        motion,
+        fps,
+        robot,
+        height_ratio=tg.scale,
+        solver="quadruped: root path + limb phases, pinocchio+pink differential IK",
     )
-    flat = resample_qpos(tg.human.reshape(len(tg.human), -1), motion.fps, out_fps, has_root=False)
+    flat = resample_qpos(tg.human.reshape(len(tg.human), -1), motion.fps, clip.fps, has_root=False)
     return RetargetResult(clip, metrics, flat.reshape(-1, len(BODY_POINTS), 3), list(BODY_POINTS))
