@@ -18,8 +18,8 @@ import subprocess
 import sys
 
 INSTALL_HINT = (
-    "no OpenGL for offscreen rendering (videos): install OSMesa (`apt-get install libosmesa6`), "
-    "or run with a display, or set MUJOCO_GL=egl on a GPU machine"
+    "no OpenGL for offscreen rendering (videos): install OSMesa (`apt-get install libosmesa6`) or "
+    "EGL (`apt-get install libegl1`, Mesa's works without a GPU), or run with a display"
 )
 DISABLED = ("disable", "disabled", "off", "false", "0")
 
