@@ -265,7 +265,7 @@ def train_ppo(
         # iteration of an uninterrupted run would find them, so a resume continues bit for bit.
         data = alg.save()
         data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
-                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, torch_rng=torch.get_rng_state(),
+                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo,
                     **training_state(env, stats))  # fmt: skip
         path = checkpoint_path(run, iteration)
         atomic_torch_save(data, path)
