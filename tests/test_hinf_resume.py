@@ -50,7 +50,8 @@ def test_an_hinf_checkpoint_without_env_state_still_resumes(tmp_path: Path, caps
     run = train(_args(tmp_path, 1)).run
     latest = list_checkpoints(run)[-1]
     old = torch.load(latest, weights_only=False)
-    for key in ("env_state", "episodes", "rng", "cost_batch_rng", "trunk_force"):  # what older robolearn wrote
+    # What robolearn wrote before resumes continued the worlds:
+    for key in ("env_state", "episodes", "rng", "cost_batch_rng", "trunk_force"):
         del old[key]
     torch.save(old, latest)
     capsys.readouterr()
