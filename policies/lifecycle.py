@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from robolearn.policies.runs import checkpoint_iteration, checkpoint_path, list_checkpoints
+from robolearn.core.snapshot import SnapshotError, env_state, load_env_state
+from robolearn.policies.runs import RunError, checkpoint_iteration, checkpoint_path, list_checkpoints
 
 if TYPE_CHECKING:
     from robolearn.policies import setup
@@ -129,6 +130,40 @@ def set_rng_states(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
+
+
+def training_state(env: Any, stats: EpisodeStats | None) -> dict[str, Any]:
+    """What a checkpoint carries beside the learner so a resume continues the same training: the env's whole
+    mutable state, the episode statistics and every process-wide generator. Saved between iterations only,
+    where an uninterrupted run's next iteration would find them."""
+    data: dict[str, Any] = {
+        "torch_rng": torch.get_rng_state(),
+        "rng": rng_states(),
+        "env_state": env_state(env),
+    }
+    if stats is not None:
+        data["episodes"] = stats.state_dict()
+    return data
+
+
+def restore_training_state(
+    env: Any, stats: EpisodeStats | None, state: dict[str, Any], ckpt: Path | None
+) -> None:
+    """The env, the episode statistics and the generators as the checkpoint left them. A checkpoint written
+    before they were saved resumes the networks and the torch generator only: its worlds start afresh."""
+    if "env_state" not in state:
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
+        console.print(f"[yellow]{ckpt} holds no env state (written by an older robolearn): the worlds, "
+                      "curricula and return window start afresh[/]")  # fmt: skip
+        return
+    try:
+        load_env_state(env, state["env_state"])
+        if stats is not None:
+            stats.load_state_dict(state["episodes"])
+    except (SnapshotError, ValueError, KeyError) as exc:
+        raise RunError(f"{ckpt}: its env state does not fit the run's env: {exc}") from None
+    set_rng_states(state["rng"])
 
 
 def abort_to_newest_checkpoint(run: Path, spec: setup.RunSpec, env: Any, alg: Any) -> TrainResult:

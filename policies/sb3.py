@@ -3,6 +3,12 @@
 An "iteration" is `steps_per_iteration` steps of every world, so metrics rows, checkpoints and
 `max_iterations` mean the same thing as for rsl_rl PPO. A checkpoint is a torch file holding the SB3
 model zip (optimizer and replay-free state) plus our bookkeeping, written atomically.
+
+A checkpoint also carries the env's whole state, the generators and the return window (as the rsl_rl loops'
+do), and the observation SB3 acts on next, so a resumed run continues the same worlds. It does not continue
+the same training bit for bit: SB3 checkpoints at the last step of a rollout, before that rollout's update
+(PPO) or gradient step (SAC), and keeps no replay buffer in the zip, so a resume drops that rollout and SAC's
+replay memory.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
 
     from robolearn.adapters.sb3 import Sb3VecEnv
     from robolearn.policies import setup
+    from robolearn.policies.lifecycle import restore_training_state, training_state
     from robolearn.policies.train import TrainResult, _Interrupt, console
 
     cfg: Sb3Cfg = spec.agent
@@ -67,6 +74,8 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
     if state is not None:
         model = _load_model(cfg, state["sb3_zip"], vec, spec.device)
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
+        restore_training_state(env, None, state, ckpt)
+        _restore_rollout_state(model, vec, state)
         console.print(f"resumed {run} from {ckpt} (iteration {start_it})")
     else:
         model = _make_model(cfg, vec, spec.device, spec.seed)
@@ -80,8 +89,10 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
             super().__init__()
             self.interrupt = interrupt
             self.it, self.steps, self.last = start_it, 0, time.perf_counter()
-            self.returns: deque[float] = deque(maxlen=RETURN_WINDOW)
-            self.lengths: deque[float] = deque(maxlen=RETURN_WINDOW)
+            self.returns: deque[float] = deque(state["episodes"]["returns"] if state and "episodes" in state else (),
+                                               maxlen=RETURN_WINDOW)  # fmt: skip
+            self.lengths: deque[float] = deque(state["episodes"]["lengths"] if state and "episodes" in state else (),
+                                               maxlen=RETURN_WINDOW)  # fmt: skip
             self.logs: dict[str, list[float]] = defaultdict(list)
             self.last_ckpt: Path | None = None
 
@@ -89,7 +100,9 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
             data = {"actor_state_dict": self.model.policy.state_dict(), "sb3_zip": _model_bytes(self.model),
                     "iteration": self.it, "env_steps": env_steps + (self.it - start_it) * per_it,
                     "wall_time": wall_before + time.perf_counter() - t_start, "task": spec.task,
-                    "algo": spec.algo}  # fmt: skip
+                    "algo": spec.algo, **training_state(env, None),
+                    "episodes": {"returns": list(self.returns), "lengths": list(self.lengths)},
+                    "sb3_rollout": _rollout_state(vec, self.locals)}  # fmt: skip
             path = checkpoint_path(run, self.it)
             atomic_torch_save(data, path)
             self.last_ckpt = path
@@ -133,6 +146,25 @@ def train_sb3(spec: Any, run: Path, state: dict | None, ckpt: Path | None):
     assert cb.last_ckpt is not None, "a checkpoint is always saved at the end"
     console.print(f"run folder: {run}  (checkpoint {cb.last_ckpt.name})")
     return TrainResult(run, cb.it, interrupt.requested, cb.last_ckpt)
+
+
+def _rollout_state(vec: Any, step_locals: dict[str, Any]) -> dict[str, Any]:
+    """What SB3 and the VecEnv hold between steps: each world's running episode return and length, and
+    whether the next step starts an episode (SB3's `_last_episode_starts`, from the step just taken)."""
+    dones = step_locals.get("dones")
+    starts = np.asarray(dones, dtype=bool).copy() if dones is not None else np.zeros(vec.num_envs, dtype=bool)
+    return {"returns": vec._returns.copy(), "lengths": vec._lengths.copy(), "episode_starts": starts}
+
+
+def _restore_rollout_state(model: Any, vec: Any, state: dict[str, Any]) -> None:
+    """Point SB3 at the restored worlds: without `_last_obs` it resets every world before learning."""
+    if "sb3_rollout" not in state:
+        return  # an older checkpoint: SB3 resets the worlds, as it always did
+    rollout = state["sb3_rollout"]
+    vec._returns[:] = rollout["returns"]
+    vec._lengths[:] = rollout["lengths"]
+    model._last_obs = vec.env.obs_buf[vec.group].cpu().numpy().copy()
+    model._last_episode_starts = rollout["episode_starts"].copy()
 
 
 def load_sb3_policy(spec: Any, ckpt: Path, env: Any) -> tuple[Any, Any]:

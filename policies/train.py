@@ -27,7 +27,6 @@ from rich.progress import (
 )
 from rsl_rl.algorithms import PPO, Distillation
 
-from robolearn.core.snapshot import SnapshotError, env_state, load_env_state
 from robolearn.overrides import remove_entries
 from robolearn.policies import setup
 from robolearn.policies.lifecycle import (
@@ -42,9 +41,9 @@ from robolearn.policies.lifecycle import (
     finish_run as finish_run,
     log_row as log_row,
     record_video,
-    rng_states,
+    restore_training_state,
     seed_all,
-    set_rng_states,
+    training_state,
 )
 from robolearn.policies.rsl_rl import RslRlVecEnv
 from robolearn.policies.runs import (
@@ -236,7 +235,7 @@ def train_ppo(
     if state is not None:
         alg.load(state, None, strict=True)
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
-        _restore_training_state(env, stats, state, ckpt)
+        restore_training_state(env, stats, state, ckpt)
         console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
     else:
         if spec.algo == "distill":
@@ -266,8 +265,8 @@ def train_ppo(
         # iteration of an uninterrupted run would find them, so a resume continues bit for bit.
         data = alg.save()
         data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
-                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, torch_rng=torch.get_rng_state(),
-                    rng=rng_states(), episodes=stats.state_dict(), env_state=env_state(env))  # fmt: skip
+                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo,
+                    **training_state(env, stats))  # fmt: skip
         path = checkpoint_path(run, iteration)
         atomic_torch_save(data, path)
         # The export follows every checkpoint, so policy.onnx always belongs to the newest one (0.14 s a
@@ -351,19 +350,3 @@ def _metrics_row(it: int, env_steps: int, wall: float, stats: EpisodeStats, fps:
         **{f"Loss/{k}": v for k, v in losses.items()},
         **{k: statistics.fmean(v) for k, v in logs.items()},
     }
-
-
-def _restore_training_state(env: Any, stats: EpisodeStats, state: dict[str, Any], ckpt: Path | None) -> None:
-    """The env, the episode statistics and the generators as the checkpoint left them. A checkpoint written
-    before they were saved resumes the networks and the torch generator only: its worlds start afresh."""
-    if "env_state" not in state:
-        torch.set_rng_state(state["torch_rng"])
-        console.print(f"[yellow]{ckpt} holds no env state (written by an older robolearn): the worlds, "
-                      "curricula and return window start afresh[/]")  # fmt: skip
-        return
-    try:
-        load_env_state(env, state["env_state"])
-        stats.load_state_dict(state["episodes"])
-    except (SnapshotError, ValueError, KeyError) as exc:
-        raise RunError(f"{ckpt}: its env state does not fit the run's env: {exc}") from None
-    set_rng_states(state["rng"])
