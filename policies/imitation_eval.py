@@ -22,7 +22,8 @@ from robolearn.envs.manipulation.aloha import (
     task_cfg,
 )
 from robolearn.envs.manipulation.aloha_mdp import ACTION_DIM
-from robolearn.policies.imitation import EVAL_SEED, OBS_KEYS, ImitationPolicy, load_policy, run_task
+from robolearn.policies.imitation import EVAL_SEED, ImitationPolicy, load_policy, run_task
+from robolearn.policies.imitation_data import OBS_KEYS
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -29,7 +29,7 @@ from robolearn.envs.manipulation.demos import (
     features_for,
     plan,
 )
-from robolearn.policies.imitation import obs_features
+from robolearn.policies.imitation_data import obs_features
 
 STATE = [f"{s}/{j}" for s in ("left", "right")
          for j in ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate", "gripper")]  # fmt: skip
