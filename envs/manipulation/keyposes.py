@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,7 +57,17 @@ class Keypose:
 
 
 def save_keyposes(path: str | os.PathLike[str], keyposes: list[Keypose], task: str) -> None:
-    Path(path).write_text(json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
+    """Write the JSON atomically (a temp file beside it, then rename): never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load_keyposes(path: str | os.PathLike[str]) -> tuple[str, list[Keypose]]:
