@@ -22,6 +22,7 @@ from .sources.hands import HAND_POINTS
 
 WRIST, INDEX_MCP, RING_MCP, MIDDLE_MCP = (HAND_POINTS.index(n) for n in ("wrist", "index_mcp", "ring_mcp",
                                                                           "middle_mcp"))  # fmt: skip
+PALM = [HAND_POINTS.index(n) for n in ("wrist", "index_mcp", "middle_mcp", "ring_mcp", "pinky_mcp")]
 THUMB_TIP, INDEX_TIP = HAND_POINTS.index("thumb_tip"), HAND_POINTS.index("index_tip")
 SIDES = ("left", "right")
 # Pinch thresholds on the thumb-index tip distance: an adult's open pinch spans 6-10 cm, a closed one
@@ -74,6 +75,11 @@ class HandTrack:
     rotation: np.ndarray  # [T, 3, 3]
     closed: np.ndarray  # [T] bool
     fps: float
+
+    @property
+    def palm(self) -> np.ndarray:
+        """[T, 3] centroid of the wrist and the knuckles: moves with the hand, not with the fingers."""
+        return self.keypoints[:, PALM].mean(axis=1)
 
     @property
     def pinch(self) -> np.ndarray:

@@ -139,8 +139,9 @@ def stereo_hands(left: ViewKeypoints, right: ViewKeypoints, calib: StereoCalibra
     seen: dict[str, np.ndarray] = {}
     for k, side in enumerate(SIDES):
         pts, epi = triangulate(calib, left.pixels[:, k], right.pixels[:, k], rect)
-        frame_epi = np.nanmedian(np.where(np.isfinite(epi), epi, np.nan), axis=1) if np.isfinite(epi).any() \
-            else np.full(len(epi), np.nan)  # fmt: skip
+        frame_epi = np.full(len(epi), np.inf)
+        seen_both = np.isfinite(epi).all(axis=1)
+        frame_epi[seen_both] = np.median(epi[seen_both], axis=1)
         used = np.isfinite(pts).all(axis=(1, 2)) & (frame_epi <= MAX_EPIPOLAR_PX) & (pts[:, :, 2] > 0).all(1)
         seen[side] = used
         result.detected[side] = float(used.mean())
