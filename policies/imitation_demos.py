@@ -98,7 +98,9 @@ def _keyposes_from_video(args: DemosArgs) -> Path:
     from robolearn.retarget.errors import FlagError
 
     if args.calib is None:
-        raise FlagError("--calib", None, "required with --from-video: a calibration YAML (retarget/stereo.py)")
+        raise FlagError(
+            "--calib", None, "required with --from-video: a calibration YAML (retarget/stereo.py)"
+        )
     if args.keyposes is not None:
         raise FlagError("--keyposes", args.keyposes, "give either --keyposes or --from-video, not both")
     result = keyposes_from_video(list(args.from_video), args.calib, args.keyframes, args.mediapipe_python,

@@ -86,13 +86,17 @@ def parse_keyframes(text: str, num_frames: int) -> list[int]:
     try:
         frames = [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
-        raise FlagError("--keyframes", text, "expected comma-separated frame numbers, e.g. 12,40,77") from None
+        raise FlagError(
+            "--keyframes", text, "expected comma-separated frame numbers, e.g. 12,40,77"
+        ) from None
     if not frames:
         raise FlagError("--keyframes", text, "expected at least one frame number")
     if any(b <= a for a, b in zip(frames, frames[1:], strict=False)):
         raise FlagError("--keyframes", text, "expected increasing frame numbers")
     if frames[0] < 0 or frames[-1] >= num_frames:
-        raise FlagError("--keyframes", text, f"expected frame numbers from 0 to {num_frames - 1} (the clip's frames)")
+        raise FlagError(
+            "--keyframes", text, f"expected frame numbers from 0 to {num_frames - 1} (the clip's frames)"
+        )
     return frames
 
 

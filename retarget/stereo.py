@@ -252,13 +252,17 @@ def load_calibration(path: str | Path) -> StereoCalibration:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RetargetInputError(path, "file", f"not readable YAML ({exc})") from None
     if not isinstance(doc, dict):
-        raise RetargetInputError(path, "file", "expected a mapping with image_size and left (see retarget/stereo.py)")
+        raise RetargetInputError(
+            path, "file", "expected a mapping with image_size and left (see retarget/stereo.py)"
+        )
     for key in ("image_size", "left"):
         if key not in doc:
             raise RetargetInputError(path, key, "missing")
     size = as_float_array(doc["image_size"], path, "image_size")
     if size.shape != (2,) or (size <= 0).any() or (size != np.round(size)).any():
-        raise RetargetInputError(path, "image_size", f"{doc['image_size']!r}; expected [width, height] in pixels")
+        raise RetargetInputError(
+            path, "image_size", f"{doc['image_size']!r}; expected [width, height] in pixels"
+        )
     calib = StereoCalibration((int(size[0]), int(size[1])), _camera(doc["left"], path, "left"))
     if doc.get("right") is not None:
         calib.right = _camera(doc["right"], path, "right")

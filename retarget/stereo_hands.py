@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import RetargetInputError, as_float_array, as_number, read_npz
 from .hand_pose import HAND_SIZE_M, SIDES, HandTrack, hand_track, monocular_hand
-from .sources.estimates import VIDEO_SUFFIXES, hold_nearest, run_mediapipe
+from .sources.estimates import VIDEO_SUFFIXES, run_mediapipe
 from .sources.gaps import fill_short_gaps, format_ranges, runs
 from .sources.hands import HAND_POINTS
 from .stereo import StereoCalibration, rectify, triangulate
@@ -28,7 +28,7 @@ from .stereo import StereoCalibration, rectify, triangulate
 # A true match sits on the same rectified row up to the detector's noise (MediaPipe: 2-5 px at 640x480);
 # a left hand paired with a right one is off by tens of pixels.
 MAX_EPIPOLAR_PX = 12.0
-MAX_GAP_S = 0.25  # as for monocular estimates: interpolate lost frames up to this long
+MIN_JOINTS = 17  # of 21: MediaPipe always reports all 21 (guessing hidden ones); markers may hide a few
 
 
 @dataclass
@@ -70,7 +70,9 @@ def read_view(path: Path, video: Path | None = None) -> ViewKeypoints:
     d = read_npz(path, "hand keypoint .npz (mediapipe_keypoints.py --kind hands)")
     for key in ("pixels", "positions", "fps", "width", "height"):
         if key not in d:
-            raise RetargetInputError(where, key, "missing; expected a file from mediapipe_keypoints.py --kind hands")
+            raise RetargetInputError(
+                where, key, "missing; expected a file from mediapipe_keypoints.py --kind hands"
+            )
     px = as_float_array(d["pixels"], where, "pixels")
     if px.ndim != 4 or px.shape[1:] != (2, 21, 2) or len(px) < 2:
         raise RetargetInputError(where, "pixels", f"shape {px.shape}; expected [T>=2, 2, 21, 2]")
@@ -126,9 +128,11 @@ def view_header(path: Path) -> tuple[Path, int, tuple[int, int]]:
     return path, len(v.pixels), v.size
 
 
-def _filled(points: np.ndarray, fps: float) -> np.ndarray:
-    filled, _ = fill_short_gaps(points, HAND_POINTS, max(1, round(MAX_GAP_S * fps)))
-    return hold_nearest(filled)
+def _filled(points: np.ndarray) -> np.ndarray:
+    """Every joint's missing frames interpolated (ends held): frames were judged usable before this, and
+    the notes name the frames that were filled. NaN stays only for a joint never seen."""
+    filled, _ = fill_short_gaps(points, HAND_POINTS, len(points))
+    return filled
 
 
 def stereo_hands(left: ViewKeypoints, right: ViewKeypoints, calib: StereoCalibration,
@@ -139,19 +143,26 @@ def stereo_hands(left: ViewKeypoints, right: ViewKeypoints, calib: StereoCalibra
     seen: dict[str, np.ndarray] = {}
     for k, side in enumerate(SIDES):
         pts, epi = triangulate(calib, left.pixels[:, k], right.pixels[:, k], rect)
-        frame_epi = np.full(len(epi), np.inf)
-        seen_both = np.isfinite(epi).all(axis=1)
-        frame_epi[seen_both] = np.median(epi[seen_both], axis=1)
-        used = np.isfinite(pts).all(axis=(1, 2)) & (frame_epi <= MAX_EPIPOLAR_PX) & (pts[:, :, 2] > 0).all(1)
+        # Per joint: seen in both views, on one rectified row, in front of the camera. A frame counts when
+        # MIN_JOINTS are; its other joints are interpolated like short gaps (a hidden fingertip).
+        joint_ok = np.isfinite(epi) & (epi <= MAX_EPIPOLAR_PX) & (pts[..., 2] > 0)
+        used = joint_ok.sum(axis=1) >= MIN_JOINTS
+        pts[~joint_ok] = np.nan
         seen[side] = used
         result.detected[side] = float(used.mean())
         if used.mean() < 0.5:
             continue
         pts[~used] = np.nan
-        result.epipolar_px[side] = float(np.median(frame_epi[used]))
-        result.tracks[side] = hand_track(_filled(pts, left.fps), side, left.fps, cutoff_hz)
+        result.epipolar_px[side] = float(np.median(epi[joint_ok & used[:, None]]))
+        filled = _filled(pts)
+        if not np.isfinite(filled).all():
+            result.notes.append(f"{side} hand: a joint is never seen in both views; hand left out")
+            continue
+        result.tracks[side] = hand_track(filled, side, left.fps, cutoff_hz)
         if (~used).any():
-            result.notes.append(f"{side} hand: frames {format_ranges(runs(~used))} filled (not seen in both views)")
+            result.notes.append(
+                f"{side} hand: frames {format_ranges(runs(~used))} filled (not seen in both views)"
+            )
     if not result.tracks:
         _no_hands(left.source, seen)
     return result
@@ -169,7 +180,7 @@ def monocular_hands(view: ViewKeypoints, calib: StereoCalibration, hand_size_m: 
         seen[side] = used
         result.detected[side] = float(used.mean())
         if used.mean() >= 0.5:
-            result.tracks[side] = hand_track(_filled(pts, view.fps), side, view.fps, cutoff_hz)
+            result.tracks[side] = hand_track(_filled(pts), side, view.fps, cutoff_hz)
     if not result.tracks:
         _no_hands(view.source, seen)
     result.notes.append(f"monocular: depth from an assumed hand length of {hand_size_m * 100:.1f} cm "

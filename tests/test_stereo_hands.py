@@ -131,7 +131,10 @@ def test_hand_frame_is_orthonormal_and_right_handed_for_both_hands():
         assert np.allclose(rot.transpose(0, 2, 1) @ rot, np.eye(3), atol=1e-9)
         assert np.allclose(np.linalg.det(rot), 1.0)
     # Same anatomy: the mirrored hand's x (along the hand) and z (out of the palm) are the mirrored axes.
-    r, lf = hand_frame(right[:, 0], right[:, 5], right[:, 13], "right"), hand_frame(left[:, 0], left[:, 5], left[:, 13], "left")
+    r, lf = (
+        hand_frame(right[:, 0], right[:, 5], right[:, 13], "right"),
+        hand_frame(left[:, 0], left[:, 5], left[:, 13], "left"),
+    )
     assert np.allclose(lf[:, :, 0], right_axes(r, 0)) and np.allclose(lf[:, :, 2], right_axes(r, 2))
 
 
@@ -159,7 +162,11 @@ def test_keyframes_find_the_grip_changes_of_a_scripted_sequence(calib):
 def calib_file(tmp_path: Path, calib, **edits) -> Path:
     """The calibration with a hand-eye section: each arm's base 0.5 m below the camera, looking down."""
     base_from_cam = np.eye(4)
-    base_from_cam[:3, :3] = [[1, 0, 0], [0, 0, 1], [0, -1, 0]]  # camera z forward -> base y; camera y down -> -z
+    base_from_cam[:3, :3] = [
+        [1, 0, 0],
+        [0, 0, 1],
+        [0, -1, 0],
+    ]  # camera z forward -> base y; camera y down -> -z
     base_from_cam[:3, 3] = (0.0, -0.3, 0.5)
     calib.hand_eye = {"left": base_from_cam, "right": base_from_cam}
     path = save_calibration(tmp_path / "stereo.yaml", calib)
@@ -208,7 +215,10 @@ def test_a_stereo_pair_of_different_lengths_or_sizes_is_refused(tmp_path, calib,
         return path
 
     left = video("left.mp4", 10, (640, 480))
-    for right, field in ((video("short.mp4", 8, (640, 480)), "'frames'"), (video("small.mp4", 10, (320, 240)), "'frame size'")):
+    for right, field in (
+        (video("short.mp4", 8, (640, 480)), "'frames'"),
+        (video("small.mp4", 10, (320, 240)), "'frame size'"),
+    ):
         rc = cli(["demos", "Aloha-CubeTransfer", "--out", str(tmp_path / "ds"), "--n", "0", "--from-video",
                   str(left), str(right), "--calib", str(cal)])  # fmt: skip
         err = capsys.readouterr().err
@@ -260,7 +270,9 @@ def test_monocular_video_keypoints_give_keyposes_and_say_they_are_less_accurate(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get(MEDIAPIPE_ENV), reason=f"set {MEDIAPIPE_ENV} to MediaPipe's venv python")
+@pytest.mark.skipif(
+    not os.environ.get(MEDIAPIPE_ENV), reason=f"set {MEDIAPIPE_ENV} to MediaPipe's venv python"
+)
 def test_monocular_video_end_to_end_with_mediapipe(tmp_path, capsys):
     """The real video through real MediaPipe (~30 s on 2 cores), given keyframes."""
     doc = {"image_size": [1280, 720], "left": {"camera_matrix": [[1000, 0, 640], [0, 1000, 360], [0, 0, 1]],
@@ -271,4 +283,7 @@ def test_monocular_video_end_to_end_with_mediapipe(tmp_path, capsys):
               str(HANDS / "human_hand_video.mp4"), "--calib", str(tmp_path / "cam.yaml"), "--keyframes",
               "0,100,300,620", "--keyposes-out", str(out)])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
-    assert [k["time"] for k in json.loads(out.read_text())["keyposes"]][:2] == [1.0, pytest.approx(1 + 100 / 30, abs=1e-3)]
+    assert [k["time"] for k in json.loads(out.read_text())["keyposes"]][:2] == [
+        1.0,
+        pytest.approx(1 + 100 / 30, abs=1e-3),
+    ]
