@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,3 +311,40 @@ def save_calibration(path: str | Path, calib: StereoCalibration) -> Path:
 
 def _camera_doc(cam: CameraIntrinsics) -> dict:
     return {"camera_matrix": cam.camera_matrix.tolist(), "dist_coeffs": np.ravel(cam.dist_coeffs).tolist()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m robolearn.retarget.stereo FOLDER OUT.yaml`: calibrate from chessboard pairs in FOLDER."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description="Stereo calibration from chessboard pairs (left*.jpg, right*.jpg)."
+    )
+    ap.add_argument("folder")
+    ap.add_argument("out")
+    ap.add_argument("--board", type=int, nargs=2, default=(9, 6), help="inner corners: columns rows")
+    ap.add_argument("--square", type=float, default=0.025, help="square size (m)")
+    ap.add_argument("--left", default="left*.jpg")
+    ap.add_argument("--right", default="right*.jpg")
+    args = ap.parse_args(argv)
+    try:
+        left, right = image_pairs(args.folder, args.left, args.right)
+        if not left:
+            raise RetargetInputError(args.folder, args.left, "no such images; expected chessboard views")
+        report = calibrate_stereo(left, right, tuple(args.board), args.square)
+    except RetargetInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    save_calibration(args.out, report.calibration)
+    c = report.calibration
+    print(
+        f"{len(report.used_pairs)} pairs, RMS reprojection error {c.reprojection_error_px:.3f} px, "
+        f"baseline {np.linalg.norm(c.T) * 1000:.1f} mm; wrote {args.out} (add hand_eye for keyposes)"
+    )
+    if report.skipped:
+        print(f"board not found in: {', '.join(report.skipped)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -287,3 +287,30 @@ def test_monocular_video_end_to_end_with_mediapipe(tmp_path, capsys):
         1.0,
         pytest.approx(1 + 100 / 30, abs=1e-3),
     ]
+
+
+def test_given_keyframes_are_used_and_bad_ones_refused(tmp_path, calib, capsys):
+    hands, _ = scripted_hands()
+    views = [str(write_view(tmp_path / f"{v}.npz", calib, hands, v)) for v in ("left", "right")]
+    cal, out = str(calib_file(tmp_path, calib)), tmp_path / "kp.json"
+    base = ["demos", "Aloha-CubeTransfer", "--out", str(tmp_path / "ds"), "--n", "0", "--from-video", *views]
+    assert cli([*base, "--calib", cal, "--keyframes", "0,40,80", "--keyposes-out", str(out)]) == 0
+    _, poses = load_keyposes(out)
+    # 0 open, 40 closed (a keypose 0.3 s earlier arrives open first), 80 open again (same before it)
+    right = [(round(k.time, 3), k.gripper) for k in poses if k.arm == "right"]
+    assert right == [(1.0, 1.0), (2.033, 1.0), (2.333, 0.0), (3.367, 0.0), (3.667, 1.0)]
+    capsys.readouterr()
+    for bad in ("0,40,200", "40,12", "a,b"):
+        assert cli([*base, "--calib", cal, "--keyframes", bad]) == 2
+        err = capsys.readouterr().err
+        assert "--keyframes" in err and bad in err and "Traceback" not in err
+
+
+def test_calibration_command_writes_a_file_the_chain_reads(tmp_path, capsys):
+    from robolearn.retarget.stereo import main as calibrate
+
+    assert calibrate([str(STEREO), str(tmp_path / "stereo.yaml")]) == 0
+    assert "13 pairs" in capsys.readouterr().out
+    assert load_calibration(tmp_path / "stereo.yaml").right is not None
+    assert calibrate([str(tmp_path), str(tmp_path / "none.yaml")]) == 2
+    assert "no such images" in capsys.readouterr().err and not (tmp_path / "none.yaml").exists()
