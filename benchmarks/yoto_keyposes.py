@@ -237,6 +237,8 @@ def evaluate(calib, px, truth_cam, hands, truth, stereo: bool) -> dict:
     grip_dt = [min(abs(d - g) for d in grip_change_frames(result.tracks[s].closed)) if grip_change_frames(result.tracks[s].closed) else np.inf
                for s in SIDES for g in truth["grips"][s]]  # fmt: skip
     pause_dt = [min(abs(k - p) for k in keyframes) for p in truth["pauses"]]
+    events = [0, len(hands["left"]) - 1, *truth["pauses"], *(g for s in SIDES for g in truth["grips"][s])]
+    spurious = [k for k in keyframes if min(abs(k - e) for e in events) > 3]
     return {
         "raw_3d_error_mm": _stats(raw_err * 1000),
         "filtered_3d_error_mm": _stats(filt_err * 1000),
@@ -246,6 +248,7 @@ def evaluate(calib, px, truth_cam, hands, truth, stereo: bool) -> dict:
         "grip_change_timing_error_ms": _stats(np.array(grip_dt) / fps * 1000),
         "pause_keyframe_timing_error_ms": _stats(np.array(pause_dt) / fps * 1000),
         "grip_changes_found": int(sum(d <= 3 for d in grip_dt)), "grip_changes_true": len(grip_dt),
+        "spurious_keyframes": len(spurious),
     }  # fmt: skip
 
 
@@ -271,12 +274,12 @@ def main() -> None:
     print(f"{result['frames']} frames, {result['image'][0]}x{result['image'][1]}, baseline {args.baseline} m, rendered in {result['render_s']} s, "
           f"{result['markers_hidden']:.1%} of marker views hidden")  # fmt: skip
     print(f"{'method':10} {'noise px':>8} {'raw 3-D mm':>11} {'filtered mm':>12} {'keypose mm':>11} {'keypose deg':>12} "
-          f"{'grip dt ms':>11} {'pause dt ms':>12} grips found")  # fmt: skip
+          f"{'grip dt ms':>11} {'pause dt ms':>12} grips found  spurious keyframes")  # fmt: skip
     for r in result["rows"]:
         print(f"{r['method']:10} {r['noise_px']:8.1f} {_m(r['raw_3d_error_mm']):>11} {_m(r['filtered_3d_error_mm']):>12} "
               f"{_m(r['keypose_position_error_mm']):>11} {_m(r['keypose_rotation_error_deg']):>12} "
               f"{_m(r['grip_change_timing_error_ms']):>11} {_m(r['pause_keyframe_timing_error_ms']):>12} "
-              f"{r['grip_changes_found']}/{r['grip_changes_true']}")  # fmt: skip
+              f"{r['grip_changes_found']}/{r['grip_changes_true']:<10} {r['spurious_keyframes']}")  # fmt: skip
     print(f"(medians; full statistics in {args.out})")
 
 

@@ -29,6 +29,9 @@ SIDES = ("left", "right")
 # (fingertips or an object 1-2 cm thick between them) under 3 cm.
 CLOSE_M = 0.03
 OPEN_M = 0.05
+# A grip state must last this long: 4 px of detector noise flickers the pinch distance across both
+# thresholds for a frame or two (benchmarks/yoto_keyposes.py), while a real grasp holds for 0.5 s or more.
+MIN_GRIP_S = 0.2
 # An adult hand's wrist-to-middle-MCP length (the dex-retargeting sample measures 0.097 m): the scale a
 # monocular estimate assumes when no --hand-size is given.
 HAND_SIZE_M = 0.095
@@ -49,8 +52,10 @@ def hand_frame(wrist: np.ndarray, index_mcp: np.ndarray, ring_mcp: np.ndarray, s
     return np.stack([x, y, z], axis=-1)
 
 
-def grip_closed(distance: np.ndarray, close_m: float = CLOSE_M, open_m: float = OPEN_M) -> np.ndarray:
-    """Closed [T] (bool) from thumb-index distances [T] with hysteresis; NaN frames keep the state."""
+def grip_closed(distance: np.ndarray, close_m: float = CLOSE_M, open_m: float = OPEN_M,
+                min_frames: int = 1) -> np.ndarray:  # fmt: skip
+    """Closed [T] (bool) from thumb-index distances [T] with hysteresis; NaN frames keep the state. A state
+    held for fewer than `min_frames` frames between two others is noise and is dropped."""
     if not close_m < open_m:
         raise ValueError(f"grip thresholds: close ({close_m}) must be below open ({open_m})")
     closed = np.zeros(len(distance), bool)
@@ -62,7 +67,22 @@ def grip_closed(distance: np.ndarray, close_m: float = CLOSE_M, open_m: float = 
         elif not state and d < close_m:
             state = True
         closed[t] = state
-    return closed
+    return debounce(closed, min_frames)
+
+
+def debounce(state: np.ndarray, min_frames: int) -> np.ndarray:
+    """Runs shorter than `min_frames` inside the clip take their neighbours' state (shortest first)."""
+    out = state.copy()
+    while min_frames > 1:
+        edges = np.flatnonzero(np.diff(out.astype(np.int8))) + 1
+        bounds = np.concatenate([[0], edges, [len(out)]])
+        inner = [(b - a, a, b) for a, b in zip(bounds[1:-2], bounds[2:-1], strict=True)]
+        short = [r for r in inner if r[0] < min_frames]
+        if not short:
+            break
+        _, a, b = min(short)
+        out[a:b] = ~out[a:b]
+    return out
 
 
 @dataclass
@@ -96,7 +116,8 @@ def hand_track(keypoints: np.ndarray, side: str, fps: float, cutoff_hz: float = 
     pos = (smooth[:, THUMB_TIP] + smooth[:, INDEX_TIP]) / 2
     # The grip reads the smoothed distance too: one noisy frame must not open a closed hand.
     pinch = np.linalg.norm(smooth[:, THUMB_TIP] - smooth[:, INDEX_TIP], axis=-1)
-    return HandTrack(side, smooth, pos, rot, grip_closed(pinch, close_m, open_m), fps)
+    closed = grip_closed(pinch, close_m, open_m, max(1, round(MIN_GRIP_S * fps)))
+    return HandTrack(side, smooth, pos, rot, closed, fps)
 
 
 def hand_length(keypoints: np.ndarray) -> np.ndarray:

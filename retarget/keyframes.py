@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FlagError, RetargetInputError
-from .hand_pose import HandTrack
+from .hand_pose import HandTrack, debounce
 from .rotations import mat_to_quat
 from .smoothing import zero_phase_lowpass
+from .sources.gaps import runs
 
 
 @dataclass
@@ -43,16 +44,12 @@ def hand_speed(track: HandTrack, cutoff_hz: float) -> np.ndarray:
     return np.linalg.norm(np.gradient(pos, axis=0), axis=1) * track.fps
 
 
-def pause_frames(speed: np.ndarray, pause_speed: float) -> list[int]:
-    """The slowest frame of each run of frames slower than `pause_speed` (runs touching the clip's ends
-    are its start and end, keyframes anyway)."""
-    slow = np.concatenate([[False], speed < pause_speed, [False]])
-    edges = np.flatnonzero(np.diff(slow.astype(np.int8)))
-    out = []
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if a > 0 and b < len(speed):
-            out.append(int(a + np.argmin(speed[a:b])))
-    return out
+def pauses(speed: np.ndarray, pause_speed: float, min_frames: int = 1) -> list[tuple[int, int]]:
+    """[start, stop) runs of frames slower than `pause_speed`, a dip above it shorter than `min_frames`
+    bridged (detector noise splits one pause into two). Runs touching the clip's ends are left out: the
+    first and last frames are keyframes anyway."""
+    slow = debounce(speed < pause_speed, min_frames)
+    return [(a, b) for a, b in runs(slow) if a > 0 and b < len(speed)]
 
 
 def detect_keyframes(tracks: dict[str, HandTrack], cfg: KeyframeCfg | None = None) -> list[int]:
@@ -66,8 +63,11 @@ def detect_keyframes(tracks: dict[str, HandTrack], cfg: KeyframeCfg | None = Non
     for t in tracks.values():
         for f in grip_change_frames(t.closed):
             cands[f] = max(cands.get(f, 0), 1)
-    for f in pause_frames(speed, cfg.pause_speed):
-        cands.setdefault(f, 0)
+    for a, b in pauses(speed, cfg.pause_speed, max(1, round(cfg.min_gap_s * fps))):
+        # One keyframe per pause: its slowest frame, or none when a grip changes during it (that frame is
+        # the pause's keyframe already).
+        if not any(a <= f < b for f, p in cands.items() if p == 1):
+            cands.setdefault(int(a + np.argmin(speed[a:b])), 0)
     gap = cfg.min_gap_s * fps
     kept: list[int] = []
     for f in sorted(cands):
