@@ -161,7 +161,8 @@ def hand_eye(cams: dict, data: mujoco.MjData) -> dict[str, np.ndarray]:
     return out
 
 
-def run(seconds: float, noise_px: list[float], size: tuple[int, int], seed: int, baseline: float) -> dict:
+def run(seconds: float, noise_px: list[float], size: tuple[int, int], seed: int, baseline: float,
+        seeds: int = 1) -> dict:  # fmt: skip
     hands = scripted(seconds)
     model = scene(size, baseline)
     data = mujoco.MjData(model)
@@ -176,14 +177,14 @@ def run(seconds: float, noise_px: list[float], size: tuple[int, int], seed: int,
                               t2 - R2 @ R1.T @ t1, hand_eye=hand_eye(cams, data))  # fmt: skip
     truth_cam = {s: hands[s] @ R1.T + t1 for s in SIDES}
     truth = truth_events(hands)
-    rng = np.random.default_rng(seed)
     rows = []
     for sigma in noise_px:
-        noisy = {v: p + rng.normal(0, sigma, p.shape) for v, p in px.items()}
-        rows.append({"method": "stereo", "noise_px": sigma,
-                     **evaluate(calib, noisy, truth_cam, hands, truth, stereo=True)})  # fmt: skip
-        rows.append({"method": "monocular", "noise_px": sigma,
-                     **evaluate(calib, noisy, truth_cam, hands, truth, stereo=False)})  # fmt: skip
+        for s in range(seed, seed + seeds):  # one rendering, fresh pixel noise per seed
+            rng = np.random.default_rng([s, int(sigma * 1000)])
+            noisy = {v: p + rng.normal(0, sigma, p.shape) for v, p in px.items()}
+            for method in ("stereo", "monocular"):
+                rows.append({"method": method, "noise_px": sigma, "seed": s,
+                             **evaluate(calib, noisy, truth_cam, hands, truth, stereo=method == "stereo")})  # fmt: skip
     hidden = float(np.mean([np.isnan(p[..., 0]).mean() for p in px.values()]))
     return {"frames": len(hands["left"]), "fps": FPS, "baseline_m": baseline, "image": list(size), "render_s": round(render_s, 1),
             "markers_hidden": round(hidden, 4), "true_hand_length_m": round(float(hand_length(templates()[0])), 4),
@@ -266,25 +267,32 @@ def main() -> None:
     ap.add_argument("--noise", type=float, nargs="+", default=[0.0, 2.0])
     ap.add_argument("--size", type=int, nargs=2, default=[640, 480])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=5, help="pixel-noise draws per noise level")
     ap.add_argument("--baseline", type=float, default=0.12, help="camera baseline (m); a ZED 2's is 0.12")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "yoto_keyposes.json")
     args = ap.parse_args()
-    result = run(args.seconds, args.noise, tuple(args.size), args.seed, args.baseline)
+    result = run(args.seconds, args.noise, tuple(args.size), args.seed, args.baseline, args.seeds)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"{result['frames']} frames, {result['image'][0]}x{result['image'][1]}, baseline {args.baseline} m, rendered in {result['render_s']} s, "
           f"{result['markers_hidden']:.1%} of marker views hidden")  # fmt: skip
     print(f"{'method':10} {'noise px':>8} {'raw 3-D mm':>11} {'filtered mm':>12} {'keypose mm':>11} {'keypose deg':>12} "
-          f"{'grip dt ms':>11} {'pause dt ms':>12} grips found  spurious keyframes")  # fmt: skip
-    for r in result["rows"]:
-        print(f"{r['method']:10} {r['noise_px']:8.1f} {_m(r['raw_3d_error_mm']):>11} {_m(r['filtered_3d_error_mm']):>12} "
-              f"{_m(r['keypose_position_error_mm']):>11} {_m(r['keypose_rotation_error_deg']):>12} "
-              f"{_m(r['grip_change_timing_error_ms']):>11} {_m(r['pause_keyframe_timing_error_ms']):>12} "
-              f"{r['grip_changes_found']}/{r['grip_changes_true']:<10} {r['spurious_keyframes']}")  # fmt: skip
-    print(f"(medians; full statistics in {args.out})")
+          f"{'grip dt ms':>11} {'pause dt ms':>12} {'grips found':>12} {'spurious':>9}")  # fmt: skip
+    for key in dict.fromkeys((r["method"], r["noise_px"]) for r in result["rows"]):
+        rs = [r for r in result["rows"] if (r["method"], r["noise_px"]) == key]
+        print(f"{key[0]:10} {key[1]:8.1f} {_m(rs, 'raw_3d_error_mm'):>11} {_m(rs, 'filtered_3d_error_mm'):>12} "
+              f"{_m(rs, 'keypose_position_error_mm'):>11} {_m(rs, 'keypose_rotation_error_deg'):>12} "
+              f"{_m(rs, 'grip_change_timing_error_ms', 'mean'):>11} {_m(rs, 'pause_keyframe_timing_error_ms', 'mean'):>12} "
+              f"{sum(r['grip_changes_found'] for r in rs):>6}/{sum(r['grip_changes_true'] for r in rs):<5} "
+              f"{sum(r['spurious_keyframes'] for r in rs):>9}")  # fmt: skip
+    print(
+        f"(errors: medians, timing: means, each averaged over {args.seeds} noise draws; grips and spurious "
+        f"keyframes summed over them; full statistics in {args.out})"
+    )
 
 
-def _m(s: dict) -> str:
-    return "-" if s["median"] is None else f"{s['median']:.1f}"
+def _m(rows: list[dict], key: str, stat: str = "median") -> str:
+    values = [r[key][stat] for r in rows if r[key][stat] is not None]
+    return f"{np.mean(values):.1f}" if values else "-"
 
 
 if __name__ == "__main__":

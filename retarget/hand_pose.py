@@ -32,6 +32,7 @@ OPEN_M = 0.05
 # A grip state must last this long: 4 px of detector noise flickers the pinch distance across both
 # thresholds for a frame or two (benchmarks/yoto_keyposes.py), while a real grasp holds for 0.5 s or more.
 MIN_GRIP_S = 0.2
+GRIP_CUTOFF_HZ = 2.0
 # An adult hand's wrist-to-middle-MCP length (the dex-retargeting sample measures 0.097 m): the scale a
 # monocular estimate assumes when no --hand-size is given.
 HAND_SIZE_M = 0.095
@@ -114,8 +115,10 @@ def hand_track(keypoints: np.ndarray, side: str, fps: float, cutoff_hz: float = 
     smooth = zero_phase_lowpass(keypoints.reshape(T, -1), fps, cutoff_hz).reshape(keypoints.shape)
     rot = hand_frame(smooth[:, WRIST], smooth[:, INDEX_MCP], smooth[:, RING_MCP], side)
     pos = (smooth[:, THUMB_TIP] + smooth[:, INDEX_TIP]) / 2
-    # The grip reads the smoothed distance too: one noisy frame must not open a closed hand.
-    pinch = np.linalg.norm(smooth[:, THUMB_TIP] - smooth[:, INDEX_TIP], axis=-1)
+    # The grip reads the thumb-to-index vector low-passed harder (GRIP_CUTOFF_HZ), then its length: the
+    # length of a noisy vector is biased up (a closed pinch would read open), its filtered mean is not.
+    gap = keypoints[:, THUMB_TIP] - keypoints[:, INDEX_TIP]
+    pinch = np.linalg.norm(zero_phase_lowpass(gap, fps, min(cutoff_hz, GRIP_CUTOFF_HZ)), axis=-1)
     closed = grip_closed(pinch, close_m, open_m, max(1, round(MIN_GRIP_S * fps)))
     return HandTrack(side, smooth, pos, rot, closed, fps)
 

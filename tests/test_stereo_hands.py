@@ -23,7 +23,7 @@ import yaml
 from robolearn.cli import main as cli
 from robolearn.envs.manipulation.keyposes import load_keyposes
 from robolearn.retarget.errors import RetargetInputError
-from robolearn.retarget.hand_pose import CLOSE_M, OPEN_M, hand_frame, hand_track
+from robolearn.retarget.hand_pose import CLOSE_M, OPEN_M, grip_closed, hand_frame, hand_track
 from robolearn.retarget.keyframes import detect_keyframes, grip_change_frames
 from robolearn.retarget.sources.estimates import MEDIAPIPE_ENV
 from robolearn.retarget.stereo import (
@@ -314,3 +314,18 @@ def test_calibration_command_writes_a_file_the_chain_reads(tmp_path, capsys):
     assert load_calibration(tmp_path / "stereo.yaml").right is not None
     assert calibrate([str(tmp_path), str(tmp_path / "none.yaml")]) == 2
     assert "no such images" in capsys.readouterr().err and not (tmp_path / "none.yaml").exists()
+
+
+def test_grip_hysteresis_ignores_a_noisy_flicker():
+    # open 0.08 m, a one-frame dip to 0.02 (a detector glitch), then a real 1 s pinch and release
+    d = np.r_[
+        np.full(20, 0.08),
+        0.02,
+        np.full(20, 0.08),
+        np.full(30, 0.015),
+        0.06,
+        np.full(30, 0.015),
+        np.full(20, 0.08),
+    ]
+    assert grip_change_frames(grip_closed(d, min_frames=6)) == [41, 102]
+    assert len(grip_change_frames(grip_closed(d))) == 6  # without the minimum duration every glitch counts
