@@ -96,6 +96,7 @@ def _keyposes_from_video(args: DemosArgs) -> Path:
     """Run the video front end, write its keypose JSON and say where; the demos then follow it."""
     from robolearn.policies.video_keyposes import keyposes_from_video, write_keyposes
     from robolearn.retarget.errors import FlagError
+    from robolearn.retarget.flags import check_output_file
 
     if args.calib is None:
         raise FlagError(
@@ -103,9 +104,12 @@ def _keyposes_from_video(args: DemosArgs) -> Path:
         )
     if args.keyposes is not None:
         raise FlagError("--keyposes", args.keyposes, "give either --keyposes or --from-video, not both")
+    if not args.hand_size > 0:
+        raise FlagError("--hand-size", args.hand_size, "expected a hand length in metres > 0, e.g. 0.095")
+    path = args.keyposes_out or args.out.with_name(args.out.name + ".keyposes.json")
+    check_output_file("--keyposes-out", path, (".json",), "keyposes.json")  # before MediaPipe runs
     result = keyposes_from_video(list(args.from_video), args.calib, args.keyframes, args.mediapipe_python,
                                  args.hand_size)  # fmt: skip
-    path = args.keyposes_out or args.out.with_name(args.out.name + ".keyposes.json")
     write_keyposes(path, args.task, result)
     print(result.summary())
     print(f"wrote {len(result.keyposes)} keyposes to {path}")

@@ -78,6 +78,10 @@ def keyposes_from_video(views: list[Path], calib_path: Path, keyframes: str | No
     if not calib.hand_eye:
         raise RetargetInputError(calib_path, "hand_eye", "missing; keyposes need each arm's base-from-camera "
                                  "4x4 (hand_eye: {left: ..., right: ...})")  # fmt: skip
+    if keyframes:
+        parse_keyframes(
+            keyframes, 2**62
+        )  # the syntax, before MediaPipe runs; the range once frames are known
     hands = hands_from_views(views, calib, calib_path, mediapipe_python, hand_size_m)
     first = next(iter(hands.tracks.values()))
     T = len(first.position)

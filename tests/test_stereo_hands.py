@@ -329,3 +329,17 @@ def test_grip_hysteresis_ignores_a_noisy_flicker():
     ]
     assert grip_change_frames(grip_closed(d, min_frames=6)) == [41, 102]
     assert len(grip_change_frames(grip_closed(d))) == 6  # without the minimum duration every glitch counts
+
+
+def test_bad_flags_are_refused_before_any_work(tmp_path, calib, capsys):
+    hands, _ = scripted_hands()
+    views = [str(write_view(tmp_path / f"{v}.npz", calib, hands, v)) for v in ("left", "right")]
+    base = ["demos", "Aloha-CubeTransfer", "--out", str(tmp_path / "ds"), "--n", "0", "--from-video", *views]
+    cal = str(calib_file(tmp_path, calib))
+    for extra, flag in (([], "--calib"), (["--calib", cal, "--hand-size", "-1"], "--hand-size"),
+                        (["--calib", cal, "--keyposes-out", str(tmp_path / "kp.txt")], "--keyposes-out"),
+                        (["--calib", cal, "--keyposes", str(tmp_path / "x.json")], "--keyposes")):  # fmt: skip
+        assert cli([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert flag in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.json"))
