@@ -23,7 +23,7 @@ from .hand_pose import HAND_SIZE_M, SIDES, HandTrack, hand_track, monocular_hand
 from .sources.estimates import VIDEO_SUFFIXES, run_mediapipe
 from .sources.gaps import fill_short_gaps, format_ranges, runs
 from .sources.hands import HAND_POINTS
-from .stereo import StereoCalibration, rectify, triangulate
+from .stereo import Rectification, StereoCalibration, rectify, triangulate
 
 # A true match sits on the same rectified row up to the detector's noise (MediaPipe: 2-5 px at 640x480);
 # a left hand paired with a right one is off by tens of pixels.
@@ -135,14 +135,44 @@ def _filled(points: np.ndarray) -> np.ndarray:
     return filled
 
 
+def _pairing_score(pts: np.ndarray, epi: np.ndarray) -> np.ndarray:
+    """Per frame, for triangulated hands [T, 2, 21, 3] and their epipolar errors [T, 2, 21]: the number of
+    hands that match (on one rectified row, in front of the camera), less a fraction for their row error."""
+    seen = np.isfinite(epi)
+    n = np.maximum(seen.sum(-1), 1)
+    row = np.where(seen, epi, 0.0).sum(-1) / n
+    ahead = np.where(seen, pts[..., 2] > 0, True).all(-1)
+    good = seen.any(-1) & ahead & (row <= MAX_EPIPOLAR_PX)
+    return (good * (1.0 - row / (2 * MAX_EPIPOLAR_PX))).sum(-1)
+
+
+def match_hands(left: ViewKeypoints, right: ViewKeypoints, calib: StereoCalibration,
+                rect: Rectification) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The right view's hands in the left view's order, frame by frame (and which frames were swapped).
+
+    MediaPipe labels a hand's side in each view on its own and sometimes gets it wrong in one: the pairing
+    kept is the one whose matches lie on one rectified row and in front of the cameras (a left hand paired
+    with a right one side by side triangulates behind the cameras or off the row)."""
+    same = _pairing_score(*triangulate(calib, left.pixels, right.pixels, rect))
+    swapped = _pairing_score(*triangulate(calib, left.pixels, right.pixels[:, ::-1], rect))
+    swap = swapped > same
+    pixels = right.pixels.copy()
+    pixels[swap] = pixels[swap][:, ::-1]
+    return pixels, swap
+
+
 def stereo_hands(left: ViewKeypoints, right: ViewKeypoints, calib: StereoCalibration,
                  cutoff_hz: float = 4.0) -> HandsResult:  # fmt: skip
     """Triangulate each hand seen in both views in at least half the frames."""
     rect = rectify(calib)
     result = HandsResult({}, "stereo")
     seen: dict[str, np.ndarray] = {}
+    right_px, swap = match_hands(left, right, calib, rect)
+    if swap.any():
+        result.notes.append(f"hand sides relabelled in the right view at frames {format_ranges(runs(swap))} "
+                            "(MediaPipe's labels disagreed between the views; matched by geometry)")  # fmt: skip
     for k, side in enumerate(SIDES):
-        pts, epi = triangulate(calib, left.pixels[:, k], right.pixels[:, k], rect)
+        pts, epi = triangulate(calib, left.pixels[:, k], right_px[:, k], rect)
         # Per joint: seen in both views, on one rectified row, in front of the camera. A frame counts when
         # MIN_JOINTS are; its other joints are interpolated like short gaps (a hidden fingertip).
         joint_ok = np.isfinite(epi) & (epi <= MAX_EPIPOLAR_PX) & (pts[..., 2] > 0)

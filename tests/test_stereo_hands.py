@@ -343,3 +343,22 @@ def test_bad_flags_are_refused_before_any_work(tmp_path, calib, capsys):
         err = capsys.readouterr().err
         assert flag in err and "Traceback" not in err
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_hands_labelled_the_other_way_round_in_one_view_are_matched_by_geometry(tmp_path, calib):
+    hands, _ = scripted_hands()
+    left = read_view(write_view(tmp_path / "left.npz", calib, hands, "left"))
+    right = read_view(write_view(tmp_path / "right.npz", calib, hands, "right"))
+    truth = stereo_hands(left, right, calib)
+    right.pixels[30:50] = right.pixels[30:50, ::-1]  # both sides swapped
+    right.pixels[60:70, 0] = right.pixels[60:70, 1]  # only the right hand seen, labelled as the left one
+    right.pixels[60:70, 1] = np.nan
+    got = stereo_hands(left, right, calib)
+    assert any("relabelled in the right view at frames 30-49, 60-69" in n for n in got.notes)
+    # the same hands as with correct labels (but for the left hand's 10 frames unseen in the right view)
+    outside = np.r_[0:55, 75:90]
+    assert np.abs(got.tracks["right"].position - truth.tracks["right"].position).max() < 1e-6
+    assert np.abs(got.tracks["left"].position - truth.tracks["left"].position)[outside].max() < 1e-3
+    assert np.array_equal(got.tracks["right"].closed, truth.tracks["right"].closed)
+    changes = grip_change_frames(got.tracks["left"].closed)
+    assert changes == pytest.approx(grip_change_frames(truth.tracks["left"].closed), abs=3)
