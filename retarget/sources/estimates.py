@@ -72,7 +72,7 @@ def _read_estimate(path: Path) -> dict:
     pos[~detected] = np.nan
     check_detection(path, detected, "person" if kind == "body" else "hand")
     filled, gaps = fill_short_gaps(pos, names, max(1, round(MAX_GAP_S * fps)))
-    filled = hold_nearest(filled)
+    filled = _hold(filled)
     meta = {
         "format": f"video_{kind}",
         "estimator": str(d.get("estimator", "mediapipe")),
@@ -99,7 +99,7 @@ def check_detection(path: Path, detected: np.ndarray, what: str) -> None:
         )
 
 
-def hold_nearest(pos: np.ndarray) -> np.ndarray:
+def _hold(pos: np.ndarray) -> np.ndarray:
     """Frames still missing (long gaps) hold the nearest earlier pose (or the first one after)."""
     out = pos.copy()
     ok = np.isfinite(out).all(axis=(1, 2))
