@@ -51,8 +51,9 @@ class Conversion:
 
 
 def _members(obj: Any) -> list[tuple[str, Any]]:
-    """A config group's members in declaration order, None (a removed term) left out."""
-    return [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None]
+    """A config group's members in declaration order, then those a __post_init__ added (Isaac Lab's managers read
+    the instance's attributes too); None (a removed term) left out."""
+    return [(k, v) for k, v in vars(obj).items() if v is not None and not k.startswith("_")]
 
 
 class _Converter:
@@ -71,6 +72,8 @@ class _Converter:
         model = robot_model(self.robot, fast=True)
         self.joint_names = [model.joint(model.actuator(i).trnid[0]).name for i in range(model.nu)]
         self.body_names = [model.body(i).name for i in range(1, model.nbody)]
+        free = [j for j in range(model.njnt) if model.jnt_type[j] == 0]  # mjJNT_FREE
+        self.base_body = model.body(int(model.jnt_bodyid[free[0]])).name if free else self.body_names[0]
         self.sensors = {n: v for n, v in _members(scene) if isinstance(v, (ContactSensorCfg, RayCasterCfg))}
 
     # -- scene ------------------------------------------------------------------------------------------------
@@ -314,7 +317,7 @@ class _Converter:
             commands=self.commands(), events=events, curriculum=curriculum,
             sim=rl.SimCfg(dt=float(self.cfg.sim.dt)), num_envs=int(self.cfg.scene.num_envs),
             decimation=int(self.cfg.decimation), episode_length_s=float(self.cfg.episode_length_s),
-            seed=int(self.cfg.seed or 0), base_body="",
+            seed=int(self.cfg.seed or 0), base_body=self.base_body,
         )  # fmt: skip
 
 
@@ -349,10 +352,17 @@ def to_env_cfg(cfg: ManagerBasedRLEnvCfg) -> rl.EnvCfg:
 def register(task_id: str, cfg_class: type[ManagerBasedRLEnvCfg], description: str = "",
              presets: Mapping[str, Callable[[], Any]] | None = None) -> Any:  # fmt: skip
     """Register an Isaac Lab env config class as robolearn task `task_id` (trained by `robolearn train`). The
-    config is converted once here, so a config robolearn cannot run fails at registration, naming the field."""
+    config is converted once here, so a config robolearn cannot run fails at registration, naming the field.
+    Without `presets`, PPO trains with `PpoCfg.cpu()` (the critic sees the policy group unless a critic group
+    exists)."""
     from robolearn.registry import register_task
+    from robolearn.rl import PpoCfg
 
-    convert(cfg_class())
+    groups = convert(cfg_class()).env_cfg.observations
+    if presets is None:
+        # Isaac Lab's rsl_rl runner feeds the critic the policy group when a task has no "critic" group.
+        critic = ("critic",) if "critic" in groups else ("policy",)
+        presets = {"ppo": lambda: PpoCfg.cpu(critic_obs_groups=critic)}
     return register_task(task_id, lambda: to_env_cfg(cfg_class()),
                          description or f"Isaac Lab config {cfg_class.__qualname__} on robolearn's CPU backend",
                          presets=presets)  # fmt: skip

@@ -294,7 +294,9 @@ def randomize_rigid_body_material(env: Env, env_ids: torch.Tensor | None, static
     (restitution and the static coefficient have no MuJoCo counterpart)."""
     a = _asset(env, asset_cfg)
     friction = env.sim.model_field("geom_friction")
-    geoms = torch.as_tensor([env.scene.model.geom(g).id for g in a.layout.geoms], dtype=torch.long)
+    bodies = torch.as_tensor(a.body_ids, dtype=torch.long)[_body_sel(asset_cfg)]
+    owner = torch.as_tensor(env.scene.model.geom_bodyid, dtype=torch.long)
+    geoms = torch.isin(owner, bodies).nonzero(as_tuple=True)[0]
     ids = torch.arange(env.num_envs) if env_ids is None else env_ids.cpu()
     value = _uniform(env, *dynamic_friction_range, (len(ids), 1)).to(friction.device, friction.dtype)
     rows = friction[ids.to(friction.device)]
