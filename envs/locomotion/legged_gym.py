@@ -85,7 +85,7 @@ def _get(cfg: Any, path: str, default: Any = ...) -> Any:
 
 
 def _name(cfg: Any) -> str:
-    return cfg.__qualname__ if isinstance(cfg, type) else type(cfg).__qualname__
+    return cfg.__name__ if isinstance(cfg, type) else type(cfg).__name__
 
 
 def _entries(obj: Any) -> dict[str, Any]:

@@ -337,7 +337,7 @@ def _regex(names: Any) -> Any:
 
 def convert(cfg: ManagerBasedRLEnvCfg, where: str | None = None) -> Conversion:
     """Convert an Isaac Lab env config instance; errors name `where` (default: the config's class)."""
-    where = where or type(cfg).__qualname__
+    where = where or type(cfg).__name__
     if not isinstance(cfg, ManagerBasedRLEnvCfg):
         raise IsaacLabConfigError(f"{where}: not a ManagerBasedRLEnvCfg (got {type(cfg).__name__})")
     conv = _Converter(cfg, where)
