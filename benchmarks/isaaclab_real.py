@@ -60,8 +60,14 @@ def check_names(recorded: list[str]) -> dict[str, Any]:
     installed = set()
     for m in MDP_MODULES:
         module = importlib.import_module(m)
-        installed |= {n for n in getattr(module, "__all__", dir(module)) if n[:1].islower() and callable(getattr(module, n))}
-    velocity_only = set(dir(importlib.import_module(MDP_MODULES[1]))) - set(dir(importlib.import_module(MDP_MODULES[0])))
+        installed |= {
+            n
+            for n in getattr(module, "__all__", dir(module))
+            if n[:1].islower() and callable(getattr(module, n))
+        }
+    velocity_only = set(dir(importlib.import_module(MDP_MODULES[1]))) - set(
+        dir(importlib.import_module(MDP_MODULES[0]))
+    )
     installed = {n for n in installed if not n.startswith("_")}
     return {"recorded_not_installed": sorted(set(recorded) - installed),
             "installed_not_recorded": sorted((installed - set(recorded)) - {"MISSING"}),
@@ -116,7 +122,7 @@ def _summary(cfg: Any) -> dict[str, str]:
     out = {"timing": f"{cfg.decimation} x {cfg.sim.dt}, {cfg.episode_length_s} s"}
     for group in ("observations", "rewards", "terminations", "events", "curriculum", "actions"):
         holder = getattr(cfg, group, None)
-        for name, term in (vars(holder).items() if holder is not None else ()):
+        for name, term in vars(holder).items() if holder is not None else ():
             if group == "observations" and term is not None:
                 out.update({f"observations.{name}.{k}": _fname(v.func)
                             for k, v in vars(term).items() if v is not None and hasattr(v, "func")})  # fmt: skip

@@ -9,32 +9,37 @@ import math
 from dataclasses import MISSING
 
 from robolearn.adapters.isaaclab_cfg import (
+    ISAAC_NUCLEUS_DIR,
+    ISAACLAB_NUCLEUS_DIR,
+    ROUGH_TERRAINS_CFG,
     UNITREE_GO2_CFG,
     ArticulationCfg,
     AssetBaseCfg,
     ContactSensorCfg,
+    CurriculumTermCfg as CurrTerm,
+    EventTermCfg as EventTerm,
     InteractiveSceneCfg,
     ManagerBasedRLEnvCfg,
+    MJWarpSolverCfg,
+    NewtonCfg,
+    ObservationGroupCfg as ObsGroup,
+    ObservationTermCfg as ObsTerm,
+    PhysxAutoCfg,
+    PhysxCfg,
+    PresetCfg,
     RayCasterCfg,
+    RewardTermCfg as RewTerm,
     SceneEntityCfg,
     SimulationCfg,
+    TerminationTermCfg as DoneTerm,
     TerrainImporterCfg,
+    UniformNoiseCfg as Unoise,
     configclass,
     mdp,
     patterns,
     replace,
+    sim_utils,
 )
-from robolearn.adapters.isaaclab_cfg import CurriculumTermCfg as CurrTerm
-from robolearn.adapters.isaaclab_cfg import EventTermCfg as EventTerm
-from robolearn.adapters.isaaclab_cfg import ISAAC_NUCLEUS_DIR, ISAACLAB_NUCLEUS_DIR
-from robolearn.adapters.isaaclab_cfg import MJWarpSolverCfg, NewtonCfg, PhysxAutoCfg, PhysxCfg, PresetCfg
-from robolearn.adapters.isaaclab_cfg import ObservationGroupCfg as ObsGroup
-from robolearn.adapters.isaaclab_cfg import ObservationTermCfg as ObsTerm
-from robolearn.adapters.isaaclab_cfg import RewardTermCfg as RewTerm
-from robolearn.adapters.isaaclab_cfg import ROUGH_TERRAINS_CFG
-from robolearn.adapters.isaaclab_cfg import TerminationTermCfg as DoneTerm
-from robolearn.adapters.isaaclab_cfg import UniformNoiseCfg as Unoise
-from robolearn.adapters.isaaclab_cfg import sim_utils
 
 
 @configclass
@@ -42,7 +47,9 @@ class RoughPhysicsCfg(PresetCfg):
     isaacsim_physx = PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
     physx = PhysxAutoCfg(isaacsim_physx=isaacsim_physx)
     newton_mjwarp = NewtonCfg(
-        solver_cfg=MJWarpSolverCfg(njmax=1000, nconmax=300, cone="pyramidal", impratio=1.0, integrator="implicitfast"),
+        solver_cfg=MJWarpSolverCfg(
+            njmax=1000, nconmax=300, cone="pyramidal", impratio=1.0, integrator="implicitfast"
+        ),
         num_substeps=2,
     )
     default = newton_mjwarp
@@ -57,10 +64,14 @@ class MySceneCfg(InteractiveSceneCfg):
         max_init_terrain_level=5,
         collision_group=-1,
         physics_material=sim_utils.RigidBodyMaterialCfg(
-            friction_combine_mode="multiply", restitution_combine_mode="multiply", static_friction=1.0,
+            friction_combine_mode="multiply",
+            restitution_combine_mode="multiply",
+            static_friction=1.0,
             dynamic_friction=1.0,
         ),
-        visual_material=sim_utils.MdlFileCfg(mdl_path=f"{ISAACLAB_NUCLEUS_DIR}/Materials/Tiles.mdl", project_uvw=True),
+        visual_material=sim_utils.MdlFileCfg(
+            mdl_path=f"{ISAACLAB_NUCLEUS_DIR}/Materials/Tiles.mdl", project_uvw=True
+        ),
         debug_vis=False,
     )
     robot: ArticulationCfg = MISSING
@@ -72,7 +83,9 @@ class MySceneCfg(InteractiveSceneCfg):
         debug_vis=False,
         mesh_prim_paths=["/World/ground"],
     )
-    contact_forces = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Robot/[^/]*", history_length=3, track_air_time=True)
+    contact_forces = ContactSensorCfg(
+        prim_path="{ENV_REGEX_NS}/Robot/[^/]*", history_length=3, track_air_time=True
+    )
     sky_light = AssetBaseCfg(
         prim_path="/World/skyLight",
         spawn=sim_utils.DomeLightCfg(intensity=750.0, texture_file=f"{ISAAC_NUCLEUS_DIR}/Skies/sky.hdr"),
@@ -97,7 +110,9 @@ class CommandsCfg:
 
 @configclass
 class ActionsCfg:
-    joint_pos = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+    joint_pos = mdp.JointPositionActionCfg(
+        asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True
+    )
 
 
 @configclass
@@ -159,8 +174,11 @@ class EventsCfg:
     base_external_force_torque = EventTerm(
         func=mdp.apply_external_force_torque,
         mode="reset",
-        params={"asset_cfg": SceneEntityCfg("robot", body_names="base"), "force_range": (0.0, 0.0),
-                "torque_range": (-0.0, 0.0)},  # fmt: skip
+        params={
+            "asset_cfg": SceneEntityCfg("robot", body_names="base"),
+            "force_range": (0.0, 0.0),
+            "torque_range": (-0.0, 0.0),
+        },  # fmt: skip
     )
     reset_base = EventTerm(
         func=mdp.reset_root_state_uniform,
@@ -171,7 +189,9 @@ class EventsCfg:
         },
     )
     reset_robot_joints = EventTerm(
-        func=mdp.reset_joints_by_scale, mode="reset", params={"position_range": (0.5, 1.5), "velocity_range": (0.0, 0.0)}
+        func=mdp.reset_joints_by_scale,
+        mode="reset",
+        params={"position_range": (0.5, 1.5), "velocity_range": (0.0, 0.0)},
     )
     push_robot = EventTerm(
         func=mdp.push_by_setting_velocity,
@@ -184,10 +204,14 @@ class EventsCfg:
 @configclass
 class RewardsCfg:
     track_lin_vel_xy_exp = RewTerm(
-        func=mdp.track_lin_vel_xy_exp, weight=1.0, params={"command_name": "base_velocity", "std": math.sqrt(0.25)}
+        func=mdp.track_lin_vel_xy_exp,
+        weight=1.0,
+        params={"command_name": "base_velocity", "std": math.sqrt(0.25)},
     )
     track_ang_vel_z_exp = RewTerm(
-        func=mdp.track_ang_vel_z_exp, weight=0.5, params={"command_name": "base_velocity", "std": math.sqrt(0.25)}
+        func=mdp.track_ang_vel_z_exp,
+        weight=0.5,
+        params={"command_name": "base_velocity", "std": math.sqrt(0.25)},
     )
     lin_vel_z_l2 = RewTerm(func=mdp.lin_vel_z_l2, weight=-2.0)
     ang_vel_xy_l2 = RewTerm(func=mdp.ang_vel_xy_l2, weight=-0.05)

@@ -74,7 +74,9 @@ def test_go2_flat_and_rough_build_and_step_with_isaac_labs_observation_sizes():
 
 def test_startup_events_randomize_the_robot_as_configured():
     env = _env(go2.UnitreeGo2FlatEnvCfg())
-    robot_geoms = torch.isin(torch.as_tensor(env.scene.model.geom_bodyid), torch.as_tensor(env.robot.body_ids))
+    robot_geoms = torch.isin(
+        torch.as_tensor(env.scene.model.geom_bodyid), torch.as_tensor(env.robot.body_ids)
+    )
     friction = env.sim.model_field("geom_friction")[:, :, 0]
     assert torch.allclose(friction[:, robot_geoms], torch.tensor(0.6, dtype=friction.dtype))
     base_mass = env.sim.model_field("body_mass")[:, env.robot.base_id]

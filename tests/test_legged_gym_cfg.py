@@ -73,7 +73,9 @@ def test_a_config_robolearn_cannot_read_names_the_field():
             file = "{LEGGED_GYM_ROOT_DIR}/resources/robots/anymal_c/urdf/anymal_c.urdf"
             name = "anymal_c"
 
-    with pytest.raises(LeggedGymConfigError, match=r"^Anymal: asset.file='.*anymal_c.urdf' .* is not a robot"):
+    with pytest.raises(
+        LeggedGymConfigError, match=r"^Anymal: asset.file='.*anymal_c.urdf' .* is not a robot"
+    ):
         from_legged_gym(Anymal)
 
     class Torque(lg.A1RoughCfg):

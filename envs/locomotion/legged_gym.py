@@ -93,7 +93,13 @@ def _entries(obj: Any) -> dict[str, Any]:
     cls = obj if isinstance(obj, type) else type(obj)
     out: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
-        out.update({k: getattr(obj, k) for k in vars(klass) if not k.startswith("_") and not callable(getattr(obj, k))})
+        out.update(
+            {
+                k: getattr(obj, k)
+                for k in vars(klass)
+                if not k.startswith("_") and not callable(getattr(obj, k))
+            }
+        )
     return out
 
 
@@ -121,7 +127,8 @@ class _Reader:
         """Bodies whose name contains any of `parts` (legged_gym's rule); feet through FOOT_ALIASES."""
         parts = [parts] if isinstance(parts, str) else list(parts)
         aliases = FOOT_ALIASES.get(self.robot, {})
-        geoms, bodies = [], []
+        geoms: list[str] = []
+        bodies: list[str] = []
         for name in self.bodies + [a for a in aliases if a not in self.bodies]:
             if not any(p in name for p in parts):
                 continue
@@ -138,13 +145,18 @@ class _Reader:
         if _get(self.cfg, "control.control_type", "P") != "P":
             raise LeggedGymConfigError(f"{self.where}: control.control_type="
                                        f"{_get(self.cfg, 'control.control_type')!r}: robolearn runs 'P' (position targets)")  # fmt: skip
-        stiffness, damping = dict(_get(self.cfg, "control.stiffness")), dict(_get(self.cfg, "control.damping"))
+        stiffness, damping = (
+            dict(_get(self.cfg, "control.stiffness")),
+            dict(_get(self.cfg, "control.damping")),
+        )
         gains = {}
         for joint in self.joints:
             # legged_gym: the first key contained in the joint's name gives its gains.
             key = next((k for k in stiffness if k in joint), None)
             if key is None:
-                raise LeggedGymConfigError(f"{self.where}: control.stiffness has no key contained in joint {joint!r}")
+                raise LeggedGymConfigError(
+                    f"{self.where}: control.stiffness has no key contained in joint {joint!r}"
+                )
             gains[re.escape(joint)] = (float(stiffness[key]), float(damping.get(key, 0.0)))
         return gains
 
@@ -162,8 +174,13 @@ class _Reader:
             "base_lin_vel": term(mdp.base_lin_vel, "lin_vel", "lin_vel"),
             "base_ang_vel": term(mdp.base_ang_vel, "ang_vel", "ang_vel"),
             "projected_gravity": term(mdp.projected_gravity, None, "gravity"),
-            "commands": term(scaled_velocity_command, None, None, lin_scale=float(s.get("lin_vel", 1.0)),
-                             ang_scale=float(s.get("ang_vel", 1.0))),  # fmt: skip
+            "commands": term(
+                scaled_velocity_command,
+                None,
+                None,
+                lin_scale=float(s.get("lin_vel", 1.0)),
+                ang_scale=float(s.get("ang_vel", 1.0)),
+            ),  # fmt: skip
             "dof_pos": term(mdp.joint_pos_rel, "dof_pos", "dof_pos"),
             "dof_vel": term(mdp.joint_vel, "dof_vel", "dof_vel"),
             "actions": term(mdp.last_action, None, None),
@@ -172,7 +189,9 @@ class _Reader:
             # legged_gym: clip(base z - 0.5 - ground, -1, 1) over a 17 x 11 grid at 0.1 m, the same as height_scan.
             terms["heights"] = term(mdp.height_scan, "height_measurements", "height_measurements",
                                     size=(1.6, 1.0), resolution=0.1, offset=0.5)  # fmt: skip
-        return {"policy": ObsGroupCfg(terms=terms, enable_noise=bool(_get(self.cfg, "noise.add_noise", True)))}
+        return {
+            "policy": ObsGroupCfg(terms=terms, enable_noise=bool(_get(self.cfg, "noise.add_noise", True)))
+        }
 
     def rewards(self, feet: str, penalized: str | None) -> tuple[dict[str, RewardTerm], list[str]]:
         scales = _entries(_get(self.cfg, "rewards.scales"))
@@ -185,7 +204,9 @@ class _Reader:
         }  # fmt: skip
         if penalized:
             params["collision"] = {"sensor": penalized}
-        funcs = {name: getattr(mdp, term, None) or getattr(il_mdp, term) for name, term in REWARD_TERMS.items()}
+        funcs = {
+            name: getattr(mdp, term, None) or getattr(il_mdp, term) for name, term in REWARD_TERMS.items()
+        }
         out, unknown = {}, []
         for name, scale in scales.items():
             if not scale:
@@ -195,7 +216,9 @@ class _Reader:
                 continue
             out[name] = RewardTerm(funcs[name], weight=float(scale), params=params.get(name, {}))
         if _get(self.cfg, "rewards.only_positive_rewards", False):
-            self.notes.append("rewards.only_positive_rewards: robolearn does not clip the total reward at zero")
+            self.notes.append(
+                "rewards.only_positive_rewards: robolearn does not clip the total reward at zero"
+            )
         return out, unknown
 
     def events(self) -> dict[str, EventTerm]:
@@ -230,7 +253,9 @@ class _Reader:
     def env_cfg(self) -> tuple[EnvCfg, list[str]]:
         mesh = str(_get(self.cfg, "terrain.mesh_type", "plane"))
         if mesh not in ("plane", "heightfield", "trimesh"):
-            raise LeggedGymConfigError(f"{self.where}: terrain.mesh_type={mesh!r}: plane, heightfield or trimesh")
+            raise LeggedGymConfigError(
+                f"{self.where}: terrain.mesh_type={mesh!r}: plane, heightfield or trimesh"
+            )
         rough = mesh != "plane"
         heights = rough and bool(_get(self.cfg, "terrain.measure_heights", False))
         sensors = {"feet": self.contacts(_get(self.cfg, "asset.foot_name"), "asset.foot_name"),
@@ -245,10 +270,14 @@ class _Reader:
         if rough and _get(self.cfg, "terrain.curriculum", False):
             curriculum["terrain_levels"] = CurriculumTerm(mdp.terrain_levels)
         if _get(self.cfg, "commands.curriculum", False):
-            curriculum["command_levels"] = CurriculumTerm(mdp.command_levels, params={"reward": "tracking_lin_vel"})
+            curriculum["command_levels"] = CurriculumTerm(
+                mdp.command_levels, params={"reward": "tracking_lin_vel"}
+            )
             self.notes.append("commands.curriculum: robolearn's command_levels grows the ranges from half size "
                               "instead of legged_gym's max_curriculum schedule")  # fmt: skip
-        self.notes.append("init_state.default_joint_angles: the default pose is the menagerie model's home keyframe")
+        self.notes.append(
+            "init_state.default_joint_angles: the default pose is the menagerie model's home keyframe"
+        )
         clip_actions = float(_get(self.cfg, "normalization.clip_actions", 100.0))
         env = EnvCfg(
             scene=SceneCfg(robot=self.robot, terrain=TerrainCfg(kind="rough" if rough else "flat"),

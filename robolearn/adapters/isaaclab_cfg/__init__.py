@@ -9,10 +9,15 @@ An Isaac Lab task file (e.g. the Go2 velocity config) runs here after its import
 trains. docs/isaaclab.md lists the covered term functions and config fields.
 """
 
-from robolearn.adapters.isaaclab_cfg import mdp
-from robolearn.adapters.isaaclab_cfg import sim as sim_utils
+from robolearn.adapters.isaaclab_cfg import mdp, sim as sim_utils
 from robolearn.adapters.isaaclab_cfg.configclass import MISSING, clone, configclass, replace, to_dict
-from robolearn.adapters.isaaclab_cfg.convert import Conversion, IsaacLabConfigError, convert, register, to_env_cfg
+from robolearn.adapters.isaaclab_cfg.convert import (
+    Conversion,
+    IsaacLabConfigError,
+    convert,
+    register,
+    to_env_cfg,
+)
 from robolearn.adapters.isaaclab_cfg.managers import (
     AdditiveGaussianNoiseCfg,
     AdditiveUniformNoiseCfg,
@@ -28,7 +33,13 @@ from robolearn.adapters.isaaclab_cfg.managers import (
     UniformNoiseCfg,
     ViewerCfg,
 )
-from robolearn.adapters.isaaclab_cfg.robots import H1_CFG, H1_MINIMAL_CFG, UNITREE_A1_CFG, UNITREE_GO1_CFG, UNITREE_GO2_CFG
+from robolearn.adapters.isaaclab_cfg.robots import (
+    H1_CFG,
+    H1_MINIMAL_CFG,
+    UNITREE_A1_CFG,
+    UNITREE_GO1_CFG,
+    UNITREE_GO2_CFG,
+)
 from robolearn.adapters.isaaclab_cfg.sim import (
     ISAAC_NUCLEUS_DIR,
     ISAACLAB_NUCLEUS_DIR,

@@ -8,12 +8,12 @@ otherwise, so this term extends it with the heading part only.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 
-from robolearn.adapters.isaaclab_cfg.configclass import configclass
+from robolearn.adapters.isaaclab_cfg.configclass import MISSING, configclass
 from robolearn.adapters.isaaclab_cfg.managers import CommandTermCfg
 from robolearn.core.commands import VelocityCommand, VelocityCommandCfg
 from robolearn.math import wrap_to_pi, yaw_from_quat

@@ -11,10 +11,19 @@ import copy
 import dataclasses
 import inspect
 from collections.abc import Callable
-from dataclasses import MISSING
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:  # only type checkers read it: no runtime dependency on typing_extensions
+
+    def dataclass_transform(**_: Any) -> Any:
+        return lambda f: f
 
 T = TypeVar("T")
+
+MISSING: Any = dataclasses.MISSING
+"""Isaac Lab's marker of a field a task file must set (typed Any so `robot: ArticulationCfg = MISSING` checks)."""
 
 __all__ = ["MISSING", "clone", "configclass", "replace", "to_dict"]
 
@@ -33,6 +42,7 @@ def _default_factory(value: Any) -> Callable[[], Any]:
     return lambda: copy.deepcopy(value)
 
 
+@dataclass_transform()
 def configclass(cls: type[T]) -> type[T]:
     """Turn `cls` into a dataclass the way Isaac Lab's `configclass` does (see the module docstring)."""
     annotations = dict(cls.__dict__.get("__annotations__", {}))

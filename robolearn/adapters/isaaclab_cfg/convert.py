@@ -27,14 +27,18 @@ from robolearn.adapters.isaaclab_cfg.managers import (
     UniformNoiseCfg,
 )
 from robolearn.adapters.isaaclab_cfg.robots import FOOT_ALIASES, USD_ROBOTS
-from robolearn.adapters.isaaclab_cfg.sim import ActuatorNetMLPCfg, ArticulationCfg, ContactSensorCfg, RayCasterCfg
+from robolearn.adapters.isaaclab_cfg.sim import (
+    ActuatorNetMLPCfg,
+    ArticulationCfg,
+    ContactSensorCfg,
+    RayCasterCfg,
+)
 from robolearn.adapters.isaaclab_cfg.terms import IsaacLabConfigError, UncoveredTerm
 from robolearn.core import cfg as rl
 from robolearn.core.actions import JointPositionActionCfg as CoreJointPositionActionCfg
 from robolearn.core.entity import SceneEntityCfg as CoreSceneEntityCfg
 from robolearn.robots import ROBOTS, robot_model
-from robolearn.scene import ContactSensorCfg as CoreContactSensorCfg
-from robolearn.scene import SceneCfg
+from robolearn.scene import ContactSensorCfg as CoreContactSensorCfg, SceneCfg
 from robolearn.terrain import TerrainCfg
 
 __all__ = ["Conversion", "IsaacLabConfigError", "convert", "register", "to_env_cfg"]
@@ -106,7 +110,9 @@ class _Converter:
                     continue
                 kp, kd = _per_joint(act.stiffness, joint), _per_joint(act.damping, joint)
                 if kp is None or kd is None:
-                    raise IsaacLabConfigError(f"{self.where}: {field}: no stiffness/damping for joint {joint!r}")
+                    raise IsaacLabConfigError(
+                        f"{self.where}: {field}: no stiffness/damping for joint {joint!r}"
+                    )
                 gains[re.escape(joint)] = (float(kp), float(kd))
         missing = [j for j in self.joint_names if re.escape(j) not in gains]
         if missing:
@@ -141,7 +147,9 @@ class _Converter:
             raise IsaacLabConfigError(f"{self.where}: {field}: body_names {patterns} of sensor {sensor!r} match no "
                                       f"body of robot {self.robot!r}; bodies: {names}")  # fmt: skip
         geoms = tuple(aliases[n][1] for n in matched if n in aliases and aliases[n][0] == "geom")
-        bodies = tuple(aliases[n][1] if n in aliases else n for n in matched if aliases.get(n, ("body",))[0] == "body")
+        bodies = tuple(
+            aliases[n][1] if n in aliases else n for n in matched if aliases.get(n, ("body",))[0] == "body"
+        )
         group = f"{sensor}_{len(self._group_of)}"
         self.contact_groups[group] = CoreContactSensorCfg(geoms=geoms, bodies=bodies)
         self._group_of[key] = group
@@ -179,10 +187,9 @@ class _Converter:
         if value.name != "robot":
             raise IsaacLabConfigError(f"{self.where}: {field}: {value.name!r} is not the robot or a sensor of the "
                                       f"scene; sensors: {sorted(self.sensors)}")  # fmt: skip
-        joints, bodies = _regex(value.joint_names), value.body_names
-        if isinstance(bodies, list):
-            bodies = tuple(bodies)
-        return CoreSceneEntityCfg("robot", joint_names=joints, body_names=bodies)
+        bodies = value.body_names
+        return CoreSceneEntityCfg("robot", joint_names=_regex(value.joint_names),
+                                  body_names=tuple(bodies) if isinstance(bodies, list) else bodies)  # fmt: skip
 
     def observations(self) -> dict[str, rl.ObsGroupCfg]:
         groups: dict[str, rl.ObsGroupCfg] = {}
@@ -208,7 +215,11 @@ class _Converter:
         noise = 0.0
         if term.noise is not None:
             n = term.noise
-            if not isinstance(n, UniformNoiseCfg) or n.operation != "add" or not math.isclose(n.n_min, -n.n_max):
+            if (
+                not isinstance(n, UniformNoiseCfg)
+                or n.operation != "add"
+                or not math.isclose(n.n_min, -n.n_max)
+            ):
                 raise IsaacLabConfigError(f"{self.where}: {field}.noise={n!r}: robolearn adds symmetric uniform "
                                           "noise only (UniformNoiseCfg(n_min=-a, n_max=a))")  # fmt: skip
             noise = float(n.n_max)
@@ -216,7 +227,9 @@ class _Converter:
         if term.clip is not None:
             lo, hi = term.clip
             if not math.isclose(lo, -hi):
-                raise IsaacLabConfigError(f"{self.where}: {field}.clip={term.clip}: only symmetric clips (-a, a)")
+                raise IsaacLabConfigError(
+                    f"{self.where}: {field}.clip={term.clip}: only symmetric clips (-a, a)"
+                )
             clip = float(hi)
         if term.scale is not None and not isinstance(term.scale, (int, float)):
             raise IsaacLabConfigError(f"{self.where}: {field}.scale={term.scale}: only one scale per term")
@@ -228,15 +241,21 @@ class _Converter:
 
     def rewards(self) -> dict[str, rl.RewardTerm]:
         return {
-            name: rl.RewardTerm(self.func(t, f"rewards.{name}"), weight=float(t.weight),
-                                params=self.params(t.params, f"rewards.{name}"))  # fmt: skip
+            name: rl.RewardTerm(
+                self.func(t, f"rewards.{name}"),
+                weight=float(t.weight),
+                params=self.params(t.params, f"rewards.{name}"),
+            )  # fmt: skip
             for name, t in _members(self.cfg.rewards)
         }
 
     def terminations(self) -> dict[str, rl.TerminationTerm]:
         return {
-            name: rl.TerminationTerm(self.func(t, f"terminations.{name}"),
-                                     params=self.params(t.params, f"terminations.{name}"), time_out=t.time_out)  # fmt: skip
+            name: rl.TerminationTerm(
+                self.func(t, f"terminations.{name}"),
+                params=self.params(t.params, f"terminations.{name}"),
+                time_out=t.time_out,
+            )  # fmt: skip
             for name, t in _members(self.cfg.terminations)
         }
 
@@ -252,15 +271,19 @@ class _Converter:
                                           "and interval events")  # fmt: skip
             if t.is_global_time or t.min_step_count_between_reset:
                 self.notes.append(f"{field}: is_global_time / min_step_count_between_reset are not applied")
-            kwargs = {"interval_range_s": tuple(t.interval_range_s)} if t.interval_range_s else {}
-            out[name] = rl.EventTerm(self.func(t, field), mode=mode, params=self.params(t.params, field), **kwargs)
+            term = rl.EventTerm(self.func(t, field), mode=mode, params=self.params(t.params, field))  # type: ignore[arg-type]
+            if t.interval_range_s:
+                term.interval_range_s = _pair(t.interval_range_s)
+            out[name] = term
         return out
 
     def curriculum(self) -> dict[str, rl.CurriculumTerm]:
         if self.cfg.curriculum is None:
             return {}
         return {
-            name: rl.CurriculumTerm(self.func(t, f"curriculum.{name}"), params=self.params(t.params, f"curriculum.{name}"))
+            name: rl.CurriculumTerm(
+                self.func(t, f"curriculum.{name}"), params=self.params(t.params, f"curriculum.{name}")
+            )
             for name, t in _members(self.cfg.curriculum)
         }
 
@@ -272,9 +295,9 @@ class _Converter:
                                           "Isaac Lab surface runs UniformVelocityCommandCfg")  # fmt: skip
             r = c.ranges
             out[name] = HeadingVelocityCommandCfg(
-                lin_vel_x=tuple(r.lin_vel_x), lin_vel_y=tuple(r.lin_vel_y), ang_vel_z=tuple(r.ang_vel_z),
-                resampling_time_s=tuple(c.resampling_time_range), standing_fraction=float(c.rel_standing_envs),
-                heading=tuple(r.heading or (-math.pi, math.pi)), entity=c.asset_name or "robot",
+                lin_vel_x=_pair(r.lin_vel_x), lin_vel_y=_pair(r.lin_vel_y), ang_vel_z=_pair(r.ang_vel_z),
+                resampling_time_s=_pair(c.resampling_time_range), standing_fraction=float(c.rel_standing_envs),
+                heading=_pair(r.heading or (-math.pi, math.pi)), entity=c.asset_name or "robot",
                 heading_fraction=float(c.rel_heading_envs) if c.heading_command else 0.0,
                 heading_stiffness=float(c.heading_control_stiffness),
             )  # fmt: skip
@@ -319,6 +342,11 @@ class _Converter:
             decimation=int(self.cfg.decimation), episode_length_s=float(self.cfg.episode_length_s),
             seed=int(self.cfg.seed or 0), base_body=self.base_body,
         )  # fmt: skip
+
+
+def _pair(value: Any) -> tuple[float, float]:
+    lo, hi = value
+    return float(lo), float(hi)
 
 
 def _per_joint(value: Any, joint: str) -> float | None:

@@ -9,10 +9,9 @@ conversion when they differ from their defaults.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING
 from typing import Any
 
-from robolearn.adapters.isaaclab_cfg.configclass import configclass
+from robolearn.adapters.isaaclab_cfg.configclass import MISSING, configclass
 
 __all__ = [
     "ActionTermCfg", "AdditiveGaussianNoiseCfg", "AdditiveUniformNoiseCfg", "CommandTermCfg", "ConstantNoiseCfg",

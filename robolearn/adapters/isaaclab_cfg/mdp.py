@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from robolearn.adapters.isaaclab_cfg.commands import UniformVelocityCommandCfg
-from robolearn.adapters.isaaclab_cfg.managers import ActionTermCfg, SceneEntityCfg
 from robolearn.adapters.isaaclab_cfg.configclass import configclass
+from robolearn.adapters.isaaclab_cfg.managers import ActionTermCfg, SceneEntityCfg
 from robolearn.core import mdp as core
-from robolearn.math import quat_rotate, quat_rotate_inverse, yaw_quat, yaw_from_quat
+from robolearn.math import quat_rotate, quat_rotate_inverse, yaw_from_quat, yaw_quat
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv as Env
@@ -127,13 +127,17 @@ def height_scan(env: Env, sensor_cfg: SensorRef, offset: float = 0.5) -> torch.T
 # -- rewards ----------------------------------------------------------------------------------------------------
 
 
-def track_lin_vel_xy_exp(env: Env, std: float, command_name: str, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+def track_lin_vel_xy_exp(
+    env: Env, std: float, command_name: str, asset_cfg: SceneEntityCfg = _ROBOT
+) -> torch.Tensor:
     v = _asset(env, asset_cfg).root_lin_vel_b[:, :2]
     err = torch.sum(torch.square(env.command_manager.get_command(command_name)[:, :2] - v), dim=1)
     return torch.exp(-err / std**2)
 
 
-def track_ang_vel_z_exp(env: Env, std: float, command_name: str, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+def track_ang_vel_z_exp(
+    env: Env, std: float, command_name: str, asset_cfg: SceneEntityCfg = _ROBOT
+) -> torch.Tensor:
     w = _asset(env, asset_cfg).root_ang_vel_b[:, 2]
     err = torch.square(env.command_manager.get_command(command_name)[:, 2] - w)
     return torch.exp(-err / std**2)
@@ -229,7 +233,9 @@ def undesired_contacts(env: Env, threshold: float, sensor_cfg: SensorRef) -> tor
 
 def stand_still_joint_deviation_l1(env: Env, command_name: str, command_threshold: float = 0.06,
                                    asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:  # fmt: skip
-    standing = torch.linalg.norm(env.command_manager.get_command(command_name)[:, :2], dim=1) < command_threshold
+    standing = (
+        torch.linalg.norm(env.command_manager.get_command(command_name)[:, :2], dim=1) < command_threshold
+    )
     return joint_deviation_l1(env, asset_cfg) * standing
 
 
@@ -250,7 +256,9 @@ def bad_orientation(env: Env, limit_angle: float, asset_cfg: SceneEntityCfg = _R
     return torch.acos((-g[:, 2]).clamp(-1.0, 1.0)).abs() > limit_angle
 
 
-def root_height_below_minimum(env: Env, minimum_height: float, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+def root_height_below_minimum(
+    env: Env, minimum_height: float, asset_cfg: SceneEntityCfg = _ROBOT
+) -> torch.Tensor:
     return _asset(env, asset_cfg).root_pos_w[:, 2] < minimum_height
 
 
@@ -317,7 +325,9 @@ def randomize_rigid_body_mass(env: Env, env_ids: torch.Tensor | None, asset_cfg:
     lo, hi = mass_distribution_params
     shape = (len(ids), len(body_ids))
     if distribution == "log_uniform":
-        draw = torch.exp(_uniform(env, float(torch.log(torch.tensor(lo))), float(torch.log(torch.tensor(hi))), shape))
+        draw = torch.exp(
+            _uniform(env, float(torch.log(torch.tensor(lo))), float(torch.log(torch.tensor(hi))), shape)
+        )
     elif distribution == "gaussian":
         draw = lo + hi * torch.randn(shape, generator=env.rng, device=env.device, dtype=torch.float64)
     else:
@@ -361,7 +371,9 @@ def apply_external_force_torque(env: Env, env_ids: torch.Tensor, force_range: tu
     a = _asset(env, asset_cfg)
     body_ids = torch.as_tensor(a.body_ids, dtype=torch.long)[_body_sel(asset_cfg)]
     n, b = len(env_ids), len(body_ids)
-    wrench = torch.cat([_uniform(env, *force_range, (n, b, 3)), _uniform(env, *torque_range, (n, b, 3))], dim=-1)
+    wrench = torch.cat(
+        [_uniform(env, *force_range, (n, b, 3)), _uniform(env, *torque_range, (n, b, 3))], dim=-1
+    )
     xfrc = env.sim.xfrc_applied
     rows = xfrc[env_ids.to(xfrc.device)]
     rows[:, body_ids.to(xfrc.device)] = wrench.to(xfrc)
@@ -375,7 +387,9 @@ def terrain_levels_vel(env: Env, env_ids: torch.Tensor, asset_cfg: SceneEntityCf
     return core.terrain_levels(env, env_ids)
 
 
-def modify_reward_weight(env: Env, env_ids: torch.Tensor, term_name: str, weight: float, num_steps: int) -> float:
+def modify_reward_weight(
+    env: Env, env_ids: torch.Tensor, term_name: str, weight: float, num_steps: int
+) -> float:
     """Set reward `term_name`'s weight once `num_steps` env steps have passed."""
     manager = getattr(env, "reward_manager", None)
     if manager is not None and env.common_step_counter > num_steps and term_name in manager.terms:

@@ -105,20 +105,36 @@ H1_CFG = ArticulationCfg(
     spawn=_usd("H1/h1.usd"),
     init_state=ArticulationCfg.InitialStateCfg(
         pos=(0.0, 0.0, 1.05),
-        joint_pos={".*_hip_yaw": 0.0, ".*_hip_roll": 0.0, ".*_hip_pitch": -0.28, ".*_knee": 0.79,
-                   ".*_ankle": -0.52, "torso": 0.0, ".*_shoulder_pitch": 0.28, ".*_shoulder_roll": 0.0,
-                   ".*_shoulder_yaw": 0.0, ".*_elbow": 0.52},  # fmt: skip
+        joint_pos={
+            ".*_hip_yaw": 0.0,
+            ".*_hip_roll": 0.0,
+            ".*_hip_pitch": -0.28,
+            ".*_knee": 0.79,
+            ".*_ankle": -0.52,
+            "torso": 0.0,
+            ".*_shoulder_pitch": 0.28,
+            ".*_shoulder_roll": 0.0,
+            ".*_shoulder_yaw": 0.0,
+            ".*_elbow": 0.52,
+        },  # fmt: skip
     ),
     soft_joint_pos_limit_factor=0.9,
     actuators={
         "legs": ImplicitActuatorCfg(
             joint_names_expr=[".*_hip_yaw", ".*_hip_roll", ".*_hip_pitch", ".*_knee", "torso"],
             effort_limit=300.0,
-            stiffness={".*_hip_yaw": 150.0, ".*_hip_roll": 150.0, ".*_hip_pitch": 200.0, ".*_knee": 200.0,
-                       "torso": 200.0},  # fmt: skip
+            stiffness={
+                ".*_hip_yaw": 150.0,
+                ".*_hip_roll": 150.0,
+                ".*_hip_pitch": 200.0,
+                ".*_knee": 200.0,
+                "torso": 200.0,
+            },  # fmt: skip
             damping=5.0,
         ),
-        "feet": ImplicitActuatorCfg(joint_names_expr=[".*_ankle"], effort_limit=100.0, stiffness=20.0, damping=4.0),
+        "feet": ImplicitActuatorCfg(
+            joint_names_expr=[".*_ankle"], effort_limit=100.0, stiffness=20.0, damping=4.0
+        ),
         "arms": ImplicitActuatorCfg(
             joint_names_expr=[".*_shoulder_pitch", ".*_shoulder_roll", ".*_shoulder_yaw", ".*_elbow"],
             effort_limit=300.0,

@@ -8,10 +8,9 @@ PD gains, effort limits), the contact sensors, the height scanner and the terrai
 
 from __future__ import annotations
 
-from dataclasses import MISSING
 from typing import Any
 
-from robolearn.adapters.isaaclab_cfg.configclass import configclass
+from robolearn.adapters.isaaclab_cfg.configclass import MISSING, configclass
 
 
 class RecordedCfg:
