@@ -93,6 +93,35 @@ def base_pos_z(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
     return _asset(env, asset_cfg).root_pos_w[:, 2:3]
 
 
+def root_pos_w(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    """Root position relative to the world's origin (Isaac Lab subtracts the env origin too)."""
+    a = _asset(env, asset_cfg)
+    return a.root_pos_w - env.env_origins.to(a.root_pos_w)
+
+
+def root_quat_w(env: Env, make_quat_unique: bool = False, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    q = _asset(env, asset_cfg).root_quat_w
+    return torch.where(q[:, :1] < 0, -q, q) if make_quat_unique else q
+
+
+def root_lin_vel_w(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    a = _asset(env, asset_cfg)
+    return quat_rotate(a.root_quat_w, a.root_lin_vel_b)
+
+
+def root_ang_vel_w(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    a = _asset(env, asset_cfg)
+    return quat_rotate(a.root_quat_w, a.root_ang_vel_b)
+
+
+def current_time_s(env: Env) -> torch.Tensor:
+    return (env.episode_length_buf.to(torch.float32) * env.step_dt).unsqueeze(1)
+
+
+def remaining_time_s(env: Env) -> torch.Tensor:
+    return env.max_episode_length * env.step_dt - current_time_s(env)
+
+
 def generated_commands(env: Env, command_name: str | None = None) -> torch.Tensor:
     return env.command_manager.get_command(command_name or "base_velocity")
 
@@ -108,6 +137,12 @@ def joint_pos_rel(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
 
 def joint_vel(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
     return _asset(env, asset_cfg).joint_vel[:, _joints(asset_cfg)]
+
+
+def joint_effort(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    """The actuators' forces on the joints (MuJoCo's actuator_force: after force limits)."""
+    a = _asset(env, asset_cfg)
+    return env.sim.actuator_force[:, a._ctrl][:, _joints(asset_cfg)]
 
 
 def joint_vel_rel(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
@@ -195,6 +230,10 @@ def joint_acc_l2(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
 
 def joint_vel_l2(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
     return torch.sum(torch.square(joint_vel(env, asset_cfg)), dim=1)
+
+
+def joint_vel_l1(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+    return torch.sum(torch.abs(joint_vel(env, asset_cfg)), dim=1)
 
 
 def joint_deviation_l1(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
@@ -398,7 +437,9 @@ def modify_reward_weight(
 
 
 COVERED = (
-    "base_lin_vel", "base_ang_vel", "projected_gravity", "base_pos_z", "generated_commands", "joint_pos",
+    "base_lin_vel", "base_ang_vel", "projected_gravity", "base_pos_z", "root_pos_w", "root_quat_w",
+    "root_lin_vel_w", "root_ang_vel_w", "current_time_s", "remaining_time_s", "joint_effort", "joint_vel_l1",
+    "generated_commands", "joint_pos",
     "joint_pos_rel", "joint_vel", "joint_vel_rel", "last_action", "height_scan",
     "track_lin_vel_xy_exp", "track_ang_vel_z_exp", "track_lin_vel_xy_yaw_frame_exp", "track_ang_vel_z_world_exp",
     "lin_vel_z_l2", "ang_vel_xy_l2", "flat_orientation_l2", "base_height_l2", "joint_torques_l2", "joint_acc_l2",
