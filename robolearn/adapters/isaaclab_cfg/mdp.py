@@ -232,7 +232,7 @@ def joint_vel_l2(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
     return torch.sum(torch.square(joint_vel(env, asset_cfg)), dim=1)
 
 
-def joint_vel_l1(env: Env, asset_cfg: SceneEntityCfg = _ROBOT) -> torch.Tensor:
+def joint_vel_l1(env: Env, asset_cfg: SceneEntityCfg) -> torch.Tensor:
     return torch.sum(torch.abs(joint_vel(env, asset_cfg)), dim=1)
 
 
