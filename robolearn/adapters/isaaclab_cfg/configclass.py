@@ -90,7 +90,8 @@ def clone(cfg: T) -> T:
 def to_dict(cfg: Any) -> Any:
     """Plain dicts of a config (functions by their module:qualname), as Isaac Lab's params/env.yaml holds."""
     if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
-        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+        # The instance's attributes, not only its fields: a __post_init__ may add a term (Isaac Lab reads them too).
+        return {k: to_dict(v) for k, v in vars(cfg).items() if not k.startswith("_")}
     if isinstance(cfg, dict):
         return {k: to_dict(v) for k, v in cfg.items()}
     if isinstance(cfg, (list, tuple)):

@@ -157,7 +157,9 @@ class _Converter:
 
     # -- terms ------------------------------------------------------------------------------------------------
     def func(self, term: Any, field: str) -> Callable[..., Any]:
-        fn = term.func
+        fn = getattr(term, "func", None)
+        if fn is None:
+            raise IsaacLabConfigError(f"{self.where}: {field} is not a term config with a func (got {term!r})")
         if isinstance(fn, UncoveredTerm):
             raise IsaacLabConfigError(
                 f"{self.where}: {field}.func is Isaac Lab's mdp.{fn.name}, which robolearn does not cover; covered "
