@@ -20,6 +20,7 @@ else:  # only type checkers read it: no runtime dependency on typing_extensions
     def dataclass_transform(**_: Any) -> Any:
         return lambda f: f
 
+
 T = TypeVar("T")
 
 MISSING: Any = dataclasses.MISSING

@@ -159,7 +159,9 @@ class _Converter:
     def func(self, term: Any, field: str) -> Callable[..., Any]:
         fn = getattr(term, "func", None)
         if fn is None:
-            raise IsaacLabConfigError(f"{self.where}: {field} is not a term config with a func (got {term!r})")
+            raise IsaacLabConfigError(
+                f"{self.where}: {field} is not a term config with a func (got {term!r})"
+            )
         if isinstance(fn, UncoveredTerm):
             raise IsaacLabConfigError(
                 f"{self.where}: {field}.func is Isaac Lab's mdp.{fn.name}, which robolearn does not cover; covered "

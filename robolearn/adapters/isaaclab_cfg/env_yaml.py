@@ -43,7 +43,9 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, str) and value.startswith(f"{mdp.__name__}:"):
+    if (
+        isinstance(value, str) and value.startswith(mdp.__name__) and ":" in value
+    ):  # mdp, mdp_events, mdp_feet
         return isaaclab_path(getattr(mdp, value.split(":", 1)[1]))
     return value
 
