@@ -1,6 +1,6 @@
-"""An Isaac Lab velocity task in Isaac Lab's own form: the shared velocity config and its Go2 rough and flat
+"""Isaac Lab velocity tasks in Isaac Lab's own form: the shared velocity config and its Go2 and H1 rough and flat
 variants, laid out like Isaac Lab 3.0's `isaaclab_tasks/core/velocity/velocity_env_cfg.py` and
-`config/go2/{rough,flat}_env_cfg.py` (same classes, members, term functions, parameters and __post_init__
+`config/{go2,h1}/{rough,flat}_env_cfg.py` (same classes, members, term functions, parameters and __post_init__
 edits; written for these tests, not copied). Only the import block differs from an Isaac Lab task file:
 each `isaaclab...` import names robolearn.adapters.isaaclab_cfg instead.
 """
@@ -9,6 +9,7 @@ import math
 from dataclasses import MISSING
 
 from robolearn.adapters.isaaclab_cfg import (
+    H1_MINIMAL_CFG,
     ISAAC_NUCLEUS_DIR,
     ISAACLAB_NUCLEUS_DIR,
     ROUGH_TERRAINS_CFG,
@@ -328,4 +329,106 @@ class UnitreeGo2FlatEnvCfg(UnitreeGo2RoughEnvCfg):
         self.rewards.flat_orientation_l2.weight = -2.5
         self.rewards.feet_air_time.weight = 0.25
         self.rewards.base_height_l2.params["sensor_cfg"] = None
+        self.curriculum.terrain_levels = None
+
+
+# -- Isaac Lab 3.0's H1 velocity configs (config/h1/{rough,flat}_env_cfg.py), on the same base ---------------
+
+
+@configclass
+class H1Rewards(RewardsCfg):
+    termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
+    lin_vel_z_l2 = None
+    track_lin_vel_xy_exp = RewTerm(
+        func=mdp.track_lin_vel_xy_yaw_frame_exp, weight=1.0, params={"command_name": "base_velocity", "std": 0.5}
+    )
+    track_ang_vel_z_exp = RewTerm(
+        func=mdp.track_ang_vel_z_world_exp, weight=1.0, params={"command_name": "base_velocity", "std": 0.5}
+    )
+    feet_air_time = RewTerm(
+        func=mdp.feet_air_time_positive_biped,
+        weight=0.25,
+        params={
+            "command_name": "base_velocity",
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=".*ankle_link"),
+            "threshold": 0.4,
+        },
+    )
+    feet_slide = RewTerm(
+        func=mdp.feet_slide,
+        weight=-0.25,
+        params={
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=".*ankle_link"),
+            "asset_cfg": SceneEntityCfg("robot", body_names=".*ankle_link"),
+        },
+    )
+    dof_pos_limits = RewTerm(
+        func=mdp.joint_pos_limits, weight=-1.0, params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_ankle")}
+    )
+    joint_deviation_hip = RewTerm(
+        func=mdp.joint_deviation_l1,
+        weight=-0.2,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*_hip_yaw", ".*_hip_roll"])},
+    )
+    joint_deviation_arms = RewTerm(
+        func=mdp.joint_deviation_l1,
+        weight=-0.2,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*_shoulder_.*", ".*_elbow"])},
+    )
+    joint_deviation_torso = RewTerm(
+        func=mdp.joint_deviation_l1, weight=-0.1, params={"asset_cfg": SceneEntityCfg("robot", joint_names="torso")}
+    )
+
+
+@configclass
+class H1RoughEnvCfg(LocomotionVelocityRoughEnvCfg):
+    rewards: H1Rewards = H1Rewards()
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.scene.robot = replace(H1_MINIMAL_CFG, prim_path="{ENV_REGEX_NS}/Robot")
+        self.scene.height_scanner.prim_path = "{ENV_REGEX_NS}/Robot/torso_link"
+        self.commands.base_velocity.ranges.lin_vel_x = (0.0, 1.0)
+        self.commands.base_velocity.ranges.lin_vel_y = (0.0, 0.0)
+        self.commands.base_velocity.ranges.ang_vel_z = (-1.0, 1.0)
+        self.rewards.undesired_contacts = None
+        self.rewards.flat_orientation_l2.weight = -1.0
+        self.rewards.dof_torques_l2.weight = 0.0
+        self.rewards.action_rate_l2.weight = -0.005
+        self.rewards.dof_acc_l2.weight = -1.25e-7
+        self.terminations.base_contact.params["sensor_cfg"].body_names = ".*torso_link"
+        self.events.add_base_mass.params["asset_cfg"].body_names = "torso_link"
+        self.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+        self.events.base_com = None
+        self.events.base_external_force_torque.params["asset_cfg"].body_names = ".*torso_link"
+
+
+@configclass
+class H1FlatRewards(H1Rewards):
+    air_time_variance = RewTerm(
+        func=mdp.feet_air_time_variance,
+        weight=-2.0,
+        params={
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=".*ankle_link"),
+            "command_name": "base_velocity",
+        },
+    )
+
+
+@configclass
+class H1FlatEnvCfg(H1RoughEnvCfg):
+    rewards: H1FlatRewards = H1FlatRewards()
+
+    def __post_init__(self):
+        super().__post_init__()
+        newton_mjwarp = self.sim.physics.newton_mjwarp
+        newton_mjwarp.solver_cfg.njmax = 65
+        newton_mjwarp.solver_cfg.nconmax = 15
+        self.sim.physics.default = newton_mjwarp
+        self.scene.terrain.terrain_type = "plane"
+        self.scene.terrain.terrain_generator = None
+        self.scene.height_scanner = None
+        self.observations.policy.height_scan = None
+        self.rewards.feet_air_time.weight = 1.0
+        self.rewards.feet_air_time.params["threshold"] = 0.6
         self.curriculum.terrain_levels = None

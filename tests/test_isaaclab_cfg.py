@@ -162,3 +162,22 @@ def test_robolearn_train_trains_a_registered_isaac_lab_config(tmp_path):
     run = next((runs / "Isaac-Velocity-Flat-Unitree-Go2-Test").iterdir())
     assert list((run / "checkpoints").glob("*.pt")) or list(run.glob("*.pt"))
     assert "isaaclab_cfg.mdp:feet_air_time" in (run / "config.yaml").read_text()
+
+
+def test_h1_flat_config_runs_and_its_termination_penalty_pays_on_a_fall():
+    """Isaac Lab's H1 flat task (humanoid gait terms, is_terminated) on the menagerie H1: 69 observations as in
+    Isaac Lab; left without actions the robot falls, and the step its torso touches down pays -200 x dt."""
+    cfg = to_env_cfg(go2.H1FlatEnvCfg())
+    assert cfg.scene.robot == "h1" and cfg.scene.contact_sensors["contact_forces_0"].bodies == (
+        "left_ankle_link", "right_ankle_link")  # fmt: skip
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, num_envs=2))
+    obs, _ = env.reset()
+    assert obs["policy"].shape == (2, 69)
+    fell = torch.zeros(2, dtype=torch.bool)
+    for _ in range(150):
+        _, reward, terminated, _, _ = env.step(torch.zeros(2, 19))
+        penalty = env.reward_manager.step_values["termination_penalty"]
+        assert torch.allclose(penalty, torch.where(terminated, -200.0 * env.step_dt, 0.0))
+        assert (env.reward_manager.step_values["feet_air_time"] <= 0.6 * env.step_dt + 1e-6).all()
+        fell |= terminated
+    assert fell.all() and torch.isfinite(reward).all()

@@ -19,6 +19,7 @@ from robolearn.adapters.isaaclab_cfg.terms import ISAACLAB_MDP_FUNCTIONS
 REPO = Path(__file__).resolve().parents[1]
 CHECK = REPO / "benchmarks" / "isaaclab_real.py"
 GO2 = "isaaclab_tasks.core.velocity.config.go2"
+H1 = "isaaclab_tasks.core.velocity.config.h1"
 
 
 def isaaclab_python() -> Path:
@@ -40,12 +41,14 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
     python = _require_isaaclab()
     flat = env_yaml.write_env_yaml(go2.UnitreeGo2FlatEnvCfg(), tmp_path / "flat" / "params" / "env.yaml")
     rough = env_yaml.write_env_yaml(go2.UnitreeGo2RoughEnvCfg(), tmp_path / "rough" / "params" / "env.yaml")
+    h1 = env_yaml.write_env_yaml(go2.H1FlatEnvCfg(), tmp_path / "h1" / "params" / "env.yaml")
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({
         "signatures": env_yaml.signatures(),
         "recorded_names": list(ISAACLAB_MDP_FUNCTIONS),
         "env_yaml": [{"path": str(flat), "class": f"{GO2}.flat_env_cfg:UnitreeGo2FlatEnvCfg"},
-                     {"path": str(rough), "class": f"{GO2}.rough_env_cfg:UnitreeGo2RoughEnvCfg"}],
+                     {"path": str(rough), "class": f"{GO2}.rough_env_cfg:UnitreeGo2RoughEnvCfg"},
+                     {"path": str(h1), "class": f"{H1}.flat_env_cfg:H1FlatEnvCfg"}],
     }))  # fmt: skip
     out = subprocess.run([str(python), str(CHECK), str(manifest)], capture_output=True, text=True, timeout=600,
                          cwd=tmp_path)  # fmt: skip
@@ -56,7 +59,7 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
     assert report["signatures"]["ok"], report["signatures"]
     assert report["signatures"]["checked"] == len(env_yaml.signatures())
     assert report["names"]["recorded_not_installed"] == [] and report["names"]["installed_not_recorded"] == []
-    # (a) the run folders' env.yaml load onto Isaac Lab's own Go2 classes and describe the same task.
+    # (a) the run folders' env.yaml load onto Isaac Lab's own Go2 and H1 classes and describe the same tasks.
     for result in report["env_yaml"]:
         assert result["ok"], result
     assert out.returncode == 0
