@@ -152,16 +152,24 @@ def test_configclass_gives_each_instance_its_own_defaults():
 
 
 def test_robolearn_train_trains_a_registered_isaac_lab_config(tmp_path):
+    import gymnasium as gym
+
+    from robolearn import registry
     from robolearn.cli import main
 
-    register("Isaac-Velocity-Flat-Unitree-Go2-Test", go2.UnitreeGo2FlatEnvCfg)
-    runs = tmp_path / "runs"
-    rc = main(["train", "Isaac-Velocity-Flat-Unitree-Go2-Test", "--num-envs", "8", "--max-iterations", "2",
-               "--agent.num-steps-per-env", "8", "--logdir", str(runs)])  # fmt: skip
-    assert rc == 0
-    run = next((runs / "Isaac-Velocity-Flat-Unitree-Go2-Test").iterdir())
-    assert list((run / "checkpoints").glob("*.pt")) or list(run.glob("*.pt"))
-    assert "isaaclab_cfg.mdp:feet_air_time" in (run / "config.yaml").read_text()
+    name = "Isaac-Velocity-Flat-Unitree-Go2-Test"
+    register(name, go2.UnitreeGo2FlatEnvCfg)
+    try:
+        runs = tmp_path / "runs"
+        rc = main(["train", name, "--num-envs", "8", "--max-iterations", "2", "--agent.num-steps-per-env", "8",
+                   "--logdir", str(runs)])  # fmt: skip
+        assert rc == 0
+        run = next((runs / name).iterdir())
+        assert list((run / "checkpoints").glob("*.pt")) or list(run.glob("*.pt"))
+        assert "isaaclab_cfg.mdp:feet_air_time" in (run / "config.yaml").read_text()
+    finally:  # the rest of the session's tests list every task: leave the registry as it was
+        registry._TASKS.pop(name, None)
+        gym.registry.pop(f"robolearn/{name}-v0", None)
 
 
 def test_h1_flat_config_runs_and_its_termination_penalty_pays_on_a_fall():
