@@ -84,3 +84,21 @@ def test_a_config_robolearn_cannot_read_names_the_field():
 
     with pytest.raises(LeggedGymConfigError, match="control.control_type='T'"):
         from_legged_gym(Torque)
+
+
+def test_a_registered_legged_gym_config_is_a_task(capsys):
+    import gymnasium as gym
+
+    from robolearn import registry
+    from robolearn.envs.locomotion.legged_gym import register_legged_gym
+
+    name = "A1-Legged-Gym-Fork-Test"
+    register_legged_gym(name, lg.A1HInfForkCfg)
+    try:
+        assert "feet_stumble, hip_pos, torque_limits" in capsys.readouterr().out
+        spec = registry.get_task(name)
+        assert spec.env_cfg().scene.robot == "a1"
+        assert spec.presets["ppo"]().critic_obs_groups == ("policy",)
+    finally:  # the rest of the session's tests list every task: leave the registry as it was
+        registry._TASKS.pop(name, None)
+        gym.registry.pop(f"robolearn/{name}-v0", None)

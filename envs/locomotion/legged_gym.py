@@ -41,7 +41,13 @@ from robolearn.terrain import TerrainCfg
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
 
-__all__ = ["LeggedGymConfigError", "LeggedGymConversion", "REWARD_TERMS", "from_legged_gym"]
+__all__ = [
+    "LeggedGymConfigError",
+    "LeggedGymConversion",
+    "REWARD_TERMS",
+    "from_legged_gym",
+    "register_legged_gym",
+]
 
 
 class LeggedGymConfigError(ValueError):
@@ -300,3 +306,20 @@ def from_legged_gym(cfg: Any) -> LeggedGymConversion:
     reader = _Reader(cfg)
     env, unknown = reader.env_cfg()
     return LeggedGymConversion(env, unknown, reader.notes)
+
+
+def register_legged_gym(task_id: str, cfg: Any, description: str = "") -> Any:
+    """Register a legged_gym config as robolearn task `task_id` (trained by `robolearn train`). The config is read
+    once here, so one robolearn cannot read fails at registration; unknown rewards are printed by name."""
+    from robolearn.registry import register_task
+    from robolearn.rl import PpoCfg
+
+    conv = from_legged_gym(cfg)
+    if conv.unknown_rewards:
+        print(
+            f"{task_id}: rewards.scales without a robolearn term, left out: {', '.join(conv.unknown_rewards)}"
+        )
+    # legged_gym's actor and critic see the same observation unless a config adds privileged ones.
+    return register_task(task_id, lambda: from_legged_gym(cfg).env_cfg,
+                         description or f"legged_gym config {_name(cfg)} on robolearn's CPU backend",
+                         presets={"ppo": lambda: PpoCfg.cpu(critic_obs_groups=("policy",))})  # fmt: skip
