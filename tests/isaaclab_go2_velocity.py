@@ -1,8 +1,9 @@
 """Isaac Lab velocity tasks in Isaac Lab's own form: the shared velocity config and its Go2 and H1 rough and flat
 variants, laid out like Isaac Lab 3.0's `isaaclab_tasks/core/velocity/velocity_env_cfg.py` and
-`config/{go2,h1}/{rough,flat}_env_cfg.py` (same classes, members, term functions, parameters and __post_init__
-edits; written for these tests, not copied). Only the import block differs from an Isaac Lab task file:
-each `isaaclab...` import names robolearn.adapters.isaaclab_cfg instead.
+`config/{go2,h1}/{rough,flat}_env_cfg.py` (same classes, members, term functions, parameters, __post_init__
+edits and play mode; written for these tests, not copied; Isaac Lab's docstrings and comments left out). Only
+the import block differs from an Isaac Lab task file: each `isaaclab...` import names
+robolearn.adapters.isaaclab_cfg instead.
 """
 
 import math
@@ -20,11 +21,15 @@ from robolearn.adapters.isaaclab_cfg import (
     CurriculumTermCfg as CurrTerm,
     EventTermCfg as EventTerm,
     InteractiveSceneCfg,
+    KaminoPADMMSolverCfg,
     ManagerBasedRLEnvCfg,
     MJWarpSolverCfg,
     NewtonCfg,
+    NewtonCollisionPipelineCfg,
+    NewtonShapeCfg,
     ObservationGroupCfg as ObsGroup,
     ObservationTermCfg as ObsTerm,
+    OvPhysxCfg,
     PhysxAutoCfg,
     PhysxCfg,
     PresetCfg,
@@ -46,13 +51,23 @@ from robolearn.adapters.isaaclab_cfg import (
 @configclass
 class RoughPhysicsCfg(PresetCfg):
     isaacsim_physx = PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
-    physx = PhysxAutoCfg(isaacsim_physx=isaacsim_physx)
+    ovphysx = OvPhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
+    physx = PhysxAutoCfg(isaacsim_physx=isaacsim_physx, ovphysx=ovphysx)
     newton_mjwarp = NewtonCfg(
         solver_cfg=MJWarpSolverCfg(
-            njmax=1000, nconmax=300, cone="pyramidal", impratio=1.0, integrator="implicitfast"
+            njmax=1000,
+            nconmax=300,
+            cone="pyramidal",
+            impratio=1.0,
+            integrator="implicitfast",
+            use_mujoco_contacts=False,
         ),
+        collision_cfg=NewtonCollisionPipelineCfg(max_triangle_pairs=2_500_000),
         num_substeps=2,
+        debug_mode=False,
+        default_shape_cfg=NewtonShapeCfg(margin=0.0, ke=160000.0, kd=1100.0),
     )
+    newton_kamino = NewtonCfg(solver_cfg=KaminoPADMMSolverCfg(max_contacts_per_world=64))
     default = newton_mjwarp
 
 
@@ -83,6 +98,7 @@ class MySceneCfg(InteractiveSceneCfg):
         pattern_cfg=patterns.GridPatternCfg(resolution=0.1, size=[1.6, 1.0]),
         debug_vis=False,
         mesh_prim_paths=["/World/ground"],
+        global_world_only=True,
     )
     contact_forces = ContactSensorCfg(
         prim_path="{ENV_REGEX_NS}/Robot/[^/]*", history_length=3, track_air_time=True
@@ -279,6 +295,16 @@ class LocomotionVelocityRoughEnvCfg(ManagerBasedRLEnvCfg):
         elif self.scene.terrain.terrain_generator is not None:
             self.scene.terrain.terrain_generator.curriculum = False
 
+    def play_mode(self):
+        super().play_mode()
+        self.scene.terrain.max_init_terrain_level = None
+        if self.scene.terrain.terrain_generator is not None:
+            self.scene.terrain.terrain_generator.num_rows = 5
+            self.scene.terrain.terrain_generator.num_cols = 5
+            self.scene.terrain.terrain_generator.curriculum = False
+        self.events.base_external_force_torque = None
+        self.events.push_robot = None
+
 
 @configclass
 class UnitreeGo2Rewards(RewardsCfg):
@@ -340,7 +366,9 @@ class H1Rewards(RewardsCfg):
     termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
     lin_vel_z_l2 = None
     track_lin_vel_xy_exp = RewTerm(
-        func=mdp.track_lin_vel_xy_yaw_frame_exp, weight=1.0, params={"command_name": "base_velocity", "std": 0.5}
+        func=mdp.track_lin_vel_xy_yaw_frame_exp,
+        weight=1.0,
+        params={"command_name": "base_velocity", "std": 0.5},
     )
     track_ang_vel_z_exp = RewTerm(
         func=mdp.track_ang_vel_z_world_exp, weight=1.0, params={"command_name": "base_velocity", "std": 0.5}
@@ -363,7 +391,9 @@ class H1Rewards(RewardsCfg):
         },
     )
     dof_pos_limits = RewTerm(
-        func=mdp.joint_pos_limits, weight=-1.0, params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_ankle")}
+        func=mdp.joint_pos_limits,
+        weight=-1.0,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_ankle")},
     )
     joint_deviation_hip = RewTerm(
         func=mdp.joint_deviation_l1,
@@ -376,7 +406,9 @@ class H1Rewards(RewardsCfg):
         params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*_shoulder_.*", ".*_elbow"])},
     )
     joint_deviation_torso = RewTerm(
-        func=mdp.joint_deviation_l1, weight=-0.1, params={"asset_cfg": SceneEntityCfg("robot", joint_names="torso")}
+        func=mdp.joint_deviation_l1,
+        weight=-0.1,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names="torso")},
     )
 
 

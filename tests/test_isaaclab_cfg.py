@@ -189,3 +189,11 @@ def test_h1_flat_config_runs_and_its_termination_penalty_pays_on_a_fall():
         assert (env.reward_manager.step_values["feet_air_time"] <= 0.6 * env.step_dt + 1e-6).all()
         fell |= terminated
     assert fell.all() and torch.isfinite(reward).all()
+
+
+def test_play_mode_gives_isaac_labs_play_settings():
+    cfg = go2.UnitreeGo2FlatEnvCfg()
+    cfg.play_mode()
+    env_cfg = to_env_cfg(cfg)
+    assert env_cfg.num_envs == 50 and not env_cfg.observations["policy"].enable_noise
+    assert "push_robot" not in env_cfg.events and "base_external_force_torque" not in env_cfg.events

@@ -170,3 +170,10 @@ class ManagerBasedRLEnvCfg:
             from robolearn.adapters.isaaclab_cfg.sim import SimulationCfg
 
             self.sim = SimulationCfg()
+
+    def play_mode(self) -> None:
+        """Isaac Lab's defaults for playing a policy: at most 50 worlds, no observation noise."""
+        self.scene.num_envs = min(self.scene.num_envs, 50)
+        for group in vars(self.observations).values():
+            if hasattr(group, "enable_corruption"):
+                group.enable_corruption = False
