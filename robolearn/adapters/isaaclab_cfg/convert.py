@@ -120,8 +120,8 @@ class _Converter:
                               "menagerie model's own actuators")  # fmt: skip
         self.notes.append("scene.robot.actuators: effort and velocity limits are the menagerie model's own "
                           "(forcerange), not Isaac Lab's actuator_effort_limit / saturation_effort")  # fmt: skip
-        self.notes.append("scene.robot.init_state: the default pose is the menagerie model's home keyframe, "
-                          "not init_state.joint_pos")  # fmt: skip
+        self.notes.append("scene.robot.init_state: the default pose is the menagerie model's home keyframe "
+                          "(qpos0 without one), not init_state.joint_pos")  # fmt: skip
         return gains
 
     def terrain(self) -> TerrainCfg:
