@@ -214,6 +214,9 @@ class ExportArgs:
     """Instead of ONNX, write a small copy of the run to this folder: its config and the actor's weights
     (no critic, no optimizer state), which `play`, `eval` and `--skills` load like the run. How the pretrained
     skills in robolearn/assets/skills are made."""
+    isaaclab: Path | None = None
+    """Also write the exported policy as an Isaac Lab run folder here (params/env.yaml, params/agent.yaml,
+    exported/policy.onnx in Isaac Lab's joint order), which `deploy --sim2sim` and `eval` read back."""
 
 
 @dataclass
@@ -349,6 +352,13 @@ def _play_run(args: PlayArgs) -> int:
 
 def eval_main(args: EvalArgs) -> int:
     def run() -> int:
+        from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+        if is_isaaclab_run(args.run):
+            from robolearn.policies.evaluate import eval_isaaclab_run
+
+            eval_isaaclab_run(args.run, args.episodes, args.seed, args.out)
+            return 0
         imitation = run_algo(args.run) in IMITATION_ALGOS
         defaults = EvalArgs(run=args.run)
         unread = ("checkpoint", "disturbance", "suite") if imitation else ("inference_steps",)
@@ -393,6 +403,10 @@ def export_main(args: ExportArgs) -> int:
 
         paths = export_run(args.run, args.checkpoint, args.out)
         print(f"wrote {paths.onnx}\n      {paths.json}\n      {paths.torchscript}")
+        if args.isaaclab is not None:
+            from robolearn.sim2real.isaaclab_export import export_isaaclab_run
+
+            print(f"wrote {export_isaaclab_run(paths.json, args.isaaclab)} (an Isaac Lab run folder)")
         return 0
 
     return _guard(run)
