@@ -211,3 +211,74 @@ def test_eval_and_deploy_run_an_isaaclab_folder(isaac, tmp_path, capsys):
     data = json.loads(report.read_text())
     assert data["sim2sim"]["ticks"] == 50 and "train_env" not in data  # no robolearn training env to compare
     assert yaml.safe_load(json.dumps(data))  # plain JSON
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "isaaclab_go2_flat"
+"""params/ of an Isaac Lab Go2 flat-terrain run in the form Isaac Lab's dump_yaml writes (UNITREE_GO2_CFG: DC motors,
+regex default joint positions; slices, anchors, null terms); the network is made per test, as play.py exports it."""
+
+
+def _isaaclab_actor(folder: Path, obs_dim: int = 48, n: int = 12) -> Path:
+    """exported/policy.onnx and policy.pt shaped like isaaclab_rl's exporter output: an ELU MLP, input "obs",
+    output "actions", opset 11, a static batch of 1."""
+    import torch
+
+    torch.manual_seed(0)
+    actor = torch.nn.Sequential(torch.nn.Linear(obs_dim, 128), torch.nn.ELU(), torch.nn.Linear(128, 128),
+                                torch.nn.ELU(), torch.nn.Linear(128, n))  # fmt: skip
+    (folder / "exported").mkdir(parents=True)
+    torch.onnx.export(actor, torch.zeros(1, obs_dim), str(folder / "exported" / "policy.onnx"), opset_version=11,
+                      input_names=["obs"], output_names=["actions"], dynamic_axes={}, dynamo=False)  # fmt: skip
+    torch.jit.script(actor).save(str(folder / "exported" / "policy.pt"))
+    return folder
+
+
+def test_an_isaac_lab_go2_run_maps_onto_the_menagerie_go2(tmp_path):
+    folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"))
+    run = load_isaaclab_run(folder)
+    m = run.meta
+    assert (m.robot, m.task, m.obs_dim, m.history_length) == ("go2", "unitree_go2_flat", 48, 1)
+    assert m.control_period == pytest.approx(0.02) and m.sim_dt == 0.005
+    q0 = dict(zip(m.joint_names, m.default_joint_pos, strict=True))
+    assert (q0["FL_hip_joint"], q0["FR_hip_joint"], q0["RL_thigh_joint"], q0["FR_thigh_joint"], q0["RR_calf_joint"]) == (
+        0.1, -0.1, 1.0, 0.8, -1.5)  # fmt: skip
+    assert m.action_offset == m.default_joint_pos and m.action_scale == 0.25
+    assert set(m.kp) == {25.0} and set(m.kd) == {0.5}
+    assert m.extra["motor"]["saturation_effort"] == [23.5] * 12 and m.extra["motor"]["velocity_limit"] == [30.0] * 12
+    assert [c.range for c in m.commands] == [(-1.0, 1.0)] * 3
+    assert [(t.name, t.noise) for t in m.observation_terms][:3] == [("base_lin_vel", 0.1), ("base_ang_vel", 0.2),
+                                                                   ("projected_gravity", 0.05)]  # fmt: skip
+    # Our observation, laid out as Isaac Lab's: joint_pos (elements 12-23) in the articulation's breadth-first order.
+    isaac_obs = np.arange(48)[run.obs_index]
+    assert isaac_obs[12:24].tolist() == [12 + m.joint_names.index(j) for j in ISAACLAB_GO2_ORDER]
+    assert isaac_obs[:12].tolist() == list(range(12))
+    # The network's output k is ISAACLAB_GO2_ORDER[k]'s target.
+    out = np.arange(12, dtype=np.float32)[None]
+    assert (out[0][run.act_index]).tolist() == [float(ISAACLAB_GO2_ORDER.index(j)) for j in m.joint_names]
+
+
+def test_policy_pt_acts_as_the_onnx_export(tmp_path):
+    folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"))
+    onnx_policy = load_isaaclab_run(folder).policy()
+    (folder / "exported" / "policy.onnx").unlink()
+    back = load_isaaclab_run(folder)
+    assert back.policy_file.name == "policy.pt"
+    obs = np.random.default_rng(2).normal(size=(5, 48)).astype(np.float32)
+    np.testing.assert_allclose(np.stack([back.policy()(o) for o in obs]), np.stack([onnx_policy(o) for o in obs]),
+                               atol=1e-5)  # fmt: skip
+
+
+def test_deploy_sim2sim_runs_an_isaac_lab_run_with_dc_motors(tmp_path, capsys):
+    folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"))
+    report = tmp_path / "report.json"
+    rc = main(DeployArgs(policy=folder, sim2sim=True, duration=1.0, realtime=False, latency_ms=20.0, noise=1.0,
+                         out=report, min_survival=0.0))  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads(report.read_text())["sim2sim"]
+    assert s["ticks"] == 50 and np.isfinite(s["error_vel_xy"])
+
+
+def test_a_network_of_the_wrong_size_is_refused_naming_both_sizes(tmp_path, capsys):
+    folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"), obs_dim=45)
+    _, err = _deploy(folder, tmp_path, capsys)
+    assert "policy.onnx: the network maps 45 -> 12" in err and "sum to 48" in err
