@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from robolearn.sim2real.isaaclab_run import OBS_TERMS, ROBOLEARN_TERMS, observation_index, robot_joints
+from robolearn.sim2real.isaaclab_run import observation_index, robot_joints
+from robolearn.sim2real.isaaclab_terms import OBS_TERMS, ROBOLEARN_TERMS
 from robolearn.sim2real.isaaclab_yaml import IsaacLabRunError, dump_params_yaml
 from robolearn.sim2real.observation import resolve_term
 from robolearn.sim2real.schema import PolicyMetadata, load_metadata
@@ -45,12 +46,16 @@ def export_isaaclab_run(run: str | Path, out: str | Path) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out}: exists and is not an empty folder; pick a new output folder")
     if meta.robot not in USD:
-        raise IsaacLabRunError(f"{json_path}: robot {meta.robot!r} has no Isaac Lab asset here (have {list(USD)})")
+        raise IsaacLabRunError(
+            f"{json_path}: robot {meta.robot!r} has no Isaac Lab asset here (have {list(USD)})"
+        )
     mj_joints, _, articulation = robot_joints(meta.robot)
     if list(meta.joint_names) != mj_joints:
         raise IsaacLabRunError(f"{json_path}: joint_names are not the {meta.robot} model's actuator order")
     keys = [resolve_term(t) for t in meta.observation_terms]
-    unmapped = [f"{t.name} ({k})" for t, k in zip(meta.observation_terms, keys, strict=True) if k not in OBS_FUNCS]
+    unmapped = [
+        f"{t.name} ({k})" for t, k in zip(meta.observation_terms, keys, strict=True) if k not in OBS_FUNCS
+    ]
     if unmapped:
         raise IsaacLabRunError(f"{json_path}: observation terms {unmapped} have no Isaac Lab mdp function "
                                f"(mapped: {', '.join(OBS_FUNCS)})")  # fmt: skip
@@ -80,7 +85,10 @@ def env_yaml(meta: PolicyMetadata, keys: list[str], articulation: list[str]) -> 
 
     model = mujoco.MjModel.from_xml_path(str(robot_xml(meta.robot)))
     j = {name: i for i, name in enumerate(meta.joint_names)}
-    effort = {n: float(abs(model.actuator_ctrlrange[model.actuator(i).id]).max()) for i, n in enumerate(meta.joint_names)}
+    effort = {
+        n: float(abs(model.actuator_ctrlrange[model.actuator(i).id]).max())
+        for i, n in enumerate(meta.joint_names)
+    }
     decimation = round(meta.control_period / meta.sim_dt)
     default_offset = np.allclose(meta.action_offset, meta.default_joint_pos)
     terms: dict[str, Any] = {}
@@ -144,7 +152,9 @@ def agent_yaml(meta: PolicyMetadata) -> dict[str, Any]:
             "experiment_name": meta.task, "run_name": "robolearn", "logger": "tensorboard", "resume": False}  # fmt: skip
 
 
-def reorder_onnx(src: Path, dst: Path, meta: PolicyMetadata, in_index: np.ndarray, out_index: list[int]) -> None:
+def reorder_onnx(
+    src: Path, dst: Path, meta: PolicyMetadata, in_index: np.ndarray, out_index: list[int]
+) -> None:
     """The network with Gather nodes in front (Isaac Lab's observation layout -> ours) and behind (our joint
     order -> Isaac Lab's); input "obs" and output "actions", as isaaclab_rl's exporter names them."""
     import onnx

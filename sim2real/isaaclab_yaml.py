@@ -69,7 +69,9 @@ def load_params_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        raise IsaacLabRunError(f"{path}: not readable as Isaac Lab YAML ({' '.join(str(exc).split())})") from None
+        raise IsaacLabRunError(
+            f"{path}: not readable as Isaac Lab YAML ({' '.join(str(exc).split())})"
+        ) from None
     if not isinstance(data, dict):
         raise IsaacLabRunError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
@@ -123,7 +125,9 @@ def match_joints(patterns: str | Sequence[str], joints: Sequence[str], where: st
     compiled = [_compile(p, where) for p in pats]
     for p, rx in zip(pats, compiled, strict=True):
         if not any(rx.fullmatch(j) for j in joints):
-            raise IsaacLabRunError(f"{where}: {p!r} matches no joint of the robot (joints: {', '.join(joints)})")
+            raise IsaacLabRunError(
+                f"{where}: {p!r} matches no joint of the robot (joints: {', '.join(joints)})"
+            )
     if preserve_order:
         out: list[str] = []
         for rx in compiled:
@@ -132,14 +136,18 @@ def match_joints(patterns: str | Sequence[str], joints: Sequence[str], where: st
     return [j for j in joints if any(rx.fullmatch(j) for rx in compiled)]
 
 
-def per_joint(value: Any, joints: Sequence[str], where: str, default: float | None = None) -> dict[str, float]:
+def per_joint(
+    value: Any, joints: Sequence[str], where: str, default: float | None = None
+) -> dict[str, float]:
     """A number (every joint) or a {regex: number} dict resolved onto `joints`; joints no key matches get
     `default` (left out when it is None). A key that matches no joint, or two keys matching one joint, is an
     error naming the key."""
     if _is_number(value):
         return {j: float(value) for j in joints}
     if not isinstance(value, dict):
-        raise IsaacLabRunError(f"{where}: expected a number or a {{joint regex: number}} mapping, got {value!r}")
+        raise IsaacLabRunError(
+            f"{where}: expected a number or a {{joint regex: number}} mapping, got {value!r}"
+        )
     out: dict[str, float] = {}
     for key, v in value.items():
         if not _is_number(v):
@@ -147,10 +155,14 @@ def per_joint(value: Any, joints: Sequence[str], where: str, default: float | No
         rx = _compile(str(key), where)
         hits = [j for j in joints if rx.fullmatch(j)]
         if not hits:
-            raise IsaacLabRunError(f"{where}: {key!r} matches no joint of the robot (joints: {', '.join(joints)})")
+            raise IsaacLabRunError(
+                f"{where}: {key!r} matches no joint of the robot (joints: {', '.join(joints)})"
+            )
         for j in hits:
             if j in out:
-                raise IsaacLabRunError(f"{where}: joint {j!r} is matched by more than one key (one is {key!r})")
+                raise IsaacLabRunError(
+                    f"{where}: joint {j!r} is matched by more than one key (one is {key!r})"
+                )
             out[j] = float(v)
     if default is not None:
         for j in joints:

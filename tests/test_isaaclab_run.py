@@ -25,7 +25,9 @@ from robolearn.sim2real.schema import ObsTermSpec, load_metadata
 from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim
 from robolearn.sim2real.sim_robot import MotorModel
 
-ISAACLAB_GO2_ORDER = [f"{leg}_{part}_joint" for part in ("hip", "thigh", "calf") for leg in ("FL", "FR", "RL", "RR")]
+ISAACLAB_GO2_ORDER = [
+    f"{leg}_{part}_joint" for part in ("hip", "thigh", "calf") for leg in ("FL", "FR", "RL", "RR")
+]
 """Go2's joint order in Isaac Lab (Articulation.joint_names, as Isaac Lab prints it): PhysX lists joints breadth-first."""
 
 
@@ -64,20 +66,33 @@ def test_written_folder_has_isaac_labs_format(run, isaac):
     text = (isaac / "params" / "env.yaml").read_text()
     assert "!!python/tuple" in text  # Isaac Lab's dump_yaml keeps tuples as python tuples
     env = load_params_yaml(isaac / "params" / "env.yaml")
-    assert env["actions"]["joint_pos"]["class_type"] == "isaaclab.envs.mdp.actions.joint_actions:JointPositionAction"
-    assert env["observations"]["policy"]["joint_vel"]["func"] == "isaaclab.envs.mdp.observations:joint_vel_rel"
+    assert (
+        env["actions"]["joint_pos"]["class_type"]
+        == "isaaclab.envs.mdp.actions.joint_actions:JointPositionAction"
+    )
+    assert (
+        env["observations"]["policy"]["joint_vel"]["func"] == "isaaclab.envs.mdp.observations:joint_vel_rel"
+    )
     assert env["commands"]["base_velocity"]["ranges"]["lin_vel_x"] == load_metadata(run).commands[0].range
     assert (isaac / "params" / "agent.yaml").is_file()
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(isaac / "exported" / "policy.onnx"), providers=["CPUExecutionProvider"])
-    assert [i.name for i in session.get_inputs()] == ["obs"] and [o.name for o in session.get_outputs()] == ["actions"]
+    session = ort.InferenceSession(
+        str(isaac / "exported" / "policy.onnx"), providers=["CPUExecutionProvider"]
+    )
+    assert [i.name for i in session.get_inputs()] == ["obs"] and [o.name for o in session.get_outputs()] == [
+        "actions"
+    ]
 
 
 def test_go2_articulation_order_is_isaac_labs_breadth_first_order():
     actuated, base, articulation = robot_joints("go2")
     assert articulation == ISAACLAB_GO2_ORDER
-    assert actuated[:3] == ["FL_hip_joint", "FL_thigh_joint", "FL_calf_joint"]  # MuJoCo: depth-first, leg by leg
+    assert actuated[:3] == [
+        "FL_hip_joint",
+        "FL_thigh_joint",
+        "FL_calf_joint",
+    ]  # MuJoCo: depth-first, leg by leg
     assert base == "base"
 
 
@@ -112,7 +127,9 @@ def test_permuted_action_joints_map_by_name(run, isaac, tmp_path):
     meta = load_metadata(run)
     shuffled = [str(j) for j in np.random.default_rng(3).permutation(ISAACLAB_GO2_ORDER)]
     folder = _copy(isaac, tmp_path / "permuted")
-    _edit_env(folder, lambda env: env["actions"]["joint_pos"].update(joint_names=shuffled, preserve_order=True))
+    _edit_env(
+        folder, lambda env: env["actions"]["joint_pos"].update(joint_names=shuffled, preserve_order=True)
+    )
     obs_index = observation_index(meta.observation_terms, 1, meta.joint_names, ISAACLAB_GO2_ORDER, shuffled)
     reorder_onnx(run / "policy.onnx", folder / "exported" / "policy.onnx", meta, np.argsort(obs_index),
                  [meta.joint_names.index(j) for j in shuffled])  # fmt: skip
@@ -128,7 +145,10 @@ def test_permuted_action_joints_map_by_name(run, isaac, tmp_path):
 
 
 def test_history_is_stacked_per_term_in_isaac_lab_and_per_frame_here():
-    terms = [ObsTermSpec("a", 2, 1.0, func="x:base_ang_vel"), ObsTermSpec("q", 2, 1.0, func="x:joint_pos_rel")]
+    terms = [
+        ObsTermSpec("a", 2, 1.0, func="x:base_ang_vel"),
+        ObsTermSpec("q", 2, 1.0, func="x:joint_pos_rel"),
+    ]
     # robolearn: [f0: a0 a1 q(J0) q(J1), f1: ...]; Isaac Lab: [a f0, a f1, q f0 (J1 J0), q f1 (J1 J0)].
     index = observation_index(terms, 2, ["J0", "J1"], ["J1", "J0"], ["J1", "J0"])
     assert index.tolist() == [0, 1, 4, 5, 3, 2, 7, 6]
@@ -138,13 +158,18 @@ def test_dc_motor_torque_speed_curve():
     motor = MotorModel(effort_limit=[23.5, 10.0], saturation_effort=[23.5, 0.0], velocity_limit=[30.0, 30.0])
     tau = np.array([100.0, 100.0])
     assert motor.clip(tau, np.zeros(2)).tolist() == [23.5, 10.0]
-    assert motor.clip(tau, np.array([15.0, 15.0])).tolist() == [11.75, 10.0]  # half speed: half the torque left
+    assert motor.clip(tau, np.array([15.0, 15.0])).tolist() == [
+        11.75,
+        10.0,
+    ]  # half speed: half the torque left
     assert motor.clip(-tau, np.array([15.0, 15.0])).tolist() == [-23.5, -10.0]
 
 
 def _deploy(folder: Path, tmp_path: Path, capsys) -> tuple[int, str]:
     report = tmp_path / "report.json"
-    rc = main(DeployArgs(policy=folder, sim2sim=True, duration=0.5, realtime=False, out=report, min_survival=0.0))
+    rc = main(
+        DeployArgs(policy=folder, sim2sim=True, duration=0.5, realtime=False, out=report, min_survival=0.0)
+    )
     err = capsys.readouterr().err
     assert rc == 2 and not report.exists(), err  # refused before anything ran
     assert err.startswith("error: ") and "Traceback" not in err
@@ -167,9 +192,15 @@ def test_missing_exported_policy_is_named(isaac, tmp_path, capsys):
 
 def test_joint_name_without_match_is_named(isaac, tmp_path, capsys):
     folder = _copy(isaac, tmp_path / "run")
-    _edit_env(folder, lambda env: env["scene"]["robot"]["init_state"]["joint_pos"].update({"FL_hip_jnt": 0.1}))
+    _edit_env(
+        folder, lambda env: env["scene"]["robot"]["init_state"]["joint_pos"].update({"FL_hip_jnt": 0.1})
+    )
     _, err = _deploy(folder, tmp_path, capsys)
-    assert "env.yaml" in err and "scene.robot.init_state.joint_pos" in err and "'FL_hip_jnt' matches no joint" in err
+    assert (
+        "env.yaml" in err
+        and "scene.robot.init_state.joint_pos" in err
+        and "'FL_hip_jnt' matches no joint" in err
+    )
 
 
 def test_unknown_observation_term_and_actuator_model_are_listed_together(isaac, tmp_path, capsys):
@@ -178,7 +209,9 @@ def test_unknown_observation_term_and_actuator_model_are_listed_together(isaac, 
     def edit(env: dict) -> None:
         env["observations"]["policy"]["height_scan"] = {"func": "isaaclab.envs.mdp.observations:height_scan",
                                                         "params": {}, "scale": 1.0}  # fmt: skip
-        env["scene"]["robot"]["actuators"]["legs"]["class_type"] = "isaaclab.actuators.actuator_net:ActuatorNetMLP"
+        env["scene"]["robot"]["actuators"]["legs"]["class_type"] = (
+            "isaaclab.actuators.actuator_net:ActuatorNetMLP"
+        )
 
     _edit_env(folder, edit)
     _, err = _deploy(folder, tmp_path, capsys)
@@ -193,7 +226,9 @@ def test_python_tags_other_than_tuple_and_slice_are_refused(tmp_path):
                     "b: !!python/object/apply:os.system ['echo hi']\n")  # fmt: skip
     with pytest.raises(IsaacLabRunError, match=r"env\.yaml.*python/object/apply:os\.system"):
         load_params_yaml(path)
-    path.write_text("ids: !!python/object/apply:builtins.slice [null, null, null]\nr: !!python/tuple [1, 2]\n")
+    path.write_text(
+        "ids: !!python/object/apply:builtins.slice [null, null, null]\nr: !!python/tuple [1, 2]\n"
+    )
     assert load_params_yaml(path) == {"ids": slice(None), "r": (1, 2)}
 
 
@@ -244,7 +279,10 @@ def test_an_isaac_lab_go2_run_maps_onto_the_menagerie_go2(tmp_path):
         0.1, -0.1, 1.0, 0.8, -1.5)  # fmt: skip
     assert m.action_offset == m.default_joint_pos and m.action_scale == 0.25
     assert set(m.kp) == {25.0} and set(m.kd) == {0.5}
-    assert m.extra["motor"]["saturation_effort"] == [23.5] * 12 and m.extra["motor"]["velocity_limit"] == [30.0] * 12
+    assert (
+        m.extra["motor"]["saturation_effort"] == [23.5] * 12
+        and m.extra["motor"]["velocity_limit"] == [30.0] * 12
+    )
     assert [c.range for c in m.commands] == [(-1.0, 1.0)] * 3
     assert [(t.name, t.noise) for t in m.observation_terms][:3] == [("base_lin_vel", 0.1), ("base_ang_vel", 0.2),
                                                                    ("projected_gravity", 0.05)]  # fmt: skip
