@@ -129,9 +129,11 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
 
     isaaclab = is_isaaclab_run(args.policy)
     if isaaclab:  # read and checked whole (unsupported terms, joints, network shape) before anything moves
-        from robolearn.sim2real.isaaclab_run import load_isaaclab_run
+        from robolearn.sim2real.isaaclab_run import CHECKED_ORDER, load_isaaclab_run
 
-        load_isaaclab_run(args.policy)
+        meta = load_isaaclab_run(args.policy).meta
+        if meta.robot not in CHECKED_ORDER:
+            print(f"note: joint order: {meta.extra['isaaclab']['joint_order']}", file=sys.stderr)
     report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
     # An Isaac Lab run has no robolearn training env to compare with: its env is Isaac Lab's.
     if args.compare and not isaaclab:

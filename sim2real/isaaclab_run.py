@@ -28,6 +28,9 @@ from robolearn.sim2real.isaaclab_terms import action_map, actuator_gains, observ
 from robolearn.sim2real.isaaclab_yaml import IsaacLabRunError, dig, load_params_yaml, per_joint
 from robolearn.sim2real.schema import EXPORT_VERSION, ObsTermSpec, PolicyMetadata
 
+CHECKED_ORDER = ("go2", "h1")
+"""Robots whose breadth-first menagerie order equals the order Isaac Lab reports for its asset
+(Articulation.joint_names as Isaac Lab and Isaac Sim's rigging tutorial print them; see the tests)."""
 ROBOT_FILES = re.compile(r"(?<![a-z0-9])(go2|go1|a1|h1|g1)(?![0-9])", re.IGNORECASE)
 """Menagerie robots an articulation's usd_path/asset_path resolves to, by the robot's file stem."""
 
@@ -123,8 +126,7 @@ def load_isaaclab_run(folder: str | Path) -> IsaacLabRun:
         kd=[gains["kd"][j] for j in mj_joints], control_period=dt * decimation, sim_dt=dt, obs_dim=frame * history,
         observation_terms=terms, history_length=history, commands=commands, model_file=str(pfile),
         model_file_sha256=hashlib.sha256(pfile.read_bytes()).hexdigest(), scene_xml_sha256="", base_body=base_body,
-        extra={"motor": motor, "isaaclab": {"folder": str(folder), "joint_order": "onnx metadata" if meta_joints
-                                            else "breadth-first over the robot's kinematic tree"}},
+        extra={"motor": motor, "isaaclab": {"folder": str(folder), "joint_order": joint_order_note(robot, meta_joints)}},
     )  # fmt: skip
     meta.validate(w)
     obs_index = observation_index(terms, history, mj_joints, articulation, action_joints)
@@ -133,6 +135,17 @@ def load_isaaclab_run(folder: str | Path) -> IsaacLabRun:
     episode = float(env.get("episode_length_s") or 20.0)
     return IsaacLabRun(folder, env_yaml, pfile, meta, list(articulation), action_joints, obs_index, act_index, net,
                        episode)  # fmt: skip
+
+
+def joint_order_note(robot: str, from_onnx: list[str] | None) -> str:
+    """Where the articulation's joint order came from; deploy prints it when it is not a checked one."""
+    if from_onnx is not None:
+        return "the ONNX file's joint_names metadata"
+    if robot in CHECKED_ORDER:
+        return "breadth-first over the model's tree (Isaac Lab's order for this robot)"
+    return (f"breadth-first over the menagerie {robot} tree, not checked against Isaac Lab's {robot} asset: if its "
+            "sibling order differs, name the order (ONNX metadata joint_names, or the action's joint_names with "
+            "preserve_order)")  # fmt: skip
 
 
 def resolve_robot(robot_cfg: dict[str, Any], where: str) -> str:

@@ -96,6 +96,21 @@ def test_go2_articulation_order_is_isaac_labs_breadth_first_order():
     assert base == "base"
 
 
+def test_h1_articulation_order_is_isaac_labs():
+    # H1's Articulation.joint_names in Isaac Lab (Isaac Sim's legged-robot rigging tutorial prints the same list).
+    expected = ["left_hip_yaw", "right_hip_yaw", "torso", "left_hip_roll", "right_hip_roll", "left_shoulder_pitch",
+                "right_shoulder_pitch", "left_hip_pitch", "right_hip_pitch", "left_shoulder_roll", "right_shoulder_roll",
+                "left_knee", "right_knee", "left_shoulder_yaw", "right_shoulder_yaw", "left_ankle", "right_ankle",
+                "left_elbow", "right_elbow"]  # fmt: skip
+    actuated, base, articulation = robot_joints("h1")
+    assert (
+        articulation == expected
+        and actuated[0] == "left_hip_yaw"
+        and actuated != expected
+        and base == "pelvis"
+    )
+
+
 def test_round_trip_gives_identical_actions(run, isaac):
     meta = load_metadata(run)
     ours = OnnxPolicy(run / "policy.onnx", meta)
