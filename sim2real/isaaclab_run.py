@@ -14,6 +14,7 @@ reproduce is collected first and raised as one IsaacLabRunError, before any robo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -26,7 +27,7 @@ import numpy as np
 
 from robolearn.sim2real.isaaclab_terms import action_map, actuator_gains, observation_terms
 from robolearn.sim2real.isaaclab_yaml import IsaacLabRunError, dig, load_params_yaml, per_joint
-from robolearn.sim2real.schema import EXPORT_VERSION, ObsTermSpec, PolicyMetadata
+from robolearn.sim2real.schema import EXPORT_VERSION, ObsTermSpec, PolicyMetadata, PolicySpecError
 
 CHECKED_ORDER = ("go2", "h1")
 """Robots whose breadth-first menagerie order equals the order Isaac Lab reports for its asset
@@ -85,12 +86,25 @@ def policy_file(folder: Path) -> Path:
 
 
 def load_isaaclab_run(folder: str | Path) -> IsaacLabRun:
+    """Read, map and check the whole run (files, robot, joints, terms, network shape); raises IsaacLabRunError."""
     folder = Path(folder)
     env_yaml = folder / "params" / "env.yaml"
     env = load_params_yaml(env_yaml)
     pfile = policy_file(folder)
     agent_yaml = folder / "params" / "agent.yaml"
     agent = load_params_yaml(agent_yaml) if agent_yaml.is_file() else {}
+    try:
+        return _map_run(folder, env_yaml, env, agent, pfile)
+    except PolicySpecError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError) as exc:
+        # A field of the wrong type or shape somewhere the mapping did not check by name (a list for a mapping,
+        # text for a number): still one error naming the files, not a traceback.
+        raise IsaacLabRunError(f"{env_yaml} / {agent_yaml}: a field has an unexpected type or shape "
+                               f"({type(exc).__name__}: {exc})") from None  # fmt: skip
+
+
+def _map_run(folder: Path, env_yaml: Path, env: dict[str, Any], agent: dict[str, Any], pfile: Path) -> IsaacLabRun:
     w = str(env_yaml)
     problems: list[str] = []
 
@@ -129,9 +143,9 @@ def load_isaaclab_run(folder: str | Path) -> IsaacLabRun:
         extra={"motor": motor, "isaaclab": {"folder": str(folder), "joint_order": joint_order_note(robot, meta_joints)}},
     )  # fmt: skip
     meta.validate(w)
+    net = load_network(pfile, meta.obs_dim, meta.num_joints)  # before the index: its size is checked there
     obs_index = observation_index(terms, history, mj_joints, articulation, action_joints)
     act_index = np.array([action_joints.index(j) for j in mj_joints])
-    net = load_network(pfile, meta.obs_dim, meta.num_joints)
     episode = float(env.get("episode_length_s") or 20.0)
     return IsaacLabRun(folder, env_yaml, pfile, meta, list(articulation), action_joints, obs_index, act_index, net,
                        episode)  # fmt: skip
@@ -160,6 +174,12 @@ def resolve_robot(robot_cfg: dict[str, Any], where: str) -> str:
 
 def robot_joints(robot: str) -> tuple[list[str], str, list[str]]:
     """(actuated joints in the menagerie model's actuator order, root body, the same joints breadth-first)."""
+    actuated, root, order = _robot_joints(robot)
+    return list(actuated), root, list(order)
+
+
+@functools.lru_cache(maxsize=8)
+def _robot_joints(robot: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
     import mujoco
 
     from robolearn.robots import robot_xml
@@ -177,7 +197,7 @@ def robot_joints(robot: str) -> tuple[list[str], str, list[str]]:
         adr, num = int(model.body_jntadr[b]), int(model.body_jntnum[b])
         order += [model.joint(j).name for j in range(adr, adr + num) if model.joint(j).name in actuated]
         queue += children.get(b, [])
-    return actuated, model.body(root).name, order
+    return tuple(actuated), model.body(root).name, tuple(order)
 
 
 def onnx_joint_names(path: Path) -> list[str] | None:

@@ -101,6 +101,9 @@ def action_map(env: dict[str, Any], agent: dict[str, Any], joints: Sequence[str]
     if len(order) != len(joints):
         problems.append(f"action term {name!r} drives {len(order)} of the robot's {len(joints)} joints (robolearn "
                         "drives them all)")  # fmt: skip
+    if not order:
+        problems.append(f"action term {name!r} names no joints (joint_names is empty)")
+        return list(joints), 1.0, dict.fromkeys(joints, 0.0), UNCLIPPED
     scales = set(per_joint(a.get("scale", 1.0), order, f"{where}.scale").values())
     if len(scales) != 1:
         problems.append(f"action term {name!r} has per-joint scales {sorted(scales)} (robolearn: one scale)")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
+from fuzzing import FUZZ, JSON_VALUES
+from hypothesis import given, strategies as st
 
 from robolearn.policies.cli import EvalArgs, ExportArgs, eval_main, export_main
 from robolearn.sim2real.cli import DeployArgs, main
@@ -335,3 +339,50 @@ def test_a_network_of_the_wrong_size_is_refused_naming_both_sizes(tmp_path, caps
     folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"), obs_dim=45)
     _, err = _deploy(folder, tmp_path, capsys)
     assert "policy.onnx: the network maps 45 -> 12" in err and "sum to 48" in err
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@pytest.fixture(scope="module")
+def go2_network(tmp_path_factory) -> Path:
+    return _isaaclab_actor(tmp_path_factory.mktemp("net")) / "exported"
+
+
+@FUZZ
+@given(data=st.data())
+def test_any_damage_to_env_yaml_loads_or_raises_the_projects_error(go2_network, data):
+    """Whatever env.yaml holds (a field of another type, removed, NaN, huge), the reader maps it or raises
+    IsaacLabRunError naming params/env.yaml: never another exception."""
+    env = load_params_yaml(FIXTURE / "params" / "env.yaml")
+    paths = sorted(_paths({k: env[k] for k in ("sim", "decimation", "scene", "observations", "actions", "commands")}),
+                   key=str)  # fmt: skip
+    for path in data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3)):
+        parent = env
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, (dict, list)) else None
+            if parent is None or isinstance(parent, tuple):
+                break
+        if isinstance(parent, dict) and path[-1] in parent:
+            if data.draw(st.integers(0, 4)) == 0:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = data.draw(JSON_VALUES)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        shutil.copytree(go2_network, folder / "exported")
+        from robolearn.sim2real.isaaclab_yaml import dump_params_yaml
+
+        dump_params_yaml(folder / "params" / "env.yaml", env)
+        try:
+            load_isaaclab_run(folder)
+        except IsaacLabRunError as exc:
+            assert "env.yaml" in str(exc) or "policy.onnx" in str(exc), exc
