@@ -216,7 +216,8 @@ class ExportArgs:
     skills in robolearn/assets/skills are made."""
     isaaclab: Path | None = None
     """Also write the exported policy as an Isaac Lab run folder here (params/env.yaml, params/agent.yaml,
-    exported/policy.onnx in Isaac Lab's joint order), which `deploy --sim2sim` and `eval` read back."""
+    exported/policy.onnx in Isaac Lab's joint order), which `deploy --sim2sim` and `eval` read back. (RUN may
+    itself be an Isaac Lab run folder: it is then exported to policy.json + policy.onnx, default <RUN>/robolearn.)"""
 
 
 @dataclass
@@ -387,13 +388,25 @@ def eval_main(args: EvalArgs) -> int:
 
 def export_main(args: ExportArgs) -> int:
     def run() -> int:
+        from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+        if is_isaaclab_run(args.run):
+            from robolearn.sim2real.isaaclab_export import import_isaaclab_run
+
+            if args.pack is not None or args.isaaclab is not None or args.checkpoint is not None:
+                raise ValueError(f"{args.run} is an Isaac Lab run: it exports to policy.json + policy.onnx only")
+            print(f"wrote {import_isaaclab_run(args.run, args.out or Path(args.run) / 'robolearn')} (+ policy.onnx)")
+            return 0
         if run_algo(args.run) in IMITATION_ALGOS:
             from robolearn.policies.imitation import export_imitation
 
-            if args.pack is not None:
-                raise ValueError(f"--pack: {args.run} is an imitation run; only RL runs pack")
+            if args.pack is not None or args.isaaclab is not None:
+                flag = "--pack" if args.pack is not None else "--isaaclab"
+                raise ValueError(f"{flag}: {args.run} is an imitation run; only RL runs pack or export to Isaac Lab")
             print("wrote " + "\n      ".join(str(p) for p in export_imitation(args.run, args.out)))
             return 0
+        if args.isaaclab is not None and args.pack is not None:
+            raise ValueError("--isaaclab writes the ONNX export as an Isaac Lab run; it does not combine with --pack")
         if args.pack is not None:
             from robolearn.policies.runs import pack_run
 

@@ -226,6 +226,11 @@ def _real(args: DeployArgs) -> int:
         raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
     if not args.interface:
         raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
+    from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+    if is_isaaclab_run(args.policy):
+        raise ValueError(f"{args.policy}: an Isaac Lab run folder runs in --sim2sim and eval; for the robot, convert "
+                         f"it to policy.json + policy.onnx first: robolearn export {args.policy}")  # fmt: skip
     meta = load_metadata(args.policy)
     if meta.robot != "go2":
         raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not the Unitree Go2")

@@ -174,3 +174,43 @@ def reorder_onnx(
     onnx.checker.check_model(model)
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))
+
+
+def import_isaaclab_run(folder: str | Path, out: str | Path) -> Path:
+    """The other direction: an Isaac Lab run folder as our policy.json + policy.onnx (inputs and outputs put into
+    robolearn's layout and the robot's joint order), which the deploy runtime runs on a robot's computer without
+    YAML, MuJoCo or torch. Returns the policy.json path; both files are written whole or not at all."""
+    import dataclasses
+    import hashlib
+
+    from robolearn.sim2real.isaaclab_run import load_isaaclab_run
+
+    run = load_isaaclab_run(folder)
+    if run.policy_file.suffix != ".onnx":
+        raise IsaacLabRunError(
+            f"{run.policy_file}: only an ONNX export converts (play.py writes policy.onnx too)"
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path, json_path = out / "policy.onnx", out / "policy.json"
+    tmp_onnx, tmp_json = out / ".policy.onnx.tmp", out / ".policy.json.tmp"
+    try:
+        names = _io_names(run.policy_file)
+        src = dataclasses.replace(run.meta, onnx_input=names[0], onnx_output=names[1])
+        reorder_onnx(run.policy_file, tmp_onnx, src, run.obs_index, list(run.act_index))
+        meta = dataclasses.replace(run.meta, model_file=str(run.policy_file), checkpoint=str(run.policy_file),
+                                   model_file_sha256=hashlib.sha256(run.policy_file.read_bytes()).hexdigest())  # fmt: skip
+        tmp_json.write_text(meta.to_json(), encoding="utf-8")
+        os.replace(tmp_onnx, onnx_path)
+        os.replace(tmp_json, json_path)
+    finally:
+        tmp_onnx.unlink(missing_ok=True)
+        tmp_json.unlink(missing_ok=True)
+    return json_path
+
+
+def _io_names(path: Path) -> tuple[str, str]:
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    return graph.input[0].name, graph.output[0].name

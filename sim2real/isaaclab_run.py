@@ -104,7 +104,9 @@ def load_isaaclab_run(folder: str | Path) -> IsaacLabRun:
                                f"({type(exc).__name__}: {exc})") from None  # fmt: skip
 
 
-def _map_run(folder: Path, env_yaml: Path, env: dict[str, Any], agent: dict[str, Any], pfile: Path) -> IsaacLabRun:
+def _map_run(
+    folder: Path, env_yaml: Path, env: dict[str, Any], agent: dict[str, Any], pfile: Path
+) -> IsaacLabRun:
     w = str(env_yaml)
     problems: list[str] = []
 

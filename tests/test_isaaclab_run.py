@@ -366,11 +366,11 @@ def test_any_damage_to_env_yaml_loads_or_raises_the_projects_error(go2_network, 
     paths = sorted(_paths({k: env[k] for k in ("sim", "decimation", "scene", "observations", "actions", "commands")}),
                    key=str)  # fmt: skip
     for path in data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3)):
-        parent = env
-        for key in path[:-1]:
-            parent = parent[key] if isinstance(parent, (dict, list)) else None
-            if parent is None or isinstance(parent, tuple):
-                break
+        parent: Any = env
+        for key in path[:-1]:  # an earlier edit may have replaced or removed part of the path
+            ok = (isinstance(parent, dict) and key in parent) or (isinstance(parent, list) and isinstance(key, int)
+                                                                  and key < len(parent))  # fmt: skip
+            parent = parent[key] if ok else None
         if isinstance(parent, dict) and path[-1] in parent:
             if data.draw(st.integers(0, 4)) == 0:
                 del parent[path[-1]]
@@ -386,3 +386,24 @@ def test_any_damage_to_env_yaml_loads_or_raises_the_projects_error(go2_network, 
             load_isaaclab_run(folder)
         except IsaacLabRunError as exc:
             assert "env.yaml" in str(exc) or "policy.onnx" in str(exc), exc
+
+
+def test_an_isaac_lab_run_exports_to_policy_json_for_the_robot(tmp_path, capsys):
+    """`robolearn export <isaac lab run>`: policy.json + policy.onnx in our layout, which the deploy runtime loads
+    (no YAML, MuJoCo or torch on the robot) and which acts and runs exactly as the folder does."""
+    folder = _isaaclab_actor(_copy(FIXTURE, tmp_path / "go2_flat"))
+    assert export_main(ExportArgs(run=folder, out=tmp_path / "converted")) == 0
+    meta = load_metadata(tmp_path / "converted")
+    run = load_isaaclab_run(folder)
+    assert meta.joint_names == run.meta.joint_names and meta.obs_dim == 48
+    obs = np.random.default_rng(4).normal(size=(10, 48)).astype(np.float32)
+    converted, folder_policy = OnnxPolicy(tmp_path / "converted" / "policy.onnx", meta), run.policy()
+    np.testing.assert_array_equal(
+        np.stack([converted(o) for o in obs]), np.stack([folder_policy(o) for o in obs])
+    )
+    cfg = Sim2SimCfg(episodes=1, duration_s=0.5, latency_ms=20.0, command=(0.5, 0.0, 0.0))
+    a, b = run_sim2sim(tmp_path / "converted", cfg), run_sim2sim(folder, cfg)
+    assert (a["ticks"], a["error_vel_xy"]) == (b["ticks"], b["error_vel_xy"])
+    # The real-robot path points there instead of failing on a missing policy.json.
+    assert main(DeployArgs(policy=folder, robot="unitree-go2", interface="lo")) == 2
+    assert f"robolearn export {folder}" in capsys.readouterr().err
