@@ -130,7 +130,7 @@ def env_yaml(meta: PolicyMetadata, keys: list[str], articulation: list[str]) -> 
                                     "flatten_history_dim": True, **terms}},
         "actions": {"joint_pos": {
             "class_type": "isaaclab.envs.mdp.actions.joint_actions:JointPositionAction", "asset_name": "robot",
-            "debug_vis": False, "clip": {".*": (-meta.action_clip, meta.action_clip)}, "joint_names": [".*"],
+            "debug_vis": False, "clip": None, "joint_names": [".*"],
             "scale": meta.action_scale,
             "offset": 0.0 if default_offset else {n: meta.action_offset[j[n]] for n in articulation},
             "preserve_order": False, "use_default_offset": bool(default_offset)}},
@@ -146,9 +146,11 @@ def env_yaml(meta: PolicyMetadata, keys: list[str], articulation: list[str]) -> 
 
 
 def agent_yaml(meta: PolicyMetadata) -> dict[str, Any]:
-    """The RslRlOnPolicyRunnerCfg fields a player reads (the training hyperparameters stay in the robolearn run)."""
+    """The RslRlOnPolicyRunnerCfg fields a player reads (the training hyperparameters stay in the robolearn run).
+    Our action_clip bounds the raw action, as the rsl_rl wrapper's clip_actions does (the action term's own clip
+    would bound joint targets instead)."""
     return {"seed": 42, "device": "cpu", "num_steps_per_env": 24, "max_iterations": 0,
-            "empirical_normalization": False, "clip_actions": None, "save_interval": 50,
+            "empirical_normalization": False, "clip_actions": meta.action_clip, "save_interval": 50,
             "experiment_name": meta.task, "run_name": "robolearn", "logger": "tensorboard", "resume": False}  # fmt: skip
 
 

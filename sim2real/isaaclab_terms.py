@@ -111,13 +111,10 @@ def action_map(env: dict[str, Any], agent: dict[str, Any], joints: Sequence[str]
         offset = {j: defaults[j] for j in joints}
     else:
         offset = per_joint(a.get("offset", 0.0), joints, f"{where}.offset", default=0.0)
+    if a.get("clip"):  # JointAction clamps the processed action, i.e. the joint targets, joint by joint
+        problems.append(f"action term {name!r} clips joint targets to {a['clip']} (robolearn bounds targets by the "
+                        "joint limits only)")  # fmt: skip
     clip = UNCLIPPED
-    if a.get("clip"):
-        bounds = {tuple(v) for v in a["clip"].values()} if isinstance(a["clip"], dict) else set()
-        if len(bounds) != 1 or next(iter(bounds))[0] != -next(iter(bounds))[1]:
-            problems.append(f"action term {name!r} clips to {a['clip']} (robolearn: one symmetric clip)")
-        else:
-            clip = float(next(iter(bounds))[1])
     if agent.get("clip_actions"):  # the rsl_rl wrapper clamps actions before the env sees them
         clip = min(clip, float(agent["clip_actions"]))
     return order, float(next(iter(scales))), offset, clip

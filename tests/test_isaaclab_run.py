@@ -231,12 +231,14 @@ def test_unknown_observation_term_and_actuator_model_are_listed_together(isaac, 
         env["scene"]["robot"]["actuators"]["legs"]["class_type"] = (
             "isaaclab.actuators.actuator_net:ActuatorNetMLP"
         )
+        env["actions"]["joint_pos"]["clip"] = {".*": (-1.0, 1.0)}
 
     _edit_env(folder, edit)
     _, err = _deploy(folder, tmp_path, capsys)
     assert "env.yaml" in err and "nothing was run" in err
     assert "observation term 'height_scan' (isaaclab.envs.mdp.observations:height_scan)" in err
     assert "actuator 'legs' is a ActuatorNetMLP" in err
+    assert "action term 'joint_pos' clips joint targets" in err
 
 
 def test_python_tags_other_than_tuple_and_slice_are_refused(tmp_path):
