@@ -123,6 +123,10 @@ def _map_run(
 
     defaults = per_joint(robot_cfg.get("init_state", {}).get("joint_pos", {}), articulation,
                          f"{w}: scene.robot.init_state.joint_pos", default=0.0)  # fmt: skip
+    default_vel = per_joint(robot_cfg.get("init_state", {}).get("joint_vel", {}), articulation,
+                            f"{w}: scene.robot.init_state.joint_vel", default=0.0)  # fmt: skip
+    if any(default_vel.values()):  # joint_vel_rel observes the velocity minus these
+        problems.append(f"scene.robot.init_state.joint_vel is not zero ({default_vel})")
     gains = actuator_gains(robot_cfg.get("actuators") or {}, articulation, w, problems)
     action_joints, scale, offset, clip = action_map(env, agent, articulation, defaults, w, problems)
     terms, history, commands = observation_terms(env, len(articulation), w, problems)
