@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from fuzzing import FUZZ, JSON_VALUES
-from hypothesis import given, strategies as st
+from fuzzing import EXAMPLES, FUZZ, JSON_VALUES
+from hypothesis import given, settings, strategies as st
 
 from robolearn.policies.cli import EvalArgs, ExportArgs, eval_main, export_main
 from robolearn.sim2real.cli import DeployArgs, main
@@ -359,7 +359,7 @@ def go2_network(tmp_path_factory) -> Path:
     return _isaaclab_actor(tmp_path_factory.mktemp("net")) / "exported"
 
 
-@FUZZ
+@settings(FUZZ, max_examples=max(EXAMPLES // 2, 1))  # each case maps a whole run: ~0.15 s
 @given(data=st.data())
 def test_any_damage_to_env_yaml_loads_or_raises_the_projects_error(go2_network, data):
     """Whatever env.yaml holds (a field of another type, removed, NaN, huge), the reader maps it or raises
