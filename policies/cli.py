@@ -358,6 +358,11 @@ def eval_main(args: EvalArgs) -> int:
         if is_isaaclab_run(args.run):
             from robolearn.policies.evaluate import eval_isaaclab_run
 
+            defaults = EvalArgs(run=args.run)
+            unused = [f"--{n.replace('_', '-')}" for n in ("checkpoint", "disturbance", "suite", "inference_steps")
+                      if getattr(args, n) != getattr(defaults, n)]  # fmt: skip
+            if unused:
+                raise ValueError(f"{', '.join(unused)}: not an option for an Isaac Lab run ({args.run})")
             eval_isaaclab_run(args.run, args.episodes, args.seed, args.out)
             return 0
         imitation = run_algo(args.run) in IMITATION_ALGOS
@@ -394,19 +399,19 @@ def export_main(args: ExportArgs) -> int:
             from robolearn.sim2real.isaaclab_export import import_isaaclab_run
 
             if args.pack is not None or args.isaaclab is not None or args.checkpoint is not None:
-                raise ValueError(f"{args.run} is an Isaac Lab run: it exports to policy.json + policy.onnx only")
-            print(f"wrote {import_isaaclab_run(args.run, args.out or Path(args.run) / 'robolearn')} (+ policy.onnx)")
+                raise ValueError(f"{args.run} is an Isaac Lab run: it exports to policy.json + onnx only")
+            print(f"wrote {import_isaaclab_run(args.run, args.out or Path(args.run) / 'robolearn')} (+ onnx)")
             return 0
         if run_algo(args.run) in IMITATION_ALGOS:
             from robolearn.policies.imitation import export_imitation
 
             if args.pack is not None or args.isaaclab is not None:
                 flag = "--pack" if args.pack is not None else "--isaaclab"
-                raise ValueError(f"{flag}: {args.run} is an imitation run; only RL runs pack or export to Isaac Lab")
+                raise ValueError(f"{flag}: {args.run} is an imitation run; only RL runs take {flag}")
             print("wrote " + "\n      ".join(str(p) for p in export_imitation(args.run, args.out)))
             return 0
         if args.isaaclab is not None and args.pack is not None:
-            raise ValueError("--isaaclab writes the ONNX export as an Isaac Lab run; it does not combine with --pack")
+            raise ValueError("--isaaclab writes the ONNX export as an Isaac Lab run, not a --pack copy")
         if args.pack is not None:
             from robolearn.policies.runs import pack_run
 

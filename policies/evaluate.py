@@ -304,7 +304,8 @@ def eval_isaaclab_run(folder: Path, episodes: int = 100, seed: int = 10_000, out
     run = load_isaaclab_run(folder)
     cfg = Sim2SimCfg(episodes=episodes, duration_s=run.episode_length_s, latency_ms=0.0, seed=seed)
     report = run_sim2sim(folder, cfg)
-    keys = ("episodes", "survival", "mean_time_s", "error_vel_xy", "error_vel_yaw", "failures", "safety_clipped_fraction")
+    keys = ("episodes", "survival", "mean_time_s", "error_vel_xy", "error_vel_yaw", "failures",
+            "safety_clipped_fraction")  # fmt: skip
     result = {"run": str(folder), "format": "isaaclab", "robot": run.meta.robot, "seed": seed,
               "episode_length_s": run.episode_length_s, **{k: report[k] for k in keys}}  # fmt: skip
     atomic_write_text(out or Path(folder) / "eval.json", json.dumps(result, indent=1))
