@@ -111,6 +111,21 @@ def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
     ).scaled(k)  # fmt: skip
 
 
+def motor_model(meta: PolicyMetadata) -> MotorModel | None:
+    """The policy's own motor limits (policy.json extra.motor, which an Isaac Lab run's actuators give), checked."""
+    m = meta.extra.get("motor")
+    if m is None:
+        return None
+    keys = ("effort_limit", "saturation_effort", "velocity_limit")
+    try:
+        lists = [[float(v) for v in m[k]] for k in keys]
+    except (KeyError, TypeError, ValueError):
+        raise PolicySpecError(f"policy.json: extra.motor must hold {', '.join(keys)} (lists of numbers)") from None
+    if any(len(v) != meta.num_joints or not np.all(np.asarray(v) >= 0) for v in lists):
+        raise PolicySpecError(f"policy.json: extra.motor's {', '.join(keys)} need {meta.num_joints} values >= 0 each")
+    return MotorModel(*lists)
+
+
 def make_sim_robot(
     meta: PolicyMetadata, cfg: Sim2SimCfg, clock: Clock, seed: int
 ) -> tuple[Robot, SimulatedRobot]:
@@ -119,7 +134,7 @@ def make_sim_robot(
                     latency_s=cfg.latency_ms / 1000.0, latency_jitter_s=cfg.latency_jitter_ms / 1000.0,
                     push_velocity=cfg.push, noise=training_noise(meta, cfg.noise), seed=seed,
                     hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body,
-                    motor=MotorModel(**meta.extra["motor"]) if "motor" in meta.extra else None),
+                    motor=motor_model(meta)),
         clock,
     )  # fmt: skip
     if cfg.robot == "unitree-go2":
