@@ -214,6 +214,10 @@ class ExportArgs:
     """Instead of ONNX, write a small copy of the run to this folder: its config and the actor's weights
     (no critic, no optimizer state), which `play`, `eval` and `--skills` load like the run. How the pretrained
     skills in robolearn/assets/skills are made."""
+    isaaclab: Path | None = None
+    """Also write the exported policy as an Isaac Lab run folder here (params/env.yaml, params/agent.yaml,
+    exported/policy.onnx in Isaac Lab's joint order), which `deploy --sim2sim` and `eval` read back. (RUN may
+    itself be an Isaac Lab run folder: it is then exported to policy.json + policy.onnx, default <RUN>/robolearn.)"""
 
 
 @dataclass
@@ -349,6 +353,18 @@ def _play_run(args: PlayArgs) -> int:
 
 def eval_main(args: EvalArgs) -> int:
     def run() -> int:
+        from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+        if is_isaaclab_run(args.run):
+            from robolearn.policies.evaluate import eval_isaaclab_run
+
+            defaults = EvalArgs(run=args.run)
+            unused = [f"--{n.replace('_', '-')}" for n in ("checkpoint", "disturbance", "suite", "inference_steps")
+                      if getattr(args, n) != getattr(defaults, n)]  # fmt: skip
+            if unused:
+                raise ValueError(f"{', '.join(unused)}: not an option for an Isaac Lab run ({args.run})")
+            eval_isaaclab_run(args.run, args.episodes, args.seed, args.out)
+            return 0
         imitation = run_algo(args.run) in IMITATION_ALGOS
         defaults = EvalArgs(run=args.run)
         unread = ("checkpoint", "disturbance", "suite") if imitation else ("inference_steps",)
@@ -377,13 +393,25 @@ def eval_main(args: EvalArgs) -> int:
 
 def export_main(args: ExportArgs) -> int:
     def run() -> int:
+        from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+        if is_isaaclab_run(args.run):
+            from robolearn.sim2real.isaaclab_export import import_isaaclab_run
+
+            if args.pack is not None or args.isaaclab is not None or args.checkpoint is not None:
+                raise ValueError(f"{args.run} is an Isaac Lab run: it exports to policy.json + onnx only")
+            print(f"wrote {import_isaaclab_run(args.run, args.out or Path(args.run) / 'robolearn')} (+ onnx)")
+            return 0
         if run_algo(args.run) in IMITATION_ALGOS:
             from robolearn.policies.imitation import export_imitation
 
-            if args.pack is not None:
-                raise ValueError(f"--pack: {args.run} is an imitation run; only RL runs pack")
+            if args.pack is not None or args.isaaclab is not None:
+                flag = "--pack" if args.pack is not None else "--isaaclab"
+                raise ValueError(f"{flag}: {args.run} is an imitation run; only RL runs take {flag}")
             print("wrote " + "\n      ".join(str(p) for p in export_imitation(args.run, args.out)))
             return 0
+        if args.isaaclab is not None and args.pack is not None:
+            raise ValueError("--isaaclab writes the ONNX export as an Isaac Lab run, not a --pack copy")
         if args.pack is not None:
             from robolearn.policies.runs import pack_run
 
@@ -393,6 +421,10 @@ def export_main(args: ExportArgs) -> int:
 
         paths = export_run(args.run, args.checkpoint, args.out)
         print(f"wrote {paths.onnx}\n      {paths.json}\n      {paths.torchscript}")
+        if args.isaaclab is not None:
+            from robolearn.sim2real.isaaclab_export import export_isaaclab_run
+
+            print(f"wrote {export_isaaclab_run(paths.json, args.isaaclab)} (an Isaac Lab run folder)")
         return 0
 
     return _guard(run)

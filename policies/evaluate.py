@@ -288,3 +288,26 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
         str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)
     )
     return export_policy(pol.actor, meta, Path(out) if out else run)
+
+
+def eval_isaaclab_run(folder: Path, episodes: int = 100, seed: int = 10_000, out: Path | None = None
+                      ) -> dict[str, Any]:  # fmt: skip
+    """An Isaac Lab run folder on the menagerie robot: `episodes` episodes of the run's episode_length_s (commands
+    drawn from its ranges, no latency or noise: the policy's own quality, as Isaac Lab's play shows it), through the
+    deploy loop and its safety layer; prints the numbers and writes eval.json (default: <folder>/eval.json)."""
+    from robolearn.policies.runs import atomic_write_text
+    from robolearn.sim2real.isaaclab_run import load_isaaclab_run
+    from robolearn.sim2real.sim2sim import Sim2SimCfg, run_sim2sim
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    run = load_isaaclab_run(folder)
+    cfg = Sim2SimCfg(episodes=episodes, duration_s=run.episode_length_s, latency_ms=0.0, seed=seed)
+    report = run_sim2sim(folder, cfg)
+    keys = ("episodes", "survival", "mean_time_s", "error_vel_xy", "error_vel_yaw", "failures",
+            "safety_clipped_fraction")  # fmt: skip
+    result = {"run": str(folder), "format": "isaaclab", "robot": run.meta.robot, "seed": seed,
+              "episode_length_s": run.episode_length_s, **{k: report[k] for k in keys}}  # fmt: skip
+    atomic_write_text(out or Path(folder) / "eval.json", json.dumps(result, indent=1))
+    print(json.dumps(result))
+    return result

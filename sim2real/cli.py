@@ -33,7 +33,8 @@ class DeployArgs:
     """Run an exported policy on a robot or, with --sim2sim, on a simulated one."""
 
     policy: Annotated[Path, tyro.conf.Positional]
-    """Run folder or policy.json (policy.onnx must sit next to it)."""
+    """Run folder or policy.json (policy.onnx must sit next to it), or an Isaac Lab run folder (params/env.yaml,
+    exported/policy.onnx) with --sim2sim."""
     sim2sim: bool = False
     """Run on the simulated robot (full MuJoCo model, PD in the motor driver, latency, noise)."""
     robot: Literal["sim", "unitree-go2"] = "sim"
@@ -124,8 +125,18 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
         timestep=args.timestep, integrator=args.integrator, command=args.command, realtime=args.realtime,
         robot=args.robot, seed=args.seed, video=args.video, safety=_safety(args),
     )  # fmt: skip
+    from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+    isaaclab = is_isaaclab_run(args.policy)
+    if isaaclab:  # read and checked whole (unsupported terms, joints, network shape) before anything moves
+        from robolearn.sim2real.isaaclab_run import CHECKED_ORDER, load_isaaclab_run
+
+        meta = load_isaaclab_run(args.policy).meta
+        if meta.robot not in CHECKED_ORDER:
+            print(f"note: joint order: {meta.extra['isaaclab']['joint_order']}", file=sys.stderr)
     report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
-    if args.compare:
+    # An Isaac Lab run has no robolearn training env to compare with: its env is Isaac Lab's.
+    if args.compare and not isaaclab:
         report["train_env"] = run_train_env(args.policy, cfg, run_env_cfg)
     print_report(report, cfg)
     if args.ladder:
@@ -215,6 +226,11 @@ def _real(args: DeployArgs) -> int:
         raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
     if not args.interface:
         raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
+    from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+    if is_isaaclab_run(args.policy):
+        raise ValueError(f"{args.policy}: an Isaac Lab run folder runs in --sim2sim and eval; for the robot, convert "
+                         f"it to policy.json + policy.onnx first: robolearn export {args.policy}")  # fmt: skip
     meta = load_metadata(args.policy)
     if meta.robot != "go2":
         raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not the Unitree Go2")

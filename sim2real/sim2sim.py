@@ -22,7 +22,7 @@ from robolearn.sim2real.observation import resolve_term
 from robolearn.sim2real.robot import Clock, Robot, VirtualClock, WallClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer, check_action_scale
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError, load_metadata
-from robolearn.sim2real.sim_robot import SensorNoise, SimRobotCfg, SimulatedRobot
+from robolearn.sim2real.sim_robot import MotorModel, SensorNoise, SimRobotCfg, SimulatedRobot
 
 RunEnvCfg = Callable[[Path], Any]
 """Reads a run folder's env config (config.yaml): passed in by the learner side, which owns run folders."""
@@ -76,6 +76,18 @@ def policy_paths(path: str | Path) -> tuple[Path, PolicyMetadata]:
     return json_path, load_metadata(json_path)
 
 
+def load_policy(path: str | Path) -> tuple[Path, PolicyMetadata, Callable[[np.ndarray], np.ndarray]]:
+    """(the file errors name, the contract, the network as the deploy loop calls it) of a robolearn run or
+    policy.json, or of an Isaac Lab run folder (params/env.yaml + exported/policy.onnx), mapped onto ours."""
+    from robolearn.sim2real.isaaclab_run import is_isaaclab_run, load_isaaclab_run
+
+    if is_isaaclab_run(path):
+        run = load_isaaclab_run(path)
+        return run.env_yaml, run.meta, run.policy()
+    json_path, meta = policy_paths(path)
+    return json_path, meta, OnnxPolicy(json_path.with_name("policy.onnx"), meta)
+
+
 def episode_commands(meta: PolicyMetadata, cfg: Sim2SimCfg) -> np.ndarray:
     n = len(meta.commands)
     if cfg.command is not None:
@@ -99,6 +111,21 @@ def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
     ).scaled(k)  # fmt: skip
 
 
+def motor_model(meta: PolicyMetadata) -> MotorModel | None:
+    """The policy's own motor limits (policy.json extra.motor, which an Isaac Lab run's actuators give), checked."""
+    m = meta.extra.get("motor")
+    if m is None:
+        return None
+    keys = ("effort_limit", "saturation_effort", "velocity_limit")
+    try:
+        lists = [[float(v) for v in m[k]] for k in keys]
+    except (KeyError, TypeError, ValueError):
+        raise PolicySpecError(f"policy.json: extra.motor must hold {', '.join(keys)} (lists of numbers)") from None
+    if any(len(v) != meta.num_joints or not np.all(np.asarray(v) >= 0) for v in lists):
+        raise PolicySpecError(f"policy.json: extra.motor's {', '.join(keys)} need {meta.num_joints} values >= 0 each")
+    return MotorModel(*lists)
+
+
 def make_sim_robot(
     meta: PolicyMetadata, cfg: Sim2SimCfg, clock: Clock, seed: int
 ) -> tuple[Robot, SimulatedRobot]:
@@ -106,7 +133,8 @@ def make_sim_robot(
         SimRobotCfg(robot=meta.robot, model=cfg.model, timestep=cfg.timestep, integrator=cfg.integrator,
                     latency_s=cfg.latency_ms / 1000.0, latency_jitter_s=cfg.latency_jitter_ms / 1000.0,
                     push_velocity=cfg.push, noise=training_noise(meta, cfg.noise), seed=seed,
-                    hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body),
+                    hold_kp=float(np.mean(meta.kp)), hold_kd=float(np.mean(meta.kd)), base_body=meta.base_body,
+                    motor=motor_model(meta)),
         clock,
     )  # fmt: skip
     if cfg.robot == "unitree-go2":
@@ -145,9 +173,8 @@ class _EpisodeMonitor:
 
 
 def run_sim2sim(policy: str | Path, cfg: Sim2SimCfg) -> dict[str, Any]:
-    json_path, meta = policy_paths(policy)
+    json_path, meta, onnx = load_policy(policy)
     commands = episode_commands(meta, cfg)
-    onnx = OnnxPolicy(json_path.with_name("policy.onnx"), meta)
     episodes: list[EpisodeResult] = []
     jitter: list[float] = []
     work: list[float] = []
@@ -336,7 +363,7 @@ def _train_env_cfg(json_path: Path, task: str, run_env_cfg: RunEnvCfg | None) ->
 def gap_ladder(policy: str | Path, cfg: Sim2SimCfg) -> list[tuple[str, dict[str, Any]]]:
     """Attribute the sim2sim gap: start from the training setup on plain MuJoCo (which reproduces the
     training env) and add one difference per rung, up to `cfg`'s full sim2sim setup."""
-    _, meta = policy_paths(policy)
+    _, meta, _ = load_policy(policy)
     base = dataclasses.replace(cfg, model="training", integrator="euler", timestep=meta.sim_dt, latency_ms=0.0,
                                latency_jitter_ms=0.0, noise=0.0, push=0.0, video=None, realtime=False)  # fmt: skip
     rungs = [

@@ -50,6 +50,28 @@ class SensorNoise:
 
 
 @dataclass
+class MotorModel:
+    """Per-joint motor limits (robot joint order) as Isaac Lab's PD actuator models apply them to the PD torque:
+    a flat clip at effort_limit, and where saturation_effort > 0 the DC motor's torque-speed curve
+    (isaaclab.actuators.DCMotor: the torque available falls linearly from saturation_effort at rest to 0 at
+    velocity_limit)."""
+
+    effort_limit: list[float]
+    saturation_effort: list[float]
+    """0 for joints without a torque-speed curve."""
+    velocity_limit: list[float]
+
+    def clip(self, tau: np.ndarray, dq: np.ndarray) -> np.ndarray:
+        effort = np.asarray(self.effort_limit)
+        sat, vmax = np.asarray(self.saturation_effort), np.asarray(self.velocity_limit)
+        dc = sat > 0
+        ratio = np.divide(dq, vmax, out=np.zeros_like(dq), where=vmax > 0)
+        hi = np.where(dc, np.clip(sat * (1.0 - ratio), 0.0, effort), effort)
+        lo = np.where(dc, np.clip(sat * (-1.0 - ratio), -effort, 0.0), -effort)
+        return np.clip(tau, lo, hi)
+
+
+@dataclass
 class SimRobotCfg:
     robot: str = "go2"
     model: Literal["full", "training"] = "full"
@@ -75,6 +97,8 @@ class SimRobotCfg:
     base_body: str = "base"
     velocity_limit: float = 30.0
     seed: int = 0
+    motor: MotorModel | None = None
+    """The policy's own motor limits on top of the model's torque range (an Isaac Lab run's actuators)."""
 
 
 class SimulatedRobot:
@@ -123,9 +147,11 @@ class SimulatedRobot:
     # -- Robot --------------------------------------------------------------------------------
     def limits(self) -> JointLimits:
         rng = np.array([self.model.joint(n).range for n in self.joint_names])
-        return JointLimits(
-            rng[:, 0], rng[:, 1], self._tau_max.copy(), np.full(len(rng), self.cfg.velocity_limit)
-        )
+        torque, velocity = self._tau_max.copy(), np.full(len(rng), self.cfg.velocity_limit)
+        if self.cfg.motor is not None:
+            torque = np.minimum(torque, self.cfg.motor.effort_limit)
+            velocity = np.minimum(velocity, self.cfg.motor.velocity_limit)
+        return JointLimits(rng[:, 0], rng[:, 1], torque, velocity)
 
     def read(self) -> RobotState:
         self.advance_to(self.clock.now())
@@ -214,6 +240,8 @@ class SimulatedRobot:
             else:
                 q, dq = d.qpos[self._qadr], d.qvel[self._vadr]
                 tau = c.kp * (c.q - q) + c.kd * (c.dq - dq) + c.tau_ff
+                if self.cfg.motor is not None:
+                    tau = self.cfg.motor.clip(tau, dq)
                 d.ctrl[:] = np.clip(tau, -self._tau_max, self._tau_max)
             mujoco.mj_step(self.model, d)
 
