@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robolearn.sim2real.motion_reference import MotionReference, load_reference
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import Clock, JointCommand, Robot, RobotState, WallClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer, check_action_scale
@@ -103,10 +104,12 @@ class StepTimes:
 class Controller:
     """Observation builder + network + safety layer: the policy step, robot-agnostic."""
 
-    def __init__(self, meta: PolicyMetadata, policy: Callable[[np.ndarray], np.ndarray], safety: SafetyLayer):
+    def __init__(self, meta: PolicyMetadata, policy: Callable[[np.ndarray], np.ndarray], safety: SafetyLayer,
+                 reference: MotionReference | None = None):  # fmt: skip
         self.meta = meta
         self.policy = policy
-        self.builder = ObservationBuilder(meta)
+        self.reference = reference
+        self.builder = ObservationBuilder(meta, reference)
         self.safety = safety
         self.action_clip = float(meta.action_clip)
         self.last_action = np.zeros(meta.num_joints, dtype=np.float32)
@@ -262,4 +265,5 @@ def make_controller(policy_json: str | Path, robot: Robot, safety: SafetyCfg | N
     limits = robot.limits()
     check_action_scale(meta, limits, str(json_path))
     policy = OnnxPolicy(json_path.with_name("policy.onnx"), meta, threads)
-    return Controller(meta, policy, SafetyLayer(meta, limits, safety))
+    reference = load_reference(meta, json_path.parent, str(json_path))
+    return Controller(meta, policy, SafetyLayer(meta, limits, safety), reference)

@@ -154,8 +154,10 @@ class SimulatedRobot:
         lin_vel = self.base_lin_vel_b()
         if noise.lin_vel:
             lin_vel += self.rng.uniform(-noise.lin_vel, noise.lin_vel, 3)
+        # ... and its position estimate: the true base position (a tracking policy's anchor-position term).
         return RobotState(
-            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel
+            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel,
+            pos=d.qpos[0:3].copy(),
         )
 
     def write(self, cmd: JointCommand) -> None:
@@ -175,9 +177,14 @@ class SimulatedRobot:
     def time(self) -> float:
         return self._t0 + self.data.time
 
-    def reset(self) -> None:
-        """Back to the keyframe; the episode's time starts at the clock's now."""
+    def reset(self, qpos: np.ndarray | None = None, qvel: np.ndarray | None = None) -> None:
+        """Back to the keyframe (or to `qpos`/`qvel`, e.g. a reference motion's first frame); the episode's
+        time starts at the clock's now."""
         mujoco.mj_resetDataKeyframe(self.model, self.data, self._key)
+        if qpos is not None:
+            self.data.qpos[:] = qpos
+        if qvel is not None:
+            self.data.qvel[:] = qvel
         mujoco.mj_forward(self.model, self.data)
         self._t0 = self.clock.now()
         self._pending.clear()
