@@ -106,8 +106,8 @@ class MotionReference:
             for c in motion.get("anchor_chain", [])
         ]  # fmt: skip
         self.clip = 0
-        self._align_q = np.array([1.0, 0.0, 0.0, 0.0])
-        self._align_p = np.zeros(3)
+        self.align_q = np.array([1.0, 0.0, 0.0, 0.0])
+        self.align_p = np.zeros(3)
         self._aligned = False
 
     # -- the clip and time ----------------------------------------------------------------------
@@ -158,18 +158,18 @@ class MotionReference:
     def align(self, anchor_quat: np.ndarray, anchor_pos: np.ndarray | None) -> None:
         """Map the clip's first anchor pose onto the robot's: heading always, horizontal position when known."""
         i = int(self.clip_starts[self.clip])
-        self._align_q = quat_mul(yaw_quat(anchor_quat), quat_conj(yaw_quat(self.anchor_quat[i])))
-        self._align_p = np.zeros(3)
+        self.align_q = quat_mul(yaw_quat(anchor_quat), quat_conj(yaw_quat(self.anchor_quat[i])))
+        self.align_p = np.zeros(3)
         if anchor_pos is not None:
-            moved = quat_to_matrix(self._align_q) @ self.anchor_pos[i]
-            self._align_p = np.array([anchor_pos[0] - moved[0], anchor_pos[1] - moved[1], 0.0])
+            moved = quat_to_matrix(self.align_q) @ self.anchor_pos[i]
+            self.align_p = np.array([anchor_pos[0] - moved[0], anchor_pos[1] - moved[1], 0.0])
         self._aligned = True
 
     def ref_anchor(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """The reference anchor's (position, orientation) at t, in the robot's aligned world frame."""
         i = self.frame(t)
-        pos = quat_to_matrix(self._align_q) @ self.anchor_pos[i] + self._align_p
-        return pos, quat_mul(self._align_q, self.anchor_quat[i])
+        pos = quat_to_matrix(self.align_q) @ self.anchor_pos[i] + self.align_p
+        return pos, quat_mul(self.align_q, self.anchor_quat[i])
 
     def ensure_aligned(self, anchor_quat: np.ndarray, anchor_pos: np.ndarray | None) -> None:
         if not self._aligned:

@@ -1,0 +1,78 @@
+"""The report of `robolearn imitate`: report.json (every stage's figures) and report.md (the same, readable)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from robolearn.policies.imitate.manifest import StageResult, StageRunner
+from robolearn.policies.runs import atomic_write_text
+
+RETARGET_KEYS = ("keypoint_error_mean", "orientation_error_mean_deg", "limit_violations", "foot_skating",
+                 "penetration_mm", "self_collision_frames", "verdict")  # fmt: skip
+SIM2SIM_KEYS = ("success", "mpjpe_mm", "root_rel_mpjpe_mm", "anchor_pos_error_m")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, dict) and "mean" in v:
+        ci = v.get("ci95")
+        return f"{v['mean']:.4g}" + (f" ± {ci:.2g}" if isinstance(ci, (int, float)) else "")
+    if isinstance(v, float):
+        return "n/a" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def eval_rows(ev: dict[str, Any]) -> dict[str, Any]:
+    """The numeric figures of eval.json (mean ± CI entries and plain numbers), flattened one level."""
+    return {k: v for k, v in ev.items() if isinstance(v, (int, float)) or (isinstance(v, dict) and "mean" in v)}
+
+
+def write_report(run: Path, task: str, runner: StageRunner) -> StageResult:
+    retarget, ev, s2s = _read(run / "retarget.json"), _read(run / "eval.json"), _read(run / "sim2sim.json")
+    stages = {r.name: {"ran": r.ran, "seconds": round(r.seconds, 2)} for r in runner.records}
+    report = {
+        "task": task,
+        "stages": stages,
+        "retarget": {clip: {k: m.get(k) for k in RETARGET_KEYS} for clip, m in retarget.items()},
+        "train_env_eval": eval_rows(ev),
+        "sim2sim": {k: s2s.get(k) for k in (*SIM2SIM_KEYS, "episodes", "latency_ms", "noise", "failures")},
+        "sim2sim_per_clip": {c: {k: v.get(k) for k in SIM2SIM_KEYS} for c, v in s2s.get("per_clip", {}).items()},
+        "files": {"policy": "export/policy.onnx", "contract": "export/policy.json", "motion": "export/motion.npz",
+                  "video": "video.mp4" if (run / "video.mp4").is_file() else None},  # fmt: skip
+    }
+    atomic_write_text(run / "report.json", json.dumps(report, indent=2, default=str))
+    lines = [f"# imitate: {task}", "", f"Run folder `{run}`.", "", "## Stages", "", "| stage | ran | seconds |",
+             "|---|---|---|"]  # fmt: skip
+    lines += [f"| {n} | {'yes' if s['ran'] else 'skipped (unchanged)'} | {s['seconds']} |" for n, s in stages.items()]
+    lines += ["", "## Retargeting", "", "| clip | " + " | ".join(RETARGET_KEYS) + " |",
+              "|---" * (len(RETARGET_KEYS) + 1) + "|"]  # fmt: skip
+    lines += [f"| {c} | " + " | ".join(_fmt(m.get(k)) for k in RETARGET_KEYS) + " |" for c, m in report["retarget"].items()]
+    lines += ["", "## Training env (robolearn eval)", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in report["train_env_eval"].items()]
+    lines += ["", f"## sim2sim (full model, latency {s2s.get('latency_ms')} ms, noise x{s2s.get('noise')})", "",
+              "| clip | " + " | ".join(SIM2SIM_KEYS) + " |", "|---" * (len(SIM2SIM_KEYS) + 1) + "|"]  # fmt: skip
+    lines += [f"| {c} | " + " | ".join(_fmt(v.get(k)) for k in SIM2SIM_KEYS) + " |"
+              for c, v in report["sim2sim_per_clip"].items()]  # fmt: skip
+    lines += [f"| all | " + " | ".join(_fmt(s2s.get(k)) for k in SIM2SIM_KEYS) + " |"]
+    atomic_write_text(run / "report.md", "\n".join(lines) + "\n")
+    _print(report)
+    return StageResult(["report.json", "report.md"])
+
+
+def _print(report: dict[str, Any]) -> None:
+    table = Table(title=f"imitate {report['task']}: sim2sim on the full model")
+    table.add_column("clip")
+    for k in SIM2SIM_KEYS:
+        table.add_column(k.replace("_", " "), justify="right")
+    for clip, v in report["sim2sim_per_clip"].items():
+        table.add_row(clip, *(_fmt(v.get(k)) for k in SIM2SIM_KEYS))
+    Console().print(table)
