@@ -117,13 +117,17 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
     )
 
     check_min_survival(args.min_survival)  # before minutes of simulation, not after
+    from robolearn.sim2real.sim2sim import policy_paths
 
+    tracking = "motion" in policy_paths(args.policy)[1].extra
     cfg = Sim2SimCfg(
         episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms,
         latency_jitter_ms=args.latency_jitter_ms, push=args.push, noise=args.noise,
         timestep=args.timestep, integrator=args.integrator, command=args.command, realtime=args.realtime,
         robot=args.robot, seed=args.seed, video=args.video, safety=_safety(args),
     )  # fmt: skip
+    if tracking:
+        return _tracking_sim2sim(args, cfg)
     report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
     if args.compare:
         report["train_env"] = run_train_env(args.policy, cfg, run_env_cfg)
@@ -134,6 +138,37 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
         report["ladder"] = dict(gap_ladder(args.policy, cfg))
         print_ladder(report["ladder"], report.get("train_env"))
     failures = sim2sim_checks(report["sim2sim"], args.min_survival)
+    report["checks"] = {"min_survival": args.min_survival, "passed": not failures, "failures": failures}
+    if args.out:
+        write_report(args.out, report)
+    if failures:
+        print("sim2sim failed its checks: " + "; ".join(failures), file=sys.stderr)
+        return EXIT_CHECKS_FAILED
+    return 0
+
+
+def _tracking_sim2sim(args: DeployArgs, cfg: Any) -> int:
+    """A motion-tracking policy (policy.json names a reference motion): episodes play its clips, the reference
+    advancing in time; success and MPJPE per clip. The training env's figures are `robolearn eval <run>`'s."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from robolearn.sim2real.tracking_sim2sim import run_tracking_sim2sim
+
+    report = {"sim2sim": run_tracking_sim2sim(args.policy, cfg)}
+    s = report["sim2sim"]
+    table = Table(title=f"sim2sim (tracking): {s['episodes']} episode(s), latency {cfg.latency_ms:g} ms, "
+                        f"noise x{cfg.noise:g}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms")  # fmt: skip
+    cols = ("success", "mpjpe_mm", "root_rel_mpjpe_mm", "anchor_pos_error_m", "mean_time_s")
+    table.add_column("clip")
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="right")
+    for clip, v in [*s["per_clip"].items(), ("all", s)]:
+        table.add_row(clip, *(f"{v[c]:.3g}" for c in cols))
+    Console().print(table)
+    failures = [] if s["success"] >= args.min_survival else [
+        f"success {s['success']:.0%} of {s['episodes']} episode(s) is below the required {args.min_survival:.0%} "
+        f"({'; '.join(s['failures']) or 'none recorded'})"]  # fmt: skip
     report["checks"] = {"min_survival": args.min_survival, "passed": not failures, "failures": failures}
     if args.out:
         write_report(args.out, report)

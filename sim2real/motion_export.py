@@ -5,10 +5,11 @@ computed here, once, on the training model: every body's position per frame (for
 anchor body's pose, joint velocities, and the kinematic chain from the IMU body to the anchor (body offsets
 and hinge axes) with which the runtime turns the IMU's orientation and the joint angles into the anchor's.
 
-A task opts in by giving its reference command term a `deploy_reference()` method returning a mapping with
-`clips` (a list of {"name", "fps", "joint_names", "qpos" [T, 7 + J]}: root position, root quaternion w-first,
-joint angles, as in a retargeted clip), `anchor_body` and optionally `body_names` (the tracked bodies); the
-exporter never looks at task names.
+A task opts in by giving its reference command term a `deploy_reference()` method returning the reference as
+the env preprocessed it (so the deploy side sees exactly the training reference): `fps`, `clip_names`,
+`clip_starts` (C + 1 frame offsets), `joint_names`, `joint_pos`/`joint_vel` [T, J], `root_pos` [T, 3],
+`root_quat` [T, 4] (w first), `body_names`, `body_pos` [T, B, 3], `body_quat` [T, B, 4] (tracked bodies, world)
+and `anchor_body` (one of the bodies). The exporter never looks at task names.
 """
 
 from __future__ import annotations
@@ -57,44 +58,32 @@ def anchor_chain(model: mujoco.MjModel, base_body: str, anchor_body: str, joints
     return links[::-1]
 
 
-def motion_arrays(model: mujoco.MjModel, clips: list[dict[str, Any]], joints: list[str], anchor_body: str,
-                  body_names: list[str]) -> dict[str, np.ndarray]:  # fmt: skip
-    """FK of every clip on `model`: the fields of motion.npz (clips concatenated, `clip_starts` delimiting)."""
-    data = mujoco.MjData(model)
-    anchor = model.body(anchor_body).id
-    bodies = [model.body(b).id for b in body_names]
-    qadr = np.array([model.joint(j).qposadr[0] for j in joints])
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("joint_pos", "joint_vel", "anchor_pos", "anchor_quat",
-                                                          "body_pos", "qpos")}  # fmt: skip
-    starts, names, fps = [0], [], None
-    for clip in clips:
-        where, clip_fps, clip_q = clip["name"], float(clip["fps"]), np.asarray(clip["qpos"], dtype=np.float64)
-        if fps is not None and clip_fps != fps:
-            raise PolicySpecError(f"{where}: field 'fps' is {clip_fps:g}, the other clips' is {fps:g}")
-        fps = clip_fps
-        col = {n: 7 + i for i, n in enumerate(clip["joint_names"])}
-        missing = [j for j in joints if j not in col]
-        if missing:
-            raise PolicySpecError(f"{where}: field 'joint_names' lacks the policy's joints {missing}")
-        qpos = np.zeros((len(clip_q), model.nq))
-        qpos[:, :7] = clip_q[:, :7]
-        qpos[:, qadr] = clip_q[:, [col[j] for j in joints]]
-        for q in qpos:
-            data.qpos[:] = q
-            mujoco.mj_kinematics(model, data)
-            parts["anchor_pos"].append(data.xpos[anchor].copy())
-            parts["anchor_quat"].append(data.xquat[anchor].copy())
-            parts["body_pos"].append(data.xpos[bodies].copy())
-        jp = qpos[:, qadr]
-        parts["joint_pos"].append(jp)
-        parts["joint_vel"].append(np.gradient(jp, 1.0 / clip_fps, axis=0) if len(jp) > 1 else np.zeros_like(jp))
-        parts["qpos"].append(qpos)
-        starts.append(starts[-1] + len(qpos))
-        names.append(str(clip["name"]))
-    out = {k: np.asarray(np.concatenate(v) if k in ("joint_pos", "joint_vel", "qpos") else np.stack(v))
-           for k, v in parts.items()}  # fmt: skip
-    return {**out, "fps": np.float64(fps), "clip_names": np.array(names), "clip_starts": np.array(starts),
-            "joint_names": np.array(joints), "body_names": np.array(body_names), "format": np.array(MOTION_FORMAT)}  # fmt: skip
+def motion_arrays(model: mujoco.MjModel, ref: dict[str, Any], joints: list[str]) -> dict[str, np.ndarray]:
+    """The fields of motion.npz from a `deploy_reference()` mapping: joints in the policy's order, the anchor's
+    pose, and the training model's full qpos per frame (for rendering the reference)."""
+    names = [str(n) for n in ref["joint_names"]]
+    missing = [j for j in joints if j not in names]
+    if missing:
+        raise PolicySpecError(f"deploy_reference: field 'joint_names' lacks the policy's joints {missing}")
+    cols = [names.index(j) for j in joints]
+    bodies = [str(b) for b in ref["body_names"]]
+    anchor = str(ref["anchor_body"])
+    if anchor not in bodies:
+        raise PolicySpecError(f"deploy_reference: field 'anchor_body' {anchor!r} is not one of body_names {bodies}")
+    a = bodies.index(anchor)
+    joint_pos = np.asarray(ref["joint_pos"], dtype=np.float64)[:, cols]
+    qpos = np.tile(model.qpos0, (len(joint_pos), 1))
+    qpos[:, 0:3], qpos[:, 3:7] = np.asarray(ref["root_pos"]), np.asarray(ref["root_quat"])
+    qpos[:, [model.joint(j).qposadr[0] for j in joints]] = joint_pos
+    body_pos, body_quat = np.asarray(ref["body_pos"], dtype=np.float64), np.asarray(ref["body_quat"], dtype=np.float64)
+    return {
+        "format": np.array(MOTION_FORMAT), "fps": np.float64(ref["fps"]),
+        "clip_names": np.array([str(c) for c in ref["clip_names"]]),
+        "clip_starts": np.asarray(ref["clip_starts"], dtype=np.int64), "joint_names": np.array(joints),
+        "joint_pos": joint_pos, "joint_vel": np.asarray(ref["joint_vel"], dtype=np.float64)[:, cols],
+        "anchor_pos": body_pos[:, a], "anchor_quat": body_quat[:, a], "body_names": np.array(bodies),
+        "body_pos": body_pos, "qpos": qpos,
+    }  # fmt: skip
 
 
 def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
@@ -104,8 +93,7 @@ def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
         return False
     model = env.scene.model
     anchor = str(source["anchor_body"])
-    bodies = list(source.get("body_names") or [model.body(b).name for b in range(1, model.nbody)])
-    arrays = motion_arrays(model, list(source["clips"]), meta.joint_names, anchor, bodies)
+    arrays = motion_arrays(model, source, meta.joint_names)
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".motion.", suffix=".npz.tmp", dir=out_dir)
     try:

@@ -202,26 +202,21 @@ def _robot_anchor(x: Any, ref: MotionReference) -> tuple[np.ndarray, np.ndarray 
     return quat, pos
 
 
-def motion_joint_pos(x: Any) -> np.ndarray:
-    ref = _reference(x)
-    return ref.joint_pos[ref.frame(x.time)]
-
-
-def motion_joint_vel(x: Any) -> np.ndarray:
-    ref = _reference(x)
-    return ref.joint_vel[ref.frame(x.time)]
-
-
 def motion_command(x: Any) -> np.ndarray:
-    return np.concatenate([motion_joint_pos(x), motion_joint_vel(x)])
+    """The reference's next joint positions and velocities (2J): the tracking task's command, which the env
+    advances before observing (at step k it shows frame k + 1)."""
+    ref = _reference(x)
+    i = ref.frame(x.time + 1.0 / ref.fps)
+    return np.concatenate([ref.joint_pos[i], ref.joint_vel[i]])
 
 
 def motion_anchor_ori_b(x: Any) -> np.ndarray:
-    """The reference anchor's orientation in the robot anchor's frame: the first two columns of its matrix."""
+    """The reference anchor's orientation in the robot anchor's frame: the first two columns of its matrix,
+    column after column."""
     ref = _reference(x)
     quat, _ = _robot_anchor(x, ref)
     _, ref_quat = ref.ref_anchor(x.time)
-    return quat_to_matrix(quat_mul(quat_conj(quat), ref_quat))[:, :2].reshape(-1)
+    return quat_to_matrix(quat_mul(quat_conj(quat), ref_quat))[:, :2].T.reshape(-1)
 
 
 def motion_anchor_pos_b(x: Any) -> np.ndarray:
@@ -237,10 +232,9 @@ def motion_anchor_pos_b(x: Any) -> np.ndarray:
 
 
 REFERENCE_TERMS = {
-    "motion_joint_pos": motion_joint_pos,
-    "motion_joint_vel": motion_joint_vel,
-    "motion_command": motion_command,
-    "motion_anchor_ori_b": motion_anchor_ori_b,
-    "motion_anchor_pos_b": motion_anchor_pos_b,
+    "generated_commands": motion_command,
+    "anchor_pos_error_b": motion_anchor_pos_b,
+    "anchor_ori_error_b": motion_anchor_ori_b,
 }
-"""Terms a tracking policy reads from its reference, keyed by the env's term function name."""
+"""Terms a tracking policy reads from its reference, keyed by the env's term function name (the tracking
+task's command is its one generated command a deploy side can compute: the reference's)."""
