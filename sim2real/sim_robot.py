@@ -77,6 +77,25 @@ class SimRobotCfg:
     seed: int = 0
 
 
+def servos_to_motors(model: mujoco.MjModel, robot: str) -> None:
+    """Turn a full model's position servos into torque motors (this class is then the motor driver), limited by
+    each joint's actuator force range. Menagerie's G1 ships position servos (kp 500) where Go2 ships motors."""
+    for a in range(model.nu):
+        if model.actuator_trntype[a] != mujoco.mjtTrn.mjTRN_JOINT:
+            raise ValueError(f"{robot}: actuator {model.actuator(a).name!r} does not drive a joint")
+        j = model.actuator_trnid[a, 0]
+        limit = model.jnt_actfrcrange[j] if model.jnt_actfrclimited[j] else model.actuator_forcerange[a]
+        if not np.abs(limit).max() > 0:
+            raise ValueError(f"{robot}: joint {model.joint(j).name!r} has no force range to limit its motor")
+        model.actuator_gaintype[a] = mujoco.mjtGain.mjGAIN_FIXED
+        model.actuator_gainprm[a] = 0.0
+        model.actuator_gainprm[a, 0] = 1.0
+        model.actuator_biastype[a] = mujoco.mjtBias.mjBIAS_NONE
+        model.actuator_biasprm[a] = 0.0
+        model.actuator_ctrlrange[a] = limit
+        model.actuator_ctrllimited[a] = 1
+
+
 class SimulatedRobot:
     """`Robot` on MuJoCo. Arrays follow the model's actuator order (what training used)."""
 
@@ -111,11 +130,16 @@ class SimulatedRobot:
         # torque motors take the torque this class computes.
         self._servo = bool(model.actuator_biastype.any())
         if self._servo and not training:
-            raise ValueError(f"{self.cfg.robot}: expected torque motors in the full model")
+            servos_to_motors(model, self.cfg.robot)
+            self._servo = False
         torque_range = model.actuator_forcerange if self._servo else model.actuator_ctrlrange
         self._tau_max = np.abs(torque_range).max(axis=1)
         self._contact = scene.contact_slices["base"]
-        self._key = model.key(self.cfg.keyframe).id
+        keys = [model.key(k).name for k in range(model.nkey)]
+        if self.cfg.keyframe not in keys and not keys:
+            raise ValueError(f"{self.cfg.robot}: the model has no keyframe to start from")
+        # A full model without the scene's 'home' (menagerie's G1 names its one keyframe 'stand') starts there.
+        self._key = keys.index(self.cfg.keyframe) if self.cfg.keyframe in keys else 0
         self.rng = np.random.default_rng(self.cfg.seed)
         self._pending: deque[tuple[float, JointCommand]] = deque()
         self.reset()
