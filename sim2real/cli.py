@@ -159,7 +159,7 @@ def _tracking_sim2sim(args: DeployArgs, cfg: Any) -> int:
     s = report["sim2sim"]
     table = Table(title=f"sim2sim (tracking): {s['episodes']} episode(s), latency {cfg.latency_ms:g} ms, "
                         f"noise x{cfg.noise:g}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms")  # fmt: skip
-    cols = ("success", "mpjpe_mm", "root_rel_mpjpe_mm", "anchor_pos_error_m", "mean_time_s")
+    cols = ("success", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "mean_time_s")
     table.add_column("clip")
     for c in cols:
         table.add_column(c.replace("_", " "), justify="right")

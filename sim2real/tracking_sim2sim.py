@@ -114,8 +114,8 @@ def run_tracking_sim2sim(policy: str | Path, cfg: Sim2SimCfg, states: Path | Non
         loop.run(ref.duration_s, monitor)
         err = np.array(monitor.errors) if monitor.errors else np.full((1, 3), np.nan)
         episodes.append({"clip": name, "success": not monitor.failure, "time_s": monitor.ticks * meta.control_period,
-                         "mpjpe_mm": 1e3 * float(err[:, 0].mean()), "root_rel_mpjpe_mm": 1e3 * float(err[:, 1].mean()),
-                         "anchor_pos_error_m": float(err[:, 2].mean()), "failure": monitor.failure})  # fmt: skip
+                         "mpjpe_mm": 1e3 * float(err[:, 0].mean()), "root_mpjpe_mm": 1e3 * float(err[:, 1].mean()),
+                         "anchor_pos_m": float(err[:, 2].mean()), "failure": monitor.failure})  # fmt: skip
         if monitor.states is not None:
             recorded[name] = np.stack(monitor.states) if monitor.states else np.zeros((0, sim.model.nq))
         if progress is not None:
@@ -132,7 +132,7 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, Any]:
         return float(np.mean([e[key] for e in episodes])) if episodes else float("nan")
 
     return {"episodes": len(episodes), "success": mean("success"), "mpjpe_mm": mean("mpjpe_mm"),
-            "root_rel_mpjpe_mm": mean("root_rel_mpjpe_mm"), "anchor_pos_error_m": mean("anchor_pos_error_m"),
+            "root_mpjpe_mm": mean("root_mpjpe_mm"), "anchor_pos_m": mean("anchor_pos_m"),
             "mean_time_s": mean("time_s"), "failures": [e["failure"] for e in episodes if e["failure"]]}  # fmt: skip
 
 

@@ -54,6 +54,8 @@ class ImitateArgs:
     """sim2sim sensor noise as a multiple of the training observation noise."""
     video: bool = True
     """Write video.mp4 (human skeleton | reference robot | tracking robot)."""
+    frames: tuple[int, int] | None = None
+    """Source frame range START STOP of every motion file (default: all frames), e.g. --frames 0 600."""
     resume: bool = False
     """Continue an interrupted training stage from its latest checkpoint (finished stages are skipped anyway)."""
 
@@ -65,7 +67,7 @@ def main(args: ImitateArgs) -> int:
                      max_iterations=args.max_iterations, num_envs=args.num_envs, seed=args.seed,
                      backend=args.backend, device=args.device, eval_episodes=args.eval_episodes,
                      sim2sim_episodes=args.sim2sim_episodes, latency_ms=args.latency_ms, noise=args.noise,
-                     video=args.video, resume=args.resume)  # fmt: skip
+                     video=args.video, resume=args.resume, frames=args.frames)  # fmt: skip
     try:
         check_run_folder(cfg)
         runner = imitate(cfg)

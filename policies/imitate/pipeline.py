@@ -54,6 +54,8 @@ class ImitateCfg:
     """Continue an interrupted training stage from its latest checkpoint instead of starting it over."""
     units: str = "auto"
     up: str = "auto"
+    frames: tuple[int, int | None] | None = None
+    """Source frame range [start, stop) of every motion file (None: all frames)."""
 
     def run_dir(self) -> Path:
         return self.out or Path("runs") / "imitate" / f"{self.motion.stem}-{self.robot}"
@@ -134,7 +136,7 @@ def stage_retarget(run: Path, files: list[Path], cfg: ImitateCfg, fps: float) ->
             path, cleanup = _keypoints_of(src)
             try:
                 task = bar.add_task(f"retarget {src.name} -> {cfg.robot}", total=None)
-                res = retarget_file(path, cfg.robot, fps=fps, units=cfg.units, up=cfg.up,
+                res = retarget_file(path, cfg.robot, fps=fps, units=cfg.units, up=cfg.up, frames=cfg.frames,
                                     progress=lambda t, k=task: bar.update(k, completed=t + 1))  # fmt: skip
             finally:
                 if cleanup:
@@ -266,7 +268,8 @@ def imitate(cfg: ImitateCfg) -> StageRunner:
     atomic_write_text(run / "imitate.json", json.dumps({k: str(v) if isinstance(v, Path) else v
                                                         for k, v in dataclasses.asdict(cfg).items()}, indent=2))  # fmt: skip
     runner = StageRunner(run, _announce, len(STAGES))
-    rt = runner.stage("retarget", {"files": files, "robot": cfg.robot, "fps": fps, "units": cfg.units, "up": cfg.up},
+    rt = runner.stage("retarget", {"files": files, "robot": cfg.robot, "fps": fps, "units": cfg.units, "up": cfg.up,
+                                   "frames": cfg.frames},
                       lambda: stage_retarget(run, files, cfg, fps))  # fmt: skip
     clips = [run / c for c in rt.info["clips"]]
     train_inputs = {"task": task, "clips": clips, "max_iterations": cfg.max_iterations, "num_envs": cfg.num_envs,
