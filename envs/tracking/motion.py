@@ -28,7 +28,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 CACHE_SUFFIX = ".track.npz"
 ROOT_WIDTH = 7
 """qpos columns of a free root: position (3) and quaternion w, x, y, z (4)."""
@@ -193,19 +193,42 @@ def angular_velocity(quat: np.ndarray, dt: float) -> np.ndarray:
     return axis * angle / span.reshape((-1,) + (1,) * (quat.ndim - 1))
 
 
-def forward_kinematics(kin: RobotKinematics, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World positions (T, B, 3) and orientations (T, B, 4) of the robot's bodies, by MuJoCo on its model."""
-    data = mujoco.MjData(kin.model)
-    pos = np.empty((qpos.shape[0], len(kin.body_ids), 3))
-    quat = np.empty((qpos.shape[0], len(kin.body_ids), 4))
-    for t, q in enumerate(qpos):
-        data.qpos[:] = kin.model.qpos0
-        data.qpos[kin.root_qadr : kin.root_qadr + ROOT_WIDTH] = q[:ROOT_WIDTH]
-        data.qpos[kin.joint_qadr] = q[ROOT_WIDTH:]
-        mujoco.mj_kinematics(kin.model, data)
-        pos[t] = data.xpos[kin.body_ids]
-        quat[t] = data.xquat[kin.body_ids]
-    return pos, quat
+def _rotate_inverse(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectors `v` (T, 3) in the frames of unit quaternions `q` (T, 4)."""
+    qv = np.concatenate([np.zeros(v.shape[:-1] + (1,)), v], axis=-1)
+    return _quat_mul(_quat_mul(_quat_conj(q), qv), q)[..., 1:]
+
+
+def forward_kinematics(kin: RobotKinematics, qpos: np.ndarray, qvel: np.ndarray) -> dict[str, np.ndarray]:
+    """World positions (T, B, 3), orientations (T, B, 4), linear and angular velocities (T, B, 3) of the
+    robot's bodies, by MuJoCo on its model. Velocities come from the joint velocities through the model
+    (not from differencing body positions), so a robot moving exactly as the reference reads exactly its
+    body velocities."""
+    model, data = kin.model, mujoco.MjData(kin.model)
+    t_len, b_len = qpos.shape[0], len(kin.body_ids)
+    out = {"body_pos": np.empty((t_len, b_len, 3)), "body_quat": np.empty((t_len, b_len, 4)),
+           "body_lin_vel": np.empty((t_len, b_len, 3)), "body_ang_vel": np.empty((t_len, b_len, 3))}  # fmt: skip
+    vadr = model.jnt_dofadr[model.jnt_qposadr.tolist().index(kin.root_qadr)]
+    dof = {int(a): int(model.jnt_dofadr[j]) for j, a in enumerate(model.jnt_qposadr)}
+    joint_vadr = [dof[int(a)] for a in kin.joint_qadr]
+    res = np.zeros(6)
+    for t in range(t_len):
+        data.qpos[:] = model.qpos0
+        data.qvel[:] = 0.0
+        data.qpos[kin.root_qadr : kin.root_qadr + ROOT_WIDTH] = qpos[t, :ROOT_WIDTH]
+        data.qpos[kin.joint_qadr] = qpos[t, ROOT_WIDTH:]
+        data.qvel[vadr : vadr + 6] = qvel[t, :6]
+        data.qvel[joint_vadr] = qvel[t, 6:]
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        mujoco.mj_comVel(model, data)
+        out["body_pos"][t] = data.xpos[kin.body_ids]
+        out["body_quat"][t] = data.xquat[kin.body_ids]
+        for i, b in enumerate(kin.body_ids):
+            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_XBODY, b, res, 0)
+            out["body_ang_vel"][t, i] = res[:3]
+            out["body_lin_vel"][t, i] = res[3:]
+    return out
 
 
 def preprocess(qpos: np.ndarray, kin: RobotKinematics, fps: float, rate: float) -> dict[str, np.ndarray]:
@@ -213,13 +236,13 @@ def preprocess(qpos: np.ndarray, kin: RobotKinematics, fps: float, rate: float) 
     q = resample(qpos, fps, rate)
     q[:, 3:7] = _quat_normalize(q[:, 3:7])
     dt = 1.0 / rate
-    body_pos, body_quat = forward_kinematics(kin, q)
-    return {
-        "root_pos": q[:, :3], "root_quat": q[:, 3:7], "joint_pos": q[:, ROOT_WIDTH:],
-        "joint_vel": np.gradient(q[:, ROOT_WIDTH:], dt, axis=0),
-        "body_pos": body_pos, "body_quat": body_quat,
-        "body_lin_vel": np.gradient(body_pos, dt, axis=0), "body_ang_vel": angular_velocity(body_quat, dt),
-    }  # fmt: skip
+    root_lin = np.gradient(q[:, :3], dt, axis=0)
+    root_ang_w = angular_velocity(q[:, 3:7], dt)
+    joint_vel = np.gradient(q[:, ROOT_WIDTH:], dt, axis=0)
+    # MuJoCo's free joint: world linear velocity, body-frame angular velocity.
+    qvel = np.concatenate([root_lin, _rotate_inverse(q[:, 3:7], root_ang_w), joint_vel], axis=1)
+    return {"root_pos": q[:, :3], "root_quat": q[:, 3:7], "joint_pos": q[:, ROOT_WIDTH:], "joint_vel": joint_vel,
+            **forward_kinematics(kin, q, qvel)}  # fmt: skip
 
 
 def kinematics_key(kin: RobotKinematics, rate: float) -> bytes:
