@@ -230,6 +230,22 @@ class MotionCommand(CommandTerm):
         """(N,) bool: the world's reference has reached its clip's last frame."""
         return self.frame >= self.motion.ends[self.clip]
 
+    # -- export ---------------------------------------------------------------------------------------------------
+    def deploy_reference(self) -> dict:
+        """The reference as this term preprocessed it, for the exporter to ship beside policy.json (motion.npz):
+        the deploy runtime computes the command and anchor terms from it (sim2real/motion_reference.py)."""
+        m = self.motion
+        idx = self.body_index.cpu()
+        cpu = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
+        return {
+            "fps": float(m.rate), "clip_names": [f.stem for f in m.files],
+            "clip_starts": [*m.starts.cpu().tolist(), int(m.ends[-1]) + 1],
+            "joint_names": list(self.entity.joint_names), "joint_pos": cpu(m.joint_pos),
+            "joint_vel": cpu(m.joint_vel), "root_pos": cpu(m.root_pos), "root_quat": cpu(m.root_quat),
+            "body_names": list(self.cfg.body_names), "body_pos": cpu(m.body_pos[:, idx]),
+            "body_quat": cpu(m.body_quat[:, idx]), "anchor_body": self.cfg.anchor_body,
+        }  # fmt: skip
+
     # -- reference and robot quantities the terms read ----------------------------------------------------------
     def _cached(self, key: str, make) -> torch.Tensor:
         hit = self._cache.get(key)
