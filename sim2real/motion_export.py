@@ -69,13 +69,18 @@ def motion_arrays(model: mujoco.MjModel, ref: dict[str, Any], joints: list[str])
     bodies = [str(b) for b in ref["body_names"]]
     anchor = str(ref["anchor_body"])
     if anchor not in bodies:
-        raise PolicySpecError(f"deploy_reference: field 'anchor_body' {anchor!r} is not one of body_names {bodies}")
+        raise PolicySpecError(
+            f"deploy_reference: field 'anchor_body' {anchor!r} is not one of body_names {bodies}"
+        )
     a = bodies.index(anchor)
     joint_pos = np.asarray(ref["joint_pos"], dtype=np.float64)[:, cols]
     qpos = np.tile(model.qpos0, (len(joint_pos), 1))
     qpos[:, 0:3], qpos[:, 3:7] = np.asarray(ref["root_pos"]), np.asarray(ref["root_quat"])
     qpos[:, [model.joint(j).qposadr[0] for j in joints]] = joint_pos
-    body_pos, body_quat = np.asarray(ref["body_pos"], dtype=np.float64), np.asarray(ref["body_quat"], dtype=np.float64)
+    body_pos, body_quat = (
+        np.asarray(ref["body_pos"], dtype=np.float64),
+        np.asarray(ref["body_quat"], dtype=np.float64),
+    )
     return {
         "format": np.array(MOTION_FORMAT), "fps": np.float64(ref["fps"]),
         "clip_names": np.array([str(c) for c in ref["clip_names"]]),
@@ -93,7 +98,7 @@ def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
         return False
     model = env.scene.model
     anchor = str(source["anchor_body"])
-    arrays = motion_arrays(model, source, meta.joint_names)
+    arrays: dict[str, Any] = motion_arrays(model, source, meta.joint_names)
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".motion.", suffix=".npz.tmp", dir=out_dir)
     try:
@@ -109,7 +114,9 @@ def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
         "anchor_body": anchor,
         "anchor_chain": anchor_chain(model, meta.base_body, anchor, meta.joint_names),
         "clips": [str(n) for n in arrays["clip_names"]],
-        "duration_s": [float((e - s - 1) / arrays["fps"]) for s, e in zip(arrays["clip_starts"][:-1],
-                                                                            arrays["clip_starts"][1:], strict=True)],  # fmt: skip
+        "duration_s": [
+            float((e - s - 1) / arrays["fps"])
+            for s, e in zip(arrays["clip_starts"][:-1], arrays["clip_starts"][1:], strict=True)
+        ],  # fmt: skip
     }
     return True

@@ -79,11 +79,15 @@ class MotionReference:
         self.where = where
         path = Path(folder) / str(motion.get("file", ""))
         if not path.is_file():
-            raise PolicySpecError(f"{where}: extra.motion.file names {path}, which is missing; export the run again")
+            raise PolicySpecError(
+                f"{where}: extra.motion.file names {path}, which is missing; export the run again"
+            )
         with np.load(path, allow_pickle=False) as d:
             missing = [k for k in ARRAYS if k not in d]
             if missing:
-                raise PolicySpecError(f"{path}: missing fields {missing} (a {MOTION_FORMAT} file has {list(ARRAYS)})")
+                raise PolicySpecError(
+                    f"{path}: missing fields {missing} (a {MOTION_FORMAT} file has {list(ARRAYS)})"
+                )
             data = {k: d[k] for k in ARRAYS}
         self.path = path
         self.fps = float(data["fps"])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy
+from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy, constant_command
 from robolearn.sim2real.motion_reference import MotionReference, load_reference, quat_to_matrix
 from robolearn.sim2real.robot import Clock, VirtualClock, WallClock
 from robolearn.sim2real.safety import SafetyLayer, check_action_scale
@@ -39,7 +39,9 @@ class _TrackingMonitor:
         model = sim.model
         missing = [b for b in ref.body_names if b not in {model.body(i).name for i in range(model.nbody)}]
         if missing:
-            raise PolicySpecError(f"{ref.path}: bodies {missing} of the reference are not in the simulated model")
+            raise PolicySpecError(
+                f"{ref.path}: bodies {missing} of the reference are not in the simulated model"
+            )
         self.body_ids = [model.body(b).id for b in ref.body_names]
         self.anchor_id = model.body(ref.anchor_body).id
         self.anchor_col = ref.body_names.index(ref.anchor_body) if ref.anchor_body in ref.body_names else None
@@ -107,8 +109,7 @@ def run_tracking_sim2sim(policy: str | Path, cfg: Sim2SimCfg, states: Path | Non
             check_action_scale(meta, robot.limits(), str(json_path))
         sim.reset(*start_state(sim, ref))
         controller = Controller(meta, onnx, SafetyLayer(meta, robot.limits(), cfg.safety), ref)
-        zero = np.zeros(len(meta.commands), dtype=np.float32)
-        loop = DeployLoop(robot, controller, clock, lambda t: zero)
+        loop = DeployLoop(robot, controller, clock, constant_command(np.zeros(len(meta.commands))))
         name = ref.clip_names[ref.clip]
         monitor = _TrackingMonitor(sim, ref, record=states is not None and name not in recorded)
         loop.run(ref.duration_s, monitor)
@@ -141,7 +142,8 @@ def _save_states(path: Path, recorded: dict[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{f"qpos/{k}": v for k, v in recorded.items()})
+            arrays: dict[str, Any] = {f"qpos/{k}": v for k, v in recorded.items()}
+            np.savez(f, **arrays)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -24,7 +24,10 @@ STAGES_RUN = ["retarget", "train", "eval", "export", "sim2sim", "report"]
 
 
 def finished(run: Path) -> dict[str, str]:
-    return {k: v["finished"] + str(v["seconds"]) for k, v in json.loads((run / "manifest.json").read_text())["stages"].items()}
+    return {
+        k: v["finished"] + str(v["seconds"])
+        for k, v in json.loads((run / "manifest.json").read_text())["stages"].items()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,9 @@ class Manifest:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise RunError(f"{self.path}: not valid JSON ({exc}); delete it to rerun every stage") from None
+                raise RunError(
+                    f"{self.path}: not valid JSON ({exc}); delete it to rerun every stage"
+                ) from None
             if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
                 raise RunError(f"{self.path}: field 'version' is {data.get('version') if isinstance(data, dict) else data!r},"
                                f" expected {MANIFEST_VERSION}; delete it to rerun every stage")  # fmt: skip
@@ -121,7 +123,9 @@ class Manifest:
 
     def save(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps({"version": MANIFEST_VERSION, "stages": self.stages}, indent=2))
+        atomic_write_text(
+            self.path, json.dumps({"version": MANIFEST_VERSION, "stages": self.stages}, indent=2)
+        )
 
 
 class StageRunner:

@@ -29,7 +29,9 @@ class _Panel:
         self.cam = mujoco.MjvCamera()
         self.cam.distance, self.cam.elevation, self.cam.azimuth = 3.0, -15.0, 150.0
 
-    def render(self, qpos: np.ndarray | None, lookat: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
+    def render(
+        self, qpos: np.ndarray | None, lookat: np.ndarray, points: np.ndarray | None = None
+    ) -> np.ndarray:
         from robolearn.retarget.video import add_skeleton
 
         if qpos is not None:
@@ -60,7 +62,11 @@ def side_by_side(run: Path, clips: list[str], out: Path,
         states = {k.split("/", 1)[1]: d[k] for k in d.files}
     total = sum(len(range(0, c.num_frames, EVERY)) for c in loaded)
     robot = loaded[0].robot
-    panels = [_Panel(mujoco.MjModel.from_xml_string(FLOOR_XML)), _Panel(scene_model(robot)), _Panel(scene_model(robot))]
+    panels = [
+        _Panel(mujoco.MjModel.from_xml_string(FLOOR_XML)),
+        _Panel(scene_model(robot)),
+        _Panel(scene_model(robot)),
+    ]
     writer = VideoWriter(out, fps=loaded[0].fps / EVERY)
     done = 0
     try:

@@ -75,7 +75,9 @@ def motion_files(motion: Path) -> list[Path]:
     if not motion.is_file():
         raise FileNotFoundError(f"{motion}: no such motion file or folder")
     if motion.suffix.lower() not in suffixes:
-        raise ValueError(f"{motion}: unsupported motion format {motion.suffix!r}; expected {', '.join(suffixes)}")
+        raise ValueError(
+            f"{motion}: unsupported motion format {motion.suffix!r}; expected {', '.join(suffixes)}"
+        )
     return [motion]
 
 
@@ -100,7 +102,9 @@ def tracking_task(robot: str, task: str | None) -> str:
         if cfg.scene.robot == robot and motion_command(cfg) is not None:
             found.append(name)
     if not found:
-        raise ValueError(f"--robot {robot}: no tracking task (a task whose command takes a motion file) for it")
+        raise ValueError(
+            f"--robot {robot}: no tracking task (a task whose command takes a motion file) for it"
+        )
     return found[0]
 
 
@@ -143,7 +147,9 @@ def stage_retarget(run: Path, files: list[Path], cfg: ImitateCfg, fps: float) ->
                     path.unlink(missing_ok=True)
             clip_rel, human_rel = f"clips/{src.stem}.npz", f"human/{src.stem}.npz"
             res.clip.save(run / clip_rel)
-            _save_npz(run / human_rel, points=res.human_points.astype(np.float32), names=np.array(res.point_names))
+            _save_npz(
+                run / human_rel, points=res.human_points.astype(np.float32), names=np.array(res.point_names)
+            )
             report[src.name] = res.metrics.as_dict()
             outputs += [clip_rel, human_rel]
     atomic_write_text(run / "retarget.json", json.dumps(report, indent=2, default=float))
@@ -208,7 +214,9 @@ def stage_sim2sim(run: Path, cfg: ImitateCfg) -> StageResult:
     from robolearn.sim2real.sim2sim import Sim2SimCfg
     from robolearn.sim2real.tracking_sim2sim import run_tracking_sim2sim
 
-    sim_cfg = Sim2SimCfg(episodes=cfg.sim2sim_episodes, latency_ms=cfg.latency_ms, noise=cfg.noise, seed=cfg.seed)
+    sim_cfg = Sim2SimCfg(
+        episodes=cfg.sim2sim_episodes, latency_ms=cfg.latency_ms, noise=cfg.noise, seed=cfg.seed
+    )
     with _bar() as bar:
         task = bar.add_task("sim2sim (full model)", total=None)
         report = run_tracking_sim2sim(run / "export", sim_cfg, states=run / "sim2sim_states.npz",
@@ -240,7 +248,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **dict[str, Any](arrays))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -285,7 +293,9 @@ def imitate(cfg: ImitateCfg) -> StageRunner:
     if cfg.video:
         runner.stage("video", {"clips": clips, "states": run / "sim2sim_states.npz"},
                      lambda: stage_video(run, rt.info["clips"]))  # fmt: skip
-    reported = [run / f for f in ("retarget.json", "eval.json", "sim2sim.json", "video.mp4") if (run / f).is_file()]
+    reported = [
+        run / f for f in ("retarget.json", "eval.json", "sim2sim.json", "video.mp4") if (run / f).is_file()
+    ]
     runner.stage("report", {"files": reported},
                  lambda: write_report(run, task, runner))  # fmt: skip
     return runner

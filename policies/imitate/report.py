@@ -40,7 +40,9 @@ def _fmt(v: Any) -> str:
 
 def eval_rows(ev: dict[str, Any]) -> dict[str, Any]:
     """The numeric figures of eval.json (mean ± CI entries and plain numbers), flattened one level."""
-    return {k: v for k, v in ev.items() if isinstance(v, (int, float)) or (isinstance(v, dict) and "mean" in v)}
+    return {
+        k: v for k, v in ev.items() if isinstance(v, (int, float)) or (isinstance(v, dict) and "mean" in v)
+    }
 
 
 def write_report(run: Path, task: str, runner: StageRunner) -> StageResult:
@@ -48,15 +50,21 @@ def write_report(run: Path, task: str, runner: StageRunner) -> StageResult:
     recorded = runner.manifest.stages
     stages = {r.name: {"ran": r.ran, "seconds": round(r.seconds if r.ran else recorded[r.name]["seconds"], 2)}
               for r in runner.records}  # fmt: skip
-    report = {
+    report: dict[str, Any] = {
         "task": task,
         "stages": stages,
         "retarget": {clip: {k: _scalar(m.get(k)) for k in RETARGET_KEYS} for clip, m in retarget.items()},
         "train_env_eval": eval_rows(ev),
         "sim2sim": {k: s2s.get(k) for k in (*SIM2SIM_KEYS, "episodes", "latency_ms", "noise", "failures")},
-        "sim2sim_per_clip": {c: {k: v.get(k) for k in SIM2SIM_KEYS} for c, v in s2s.get("per_clip", {}).items()},
-        "files": {"policy": "export/policy.onnx", "contract": "export/policy.json", "motion": "export/motion.npz",
-                  "video": "video.mp4" if (run / "video.mp4").is_file() else None},  # fmt: skip
+        "sim2sim_per_clip": {
+            c: {k: v.get(k) for k in SIM2SIM_KEYS} for c, v in s2s.get("per_clip", {}).items()
+        },
+        "files": {
+            "policy": "export/policy.onnx",
+            "contract": "export/policy.json",
+            "motion": "export/motion.npz",
+            "video": "video.mp4" if (run / "video.mp4").is_file() else None,
+        },  # fmt: skip
     }
     atomic_write_text(run / "report.json", json.dumps(report, indent=2, default=str))
     lines = [f"# imitate: {task}", "", f"Run folder `{run}`.", "", "## Stages", "", "| stage | ran | seconds |",
@@ -65,13 +73,19 @@ def write_report(run: Path, task: str, runner: StageRunner) -> StageResult:
               for n, s in stages.items()]  # fmt: skip
     lines += ["", "## Retargeting", "", "| clip | " + " | ".join(RETARGET_KEYS) + " |",
               "|---" * (len(RETARGET_KEYS) + 1) + "|"]  # fmt: skip
-    lines += [f"| {c} | " + " | ".join(_fmt(m.get(k)) for k in RETARGET_KEYS) + " |" for c, m in report["retarget"].items()]
+    lines += [
+        f"| {c} | " + " | ".join(_fmt(m.get(k)) for k in RETARGET_KEYS) + " |"
+        for c, m in report["retarget"].items()
+    ]
     lines += ["", "## Training env (robolearn eval) and sim2sim (full model, latency "
               f"{s2s.get('latency_ms')} ms, noise x{s2s.get('noise')})", "", "| clip | metric | train env | sim2sim |",
               "|---|---|---|---|"]  # fmt: skip
     train_clips = ev.get("clips", {})
     for clip, v in report["sim2sim_per_clip"].items():
-        lines += [f"| {clip} | {k} | {_fmt(train_clips.get(clip, {}).get(k))} | {_fmt(v.get(k))} |" for k in SIM2SIM_KEYS]
+        lines += [
+            f"| {clip} | {k} | {_fmt(train_clips.get(clip, {}).get(k))} | {_fmt(v.get(k))} |"
+            for k in SIM2SIM_KEYS
+        ]
     lines += ["", "All training-env figures:", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in report["train_env_eval"].items()]
     atomic_write_text(run / "report.md", "\n".join(lines) + "\n")
