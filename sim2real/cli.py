@@ -2,6 +2,7 @@
 
     robolearn deploy runs/Go2-Velocity-Flat/<run> --sim2sim --latency-ms 20 --duration 20 --video out.mp4
     robolearn deploy runs/.../policy.json --robot unitree-go2 --interface enp3s0 --command 0.5 0 0
+    robolearn deploy runs/imitate/<run>/export --robot unitree-g1 --interface enp3s0    (a tracking policy)
 
 `DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status;
 `cli(argv)` parses and runs without the rest of robolearn (`python -m robolearn.sim2real.cli <policy> --sim2sim`).
@@ -36,8 +37,9 @@ class DeployArgs:
     """Run folder or policy.json (policy.onnx must sit next to it)."""
     sim2sim: bool = False
     """Run on the simulated robot (full MuJoCo model, PD in the motor driver, latency, noise)."""
-    robot: Literal["sim", "unitree-go2"] = "sim"
-    """Robot interface; with --sim2sim, 'unitree-go2' drives the simulation through the LowCmd/LowState mapping."""
+    robot: Literal["sim", "unitree-go2", "unitree-g1"] = "sim"
+    """Robot interface; with --sim2sim, 'unitree-go2' / 'unitree-g1' drive the simulation through that robot's
+    LowCmd/LowState mapping."""
     interface: str | None = None
     """Network interface of the robot's DDS link (real Unitree robot only), e.g. enp3s0."""
     duration: float = 20.0
@@ -237,30 +239,54 @@ def print_ladder(ladder: dict[str, dict[str, Any]], train_env: dict[str, Any] | 
     Console().print(table)
 
 
+def _unitree(robot: str, interface: str, joints: list[str]) -> tuple[Any, Any]:
+    """(UnitreeRobot, transport) of a real Unitree robot over DDS."""
+    from robolearn.sim2real.unitree import Sdk2Transport, UnitreeRobot
+
+    if robot == "unitree-g1":
+        from robolearn.sim2real.unitree_g1 import (
+            G1_JOINTS,
+            G1_MOTOR_JOINTS,
+            G1Sdk2Transport,
+            g1_limits,
+            g1_low_cmd,
+        )
+
+        g1 = G1Sdk2Transport(interface)
+        return UnitreeRobot(g1, joints, G1_JOINTS, G1_MOTOR_JOINTS, limits=g1_limits, new_cmd=g1_low_cmd), g1
+    go2 = Sdk2Transport(interface)
+    return UnitreeRobot(go2, joints), go2
+
+
+REAL_ROBOTS = {"unitree-go2": "go2", "unitree-g1": "g1"}
+"""--robot value -> the robot name a policy.json must carry."""
+
+
 def _real(args: DeployArgs) -> int:
-    """A real Unitree Go2 over DDS: stand up, then run the policy at its control rate."""
+    """A real Unitree Go2 or G1 over DDS: stand up (to the reference's first pose for a tracking policy), then
+    run the policy at its control rate; a tracking policy runs for its clip, the reference advancing."""
     import numpy as np
 
     from robolearn.sim2real.deploy import DeployLoop, constant_command, make_controller, stand_up
     from robolearn.sim2real.robot import WallClock
     from robolearn.sim2real.schema import load_metadata
-    from robolearn.sim2real.unitree import GamepadCommand, Sdk2Transport, UnitreeRobot
+    from robolearn.sim2real.unitree import GamepadCommand
 
-    if args.robot != "unitree-go2":
-        raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
+    if args.robot not in REAL_ROBOTS:
+        raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot "
+                         f"{' / '.join(REAL_ROBOTS)}")  # fmt: skip
     if not args.interface:
-        raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
+        raise ValueError(f"--robot {args.robot} needs --interface <nic> (the network interface to the robot)")
     meta = load_metadata(args.policy)
-    if meta.robot != "go2":
-        raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not the Unitree Go2")
+    if meta.robot != REAL_ROBOTS[args.robot]:
+        raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not {args.robot}")
     if args.command is not None and len(args.command) != len(meta.commands):
         raise ValueError(f"--command needs {len(meta.commands)} values ({[c.name for c in meta.commands]})")
     if args.cpu is not None:
         import os
 
         os.sched_setaffinity(0, {args.cpu})
-    transport = Sdk2Transport(args.interface)
-    robot = UnitreeRobot(transport, meta.joint_names)
+    robot, transport = _unitree(args.robot, args.interface, meta.joint_names)
     pad = GamepadCommand([c.range for c in meta.commands])
     # A fixed --command, or the remote's sticks; the remote's L2+B is an e-stop either way.
     command = (constant_command(np.asarray(args.command)) if args.command is not None
@@ -273,12 +299,16 @@ def _real(args: DeployArgs) -> int:
 
     try:
         controller = make_controller(args.policy, robot, _safety(args))
+        # Every observation term from this robot's state before a motor moves (a missing estimator fails here).
+        controller.preflight(robot.read(), np.zeros(len(meta.commands), dtype=np.float32))
+        ref = controller.reference
+        goal = None if ref is None else ref.joint_pos[ref.frame(0.0)]
         clock = WallClock()
-        if not stand_up(robot, controller, clock, args.stand_s):
+        if not stand_up(robot, controller, clock, args.stand_s, goal):
             print(f"e-stop while standing up: {controller.safety.status.reason}", file=sys.stderr)
             return 1
         loop = DeployLoop(robot, controller, clock, command)
-        stats = loop.run(args.duration, operator)
+        stats = loop.run(args.duration if ref is None else ref.duration_s, operator)
         summary = stats.summary()
         if loop.estopped:
             # The tick that tripped had already written its command: follow it with the damping command.

@@ -120,6 +120,12 @@ class Controller:
         self.safety.reset(state)
         self.last_action[:] = 0.0
 
+    def preflight(self, state: RobotState, command: np.ndarray) -> None:
+        """Build one observation from `state` and forget it: a term the robot cannot feed (no position or
+        velocity estimate) raises PolicySpecError here, before any motor moves."""
+        self.builder.build(state, command, self.last_action)
+        self.builder.reset()
+
     def step(self, state: RobotState, command: np.ndarray) -> JointCommand:
         t0 = time.perf_counter_ns()
         obs = self.builder.build(state, command, self.last_action)
@@ -231,8 +237,10 @@ class DeployLoop:
         return self.controller.safety.status.estop
 
 
-def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float) -> bool:
-    """Ramp the joint targets from the measured pose to the policy's default pose.
+def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float,
+             goal: np.ndarray | None = None) -> bool:  # fmt: skip
+    """Ramp the joint targets from the measured pose to the policy's default pose (or to `goal`, e.g. a
+    tracking policy's first reference pose).
 
     The ramp is expressed as actions and sent through the same safety layer as the policy, so the
     joint-limit, step and torque limits hold here too. Returns False if the e-stop tripped.
@@ -241,7 +249,7 @@ def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float)
     state = robot.read()
     safety.reset(state)
     start = state.q.copy()
-    goal = np.asarray(meta.default_joint_pos)
+    goal = np.asarray(meta.default_joint_pos if goal is None else goal)
     offset, scale = np.asarray(meta.action_offset), meta.action_scale
     rate = RateLimiter(meta.control_period, clock)
     steps = max(1, int(round(seconds / meta.control_period)))
