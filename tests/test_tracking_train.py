@@ -75,5 +75,7 @@ def test_the_clip_is_set_from_the_command_line_and_a_bad_one_exits_2(tmp_path: P
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "'robot'" in err and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "runs") == ["h1_clip.npz"], "no cache written"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "runs") == ["h1_clip.npz"], (
+        "no cache written"
+    )
     assert not list((tmp_path / "runs").rglob("config.yaml")), "no run folder left behind"

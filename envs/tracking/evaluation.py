@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robolearn.envs.tracking.commands import MotionCommand
+from robolearn.envs.tracking.commands import MotionCommand, MotionCommandCfg
 from robolearn.envs.tracking.mdp import MOTION, quat_error_angle
 
 if TYPE_CHECKING:
@@ -126,7 +126,10 @@ def evaluation_cfg(env_cfg: EnvCfg, num_envs: int, seed: int, command_name: str 
     """The run's env with every episode starting at a clip's first frame (clips dealt to worlds in turn) and
     left alone when it ends (no auto-reset), so each world plays one whole clip."""
     commands = dict(env_cfg.commands)
-    commands[command_name] = dataclasses.replace(commands[command_name], start="first")  # type: ignore[type-var]
+    motion = commands[command_name]
+    if not isinstance(motion, MotionCommandCfg):
+        raise ValueError(f"commands[{command_name!r}] is a {type(motion).__name__}, not a MotionCommandCfg")
+    commands[command_name] = dataclasses.replace(motion, start="first")
     return dataclasses.replace(env_cfg, commands=commands, num_envs=num_envs, seed=seed, auto_reset=False)
 
 

@@ -47,7 +47,12 @@ G1_BODIES = (
     "left_wrist_yaw_link", "right_shoulder_roll_link", "right_elbow_link", "right_wrist_yaw_link",
 )  # fmt: skip
 """BeyondMimic's 14 tracked G1 bodies: pelvis, hips, knees, feet, torso, shoulders, elbows, hands."""
-G1_END_EFFECTORS = ("left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
+G1_END_EFFECTORS = (
+    "left_ankle_roll_link",
+    "right_ankle_roll_link",
+    "left_wrist_yaw_link",
+    "right_wrist_yaw_link",
+)
 
 H1_BODIES = (
     "pelvis", "left_hip_roll_link", "left_knee_link", "left_ankle_link", "right_hip_roll_link",
@@ -58,7 +63,9 @@ H1_BODIES = (
 H1_END_EFFECTORS = ("left_ankle_link", "right_ankle_link", "left_elbow_link", "right_elbow_link")
 
 
-def motion_command(motion_file: str, bodies: tuple[str, ...], end_effectors: tuple[str, ...]) -> MotionCommandCfg:
+def motion_command(
+    motion_file: str, bodies: tuple[str, ...], end_effectors: tuple[str, ...]
+) -> MotionCommandCfg:
     return MotionCommandCfg(motion_file=motion_file, anchor_body="torso_link", body_names=bodies,
                             end_effectors=end_effectors)  # fmt: skip
 
