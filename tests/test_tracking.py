@@ -191,3 +191,31 @@ def test_a_bad_clip_in_a_folder_writes_no_cache_for_the_good_ones(tmp_path: Path
     with pytest.raises(MotionFileError, match="bad.npz"):
         ManagerBasedRlEnv(exact_cfg("G1-Tracking", tmp_path, num_envs=1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_good.npz", "bad.npz"]
+
+
+def test_adaptive_sampling_starts_more_episodes_where_episodes_fail(clips: Path):
+    cfg = dataclasses.replace(exact_cfg("G1-Tracking", clips / G1_CLIP.name, num_envs=32), seed=1)
+    motion = dataclasses.replace(cfg.commands["motion"], failure_alpha=0.5)
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, commands={"motion": motion}))
+    cmd = track.motion(env)
+    assert torch.allclose(cmd.sampling_probabilities(), torch.full((cmd.num_bins,), 1 / cmd.num_bins))
+    failed_bins: set[int] = set()
+    for _ in range(40):  # zero actions: the servos replay the clip and the robot falls within ~0.5 s
+        frames = cmd.frame.clone()
+        _, _, terminated, _, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
+        failed_bins |= set(
+            cmd.bin_of_frame[(frames + 1).clamp(max=cmd.motion.num_frames - 1)][terminated].tolist()
+        )
+    probs = cmd.sampling_probabilities()
+    assert failed_bins and float(probs.sum()) == pytest.approx(1.0)
+    never = [
+        b
+        for b in range(cmd.num_bins)
+        if all(b + k not in failed_bins for k in range(cmd.cfg.kernel_bins + 1))
+    ]
+    # Segments where episodes failed are drawn more often than uniform, and than ones where (and just after
+    # which) none did.
+    assert float(probs[list(failed_bins)].min()) > 1 / cmd.num_bins * cmd.cfg.uniform_ratio
+    assert float(probs[list(failed_bins)].max()) > 1 / cmd.num_bins
+    if never:
+        assert float(probs[list(failed_bins)].min()) > float(probs[never].max())
