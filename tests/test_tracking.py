@@ -219,3 +219,24 @@ def test_adaptive_sampling_starts_more_episodes_where_episodes_fail(clips: Path)
     assert float(probs[list(failed_bins)].max()) > 1 / cmd.num_bins
     if never:
         assert float(probs[list(failed_bins)].min()) > float(probs[never].max())
+
+
+def test_a_folder_of_clips_is_one_reference_and_each_clip_ends_its_episode(tmp_path: Path):
+    shutil.copy(G1_CLIP, tmp_path / "a_walk.npz")
+    data = dict(np.load(G1_CLIP))
+    data["qpos"], data["body_pos"] = data["qpos"][:30], data["body_pos"][:30]  # a 0.6 s clip
+    np.savez(tmp_path / "b_short.npz", **data)
+    cfg = exact_cfg("G1-Tracking", tmp_path, num_envs=4)
+    motion = dataclasses.replace(cfg.commands["motion"], start="first")
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, commands={"motion": motion}, auto_reset=False))
+    cmd = track.motion(env)
+    assert [f.name for f in cmd.motion.files] == ["a_walk.npz", "b_short.npz"]
+    assert cmd.clip.tolist() == [0, 1, 0, 1]
+    assert cmd.frame.tolist() == [0, int(cmd.motion.starts[1])] * 2
+    ref = cmd.motion.body_pos[cmd.frame].double()
+    assert torch.max(torch.linalg.norm(env.robot.body_pos_w - ref, dim=-1)) < 1e-5
+    short = int(cmd.motion.ends[1] - cmd.motion.starts[1])
+    for step in range(short):
+        _, _, _, time_out, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
+        ended = env.termination_manager.term_dones["motion_end"]
+        assert ended.tolist() == [False, step == short - 1] * 2
