@@ -191,3 +191,52 @@ def test_a_bad_clip_in_a_folder_writes_no_cache_for_the_good_ones(tmp_path: Path
     with pytest.raises(MotionFileError, match="bad.npz"):
         ManagerBasedRlEnv(exact_cfg("G1-Tracking", tmp_path, num_envs=1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_good.npz", "bad.npz"]
+
+
+def test_adaptive_sampling_starts_more_episodes_where_episodes_fail(clips: Path):
+    cfg = dataclasses.replace(exact_cfg("G1-Tracking", clips / G1_CLIP.name, num_envs=32), seed=1)
+    motion = dataclasses.replace(cfg.commands["motion"], failure_alpha=0.5)
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, commands={"motion": motion}))
+    cmd = track.motion(env)
+    assert torch.allclose(cmd.sampling_probabilities(), torch.full((cmd.num_bins,), 1 / cmd.num_bins))
+    failed_bins: set[int] = set()
+    for _ in range(40):  # zero actions: the servos replay the clip and the robot falls within ~0.5 s
+        frames = cmd.frame.clone()
+        _, _, terminated, _, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
+        failed_bins |= set(
+            cmd.bin_of_frame[(frames + 1).clamp(max=cmd.motion.num_frames - 1)][terminated].tolist()
+        )
+    probs = cmd.sampling_probabilities()
+    assert failed_bins and float(probs.sum()) == pytest.approx(1.0)
+    never = [
+        b
+        for b in range(cmd.num_bins)
+        if all(b + k not in failed_bins for k in range(cmd.cfg.kernel_bins + 1))
+    ]
+    # Segments where episodes failed are drawn more often than uniform, and than ones where (and just after
+    # which) none did.
+    assert float(probs[list(failed_bins)].min()) > 1 / cmd.num_bins * cmd.cfg.uniform_ratio
+    assert float(probs[list(failed_bins)].max()) > 1 / cmd.num_bins
+    if never:
+        assert float(probs[list(failed_bins)].min()) > float(probs[never].max())
+
+
+def test_a_folder_of_clips_is_one_reference_and_each_clip_ends_its_episode(tmp_path: Path):
+    shutil.copy(G1_CLIP, tmp_path / "a_walk.npz")
+    data = dict(np.load(G1_CLIP))
+    data["qpos"], data["body_pos"] = data["qpos"][:30], data["body_pos"][:30]  # a 0.6 s clip
+    np.savez(tmp_path / "b_short.npz", **data)
+    cfg = exact_cfg("G1-Tracking", tmp_path, num_envs=4)
+    motion = dataclasses.replace(cfg.commands["motion"], start="first")
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, commands={"motion": motion}, auto_reset=False))
+    cmd = track.motion(env)
+    assert [f.name for f in cmd.motion.files] == ["a_walk.npz", "b_short.npz"]
+    assert cmd.clip.tolist() == [0, 1, 0, 1]
+    assert cmd.frame.tolist() == [0, int(cmd.motion.starts[1])] * 2
+    ref = cmd.motion.body_pos[cmd.frame].double()
+    assert torch.max(torch.linalg.norm(env.robot.body_pos_w - ref, dim=-1)) < 1e-5
+    short = int(cmd.motion.ends[1] - cmd.motion.starts[1])
+    for step in range(short):
+        _, _, _, time_out, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
+        ended = env.termination_manager.term_dones["motion_end"]
+        assert ended.tolist() == [False, step == short - 1] * 2

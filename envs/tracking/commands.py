@@ -71,7 +71,9 @@ def robot_kinematics(env: ManagerBasedRlEnv, entity_name: str) -> RobotKinematic
     entity = env.scene[entity_name]
     model = env.scene.model
     if entity.layout.free_joint is None:
-        raise ValueError(f"commands: motion tracking needs a floating-base robot; entity {entity_name!r} has none")
+        raise ValueError(
+            f"commands: motion tracking needs a floating-base robot; entity {entity_name!r} has none"
+        )
     return RobotKinematics(
         model=model,
         robot=env.cfg.scene.robot if entity_name == "robot" else entity.layout.source,
@@ -158,7 +160,9 @@ class MotionCommand(CommandTerm):
         for key, term in tm.terms.items():
             if not term.time_out:
                 failed |= tm.term_dones[key][env_ids]
-        counts = torch.bincount(self.bin_of_frame[self.frame[env_ids][failed]], minlength=self.num_bins).float()
+        counts = torch.bincount(
+            self.bin_of_frame[self.frame[env_ids][failed]], minlength=self.num_bins
+        ).float()
         share = counts / max(len(env_ids), 1)
         a = self.cfg.failure_alpha
         self.bin_failed.mul_(1 - a).add_(a * share)
@@ -178,7 +182,9 @@ class MotionCommand(CommandTerm):
             frames = m.starts[clips]
         else:
             if self.cfg.start == "adaptive":
-                bins = torch.multinomial(self.sampling_probabilities(), n, replacement=True, generator=self.env.rng)
+                bins = torch.multinomial(
+                    self.sampling_probabilities(), n, replacement=True, generator=self.env.rng
+                )
             else:
                 bins = torch.multinomial(self.bin_frames.float(), n, replacement=True, generator=self.env.rng)
             offset = torch.rand(n, device=dev, generator=self.env.rng) * self.bin_frames[bins]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from robolearn.envs.tracking.commands import MotionCommand
+from robolearn.envs.tracking.commands import MotionCommand, MotionCommandCfg
 from robolearn.envs.tracking.mdp import MOTION, quat_error_angle
 
 if TYPE_CHECKING:
@@ -110,21 +110,26 @@ def summarize(episodes: list[dict[str, Any]], clip_names: list[str]) -> dict[str
         eps = [e for e in episodes if e["clip"] == c]
         stats = {k: mean_ci([e[k] for e in eps]) for k in METRICS}
         clips[name] = {"episodes": len(eps), **stats}
-        rows.append({"clip": name, "episodes": len(eps), "success_%": 100 * stats["success"]["mean"],
-                     "mpjpe_mm": stats["mpjpe_mm"]["mean"], "mpjpe_ci95": stats["mpjpe_mm"]["ci95"],
-                     "root_mpjpe_mm": stats["root_mpjpe_mm"]["mean"],
-                     "root_mpjpe_ci95": stats["root_mpjpe_mm"]["ci95"],
-                     "anchor_pos_m": stats["anchor_pos_m"]["mean"], "anchor_ori_rad": stats["anchor_ori_rad"]["mean"],
-                     "end_effector_mm": stats["end_effector_mm"]["mean"], "joint_speed": stats["joint_speed"]["mean"],
-                     "jerk": stats["jerk"]["mean"]})  # fmt: skip
+        rows.append({"clip": name, "episodes": len(eps), "success %": _pm(stats["success"], 100),
+                     "MPJPE mm": _pm(stats["mpjpe_mm"]), "root MPJPE mm": _pm(stats["root_mpjpe_mm"]),
+                     "anchor m / rad": f"{stats['anchor_pos_m']['mean']:.3f} / {stats['anchor_ori_rad']['mean']:.3f}",
+                     "end eff. mm": _pm(stats["end_effector_mm"]), "jerk": f"{stats['jerk']['mean']:.0f}"})  # fmt: skip
     return {"episodes": len(episodes), **overall, "clips": clips, "rows": rows}
+
+
+def _pm(stat: dict[str, float], scale: float = 1.0) -> str:
+    """'mean ± 95% half-width' for the printed table."""
+    return f"{scale * stat['mean']:.1f} ± {scale * stat['ci95']:.1f}"
 
 
 def evaluation_cfg(env_cfg: EnvCfg, num_envs: int, seed: int, command_name: str = MOTION) -> EnvCfg:
     """The run's env with every episode starting at a clip's first frame (clips dealt to worlds in turn) and
     left alone when it ends (no auto-reset), so each world plays one whole clip."""
     commands = dict(env_cfg.commands)
-    commands[command_name] = dataclasses.replace(commands[command_name], start="first")  # type: ignore[type-var]
+    motion = commands[command_name]
+    if not isinstance(motion, MotionCommandCfg):
+        raise ValueError(f"commands[{command_name!r}] is a {type(motion).__name__}, not a MotionCommandCfg")
+    commands[command_name] = dataclasses.replace(motion, start="first")
     return dataclasses.replace(env_cfg, commands=commands, num_envs=num_envs, seed=seed, auto_reset=False)
 
 

@@ -88,7 +88,9 @@ def motion_end(env: ManagerBasedRlEnv, command_name: str = MOTION) -> torch.Tens
     return motion(env, command_name).at_end
 
 
-def anchor_height_deviation(env: ManagerBasedRlEnv, threshold: float = 0.25, command_name: str = MOTION) -> torch.Tensor:
+def anchor_height_deviation(
+    env: ManagerBasedRlEnv, threshold: float = 0.25, command_name: str = MOTION
+) -> torch.Tensor:
     cmd = motion(env, command_name)
     return (cmd.ref_body_pos_w[:, cmd.anchor, 2] - cmd.body_pos_w[:, cmd.anchor, 2]).abs() > threshold
 
@@ -108,7 +110,9 @@ def anchor_orientation_deviation(env: ManagerBasedRlEnv, threshold: float = 0.8,
     return (_gravity_z(cmd.ref_body_quat_w[:, a]) - _gravity_z(cmd.body_quat_w[:, a])).abs() > threshold
 
 
-def end_effector_deviation(env: ManagerBasedRlEnv, threshold: float = 0.25, command_name: str = MOTION) -> torch.Tensor:
+def end_effector_deviation(
+    env: ManagerBasedRlEnv, threshold: float = 0.25, command_name: str = MOTION
+) -> torch.Tensor:
     """An end effector's height is off its reference (moved onto the robot) by more than `threshold` (m)."""
     cmd = motion(env, command_name)
     if not len(cmd.end_effectors):

@@ -94,10 +94,14 @@ def read_clip(path: Path) -> RawClip:
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except Exception as exc:  # numpy fails in many ways on a damaged file; to the user they mean one thing
-        raise MotionFileError(path, "file", f"not a readable .npz clip ({type(exc).__name__}: {exc})") from None
+        raise MotionFileError(
+            path, "file", f"not a readable .npz clip ({type(exc).__name__}: {exc})"
+        ) from None
     for key in ("fps", "joint_names", "qpos", "robot"):
         if key not in data:
-            raise MotionFileError(path, key, f"missing; a retarget clip has it (fields found: {sorted(data)})")
+            raise MotionFileError(
+                path, key, f"missing; a retarget clip has it (fields found: {sorted(data)})"
+            )
     fps = data["fps"]
     if fps.size != 1 or fps.dtype.kind not in "iuf" or not np.isfinite(fps).all() or float(fps) <= 0:
         raise MotionFileError(path, "fps", f"expected one finite number > 0, got {fps!r}")
@@ -108,7 +112,9 @@ def read_clip(path: Path) -> RawClip:
     if robot.size != 1 or robot.dtype.kind != "U":
         raise MotionFileError(path, "robot", f"expected the robot's name, got {robot!r}")
     if "has_root" in data and not bool(data["has_root"]):
-        raise MotionFileError(path, "has_root", "False; tracking needs a floating-base clip (root pose in qpos)")
+        raise MotionFileError(
+            path, "has_root", "False; tracking needs a floating-base clip (root pose in qpos)"
+        )
     qpos = data["qpos"]
     width = ROOT_WIDTH + len(names)
     if qpos.dtype.kind not in "iuf" or qpos.ndim != 2 or qpos.shape[1] != width or qpos.shape[0] < 2:
@@ -119,7 +125,9 @@ def read_clip(path: Path) -> RawClip:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise MotionFileError(path, "qpos", f"{int(bad.sum())} non-finite value(s) (NaN/inf), first at "
                               f"[frame, column] {first}; expected finite numbers")  # fmt: skip
-    return RawClip(path, float(fps), [str(n) for n in names], qpos.astype(np.float64), str(robot.reshape(-1)[0]))
+    return RawClip(
+        path, float(fps), [str(n) for n in names], qpos.astype(np.float64), str(robot.reshape(-1)[0])
+    )
 
 
 def check_for_robot(clip: RawClip, kin: RobotKinematics) -> np.ndarray:
@@ -263,7 +271,7 @@ def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -324,7 +332,9 @@ class ReferenceMotion:
         return int(self.joint_pos.shape[0])
 
 
-def load_reference(motion_file: str | Path, kin: RobotKinematics, rate: float, device: torch.device) -> ReferenceMotion:
+def load_reference(
+    motion_file: str | Path, kin: RobotKinematics, rate: float, device: torch.device
+) -> ReferenceMotion:
     """Read, check and preprocess every clip of `motion_file` (one file or a folder) for the robot `kin`.
     Every clip is read and checked before any is preprocessed, so a bad clip in a folder writes no cache."""
     files = clip_files(motion_file)
