@@ -118,6 +118,7 @@ class Controller:
     def reset(self, state: RobotState | None = None) -> None:
         self.builder.reset()
         self.safety.reset(state)
+        self.safety.offset = np.asarray(self.meta.action_offset, dtype=np.float64)
         self.last_action[:] = 0.0
 
     def preflight(self, state: RobotState, command: np.ndarray) -> None:
@@ -129,6 +130,9 @@ class Controller:
     def step(self, state: RobotState, command: np.ndarray) -> JointCommand:
         t0 = time.perf_counter_ns()
         obs = self.builder.build(state, command, self.last_action)
+        if self.reference is not None and self.reference.residual_action:
+            # Targets around the reference's next pose, as the tracking task's residual action sets them.
+            self.safety.offset = self.reference.next_joint_pos(self.builder.time)
         t1 = time.perf_counter_ns()
         action = self.policy(obs)
         t2 = time.perf_counter_ns()

@@ -113,6 +113,10 @@ def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
         "format": MOTION_FORMAT,
         "anchor_body": anchor,
         "anchor_chain": anchor_chain(model, meta.base_body, anchor, meta.joint_names),
+        # An action term whose targets are offsets from the reference (cfg.residual) replaces action_offset.
+        "residual_action": any(
+            bool(getattr(t.cfg, "residual", False)) for t in env.action_manager.terms.values()
+        ),
         "clips": [str(n) for n in arrays["clip_names"]],
         "duration_s": [
             float((e - s - 1) / arrays["fps"])

@@ -103,6 +103,9 @@ class MotionReference:
         self.body_names = [str(n) for n in data["body_names"]]
         self.body_pos, self.qpos = data["body_pos"], data["qpos"]
         self.anchor_body = str(motion.get("anchor_body", ""))
+        self.residual_action = bool(motion.get("residual_action", False))
+        """The policy's joint targets are offsets from the reference's next joint positions, not from
+        policy.json's fixed action_offset (the tracking task's residual action)."""
         self.chain = [
             ChainLink(np.asarray(c["pos"], float), np.asarray(c["quat"], float),
                       None if c.get("joint") is None else joint_names.index(c["joint"]),
@@ -139,6 +142,11 @@ class MotionReference:
 
     def reset(self) -> None:
         self._aligned = False
+
+    def next_joint_pos(self, t: float) -> np.ndarray:
+        """The reference's joint positions one frame after t: the frame a step taken at t leads to (what the
+        tracking command shows, and what a residual action's targets are offsets from)."""
+        return self.joint_pos[self.frame(t + 1.0 / self.fps)]
 
     # -- the robot's anchor and the alignment ---------------------------------------------------
     def robot_anchor_quat(self, base_quat: np.ndarray, q: np.ndarray) -> np.ndarray:

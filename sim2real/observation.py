@@ -116,6 +116,8 @@ class ObservationBuilder:
         self.reference = reference
         self.terms = [(spec, _bind(TERMS[resolve_term(spec)], spec)) for spec in meta.observation_terms]
         self._steps = 0
+        self.time = 0.0
+        """Episode time of the last frame built (s)."""
         self.default_q = np.asarray(meta.default_joint_pos, dtype=np.float64)
         self.history = np.zeros((meta.history_length, meta.frame_dim), dtype=np.float32)
         self._fresh = True
@@ -152,10 +154,8 @@ class ObservationBuilder:
         return out
 
     def build(self, state: RobotState, command: np.ndarray, last_action: np.ndarray) -> np.ndarray:
-        frame = self.frame(
-            ObsInputs(state, command, last_action, self.default_q, self._steps * self.meta.control_period,
-                      self.reference)
-        )
+        self.time = self._steps * self.meta.control_period
+        frame = self.frame(ObsInputs(state, command, last_action, self.default_q, self.time, self.reference))
         self._steps += 1
         if self._fresh:
             self.history[:] = frame
