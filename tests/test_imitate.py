@@ -111,3 +111,37 @@ def test_missing_motion_file_is_one_error_and_writes_nothing(tmp_path: Path) -> 
     code = main(["imitate", str(tmp_path / "nope.bvh"), "--out", str(out), "--robot", "g1"])
     assert code == 2
     assert not out.exists()
+
+
+def test_resume_continues_an_interrupted_training_stage(tmp_path: Path) -> None:
+    """Ctrl-C during training: the iteration under way finishes and is checkpointed, imitate exits 130, and
+    `--resume` continues that training run from its checkpoint (same run folder, iterations not redone)."""
+    out = tmp_path / "interrupted"
+    iterations = 8
+    argv = [sys.executable, "-m", "robolearn.cli", "imitate", str(CLIP), "--out", str(out), "--robot", "g1",
+            "--max-iterations", str(iterations), "--num-envs", "4", "--eval-episodes", "2",
+            "--sim2sim-episodes", "1", "--no-video", "--frames", "0", "240"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            metrics = list(out.glob("train/*/*/metrics.jsonl"))
+            if metrics and metrics[0].read_text().count("\n") >= 1:
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.02)
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, "the interrupt came too late to test anything"
+    (run_dir,) = [p.parent for p in out.glob("train/*/*/metrics.jsonl")]
+    done = len(run_dir.joinpath("metrics.jsonl").read_text().splitlines())
+    assert 1 <= done < iterations and "train" not in json.loads((out / "manifest.json").read_text())["stages"]
+    runner = imitate(ImitateCfg(motion=CLIP, out=out, resume=True, **{**TINY, "max_iterations": iterations}))  # type: ignore[arg-type]
+    assert [r.name for r in runner.records if r.ran][
+        0
+    ] == "train"  # retarget was finished before the interrupt
+    rows = [json.loads(line) for line in run_dir.joinpath("metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == list(range(iterations))  # continued, not restarted
+    assert [p.parent for p in out.glob("train/*/*/metrics.jsonl")] == [run_dir]
