@@ -145,3 +145,13 @@ def test_resume_continues_an_interrupted_training_stage(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in run_dir.joinpath("metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == list(range(iterations))  # continued, not restarted
     assert [p.parent for p in out.glob("train/*/*/metrics.jsonl")] == [run_dir]
+
+
+def test_task_for_another_robot_is_refused_before_anything_is_written(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from robolearn.cli import main
+
+    out = tmp_path / "run"
+    assert main(["imitate", str(CLIP), "--robot", "g1", "--task", "H1-Tracking", "--out", str(out)]) == 2
+    assert "--task H1-Tracking trains the h1, not --robot g1" in capsys.readouterr().err
+    assert not out.exists()

@@ -93,8 +93,12 @@ def tracking_task(robot: str, task: str | None) -> str:
     from robolearn.registry import get_task, task_names
 
     if task is not None:
-        if motion_command(get_task(task).env_cfg()) is None:
+        cfg = get_task(task).env_cfg()
+        if motion_command(cfg) is None:
             raise ValueError(f"--task {task}: its commands take no motion file; expected a tracking task")
+        if cfg.scene.robot != robot:
+            raise ValueError(f"--task {task} trains the {cfg.scene.robot}, not --robot {robot}; expected a "
+                             f"tracking task for the {robot}")  # fmt: skip
         return task
     found = []
     for name in task_names(kind="rl"):
