@@ -67,6 +67,9 @@ class StageResult:
     """Files or folders the stage wrote, relative to the run folder (hashed into the manifest)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Plain values later stages read (e.g. the training run's folder)."""
+    done: bool = True
+    """False: the stage could not do its job here (no renderer for a video): not recorded, so a later run
+    on a machine that can tries again."""
 
 
 @dataclass
@@ -152,6 +155,7 @@ class StageRunner:
         t0 = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - t0
-        self.manifest.record(name, digest, result, seconds)
+        if result.done:
+            self.manifest.record(name, digest, result, seconds)
         self.records.append(StageRecord(name, True, seconds, result))
         return result

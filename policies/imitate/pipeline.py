@@ -240,7 +240,7 @@ def stage_video(run: Path, clips: list[str]) -> StageResult:
                          progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
     except RenderUnavailable as exc:
         render_skipped("the side-by-side video", exc)
-        return StageResult([], {"skipped": str(exc)})
+        return StageResult([], {"skipped": str(exc)}, done=False)
     return StageResult(["video.mp4"])
 
 
