@@ -240,3 +240,21 @@ def test_a_folder_of_clips_is_one_reference_and_each_clip_ends_its_episode(tmp_p
         _, _, _, time_out, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
         ended = env.termination_manager.term_dones["motion_end"]
         assert ended.tolist() == [False, step == short - 1] * 2
+
+
+def test_an_env_snapshot_restores_the_reference_phase_and_the_sampling_state(clips: Path):
+    from robolearn.core.snapshot import env_state, load_env_state
+
+    cfg = dataclasses.replace(get_task("G1-Tracking").env_cfg(), num_envs=4)
+    cfg.commands["motion"].motion_file = str(clips / G1_CLIP.name)
+    env, twin = ManagerBasedRlEnv(cfg), ManagerBasedRlEnv(dataclasses.replace(cfg, seed=9))
+    for _ in range(30):
+        env.step(torch.zeros(4, env.num_actions))
+    load_env_state(twin, env_state(env))
+    a, b = track.motion(env), track.motion(twin)
+    assert torch.equal(a.frame, b.frame) and torch.equal(a.bin_failed, b.bin_failed)
+    action = 0.3 * torch.ones(4, env.num_actions)
+    for _ in range(5):
+        obs_a, rew_a, *_ = env.step(action)
+        obs_b, rew_b, *_ = twin.step(action)
+        assert torch.equal(obs_a["policy"], obs_b["policy"]) and torch.equal(rew_a, rew_b)
