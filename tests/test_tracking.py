@@ -166,6 +166,15 @@ def _h1(data: dict) -> None:
     data.update(np.load(H1_CLIP))
 
 
+def _unnormalized_root(data: dict) -> None:
+    data["qpos"] = data["qpos"].copy()
+    data["qpos"][7, 3:7] = 0.0
+
+
+def _two_frames_at_1000_fps(data: dict) -> None:
+    data["qpos"], data["body_pos"], data["fps"] = data["qpos"][:2], data["body_pos"][:2], np.float64(1000)
+
+
 def _nan(data: dict) -> None:
     data["qpos"] = data["qpos"].copy()
     data["qpos"][40, 12] = np.nan
@@ -175,6 +184,8 @@ def _nan(data: dict) -> None:
     (_h1, "robot", "'h1'"),
     (_drop_wrists, "joint_names", "left_wrist_roll_joint"),
     (_nan, "qpos", "NaN"),
+    (_unnormalized_root, "qpos", "unit quaternions"),
+    (_two_frames_at_1000_fps, "qpos", "at least 2 policy steps"),
 ])  # fmt: skip
 def test_a_clip_the_robot_cannot_track_is_refused_naming_file_and_field(tmp_path: Path, edit, field, words):
     clip = _bad_clip(tmp_path, edit)
