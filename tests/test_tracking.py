@@ -166,6 +166,15 @@ def _h1(data: dict) -> None:
     data.update(np.load(H1_CLIP))
 
 
+def _unnormalized_root(data: dict) -> None:
+    data["qpos"] = data["qpos"].copy()
+    data["qpos"][7, 3:7] = 0.0
+
+
+def _two_frames_at_1000_fps(data: dict) -> None:
+    data["qpos"], data["body_pos"], data["fps"] = data["qpos"][:2], data["body_pos"][:2], np.float64(1000)
+
+
 def _nan(data: dict) -> None:
     data["qpos"] = data["qpos"].copy()
     data["qpos"][40, 12] = np.nan
@@ -175,6 +184,8 @@ def _nan(data: dict) -> None:
     (_h1, "robot", "'h1'"),
     (_drop_wrists, "joint_names", "left_wrist_roll_joint"),
     (_nan, "qpos", "NaN"),
+    (_unnormalized_root, "qpos", "unit quaternions"),
+    (_two_frames_at_1000_fps, "qpos", "at least 2 policy steps"),
 ])  # fmt: skip
 def test_a_clip_the_robot_cannot_track_is_refused_naming_file_and_field(tmp_path: Path, edit, field, words):
     clip = _bad_clip(tmp_path, edit)
@@ -240,3 +251,21 @@ def test_a_folder_of_clips_is_one_reference_and_each_clip_ends_its_episode(tmp_p
         _, _, _, time_out, _ = env.step(torch.zeros(env.num_envs, env.num_actions))
         ended = env.termination_manager.term_dones["motion_end"]
         assert ended.tolist() == [False, step == short - 1] * 2
+
+
+def test_an_env_snapshot_restores_the_reference_phase_and_the_sampling_state(clips: Path):
+    from robolearn.core.snapshot import env_state, load_env_state
+
+    cfg = dataclasses.replace(get_task("G1-Tracking").env_cfg(), num_envs=4)
+    cfg.commands["motion"].motion_file = str(clips / G1_CLIP.name)
+    env, twin = ManagerBasedRlEnv(cfg), ManagerBasedRlEnv(dataclasses.replace(cfg, seed=9))
+    for _ in range(30):
+        env.step(torch.zeros(4, env.num_actions))
+    load_env_state(twin, env_state(env))
+    a, b = track.motion(env), track.motion(twin)
+    assert torch.equal(a.frame, b.frame) and torch.equal(a.bin_failed, b.bin_failed)
+    action = 0.3 * torch.ones(4, env.num_actions)
+    for _ in range(5):
+        obs_a, rew_a, *_ = env.step(action)
+        obs_b, rew_b, *_ = twin.step(action)
+        assert torch.equal(obs_a["policy"], obs_b["policy"]) and torch.equal(rew_a, rew_b)

@@ -14,6 +14,7 @@ failure weights smeared a little backwards in time (a fall is usually caused a m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -120,7 +121,7 @@ class MotionCommand(CommandTerm):
         self._dealt = 0
         self._init_bins()
         self._version = 0
-        self._cache: dict[str, tuple[int, torch.Tensor]] = {}
+        self._memo = _Memo()
 
     # -- adaptive sampling ------------------------------------------------------------------------------------
     def _init_bins(self) -> None:
@@ -253,12 +254,13 @@ class MotionCommand(CommandTerm):
         }  # fmt: skip
 
     # -- reference and robot quantities the terms read ----------------------------------------------------------
-    def _cached(self, key: str, make) -> torch.Tensor:
-        hit = self._cache.get(key)
+    def _cached(self, key: str, make: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """`make()`, computed once per reference frame and robot state (terms read these several times)."""
+        hit = self._memo.values.get(key)
         if hit is not None and hit[0] == self._version:
             return hit[1]
         value = make()
-        self._cache[key] = (self._version, value)
+        self._memo.values[key] = (self._version, value)
         return value
 
     @property
@@ -333,6 +335,14 @@ class MotionCommand(CommandTerm):
 
         both = self._cached("relative", make)
         return both[..., :3], both[..., 3:]
+
+
+class _Memo:
+    """Values derived from the state, kept in a plain object: env snapshots save a term's tensors and dicts,
+    and these are not state."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[int, torch.Tensor]] = {}
 
 
 def _conj(q: torch.Tensor) -> torch.Tensor:

@@ -125,9 +125,22 @@ def read_clip(path: Path) -> RawClip:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise MotionFileError(path, "qpos", f"{int(bad.sum())} non-finite value(s) (NaN/inf), first at "
                               f"[frame, column] {first}; expected finite numbers")  # fmt: skip
+    norms = np.linalg.norm(qpos[:, 3:7], axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-3):
+        frame = int(np.argmax(np.abs(norms - 1.0)))
+        raise MotionFileError(path, "qpos", f"root quaternion (columns 3-6) of norm {norms[frame]:.4g} at frame "
+                              f"{frame}; expected unit quaternions (w, x, y, z)")  # fmt: skip
     return RawClip(
         path, float(fps), [str(n) for n in names], qpos.astype(np.float64), str(robot.reshape(-1)[0])
     )
+
+
+def check_length(clip: RawClip, rate: float) -> None:
+    """A clip must last at least two policy steps (one to start on, one to track)."""
+    duration = (clip.qpos.shape[0] - 1) / clip.fps
+    if duration * rate < 2.0 - 1e-9:
+        raise MotionFileError(clip.path, "qpos", f"{clip.qpos.shape[0]} frames at {clip.fps:g} fps last "
+                              f"{duration:.4g} s; expected at least 2 policy steps ({2 / rate:.3g} s)")  # fmt: skip
 
 
 def check_for_robot(clip: RawClip, kin: RobotKinematics) -> np.ndarray:
@@ -341,6 +354,7 @@ def load_reference(
     clips = [read_clip(f) for f in files]
     for clip in clips:
         check_for_robot(clip, kin)
+        check_length(clip, rate)
     parts = [load_preprocessed(c, kin, rate) for c in clips]
     lengths = [p["joint_pos"].shape[0] for p in parts]
     starts = np.cumsum([0, *lengths[:-1]])
