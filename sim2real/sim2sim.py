@@ -96,6 +96,8 @@ def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
         q=noise.get("joint_pos_rel", 0.0), dq=noise.get("joint_vel", 0.0),
         gyro=noise.get("base_ang_vel", 0.0), tilt=noise.get("projected_gravity", 0.0),
         lin_vel=noise.get("base_lin_vel", 0.0),
+        # A tracking policy's anchor-position error is the position estimate's error seen from the anchor.
+        pos=noise.get("anchor_pos_error_b", 0.0),
     ).scaled(k)  # fmt: skip
 
 

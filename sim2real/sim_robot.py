@@ -44,9 +44,11 @@ class SensorNoise:
     """Rotation noise on the IMU orientation (rad, about a random axis)."""
     lin_vel: float = 0.0
     """Error of the base linear-velocity estimate (m/s)."""
+    pos: float = 0.0
+    """Error of the base position estimate (m, per axis)."""
 
     def scaled(self, k: float) -> SensorNoise:
-        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k)
+        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k, self.pos * k)
 
 
 @dataclass
@@ -178,10 +180,12 @@ class SimulatedRobot:
         lin_vel = self.base_lin_vel_b()
         if noise.lin_vel:
             lin_vel += self.rng.uniform(-noise.lin_vel, noise.lin_vel, 3)
-        # ... and its position estimate: the true base position (a tracking policy's anchor-position term).
+        # ... and its position estimate (a tracking policy's anchor-position term), with the estimate's error.
+        pos = d.qpos[0:3].copy()
+        if noise.pos:
+            pos += self.rng.uniform(-noise.pos, noise.pos, 3)
         return RobotState(
-            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel,
-            pos=d.qpos[0:3].copy(),
+            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel, pos=pos
         )
 
     def write(self, cmd: JointCommand) -> None:
