@@ -48,7 +48,9 @@ class SensorNoise:
     """Error of the base position estimate (m, per axis)."""
 
     def scaled(self, k: float) -> SensorNoise:
-        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k, self.pos * k)
+        return SensorNoise(
+            self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k, self.pos * k
+        )
 
 
 @dataclass
