@@ -43,8 +43,8 @@ class ImitateArgs:
     seed: int = 0
     backend: str | None = None
     """Training sim backend: cpu (mjbatch) or warp (mujoco-warp on a GPU); default the task's."""
-    device: str = "cpu"
-    """Torch device of the learner (cuda with --backend warp)."""
+    device: str | None = None
+    """Torch device of the learner (default: cuda with --backend warp, else cpu)."""
     eval_episodes: int = 100
     sim2sim_episodes: int = 4
     """sim2sim episodes (at least one per clip)."""
@@ -65,7 +65,8 @@ def main(args: ImitateArgs) -> int:
 
     cfg = ImitateCfg(motion=args.motion, robot=args.robot, out=args.out, task=args.task,
                      max_iterations=args.max_iterations, num_envs=args.num_envs, seed=args.seed,
-                     backend=args.backend, device=args.device, eval_episodes=args.eval_episodes,
+                     backend=args.backend,
+                     device=args.device or ("cuda" if args.backend == "warp" else "cpu"), eval_episodes=args.eval_episodes,
                      sim2sim_episodes=args.sim2sim_episodes, latency_ms=args.latency_ms, noise=args.noise,
                      video=args.video, resume=args.resume, frames=args.frames)  # fmt: skip
     try:
