@@ -21,7 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from robolearn.policies.imitate.manifest import StageResult, StageRunner
+from robolearn.policies.imitate.manifest import StageResult, StageRunner, inputs_sha256
 from robolearn.policies.runs import RunError, atomic_write_text, list_checkpoints
 
 console = Console()
@@ -172,19 +172,26 @@ def _keypoints_of(src: Path) -> tuple[Path, bool]:
     return keypoints, True
 
 
-def stage_train(run: Path, task: str, cfg: ImitateCfg) -> StageResult:
+def stage_train(run: Path, task: str, cfg: ImitateCfg, inputs_hash: str) -> StageResult:
     """PPO on the tracking task over the clips (the task's CPU preset; --backend warp for a GPU). An interrupted
-    training run left in train/ is continued with --resume, else started over."""
+    training run left in train/ is continued with --resume when it was started on the same inputs (clips,
+    flags), else started over."""
     from robolearn.policies.cli import TrainArgs
     from robolearn.policies.train import train
 
     logdir = run / "train"
+    stamp = logdir / "inputs.sha256"
+    same = stamp.is_file() and stamp.read_text().strip() == inputs_hash
     partial = sorted(p for p in (logdir / task).glob("*") if p.is_dir() and list_checkpoints(p))
-    if cfg.resume and partial:
+    if cfg.resume and partial and same:
         console.print(f"resuming the interrupted training run {partial[-1]}")
         args = TrainArgs(resume=partial[-1], max_iterations=cfg.max_iterations, device=cfg.device)
     else:
+        if cfg.resume and partial:
+            console.print(f"not resuming {partial[-1]}: it was started on other clips or flags")
         shutil.rmtree(logdir, ignore_errors=True)  # a stale or interrupted run: started over
+        logdir.mkdir(parents=True)
+        atomic_write_text(stamp, inputs_hash)
         env_cfg = task_env(task, run / "clips", cfg)
         args = TrainArgs(task=task, env=env_cfg, logdir=logdir, run_name="policy", device=cfg.device,
                          num_envs=cfg.num_envs, max_iterations=cfg.max_iterations)  # fmt: skip
@@ -286,7 +293,7 @@ def imitate(cfg: ImitateCfg) -> StageRunner:
     clips = [run / c for c in rt.info["clips"]]
     train_inputs = {"task": task, "clips": clips, "max_iterations": cfg.max_iterations, "num_envs": cfg.num_envs,
                     "seed": cfg.seed, "backend": cfg.backend, "device": cfg.device}  # fmt: skip
-    tr = runner.stage("train", train_inputs, lambda: stage_train(run, task, cfg))
+    tr = runner.stage("train", train_inputs, lambda: stage_train(run, task, cfg, inputs_sha256(train_inputs)))
     train_run, ckpt = run / tr.info["run"], run / tr.info["checkpoint"]
     runner.stage("eval", {"checkpoint": ckpt, "episodes": cfg.eval_episodes, "seed": cfg.seed},
                  lambda: stage_eval(run, train_run, cfg))  # fmt: skip
