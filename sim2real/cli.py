@@ -168,6 +168,8 @@ def _tracking_sim2sim(args: DeployArgs, cfg: Any) -> int:
     for clip, v in [*s["per_clip"].items(), ("all", s)]:
         table.add_row(clip, *(f"{v[c]:.3g}" for c in cols))
     Console().print(table)
+    if s.get("video"):
+        print(f"wrote {s['video']}")
     failures = [] if s["success"] >= args.min_survival else [
         f"success {s['success']:.0%} of {s['episodes']} episode(s) is below the required {args.min_survival:.0%} "
         f"({'; '.join(s['failures']) or 'none recorded'})"]  # fmt: skip

@@ -24,7 +24,7 @@ from robolearn.sim2real.motion_reference import MotionReference, load_reference,
 from robolearn.sim2real.robot import Clock, VirtualClock, WallClock
 from robolearn.sim2real.safety import SafetyLayer, check_action_scale
 from robolearn.sim2real.schema import PolicySpecError
-from robolearn.sim2real.sim2sim import FALL_TILT, Sim2SimCfg, make_sim_robot, policy_paths
+from robolearn.sim2real.sim2sim import FALL_TILT, Sim2SimCfg, _Recorder, make_sim_robot, policy_paths
 from robolearn.sim2real.sim_robot import SimulatedRobot
 
 ANCHOR_HEIGHT_LIMIT = 0.25
@@ -112,7 +112,16 @@ def run_tracking_sim2sim(policy: str | Path, cfg: Sim2SimCfg, states: Path | Non
         loop = DeployLoop(robot, controller, clock, constant_command(np.zeros(len(meta.commands))))
         name = ref.clip_names[ref.clip]
         monitor = _TrackingMonitor(sim, ref, record=states is not None and name not in recorded)
-        loop.run(ref.duration_s, monitor)
+        video = _Recorder(sim, cfg.video, meta.control_period) if (cfg.video and ep == 0) else None
+
+        def tick(lp: DeployLoop, m: _TrackingMonitor = monitor, v: _Recorder | None = video) -> bool:
+            if v is not None:
+                v.frame()
+            return m(lp)
+
+        loop.run(ref.duration_s, tick)
+        if video is not None:
+            video.close()
         err = np.array(monitor.errors) if monitor.errors else np.full((1, 3), np.nan)
         episodes.append({"clip": name, "success": not monitor.failure, "time_s": monitor.ticks * meta.control_period,
                          "mpjpe_mm": 1e3 * float(err[:, 0].mean()), "root_mpjpe_mm": 1e3 * float(err[:, 1].mean()),
@@ -124,7 +133,7 @@ def run_tracking_sim2sim(policy: str | Path, cfg: Sim2SimCfg, states: Path | Non
     if states is not None:
         _save_states(states, recorded)
     return {"side": "sim2sim", "latency_ms": cfg.latency_ms, "noise": cfg.noise, "model": cfg.model,
-            **summarize(episodes), "per_clip": {c: summarize([e for e in episodes if e["clip"] == c])
+            "video": str(cfg.video) if cfg.video else None, **summarize(episodes), "per_clip": {c: summarize([e for e in episodes if e["clip"] == c])
                                                 for c in ref.clip_names}, "episodes_detail": episodes}  # fmt: skip
 
 
