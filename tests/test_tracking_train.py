@@ -59,7 +59,7 @@ def test_eval_reports_tracking_metrics_per_clip(trained: Path, tmp_path: Path, c
     assert result["episodes"] == 6
     walk = result["clips"]["walk"]
     assert walk["episodes"] == 6
-    for metric in ("success", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
+    for metric in ("success", "episode_steps", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
                    "joint_speed", "jerk"):  # fmt: skip
         assert set(walk[metric]) == {"mean", "ci95"}, metric
     # An untrained policy falls within a second: no success, errors of centimetres to decimetres.
