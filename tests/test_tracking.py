@@ -140,7 +140,7 @@ def test_metrics_measure_the_body_error_in_millimetres(g1: ManagerBasedRlEnv):
     meter.update(cmd, active)
     meter.close(active, torch.zeros_like(active), cmd.clip)
     for episode in meter.episodes:
-        assert episode["success"] == 1.0 and episode["steps"] == 3
+        assert episode["success"] == 1.0 and episode["episode_steps"] == 3
         assert episode["mpjpe_mm"] == pytest.approx(50.0 / 3, abs=0.01)
         assert episode["root_mpjpe_mm"] == pytest.approx(0.0, abs=0.01)
         assert episode["anchor_pos_m"] == pytest.approx(0.05 / 3, abs=1e-4)

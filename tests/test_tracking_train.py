@@ -47,6 +47,9 @@ def test_a_tiny_training_run_raises_the_return(trained: Path):
     assert rows[-1]["mean_episode_length"] > rows[0]["mean_episode_length"]
     for term in ("anchor_pos", "body_pos", "body_ang_vel", "action_rate"):
         assert f"Episode_Reward/{term}" in rows[-1], term
+    # The exported policy says its targets are offsets from the motion command's reference joint positions.
+    meta = json.loads((trained / "policy.json").read_text())
+    assert meta["extra"]["action_offset_command"] == {"joint_pos": "motion"}
 
 
 def test_eval_reports_tracking_metrics_per_clip(trained: Path, tmp_path: Path, capsys):
@@ -56,7 +59,7 @@ def test_eval_reports_tracking_metrics_per_clip(trained: Path, tmp_path: Path, c
     assert result["episodes"] == 6
     walk = result["clips"]["walk"]
     assert walk["episodes"] == 6
-    for metric in ("success", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
+    for metric in ("success", "episode_steps", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
                    "joint_speed", "jerk"):  # fmt: skip
         assert set(walk[metric]) == {"mean", "ci95"}, metric
     # An untrained policy falls within a second: no success, errors of centimetres to decimetres.

@@ -51,6 +51,12 @@ class MotionJointPositionAction(JointPositionAction):
         self._cols = torch.as_tensor(self.joint_ids, dtype=torch.long, device=env.device)
 
     @property
+    def offset_command(self) -> str | None:
+        """The command whose reference joint positions the targets are offsets from (None: the default pose);
+        the export writes it into policy.json (`extra.action_offset_command`) for the deploy side."""
+        return self.cfg.command_name if self.cfg.residual else None
+
+    @property
     def reference(self) -> torch.Tensor:
         """(N, dim) the reference joint positions the targets are offsets from (this step's target frame)."""
         return self.command_term.command[:, self._cols]

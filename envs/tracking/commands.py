@@ -173,7 +173,7 @@ class MotionCommand(CommandTerm):
         self.resample(env_ids)
         probs = self.sampling_probabilities()
         entropy = float(-(probs * probs.clamp(min=1e-12).log()).sum()) / math.log(max(self.num_bins, 2))
-        return {"Metrics/motion_sampling_entropy": entropy, "Metrics/motion_failed_top": float(probs.max())}
+        return {"Metrics/motion_sampling_entropy": entropy, "Metrics/motion_sampling_max": float(probs.max())}
 
     def _resample(self, env_ids: torch.Tensor) -> None:
         m, n, dev = self.motion, len(env_ids), self.env.device

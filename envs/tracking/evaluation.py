@@ -2,7 +2,7 @@
 first frame to its end, in the run's env (its randomization and observation noise included), and is scored
 per clip with 95% intervals:
 
-- success: the clip was played to its end without a termination;
+- success: the clip was played to its end without a termination; episode_steps: how many steps it lasted;
 - MPJPE (mm): mean distance of the tracked bodies to the reference's, in the world (global);
 - root-relative MPJPE (mm): the same with both skeletons' roots (pelvis) moved onto each other;
 - anchor position (m) and orientation (rad) errors, end-effector position error (mm);
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 EVAL_MAX_WORLDS = 128
 Z95 = 1.96
-METRICS = ("success", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
+METRICS = ("success", "episode_steps", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "anchor_ori_rad", "end_effector_mm",
            "joint_speed", "jerk")  # fmt: skip
 
 
@@ -55,7 +55,11 @@ class TrackingMeter:
 
     def __post_init__(self) -> None:
         n, dev = self.num_envs, self.device
-        self.sums = {k: torch.zeros(n, dtype=torch.float64, device=dev) for k in METRICS if k != "success"}
+        self.sums = {
+            k: torch.zeros(n, dtype=torch.float64, device=dev)
+            for k in METRICS
+            if k not in ("success", "episode_steps")
+        }
         self.steps = torch.zeros(n, device=dev)
         self.jerk_steps = torch.zeros(n, device=dev)
         self.prev_vel: list[torch.Tensor] = []
@@ -94,7 +98,7 @@ class TrackingMeter:
         for i in done.nonzero(as_tuple=True)[0].tolist():
             steps = max(float(self.steps[i]), 1.0)
             record: dict[str, Any] = {"clip": int(clip[i]), "success": 0.0 if bool(failed[i]) else 1.0,
-                                      "steps": int(self.steps[i])}  # fmt: skip
+                                      "episode_steps": float(self.steps[i])}  # fmt: skip
             for k, s in self.sums.items():
                 n = max(float(self.jerk_steps[i]), 1.0) if k == "jerk" else steps
                 record[k] = float(s[i]) / n
@@ -111,6 +115,7 @@ def summarize(episodes: list[dict[str, Any]], clip_names: list[str]) -> dict[str
         stats = {k: mean_ci([e[k] for e in eps]) for k in METRICS}
         clips[name] = {"episodes": len(eps), **stats}
         rows.append({"clip": name, "episodes": len(eps), "success %": _pm(stats["success"], 100),
+                     "steps": _pm(stats["episode_steps"]),
                      "MPJPE mm": _pm(stats["mpjpe_mm"]), "root MPJPE mm": _pm(stats["root_mpjpe_mm"]),
                      "anchor m / rad": f"{stats['anchor_pos_m']['mean']:.3f} / {stats['anchor_ori_rad']['mean']:.3f}",
                      "end eff. mm": _pm(stats["end_effector_mm"]), "jerk": f"{stats['jerk']['mean']:.0f}"})  # fmt: skip
