@@ -276,6 +276,7 @@ def _eval_task_suite(run: Path, task: str, suite: str, episodes: int, seed: int,
 def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = None):
     """Write policy.onnx / policy.json / policy.pt of a run's checkpoint (default: the latest)."""
     from robolearn.sim2real.export import export_policy, policy_metadata
+    from robolearn.sim2real.motion_export import write_motion
 
     run, _ = resolve_run(run)
     pol = load_run_policy(run, checkpoint)
@@ -287,7 +288,9 @@ def export_run(run: Path, checkpoint: Path | None = None, out: Path | None = Non
     meta.checkpoint = (
         str(pol.checkpoint.relative_to(run)) if pol.checkpoint.is_relative_to(run) else str(pol.checkpoint)
     )
-    return export_policy(pol.actor, meta, Path(out) if out else run)
+    out_dir = Path(out) if out else run
+    write_motion(pol.env, meta, out_dir)  # a tracking policy's reference motion, named in meta.extra
+    return export_policy(pol.actor, meta, out_dir)
 
 
 def eval_isaaclab_run(folder: Path, episodes: int = 100, seed: int = 10_000, out: Path | None = None

@@ -224,7 +224,12 @@ def train_ppo(
     setup.set_threads(agent.torch_threads)
     seed_all(spec.seed)
     clean_temp_files(run)
-    env = setup.make_env(spec.env, spec.device)
+    try:
+        env = setup.make_env(spec.env, spec.device)
+    except Exception:
+        if state is None:  # a fresh folder holding only config.yaml (an env that cannot be built: a bad clip)
+            shutil.rmtree(run, ignore_errors=True)
+        raise
     vec = RslRlVecEnv(env)
     cfg = agent.to_rsl_rl()
     alg_cls = Distillation if spec.algo == "distill" else PPO

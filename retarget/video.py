@@ -15,7 +15,8 @@ from .clip import MotionClip
 from .skeleton import BODY_PARENTS, BODY_POINTS
 
 
-def _scene_model(robot: str) -> mujoco.MjModel:
+def scene_model(robot: str) -> mujoco.MjModel:
+    """The robot on a floor under one light: what the retarget video renders."""
     spec = robot_spec(robot)
     spec.worldbody.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], rgba=[0.8, 0.8, 0.8, 1])
     spec.worldbody.add_light(pos=[0, 0, 4], dir=[0, 0, -1], castshadow=False)
@@ -39,7 +40,7 @@ def render_clip(
 
     ensure_gl()
     path = Path(path)
-    model = _scene_model(clip.robot)
+    model = scene_model(clip.robot)
     model.vis.quality.shadowsize = 0
     data = mujoco.MjData(model)
     renderer = mujoco.Renderer(model, height, width)
@@ -58,7 +59,7 @@ def render_clip(
             cam.lookat[:] = root + offset / 2 + np.array([0, 0, 0.0 if clip.has_root else 0.1])
             renderer.update_scene(data, cam)
             if human_points is not None:
-                _add_skeleton(renderer.scene, human_points[min(t, len(human_points) - 1)] + offset)
+                add_skeleton(renderer.scene, human_points[min(t, len(human_points) - 1)] + offset)
             writer.send(np.ascontiguousarray(renderer.render()))
             if progress is not None:
                 progress(t)
@@ -72,7 +73,8 @@ def render_clip(
     return path
 
 
-def _add_skeleton(scene: mujoco.MjvScene, pts: np.ndarray) -> None:
+def add_skeleton(scene: mujoco.MjvScene, pts: np.ndarray) -> None:
+    """Capsules between the BODY_POINTS of one frame `pts` [P, 3] (NaN points skipped), added to `scene`."""
     for child, parent in BODY_PARENTS.items():
         if parent is None:
             continue

@@ -6,6 +6,7 @@
     robolearn train <task> [--env.* --agent.* ...]   train (robolearn train <task> --help lists every flag)
     robolearn play|eval|export <run>                 a trained run
     robolearn quickstart                             the whole loop on a small budget
+    robolearn imitate <motion> --robot g1            human motion to a deployed tracking policy
 
 A verb is one function, `<verb>_main(args: <Verb>Args) -> int`, listed in `verbs()`; its argument class
 is the annotation, the class's docstring its help. Verbs whose flags depend on the positional task or run
@@ -148,6 +149,7 @@ def bench_main(args: BenchArgs) -> int:
 def verbs() -> dict[str, Callable[[Any], int]]:
     """Every verb, in the order `robolearn --help` lists them."""
     from robolearn.policies import cli as learners, imitation_demos
+    from robolearn.policies.imitate import cli as imitate
     from robolearn.retarget import cli as retarget
 
     return {
@@ -158,6 +160,7 @@ def verbs() -> dict[str, Callable[[Any], int]]:
         "deploy": deploy_main,
         "retarget": retarget.main,
         "demos": imitation_demos.main,
+        "imitate": imitate.main,
         "bench": bench_main,
         "plot": learners.plot_main,
         "list": list_main,

@@ -2,6 +2,7 @@
 
     robolearn deploy runs/Go2-Velocity-Flat/<run> --sim2sim --latency-ms 20 --duration 20 --video out.mp4
     robolearn deploy runs/.../policy.json --robot unitree-go2 --interface enp3s0 --command 0.5 0 0
+    robolearn deploy runs/imitate/<run>/export --robot unitree-g1 --interface enp3s0    (a tracking policy)
 
 `DeployArgs` is a plain dataclass (tyro builds the parser); `main(args)` returns the exit status;
 `cli(argv)` parses and runs without the rest of robolearn (`python -m robolearn.sim2real.cli <policy> --sim2sim`).
@@ -37,8 +38,9 @@ class DeployArgs:
     exported/policy.onnx) with --sim2sim."""
     sim2sim: bool = False
     """Run on the simulated robot (full MuJoCo model, PD in the motor driver, latency, noise)."""
-    robot: Literal["sim", "unitree-go2"] = "sim"
-    """Robot interface; with --sim2sim, 'unitree-go2' drives the simulation through the LowCmd/LowState mapping."""
+    robot: Literal["sim", "unitree-go2", "unitree-g1"] = "sim"
+    """Robot interface; with --sim2sim, 'unitree-go2' / 'unitree-g1' drive the simulation through that robot's
+    LowCmd/LowState mapping."""
     interface: str | None = None
     """Network interface of the robot's DDS link (real Unitree robot only), e.g. enp3s0."""
     duration: float = 20.0
@@ -112,13 +114,13 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
     from robolearn.sim2real.sim2sim import (
         Sim2SimCfg,
         check_min_survival,
+        policy_paths,
         run_sim2sim,
         run_train_env,
         sim2sim_checks,
     )
 
     check_min_survival(args.min_survival)  # before minutes of simulation, not after
-
     cfg = Sim2SimCfg(
         episodes=args.episodes, duration_s=args.duration, latency_ms=args.latency_ms,
         latency_jitter_ms=args.latency_jitter_ms, push=args.push, noise=args.noise,
@@ -134,6 +136,8 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
         meta = load_isaaclab_run(args.policy).meta
         if meta.robot not in CHECKED_ORDER:
             print(f"note: joint order: {meta.extra['isaaclab']['joint_order']}", file=sys.stderr)
+    elif "motion" in policy_paths(args.policy)[1].extra:
+        return _tracking_sim2sim(args, cfg)
     report: dict[str, Any] = {"sim2sim": run_sim2sim(args.policy, cfg)}
     # An Isaac Lab run has no robolearn training env to compare with: its env is Isaac Lab's.
     if args.compare and not isaaclab:
@@ -145,6 +149,39 @@ def _sim2sim(args: DeployArgs, run_env_cfg: RunEnvCfg | None) -> int:
         report["ladder"] = dict(gap_ladder(args.policy, cfg))
         print_ladder(report["ladder"], report.get("train_env"))
     failures = sim2sim_checks(report["sim2sim"], args.min_survival)
+    report["checks"] = {"min_survival": args.min_survival, "passed": not failures, "failures": failures}
+    if args.out:
+        write_report(args.out, report)
+    if failures:
+        print("sim2sim failed its checks: " + "; ".join(failures), file=sys.stderr)
+        return EXIT_CHECKS_FAILED
+    return 0
+
+
+def _tracking_sim2sim(args: DeployArgs, cfg: Any) -> int:
+    """A motion-tracking policy (policy.json names a reference motion): episodes play its clips, the reference
+    advancing in time; success and MPJPE per clip. The training env's figures are `robolearn eval <run>`'s."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from robolearn.sim2real.tracking_sim2sim import run_tracking_sim2sim
+
+    report = {"sim2sim": run_tracking_sim2sim(args.policy, cfg)}
+    s = report["sim2sim"]
+    table = Table(title=f"sim2sim (tracking): {s['episodes']} episode(s), latency {cfg.latency_ms:g} ms, "
+                        f"noise x{cfg.noise:g}, {cfg.integrator} @ {cfg.timestep * 1e3:g} ms")  # fmt: skip
+    cols = ("success", "mpjpe_mm", "root_mpjpe_mm", "anchor_pos_m", "mean_time_s")
+    table.add_column("clip")
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="right")
+    for clip, v in [*s["per_clip"].items(), ("all", s)]:
+        table.add_row(clip, *(f"{v[c]:.3g}" for c in cols))
+    Console().print(table)
+    if s.get("video"):
+        print(f"wrote {s['video']}")
+    failures = [] if s["success"] >= args.min_survival else [
+        f"success {s['success']:.0%} of {s['episodes']} episode(s) is below the required {args.min_survival:.0%} "
+        f"({'; '.join(s['failures']) or 'none recorded'})"]  # fmt: skip
     report["checks"] = {"min_survival": args.min_survival, "passed": not failures, "failures": failures}
     if args.out:
         write_report(args.out, report)
@@ -213,35 +250,59 @@ def print_ladder(ladder: dict[str, dict[str, Any]], train_env: dict[str, Any] | 
     Console().print(table)
 
 
+def _unitree(robot: str, interface: str, joints: list[str]) -> tuple[Any, Any]:
+    """(UnitreeRobot, transport) of a real Unitree robot over DDS."""
+    from robolearn.sim2real.unitree import Sdk2Transport, UnitreeRobot
+
+    if robot == "unitree-g1":
+        from robolearn.sim2real.unitree_g1 import (
+            G1_JOINTS,
+            G1_MOTOR_JOINTS,
+            G1Sdk2Transport,
+            g1_limits,
+            g1_low_cmd,
+        )
+
+        g1 = G1Sdk2Transport(interface)
+        return UnitreeRobot(g1, joints, G1_JOINTS, G1_MOTOR_JOINTS, limits=g1_limits, new_cmd=g1_low_cmd), g1
+    go2 = Sdk2Transport(interface)
+    return UnitreeRobot(go2, joints), go2
+
+
+REAL_ROBOTS = {"unitree-go2": "go2", "unitree-g1": "g1"}
+"""--robot value -> the robot name a policy.json must carry."""
+
+
 def _real(args: DeployArgs) -> int:
-    """A real Unitree Go2 over DDS: stand up, then run the policy at its control rate."""
+    """A real Unitree Go2 or G1 over DDS: stand up (to the reference's first pose for a tracking policy), then
+    run the policy at its control rate; a tracking policy runs for its clip, the reference advancing."""
     import numpy as np
 
     from robolearn.sim2real.deploy import DeployLoop, constant_command, make_controller, stand_up
     from robolearn.sim2real.robot import WallClock
     from robolearn.sim2real.schema import load_metadata
-    from robolearn.sim2real.unitree import GamepadCommand, Sdk2Transport, UnitreeRobot
+    from robolearn.sim2real.unitree import GamepadCommand
 
-    if args.robot != "unitree-go2":
-        raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot unitree-go2")
+    if args.robot not in REAL_ROBOTS:
+        raise ValueError(f"--robot {args.robot!r} is not a real robot; use --sim2sim or --robot "
+                         f"{' / '.join(REAL_ROBOTS)}")  # fmt: skip
     if not args.interface:
-        raise ValueError("--robot unitree-go2 needs --interface <nic> (the network interface to the robot)")
+        raise ValueError(f"--robot {args.robot} needs --interface <nic> (the network interface to the robot)")
     from robolearn.sim2real.isaaclab_run import is_isaaclab_run
 
     if is_isaaclab_run(args.policy):
         raise ValueError(f"{args.policy}: an Isaac Lab run folder runs in --sim2sim and eval; for the robot, convert "
                          f"it to policy.json + policy.onnx first: robolearn export {args.policy}")  # fmt: skip
     meta = load_metadata(args.policy)
-    if meta.robot != "go2":
-        raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not the Unitree Go2")
+    if meta.robot != REAL_ROBOTS[args.robot]:
+        raise ValueError(f"{args.policy}: the policy was trained for {meta.robot!r}, not {args.robot}")
     if args.command is not None and len(args.command) != len(meta.commands):
         raise ValueError(f"--command needs {len(meta.commands)} values ({[c.name for c in meta.commands]})")
     if args.cpu is not None:
         import os
 
         os.sched_setaffinity(0, {args.cpu})
-    transport = Sdk2Transport(args.interface)
-    robot = UnitreeRobot(transport, meta.joint_names)
+    robot, transport = _unitree(args.robot, args.interface, meta.joint_names)
     pad = GamepadCommand([c.range for c in meta.commands])
     # A fixed --command, or the remote's sticks; the remote's L2+B is an e-stop either way.
     command = (constant_command(np.asarray(args.command)) if args.command is not None
@@ -254,12 +315,16 @@ def _real(args: DeployArgs) -> int:
 
     try:
         controller = make_controller(args.policy, robot, _safety(args))
+        # Every observation term from this robot's state before a motor moves (a missing estimator fails here).
+        controller.preflight(robot.read(), np.zeros(len(meta.commands), dtype=np.float32))
+        ref = controller.reference
+        goal = None if ref is None else ref.joint_pos[ref.frame(0.0)]
         clock = WallClock()
-        if not stand_up(robot, controller, clock, args.stand_s):
+        if not stand_up(robot, controller, clock, args.stand_s, goal):
             print(f"e-stop while standing up: {controller.safety.status.reason}", file=sys.stderr)
             return 1
         loop = DeployLoop(robot, controller, clock, command)
-        stats = loop.run(args.duration, operator)
+        stats = loop.run(args.duration if ref is None else ref.duration_s, operator)
         summary = stats.summary()
         if loop.estopped:
             # The tick that tripped had already written its command: follow it with the damping command.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robolearn.sim2real.motion_reference import MotionReference, load_reference
 from robolearn.sim2real.observation import ObservationBuilder
 from robolearn.sim2real.robot import Clock, JointCommand, Robot, RobotState, WallClock
 from robolearn.sim2real.safety import SafetyCfg, SafetyLayer, check_action_scale
@@ -103,10 +104,12 @@ class StepTimes:
 class Controller:
     """Observation builder + network + safety layer: the policy step, robot-agnostic."""
 
-    def __init__(self, meta: PolicyMetadata, policy: Callable[[np.ndarray], np.ndarray], safety: SafetyLayer):
+    def __init__(self, meta: PolicyMetadata, policy: Callable[[np.ndarray], np.ndarray], safety: SafetyLayer,
+                 reference: MotionReference | None = None):  # fmt: skip
         self.meta = meta
         self.policy = policy
-        self.builder = ObservationBuilder(meta)
+        self.reference = reference
+        self.builder = ObservationBuilder(meta, reference)
         self.safety = safety
         self.action_clip = float(meta.action_clip)
         self.last_action = np.zeros(meta.num_joints, dtype=np.float32)
@@ -115,11 +118,21 @@ class Controller:
     def reset(self, state: RobotState | None = None) -> None:
         self.builder.reset()
         self.safety.reset(state)
+        self.safety.offset = np.asarray(self.meta.action_offset, dtype=np.float64)
         self.last_action[:] = 0.0
+
+    def preflight(self, state: RobotState, command: np.ndarray) -> None:
+        """Build one observation from `state` and forget it: a term the robot cannot feed (no position or
+        velocity estimate) raises PolicySpecError here, before any motor moves."""
+        self.builder.build(state, command, self.last_action)
+        self.builder.reset()
 
     def step(self, state: RobotState, command: np.ndarray) -> JointCommand:
         t0 = time.perf_counter_ns()
         obs = self.builder.build(state, command, self.last_action)
+        if self.reference is not None and self.reference.residual_action:
+            # Targets around the reference's next pose, as the tracking task's residual action sets them.
+            self.safety.offset = self.reference.next_joint_pos(self.builder.time)
         t1 = time.perf_counter_ns()
         action = self.policy(obs)
         t2 = time.perf_counter_ns()
@@ -228,8 +241,10 @@ class DeployLoop:
         return self.controller.safety.status.estop
 
 
-def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float) -> bool:
-    """Ramp the joint targets from the measured pose to the policy's default pose.
+def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float,
+             goal: np.ndarray | None = None) -> bool:  # fmt: skip
+    """Ramp the joint targets from the measured pose to the policy's default pose (or to `goal`, e.g. a
+    tracking policy's first reference pose).
 
     The ramp is expressed as actions and sent through the same safety layer as the policy, so the
     joint-limit, step and torque limits hold here too. Returns False if the e-stop tripped.
@@ -238,7 +253,7 @@ def stand_up(robot: Robot, controller: Controller, clock: Clock, seconds: float)
     state = robot.read()
     safety.reset(state)
     start = state.q.copy()
-    goal = np.asarray(meta.default_joint_pos)
+    goal = np.asarray(meta.default_joint_pos if goal is None else goal)
     offset, scale = np.asarray(meta.action_offset), meta.action_scale
     rate = RateLimiter(meta.control_period, clock)
     steps = max(1, int(round(seconds / meta.control_period)))
@@ -262,4 +277,5 @@ def make_controller(policy_json: str | Path, robot: Robot, safety: SafetyCfg | N
     limits = robot.limits()
     check_action_scale(meta, limits, str(json_path))
     policy = OnnxPolicy(json_path.with_name("policy.onnx"), meta, threads)
-    return Controller(meta, policy, SafetyLayer(meta, limits, safety))
+    reference = load_reference(meta, json_path.parent, str(json_path))
+    return Controller(meta, policy, SafetyLayer(meta, limits, safety), reference)

@@ -93,8 +93,16 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
         base_body=cfg.base_body,
         obs_group=obs_group,
-        extra={"action_terms": dict(env.action_manager.term_dims)},
+        extra={"action_terms": dict(env.action_manager.term_dims), **_reference_offsets(env)},
     )
+
+
+def _reference_offsets(env: ManagerBasedRlEnv) -> dict[str, Any]:
+    """Action terms whose targets are offsets from a command's reference instead of `action_offset` (the
+    tracking tasks' residual action: target = the command's first J entries + scale * action)."""
+    terms = {n: getattr(t, "offset_command", None) for n, t in env.action_manager.terms.items()}
+    named = {n: c for n, c in terms.items() if c}
+    return {"action_offset_command": named} if named else {}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robolearn.sim2real.motion_reference import REFERENCE_TERMS, MotionReference
 from robolearn.sim2real.robot import RobotState
 from robolearn.sim2real.schema import ObsTermSpec, PolicyMetadata, PolicySpecError
 
@@ -51,6 +52,8 @@ class ObsInputs:
     default_q: np.ndarray
     time: float = 0.0
     """Seconds since the builder's reset, counted in control periods (the env's episode clock)."""
+    reference: MotionReference | None = None
+    """A tracking policy's reference motion (advanced by `time`); None for other policies."""
 
 
 TermFn = Callable[[ObsInputs], np.ndarray]
@@ -79,6 +82,7 @@ TERMS: dict[str, Callable[..., np.ndarray]] = {
     "joint_pos_rel": lambda x: x.state.q - x.default_q,
     "joint_vel": lambda x: x.state.dq,
     "last_action": lambda x: x.last_action,
+    **REFERENCE_TERMS,
 }
 """Deployable terms, keyed by the env's term function name."""
 
@@ -107,10 +111,13 @@ def _bind(fn: Callable[..., np.ndarray], spec: ObsTermSpec) -> TermFn:
 class ObservationBuilder:
     """Builds the policy's input vector (float32, obs_dim) from robot state, command and last action."""
 
-    def __init__(self, meta: PolicyMetadata):
+    def __init__(self, meta: PolicyMetadata, reference: MotionReference | None = None):
         self.meta = meta
+        self.reference = reference
         self.terms = [(spec, _bind(TERMS[resolve_term(spec)], spec)) for spec in meta.observation_terms]
         self._steps = 0
+        self.time = 0.0
+        """Episode time of the last frame built (s)."""
         self.default_q = np.asarray(meta.default_joint_pos, dtype=np.float64)
         self.history = np.zeros((meta.history_length, meta.frame_dim), dtype=np.float32)
         self._fresh = True
@@ -126,6 +133,8 @@ class ObservationBuilder:
         """Start a new episode: the next frame fills the whole history, the clock restarts."""
         self._fresh = True
         self._steps = 0
+        if self.reference is not None:
+            self.reference.reset()
 
     def frame(self, inputs: ObsInputs) -> np.ndarray:
         out = np.empty(self.meta.frame_dim, dtype=np.float32)
@@ -145,9 +154,8 @@ class ObservationBuilder:
         return out
 
     def build(self, state: RobotState, command: np.ndarray, last_action: np.ndarray) -> np.ndarray:
-        frame = self.frame(
-            ObsInputs(state, command, last_action, self.default_q, self._steps * self.meta.control_period)
-        )
+        self.time = self._steps * self.meta.control_period
+        frame = self.frame(ObsInputs(state, command, last_action, self.default_q, self.time, self.reference))
         self._steps += 1
         if self._fresh:
             self.history[:] = frame

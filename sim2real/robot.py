@@ -33,6 +33,9 @@ class RobotState:
     lin_vel: np.ndarray | None = None
     """Optional base linear velocity in the base frame (m/s), from the robot's state estimator
     (no sensor measures it); only policies that observe `base_lin_vel` need it."""
+    pos: np.ndarray | None = None
+    """Optional base position in the odometry frame (m), from the robot's state estimator; only tracking
+    policies that observe the reference anchor's position need it."""
     fresh: bool = True
     """False when the robot's state stopped updating (a lost link); the safety layer e-stops."""
 

@@ -51,8 +51,8 @@ class Sim2SimCfg:
     """Shrinks the drawn commands' ranges (e.g. 0.5 for half speed)."""
     realtime: bool = False
     """Run at wall-clock rate (jitter is real); otherwise as fast as possible."""
-    robot: Literal["sim", "unitree-go2"] = "sim"
-    """'unitree-go2' drives the simulated robot through the Unitree LowCmd/LowState mapping."""
+    robot: Literal["sim", "unitree-go2", "unitree-g1"] = "sim"
+    """'unitree-go2' / 'unitree-g1' drive the simulated robot through that robot's Unitree LowCmd/LowState mapping."""
     seed: int = 0
     video: Path | None = None
     """mp4 of the first episode."""
@@ -108,6 +108,8 @@ def training_noise(meta: PolicyMetadata, k: float) -> SensorNoise:
         q=noise.get("joint_pos_rel", 0.0), dq=noise.get("joint_vel", 0.0),
         gyro=noise.get("base_ang_vel", 0.0), tilt=noise.get("projected_gravity", 0.0),
         lin_vel=noise.get("base_lin_vel", 0.0),
+        # A tracking policy's anchor-position error is the position estimate's error seen from the anchor.
+        pos=noise.get("anchor_pos_error_b", 0.0),
     ).scaled(k)  # fmt: skip
 
 
@@ -141,6 +143,19 @@ def make_sim_robot(
         from robolearn.sim2real.unitree import SimTransport, UnitreeRobot
 
         return UnitreeRobot(SimTransport(sim), meta.joint_names), sim
+    if cfg.robot == "unitree-g1":
+        from robolearn.sim2real.unitree import SimTransport, UnitreeRobot
+        from robolearn.sim2real.unitree_g1 import (
+            G1_JOINTS,
+            G1_MOTOR_JOINTS,
+            g1_limits,
+            g1_low_cmd,
+            g1_low_state,
+        )
+
+        transport = SimTransport(sim, G1_MOTOR_JOINTS, g1_low_state)
+        return UnitreeRobot(transport, meta.joint_names, G1_JOINTS, G1_MOTOR_JOINTS, limits=g1_limits,
+                            new_cmd=g1_low_cmd), sim  # fmt: skip
     return sim, sim
 
 

@@ -44,9 +44,13 @@ class SensorNoise:
     """Rotation noise on the IMU orientation (rad, about a random axis)."""
     lin_vel: float = 0.0
     """Error of the base linear-velocity estimate (m/s)."""
+    pos: float = 0.0
+    """Error of the base position estimate (m, per axis)."""
 
     def scaled(self, k: float) -> SensorNoise:
-        return SensorNoise(self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k)
+        return SensorNoise(
+            self.q * k, self.dq * k, self.gyro * k, self.tilt * k, self.lin_vel * k, self.pos * k
+        )
 
 
 @dataclass
@@ -101,6 +105,25 @@ class SimRobotCfg:
     """The policy's own motor limits on top of the model's torque range (an Isaac Lab run's actuators)."""
 
 
+def servos_to_motors(model: mujoco.MjModel, robot: str) -> None:
+    """Turn a full model's position servos into torque motors (this class is then the motor driver), limited by
+    each joint's actuator force range. Menagerie's G1 ships position servos (kp 500) where Go2 ships motors."""
+    for a in range(model.nu):
+        if model.actuator_trntype[a] != mujoco.mjtTrn.mjTRN_JOINT:
+            raise ValueError(f"{robot}: actuator {model.actuator(a).name!r} does not drive a joint")
+        j = model.actuator_trnid[a, 0]
+        limit = model.jnt_actfrcrange[j] if model.jnt_actfrclimited[j] else model.actuator_forcerange[a]
+        if not np.abs(limit).max() > 0:
+            raise ValueError(f"{robot}: joint {model.joint(j).name!r} has no force range to limit its motor")
+        model.actuator_gaintype[a] = mujoco.mjtGain.mjGAIN_FIXED
+        model.actuator_gainprm[a] = 0.0
+        model.actuator_gainprm[a, 0] = 1.0
+        model.actuator_biastype[a] = mujoco.mjtBias.mjBIAS_NONE
+        model.actuator_biasprm[a] = 0.0
+        model.actuator_ctrlrange[a] = limit
+        model.actuator_ctrllimited[a] = 1
+
+
 class SimulatedRobot:
     """`Robot` on MuJoCo. Arrays follow the model's actuator order (what training used)."""
 
@@ -135,11 +158,16 @@ class SimulatedRobot:
         # torque motors take the torque this class computes.
         self._servo = bool(model.actuator_biastype.any())
         if self._servo and not training:
-            raise ValueError(f"{self.cfg.robot}: expected torque motors in the full model")
+            servos_to_motors(model, self.cfg.robot)
+            self._servo = False
         torque_range = model.actuator_forcerange if self._servo else model.actuator_ctrlrange
         self._tau_max = np.abs(torque_range).max(axis=1)
         self._contact = scene.contact_slices["base"]
-        self._key = model.key(self.cfg.keyframe).id
+        keys = [model.key(k).name for k in range(model.nkey)]
+        if self.cfg.keyframe not in keys and not keys:
+            raise ValueError(f"{self.cfg.robot}: the model has no keyframe to start from")
+        # A full model without the scene's 'home' (menagerie's G1 names its one keyframe 'stand') starts there.
+        self._key = keys.index(self.cfg.keyframe) if self.cfg.keyframe in keys else 0
         self.rng = np.random.default_rng(self.cfg.seed)
         self._pending: deque[tuple[float, JointCommand]] = deque()
         self.reset()
@@ -180,8 +208,12 @@ class SimulatedRobot:
         lin_vel = self.base_lin_vel_b()
         if noise.lin_vel:
             lin_vel += self.rng.uniform(-noise.lin_vel, noise.lin_vel, 3)
+        # ... and its position estimate (a tracking policy's anchor-position term), with the estimate's error.
+        pos = d.qpos[0:3].copy()
+        if noise.pos:
+            pos += self.rng.uniform(-noise.pos, noise.pos, 3)
         return RobotState(
-            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel
+            q=q, dq=dq, quat=quat, gyro=gyro, stamp=self.time, contacts=contacts, lin_vel=lin_vel, pos=pos
         )
 
     def write(self, cmd: JointCommand) -> None:
@@ -201,9 +233,14 @@ class SimulatedRobot:
     def time(self) -> float:
         return self._t0 + self.data.time
 
-    def reset(self) -> None:
-        """Back to the keyframe; the episode's time starts at the clock's now."""
+    def reset(self, qpos: np.ndarray | None = None, qvel: np.ndarray | None = None) -> None:
+        """Back to the keyframe (or to `qpos`/`qvel`, e.g. a reference motion's first frame); the episode's
+        time starts at the clock's now."""
         mujoco.mj_resetDataKeyframe(self.model, self.data, self._key)
+        if qpos is not None:
+            self.data.qpos[:] = qpos
+        if qvel is not None:
+            self.data.qvel[:] = qvel
         mujoco.mj_forward(self.model, self.data)
         self._t0 = self.clock.now()
         self._pending.clear()

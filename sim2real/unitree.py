@@ -15,7 +15,7 @@ numpy only (plus the SDK on the robot).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -100,6 +100,8 @@ class LowState:
     """Base linear velocity estimate (base frame). Not a field of the SDK's LowState: the robot in
     low-level mode publishes no velocity estimate, so hardware gives None and only the simulated
     robot fills it. A policy observing base_lin_vel then fails at its first reading, by name."""
+    pos: list[float] | None = None
+    """Base position estimate (odometry frame), likewise not on the wire: only the simulated robot fills it."""
 
 
 KEY_BITS = {name: bit for bit, name in enumerate(
@@ -189,6 +191,7 @@ class MotorMap:
             stamp=stamp,
             contacts=np.asarray(msg.foot_force, dtype=np.float64),
             lin_vel=None if msg.lin_vel is None else np.asarray(msg.lin_vel, dtype=np.float64),
+            pos=None if msg.pos is None else np.asarray(msg.pos, dtype=np.float64),
         )
 
     def encode_state(self, state: RobotState, out: LowState | None = None) -> LowState:
@@ -199,6 +202,7 @@ class MotorMap:
         msg.imu_state.quaternion = [float(x) for x in state.quat]
         msg.imu_state.gyroscope = [float(x) for x in state.gyro]
         msg.lin_vel = None if state.lin_vel is None else [float(x) for x in state.lin_vel]
+        msg.pos = None if state.pos is None else [float(x) for x in state.pos]
         return msg
 
 
@@ -215,18 +219,21 @@ class UnitreeRobot:
 
     def __init__(self, transport: Transport, joint_names: Sequence[str], robot_joints: Sequence[str] = GO2_JOINTS,
                  motor_joints: Sequence[str] = GO2_MOTOR_JOINTS, where: str = "policy.json",
-                 stale_reads: int = 5):  # fmt: skip
+                 stale_reads: int = 5, limits: Callable[[Sequence[str]], JointLimits] = go2_limits,
+                 new_cmd: Callable[[], LowCmd] = LowCmd):  # fmt: skip
+        """`limits`, `new_cmd` and the joint lists are the robot's (Go2 by default; unitree_g1.py has the G1's)."""
         check_joints(joint_names, robot_joints, where)
         self.joint_names = list(joint_names)
         self.map = MotorMap(joint_names, motor_joints)
         self.transport = transport
-        self._cmd = LowCmd()
+        self._limits = limits
+        self._cmd = new_cmd()
         self.stale_reads = stale_reads
         self._last_tick: int | None = None
         self._same_tick = 0
 
     def limits(self) -> JointLimits:
-        return go2_limits(self.joint_names)
+        return self._limits(self.joint_names)
 
     def read(self) -> RobotState:
         msg = self.transport.receive()
@@ -248,14 +255,16 @@ class UnitreeRobot:
 class SimTransport:
     """The simulated robot behind LowCmd/LowState: the adapter's mapping runs end to end in tests."""
 
-    def __init__(self, sim: Any, motor_joints: Sequence[str] = GO2_MOTOR_JOINTS):
+    def __init__(self, sim: Any, motor_joints: Sequence[str] = GO2_MOTOR_JOINTS,
+                 new_state: Callable[[], LowState] = LowState):  # fmt: skip
         self.sim = sim
+        self.new_state = new_state
         # The sim's own joint order (its MJCF actuators) to motor slots, from names alone.
         self.map = MotorMap(sim.joint_names, motor_joints)
         self.sent = 0
 
     def receive(self) -> LowState:
-        msg = self.map.encode_state(self.sim.read())
+        msg = self.map.encode_state(self.sim.read(), self.new_state())
         msg.tick = int(round(self.sim.time * 1000))  # ms, like the robot's counter
         return msg
 
