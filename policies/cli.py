@@ -25,7 +25,7 @@ from robolearn.policies.runs import RunError
 EXIT_INTERRUPTED = 130
 IMITATION_ALGOS = ("diffusion", "bc")
 RL_ONLY = ("env", "resume", "init_from", "skills", "single_weight", "goals_from_zero", "teacher", "video",
-           "time_limit_min", "num_envs", "max_iterations")  # fmt: skip
+           "time_limit_min", "num_envs", "max_iterations", "nproc")  # fmt: skip
 """TrainArgs fields the imitation learners do not read (their settings are ImitationCfg's, --agent.*)."""
 PLAY_WORLDS = 4
 
@@ -88,6 +88,11 @@ class TrainArgs:
     """Stop (checkpoint + export) after this many minutes of training wall time."""
     eval_episodes: int = 0
     """Evaluate the trained policy on this many held-out episodes (imitation: layouts) after training (0: skip)."""
+    nproc: int = 1
+    """Training processes on this machine (torch.distributed: gloo on CPU, nccl on GPU with one GPU each),
+    each with --num-envs worlds seeded seed + rank, gradients all-reduced; rank 0 writes the run folder.
+    On several nodes, start `torchrun --nproc-per-node N -m robolearn.cli train ...` on each instead.
+    PPO-loop learners (ppo, distill, skillblender). docs/distributed.md."""
     num_envs: tyro.conf.Suppress[int | None] = None
     """Python API shorthand for env.num_envs (on the command line --num-envs is that field's alias)."""
     max_iterations: tyro.conf.Suppress[int | None] = None
