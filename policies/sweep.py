@@ -225,8 +225,10 @@ def sweep(args: SweepArgs) -> Path:
     from rich.console import Console
     from rich.progress import Progress
 
-    from robolearn.cluster import ray_map
+    from robolearn.cluster import import_ray, ray_map
     from robolearn.registry import get_task
+
+    import_ray()  # Ray missing: its one-line hint before anything is made
 
     spec = get_task(args.task)  # an unknown task: the error lists the valid ones
     if spec.kind != "rl":

@@ -43,7 +43,10 @@ class RetargetArgs:
     fps: float | None = None
     """Output frame rate (resampled, SLERP for the root); default: the source's."""
     workers: int = 0
-    """Parallel processes for --batch (0: all cores)."""
+    """Parallel processes for --batch (0: all cores; with --ray local, the local Ray's cores)."""
+    ray: str | None = None
+    """Spread --batch's files over Ray instead of a process pool: `local` (Ray on this machine) or a cluster
+    address (auto, host:6379, ray://host:10001; its nodes must see the input and --out folders)."""
     start: int = 0
     """First source frame to use."""
     stop: int | None = None
@@ -94,6 +97,8 @@ def check_args(args: RetargetArgs) -> None:
     check_positive("--source-fps", args.source_fps, "the source's frame rate in frames per second")
     check_at_least("--workers", args.workers, 0)
     check_frame_range(args.start, args.stop)
+    if args.ray is not None:
+        check_ray(args)
     if args.batch is not None:
         if not args.batch.is_dir():
             raise FlagError(
@@ -201,8 +206,20 @@ def report_table(metrics: dict, title: str) -> Table:
     return table
 
 
+def check_ray(args: RetargetArgs) -> None:
+    from robolearn.cluster import RayUnavailable, import_ray
+
+    if args.batch is None:
+        raise FlagError("--ray", args.ray, "spreads a --batch folder's files; expected --batch <folder>")
+    try:
+        import_ray()
+    except RayUnavailable as exc:
+        raise FlagError("--ray", args.ray, str(exc)) from None
+
+
 def main(args: RetargetArgs) -> int:
     """Exit status: 0 done, 1 some --batch files failed (each with its own error), 2 bad flags or input."""
+    from robolearn.cluster import RayUnavailable
     from robolearn.gl import RenderUnavailable
     from robolearn.robots import robot_info
 
@@ -222,7 +239,7 @@ def main(args: RetargetArgs) -> int:
         if args.input.suffix.lower() in VIDEO_SUFFIXES:
             return _main_video_body(args, console)
         return _main_one(args, console)
-    except (RetargetInputError, FlagError, KeyError, ValueError, OSError, RenderUnavailable) as exc:
+    except (RetargetInputError, FlagError, KeyError, ValueError, OSError, RenderUnavailable, RayUnavailable) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         errors.print(f"[red]error:[/red] {escape(str(message))}", soft_wrap=True)
         return 2
@@ -373,6 +390,27 @@ def run_batch(
                 done(src, None, "its worker process died (killed, or out of memory) while retargeting it")
 
 
+def run_batch_ray(
+    plan: dict[Path, Path], args: RetargetArgs, address: str,
+    done: Callable[[Path, dict | None, str | None], None],
+) -> None:  # fmt: skip
+    """run_batch's contract on Ray: one task per file (one core each), `done` once per file as they finish;
+    a file whose task fails (its error, or its worker's death) is reported and never stops the others."""
+    from robolearn.cluster import ray_map
+
+    sources = list(plan)
+
+    def finished(result) -> None:
+        src = sources[result.index]
+        if result.error is not None:
+            done(src, None, result.error)
+        else:
+            done(src, *result.value)
+
+    ray_map(_batch_job, [(str(src), args, str(plan[src])) for src in sources], address=address,
+            local_cpus=args.workers or None, done=finished)  # fmt: skip
+
+
 def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
     assert args.batch is not None, "batch mode needs --batch"
     out_dir = args.out or args.batch
@@ -383,7 +421,8 @@ def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
     for col in ("clip", "frames", "fps", "kp err (cm)", "limit viol.", "penetration (mm)"):
         table.add_column(col, overflow="fold")
     with Progress(console=console) as bar:
-        task = bar.add_task(f"retarget {len(plan)} clips on {workers} processes", total=len(plan))
+        where = f"Ray ({args.ray})" if args.ray is not None else f"{workers} processes"
+        task = bar.add_task(f"retarget {len(plan)} clips on {where}", total=len(plan))
 
         def done(src: Path, m: dict | None, error: str | None) -> None:
             if m is None:
@@ -395,7 +434,10 @@ def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
                               f"{m['penetration_mm']:.2f}")  # fmt: skip
             bar.advance(task)
 
-        run_batch(plan, args, workers, done)
+        if args.ray is not None:
+            run_batch_ray(plan, args, args.ray, done)
+        else:
+            run_batch(plan, args, workers, done)
     console.print(table)
     console.print(f"{len(plan) - len(failed)} of {len(plan)} clips written to {out_dir}")
     for src, error in sorted(failed.items()):
