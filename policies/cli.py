@@ -205,6 +205,9 @@ class EvalArgs:
     auto runs the task's default_suite."""
     inference_steps: int | None = None
     """Diffusion runs: DDIM steps (default: the run's)."""
+    ray: str | None = None
+    """RUN a folder of runs: evaluate them as Ray tasks, `local` (Ray on this machine) or a cluster address
+    (auto, host:6379, ray://host:10001); without --ray they are evaluated one after another."""
 
 
 @dataclass
@@ -353,6 +356,21 @@ def _play_run(args: PlayArgs) -> int:
 
 
 def eval_main(args: EvalArgs) -> int:
+    many = Path(args.run).is_dir() and not (Path(args.run) / "config.yaml").is_file()
+    if many or args.ray is not None:
+        from robolearn.cluster import RayUnavailable
+        from robolearn.policies.eval_batch import eval_many
+
+        def batch() -> int:
+            if not many:
+                raise ValueError(f"--ray evaluates a folder of runs; {args.run} is one run")
+            try:
+                return eval_many(args)
+            except RayUnavailable as exc:
+                raise ValueError(str(exc)) from None
+
+        return _guard(batch)
+
     def run() -> int:
         imitation = run_algo(args.run) in IMITATION_ALGOS
         defaults = EvalArgs(run=args.run)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +40,23 @@ def test_sweep_of_two_tiny_trials_on_local_ray_writes_two_runs_and_a_summary(tmp
         assert setting["median_return"] == pytest.approx(evaluated[0])
     assert (folder / "summary.md").read_text().count("| learning_rate=") == 2
     assert (folder / "curves.png").stat().st_size > 10_000
+
+    # `robolearn eval <folder of runs> --ray local`: the same eval.json as the local path wrote, and a run
+    # with a corrupt checkpoint reported while the others are evaluated.
+    local = {r: json.loads((r / "eval.json").read_text()) for r in runs}
+    for r in runs:
+        (r / "eval.json").unlink()
+    bad = runs[0].with_name("corrupt")
+    shutil.copytree(runs[0], bad)
+    for ckpt in (bad / "checkpoints").iterdir():
+        ckpt.write_bytes(ckpt.read_bytes()[:500])
+    code = main(["eval", str(folder / TASK), "--ray", "local", "--episodes", "2"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 of 3 runs evaluated" in captured.out
+    assert f"failed: {bad}" in captured.err and "model_000002.pt" in captured.err
+    for r in runs:
+        assert json.loads((r / "eval.json").read_text())["return"] == local[r]["return"]
 
 
 def test_sweep_rejects_a_setting_that_is_no_config_field_before_training(tmp_path: Path, capsys):
