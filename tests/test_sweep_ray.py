@@ -94,3 +94,14 @@ def test_ray_batch_retarget_writes_the_good_clips_and_reports_the_corrupt_one(tm
 
     with np.load(out / "131_02_g1.npz") as a, np.load(local / "a.npz") as b:
         np.testing.assert_allclose(a["qpos"], b["qpos"])
+
+
+def test_ray_demos_write_a_dataset_the_reader_accepts_and_append_like_the_local_path(tmp_path: Path):
+    from robolearn.policies.data import LeRobotDataset
+
+    out = tmp_path / "reach"
+    assert main(["demos", "Aloha-Reach", "--out", str(out), "--n", "2", "--batch", "1", "--ray", "local"]) == 0
+    assert main(["demos", "Aloha-Reach", "--out", str(out), "--n", "1", "--batch", "1"]) == 0  # local appends
+    ds = LeRobotDataset(out)
+    assert ds.num_episodes == 3
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
