@@ -46,8 +46,10 @@ class SweepArgs:
     """Cores of the local Ray (default: all); ignored with --address."""
     max_iterations: int | None = None
     num_envs: int | None = None
+    time_limit_min: float | None = None
+    """Each trial stops (checkpoint + export) after this many minutes of training."""
     eval_episodes: int = 32
-    """Held-out episodes each trial is evaluated on."""
+    """Held-out episodes each trial is evaluated on (0: train only; the summary then has no metric)."""
     metric: str | None = None
     """eval.json's key summarised (default: the task's metric)."""
     logdir: Path = Path("runs/sweeps")
@@ -60,13 +62,21 @@ class Trial:
     setting: tuple[tuple[str, str], ...]
     """(field path, value as typed) per grid axis."""
     seed: int
+    name: str = ""
+    """A method's name (benchmarks: dr, adv, hinf), the label instead of the setting's values."""
+    task: str | None = None
+    """The trial's own task (a benchmark comparing tasks), else the sweep's."""
+    algo: str | None = None
+    """The trial's learner (default: the task's)."""
 
     @property
     def label(self) -> str:
-        return " ".join(f"{k.split('.')[-1]}={v}" for k, v in self.setting) or "defaults"
+        return self.name or " ".join(f"{k.split('.')[-1]}={v}" for k, v in self.setting) or "defaults"
 
     @property
     def run_name(self) -> str:
+        if self.name:
+            return f"{self.name}-seed{self.seed}"
         return "_".join([*(f"{k.split('.')[-1]}={v}" for k, v in self.setting), f"seed{self.seed}"])
 
 
@@ -123,7 +133,7 @@ def apply_setting(env_cfg: Any, agent: Any, setting: tuple[tuple[str, str], ...]
     return from_plain(env_cfg, plain["env"], "--set env"), from_plain(agent, plain["agent"], "--set agent")
 
 
-def run_trial(task: str, trial: Trial, logdir: str, args: SweepArgs, metric: str) -> dict[str, Any]:
+def run_trial(task: str, trial: Trial, logdir: str, args: SweepArgs, metric: str | None) -> dict[str, Any]:
     """One trial, in a Ray worker: train, evaluate, and hand back what the summary and the plot need (the
     driver may not see the worker's disk)."""
     from robolearn.policies import setup
@@ -133,7 +143,8 @@ def run_trial(task: str, trial: Trial, logdir: str, args: SweepArgs, metric: str
     from robolearn.policies.train import train
 
     device = "cuda" if args.gpus_per_trial > 0 else "cpu"
-    algo = setup.default_algo(task)
+    task = trial.task or task
+    algo = trial.algo or setup.default_algo(task)
     env_cfg, agent = setup.fold_num_envs(*setup.default_spec(task, algo, device))
     env_cfg, agent = apply_setting(env_cfg, agent, trial.setting)
     threads = max(1, int(args.cpus_per_trial))
@@ -141,12 +152,15 @@ def run_trial(task: str, trial: Trial, logdir: str, args: SweepArgs, metric: str
     env_cfg = dataclasses.replace(env_cfg, seed=trial.seed, sim=sim)
     if hasattr(agent, "torch_threads") and not agent.torch_threads:
         agent = dataclasses.replace(agent, torch_threads=threads)
-    result = train(TrainArgs(task=task, env=env_cfg, agent=agent, device=device, logdir=Path(logdir),
-                             run_name=trial.run_name, num_envs=args.num_envs,
-                             max_iterations=args.max_iterations))  # fmt: skip
-    evaluation = eval_run(result.run, args.eval_episodes, quiet=True)
+    result = train(TrainArgs(task=task, algo=algo, env=env_cfg, agent=agent, device=device, logdir=Path(logdir),
+                             run_name=trial.run_name, num_envs=args.num_envs, max_iterations=args.max_iterations,
+                             time_limit_min=args.time_limit_min))  # fmt: skip
     curve = [(r.get("env_steps"), r.get("mean_return")) for r in read_metrics(result.run)]
-    return {"run": str(result.run), "metric": metric_value(evaluation, metric, result.run), "curve": curve}
+    out: dict[str, Any] = {"run": str(result.run), "curve": curve}
+    if args.eval_episodes > 0 and metric is not None:
+        evaluation = eval_run(result.run, args.eval_episodes, quiet=True)
+        out["metric"] = metric_value(evaluation, metric, result.run)
+    return out
 
 
 def metric_value(evaluation: dict[str, Any], metric: str, run: Path) -> float:
@@ -165,19 +179,29 @@ def summarize(trials: list[Trial], outcomes: list[dict[str, Any]], metric: str) 
     rows = []
     for label in dict.fromkeys(t.label for t in trials):
         mine = [(t, o) for t, o in zip(trials, outcomes, strict=True) if t.label == label]
-        vals = [o["metric"] for _, o in mine if "metric" in o]
-        q = statistics.quantiles(vals, n=4, method="inclusive") if len(vals) > 1 else [math_nan()] * 3
+        spread = median_spread([o["metric"] for _, o in mine if "metric" in o])
         rows.append({
-            "setting": label, "seeds": [t.seed for t, _ in mine], "n": len(vals),
-            f"median_{metric}": statistics.median(vals) if vals else math_nan(),
-            "min": min(vals, default=math_nan()), "max": max(vals, default=math_nan()), "iqr": q[2] - q[0],
+            "setting": label, "seeds": [t.seed for t, _ in mine], "n": spread["n"],
+            f"median_{metric}": spread["median"], "min": spread["min"], "max": spread["max"], "iqr": spread["iqr"],
             "failed": {str(t.seed): o["error"] for t, o in mine if "error" in o},
         })  # fmt: skip
     return rows
 
 
-def math_nan() -> float:
-    return float("nan")
+def median_spread(values: list[float]) -> dict[str, float]:
+    """Median over seeds and the spread: min, max and the inter-quartile range (NaN where undefined)."""
+    nan = float("nan")
+    if not values:
+        return {"n": 0, "median": nan, "min": nan, "max": nan, "iqr": nan}
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [nan, nan, nan]
+    return {"n": len(values), "median": statistics.median(values), "min": min(values), "max": max(values),
+            "iqr": q[2] - q[0]}  # fmt: skip
+
+
+def fmt_spread(values: list[float], fmt: str = ".3g") -> str:
+    """'median [min, max]' of a measure over seeds, as the benchmark tables print it."""
+    s = median_spread(values)
+    return f"{s['median']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]" if s["n"] else "n/a"
 
 
 def summary_markdown(rows: list[dict[str, Any]], metric: str, task: str) -> str:
@@ -223,9 +247,8 @@ def plot_overlay(trials: list[Trial], outcomes: list[dict[str, Any]], out_png: P
 def sweep(args: SweepArgs) -> Path:
     """Run the grid; returns the sweep folder (trial run folders, summary.json, summary.md, curves.png)."""
     from rich.console import Console
-    from rich.progress import Progress
 
-    from robolearn.cluster import import_ray, ray_map
+    from robolearn.cluster import import_ray
     from robolearn.registry import get_task
 
     import_ray()  # Ray missing: its one-line hint before anything is made
@@ -241,12 +264,7 @@ def sweep(args: SweepArgs) -> Path:
         raise RunError(f"{folder} holds a finished sweep; give another --name")
     folder.mkdir(parents=True, exist_ok=True)
     console = Console()
-    with Progress(console=console) as bar:
-        task = bar.add_task(f"{args.task}: {len(trials)} trials", total=len(trials))
-        results = ray_map(run_trial, [(args.task, t, str(folder), args, metric) for t in trials],
-                          address=args.address, num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial,
-                          local_cpus=args.local_cpus, done=lambda _r: bar.advance(task))  # fmt: skip
-    outcomes = [_outcome(r) for r in results]
+    outcomes = run_grid(args, trials, folder, metric)
     rows = summarize(trials, outcomes, metric)
     data = {"task": args.task, "metric": metric, "settings": rows,
             "trials": [{"setting": t.label, "seed": t.seed, **{k: v for k, v in o.items() if k != "curve"}}
@@ -260,6 +278,21 @@ def sweep(args: SweepArgs) -> Path:
             console.print(f"[red]failed:[/red] {t.run_name}: {o['error']}", soft_wrap=True)
     console.print(f"sweep folder: {folder}")
     return folder
+
+
+def run_grid(args: SweepArgs, trials: list[Trial], folder: Path, metric: str | None) -> list[dict[str, Any]]:
+    """Every trial as a Ray task (with a progress bar); per trial {"run", "curve", "metric"} or {"error"}.
+    The benchmarks' --seeds call this with their own trials (methods x seeds) and evaluate the runs."""
+    from rich.progress import Progress
+
+    from robolearn.cluster import ray_map
+
+    with Progress() as bar:
+        job = bar.add_task(f"{args.task}: {len(trials)} trials", total=len(trials))
+        results = ray_map(run_trial, [(args.task, t, str(folder), args, metric) for t in trials],
+                          address=args.address, num_cpus=args.cpus_per_trial, num_gpus=args.gpus_per_trial,
+                          local_cpus=args.local_cpus, done=lambda _r: bar.advance(job))  # fmt: skip
+    return [_outcome(r) for r in results]
 
 
 def _outcome(result: Any) -> dict[str, Any]:
