@@ -110,7 +110,7 @@ def share_from_main(ranks: Ranks, make: Callable[[], T]) -> T:
     if ranks.main:
         try:
             box[0] = ("ok", make())
-        except (RunError, ValueError, FileNotFoundError) as exc:
+        except Exception as exc:  # any error: the other ranks are waiting on this broadcast
             box[0] = ("error", exc)
     dist.broadcast_object_list(box, src=0)
     status, value = box[0]

@@ -227,8 +227,8 @@ def _rank_main(args: TrainArgs) -> tuple[str, Any]:
     report it as a crashed child with a traceback)."""
     try:
         return "ok", train(replace(args, nproc=1))
-    except (RunError, ValueError, FileNotFoundError) as exc:
-        return "error", str(exc)
+    except (RunError, ValueError, FileNotFoundError, KeyError) as exc:
+        return "error", str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
 
 
 def launch_train(args: TrainArgs) -> TrainResult:
@@ -237,6 +237,10 @@ def launch_train(args: TrainArgs) -> TrainResult:
         raise RunError("--nproc under torchrun: torchrun's --nproc-per-node starts the processes; drop --nproc")
     if args.algo is not None and args.algo not in setup.TRAINED_BY_PPO_LOOP:
         _refuse_algo(args.algo)
+    if args.task is not None:
+        from robolearn.registry import get_task
+
+        get_task(args.task)  # an unknown task: the error lists the valid ones, before any process starts
     results = distributed.launch(args.nproc, _rank_main, args)
     for status, value in results:
         if status == "error":

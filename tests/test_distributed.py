@@ -77,3 +77,14 @@ def _same(a, b) -> bool:
     if isinstance(a, list | tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
+
+
+def test_cli_refuses_bad_nproc_before_starting_processes(tmp_path: Path, capsys):
+    from robolearn.cli import main
+
+    assert main(["train", TASK, "--nproc", "0", "--logdir", str(tmp_path)]) == 2
+    assert "--nproc 0: expected 1 or more training processes" in capsys.readouterr().err
+    assert main(["train", "Go2-Nope", "--nproc", "2", "--logdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown task 'Go2-Nope'" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
