@@ -356,20 +356,10 @@ def _play_run(args: PlayArgs) -> int:
 
 
 def eval_main(args: EvalArgs) -> int:
-    many = Path(args.run).is_dir() and not (Path(args.run) / "config.yaml").is_file()
-    if many or args.ray is not None:
-        from robolearn.cluster import RayUnavailable
-        from robolearn.policies.eval_batch import eval_many
+    from robolearn.policies.eval_batch import eval_many, is_many
 
-        def batch() -> int:
-            if not many:
-                raise ValueError(f"--ray evaluates a folder of runs; {args.run} is one run")
-            try:
-                return eval_many(args)
-            except RayUnavailable as exc:
-                raise ValueError(str(exc)) from None
-
-        return _guard(batch)
+    if is_many(args):  # a folder of runs (--ray spreads them)
+        return _guard(lambda: eval_many(args))
 
     def run() -> int:
         imitation = run_algo(args.run) in IMITATION_ALGOS

@@ -15,18 +15,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 import torch.distributed as dist
 
 from robolearn.policies.runs import RunError
+from robolearn.policies.setup import TRAINED_BY_PPO_LOOP
+
+if TYPE_CHECKING:
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.lifecycle import TrainResult
+    from robolearn.policies.setup import RunSpec
 
 T = TypeVar("T")
+PPO_LOOP = TRAINED_BY_PPO_LOOP
+"""The learners that train distributed: the PPO loop's, whose rsl_rl algorithms all-reduce; H-infinity's own
+loop and SB3 do not."""
 
 
 @dataclass(frozen=True)
@@ -212,3 +223,71 @@ def launch(nproc: int, entry: Callable[..., T], *args: Any) -> list[T]:
     )  # fmt: skip
     results = elastic_launch(config, entry)(*args)
     return [results[rank] for rank in range(nproc)]
+
+
+# -- `robolearn train` on ranks (train.train dispatches here; its functions are imported where called, as
+# this module sits under train.py) ----------------------------------------------------------------------
+
+
+def train_rank(args: TrainArgs, ranks: Ranks) -> TrainResult:
+    """This process's rank of a distributed run: join the group, take rank 0's resolved run, train."""
+    from robolearn.policies.train import train_ppo
+
+    init(ranks, args.device)
+    try:
+        spec, run, state, ckpt = share_from_main(ranks, lambda: _resolve_on_main(args))
+        if state is not None:
+            state = rank_state(state, ranks, ckpt)
+        time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
+        return train_ppo(spec, run, state, ckpt, video=args.video and ranks.main, time_limit_s=time_limit,
+                         init_from=args.init_from, ranks=ranks)  # fmt: skip
+    finally:
+        shutdown()
+
+
+def _resolve_on_main(args: TrainArgs) -> tuple[RunSpec, Path, dict[str, Any] | None, Path | None]:
+    """resolve_spec on rank 0, refusing the learners that have no all-reduce (no run folder left behind)."""
+    from robolearn.policies.train import resolve_spec
+
+    spec, run, state, ckpt = resolve_spec(args)
+    if spec.algo not in PPO_LOOP:
+        if state is None:
+            shutil.rmtree(run)
+        _refuse_algo(spec.algo)
+    return spec, run, state, ckpt
+
+
+def _refuse_algo(algo: str) -> None:
+    raise RunError(f"--nproc / torchrun trains the PPO-loop learners ({', '.join(PPO_LOOP)}); "
+                   f"--algo {algo} runs in one process")  # fmt: skip
+
+
+def _rank_main(args: TrainArgs) -> tuple[str, Any]:
+    """One rank of `--nproc`: its result, or the message of a run error (the launcher would otherwise
+    report it as a crashed child with a traceback)."""
+    from robolearn.policies.train import train
+
+    try:
+        return "ok", train(replace(args, nproc=1))
+    except (RunError, ValueError, FileNotFoundError, KeyError) as exc:
+        return "error", str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+
+
+def launch_train(args: TrainArgs) -> TrainResult:
+    """`--nproc N`: N ranks on this machine; rank 0's result. Flags that cannot work fail before any
+    process starts."""
+    if args.nproc < 1:
+        raise RunError(f"--nproc {args.nproc}: expected 1 or more training processes")
+    if "WORLD_SIZE" in os.environ:
+        raise RunError("--nproc under torchrun: torchrun's --nproc-per-node starts the processes; drop --nproc")
+    if args.algo is not None and args.algo not in PPO_LOOP:
+        _refuse_algo(args.algo)
+    if args.task is not None:
+        from robolearn.registry import get_task
+
+        get_task(args.task)  # an unknown task: the error lists the valid ones
+    results = launch(args.nproc, _rank_main, args)
+    for status, value in results:
+        if status == "error":
+            raise RunError(value)
+    return results[0][1]

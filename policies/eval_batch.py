@@ -27,8 +27,24 @@ def eval_one(run: str, episodes: int, seed: int, disturbance: str, suite: str) -
     return {"task": task, "metric": metric, "value": metric_value(result, metric, Path(run))}
 
 
+def is_many(args: EvalArgs) -> bool:
+    """A folder holding runs (not a run itself), or --ray (which only a folder of runs takes)."""
+    return args.ray is not None or (Path(args.run).is_dir() and not (Path(args.run) / "config.yaml").is_file())
+
+
 def eval_many(args: EvalArgs) -> int:
     """Exit status: 0 every run evaluated, 1 some failed (each reported), 2 bad arguments."""
+    from robolearn.cluster import RayUnavailable
+
+    if (Path(args.run) / "config.yaml").is_file() or not Path(args.run).is_dir():
+        raise RunError(f"--ray evaluates a folder of runs; {args.run} is one run (or not a folder)")
+    try:
+        return _eval_many(args)
+    except RayUnavailable as exc:
+        raise RunError(str(exc)) from None
+
+
+def _eval_many(args: EvalArgs) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import Progress

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import shutil
 import statistics
 import time
@@ -185,67 +184,15 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
 
 
 def train(args: TrainArgs) -> TrainResult:
-    if args.nproc < 1:
-        raise RunError(f"--nproc {args.nproc}: expected 1 or more training processes")
-    if args.nproc > 1:
-        return launch_train(args)
+    if args.nproc != 1:  # --nproc N: N ranks on this machine (policies/distributed.py)
+        return distributed.launch_train(args)
     ranks = distributed.ranks_from_environment()
-    if not ranks.distributed:
-        spec, run, state, ckpt = resolve_spec(args)
-        if state is not None:
-            distributed.rank_state(state, ranks, ckpt)  # a run of several processes resumes on as many
-        return _train_resolved(args, spec, run, state, ckpt)
-    distributed.init(ranks, args.device)
-    try:
-        spec, run, state, ckpt = distributed.share_from_main(ranks, lambda: _resolve_distributed(args))
-        if state is not None:
-            state = distributed.rank_state(state, ranks, ckpt)
-        time_limit = args.time_limit_min * 60.0 if args.time_limit_min else None
-        return train_ppo(spec, run, state, ckpt, video=args.video and ranks.main, time_limit_s=time_limit,
-                         init_from=args.init_from, ranks=ranks)  # fmt: skip
-    finally:
-        distributed.shutdown()
-
-
-def _resolve_distributed(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] | None, Path | None]:
-    """resolve_spec on rank 0, refusing the learners that have no all-reduce (before a run folder stays)."""
+    if ranks.distributed:  # a rank started by torchrun or --nproc
+        return distributed.train_rank(args, ranks)
     spec, run, state, ckpt = resolve_spec(args)
-    if spec.algo not in setup.TRAINED_BY_PPO_LOOP:
-        if state is None:
-            shutil.rmtree(run)
-        _refuse_algo(spec.algo)
-    return spec, run, state, ckpt
-
-
-def _refuse_algo(algo: str) -> None:
-    raise RunError(f"--nproc / torchrun trains the PPO-loop learners ({', '.join(setup.TRAINED_BY_PPO_LOOP)}); "
-                   f"--algo {algo} runs in one process")  # fmt: skip
-
-
-def _rank_main(args: TrainArgs) -> tuple[str, Any]:
-    """One rank of `--nproc`: its result, or the message of a run error (the launcher would otherwise
-    report it as a crashed child with a traceback)."""
-    try:
-        return "ok", train(replace(args, nproc=1))
-    except (RunError, ValueError, FileNotFoundError, KeyError) as exc:
-        return "error", str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
-
-
-def launch_train(args: TrainArgs) -> TrainResult:
-    """`--nproc N`: N ranks on this machine; rank 0's result."""
-    if "WORLD_SIZE" in os.environ:
-        raise RunError("--nproc under torchrun: torchrun's --nproc-per-node starts the processes; drop --nproc")
-    if args.algo is not None and args.algo not in setup.TRAINED_BY_PPO_LOOP:
-        _refuse_algo(args.algo)
-    if args.task is not None:
-        from robolearn.registry import get_task
-
-        get_task(args.task)  # an unknown task: the error lists the valid ones, before any process starts
-    results = distributed.launch(args.nproc, _rank_main, args)
-    for status, value in results:
-        if status == "error":
-            raise RunError(value)
-    return results[0][1]
+    if state is not None:
+        distributed.rank_state(state, ranks, ckpt)  # a run of several processes resumes on as many
+    return _train_resolved(args, spec, run, state, ckpt)
 
 
 def _train_resolved(

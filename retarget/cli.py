@@ -98,6 +98,8 @@ def check_args(args: RetargetArgs) -> None:
     check_at_least("--workers", args.workers, 0)
     check_frame_range(args.start, args.stop)
     if args.ray is not None:
+        from .ray_batch import check_ray
+
         check_ray(args)
     if args.batch is not None:
         if not args.batch.is_dir():
@@ -155,7 +157,7 @@ def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     return result
 
 
-def _batch_job(src: str, args: RetargetArgs, out: str) -> tuple[dict | None, str | None]:
+def batch_job(src: str, args: RetargetArgs, out: str) -> tuple[dict | None, str | None]:
     """(metrics, None) or (None, the error's message). The message, not the exception, goes back to the
     parent: an exception of another library may not survive pickling, and one that fails to unpickle
     breaks the whole pool (every later file, good ones included, fails with it)."""
@@ -204,17 +206,6 @@ def report_table(metrics: dict, title: str) -> Table:
     for r in rows:
         table.add_row(*r)
     return table
-
-
-def check_ray(args: RetargetArgs) -> None:
-    from robolearn.cluster import RayUnavailable, import_ray
-
-    if args.batch is None:
-        raise FlagError("--ray", args.ray, "spreads a --batch folder's files; expected --batch <folder>")
-    try:
-        import_ray()
-    except RayUnavailable as exc:
-        raise FlagError("--ray", args.ray, str(exc)) from None
 
 
 def main(args: RetargetArgs) -> int:
@@ -376,7 +367,7 @@ def run_batch(
     those files are run again, one process each, so only the file that kills its process is lost."""
     retry: list[Path] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_batch_job, str(src), args, str(out)): src for src, out in plan.items()}
+        futures = {pool.submit(batch_job, str(src), args, str(out)): src for src, out in plan.items()}
         for fut in as_completed(futures):
             try:
                 done(futures[fut], *fut.result())
@@ -385,30 +376,9 @@ def run_batch(
     for src in sorted(retry):
         with ProcessPoolExecutor(max_workers=1) as pool:
             try:
-                done(src, *pool.submit(_batch_job, str(src), args, str(plan[src])).result())
+                done(src, *pool.submit(batch_job, str(src), args, str(plan[src])).result())
             except BrokenProcessPool:
                 done(src, None, "its worker process died (killed, or out of memory) while retargeting it")
-
-
-def run_batch_ray(
-    plan: dict[Path, Path], args: RetargetArgs, address: str,
-    done: Callable[[Path, dict | None, str | None], None],
-) -> None:  # fmt: skip
-    """run_batch's contract on Ray: one task per file (one core each), `done` once per file as they finish;
-    a file whose task fails (its error, or its worker's death) is reported and never stops the others."""
-    from robolearn.cluster import ray_map
-
-    sources = list(plan)
-
-    def finished(result) -> None:
-        src = sources[result.index]
-        if result.error is not None:
-            done(src, None, result.error)
-        else:
-            done(src, *result.value)
-
-    ray_map(_batch_job, [(str(src), args, str(plan[src])) for src in sources], address=address,
-            local_cpus=args.workers or None, done=finished)  # fmt: skip
 
 
 def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
@@ -435,6 +405,8 @@ def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
             bar.advance(task)
 
         if args.ray is not None:
+            from .ray_batch import run_batch_ray
+
             run_batch_ray(plan, args, args.ray, done)
         else:
             run_batch(plan, args, workers, done)
