@@ -34,8 +34,13 @@ def is_many(args: EvalArgs) -> bool:
 
 def eval_many(args: EvalArgs) -> int:
     """Exit status: 0 every run evaluated, 1 some failed (each reported), 2 bad arguments."""
-    from robolearn.cluster import RayUnavailable
+    from robolearn.cluster import RayUnavailable, import_ray
 
+    if args.ray is not None:
+        try:
+            import_ray()  # Ray missing: its one-line hint before anything else
+        except RayUnavailable as exc:
+            raise RunError(str(exc)) from None
     if (Path(args.run) / "config.yaml").is_file() or not Path(args.run).is_dir():
         raise RunError(f"--ray evaluates a folder of runs; {args.run} is one run (or not a folder)")
     try:

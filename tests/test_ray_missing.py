@@ -27,6 +27,8 @@ CMU = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap" /
 @pytest.mark.parametrize("argv", [
     ["sweep", "Go2-Stand", "--seeds", "0", "1", "--logdir", "{tmp}"],
     ["retarget", "--batch", str(CMU), "--ray", "local", "--out", "{tmp}", "--stop", "5"],
+    ["eval", "{tmp}", "--ray", "local"],
+    ["demos", "Aloha-Reach", "--out", "{tmp}/ds", "--n", "1", "--ray", "local"],
 ])  # fmt: skip
 def test_without_ray_a_command_asking_for_it_prints_one_line_hint(argv, tmp_path: Path):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
