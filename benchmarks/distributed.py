@@ -2,7 +2,7 @@
 
   sweep      a 2-seed `robolearn sweep` through a local Ray vs the same two `robolearn train` runs back to back
   nproc      `robolearn train --nproc 2` (2 ranks x N worlds, 1 thread each) vs one process with 2N worlds and
-             2 physics threads: env-steps/s from metrics.jsonl
+             2 physics threads (and with 1): env-steps/s from metrics.jsonl
   retarget   `robolearn retarget --batch` of the shared CMU clips on Ray vs the local process pool
 
 Every command runs as a user runs it (a subprocess of the CLI); wall time is the command's, memory is the
@@ -113,9 +113,15 @@ def bench_nproc(tmp: Path, iterations: int, worlds: int) -> dict:
                             "--env.sim.num-threads", "2", "--agent.torch-threads", "2"))  # fmt: skip
     two = measure(robolearn("train", TASK, "--nproc", "2", "--logdir", str(tmp / "two"), "--num-envs", str(worlds),
                             *common, "--env.sim.num-threads", "1", "--agent.torch-threads", "1"))  # fmt: skip
-    one["env_steps_per_s"], two["env_steps_per_s"] = round(_fps(tmp / "one")), round(_fps(tmp / "two"))
-    return {"one_process_2_threads": one, "nproc_2": two,
-            "throughput_ratio": round(two["env_steps_per_s"] / one["env_steps_per_s"], 2)}  # fmt: skip
+    # The same worlds on one thread: on a loaded machine the 2-thread process's per-step barrier waits for a
+    # descheduled thread (measured 7x slower than this at load ~10 on 2 cores), which ranks do not have.
+    single = measure(robolearn("train", TASK, "--logdir", str(tmp / "single"), "--num-envs", str(2 * worlds),
+                               *common, "--env.sim.num-threads", "1", "--agent.torch-threads", "1"))  # fmt: skip
+    for r, d in ((one, "one"), (two, "two"), (single, "single")):
+        r["env_steps_per_s"] = round(_fps(tmp / d))
+    return {"one_process_2_threads": one, "one_process_1_thread": single, "nproc_2": two,
+            "throughput_ratio": round(two["env_steps_per_s"] / one["env_steps_per_s"], 2),
+            "throughput_ratio_vs_1_thread": round(two["env_steps_per_s"] / single["env_steps_per_s"], 2)}  # fmt: skip
 
 
 def bench_retarget(tmp: Path, frames: int, address: str | None) -> dict:
