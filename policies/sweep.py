@@ -45,7 +45,9 @@ class SweepArgs:
     local_cpus: int | None = None
     """Cores of the local Ray (default: all); ignored with --address."""
     max_iterations: int | None = None
+    """Every trial's agent.max_iterations (default: the task's preset)."""
     num_envs: int | None = None
+    """Every trial's env.num_envs (default: the task's preset)."""
     time_limit_min: float | None = None
     """Each trial stops (checkpoint + export) after this many minutes of training."""
     eval_episodes: int = 32
@@ -53,6 +55,7 @@ class SweepArgs:
     metric: str | None = None
     """eval.json's key summarised (default: the task's metric)."""
     logdir: Path = Path("runs/sweeps")
+    """Sweep folders go to <logdir>/<task>/<name>/ (on a cluster: a folder every node shares)."""
     name: str | None = None
     """The sweep folder's name under <logdir>/<task>/ (default: a time stamp)."""
 

@@ -57,6 +57,13 @@ def test_sweep_of_two_tiny_trials_on_local_ray_writes_two_runs_and_a_summary(tmp
     assert f"failed: {bad}" in captured.err and "model_000002.pt" in captured.err
     for r in runs:
         assert json.loads((r / "eval.json").read_text())["return"] == local[r]["return"]
+    # Without --ray the same folder is evaluated in this process, run after run, with the same report.
+    for r in runs:
+        (r / "eval.json").unlink()
+    assert main(["eval", str(folder / TASK), "--episodes", "2"]) == 1
+    assert "2 of 3 runs evaluated" in capsys.readouterr().out
+    for r in runs:
+        assert json.loads((r / "eval.json").read_text())["return"] == local[r]["return"]
 
 
 def test_sweep_rejects_a_setting_that_is_no_config_field_before_training(tmp_path: Path, capsys):
