@@ -4,6 +4,8 @@ policy against the two baselines (goal-only end-to-end, velocity policy + pure p
     python benchmarks/confined3d.py planner                 # plan time for 10 m tunnels, one core
     python benchmarks/confined3d.py train                   # the three runs, the preset's budget each
     python benchmarks/confined3d.py eval --runs-from runs   # held-out seeds, every difficulty
+    python benchmarks/confined3d.py train --seeds 0 1 2      # each method per seed on Ray, then evaluated:
+                                                             # median [min, max] per method and difficulty
     python benchmarks/confined3d.py video RUN               # tunnel traversal with the path drawn
 
 Results go to benchmarks/results/confined3d.json (and .md tables).
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from seeds import add_seed_args, spread_table, train_methods  # benchmarks/seeds.py (run as a script)
 
 os.environ.setdefault("MENAGERIE_ROOT", str(Path(__file__).resolve().parents[2] / "shared" / "menagerie"))
 
@@ -104,6 +107,41 @@ def train_all(iterations: int | None, num_envs: int | None, time_limit_min: floa
         train(
             TrainArgs(task=task, env=env_cfg, agent=agent, run_name=run_name, time_limit_min=time_limit_min)
         )
+
+
+def train_seeds(args: argparse.Namespace) -> dict:
+    """`train --seeds`: the methods trained once per seed on Ray (the budget and exploration schedule of
+    train_all), each seed's runs evaluated as `eval` does, success per difficulty as median over seeds [min, max]."""
+    from robolearn.envs.locomotion.confined3d.evaluation import evaluate_method, summarize
+    from robolearn.envs.locomotion.confined3d.task import EXPLORATION_ITERATIONS, TRAIN_ITERATIONS
+    from robolearn.policies import setup
+    from robolearn.policies.evaluate import policy_factory, run_env_cfg
+
+    methods = {}
+    for method, task in TASKS.items():
+        if args.only and method not in args.only:
+            continue
+        env_cfg, agent = setup.default_spec(task, "ppo", "cpu")
+        setting: dict[str, object] = {}
+        if "exploration_decay" in env_cfg.curriculum:
+            iterations = args.iterations or agent.max_iterations
+            setting["env.curriculum.exploration_decay.params.decay_steps"] = int(
+                EXPLORATION_ITERATIONS / TRAIN_ITERATIONS * iterations * agent.num_steps_per_env
+            )
+        methods[method] = {"task": task, "algo": "ppo", "setting": setting}
+    runs = train_methods("confined3d", methods, args, max_iterations=args.iterations, num_envs=args.num_envs,
+                         time_limit_min=args.time_limit_min)  # fmt: skip
+    rows = []
+    for method, by_seed in runs.items():
+        for seed, run in sorted(by_seed.items()):
+            records = evaluate_method(policy_factory(run), run_env_cfg(run), method, rows=DIFFICULTY_ROWS, cols=2,
+                                      seed=1000, worlds_per_tile=2)  # fmt: skip
+            for (m, d), v in summarize(records).items():
+                rows.append({"cell": f"{m} @ {d:.2f}", "seed": seed, "run": str(run), **v})
+    table = spread_table(rows, [("success_rate", "success", ".2f"), ("progress", "progress", ".2f"),
+                                ("collisions", "collisions", ".2f")], group="cell")  # fmt: skip
+    print(f"confined3d, held-out seed 1000; median over seeds [min, max]\n{table}")
+    return {"rows": rows}
 
 
 def latest_run(root: Path, task: str, run_name: str) -> Path:
@@ -204,6 +242,7 @@ def main() -> None:
     t.add_argument("--time-limit-min", type=float, default=120.0)
     t.add_argument("--only", nargs="*", choices=list(TASKS))
     t.add_argument("--run-name", default=RUN_NAME)
+    add_seed_args(t)
     e = sub.add_parser("eval")
     e.add_argument("--runs-from", type=Path, default=Path("runs"))
     e.add_argument("--seed", type=int, default=1000, help="held-out terrain seed (training uses 0)")
@@ -220,6 +259,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.cmd == "planner":
         _write("planner", bench_planner(seeds=args.seeds))
+    elif args.cmd == "train" and args.seeds:
+        _write("seeds", train_seeds(args))
     elif args.cmd == "train":
         train_all(args.iterations, args.num_envs, args.time_limit_min, args.only, args.run_name)
     elif args.cmd == "eval":

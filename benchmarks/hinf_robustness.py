@@ -11,6 +11,8 @@ error and fall rate per condition, writes JSON and a fall-rate-vs-impulse plot.
   python benchmarks/hinf_robustness.py --runs runs/hinf-bench/A1-Velocity-HInf            # all
   python benchmarks/hinf_robustness.py --runs ... --only hinf                              # one policy
   python benchmarks/hinf_robustness.py --runs ... --report                                 # merge + plot
+  python benchmarks/hinf_robustness.py --seeds 0 1 2 --time-limit-min 60   # train all three per seed on Ray,
+                                                                            # median [min, max] per cell
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 from pathlib import Path
 
 import torch
+from seeds import add_seed_args, spread_table, train_methods  # benchmarks/seeds.py (run as a script)
 from tensordict import TensorDict
 
 from robolearn.policies import setup
@@ -123,8 +126,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--only", choices=POLICIES)
     parser.add_argument("--report", action="store_true", help="merge the per-policy JSON files and plot")
+    parser.add_argument("--time-limit-min", type=float, default=60.0, help="--seeds: training budget per run")
+    parser.add_argument("--iterations", type=int, default=None, help="--seeds: iterations per run (default: preset)")
+    add_seed_args(parser)
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
+    if args.seeds:
+        return seeds_main(args)
     runs = find_runs(args.runs)
     meta = {"episodes": args.episodes, "seed": args.seed, "runs": {k: str(v) for k, v in runs.items()}}
     names = [args.only] if args.only else list(POLICIES)
@@ -142,6 +150,35 @@ def main() -> None:
             json.dumps({"meta": meta, "results": results}, indent=2)
         )
         report(results, meta)
+
+
+METHODS = {
+    "dr": {"agent.disturber": "random", "agent.constrained": "false"},
+    "adv": {"agent.constrained": "false", "agent.effort_penalty": "false"},
+    "hinf": {},
+}
+"""The three runs' settings, as the module docstring's flags give them."""
+
+
+def seeds_main(args: argparse.Namespace) -> None:
+    """--seeds: dr, adv and hinf trained per seed on Ray; each seed's three runs evaluated as above (the trained
+    disturbers are that seed's), every cell reported as the median over seeds [min, max]."""
+    task = "A1-Velocity-HInf"
+    runs = train_methods("hinf_robustness", {m: {"task": task, "setting": s} for m, s in METHODS.items()}, args,
+                         max_iterations=args.iterations, time_limit_min=args.time_limit_min)  # fmt: skip
+    rows = []
+    for seed in args.seeds:
+        seed_runs = {m: runs.get(m, {}).get(seed) for m in POLICIES}
+        if any(r is None for r in seed_runs.values()):
+            print(f"seed {seed}: a run failed; left out")
+            continue
+        for name in POLICIES:
+            for label, cell in evaluate_policy(name, seed_runs, args.episodes, args.seed).items():  # type: ignore[arg-type]
+                rows.append({"cell": f"{name}: {label}", "seed": seed, **cell})
+    table = spread_table(rows, [("return", "return", ".2f"), ("error_vel_xy", "err xy (m/s)", ".3f"),
+                                ("fall_rate", "fall rate", ".2f")], group="cell")  # fmt: skip
+    (RESULTS / "hinf_robustness_seeds.json").write_text(json.dumps(rows, indent=2))
+    print(f"\n{task}, {args.episodes} episodes per cell and seed; median over seeds [min, max]\n{table}")
 
 
 if __name__ == "__main__":

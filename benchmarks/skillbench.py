@@ -13,7 +13,9 @@ outer 5% of its range, from `SkillBenchMeter`. The training budget (env steps, w
 run's metrics.jsonl, so the table says what every method was given.
 
 Seeds: label runs `<method>-seed<k>` (`blender-seed0=... blender-seed1=...`) and a second table gives each
-method's median over its seeds, with the range. `--reuse` reads a run's `eval_skillbench.json` instead of
+method's median over its seeds, with the range. Or let the benchmark train them: `--seeds 0 1 2 --task
+H1-SkillBench-ButtonPress --skills h1-walk h1-reach --time-limit-min 60` trains the three methods once per
+seed as Ray tasks (benchmarks/seeds.py; --address for a cluster) and evaluates the runs it made. `--reuse` reads a run's `eval_skillbench.json` instead of
 evaluating again when it was written for the same checkpoint, episodes and seed.
 
 A last row per task gives its accuracy at reset on the first round of the same episodes: what moving nothing
@@ -28,6 +30,8 @@ import re
 import statistics
 from pathlib import Path
 from typing import Any
+
+from seeds import add_seed_args, train_methods  # benchmarks/seeds.py (run as a script)
 
 from robolearn.policies import setup
 from robolearn.policies.evaluate import EVAL_MAX_WORLDS, eval_run
@@ -108,9 +112,29 @@ def seed_summary(rows: list[dict[str, Any]], success_m: float) -> None:
               f"{spread(group, 'self_collision', '.2f')} | {spread(group, 'near_limit', '.2f')} |")  # fmt: skip
 
 
+def trained_labels(args: argparse.Namespace) -> list[str]:
+    """--seeds: the blender, the single-weight blender and flat PPO trained per seed on Ray, as
+    `<method>-seed<k>=<run>` labels for the tables."""
+    if args.task is None:
+        raise SystemExit("--seeds trains the methods on a task: give --task (e.g. H1-SkillBench-ButtonPress)")
+    skills = "[" + ", ".join(args.skills) + "]"
+    methods = {
+        "blender": {"task": args.task, "algo": "skillblender", "setting": {"agent.skills": skills}},
+        "single-weight": {"task": args.task, "algo": "skillblender",
+                          "setting": {"agent.skills": skills, "agent.per_joint_weights": "false"}},
+        "flat-ppo": {"task": args.task, "algo": "ppo"},
+    }  # fmt: skip
+    runs = train_methods("skillbench", methods, args, time_limit_min=args.time_limit_min)
+    return [f"{m}-seed{seed}={run}" for m, by_seed in runs.items() for seed, run in sorted(by_seed.items())]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--runs", nargs="+", required=True, help="label=run_folder pairs")
+    p.add_argument("--runs", nargs="+", default=[], help="label=run_folder pairs")
+    p.add_argument("--task", default=None, help="--seeds: the SkillBench task to train")
+    p.add_argument("--skills", nargs="+", default=["h1-walk", "h1-reach"], help="--seeds: the blenders' skills")
+    p.add_argument("--time-limit-min", type=float, default=60.0, help="--seeds: training budget per run")
+    add_seed_args(p)
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=10_000)
     p.add_argument(
@@ -119,6 +143,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/skillbench.json"))
     p.add_argument("--reuse", action="store_true", help="reuse each run's saved evaluation when it matches")
     args = p.parse_args()
+    if args.seeds:
+        args.runs += trained_labels(args)
+    if not args.runs:
+        raise SystemExit("--runs label=run_folder ... (or --seeds with --task to train them)")
     rows = []
     for item in args.runs:
         label, _, path = item.partition("=")

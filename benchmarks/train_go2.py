@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from seeds import add_seed_args, spread_table, train_methods  # benchmarks/seeds.py (run as a script)
 
 from robolearn.policies.cli import TrainArgs
 from robolearn.policies.evaluate import eval_run, play_run
@@ -59,8 +60,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/train_go2"))
     p.add_argument("--logdir", type=Path, default=Path("runs"))
     p.add_argument("--run", type=Path, default=None, help="skip training; evaluate this run's checkpoints")
+    add_seed_args(p)
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.seeds:
+        return seeds_main(a)
 
     # The task's CPU preset (the train_cfg registered with Go2-Velocity-Flat), as `robolearn train` uses.
     agent = dataclasses.replace(default_agent_cfg(TASK, "ppo", "cpu"), max_iterations=100_000)
@@ -140,6 +144,22 @@ def main() -> None:
         json.dumps({"run": str(run), "first_pass": first_pass, "rows": rows, "load": load}, indent=2)
     )
     print("\n".join(lines))
+
+
+def seeds_main(a: argparse.Namespace) -> None:
+    """--seeds: one run per seed on Ray with the same budget, each final checkpoint against the bar."""
+    runs = train_methods("train_go2", {"ppo": {"task": TASK}}, a, max_iterations=100_000, num_envs=a.num_envs,
+                         time_limit_min=a.budget_min)
+    rows = []
+    for seed, run in sorted(runs.get("ppo", {}).items()):
+        r = eval_run(run, a.episodes, seed=10_000, out=a.out / f"eval_seed{seed}.json", quiet=True)
+        rows.append({"method": "ppo", "seed": seed, "run": str(run), "passes": float(passes(r)),
+                     **{k: r[k]["mean"] for k in ("error_vel_xy", "failure_rate", "return")}})  # fmt: skip
+    table = spread_table(rows, [("error_vel_xy", "err xy (m/s)", ".3f"), ("failure_rate", "fall rate", ".2f"),
+                                ("return", "return", ".2f"), ("passes", "share passing the bar", ".2f")])  # fmt: skip
+    (a.out / "seeds.json").write_text(json.dumps(rows, indent=2))
+    (a.out / "seeds.md").write_text(f"# {TASK}: {a.budget_min:g} min per seed, median [min, max] over seeds\n\n{table}\n")
+    print(table)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from robolearn.policies.runs import RunError
 EXIT_INTERRUPTED = 130
 IMITATION_ALGOS = ("diffusion", "bc")
 RL_ONLY = ("env", "resume", "init_from", "skills", "single_weight", "goals_from_zero", "teacher", "video",
-           "time_limit_min", "num_envs", "max_iterations")  # fmt: skip
+           "time_limit_min", "num_envs", "max_iterations", "nproc")  # fmt: skip
 """TrainArgs fields the imitation learners do not read (their settings are ImitationCfg's, --agent.*)."""
 PLAY_WORLDS = 4
 
@@ -88,6 +88,11 @@ class TrainArgs:
     """Stop (checkpoint + export) after this many minutes of training wall time."""
     eval_episodes: int = 0
     """Evaluate the trained policy on this many held-out episodes (imitation: layouts) after training (0: skip)."""
+    nproc: int = 1
+    """Training processes on this machine (torch.distributed: gloo on CPU, nccl on GPU with one GPU each),
+    each with --num-envs worlds seeded seed + rank, gradients all-reduced; rank 0 writes the run folder.
+    On several nodes, start `torchrun --nproc-per-node N -m robolearn.cli train ...` on each instead.
+    PPO-loop learners (ppo, distill, skillblender). docs/distributed.md."""
     num_envs: tyro.conf.Suppress[int | None] = None
     """Python API shorthand for env.num_envs (on the command line --num-envs is that field's alias)."""
     max_iterations: tyro.conf.Suppress[int | None] = None
@@ -200,6 +205,9 @@ class EvalArgs:
     auto runs the task's default_suite."""
     inference_steps: int | None = None
     """Diffusion runs: DDIM steps (default: the run's)."""
+    ray: str | None = None
+    """RUN a folder of runs: evaluate them as Ray tasks, `local` (Ray on this machine) or a cluster address
+    (auto, host:6379, ray://host:10001); without --ray they are evaluated one after another."""
 
 
 @dataclass
@@ -352,6 +360,11 @@ def _play_run(args: PlayArgs) -> int:
 
 
 def eval_main(args: EvalArgs) -> int:
+    from robolearn.policies.eval_batch import eval_many, is_many
+
+    if is_many(args):  # a folder of runs (--ray spreads them)
+        return _guard(lambda: eval_many(args))
+
     def run() -> int:
         from robolearn.sim2real.isaaclab_run import is_isaaclab_run
 

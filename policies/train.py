@@ -6,6 +6,7 @@ collect `num_steps_per_env` steps from every world, update, log a metrics row, c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import shutil
@@ -28,7 +29,8 @@ from rich.progress import (
 from rsl_rl.algorithms import PPO, Distillation
 
 from robolearn.overrides import remove_entries
-from robolearn.policies import setup
+from robolearn.policies import distributed, setup
+from robolearn.policies.distributed import SINGLE, Ranks
 from robolearn.policies.lifecycle import (
     RETURN_WINDOW as RETURN_WINDOW,
     EpisodeStats,
@@ -182,7 +184,20 @@ def _resume_spec(args: TrainArgs) -> tuple[setup.RunSpec, Path, dict[str, Any] |
 
 
 def train(args: TrainArgs) -> TrainResult:
+    if args.nproc != 1:  # --nproc N: N ranks on this machine (policies/distributed.py)
+        return distributed.launch_train(args)
+    ranks = distributed.ranks_from_environment()
+    if ranks.distributed:  # a rank started by torchrun or --nproc
+        return distributed.train_rank(args, ranks)
     spec, run, state, ckpt = resolve_spec(args)
+    if state is not None:
+        distributed.rank_state(state, ranks, ckpt)  # a run of several processes resumes on as many
+    return _train_resolved(args, spec, run, state, ckpt)
+
+
+def _train_resolved(
+    args: TrainArgs, spec: setup.RunSpec, run: Path, state: dict[str, Any] | None, ckpt: Path | None
+) -> TrainResult:
     if spec.algo == "hinf":
         from robolearn.policies.hinf import train_hinf
 
@@ -219,21 +234,27 @@ def train_ppo(
     video: bool = False,
     time_limit_s: float | None = None,
     init_from: Path | None = None,
+    ranks: Ranks = SINGLE,
 ) -> TrainResult:
     agent = spec.agent
     setup.set_threads(agent.torch_threads)
-    seed_all(spec.seed)
-    clean_temp_files(run)
+    # Each rank its own worlds and draws: seed + rank (rank 0 is a single-process run's seed).
+    seed_all(spec.seed + ranks.rank)
+    if ranks.main:
+        clean_temp_files(run)
+    device = distributed.rank_device(spec.device, ranks)
     try:
-        env = setup.make_env(spec.env, spec.device)
+        env = setup.make_env(spec.env, device, seed=spec.env.seed + ranks.rank if ranks.distributed else None)
     except Exception:
-        if state is None:  # a fresh folder holding only config.yaml (an env that cannot be built: a bad clip)
+        # A fresh folder holding only config.yaml (an env that cannot be built: a bad clip) goes.
+        if state is None and ranks.main:
             shutil.rmtree(run, ignore_errors=True)
         raise
     vec = RslRlVecEnv(env)
     cfg = agent.to_rsl_rl()
+    cfg["multi_gpu"] = ranks.rsl_rl_cfg()
     alg_cls = Distillation if spec.algo == "distill" else PPO
-    alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
+    alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, device)
     stats = EpisodeStats(env.num_envs, env.device)
 
     start_it, env_steps, wall_before = 0, 0, 0.0
@@ -241,7 +262,8 @@ def train_ppo(
         alg.load(state, None, strict=True)
         start_it, env_steps, wall_before = state["iteration"], state["env_steps"], state["wall_time"]
         restore_training_state(env, stats, state, ckpt)
-        console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
+        if ranks.main:
+            console.print(f"resumed {run} from {ckpt} (iteration {start_it}, {env_steps} env steps)")
     else:
         if spec.algo == "distill":
             teacher_ckpt, teacher = load_checkpoint(Path(agent.teacher), None, pick=None)
@@ -251,17 +273,22 @@ def train_ppo(
             try:
                 _init_weights(alg, spec.task, init_from)
             except RunError:
-                shutil.rmtree(run)  # a fresh folder holding only config.yaml: leave nothing half-made
+                if ranks.main:
+                    shutil.rmtree(run)  # a fresh folder holding only config.yaml: leave nothing half-made
                 raise
             console.print(f"policy and critic initialised from {init_from}")
         if agent.random_initial_episode_length:
             env.episode_length_buf[:] = torch.randint_like(env.episode_length_buf, env.max_episode_length)
+    if ranks.distributed:  # every rank starts from rank 0's networks (each seeded its own)
+        alg.broadcast_parameters()
 
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(log_dir=str(run), flush_secs=10)
-    metrics = MetricsLog(run, keep_until=start_it)
-    n, steps_per_it = env.num_envs, agent.num_steps_per_env
+    # Rank 0 writes the run folder; the other ranks log nothing.
+    writer: Any = SummaryWriter(log_dir=str(run), flush_secs=10) if ranks.main else contextlib.nullcontext()
+    metrics: Any = MetricsLog(run, keep_until=start_it) if ranks.main else None
+    # Counted over every rank's worlds: env_steps and fps are the whole run's.
+    n, steps_per_it = env.num_envs * ranks.world_size, agent.num_steps_per_env
     t_start = time.perf_counter()
     done, last_ckpt = start_it, None
 
@@ -269,10 +296,18 @@ def train_ppo(
         # Saved between iterations only: the env, the learner and every generator are where the next
         # iteration of an uninterrupted run would find them, so a resume continues bit for bit.
         data = alg.save()
-        data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
-                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo,
-                    **training_state(env, stats))  # fmt: skip
         path = checkpoint_path(run, iteration)
+        per_rank = distributed.gather_to_main(
+            ranks, {**training_state(env, stats), "digest": distributed.learner_digest(data)}
+        )
+        if per_rank is None:
+            return path  # rank 0 writes; the others have handed it their worlds and generators
+        digests = [r.pop("digest") for r in per_rank]
+        distributed.check_in_sync(digests)
+        data.update(iteration=iteration, env_steps=env_steps, wall_time=wall_before + time.perf_counter() - t_start,
+                    learning_rate=alg.learning_rate, task=spec.task, algo=spec.algo, **per_rank[0])  # fmt: skip
+        if ranks.distributed:
+            data.update(world_size=ranks.world_size, ranks=per_rank[1:], rank_digests=digests)
         atomic_torch_save(data, path)
         # The export follows every checkpoint, so policy.onnx always belongs to the newest one (0.14 s a
         # checkpoint on Go2-Velocity-Flat's networks, after a 1.5 s first export).
@@ -285,7 +320,7 @@ def train_ppo(
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=console,
-        disable=not console.is_terminal,
+        disable=not console.is_terminal or not ranks.main,
     )  # fmt: skip
     with _Interrupt() as interrupt:
         try:
@@ -310,30 +345,43 @@ def train_ppo(
                     env_steps += n * steps_per_it
                     row = _metrics_row(it, env_steps, wall_before + time.perf_counter() - t_start, stats,
                                        n * steps_per_it / t_iter, t_collect, t_iter, alg, losses, logs)  # fmt: skip
-                    log_row(metrics, writer, row, env_steps)
+                    if ranks.distributed:  # the episodes of every rank's worlds (a collective: every rank)
+                        row["mean_return"] = distributed.pooled_mean(ranks, stats.returns)
+                        row["mean_episode_length"] = distributed.pooled_mean(ranks, stats.lengths)
+                    if ranks.main:
+                        log_row(metrics, writer, row, env_steps)
                     info = f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}"
                     if "Metrics/error_vel_xy" in row:  # velocity-command tasks only
                         info += f"  err_xy {row['Metrics/error_vel_xy']:.3f}"
                     done = it + 1
                     progress.update(bar, completed=done, info=info)
-                    if not console.is_terminal and (
+                    if ranks.main and not console.is_terminal and (
                         it % PLAIN_LOG_EVERY == 0 or done == agent.max_iterations
                     ):
                         print(f"[{spec.task}] it {done}/{agent.max_iterations} {row['wall_time']:.0f}s {info}",
                               flush=True)  # fmt: skip
                     out_of_time = time_limit_s is not None and time.perf_counter() - t_start >= time_limit_s
-                    if done % agent.save_interval == 0 or interrupt.requested or out_of_time:
+                    # Every rank stops (and saves) together when any rank is asked to.
+                    stop, out_of_time = distributed.any_rank(ranks, interrupt.requested, out_of_time)
+                    if done % agent.save_interval == 0 or stop or out_of_time:
                         last_ckpt = save(done)
-                    if interrupt.requested or out_of_time:
+                    if stop or out_of_time:
                         break
         except TrainingAborted:
             # Abandoned mid-rollout, before its update: nothing of the iteration is saved. The newest
             # checkpoint stays the run's state, and its export (written with it) stays consistent.
+            if not ranks.main:
+                return TrainResult(run, done, True, last_ckpt)
             metrics.close()
             return abort_to_newest_checkpoint(run, spec, env, alg)
+        stopped = distributed.any_rank(ranks, interrupt.requested)[0]
+        if not ranks.main:  # its part of a final checkpoint, if rank 0 writes one
+            if last_ckpt is None or last_ckpt != checkpoint_path(run, done):
+                last_ckpt = save(done)
+            return TrainResult(run, done, stopped, last_ckpt)
         # Inside the handler: a Ctrl-C during the final checkpoint or export is noted, not raised into it.
         result = finish_run(run, spec, env, alg.get_policy(), save, last_ckpt, done, metrics,
-                            interrupt.requested, video=False)  # fmt: skip
+                            stopped, video=False)  # fmt: skip
     if video and not result.interrupted:
         record_video(run)
     return result

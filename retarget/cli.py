@@ -43,7 +43,10 @@ class RetargetArgs:
     fps: float | None = None
     """Output frame rate (resampled, SLERP for the root); default: the source's."""
     workers: int = 0
-    """Parallel processes for --batch (0: all cores)."""
+    """Parallel processes for --batch (0: all cores; with --ray local, the local Ray's cores)."""
+    ray: str | None = None
+    """Spread --batch's files over Ray instead of a process pool: `local` (Ray on this machine) or a cluster
+    address (auto, host:6379, ray://host:10001; its nodes must see the input and --out folders)."""
     start: int = 0
     """First source frame to use."""
     stop: int | None = None
@@ -94,6 +97,10 @@ def check_args(args: RetargetArgs) -> None:
     check_positive("--source-fps", args.source_fps, "the source's frame rate in frames per second")
     check_at_least("--workers", args.workers, 0)
     check_frame_range(args.start, args.stop)
+    if args.ray is not None:
+        from .ray_batch import check_ray
+
+        check_ray(args)
     if args.batch is not None:
         if not args.batch.is_dir():
             raise FlagError(
@@ -150,7 +157,7 @@ def _one(src: Path, args: RetargetArgs, out: Path, progress=None):
     return result
 
 
-def _batch_job(src: str, args: RetargetArgs, out: str) -> tuple[dict | None, str | None]:
+def batch_job(src: str, args: RetargetArgs, out: str) -> tuple[dict | None, str | None]:
     """(metrics, None) or (None, the error's message). The message, not the exception, goes back to the
     parent: an exception of another library may not survive pickling, and one that fails to unpickle
     breaks the whole pool (every later file, good ones included, fails with it)."""
@@ -203,6 +210,7 @@ def report_table(metrics: dict, title: str) -> Table:
 
 def main(args: RetargetArgs) -> int:
     """Exit status: 0 done, 1 some --batch files failed (each with its own error), 2 bad flags or input."""
+    from robolearn.cluster import RayUnavailable
     from robolearn.gl import RenderUnavailable
     from robolearn.robots import robot_info
 
@@ -222,7 +230,7 @@ def main(args: RetargetArgs) -> int:
         if args.input.suffix.lower() in VIDEO_SUFFIXES:
             return _main_video_body(args, console)
         return _main_one(args, console)
-    except (RetargetInputError, FlagError, KeyError, ValueError, OSError, RenderUnavailable) as exc:
+    except (RetargetInputError, FlagError, KeyError, ValueError, OSError, RenderUnavailable, RayUnavailable) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         errors.print(f"[red]error:[/red] {escape(str(message))}", soft_wrap=True)
         return 2
@@ -359,7 +367,7 @@ def run_batch(
     those files are run again, one process each, so only the file that kills its process is lost."""
     retry: list[Path] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_batch_job, str(src), args, str(out)): src for src, out in plan.items()}
+        futures = {pool.submit(batch_job, str(src), args, str(out)): src for src, out in plan.items()}
         for fut in as_completed(futures):
             try:
                 done(futures[fut], *fut.result())
@@ -368,7 +376,7 @@ def run_batch(
     for src in sorted(retry):
         with ProcessPoolExecutor(max_workers=1) as pool:
             try:
-                done(src, *pool.submit(_batch_job, str(src), args, str(plan[src])).result())
+                done(src, *pool.submit(batch_job, str(src), args, str(plan[src])).result())
             except BrokenProcessPool:
                 done(src, None, "its worker process died (killed, or out of memory) while retargeting it")
 
@@ -383,7 +391,8 @@ def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
     for col in ("clip", "frames", "fps", "kp err (cm)", "limit viol.", "penetration (mm)"):
         table.add_column(col, overflow="fold")
     with Progress(console=console) as bar:
-        task = bar.add_task(f"retarget {len(plan)} clips on {workers} processes", total=len(plan))
+        where = f"Ray ({args.ray})" if args.ray is not None else f"{workers} processes"
+        task = bar.add_task(f"retarget {len(plan)} clips on {where}", total=len(plan))
 
         def done(src: Path, m: dict | None, error: str | None) -> None:
             if m is None:
@@ -395,7 +404,12 @@ def _main_batch(args: RetargetArgs, console: Console, errors: Console) -> int:
                               f"{m['penetration_mm']:.2f}")  # fmt: skip
             bar.advance(task)
 
-        run_batch(plan, args, workers, done)
+        if args.ray is not None:
+            from .ray_batch import run_batch_ray
+
+            run_batch_ray(plan, args, args.ray, done)
+        else:
+            run_batch(plan, args, workers, done)
     console.print(table)
     console.print(f"{len(plan) - len(failed)} of {len(plan)} clips written to {out_dir}")
     for src, error in sorted(failed.items()):

@@ -4,6 +4,7 @@
     robolearn bench <task> [--num-envs 512 ...]      env-steps/s and the ratio to raw physics
     robolearn play <task> --random --video out.mp4   a video of a batch of worlds
     robolearn train <task> [--env.* --agent.* ...]   train (robolearn train <task> --help lists every flag)
+    robolearn sweep <task> --seeds 0 1 --set ...     a grid of trainings on Ray, summarised and plotted
     robolearn play|eval|export <run>                 a trained run
     robolearn quickstart                             the whole loop on a small budget
     robolearn imitate <motion> --robot g1            human motion to a deployed tracking policy
@@ -148,12 +149,13 @@ def bench_main(args: BenchArgs) -> int:
 
 def verbs() -> dict[str, Callable[[Any], int]]:
     """Every verb, in the order `robolearn --help` lists them."""
-    from robolearn.policies import cli as learners, imitation_demos
+    from robolearn.policies import cli as learners, imitation_demos, sweep
     from robolearn.policies.imitate import cli as imitate
     from robolearn.retarget import cli as retarget
 
     return {
         "train": learners.train_main,
+        "sweep": sweep.sweep_main,
         "play": learners.play_main,
         "eval": learners.eval_main,
         "export": learners.export_main,

@@ -59,6 +59,8 @@ class TaskSpec:
     """The task's own play video (None: the learner renders a few worlds)."""
     demos: Callable[..., Any] | None = None
     """Demonstration generator of an imitation task (`robolearn demos`)."""
+    metric: str = "return"
+    """The eval.json key that judges a trained run (`robolearn sweep` summarises it per setting)."""
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -74,10 +76,10 @@ def register_task(
     name: str, env_cfg: Callable[[], Any], description: str, *, kind: Kind = "rl", default_algo: str = "ppo",
     presets: Mapping[str, Callable[[], Any]] | None = None, suites: Mapping[str, EvalSuite] | None = None,
     default_suite: str | None = None, accuracy: Callable[[Any], Any] | None = None,
-    play: PlayVideo | None = None, demos: Callable[..., Any] | None = None,
+    play: PlayVideo | None = None, demos: Callable[..., Any] | None = None, metric: str = "return",
 ) -> TaskSpec:  # fmt: skip
     spec = TaskSpec(name, env_cfg, description, kind, default_algo, dict(presets or {}), dict(suites or {}),
-                    default_suite, accuracy, play, demos)  # fmt: skip
+                    default_suite, accuracy, play, demos, metric)  # fmt: skip
     if default_suite is not None and default_suite not in spec.suites:
         raise ValueError(f"{name}: default_suite {default_suite!r} is not one of its suites {sorted(spec.suites)}")
     _TASKS[name] = spec
