@@ -269,3 +269,18 @@ def test_an_env_snapshot_restores_the_reference_phase_and_the_sampling_state(cli
         obs_a, rew_a, *_ = env.step(action)
         obs_b, rew_b, *_ = twin.step(action)
         assert torch.equal(obs_a["policy"], obs_b["policy"]) and torch.equal(rew_a, rew_b)
+
+
+def test_the_residual_action_targets_the_reference_and_the_export_says_so(clips: Path):
+    from robolearn.sim2real.export import policy_metadata
+
+    cfg = exact_cfg("G1-Tracking", clips / G1_CLIP.name, num_envs=2)
+    action = dataclasses.replace(cfg.actions["joint_pos"], residual=True)
+    env = ManagerBasedRlEnv(dataclasses.replace(cfg, actions={"joint_pos": action}))
+    cmd = track.motion(env)
+    nxt = cmd.motion.joint_pos[cmd.frame + 1]
+    env.step(torch.zeros(2, env.num_actions))  # zero actions: the servos are sent the reference itself
+    assert torch.allclose(env.robot.ctrl.float(), nxt, atol=1e-6)
+    assert policy_metadata(env, "G1-Tracking", "policy").extra["action_offset_command"] == {
+        "joint_pos": "motion"
+    }
