@@ -20,9 +20,7 @@ FRAMES = 40
 """0.8 s of the shipped CMU walk at 50 Hz: a whole sim2sim episode in about a second."""
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(train run, export folder) of a one-iteration G1-Tracking policy on a 40-frame clip."""
+def _export(tmp_path_factory: pytest.TempPathFactory, residual: bool) -> tuple[Path, Path]:
     from robolearn.policies.cli import TrainArgs
     from robolearn.policies.evaluate import export_run
     from robolearn.policies.train import train
@@ -34,9 +32,23 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     short.save(tmp / "clips" / "walk.npz")
     env = get_task("G1-Tracking").env_cfg()
     env.commands["motion"] = dataclasses.replace(env.commands["motion"], motion_file=str(tmp / "clips"))
+    env.actions["joint_pos"] = dataclasses.replace(env.actions["joint_pos"], residual=residual)
     result = train(TrainArgs(task="G1-Tracking", env=env, logdir=tmp / "runs", num_envs=4, max_iterations=1))
     export_run(result.run, out=tmp / "export")
     return result.run, tmp / "export"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(train run, export folder) of a one-iteration G1-Tracking policy on a 40-frame clip (the task's default
+    action: targets around the default pose)."""
+    return _export(tmp_path_factory, residual=False)
+
+
+@pytest.fixture(scope="module")
+def exported_residual(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The same with the residual action (targets around the reference's next pose)."""
+    return _export(tmp_path_factory, residual=True)
 
 
 def test_export_ships_the_reference(exported: tuple[Path, Path]) -> None:
@@ -52,10 +64,13 @@ def test_export_ships_the_reference(exported: tuple[Path, Path]) -> None:
         assert list(d["joint_names"]) == meta["joint_names"]
 
 
-def test_runtime_observation_and_targets_equal_the_training_env(exported: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("residual", [False, True], ids=["default_action", "residual_action"])
+def test_runtime_observation_and_targets_equal_the_training_env(residual: bool, request: pytest.FixtureRequest
+                                                                 ) -> None:  # fmt: skip
     """Robot state read off the training env, fed to the deploy controller: every observation term matches,
     the reference terms (command, anchor position and orientation errors through the waist chain) included,
-    and so do the joint targets of the residual action (offsets from the reference's next pose)."""
+    and so do the joint targets, for both actions (around the default pose; residual: offsets from the
+    reference's next pose)."""
     from robolearn.core import ManagerBasedRlEnv
     from robolearn.policies.evaluate import run_env_cfg
     from robolearn.sim2real.deploy import Controller
@@ -65,7 +80,7 @@ def test_runtime_observation_and_targets_equal_the_training_env(exported: tuple[
     from robolearn.sim2real.schema import load_metadata
     from robolearn.sim2real.unitree_g1 import g1_limits
 
-    run, folder = exported
+    run, folder = request.getfixturevalue("exported_residual" if residual else "exported")
     cfg = run_env_cfg(run)
     cfg.commands["motion"] = dataclasses.replace(cfg.commands["motion"], start="first", rsi_pos_noise=0.0,
                                                  rsi_yaw_noise=0.0, rsi_joint_noise=0.0, rsi_vel_noise=0.0)  # fmt: skip
@@ -74,7 +89,7 @@ def test_runtime_observation_and_targets_equal_the_training_env(exported: tuple[
     env = ManagerBasedRlEnv(cfg)
     obs, _ = env.reset(seed=0)
     meta = load_metadata(folder)
-    assert meta.extra["motion"]["residual_action"]
+    assert meta.extra["motion"]["residual_action"] == residual
     rng = np.random.default_rng(0)
     action = np.zeros(meta.num_joints, dtype=np.float32)
     controller = Controller(meta, lambda o: action, SafetyLayer(meta, g1_limits(meta.joint_names)),
