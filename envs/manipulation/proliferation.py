@@ -30,7 +30,7 @@ from scipy.spatial.transform import Rotation
 from robolearn.core import ManagerBasedRlEnv
 from robolearn.envs.manipulation.aloha import AlohaTaskCfg, make_env, reset_to, task_cfg
 from robolearn.envs.manipulation.aloha_mdp import SIDES
-from robolearn.envs.manipulation.demos import generate_demos, home_qpos, resolve
+from robolearn.envs.manipulation.demos import Episode, generate_demos, home_qpos, resolve
 from robolearn.envs.manipulation.keyposes import Keypose
 from robolearn.robots import robot_model
 
@@ -196,14 +196,17 @@ def clouds_for(task: str, layouts: np.ndarray, n_points: int = CLOUD_POINTS, see
 
 
 def proliferate(task: str, keyposes: list[Keypose], n: int, seed: int = 0, batch: int = 16,
-                n_points: int = CLOUD_POINTS, progress=None) -> Iterator[KeyposeDemo]:  # fmt: skip
-    """`n` verified keypose demos of `task` from one demonstration's keyposes (see the module doc)."""
+                cameras: tuple[str, ...] = (), noise: float = 0.0, n_points: int = CLOUD_POINTS,
+                progress=None) -> Iterator[Episode]:  # fmt: skip
+    """`n` verified demos of `task` from one demonstration's keyposes (see the module doc): the recorded
+    episodes of demos.generate_demos, each with its `keypose` demo (KeyposeDemo) filled in."""
     cfg = task_cfg(task)
-    env = make_env(task, 1, seed=seed)
+    env = make_env(task, 1, seed=seed)  # for the clouds: the generator's worlds have moved on by then
     ee = initial_ee_state()
-    for ep in generate_demos(task, keyposes, n, seed, batch, progress=progress):
-        cloud = clouds_for(task, ep.layout[None], n_points, seed, env)[0]
-        yield KeyposeDemo(ep.layout, cloud, ee, encode(keyposes, ep.layout, cfg))
+    for i, ep in enumerate(generate_demos(task, keyposes, n, seed, batch, cameras, progress=progress, noise=noise)):
+        cloud = clouds_for(task, ep.layout[None], n_points, seed + i, env)[0]
+        ep.keypose = KeyposeDemo(ep.layout, cloud, ee, encode(keyposes, ep.layout, cfg))
+        yield ep
 
 
 # -- point-cloud augmentation ---------------------------------------------------------------------------------
