@@ -29,6 +29,7 @@ from robolearn.policies.bidp import BidpModel
 from robolearn.policies.diffusion import EMA
 from robolearn.policies.imitation import (
     EVAL_SEED,
+    NORM_EPS,
     ImitationCfg,
     Normalizer,
     cosine_with_warmup,
@@ -112,7 +113,8 @@ def train_bidp(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | N
         job = bar.add_task(f"bidp {cfg.task}", total=cfg.steps, info="")
         for step in range(1, cfg.steps + 1):
             ids = torch.randint(0, len(x_act), (cfg.batch_size,), generator=gen)
-            loss = model.loss(x_cloud[ids], x_state[ids], x_act[ids])
+            pts = torch.randperm(x_cloud.shape[1], generator=gen)[: b.points]
+            loss = model.loss(x_cloud[ids][:, pts], x_state[ids], x_act[ids])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -138,6 +140,13 @@ def train_bidp(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | N
     return run
 
 
+def hold_constant(norm: Normalizer, raw: torch.Tensor) -> torch.Tensor:
+    """Dimensions that never vary in the data back at their one value. Normalizer.unnormalize maps them to
+    low + 0.5 (it divides by a span of 1 there); most keypose dimensions are such (world-frame keyposes), and
+    that offset put predicted keyposes ~0.5 m off (measured)."""
+    return torch.where(norm.high - norm.low > NORM_EPS, raw, norm.low)
+
+
 class BidpPolicy:
     """A trained BiDP with its normalizers: clouds and start states -> keypose actions / keyposes."""
 
@@ -151,9 +160,11 @@ class BidpPolicy:
     def predict(self, clouds: np.ndarray, states: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
         """clouds (B, P, 3), start states (B, 2, 10) -> keypose actions (B, K, 2, 10)."""
         cloud = self.cloud_norm.normalize(torch.as_tensor(clouds, dtype=torch.float32))
+        pts = torch.randperm(cloud.shape[1], generator=torch.Generator().manual_seed(0))[: self.model.cfg.points]
+        cloud = cloud[:, pts]
         state = self.state_norm.normalize(torch.as_tensor(states.reshape(len(states), -1), dtype=torch.float32))
         x = self.model.sample(cloud, state, self.inference_steps, generator)
-        raw = self.act_norm.unnormalize(x.flatten(1).clamp(-1, 1))
+        raw = hold_constant(self.act_norm, self.act_norm.unnormalize(x.flatten(1).clamp(-1, 1)))
         return raw.view(len(raw), self.model.keyframes, 2, POSE_DIM).numpy().astype(np.float64)
 
 
