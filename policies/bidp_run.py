@@ -76,7 +76,7 @@ def training_rows(data: KeyposeData, copies: int, yaw: float, shift: float, seed
             clouds.append(c)
             actions.append(a.astype(np.float32))
             states.append(np.repeat(data.ee_state[i : i + 1], copies, 0))
-    return np.concatenate(clouds), np.concatenate(states), np.concatenate(actions)
+    return tuple(np.concatenate(x).astype(np.float32) for x in (clouds, states, actions))  # type: ignore[return-value]
 
 
 def train_bidp(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | None = None,
@@ -92,10 +92,15 @@ def train_bidp(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | N
     clouds, states, actions = training_rows(data, b.augment, b.augment_yaw, b.augment_shift, cfg.seed)
     k = len(data.times)
     cloud_norm = CloudNorm.fit(clouds)
-    state_norm, act_norm = Normalizer.fit(states.reshape(len(states), -1)), Normalizer.fit(actions.reshape(len(actions), -1))
+    state_norm, act_norm = (
+        Normalizer.fit(states.reshape(len(states), -1)),
+        Normalizer.fit(actions.reshape(len(actions), -1)),
+    )
     x_cloud = cloud_norm.normalize(torch.from_numpy(clouds))
     x_state = state_norm.normalize(torch.from_numpy(states.reshape(len(states), -1)))
-    x_act = act_norm.normalize(torch.from_numpy(actions.reshape(len(actions), -1))).view(len(actions), k, 2 * POSE_DIM)
+    x_act = act_norm.normalize(torch.from_numpy(actions.reshape(len(actions), -1))).view(
+        len(actions), k, 2 * POSE_DIM
+    )
     model = BidpModel(k, 2 * POSE_DIM, x_state.shape[1], b)
     ema = EMA(model, cfg.diffusion.ema_power, cfg.diffusion.ema_max_decay)
     optimizer = torch.optim.AdamW(model.parameters(), lr=b.lr, weight_decay=b.weight_decay)
@@ -157,12 +162,18 @@ class BidpPolicy:
         self.inference_steps = inference_steps
 
     @torch.no_grad()
-    def predict(self, clouds: np.ndarray, states: np.ndarray, generator: torch.Generator | None = None) -> np.ndarray:
+    def predict(
+        self, clouds: np.ndarray, states: np.ndarray, generator: torch.Generator | None = None
+    ) -> np.ndarray:
         """clouds (B, P, 3), start states (B, 2, 10) -> keypose actions (B, K, 2, 10)."""
         cloud = self.cloud_norm.normalize(torch.as_tensor(clouds, dtype=torch.float32))
-        pts = torch.randperm(cloud.shape[1], generator=torch.Generator().manual_seed(0))[: self.model.cfg.points]
+        pts = torch.randperm(cloud.shape[1], generator=torch.Generator().manual_seed(0))[
+            : self.model.cfg.points
+        ]
         cloud = cloud[:, pts]
-        state = self.state_norm.normalize(torch.as_tensor(states.reshape(len(states), -1), dtype=torch.float32))
+        state = self.state_norm.normalize(
+            torch.as_tensor(states.reshape(len(states), -1), dtype=torch.float32)
+        )
         x = self.model.sample(cloud, state, self.inference_steps, generator)
         raw = hold_constant(self.act_norm, self.act_norm.unnormalize(x.flatten(1).clamp(-1, 1)))
         return raw.view(len(raw), self.model.keyframes, 2, POSE_DIM).numpy().astype(np.float64)
@@ -196,7 +207,9 @@ def rollout_bidp(env, policy: BidpPolicy, task: str, layouts: np.ndarray, ik: Bi
     states = np.repeat(initial_ee_state()[None], env.num_envs, 0)
     pred = policy.predict(clouds, states, torch.Generator().manual_seed(seed))
     cfg = task_cfg(task)
-    actions = np.stack([plan(decode(a, policy.times), lay, cfg, ik) for a, lay in zip(pred, layouts, strict=True)])
+    actions = np.stack(
+        [plan(decode(a, policy.times), lay, cfg, ik) for a, lay in zip(pred, layouts, strict=True)]
+    )
     reset_to(env, layouts)
     success = torch.zeros(env.num_envs, dtype=torch.bool)
     for i in range(actions.shape[1]):
@@ -219,7 +232,9 @@ def eval_bidp(run: Path, episodes: int = 50, seed: int = EVAL_SEED, num_envs: in
     env, ik, rng = make_env(task, num_envs, seed=seed), BimanualIK(), np.random.default_rng(seed)
     successes, n, start = 0, 0, time.time()
     while n < episodes:
-        ok, _ = rollout_bidp(env, policy, task, sample_layouts(task_cfg(task), num_envs, rng), ik, seed + n, points)
+        ok, _ = rollout_bidp(
+            env, policy, task, sample_layouts(task_cfg(task), num_envs, rng), ik, seed + n, points
+        )
         ok = ok[: episodes - n]
         successes, n = successes + int(ok.sum()), n + len(ok)
     low, high = wilson_interval(successes, n)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from robolearn.envs.manipulation.proliferation import KeyposeDemo
 from robolearn.policies.data import DatasetError
 
 KEYPOSE_FILE = "keyposes.npz"
@@ -49,8 +51,9 @@ class KeyposeData:
 def save_keypose_data(root: str | os.PathLike[str], data: KeyposeData) -> Path:
     path = Path(root) / KEYPOSE_FILE
     tmp = path.with_name(f".{KEYPOSE_FILE}.tmp")
+    arrays: dict[str, Any] = {k: np.asarray(getattr(data, k)) for k in FIELDS}
     with open(tmp, "wb") as f:
-        np.savez(f, **{k: np.asarray(getattr(data, k)) for k in FIELDS})
+        np.savez(f, **arrays)
     tmp.replace(path)
     return path
 
@@ -66,17 +69,23 @@ def load_keypose_data(root: str | os.PathLike[str], task: str | None = None, num
         with np.load(path, allow_pickle=False) as z:
             raw = {k: z[k] for k in FIELDS}
     except (OSError, ValueError, KeyError) as exc:
-        raise DatasetError(f"{path}: not a keypose dataset (needs fields {', '.join(FIELDS)}): {exc}") from None
-    data = KeyposeData(str(raw["task"]), *(raw[k].astype(np.float64) for k in FIELDS[1:2]),
-                       raw["episode_index"].astype(np.int64),
-                       *(raw[k].astype(np.float32) for k in FIELDS[3:]))  # fmt: skip
+        raise DatasetError(
+            f"{path}: not a keypose dataset (needs fields {', '.join(FIELDS)}): {exc}"
+        ) from None
+    data = KeyposeData(
+        str(raw["task"]), raw["times"].astype(np.float64), raw["episode_index"].astype(np.int64),
+        raw["layout"].astype(np.float64), raw["cloud"].astype(np.float32), raw["ee_state"].astype(np.float64),
+        raw["actions"].astype(np.float64),
+    )  # fmt: skip
     if task is not None and data.task != task:
         raise DatasetError(f"{path}: field 'task' is {data.task!r}, expected {task!r}")
     n, k = len(data.episode_index), len(data.times)
     expect = {"times": (k, 2), "layout": (n, 5), "ee_state": (n, 2, 10), "actions": (n, k, 2, 10)}
     for name, shape in expect.items():
         if getattr(data, name).shape != shape:
-            raise DatasetError(f"{path}: field {name!r} has shape {getattr(data, name).shape}, expected {shape}")
+            raise DatasetError(
+                f"{path}: field {name!r} has shape {getattr(data, name).shape}, expected {shape}"
+            )
     if data.cloud.ndim != 3 or data.cloud.shape[0] != n or data.cloud.shape[2] != 3:
         raise DatasetError(f"{path}: field 'cloud' has shape {data.cloud.shape}, expected ({n}, points, 3)")
     if n == 0:
@@ -91,7 +100,7 @@ class KeyposeSink:
 
     def __init__(self, root: Path, task: str, times: np.ndarray, first_episode: int):
         self.root, self.next_episode = Path(root), first_episode
-        self.rows: list[tuple[int, object]] = []
+        self.rows: list[tuple[int, KeyposeDemo]] = []
         self.data = KeyposeData(task, times, np.zeros(0, np.int64), np.zeros((0, 5)), np.zeros((0, 0, 3)),
                                 np.zeros((0, 2, 10)), np.zeros((0, len(times), 2, 10)))  # fmt: skip
         if (self.root / KEYPOSE_FILE).is_file():  # appending: same task and keyframe schedule, checked first
@@ -101,7 +110,9 @@ class KeyposeSink:
                                    f"these keyposes' {times.tolist()}; write to a new --out")  # fmt: skip
             self.data = old
 
-    def add(self, demo) -> None:  # a proliferation.KeyposeDemo (envs layer; typed loosely to keep layers apart)
+    def add(
+        self, demo
+    ) -> None:  # a proliferation.KeyposeDemo (envs layer; typed loosely to keep layers apart)
         self.rows.append((self.next_episode, demo))
         self.next_episode += 1
 

@@ -14,7 +14,7 @@ from scipy.spatial.transform import Rotation
 from robolearn.envs.manipulation.aloha import make_env, reset_to, sample_layouts, task_cfg
 from robolearn.envs.manipulation.aloha_mdp import CONTROL_DT
 from robolearn.envs.manipulation.demos import BimanualIK, plan
-from robolearn.envs.manipulation.keyposes import Keypose, expert_keyposes, save_keyposes
+from robolearn.envs.manipulation.keyposes import expert_keyposes, save_keyposes
 from robolearn.envs.manipulation.proliferation import (
     augment,
     decode,
@@ -91,12 +91,16 @@ def test_augmentation_moves_actions_with_the_cloud_exactly() -> None:
         mu0, mu1 = cloud.mean(0), c.mean(0)
         u, _, vt = np.linalg.svd((c - mu1).T @ (cloud - mu0))
         rot = u @ np.diag([1, 1, np.linalg.det(u @ vt)]) @ vt
-        np.testing.assert_allclose(cloud @ rot.T + (mu1 - rot @ mu0), c, atol=1e-9)  # rigid: no scaling, shear
+        np.testing.assert_allclose(
+            cloud @ rot.T + (mu1 - rot @ mu0), c, atol=1e-9
+        )  # rigid: no scaling, shear
         assert not np.allclose(rot, np.eye(3))  # and really moved
         np.testing.assert_allclose(rot[2], [0, 0, 1], atol=1e-12)  # a yaw: objects stay on the table
         world, world0 = a[..., 1:4] + home, actions[..., 1:4] + home
         np.testing.assert_allclose(world, world0 @ rot.T + (mu1 - rot @ mu0), atol=1e-9)
-        np.testing.assert_allclose(rot6d_to_matrix(a[..., 4:]), rot @ rot6d_to_matrix(actions[..., 4:]), atol=1e-9)
+        np.testing.assert_allclose(
+            rot6d_to_matrix(a[..., 4:]), rot @ rot6d_to_matrix(actions[..., 4:]), atol=1e-9
+        )
         np.testing.assert_array_equal(a[..., 0], actions[..., 0])  # grippers untouched
 
 
@@ -175,7 +179,9 @@ def test_bidp_refuses_a_dataset_without_keyposes(tmp_path: Path) -> None:
     from robolearn.policies.bidp_run import train_bidp
 
     with pytest.raises(DatasetError, match="keyposes.npz: no keypose dataset"):
-        train_bidp(ImitationCfg(task=TASK, algo="bidp", data=tmp_path, steps=1), tmp_path / "runs", progress=False)
+        train_bidp(
+            ImitationCfg(task=TASK, algo="bidp", data=tmp_path, steps=1), tmp_path / "runs", progress=False
+        )
     assert not (tmp_path / "runs").exists()
     (tmp_path / "keyposes.npz").write_bytes(b"not an npz")
     with pytest.raises(DatasetError, match="not a keypose dataset"):

@@ -113,7 +113,9 @@ def decode(actions: np.ndarray, times: np.ndarray) -> list[Keypose]:
         for k in range(len(actions)):
             g = float(np.clip(actions[k, a, 0], 0.0, 1.0))
             pos = tuple(float(v) for v in pos0 + actions[k, a, 1:4])
-            out.append(Keypose(float(times[k, a]), side, "world", pos, tuple(float(v) for v in quats[k, a]), g))
+            out.append(
+                Keypose(float(times[k, a]), side, "world", pos, tuple(float(v) for v in quats[k, a]), g)
+            )
     return out
 
 
@@ -150,13 +152,17 @@ def point_cloud(env: ManagerBasedRlEnv, world: int, n: int = CLOUD_POINTS, seed:
         hits = []
         for v in range(VIEWS):
             az = 2 * np.pi * v / VIEWS
-            origin = centre + SCAN_RADIUS * np.array([np.cos(az) / np.sqrt(2), np.sin(az) / np.sqrt(2), 1 / np.sqrt(2)])
+            origin = centre + SCAN_RADIUS * np.array(
+                [np.cos(az) / np.sqrt(2), np.sin(az) / np.sqrt(2), 1 / np.sqrt(2)]
+            )
             aim = centre + rng.uniform(-reach, reach, size=(4 * share // VIEWS + 64, 3))
             vec = aim - origin
             vec /= np.linalg.norm(vec, axis=1, keepdims=True)
             geomid = np.zeros(len(vec), dtype=np.int32)
             dist = np.zeros(len(vec))
-            mujoco.mj_multiRay(model, data, origin, vec.ravel(), None, True, -1, geomid, dist, None, len(vec), 10.0)
+            mujoco.mj_multiRay(
+                model, data, origin, vec.ravel(), None, True, -1, geomid, dist, None, len(vec), 10.0
+            )
             keep = np.isin(geomid, geoms)
             hits.append(origin + vec[keep] * dist[keep, None])
         pts = np.concatenate(hits)
@@ -203,7 +209,9 @@ def proliferate(task: str, keyposes: list[Keypose], n: int, seed: int = 0, batch
     cfg = task_cfg(task)
     env = make_env(task, 1, seed=seed)  # for the clouds: the generator's worlds have moved on by then
     ee = initial_ee_state()
-    for i, ep in enumerate(generate_demos(task, keyposes, n, seed, batch, cameras, progress=progress, noise=noise)):
+    for i, ep in enumerate(
+        generate_demos(task, keyposes, n, seed, batch, cameras, progress=progress, noise=noise)
+    ):
         cloud = clouds_for(task, ep.layout[None], n_points, seed + i, env)[0]
         ep.keypose = KeyposeDemo(ep.layout, cloud, ee, encode(keyposes, ep.layout, cfg))
         yield ep
