@@ -186,3 +186,34 @@ def test_bidp_refuses_a_dataset_without_keyposes(tmp_path: Path) -> None:
     (tmp_path / "keyposes.npz").write_bytes(b"not an npz")
     with pytest.raises(DatasetError, match="not a keypose dataset"):
         load_keypose_data(tmp_path, TASK)
+
+
+def test_bidp_through_the_command_line(
+    proliferated: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`robolearn train <task> --algo bidp` trains on the demos folder's keypose dataset, `robolearn eval`
+    executes the run through IK; a folder without keyposes.npz exits 2 with one message naming the file."""
+    from robolearn.cli import main as cli
+
+    logdir = tmp_path / "runs"
+    flags = [
+        "--agent.steps",
+        "5",
+        "--agent.batch-size",
+        "8",
+        "--agent.bidp.points",
+        "64",
+        "--logdir",
+        str(logdir),
+    ]
+    assert cli(["train", TASK, "--algo", "bidp", "--agent.data", str(proliferated), *flags]) == 0
+    (run,) = (logdir / TASK).iterdir()
+    assert cli(["eval", str(run), "--episodes", "2"]) == 0
+    result = json.loads((run / "eval.json").read_text())
+    assert result["episodes"] == 2 and 0 <= result["success_rate"] <= 1
+    capsys.readouterr()
+    assert cli(["train", TASK, "--algo", "bidp", "--agent.data", str(tmp_path / "empty"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert "keyposes.npz: no keypose dataset" in err and "Traceback" not in err
+    assert cli(["export", str(run)]) == 2
+    assert "no ONNX export" in capsys.readouterr().err
