@@ -23,7 +23,7 @@ from robolearn.policies.diffusion import ConditionalUnet1D, DiffusionCfg, make_s
 class BidpCfg:
     points: int = 256
     """Points the encoder sees: a random subset of the stored cloud per training batch, a fixed one at
-    inference. Measured on this project's 2-core CI machine (batch 32): 1024 points through (64, 128, 256)
+    inference. Measured on the shared 2-core dev machine (batch 32): 1024 points through (64, 128, 256)
     took ~2 s a step; 256 through (32, 64, 128) ~0.1 s, and the grasp keyposes still land within a few mm."""
     pointnet_dims: tuple[int, ...] = (32, 64, 128)
     """Per-point MLP widths of the PointNet encoder; the cloud's feature is the max over points of the last."""
