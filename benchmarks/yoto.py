@@ -65,7 +65,7 @@ def train(method: str, task: str, data: Path, demos: int, args: argparse.Namespa
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--tasks", nargs="+", default=["Aloha-CubeTransfer", "Aloha-Insertion"])
+    p.add_argument("--tasks", nargs="+", default=["Aloha-CubeTransfer", "Aloha-Insertion", "Aloha-CubeRelay"])
     p.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200], help="proliferated demos per cell")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--augment", type=int, default=10, help="bidp-aug: rigid cloud copies per demo")
