@@ -217,3 +217,32 @@ def test_bidp_through_the_command_line(
     assert "keyposes.npz: no keypose dataset" in err and "Traceback" not in err
     assert cli(["export", str(run)]) == 2
     assert "no ONNX export" in capsys.readouterr().err
+
+
+def test_relay_expert_hands_the_block_over_and_back() -> None:
+    """Aloha-CubeRelay's scripted expert (4+ keyposes per arm) succeeds, and the block really is relayed:
+    between the left gripper's release and its re-grasp the block stays in the air (held by the right arm
+    alone), and it ends on the target, which starts >= 4 cm from it (no success at the start)."""
+    from robolearn.envs.manipulation.demos import execute
+
+    task = "Aloha-CubeRelay"
+    cfg, keyposes = task_cfg(task), expert_keyposes(task)
+    assert min(sum(k.arm == s for k in keyposes) for s in ("left", "right")) >= 4
+    layouts = sample_layouts(cfg, 2, np.random.default_rng(7))
+    ik = BimanualIK()
+    env = make_env(task, 2)
+    success, episodes = execute(env, layouts, np.stack([plan(keyposes, lay, cfg, ik) for lay in layouts]))
+    assert success.all()
+    left = sorted((k for k in keyposes if k.arm == "left"), key=lambda k: k.time)
+    release = next(
+        k.time for a, k in zip(left, left[1:], strict=False) if a.gripper == 0.0 and k.gripper == 1.0
+    )
+    regrasp = next(
+        k.time for a, k in zip(left[5:], left[6:], strict=False) if a.gripper == 1.0 and k.gripper == 0.0
+    )
+    for ep in episodes:
+        z = ep.frames["observation.environment_state"][:, 2]
+        between = z[int(release / CONTROL_DT) + 3 : int(regrasp / CONTROL_DT)]
+        assert between.min() > 0.15  # right arm alone holds it up
+        start = ep.frames["observation.environment_state"][0]
+        assert np.linalg.norm(start[:2] - start[7:9]) > 0.04
