@@ -20,7 +20,7 @@ import torch
 from robolearn.envs.manipulation.aloha import make_env, sample_layouts, task_cfg
 from robolearn.envs.manipulation.demos import BimanualIK, execute, expert_keyposes, plan
 
-TASKS = ("Aloha-CubeTransfer", "Aloha-Insertion", "Aloha-Reach")
+TASKS = ("Aloha-CubeTransfer", "Aloha-Insertion", "Aloha-CubeRelay", "Aloha-Reach")
 
 
 def expert_success(task: str, layouts: int, seed: int, batch: int) -> dict:

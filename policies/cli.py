@@ -23,7 +23,7 @@ from robolearn.core.cfg import EnvCfg
 from robolearn.policies.runs import RunError
 
 EXIT_INTERRUPTED = 130
-IMITATION_ALGOS = ("diffusion", "bc")
+IMITATION_ALGOS = ("diffusion", "bc", "bidp")
 RL_ONLY = ("env", "resume", "init_from", "skills", "single_weight", "goals_from_zero", "teacher", "video",
            "time_limit_min", "num_envs", "max_iterations", "nproc")  # fmt: skip
 """TrainArgs fields the imitation learners do not read (their settings are ImitationCfg's, --agent.*)."""
@@ -46,13 +46,13 @@ def run_algo(run: Path) -> str:
 @dataclass
 class TrainArgs:
     """Train a policy on a task: PPO on rsl-rl (default), H-infinity, distillation, skill blending, SB3 PPO/SAC,
-    or, with --algo diffusion|bc, imitation from a demo dataset (`robolearn demos`)."""
+    or, with --algo diffusion|bc|bidp, imitation from a demo dataset (`robolearn demos`)."""
 
     task: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")] = None
     """Task name (see `robolearn list`), right after the verb: its configs are what --env.* / --agent.* override
     (`robolearn train <task> --help` lists them). Not needed with --resume, nor with --teacher."""
     algo: (
-        Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc"] | None
+        Literal["ppo", "sb3-ppo", "sb3-sac", "hinf", "distill", "skillblender", "diffusion", "bc", "bidp"] | None
     ) = None
     """Learner (default: the task's; with --resume, the run's own)."""
     env: tyro.conf.AvoidSubcommands[EnvCfg | None] = None
@@ -140,7 +140,7 @@ class TrainArgs:
             raise ValueError(f"--algo {self.algo}: {self.task!r} is not an imitation task; imitation tasks: "
                              f"{', '.join(imitation_tasks())}")  # fmt: skip
         if self.algo not in (None, *IMITATION_ALGOS):
-            raise ValueError(f"--algo {self.algo}: {self.task} is trained by imitation: --algo diffusion|bc")
+            raise ValueError(f"--algo {self.algo}: {self.task} is trained by imitation: --algo diffusion|bc|bidp")
         cfg = self.agent if isinstance(self.agent, ImitationCfg) else ImitationCfg()
         return dataclasses.replace(cfg, task=self.task, algo=self.algo or "diffusion")
 
@@ -291,8 +291,13 @@ def _train_imitation(args: TrainArgs) -> int:
         )
     cfg = args.imitation_cfg()
     remove_entries({"agent": cfg}, args.remove)
-    run = train_imitation(cfg, args.logdir, args.run_name)
-    export_imitation(run)
+    if cfg.algo == "bidp":  # keyposes executed through IK: no chunked ONNX policy to export
+        from robolearn.policies.bidp_run import train_bidp
+
+        run = train_bidp(cfg, args.logdir, args.run_name)
+    else:
+        run = train_imitation(cfg, args.logdir, args.run_name)
+        export_imitation(run)
     if args.eval_episodes:
         result = eval_imitation(run, args.eval_episodes)
         atomic_write_text(run / "eval.json", json.dumps(result, indent=1))

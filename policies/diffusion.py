@@ -157,9 +157,9 @@ class EMA:
             ema_b.copy_(b)
 
 
-def make_schedulers(cfg: DiffusionCfg) -> tuple[DDPMScheduler, DDIMScheduler]:
+def make_schedulers(cfg: DiffusionCfg, prediction_type: str = "epsilon") -> tuple[DDPMScheduler, DDIMScheduler]:
     common = dict(num_train_timesteps=cfg.num_train_timesteps, beta_schedule=cfg.beta_schedule,
-                  prediction_type="epsilon", clip_sample=True)  # fmt: skip
+                  prediction_type=prediction_type, clip_sample=True)  # fmt: skip
     # Actions are normalized to [-1, 1], so clipping the predicted clean sample to that range is safe.
     return DDPMScheduler(**common), DDIMScheduler(**common, set_alpha_to_one=True, steps_offset=0)
 

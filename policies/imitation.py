@@ -27,6 +27,7 @@ from torch import nn
 
 from robolearn.envs.manipulation.aloha_mdp import ACTION_DIM, CONTROL_DT
 from robolearn.policies.bc import BcCfg, BcPolicy
+from robolearn.policies.bidp import BidpCfg
 from robolearn.policies.diffusion import EMA, DiffusionCfg, DiffusionPolicy
 from robolearn.policies.imitation_data import load_demos, load_images, make_windows, obs_features
 from robolearn.policies.runs import (
@@ -53,9 +54,9 @@ NORM_EPS = 1e-4
 @dataclass
 class ImitationCfg:
     task: str = "Aloha-CubeTransfer"
-    algo: Literal["diffusion", "bc"] = "diffusion"
+    algo: Literal["diffusion", "bc", "bidp"] = "diffusion"
     data: Path = Path("data/Aloha-CubeTransfer")
-    """LeRobot v3 dataset folder (from `robolearn demos`)."""
+    """LeRobot v3 dataset folder (from `robolearn demos`; bidp reads its keyposes.npz)."""
     num_demos: int | None = None
     """Train on the first N episodes only (None: all)."""
     steps: int = 3000
@@ -70,11 +71,14 @@ class ImitationCfg:
     """Camera observations (video features `observation.images.<camera>`), e.g. ("top",). Empty: low-dim only."""
     diffusion: DiffusionCfg = field(default_factory=DiffusionCfg)
     bc: BcCfg = field(default_factory=BcCfg)
+    bidp: BidpCfg = field(default_factory=BidpCfg)
+    """BiDP (algo bidp): point cloud -> whole keypose sequence, executed through IK (policies/bidp.py)."""
     vision: VisionCfg = field(default_factory=VisionCfg)
     """Image encoder (used only with `cameras`)."""
 
     @property
     def model_cfg(self) -> DiffusionCfg | BcCfg:
+        """The chunked learners' config (bidp trains in policies/bidp_run.py with `bidp`)."""
         return self.diffusion if self.algo == "diffusion" else self.bc
 
 
@@ -317,6 +321,12 @@ def run_task(run: Path) -> str:
     return yaml.safe_load((Path(run) / CONFIG_FILE).read_text())["task"]
 
 
+def run_algo_name(run: Path) -> str:
+    import yaml
+
+    return str(yaml.safe_load((Path(run) / CONFIG_FILE).read_text()).get("algo", ""))
+
+
 # -- export --------------------------------------------------------------------------------------------------------------
 
 
@@ -333,6 +343,8 @@ def export_imitation(run: Path, out: Path | None = None) -> tuple[Path, Path]:
     centre crop and normalization inside) -> `features` (N, cameras * feature_dim), in the JSON's camera
     order; per observation step these follow the normalized low-dim observation.
     """
+    if run_algo_name(run) == "bidp":
+        raise RunError(f"{run}: a BiDP run has no ONNX export yet (`robolearn eval {run}` executes it)")
     policy = load_policy(run)
     out = Path(out or run)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,9 @@ class DemosArgs:
     n: int = 200
     """Successful demos to write."""
     keyposes: Path | None = None
-    """Keypose JSON (default: the task's scripted expert)."""
+    """Keypose JSON (default: the task's scripted expert): the one demonstration that is proliferated into
+    --n demos (new object placements, keyposes moved with the objects, each executed and kept only on
+    success). Keypose tasks also get <out>/keyposes.npz (start point clouds + keypose actions) for --algo bidp."""
     seed: int = 0
     cameras: tuple[str, ...] = ()
     """Cameras to record as MP4 streams: top, wrist_left, wrist_right (software rendering: ~0.1 s/frame)."""
@@ -123,6 +125,7 @@ def main(args: DemosArgs) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from robolearn.policies.data import DatasetWriter
+    from robolearn.policies.keypose_data import KeyposeSink
 
     generate = get_task(args.task).demos
     if generate is None:
@@ -148,12 +151,21 @@ def main(args: DemosArgs) -> int:
                       cameras=args.cameras, noise=args.noise, progress=progress)  # fmt: skip
     writer = DatasetWriter(args.out, fps=stream.fps, features=stream.features, robot_type=stream.robot_type,
                            tasks={stream.description})  # fmt: skip
+    keyposes = None
+    if stream.keyframe_times is not None:  # BiDP's keypose dataset, kept in step with the committed episodes
+        keyposes = KeyposeSink(args.out, args.task, stream.keyframe_times, writer.total_episodes)
     with bar:
         for ep in stream.episodes:
             writer.add_episode(ep.frames, task=stream.description, videos=ep.videos)
+            if keyposes is not None:
+                keyposes.add(ep.keypose)
             if writer.pending >= args.batch:
                 writer.flush()
+                if keyposes is not None:
+                    keyposes.commit()
         writer.flush()
+        if keyposes is not None:
+            keyposes.commit()
     print(
         f"wrote {args.n} demos to {args.out} ({writer.total_episodes} episodes in all) in {time.time() - start:.0f} s"
     )

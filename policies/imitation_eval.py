@@ -22,7 +22,7 @@ from robolearn.envs.manipulation.aloha import (
     task_cfg,
 )
 from robolearn.envs.manipulation.aloha_mdp import ACTION_DIM
-from robolearn.policies.imitation import EVAL_SEED, ImitationPolicy, load_policy, run_task
+from robolearn.policies.imitation import EVAL_SEED, ImitationPolicy, load_policy, run_algo_name, run_task
 from robolearn.policies.imitation_data import OBS_KEYS
 
 
@@ -87,6 +87,10 @@ def rollout(env: ManagerBasedRlEnv, policy: ImitationPolicy | None, layouts: np.
 def eval_imitation(run: Path | None, episodes: int = 50, seed: int = EVAL_SEED, num_envs: int = 25,
                    task: str | None = None, inference_steps: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Success rate over `episodes` held-out layouts (seeded), with a 95% interval. run=None: random policy."""
+    if run is not None and run_algo_name(run) == "bidp":
+        from robolearn.policies.bidp_run import eval_bidp
+
+        return eval_bidp(run, episodes, seed, num_envs, task, inference_steps)
     policy = load_policy(run, inference_steps=inference_steps) if run is not None else None
     task = task or run_task(run)  # type: ignore[arg-type]
     num_envs = min(num_envs, episodes)

@@ -37,6 +37,7 @@ POSE = ["x", "y", "z", "qw", "qx", "qy", "qz"]
 ENV_STATE = {
     "Aloha-CubeTransfer": [f"obj_{p}" for p in POSE] + ["target_x", "target_y"],
     "Aloha-Reach": [f"obj_{p}" for p in POSE] + ["target_x", "target_y"],
+    "Aloha-CubeRelay": [f"obj_{p}" for p in POSE] + ["target_x", "target_y"],
     "Aloha-Insertion": [f"peg_{p}" for p in POSE] + [f"socket_{p}" for p in POSE],
 }
 

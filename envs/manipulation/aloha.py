@@ -128,6 +128,13 @@ TASKS: dict[str, AlohaTaskCfg] = {
         success=TerminationTerm(peg_in_socket), target_z=SOCKET_HALF[2],
         objects=("peg", "socket"), object_half_z=(PEG_HALF[2], SOCKET_HALF[2]),
     ),
+    "Aloha-CubeRelay": AlohaTaskCfg(
+        name="Aloha-CubeRelay",
+        description="Left arm picks a block, hands it to the right arm, takes it back and places it on the target",
+        episode_s=10.5, object_xy_low=(-0.16, -0.06), object_xy_high=(-0.08, 0.06), object_yaw=0.35,
+        target_xy_low=(-0.16, 0.10), target_xy_high=(-0.08, 0.14),
+        success=TerminationTerm(cube_at_target, params={"tolerance": 0.03}),
+    ),
     "Aloha-Reach": AlohaTaskCfg(
         name="Aloha-Reach",
         description="Left gripper reaches a target above the table (the small task used by the tests)",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import mink
 import numpy as np
@@ -173,6 +174,8 @@ class Episode:
     """observation.state (T, 14), observation.environment_state (T, task's width), action (T, 14)."""
     videos: dict[str, np.ndarray] = field(default_factory=dict)
     """camera key -> (T, H, W, 3) uint8."""
+    keypose: Any = None
+    """The demo as BiDP sees it (proliferation.KeyposeDemo: start cloud, keypose actions), if recorded."""
 
 
 NOISE_CORRELATION = 0.8
@@ -287,11 +290,16 @@ class DemoStream:
     robot_type: str
     description: str
     episodes: Iterator[Episode]
+    keyframe_times: np.ndarray | None = None
+    """(K, 2) keyframe times of the episodes' keypose demos (`Episode.keypose`); None: none recorded."""
 
 
 def aloha_demos(task: str, n: int, keyposes: Path | None = None, seed: int = 0, batch: int = 16,
                 cameras: tuple[str, ...] = (), noise: float = 0.0, progress=None) -> DemoStream:  # fmt: skip
-    """`n` augmented demos of an ALOHA task from a keypose file (default: the task's scripted expert)."""
+    """`n` augmented demos of an ALOHA task from a keypose file (default: the task's scripted expert), each
+    with its keypose demo (start point cloud and keypose actions, for BiDP)."""
+    from robolearn.envs.manipulation.proliferation import proliferate, schedule  # it builds on this module
+
     if keyposes is not None:
         file_task, poses = load_keyposes(keyposes)
         if file_task != task:
@@ -300,7 +308,7 @@ def aloha_demos(task: str, n: int, keyposes: Path | None = None, seed: int = 0, 
         poses = expert_keyposes(task)
     return DemoStream(
         features_for(task, cameras), round(1 / CONTROL_DT), ROBOT_TYPE, task_cfg(task).description,
-        generate_demos(task, poses, n, seed, batch, cameras, progress=progress, noise=noise),
+        proliferate(task, poses, n, seed, batch, cameras=cameras, noise=noise, progress=progress), schedule(poses),
     )  # fmt: skip
 
 

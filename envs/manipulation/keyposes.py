@@ -97,6 +97,8 @@ def expert_keyposes(task: str) -> list[Keypose]:
         return [Keypose(1.4, "left", "target", (0, 0, 0), tuple(L), 1.0)]
     if task == "Aloha-Insertion":
         return _insertion_keyposes()
+    if task == "Aloha-CubeRelay":
+        return _relay_keyposes()
     if task != "Aloha-CubeTransfer":
         raise ValueError(f"no scripted expert for task {task!r}")
     grip = CUBE_HALF[0] - 0.025  # each hand holds its own end of the block, 2.5 cm in
@@ -122,6 +124,34 @@ def expert_keyposes(task: str) -> list[Keypose]:
         k(6.2, "right", "target", (grip, 0, drop), P, 0.0),
         k(6.4, "right", "target", (grip, 0, drop), P, 1.0),
         k(6.9, "right", "target", (grip + 0.08, 0, drop + 0.05), R, 1.0),
+    ]
+
+
+def _relay_keyposes() -> list[Keypose]:
+    # The CubeTransfer handover, then back: once the right gripper holds the block's free end, the left one
+    # lets go, backs off, takes its end again from above, the right one lets go and backs off, and the left
+    # arm carries the block to the target (on its own side) and puts it down from above.
+    transfer = expert_keyposes("Aloha-CubeTransfer")
+    left = [k for k in transfer if k.arm == "left"][:6]  # pick, handover, release
+    right = [k for k in transfer if k.arm == "right"][:3]  # approach, slide in, close
+    grip = CUBE_HALF[0] - 0.025
+    hold, L = left[3], left[0].quat
+    back = tuple(np.add(hold.pos, (-0.04, 0, 0.06)))
+    place_z = 0.02  # the site's height over the target when the left arm lets go: the block drops ~5 mm
+    k = Keypose
+    return [
+        *left,
+        k(5.4, "left", "world", back, L, 1.0),
+        k(6.1, "left", "world", hold.pos, L, 1.0),
+        k(6.4, "left", "world", hold.pos, L, 0.0),
+        k(8.4, "left", "target", (-grip, 0, 0.10), L, 0.0),
+        k(9.2, "left", "target", (-grip, 0, place_z), L, 0.0),
+        k(9.5, "left", "target", (-grip, 0, place_z), L, 1.0),
+        k(10.1, "left", "target", (-grip, 0, 0.10), L, 1.0),
+        *right,
+        k(6.7, "right", "world", right[-1].pos, right[-1].quat, 0.0),
+        k(7.0, "right", "world", right[-1].pos, right[-1].quat, 1.0),
+        k(7.6, "right", "world", right[0].pos, right[0].quat, 1.0),
     ]
 
 
