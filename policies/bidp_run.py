@@ -29,7 +29,6 @@ from robolearn.policies.bidp import BidpModel
 from robolearn.policies.diffusion import EMA
 from robolearn.policies.imitation import (
     EVAL_SEED,
-    NORM_EPS,
     ImitationCfg,
     Normalizer,
     cosine_with_warmup,
@@ -145,13 +144,6 @@ def train_bidp(cfg: ImitationCfg, logdir: Path = Path("runs"), run_name: str | N
     return run
 
 
-def hold_constant(norm: Normalizer, raw: torch.Tensor) -> torch.Tensor:
-    """Dimensions that never vary in the data back at their one value. Normalizer.unnormalize maps them to
-    low + 0.5 (it divides by a span of 1 there); most keypose dimensions are such (world-frame keyposes), and
-    that offset put predicted keyposes ~0.5 m off (measured)."""
-    return torch.where(norm.high - norm.low > NORM_EPS, raw, norm.low)
-
-
 class BidpPolicy:
     """A trained BiDP with its normalizers: clouds and start states -> keypose actions / keyposes."""
 
@@ -175,7 +167,7 @@ class BidpPolicy:
             torch.as_tensor(states.reshape(len(states), -1), dtype=torch.float32)
         )
         x = self.model.sample(cloud, state, self.inference_steps, generator)
-        raw = hold_constant(self.act_norm, self.act_norm.unnormalize(x.flatten(1).clamp(-1, 1)))
+        raw = self.act_norm.unnormalize(x.flatten(1).clamp(-1, 1))
         return raw.view(len(raw), self.model.keyframes, 2, POSE_DIM).numpy().astype(np.float64)
 
 

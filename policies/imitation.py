@@ -108,8 +108,10 @@ class Normalizer:
         return torch.where(varies, 2 * (x - self.low) / span - 1, torch.zeros_like(x))
 
     def unnormalize(self, x: torch.Tensor) -> torch.Tensor:
-        span, _ = self._scale()
-        return (x + 1) / 2 * span + self.low
+        # A dimension that never varies in the data goes back to its one value (normalize maps it to 0; with
+        # the safe span of 1 it would come back 0.5 off: the idle right arm of Aloha-Reach, 0.5 rad off home).
+        span, varies = self._scale()
+        return torch.where(varies, (x + 1) / 2 * span + self.low, self.low)
 
     def state_dict(self) -> dict[str, list[float]]:
         return {"low": self.low.tolist(), "high": self.high.tolist()}

@@ -35,7 +35,8 @@ class _MinMax:
         return np.where(self.varies, 2 * (x - self.low) / self.span - 1, 0.0).astype(np.float32)
 
     def unnormalize(self, x: np.ndarray) -> np.ndarray:
-        return (x + 1) / 2 * self.span + self.low
+        # Constant dimensions back at their value, as the training side does.
+        return np.where(self.varies, (x + 1) / 2 * self.span + self.low, self.low).astype(np.float32)
 
 
 class ImitationRuntime:

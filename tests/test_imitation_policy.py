@@ -132,3 +132,22 @@ def test_mismatched_dataset_never_trains(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"info\.json.*action.*\[7\].*\[14\]"):
         train_imitation(ImitationCfg(task="Aloha-Reach", data=data, steps=1), logdir, progress=False)
     assert not logdir.exists()
+
+
+def test_normalizers_give_a_constant_action_dimension_back_at_its_value() -> None:
+    """A dimension that never varies in the demos (the idle arm of a one-arm task) comes back at its value from
+    both the training normalizer and the deploy runtime's, not half a unit off."""
+    import numpy as np
+    import torch
+
+    from robolearn.policies.imitation import Normalizer
+    from robolearn.sim2real.imitation_runtime import _MinMax
+
+    data = np.stack([np.linspace(-1.0, 2.0, 7), np.full(7, 0.3)], axis=1).astype(np.float32)
+    norm = Normalizer.fit(data)
+    z = norm.normalize(torch.as_tensor(data))
+    assert torch.all(z[:, 1] == 0)
+    np.testing.assert_allclose(norm.unnormalize(z).numpy(), data, atol=1e-6)
+    runtime = _MinMax(norm.state_dict())
+    np.testing.assert_allclose(runtime.unnormalize(runtime.normalize(data)), data, atol=1e-6)
+    np.testing.assert_allclose(runtime.unnormalize(np.zeros(2, np.float32))[1], 0.3, atol=1e-7)
