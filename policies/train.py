@@ -45,7 +45,8 @@ from robolearn.policies.lifecycle import (
     seed_all,
     training_state,
 )
-from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
+from robolearn.policies.throughput import IterationClock, timed, torch_threads, update_threads
 from robolearn.policies.runs import (
     MetricsLog,
     RunError,
@@ -229,6 +230,7 @@ def train_ppo(
     cfg = agent.to_rsl_rl()
     alg_cls = Distillation if spec.algo == "distill" else PPO
     alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, spec.device)
+    lean_symmetry(alg)
     stats = EpisodeStats(env.num_envs, env.device)
 
     start_it, env_steps, wall_before = 0, 0, 0.0
@@ -286,25 +288,39 @@ def train_ppo(
         try:
             with progress, writer:
                 bar = progress.add_task(spec.task, total=agent.max_iterations, completed=start_it, info="")
+                t_updated = time.perf_counter()
                 for it in range(start_it, agent.max_iterations):
                     t0 = time.perf_counter()
+                    # Logging and checkpointing after the previous update are counted in this iteration's row.
+                    clock = IterationClock(log=t0 - t_updated)
+                    physics_before = env.physics_time
                     logs: dict[str, list[float]] = defaultdict(list)
                     with torch.inference_mode():
                         for _ in range(steps_per_it):
-                            actions = alg.act(obs)
-                            obs, reward, dones, extras = vec.step(actions)
-                            alg.process_env_step(obs, reward, dones, extras)
+                            with timed(clock, "inference"):
+                                actions = alg.act(obs)
+                            with timed(clock, "terms"):
+                                obs, reward, dones, extras = vec.step(actions)
+                            with timed(clock, "inference"):
+                                alg.process_env_step(obs, reward, dones, extras)
                             stats.add(reward, dones)
                             interrupt.check()
                             for key, value in extras["log"].items():
                                 logs[key].append(float(value))
-                        alg.compute_returns(obs)
+                        with timed(clock, "inference"):
+                            alg.compute_returns(obs)
+                    clock.physics = env.physics_time - physics_before
+                    clock.terms -= clock.physics  # vec.step's time less its physics
                     t_collect = time.perf_counter() - t0
-                    losses = alg.update()
-                    t_iter = time.perf_counter() - t0
+                    with torch_threads(update_threads(agent.update_threads)):
+                        losses = alg.update()
+                    t_updated = time.perf_counter()
+                    t_iter = t_updated - t0
+                    clock.update = t_iter - t_collect
                     env_steps += n * steps_per_it
                     row = _metrics_row(it, env_steps, wall_before + time.perf_counter() - t_start, stats,
                                        n * steps_per_it / t_iter, t_collect, t_iter, alg, losses, logs)  # fmt: skip
+                    row.update(clock.row())
                     log_row(metrics, writer, row, env_steps)
                     info = f"{row['fps']:,.0f} steps/s  return {row['mean_return']:.2f}"
                     if "Metrics/error_vel_xy" in row:  # velocity-command tasks only
