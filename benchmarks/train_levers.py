@@ -1,6 +1,7 @@
-"""A/B of PPO-update levers on Go2-Velocity-Flat, interleaved in one process: wall and CPU seconds per update.
+"""A/B of training-speed levers on Go2-Velocity-Flat, interleaved in one process.
 
-    python benchmarks/train_levers.py [--rounds 5]
+    python benchmarks/train_levers.py [--rounds 5]        wall and CPU seconds per PPO update, per variant
+    python benchmarks/train_levers.py --iterations 6     whole iterations, before vs after: the time shares
 
 Every variant gets its own learner fed by one real rollout of the task (512 worlds x 24 steps); the
 updates then run round-robin, so machine load hits every variant alike. The update does not depend on
@@ -11,6 +12,9 @@ variants; wall seconds are what a run pays.
 
 from __future__ import annotations
 
+import robolearn  # noqa: F401  (first: it makes torch's OpenMP threads sleep, which torch reads on import)
+
+# isort: split
 import argparse
 import dataclasses
 import statistics
@@ -22,7 +26,15 @@ from rsl_rl.algorithms import PPO
 from robolearn.policies import setup
 from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
-from robolearn.policies.throughput import torch_threads
+from robolearn.policies.throughput import (
+    SHARES,
+    IterationClock,
+    format_shares,
+    raw_physics_rate,
+    timed,
+    torch_threads,
+    update_threads,
+)
 from robolearn.registry import get_task
 from robolearn.rl import PpoCfg
 
@@ -45,14 +57,66 @@ def variants(base: PpoCfg) -> dict[str, tuple[PpoCfg, int, bool]]:
     }
 
 
+def iteration(alg: PPO, vec: RslRlVecEnv, steps: int, threads: int) -> IterationClock:
+    """One PPO iteration as train_ppo runs it, timed by share (logging and checkpointing left out)."""
+    env, clock = vec.env, IterationClock()
+    physics_before = env.physics_time
+    obs = vec.get_observations()
+    with torch.inference_mode():
+        for _ in range(steps):
+            with timed(clock, "inference"):
+                actions = alg.act(obs)
+            with timed(clock, "terms"):
+                obs, rew, dones, extras = vec.step(actions)
+            with timed(clock, "inference"):
+                alg.process_env_step(obs, rew, dones, extras)
+        with timed(clock, "inference"):
+            alg.compute_returns(obs)
+    clock.physics = env.physics_time - physics_before
+    clock.terms -= clock.physics
+    with timed(clock, "update"), torch_threads(threads):
+        alg.update()
+    return clock
+
+
+def before_after(vec: RslRlVecEnv, base: PpoCfg, iterations: int) -> None:
+    """Whole iterations of the old loop (1-thread update, logging-only mirror loss) and of the new one,
+    alternating on one env, then each side's time shares and its env-steps/s against raw physics."""
+    sides = {"before": (1, False), "after": (update_threads(base.update_threads), True)}
+    algs = {}
+    for name, (_, lean) in sides.items():
+        torch.manual_seed(0)
+        algs[name] = PPO.construct_algorithm(vec.get_observations(), vec, base.to_rsl_rl(), "cpu")
+        algs[name].train_mode()
+        if lean:
+            lean_symmetry(algs[name])
+    totals = {name: IterationClock() for name in sides}
+    raw = []
+    for i in range(iterations + 1):
+        for name, (threads, _) in sides.items():
+            clock = iteration(algs[name], vec, base.num_steps_per_env, threads)
+            if i:  # the first round warms up
+                for share in SHARES:
+                    setattr(totals[name], share, getattr(totals[name], share) + getattr(clock, share))
+        raw.append(raw_physics_rate(vec.env.cfg, seconds=1.0))
+    steps = iterations * vec.num_envs * base.num_steps_per_env
+    for name in sides:
+        print(f"\n{name}:")
+        print("\n".join(format_shares(totals[name].row_shares(), steps, statistics.median(raw))))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--iterations", type=int, default=0, help="time whole iterations before vs after instead")
     a = p.parse_args()
     torch.set_num_threads(1)
     base = default_agent_cfg(TASK)
     env = setup.make_env(get_task(TASK).env_cfg(), "cpu")
     vec = RslRlVecEnv(env)
+    if a.iterations:
+        before_after(vec, base, a.iterations)
+        return
     algs: dict[str, tuple[PPO, int]] = {}
     for name, (cfg, threads, lean) in variants(base).items():
         torch.manual_seed(0)

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+import robolearn
+
 SHARES = {
     "physics": "physics (mjbatch step)",
     "terms": "obs / reward / reset terms",
@@ -37,7 +39,10 @@ class IterationClock:
     log: float = 0.0
 
     def row(self) -> dict[str, float]:
-        return {f"time/{f.name}": getattr(self, f.name) for f in fields(self)}
+        return {f"time/{share}": seconds for share, seconds in self.row_shares().items()}
+
+    def row_shares(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 ALL_THREADS = torch.get_num_threads()
@@ -46,8 +51,12 @@ lowers it: what `update_threads = 0` means."""
 
 
 def update_threads(n: int) -> int:
-    """Threads for a PPO update configured as `n` (0: every core)."""
-    return n if n > 0 else ALL_THREADS
+    """Threads for a PPO update configured as `n` (0: every core, if torch's OpenMP threads sleep at
+    barriers; spinning ones fight the physics threads and other jobs, so the update then keeps the
+    current count)."""
+    if n > 0:
+        return n
+    return ALL_THREADS if robolearn.OPENMP_THREADS_SLEEP else torch.get_num_threads()
 
 
 @contextlib.contextmanager

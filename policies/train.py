@@ -46,7 +46,6 @@ from robolearn.policies.lifecycle import (
     training_state,
 )
 from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
-from robolearn.policies.throughput import IterationClock, timed, torch_threads, update_threads
 from robolearn.policies.runs import (
     MetricsLog,
     RunError,
@@ -63,6 +62,7 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
+from robolearn.policies.throughput import IterationClock, timed, torch_threads, update_threads
 
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs

@@ -5,11 +5,18 @@ GL is chosen when rendering starts (robolearn.gl).
 """
 
 import os
+import sys
 
-# Torch's OpenMP threads sleep at barriers instead of spinning. The PPO update runs on both cores
+# Torch's OpenMP threads sleep at barriers instead of spinning. The PPO update runs on every core
 # (PpoCfg.update_threads) while the physics threads idle; with spinning threads a 2-thread update on a
-# loaded 2-core machine took 4.1x the CPU seconds of a 1-thread one, sleeping 1.04x
-# (benchmarks/train_levers.py). It must be set before torch loads libgomp, hence here.
+# loaded 2-core machine took 4.1x the CPU seconds of a 1-thread one, sleeping 1.04x, and whole
+# iterations ran 5.3x slower (benchmarks/train_levers.py). libgomp reads the policy when torch loads it.
+_policy = os.environ.get("OMP_WAIT_POLICY")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+OPENMP_THREADS_SLEEP = (_policy or "passive").lower() == "passive" and (
+    _policy is not None or "torch" not in sys.modules
+)
+"""Whether torch's OpenMP threads sleep at barriers; False when torch was imported before robolearn
+without OMP_WAIT_POLICY=PASSIVE (then the PPO update keeps `torch_threads`)."""
 
 __version__ = "0.1.0"
