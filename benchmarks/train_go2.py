@@ -103,7 +103,7 @@ def seed_report(run: Path, rows: list[dict], raw: float, episodes: int, load: di
     agent, env_cfg = spec.agent, spec.env
     metrics = read_metrics(run)
     shares = time_shares(metrics)
-    env_steps = metrics[-1]["env_steps"] - metrics[0]["env_steps"] + agent.num_envs * agent.num_steps_per_env
+    env_steps = metrics[-1]["env_steps"]  # the run's whole training, as the shares are
     first = next((r for r in rows if r["passes"]), None)
     rate = env_steps / max(sum(shares.values()), 1e-9)
     summary = {"run": str(run), "seed": env_cfg.seed, "first_pass": first, "env_steps_per_s": rate,
@@ -114,7 +114,7 @@ def seed_report(run: Path, rows: list[dict], raw: float, episodes: int, load: di
         f"bar: mean lin-vel error <= {BAR_ERROR_XY} m/s and falls < {BAR_FAILURE_RATE:.0%} over {episodes} "
         "episodes, held-out seed 10000, deterministic actions",
         f"run: {run}",
-        f"settings: {agent.num_envs} worlds x {agent.num_steps_per_env} steps, actor {agent.actor_hidden_dims}, "
+        f"settings: {env_cfg.num_envs} worlds x {agent.num_steps_per_env} steps, actor {agent.actor_hidden_dims}, "
         f"critic {agent.critic_hidden_dims}, {agent.num_learning_epochs} epochs x {agent.num_mini_batches} minibatches",
         f"learner: lr {agent.learning_rate} ({agent.schedule}, KL {agent.desired_kl}), init noise std "
         f"{agent.init_noise_std}, entropy {agent.entropy_coef}, torch threads {agent.torch_threads or 'all'} "

@@ -59,7 +59,10 @@ def test_leaner_symmetry_update_gives_the_same_networks():
         algs.append(PPO.construct_algorithm(vec.get_observations(), vec, cfg.to_rsl_rl(), "cpu"))
     plain, lean = algs
     lean_symmetry(lean)
-    assert type(lean.symmetry) is AugmentationOnlySymmetry and type(plain.symmetry) is not AugmentationOnlySymmetry
+    assert (
+        type(lean.symmetry) is AugmentationOnlySymmetry
+        and type(plain.symmetry) is not AugmentationOnlySymmetry
+    )
     obs = vec.get_observations()
     with torch.inference_mode():
         for _ in range(cfg.num_steps_per_env):
