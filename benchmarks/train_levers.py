@@ -2,6 +2,8 @@
 
     python benchmarks/train_levers.py [--rounds 5]        wall and CPU seconds per PPO update, per variant
     python benchmarks/train_levers.py --iterations 6     whole iterations, before vs after: the time shares
+    python benchmarks/train_levers.py --presets A1-Velocity-HInf Go1-Confined3D H1-Skill-Walk --iterations 2
+                                                         env-steps/s of other tasks' presets, before vs after
 
 Every variant gets its own learner fed by one real rollout of the task (512 worlds x 24 steps); the
 updates then run round-robin, so machine load hits every variant alike. The update does not depend on
@@ -105,12 +107,65 @@ def before_after(vec: RslRlVecEnv, base: PpoCfg, iterations: int) -> None:
         print("\n".join(format_shares(totals[name].row_shares(), steps, statistics.median(raw))))
 
 
+def preset_rates(task: str, iterations: int) -> tuple[str, int, float, float]:
+    """(learner, worlds, env-steps/s before, after) of a task's own preset, whole iterations alternating.
+
+    Before: the update on `torch_threads` with rsl_rl's logging-only mirror loss; after: this loop's.
+    Each side has its own env of the task (the H-infinity learner owns its env's disturbance force).
+    """
+    from rsl_rl.extensions import Symmetry
+
+    from robolearn.policies.hinf_learner import HInfLearner
+
+    algo = setup.default_algo(task)
+    agent = default_agent_cfg(task, algo)
+    env_cfg, agent = setup.fold_num_envs(get_task(task).env_cfg(), agent)
+    steps = env_cfg.num_envs * agent.num_steps_per_env
+    sides = {"before": dataclasses.replace(agent, update_threads=agent.torch_threads), "after": agent}
+    step_fns = {}
+    for name, cfg in sides.items():
+        torch.manual_seed(0)
+        env = setup.make_env(env_cfg, "cpu")
+        if algo == "hinf":
+            learner = HInfLearner(env, cfg, "cpu")
+            alg, fn = learner.alg, learner.iterate
+        else:
+            vec = RslRlVecEnv(env)
+            alg = PPO.construct_algorithm(vec.get_observations(), vec, cfg.to_rsl_rl(), "cpu")
+            alg.train_mode()
+            lean_symmetry(alg)
+            fn = (
+                lambda a, v, c: lambda: iteration(a, v, c.num_steps_per_env, update_threads(c.update_threads))
+            )(alg, vec, cfg)
+        if name == "before" and alg.symmetry is not None:
+            alg.symmetry.__class__ = Symmetry  # the logging-only mirror loss back
+        step_fns[name] = fn
+    wall = dict.fromkeys(sides, 0.0)
+    for i in range(iterations + 1):
+        for name, fn in step_fns.items():
+            start = time.perf_counter()
+            fn()
+            if i:  # the first round warms up
+                wall[name] += time.perf_counter() - start
+    return algo, env_cfg.num_envs, iterations * steps / wall["before"], iterations * steps / wall["after"]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--iterations", type=int, default=0, help="time whole iterations before vs after instead")
+    p.add_argument("--presets", nargs="+", default=[], help="tasks whose own presets to time before vs after")
     a = p.parse_args()
     torch.set_num_threads(1)
+    if a.presets:
+        print("| task | learner | worlds | env-steps/s before | after | after / before |")
+        print("|---|---|---|---|---|---|")
+        for task in a.presets:
+            algo, n, before, after = preset_rates(task, a.iterations or 2)
+            print(
+                f"| {task} | {algo} | {n} | {before:,.0f} | {after:,.0f} | {after / before:.2f} |", flush=True
+            )
+        return
     base = default_agent_cfg(TASK)
     env = setup.make_env(get_task(TASK).env_cfg(), "cpu")
     vec = RslRlVecEnv(env)

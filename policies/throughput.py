@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
@@ -45,9 +46,8 @@ class IterationClock:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-ALL_THREADS = torch.get_num_threads()
-"""Torch's own default thread count (every physical core, or OMP_NUM_THREADS), read before any preset
-lowers it: what `update_threads = 0` means."""
+ALL_THREADS = int(os.environ.get("OMP_NUM_THREADS") or 0) or len(os.sched_getaffinity(0))
+"""Every core this process may run on (or OMP_NUM_THREADS): what `update_threads = 0` means."""
 
 
 def update_threads(n: int) -> int:
@@ -114,3 +114,24 @@ def raw_physics_rate(env_cfg: Any, seconds: float = 3.0) -> float:
     scene = build_scene(dataclasses.replace(env_cfg.scene, timestep=env_cfg.sim.dt))
     steps = max(10, int(seconds * 20_000 / env_cfg.num_envs))  # ~`seconds` at Go2's ~20k env-steps/s
     return raw_steps_per_s(scene.model, env_cfg.num_envs, env_cfg.sim.num_threads, env_cfg.decimation, steps)
+
+
+def bench_training(task: str, env_cfg: Any, iterations: int, raw_rate: float) -> list[str]:
+    """Train `task`'s PPO preset for `iterations` in a temporary folder: its time shares and ratio to raw."""
+    import tempfile
+    from pathlib import Path
+
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.presets import default_agent_cfg
+    from robolearn.policies.runs import read_metrics
+    from robolearn.policies.train import train
+
+    # The bench's env config (its --num-envs) owns the worlds, not the preset.
+    agent = dataclasses.replace(
+        default_agent_cfg(task), num_envs=None, max_iterations=iterations, save_interval=iterations
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run = train(TrainArgs(task=task, logdir=Path(tmp), env=env_cfg, agent=agent)).run
+        rows = read_metrics(run)
+    title = f"{task}: {iterations} PPO iterations of its preset, where the wall time went"
+    return [title, "", *format_shares(time_shares(rows), rows[-1]["env_steps"], raw_rate)]

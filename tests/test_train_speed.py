@@ -103,3 +103,22 @@ def test_quickstart_rejects_a_nonpositive_cap(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert "max_minutes > 0" in err and "Traceback" not in err
     assert not any(tmp_path.iterdir()), "nothing is written before the arguments are checked"
+
+
+def test_bench_train_prints_the_time_shares_and_the_ratio_to_raw_physics(capsys):
+    argv = [
+        "bench",
+        "Go2-Velocity-Flat",
+        "--num-envs",
+        "16",
+        "--steps",
+        "5",
+        "--repeats",
+        "1",
+        "--train",
+        "2",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 PPO iterations" in out and "PPO update" in out
+    assert "training: 768 env steps" in out and "ratio" in out  # 16 worlds x 24 steps x 2 iterations
