@@ -149,9 +149,11 @@ def bench_main(args: BenchArgs) -> int:
         from robolearn.policies.cli import _guard
         from robolearn.policies.throughput import bench_training
 
-        return _guard(
-            lambda: (console.print("\n".join(bench_training(args.task, args.env, args.train, r.raw))), 0)[1]
-        )
+        def train_and_report() -> int:
+            console.print("\n".join(bench_training(args.task, args.env, args.train, r.raw)))
+            return 0
+
+        return _guard(train_and_report)
     return 0
 
 
