@@ -237,6 +237,8 @@ class QuickstartArgs:
     """Cap on the training wall time; evaluation is not counted."""
     check_every: int = 50
     """Iterations between checks of the walking bar."""
+    max_iterations: int = 0
+    """Cap on the training iterations as well (0: none, the wall time caps it)."""
     num_envs: int = 512
 
 
@@ -411,4 +413,9 @@ def plot_main(args: PlotArgs) -> int:
 def quickstart_main(args: QuickstartArgs) -> int:
     from robolearn.policies.quickstart import quickstart
 
-    return _guard(lambda: (quickstart(args.logdir, args.max_minutes, args.check_every, args.num_envs), 0)[1])
+    return _guard(
+        lambda: (
+            quickstart(args.logdir, args.max_minutes, args.check_every, args.num_envs, args.max_iterations),
+            0,
+        )[1]
+    )

@@ -45,13 +45,20 @@ class WalkResult:
 
 
 def train_until_walking(logdir: Path, max_minutes: float, check_every: int, num_envs: int,
-                        episodes: int = EVAL_EPISODES, console: Console | None = None) -> WalkResult:  # fmt: skip
-    """Train the task's CPU preset until a checkpoint meets the walking bar or `max_minutes` of training."""
-    if max_minutes <= 0 or check_every < 1:
-        raise ValueError(f"need max_minutes > 0 and check_every >= 1, got {max_minutes} and {check_every}")
+                        episodes: int = EVAL_EPISODES, console: Console | None = None,
+                        max_iterations: int = 0) -> WalkResult:  # fmt: skip
+    """Train the task's CPU preset until a checkpoint meets the walking bar, `max_minutes` of training or
+    `max_iterations` (0: no cap), whichever comes first."""
+    if max_minutes <= 0 or check_every < 1 or max_iterations < 0:
+        raise ValueError(f"need max_minutes > 0, check_every >= 1 and max_iterations >= 0, got {max_minutes}, "
+                         f"{check_every} and {max_iterations}")  # fmt: skip
     console = console or Console()
+
+    def chunk_end(done: int) -> int:
+        return min(done + check_every, max_iterations) if max_iterations else done + check_every
+
     agent = dataclasses.replace(
-        default_agent_cfg(TASK), num_envs=num_envs, max_iterations=check_every, save_interval=check_every
+        default_agent_cfg(TASK), num_envs=num_envs, max_iterations=chunk_end(0), save_interval=check_every
     )
     result: TrainResult = train(TrainArgs(task=TASK, logdir=logdir, run_name="quickstart", agent=agent,
                                           time_limit_min=max_minutes))  # fmt: skip
@@ -72,15 +79,15 @@ def train_until_walking(logdir: Path, max_minutes: float, check_every: int, num_
                 return WalkResult(result.run, result.checkpoint, True, train_s, env_steps, evaluation)
         else:
             console.print(f"{where}: training lin-vel error {train_err:.3f} m/s, not yet within the bar")
-        if result.interrupted or train_s >= max_minutes * 60:
+        capped = max_iterations and state["iteration"] >= max_iterations
+        if result.interrupted or capped or train_s >= max_minutes * 60:
             return WalkResult(result.run, result.checkpoint, False, train_s, env_steps, evaluation)
-        result = train(TrainArgs(resume=result.run, max_iterations=state["iteration"] + check_every,
+        result = train(TrainArgs(resume=result.run, max_iterations=chunk_end(state["iteration"]),
                                  time_limit_min=max_minutes - train_s / 60))  # fmt: skip
 
 
-def quickstart(
-    logdir: Path = Path("runs"), max_minutes: float = 20.0, check_every: int = 50, num_envs: int = 512
-) -> dict[str, Path | str]:
+def quickstart(logdir: Path = Path("runs"), max_minutes: float = 20.0, check_every: int = 50, num_envs: int = 512,
+               max_iterations: int = 0) -> dict[str, Path | str]:  # fmt: skip
     console = Console()
     t0 = time.perf_counter()
     console.rule(
@@ -88,7 +95,8 @@ def quickstart(
     )
     console.print(f"walking bar: lin-vel error <= {BAR_ERROR_XY} m/s and falls < {BAR_FAILURE_RATE:.0%} over "
                   f"{EVAL_EPISODES} held-out episodes, checked every {check_every} iterations")  # fmt: skip
-    walk = train_until_walking(logdir, max_minutes, check_every, num_envs, console=console)
+    walk = train_until_walking(logdir, max_minutes, check_every, num_envs, console=console,
+                               max_iterations=max_iterations)  # fmt: skip
     run = walk.run
     console.rule("2/4 evaluate on held-out seeds")
     evaluation = walk.evaluation or eval_run(run, episodes=EVAL_EPISODES, checkpoint=walk.checkpoint)

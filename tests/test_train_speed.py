@@ -98,6 +98,14 @@ def test_quickstart_loop_stops_at_its_cap_and_keeps_a_resumable_run(tmp_path: Pa
     assert 0 < walk.train_s < 60
 
 
+def test_quickstart_loop_checks_between_chunks_that_continue_one_run(tmp_path: Path):
+    walk = train_until_walking(tmp_path, max_minutes=10.0, check_every=1, num_envs=16, max_iterations=2)
+    assert not walk.walked and walk.env_steps == 2 * 16 * 24
+    rows = read_metrics(walk.run)
+    assert [r["iteration"] for r in rows] == [0, 1], "the second chunk resumed the first, not a new run"
+    assert [p.name for p in list_checkpoints(walk.run)] == ["model_000001.pt", "model_000002.pt"]
+
+
 def test_quickstart_rejects_a_nonpositive_cap(tmp_path: Path, capsys):
     assert main(["quickstart", "--logdir", str(tmp_path), "--max-minutes", "0"]) == 2
     err = capsys.readouterr().err
