@@ -9,8 +9,8 @@ import sys
 
 # Torch's OpenMP threads sleep at barriers instead of spinning. The PPO update runs on every core
 # (PpoCfg.update_threads) while the physics threads idle; with spinning threads a 2-thread update on a
-# loaded 2-core machine took 4.1x the CPU seconds of a 1-thread one, sleeping 1.04x, and whole
-# iterations ran 5.3x slower (benchmarks/train_levers.py). libgomp reads the policy when torch loads it.
+# loaded 2-core machine took 4.1x the CPU seconds of a 1-thread one (sleeping: 1.04x), and in whole
+# iterations 5.3x the update wall time (benchmarks/train_levers.py). libgomp reads it when torch loads it.
 _policy = os.environ.get("OMP_WAIT_POLICY")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 OPENMP_THREADS_SLEEP = (_policy or "passive").lower() == "passive" and (
