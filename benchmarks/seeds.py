@@ -23,6 +23,18 @@ def add_seed_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("seeds (through robolearn sweep on Ray)")
     g.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="train every method once per seed as Ray tasks, then report median [min, max]")  # fmt: skip
+    _ray_options(g)
+
+
+def add_ray_args(parser: argparse.ArgumentParser) -> None:
+    """For a benchmark with its own --seeds that trains them in-process by default: --ray trains them as Ray
+    tasks instead (`a.ray`), with the same options."""
+    g = parser.add_argument_group("Ray (train the seeds through robolearn sweep)")
+    g.add_argument("--ray", action="store_true", help="train the seeds as Ray tasks (this machine or --address)")
+    _ray_options(g)
+
+
+def _ray_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--address", default=None, help="Ray cluster address (default: Ray on this machine)")
     g.add_argument("--cpus-per-trial", type=float, default=1.0)
     g.add_argument("--gpus-per-trial", type=float, default=0.0)

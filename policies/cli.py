@@ -241,10 +241,16 @@ class PlotArgs:
 
 @dataclass
 class QuickstartArgs:
-    """Train, evaluate, export, render and plot a small Go2 policy end to end (minutes on a CPU)."""
+    """Train a Go2 policy until it walks (checked on held-out episodes as it trains, up to a wall-time
+    cap), then evaluate, export, render and plot it."""
 
     logdir: Path = Path("runs")
-    max_iterations: int = 150
+    max_minutes: float = 20.0
+    """Cap on the training wall time; evaluation is not counted."""
+    check_every: int = 50
+    """Iterations between checks of the walking bar."""
+    max_iterations: int = 0
+    """Cap on the training iterations as well (0: none, the wall time caps it)."""
     num_envs: int = 512
 
 
@@ -457,4 +463,9 @@ def plot_main(args: PlotArgs) -> int:
 def quickstart_main(args: QuickstartArgs) -> int:
     from robolearn.policies.quickstart import quickstart
 
-    return _guard(lambda: (quickstart(args.logdir, args.max_iterations, args.num_envs), 0)[1])
+    return _guard(
+        lambda: (
+            quickstart(args.logdir, args.max_minutes, args.check_every, args.num_envs, args.max_iterations),
+            0,
+        )[1]
+    )

@@ -17,7 +17,8 @@ from tensordict import TensorDict
 
 from robolearn.policies.hinf_ppo import HInfPPO
 from robolearn.policies.lifecycle import EpisodeStats
-from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
+from robolearn.policies.throughput import torch_threads, update_threads
 from robolearn.rl import HInfCfg
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ class HInfLearner:
         self.vec = RslRlVecEnv(env)
         self.obs = self.vec.get_observations()
         self.alg: HInfPPO = PPO.construct_algorithm(self.obs, self.vec, cfg.to_rsl_rl(), device)  # type: ignore[assignment]
+        lean_symmetry(self.alg)
         self.force = TrunkForce(env, trunk)
         self.cost = CostFn(env, cfg.cost_terms)
         self.disturber = (
@@ -269,9 +271,10 @@ class HInfLearner:
     def update(self, stats: RolloutStats) -> dict[str, float]:
         """Actor PPO step, disturber PPO step, dual step, force-cap curriculum."""
         cfg = self.cfg
-        losses = {f"Loss/{k}": v for k, v in self.alg.update().items()}
-        if self.disturber is not None:
-            losses.update({f"Disturber/{k}": v for k, v in self.disturber.alg.update().items()})
+        with torch_threads(update_threads(cfg.update_threads)):  # the physics threads idle meanwhile
+            losses = {f"Loss/{k}": v for k, v in self.alg.update().items()}
+            if self.disturber is not None:
+                losses.update({f"Disturber/{k}": v for k, v in self.disturber.alg.update().items()})
         # Batch estimates of both sides of the constraint as per-second rates (stationary averages of the
         # discounted sums share the factor 1/(1-gamma), so comparing rates compares the sums).
         self.alg.lagrangian.update(stats.cost_rate, cfg.eta * stats.disturbance_rate)

@@ -47,7 +47,7 @@ from robolearn.policies.lifecycle import (
     seed_all,
     training_state,
 )
-from robolearn.policies.rsl_rl import RslRlVecEnv
+from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
 from robolearn.policies.runs import (
     MetricsLog,
     RunError,
@@ -64,6 +64,7 @@ from robolearn.policies.runs import (
     to_plain,
     write_yaml,
 )
+from robolearn.policies.throughput import IterationClock, timed, torch_threads, update_threads
 
 if TYPE_CHECKING:
     from robolearn.policies.cli import TrainArgs
@@ -255,6 +256,7 @@ def train_ppo(
     cfg["multi_gpu"] = ranks.rsl_rl_cfg()
     alg_cls = Distillation if spec.algo == "distill" else PPO
     alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, device)
+    lean_symmetry(alg)
     stats = EpisodeStats(env.num_envs, env.device)
 
     start_it, env_steps, wall_before = 0, 0, 0.0
@@ -326,25 +328,40 @@ def train_ppo(
         try:
             with progress, writer:
                 bar = progress.add_task(spec.task, total=agent.max_iterations, completed=start_it, info="")
+                t_updated = time.perf_counter()
                 for it in range(start_it, agent.max_iterations):
                     t0 = time.perf_counter()
+                    # Logging and checkpointing after the previous update are counted in this iteration's row.
+                    clock = IterationClock(log=t0 - t_updated)
+                    physics_before = env.physics_time
                     logs: dict[str, list[float]] = defaultdict(list)
                     with torch.inference_mode():
                         for _ in range(steps_per_it):
-                            actions = alg.act(obs)
-                            obs, reward, dones, extras = vec.step(actions)
-                            alg.process_env_step(obs, reward, dones, extras)
+                            with timed(clock, "inference"):
+                                actions = alg.act(obs)
+                            with timed(clock, "terms"):
+                                obs, reward, dones, extras = vec.step(actions)
+                            with timed(clock, "inference"):
+                                alg.process_env_step(obs, reward, dones, extras)
                             stats.add(reward, dones)
                             interrupt.check()
                             for key, value in extras["log"].items():
                                 logs[key].append(float(value))
-                        alg.compute_returns(obs)
+                        with timed(clock, "inference"):
+                            alg.compute_returns(obs)
+                    clock.physics = env.physics_time - physics_before
+                    clock.terms -= clock.physics  # vec.step's time less its physics
                     t_collect = time.perf_counter() - t0
-                    losses = alg.update()
-                    t_iter = time.perf_counter() - t0
+                    # The ranks on one machine share its cores in the update.
+                    with torch_threads(max(1, update_threads(agent.update_threads) // ranks.world_size)):
+                        losses = alg.update()
+                    t_updated = time.perf_counter()
+                    t_iter = t_updated - t0
+                    clock.update = t_iter - t_collect
                     env_steps += n * steps_per_it
                     row = _metrics_row(it, env_steps, wall_before + time.perf_counter() - t_start, stats,
                                        n * steps_per_it / t_iter, t_collect, t_iter, alg, losses, logs)  # fmt: skip
+                    row.update(clock.row())
                     if ranks.distributed:  # the episodes of every rank's worlds (a collective: every rank)
                         row["mean_return"] = distributed.pooled_mean(ranks, stats.returns)
                         row["mean_episode_length"] = distributed.pooled_mean(ranks, stats.lengths)

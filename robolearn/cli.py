@@ -55,6 +55,9 @@ class BenchArgs:
     """Env steps per timed run (0: about 60k env-steps)."""
     repeats: int = 3
     """Timed runs; the median is printed."""
+    train: int = 0
+    """Also train the task's PPO preset for this many iterations (in a temporary folder) and print where
+    the wall time went and training's env-steps/s against the raw physics measured here."""
 
     def cli_defaults(self) -> BenchArgs | None:
         from robolearn.registry import get_task, task_names
@@ -144,6 +147,15 @@ def bench_main(args: BenchArgs) -> int:
         str(r.num_envs), str(threads), str(r.decimation), f"{r.raw:,.0f}", f"{r.env:,.0f}", f"{r.ratio:.2f}"
     )
     console.print(table)
+    if args.train > 0:
+        from robolearn.policies.cli import _guard
+        from robolearn.policies.throughput import bench_training
+
+        def train_and_report() -> int:
+            console.print("\n".join(bench_training(args.task, args.env, args.train, r.raw)))
+            return 0
+
+        return _guard(train_and_report)
     return 0
 
 

@@ -153,8 +153,9 @@ TROT_CPU_PPO: dict[str, Any] = {
     # swung the learning rate between 1e-5 and 1e-3 inside every iteration; 6k-sample ones keep it steady.
     "num_learning_epochs": 4,
     "num_mini_batches": 2,
-    # Physics and learning take turns on the cores; one torch thread avoids the OpenMP stalls of a
-    # 2-thread update on a loaded machine (updates of 0.4 s took up to 28 s).
+    # Collection keeps one torch thread: the physics' own threads hold both cores then. The update takes
+    # every core (PpoCfg.update_threads), with OpenMP threads that sleep at barriers (robolearn/__init__):
+    # spinning ones stalled a 2-thread update on a loaded machine (updates of 0.4 s took up to 28 s).
     "torch_threads": 1,
     # Every minibatch also trains on its left-right mirror image (robolearn.core.symmetry): the adaptive
     # learning rate then stays near 4e-4..1e-3 instead of dropping to 4e-5 for tens of iterations.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import time
 from typing import Any
 
 import mujoco
@@ -68,6 +69,8 @@ class ManagerBasedRlEnv:
         self.episode_length_buf = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.common_step_counter = 0
         self.nan_resets = 0
+        self.physics_time = 0.0
+        """Seconds spent in the physics backend's step (training's time shares read it)."""
         self.extras: dict[str, Any] = {"log": {}}
         self.keep_terminal_obs = False
         """When True, `extras["terminal_obs"]` holds every group's observation before auto-reset."""
@@ -128,7 +131,9 @@ class ManagerBasedRlEnv:
         self, action: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         self.action_manager.process(action)
+        t_physics = time.perf_counter()
         self.sim.step(self.cfg.decimation)
+        self.physics_time += time.perf_counter() - t_physics
         self.episode_length_buf += 1
         self.common_step_counter += 1
 

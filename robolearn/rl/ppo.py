@@ -52,6 +52,9 @@ class PpoCfg:
     use_clipped_value_loss: bool = True
     torch_threads: int = 0
     """Threads of torch's CPU kernels; 0 uses every core (physics and learning take turns)."""
+    update_threads: int = 0
+    """Torch threads during the PPO update only; 0 uses every core. The physics threads idle during the
+    update, so it can take both cores even when `torch_threads` keeps collection on one."""
     random_initial_episode_length: bool = True
     """A fresh run starts each world at a random point of its episode (Isaac Lab's
     init_at_random_ep_len), so time-outs spread over iterations instead of all arriving at once."""
