@@ -36,8 +36,22 @@ def _require_isaaclab() -> Path:
     return python
 
 
+@pytest.fixture(scope="module")
+def exported_run(tmp_path_factory) -> Path:
+    """A tiny trained Go2-Velocity-Flat run, as `robolearn export <run> --isaaclab` writes it."""
+    from robolearn.policies.cli import ExportArgs, TrainArgs, export_main
+    from robolearn.policies.train import train
+
+    _require_isaaclab()  # skipped before training where there is no Isaac Lab to check against
+    run = train(TrainArgs(task="Go2-Velocity-Flat", num_envs=16, max_iterations=2,
+                          logdir=tmp_path_factory.mktemp("runs"))).run  # fmt: skip
+    out = tmp_path_factory.mktemp("isaaclab") / "go2_flat"
+    assert export_main(ExportArgs(run=run, isaaclab=out)) == 0
+    return out
+
+
 @pytest.mark.slow
-def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
+def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path, exported_run):
     python = _require_isaaclab()
     flat = env_yaml.write_env_yaml(go2.UnitreeGo2FlatEnvCfg(), tmp_path / "flat" / "params" / "env.yaml")
     rough = env_yaml.write_env_yaml(go2.UnitreeGo2RoughEnvCfg(), tmp_path / "rough" / "params" / "env.yaml")
@@ -49,6 +63,7 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
         "env_yaml": [{"path": str(flat), "class": f"{GO2}.flat_env_cfg:UnitreeGo2FlatEnvCfg"},
                      {"path": str(rough), "class": f"{GO2}.rough_env_cfg:UnitreeGo2RoughEnvCfg"},
                      {"path": str(h1), "class": f"{H1}.flat_env_cfg:H1FlatEnvCfg"}],
+        "run_folders": [{"path": str(exported_run), "class": f"{GO2}.flat_env_cfg:UnitreeGo2FlatEnvCfg"}],
     }))  # fmt: skip
     out = subprocess.run([str(python), str(CHECK), str(manifest)], capture_output=True, text=True, timeout=600,
                          cwd=tmp_path)  # fmt: skip
@@ -62,4 +77,9 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
     # (a) the run folders' env.yaml load onto Isaac Lab's own Go2 and H1 classes and describe the same tasks.
     for result in report["env_yaml"]:
         assert result["ok"], result
+    # (c) our exported run folder loads onto Isaac Lab's Go2 flat class: no unknown field, every function path
+    # resolves to a callable of the installed isaaclab.
+    (folder,) = report["run_folders"]
+    assert folder["functions"] > 0
+    assert folder["ok"], folder
     assert out.returncode == 0
