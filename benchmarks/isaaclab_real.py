@@ -203,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"isaaclab": getattr(isaaclab, "__version__", "?"), "python": sys.version.split()[0],
                               "import_s": round(time.perf_counter() - t0, 2)}  # fmt: skip
-    report["signatures"] = check_signatures(manifest["signatures"])
-    report["names"] = check_names(manifest["recorded_names"])
-    report["env_yaml"] = [check_env_yaml(e["path"], e["class"]) for e in manifest["env_yaml"]]
+    report["signatures"] = check_signatures(manifest.get("signatures", {}))
+    report["names"] = check_names(manifest.get("recorded_names", []))
+    report["env_yaml"] = [check_env_yaml(e["path"], e["class"]) for e in manifest.get("env_yaml", [])]
     report["run_folders"] = [check_run_folder(e["path"], e["class"]) for e in manifest.get("run_folders", [])]
     report["seconds"] = round(time.perf_counter() - t0, 2)
     ok = (
