@@ -9,6 +9,9 @@ Isaac Lab (robolearn needs Python 3.11) and checks:
 
 (a) the env.yaml loads onto Isaac Lab's own config class (`cfg.from_dict`: a field name Isaac Lab does not
     have is a KeyError) and the loaded config has the file's term functions, weights and timing;
+(c) a run folder `robolearn export <run> --isaaclab` wrote loads onto Isaac Lab's own config class (load-only:
+    our task's terms are not Isaac Lab's, so weights are not compared): every field the file names exists on
+    the class, and every "func" / "class_type" path resolves to a callable of the installed isaaclab;
 (b) every covered function exists in `isaaclab.envs.mdp` (or the velocity task's mdp) with the same
     parameter names in the same order and the same ones optional; Isaac Lab 3.0's `ManagerTermBase` terms
     (classes) are compared through `__call__`.
@@ -112,6 +115,62 @@ def check_env_yaml(path: str, cls_path: str) -> dict[str, Any]:
             "class": cls_path}  # fmt: skip
 
 
+def _unknown_fields(obj: Any, data: Any, ns: str = "") -> list[str]:
+    """Keys of `data` that `obj` lacks, all of them (Isaac Lab's update_class_from_dict stops at the first)."""
+    out = []
+    for key, value in data.items():
+        has = key in obj if isinstance(obj, dict) else hasattr(obj, key)
+        if not has:
+            out.append(f"{ns}{key}")
+            continue
+        member = obj[key] if isinstance(obj, dict) else getattr(obj, key)
+        if isinstance(value, dict) and member is not None and not isinstance(member, str):
+            out += _unknown_fields(member, value, f"{ns}{key}.")
+    return out
+
+
+def _function_paths(data: Any, ns: str = "") -> dict[str, str]:
+    """Every "func" / "class_type" string of the file, by its dotted field name."""
+    out: dict[str, str] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("func", "class_type") and isinstance(value, str) and ":" in value:
+                out[f"{ns}{key}"] = value
+            else:
+                out |= _function_paths(value, f"{ns}{key}.")
+    elif isinstance(data, (list, tuple)):
+        for i, value in enumerate(data):
+            out |= _function_paths(value, f"{ns}{i}.")
+    return out
+
+
+def check_run_folder(folder: str, cls_path: str) -> dict[str, Any]:
+    from isaaclab.utils.io import load_yaml
+
+    data = load_yaml(str(Path(folder) / "params" / "env.yaml"))
+    unknown = _unknown_fields(_resolve(cls_path)(), data)
+    unresolved, not_isaaclab = {}, {}
+    for field, path in _function_paths(data).items():
+        try:
+            fn = _resolve(path)
+        except (ImportError, AttributeError) as exc:
+            unresolved[field] = f"{path} ({type(exc).__name__}: {exc})"
+            continue
+        if not callable(fn):
+            unresolved[field] = f"{path} (not callable)"
+        elif not path.startswith("isaaclab"):
+            not_isaaclab[field] = path
+    cfg = _resolve(cls_path)()
+    try:
+        cfg.from_dict(data)
+        load_error = None
+    except (KeyError, ValueError, TypeError) as exc:
+        load_error = f"{type(exc).__name__}: {exc}"
+    return {"ok": not unknown and not unresolved and not not_isaaclab and load_error is None, "class": cls_path,
+            "functions": len(_function_paths(data)), "unknown_fields": unknown, "unresolved": unresolved,
+            "not_isaaclab": not_isaaclab, "load_error": load_error}  # fmt: skip
+
+
 def _fname(func: Any) -> str:
     """A term function's name, whether a function, a term class or a 'module:name' string."""
     return str(func).split(":")[-1] if isinstance(func, str) else getattr(func, "__name__", str(func))
@@ -144,11 +203,16 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"isaaclab": getattr(isaaclab, "__version__", "?"), "python": sys.version.split()[0],
                               "import_s": round(time.perf_counter() - t0, 2)}  # fmt: skip
-    report["signatures"] = check_signatures(manifest["signatures"])
-    report["names"] = check_names(manifest["recorded_names"])
-    report["env_yaml"] = [check_env_yaml(e["path"], e["class"]) for e in manifest["env_yaml"]]
+    report["signatures"] = check_signatures(manifest.get("signatures", {}))
+    report["names"] = check_names(manifest.get("recorded_names", []))
+    report["env_yaml"] = [check_env_yaml(e["path"], e["class"]) for e in manifest.get("env_yaml", [])]
+    report["run_folders"] = [check_run_folder(e["path"], e["class"]) for e in manifest.get("run_folders", [])]
     report["seconds"] = round(time.perf_counter() - t0, 2)
-    ok = report["signatures"]["ok"] and report["names"]["ok"] and all(e["ok"] for e in report["env_yaml"])
+    ok = (
+        report["signatures"]["ok"]
+        and report["names"]["ok"]
+        and all(e["ok"] for e in report["env_yaml"] + report["run_folders"])
+    )
     report["ok"] = ok
     text = json.dumps(report, indent=1)
     if args.out:

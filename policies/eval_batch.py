@@ -28,8 +28,13 @@ def eval_one(run: str, episodes: int, seed: int, disturbance: str, suite: str) -
 
 
 def is_many(args: EvalArgs) -> bool:
-    """A folder holding runs (not a run itself), or --ray (which only a folder of runs takes)."""
-    return args.ray is not None or (Path(args.run).is_dir() and not (Path(args.run) / "config.yaml").is_file())
+    """A folder holding runs (not a run itself, ours or Isaac Lab's), or --ray (which only a folder of runs takes)."""
+    from robolearn.sim2real.isaaclab_run import is_isaaclab_run
+
+    run = Path(args.run)
+    return args.ray is not None or (
+        run.is_dir() and not (run / "config.yaml").is_file() and not is_isaaclab_run(run)
+    )
 
 
 def eval_many(args: EvalArgs) -> int:

@@ -1,10 +1,7 @@
 """Isaac Lab's params/*.yaml, read and written without running any code from the file.
 
-Isaac Lab dumps its configclasses with `yaml.dump(class_to_dict(cfg))` (isaaclab.utils.io.dump_yaml): functions
-and classes become "module:name" strings, tuples carry the `!!python/tuple` tag and `slice(None)` index
-fields (SceneEntityCfg.joint_ids and friends) carry `!!python/object/apply:builtins.slice`. `yaml.safe_load`
-rejects both tags and `yaml.unsafe_load` would run whatever a file names, so this loader builds tuples and
-slices and refuses every other python tag, naming it. The writer emits the same tags Isaac Lab's dump does.
+The python tags (`!!python/tuple`, builtins.slice) are read and written by robolearn.adapters.isaaclab_io,
+the one Isaac Lab YAML dumper (the config adapter's env.yaml writer uses it too); other python tags are refused.
 
 Also here: Isaac Lab's regex-keyed per-joint values (`{".*_hip_joint": 0.1, ...}`), resolved against joint names
 the way isaaclab.utils.string.resolve_matching_names_values does (full matches; a key that matches no joint
@@ -13,52 +10,19 @@ is an error).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from robolearn.adapters.isaaclab_io import IsaacLabLoader, write_isaaclab_yaml
 from robolearn.sim2real.schema import PolicySpecError
-
-TUPLE_TAG = "tag:yaml.org,2002:python/tuple"
-SLICE_TAG = "tag:yaml.org,2002:python/object/apply:builtins.slice"
 
 
 class IsaacLabRunError(PolicySpecError):
     """An Isaac Lab run folder robolearn cannot read or reproduce (names the file, the field and the term)."""
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple:
-    assert isinstance(node, yaml.SequenceNode)
-    return tuple(loader.construct_sequence(node, deep=True))
-
-
-def _slice(loader: yaml.SafeLoader, node: yaml.Node) -> slice:
-    args = loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode) else []
-    if len(args) != 3 or not all(a is None or isinstance(a, int) for a in args):
-        raise yaml.constructor.ConstructorError(None, None, f"a slice needs [start, stop, step], got {args}",
-                                                node.start_mark)  # fmt: skip
-    return slice(*args)
-
-
-def _refuse(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    raise yaml.constructor.ConstructorError(
-        None, None, f"the python tag !!python/{suffix} (only !!python/tuple and builtins.slice are read; "
-        "nothing in a run folder is executed)", node.start_mark,
-    )  # fmt: skip
-
-
-_Loader.add_constructor(TUPLE_TAG, _tuple)
-_Loader.add_constructor(SLICE_TAG, _slice)
-_Loader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse)
 
 
 def load_params_yaml(path: Path) -> dict[str, Any]:
@@ -67,7 +31,7 @@ def load_params_yaml(path: Path) -> dict[str, Any]:
         raise IsaacLabRunError(f"{path}: missing; an Isaac Lab run folder holds params/env.yaml and params/agent.yaml "
                                "(Isaac Lab's train.py writes them) and exported/policy.onnx (its play.py)")  # fmt: skip
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=IsaacLabLoader)  # noqa: S506 (a SafeLoader subclass)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise IsaacLabRunError(
             f"{path}: not readable as Isaac Lab YAML ({' '.join(str(exc).split())})"
@@ -77,34 +41,9 @@ def load_params_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _dump_tuple(dumper: yaml.SafeDumper, data: tuple) -> yaml.Node:
-    return dumper.represent_sequence(TUPLE_TAG, list(data))
-
-
-def _dump_slice(dumper: yaml.SafeDumper, data: slice) -> yaml.Node:
-    return dumper.represent_sequence(SLICE_TAG, [data.start, data.stop, data.step])
-
-
-_Dumper.add_representer(tuple, _dump_tuple)
-_Dumper.add_representer(slice, _dump_slice)
-
-
 def dump_params_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write `data` as Isaac Lab's dump_yaml does (block style, keys in insertion order), whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.dump(data, Dumper=_Dumper, default_flow_style=False, sort_keys=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_isaaclab_yaml(path, data)
 
 
 def dig(data: dict[str, Any], dotted: str, where: Path) -> Any:

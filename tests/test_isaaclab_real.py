@@ -36,6 +36,20 @@ def _require_isaaclab() -> Path:
     return python
 
 
+@pytest.fixture(scope="module")
+def exported_run(tmp_path_factory) -> Path:
+    """A tiny trained Go2-Velocity-Flat run, as `robolearn export <run> --isaaclab` writes it."""
+    from robolearn.policies.cli import ExportArgs, TrainArgs, export_main
+    from robolearn.policies.train import train
+
+    _require_isaaclab()  # skipped before training where there is no Isaac Lab to check against
+    run = train(TrainArgs(task="Go2-Velocity-Flat", num_envs=16, max_iterations=2,
+                          logdir=tmp_path_factory.mktemp("runs"))).run  # fmt: skip
+    out = tmp_path_factory.mktemp("isaaclab") / "go2_flat"
+    assert export_main(ExportArgs(run=run, isaaclab=out)) == 0
+    return out
+
+
 @pytest.mark.slow
 def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
     python = _require_isaaclab()
@@ -50,10 +64,7 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
                      {"path": str(rough), "class": f"{GO2}.rough_env_cfg:UnitreeGo2RoughEnvCfg"},
                      {"path": str(h1), "class": f"{H1}.flat_env_cfg:H1FlatEnvCfg"}],
     }))  # fmt: skip
-    out = subprocess.run([str(python), str(CHECK), str(manifest)], capture_output=True, text=True, timeout=600,
-                         cwd=tmp_path)  # fmt: skip
-    assert out.stdout.strip(), out.stderr[-3000:]
-    report = json.loads(out.stdout[out.stdout.index("{") :])
+    out, report = _check(python, manifest)
     assert report["isaaclab"] == "3.0.0"
     # (b) every covered function has Isaac Lab's parameters, and our list of Isaac Lab's names is complete.
     assert report["signatures"]["ok"], report["signatures"]
@@ -63,3 +74,32 @@ def test_our_configs_and_terms_match_the_installed_isaaclab(tmp_path):
     for result in report["env_yaml"]:
         assert result["ok"], result
     assert out.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "what the check found against isaaclab 3.0.0 (load-only, Go2 flat class): the export writes "
+    "init_state.joint_pos per joint where Isaac Lab's class has regex keys, and its from_dict refuses keys a dict "
+    "lacks; actuator group 'legs' (Isaac Lab: 'base_legs'); observation terms velocity_command, last_action "
+    "(Isaac Lab: velocity_commands, actions) and our gait_phase, whose robolearn function Isaac Lab cannot import; "
+    "seed: 42 where the class default is None, which Isaac Lab's from_dict rejects as a type change"))  # fmt: skip
+def test_an_exported_run_folder_loads_onto_isaac_labs_go2_flat_class(tmp_path, exported_run):
+    """(c) `robolearn export <run> --isaaclab` output loads onto Isaac Lab's own UnitreeGo2FlatEnvCfg: no field
+    the class lacks, every "func"/"class_type" a callable of the installed isaaclab (load-only: the terms and
+    weights of our task are not Isaac Lab's, so they are not compared)."""
+    python = _require_isaaclab()
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(
+        {"run_folders": [{"path": str(exported_run), "class": f"{GO2}.flat_env_cfg:UnitreeGo2FlatEnvCfg"}]}))  # fmt: skip
+    _, report = _check(python, manifest)
+    (folder,) = report["run_folders"]
+    assert folder["functions"] > 0  # the walk found the file's term functions
+    assert folder["ok"], folder
+
+
+def _check(python: Path, manifest: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run benchmarks/isaaclab_real.py in Isaac Lab's venv on `manifest`: (the process, its JSON report)."""
+    out = subprocess.run([str(python), str(CHECK), str(manifest)], capture_output=True, text=True, timeout=600,
+                         cwd=manifest.parent)  # fmt: skip
+    assert out.stdout.strip(), out.stderr[-3000:]
+    return out, json.loads(out.stdout[out.stdout.index("{") :])

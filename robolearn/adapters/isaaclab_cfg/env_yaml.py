@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import inspect
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from robolearn.adapters.isaaclab_cfg import mdp
 from robolearn.adapters.isaaclab_cfg.configclass import to_dict
 from robolearn.adapters.isaaclab_cfg.managers import ManagerBasedRLEnvCfg
 from robolearn.adapters.isaaclab_cfg.terms import UncoveredTerm
+from robolearn.adapters.isaaclab_io import write_isaaclab_yaml
 
 ISAACLAB_MDP = "isaaclab.envs.mdp"
 VELOCITY_MDP = "isaaclab_tasks.core.velocity.mdp"
@@ -41,7 +39,9 @@ def isaaclab_path(fn: Any) -> str:
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):  # stays a tuple: written with Isaac Lab's !!python/tuple tag, as its dump is
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
         return [_plain(v) for v in value]
     if (
         isinstance(value, str) and value.startswith(mdp.__name__) and ":" in value
@@ -67,18 +67,9 @@ def env_dict(cfg: ManagerBasedRLEnvCfg) -> dict[str, Any]:
 
 
 def write_env_yaml(cfg: ManagerBasedRLEnvCfg, path: str | os.PathLike[str]) -> Path:
-    """Write `env_dict(cfg)` to `path` (through a temp file: a failed write leaves nothing half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(env_dict(cfg), f, sort_keys=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `env_dict(cfg)` to `path` with Isaac Lab's tags, whole or not at all (robolearn.adapters.isaaclab_io,
+    the writer `robolearn export <run> --isaaclab` uses too)."""
+    return write_isaaclab_yaml(path, env_dict(cfg))
 
 
 def signatures() -> dict[str, list[list[Any]]]:
