@@ -64,7 +64,9 @@ from robolearn.registry import get_task
 
 def train_seed(seed: int, budget_min: float, logdir: Path, num_envs: int | None, epochs: int | None) -> Path:
     """Train the task's CPU preset (what `robolearn train Go2-Velocity-Flat` uses) for `budget_min`."""
-    agent = dataclasses.replace(default_agent_cfg(TASK, "ppo", "cpu"), max_iterations=100_000)
+    # Every checkpoint kept (keep_checkpoints=0): the first one past the bar is the measurement, and the
+    # preset's pruning (newest 5 + best) would delete it before the evaluation below reaches it.
+    agent = dataclasses.replace(default_agent_cfg(TASK, "ppo", "cpu"), max_iterations=100_000, keep_checkpoints=0)
     if num_envs:
         agent = dataclasses.replace(agent, num_envs=num_envs)
     if epochs:
@@ -196,7 +198,8 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     on_ray: dict[int, Path] = {}
     if a.ray and not a.run:  # every seed trained first, as Ray tasks; evaluated below as a local run is
-        on_ray = train_methods("train_go2", {"ppo": {"task": TASK}}, a, max_iterations=100_000,
+        on_ray = train_methods("train_go2", {"ppo": {"task": TASK, "setting": {"agent.keep_checkpoints": 0}}}, a,
+                               max_iterations=100_000,
                                num_envs=a.num_envs, time_limit_min=a.budget_min).get("ppo", {})  # fmt: skip
     summaries: list[dict[str, Any]] = []
     for seed in [None] if a.run else a.seeds:
