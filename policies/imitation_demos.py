@@ -41,6 +41,13 @@ class DemosArgs:
     accurate), or the keypoint .npz files MediaPipe wrote for them; the demos follow its keyposes."""
     calib: Path | None = None
     """Camera calibration YAML for --from-video (retarget/stereo.py: intrinsics, R, T, hand_eye)."""
+    object_pose: str | None = None
+    """--from-video: the object's pose in the video, x,y,z,yaw (metres in the robot's world frame, the one the
+    keyposes end up in; yaw in degrees), e.g. -0.12,0.0,0.015,10 (default: the calibration's scene.object).
+    The keyposes are then written in the task's frames and follow new layouts (docs/yoto.md); without it
+    they stay in the world frame and solve only the demonstrated layout."""
+    target_pose: str | None = None
+    """--from-video, place tasks: the target's pose in the video, x,y,z,yaw (default: scene.target)."""
     keyframes: str | None = None
     """--from-video keyframes as frame numbers, e.g. 12,40,77 (default: grip changes and pauses)."""
     keyposes_out: Path | None = None
@@ -131,6 +138,11 @@ def main(args: DemosArgs) -> int:
     if generate is None:
         with_demos = [t for t in task_names() if get_task(t).demos is not None]
         raise ValueError(f"{args.task} has no demo generator; tasks with one: {', '.join(with_demos)}")
+    if (args.object_pose or args.target_pose) and not args.from_video:
+        from robolearn.retarget.errors import FlagError
+
+        raise FlagError("--object-pose" if args.object_pose else "--target-pose",
+                        args.object_pose or args.target_pose, "only with --from-video")  # fmt: skip
     if args.from_video:
         args.keyposes = _keyposes_from_video(args)
         if args.n == 0:
@@ -189,7 +201,7 @@ def _keyposes_from_video(args: DemosArgs) -> Path:
     path = args.keyposes_out or args.out.with_name(args.out.name + ".keyposes.json")
     check_output_file("--keyposes-out", path, (".json",), "keyposes.json")  # before MediaPipe runs
     result = keyposes_from_video(list(args.from_video), args.calib, args.keyframes, args.mediapipe_python,
-                                 args.hand_size)  # fmt: skip
+                                 args.hand_size, object_pose=args.object_pose, target_pose=args.target_pose)  # fmt: skip
     write_keyposes(path, args.task, result)
     print(result.summary())
     print(f"wrote {len(result.keyposes)} keyposes to {path}")

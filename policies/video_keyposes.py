@@ -3,7 +3,9 @@ video -> keyposes of the task's robot (YOTO's front end), written as the keypose
 
 retarget does the vision (stereo_hands: MediaPipe, triangulation, hand poses and grips; keyframes: keyframe
 choice and the hand-eye mapping into each arm's base frame); this module places the arm bases in the world
-(from the robot model) and makes the task's Keypose records.
+(from the robot model) and makes the task's Keypose records. Given where the object (and the target) stood
+in the video (`--object-pose`, `--target-pose` or the calibration's `scene`), the keyposes are re-expressed in
+the task's frames (envs/manipulation/scene_frames.py), so proliferation moves them with new layouts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from robolearn.envs.manipulation.keyposes import Keypose, save_keyposes
-from robolearn.retarget.errors import RetargetInputError
+from robolearn.envs.manipulation.scene_frames import ScenePose, to_task_frames
+from robolearn.retarget.errors import FlagError, RetargetInputError
 from robolearn.retarget.keyframes import (
     HandKeypose,
     KeyframeCfg,
@@ -55,6 +58,49 @@ def to_world(poses: list[HandKeypose], robot: str = ROBOT) -> list[Keypose]:
     return out
 
 
+def scene_pose(values: np.ndarray | list[float]) -> ScenePose:
+    """[x, y, z (m), yaw (deg)] -> ScenePose (yaw in radians)."""
+    x, y, z, yaw = (float(v) for v in values)
+    return ScenePose((x, y, z), float(np.radians(yaw)))
+
+
+def parse_pose_flag(flag: str, text: str) -> ScenePose:
+    """`--object-pose 0.1,-0.02,0.015,30`: x, y, z in metres (the keyposes' world frame), yaw in degrees."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not np.isfinite(values).all():
+        raise FlagError(flag, text, "expected x,y,z,yaw: metres in the robot's world frame and degrees, "
+                        "e.g. -0.12,0.0,0.015,10")  # fmt: skip
+    return scene_pose(values)
+
+
+def demo_scene(calib_scene: dict[str, np.ndarray], object_pose: str | None = None, target_pose: str | None = None,
+               calib_path: Path | str = "calibration") -> tuple[ScenePose | None, ScenePose | None]:  # fmt: skip
+    """The demonstration's object and target poses: the flags, else the calibration's `scene` section."""
+    obj = parse_pose_flag("--object-pose", object_pose) if object_pose else None
+    tgt = parse_pose_flag("--target-pose", target_pose) if target_pose else None
+    if obj is None and "object" in calib_scene:
+        obj = scene_pose(calib_scene["object"])
+    if tgt is None and "target" in calib_scene:
+        tgt = scene_pose(calib_scene["target"])
+    if tgt is not None and obj is None:
+        raise FlagError("--target-pose", target_pose or f"{calib_path} scene.target",
+                        "needs the object's pose too: give --object-pose (or scene.object in the calibration)")
+    return obj, tgt
+
+
+def in_task_frames(keyposes: list[Keypose], obj: ScenePose | None, tgt: ScenePose | None) -> tuple[list[Keypose], str]:
+    """The keyposes in the task's frames when the object's pose is known (else as they are), and a note."""
+    if obj is None:
+        return keyposes, ("keyposes stay in the world frame: demos reach only the demonstrated layout; give "
+                          "--object-pose (and --target-pose) so they follow new layouts")  # fmt: skip
+    out = to_task_frames(keyposes, obj, tgt)
+    counts = {f: sum(k.frame == f for k in out) for f in ("object", "target", "world")}
+    return out, "keyposes in frames: " + ", ".join(f"{f} {n}" for f, n in counts.items())
+
+
 @dataclass
 class VideoKeyposes:
     keyposes: list[Keypose]
@@ -72,9 +118,12 @@ class VideoKeyposes:
 
 def keyposes_from_video(views: list[Path], calib_path: Path, keyframes: str | None = None,
                         mediapipe_python: Path | None = None, hand_size_m: float = 0.095,
-                        cfg: KeyframeCfg | None = None, start_s: float = 1.0) -> VideoKeyposes:  # fmt: skip
-    """The chain: views -> 3-D hands -> keyframes (given or detected) -> world-frame keyposes."""
+                        cfg: KeyframeCfg | None = None, start_s: float = 1.0, object_pose: str | None = None,
+                        target_pose: str | None = None) -> VideoKeyposes:  # fmt: skip
+    """The chain: views -> 3-D hands -> keyframes (given or detected) -> world-frame keyposes -> the task's
+    frames (object / target / world) when the object's pose is given (`demo_scene`)."""
     calib = load_calibration(calib_path)
+    obj, tgt = demo_scene(calib.scene, object_pose, target_pose, calib_path)  # before MediaPipe runs
     if not calib.hand_eye:
         raise RetargetInputError(calib_path, "hand_eye", "missing; keyposes need each arm's base-from-camera "
                                  "4x4 (hand_eye: {left: ..., right: ...})")  # fmt: skip
@@ -90,7 +139,8 @@ def keyposes_from_video(views: list[Path], calib_path: Path, keyframes: str | No
     notes = [f"{side} hand: seen in {frac:.0%} of frames"
              + (f", epipolar error {hands.epipolar_px[side]:.1f} px" if side in hands.epipolar_px else "")
              for side, frac in hands.detected.items()]  # fmt: skip
-    return VideoKeyposes(to_world(poses), frames, hands.method, first.fps, T, notes + hands.notes)
+    keyposes, note = in_task_frames(to_world(poses), obj, tgt)
+    return VideoKeyposes(keyposes, frames, hands.method, first.fps, T, notes + hands.notes + [note])
 
 
 def write_keyposes(path: Path, task: str, result: VideoKeyposes) -> Path:

@@ -14,6 +14,9 @@ returns them. The calibration file (YAML):
       left: 4x4                              # the left arm's base frame from the left camera
       right: 4x4                             #   (p_base = H @ [p_camera, 1])
     reprojection_error_px: 0.4               # optional, what calibration measured
+    scene:                                   # optional; where things stood during the demonstration
+      object: [x, y, z, yaw]                 #   the object's centre in the robot's world (m), yaw (deg)
+      target: [x, y, z, yaw]                 #   the target's (place tasks)
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import yaml
 from .errors import RetargetInputError, as_float_array
 
 ARMS = ("left", "right")
+SCENE_KEYS = ("object", "target")
 # cv2.undistortPoints stops after 5 iterations by default (~1e-4 px residual with k1 = -0.27); 50 iterations
 # to 1e-12 make undistortion exact to float precision, so triangulation error is the geometry's alone.
 _UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12)
@@ -64,6 +68,8 @@ class StereoCalibration:
     T: np.ndarray = field(default_factory=lambda: np.zeros(3))
     hand_eye: dict[str, np.ndarray] = field(default_factory=dict)
     reprojection_error_px: float | None = None
+    scene: dict[str, np.ndarray] = field(default_factory=dict)
+    """`object` / `target` -> [x, y, z (m, world), yaw (deg)] during the demonstration (SCENE_KEYS)."""
 
     @property
     def stereo(self) -> bool:
@@ -284,7 +290,25 @@ def load_calibration(path: str | Path) -> StereoCalibration:
         calib.hand_eye[arm] = h
     if doc.get("reprojection_error_px") is not None:
         calib.reprojection_error_px = float(doc["reprojection_error_px"])
+    calib.scene = _scene(doc.get("scene"), path)
     return calib
+
+
+def _scene(value, path: Path) -> dict[str, np.ndarray]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not value or set(value) - set(SCENE_KEYS):
+        raise RetargetInputError(path, "scene", "expected a mapping of object (and target) to [x, y, z, yaw]")
+    out = {}
+    for key, pose in value.items():
+        a = as_float_array(pose, path, f"scene.{key}")
+        if a.shape != (4,) or not np.isfinite(a).all():
+            raise RetargetInputError(path, f"scene.{key}", f"{pose!r}; expected [x, y, z, yaw]: 4 finite numbers "
+                                     "(metres in the robot's world frame, yaw in degrees)")  # fmt: skip
+        out[key] = a
+    if "target" in out and "object" not in out:
+        raise RetargetInputError(path, "scene.object", "missing; a target pose needs the object's pose too")
+    return out
 
 
 def save_calibration(path: str | Path, calib: StereoCalibration) -> Path:
@@ -297,6 +321,8 @@ def save_calibration(path: str | Path, calib: StereoCalibration) -> Path:
         doc["hand_eye"] = {arm: h.tolist() for arm, h in calib.hand_eye.items()}
     if calib.reprojection_error_px is not None:
         doc["reprojection_error_px"] = float(calib.reprojection_error_px)
+    if calib.scene:
+        doc["scene"] = {key: np.ravel(pose).tolist() for key, pose in calib.scene.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml.tmp", dir=path.parent)
     try:
