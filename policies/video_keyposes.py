@@ -86,12 +86,17 @@ def demo_scene(calib_scene: dict[str, np.ndarray], object_pose: str | None = Non
     if tgt is None and "target" in calib_scene:
         tgt = scene_pose(calib_scene["target"])
     if tgt is not None and obj is None:
-        raise FlagError("--target-pose", target_pose or f"{calib_path} scene.target",
-                        "needs the object's pose too: give --object-pose (or scene.object in the calibration)")
+        raise FlagError(
+            "--target-pose",
+            target_pose or f"{calib_path} scene.target",
+            "needs the object's pose too: give --object-pose (or scene.object in the calibration)",
+        )
     return obj, tgt
 
 
-def in_task_frames(keyposes: list[Keypose], obj: ScenePose | None, tgt: ScenePose | None) -> tuple[list[Keypose], str]:
+def in_task_frames(
+    keyposes: list[Keypose], obj: ScenePose | None, tgt: ScenePose | None
+) -> tuple[list[Keypose], str]:
     """The keyposes in the task's frames when the object's pose is known (else as they are), and a note."""
     if obj is None:
         return keyposes, ("keyposes stay in the world frame: demos reach only the demonstrated layout; give "

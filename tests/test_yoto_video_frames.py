@@ -36,7 +36,9 @@ def test_world_keyposes_get_the_experts_frames_back(task: str) -> None:
     that the scripted expert wrote: the rule reproduces the experts' convention on every ALOHA task."""
     cfg = task_cfg(task)
     for layout in sample_layouts(cfg, 3, np.random.default_rng(5)):
-        converted = to_task_frames(as_video(task, layout), *layout_scene(layout, cfg.object_half_z[0], cfg.target_z))
+        converted = to_task_frames(
+            as_video(task, layout), *layout_scene(layout, cfg.object_half_z[0], cfg.target_z)
+        )
         for want, got in zip(expert_keyposes(task), converted, strict=True):
             assert got.frame == want.frame, (want.time, want.arm)
             np.testing.assert_allclose(got.pos, want.pos, atol=1e-9)
@@ -71,7 +73,10 @@ def test_the_calibration_scene_section_is_read_and_checked(tmp_path) -> None:
     calib = load_calibration(src)
     obj, tgt = demo_scene(calib.scene)
     assert obj == ScenePose((-0.12, 0.03, 0.015), pytest.approx(np.pi / 2)) and tgt is not None
-    assert load_calibration(save_calibration(tmp_path / "again.yaml", calib)).scene.keys() == {"object", "target"}
+    assert load_calibration(save_calibration(tmp_path / "again.yaml", calib)).scene.keys() == {
+        "object",
+        "target",
+    }
     obj, _ = demo_scene(calib.scene, object_pose="0.1,0,0.015,0")
     assert obj == ScenePose((0.1, 0.0, 0.015), 0.0)
     for scene, field in (({"object": [0.1, 0.0, 0.015]}, "scene.object"), ({"object": [0.1, 0, 0, "x"]}, "scene.object"),
