@@ -102,3 +102,42 @@ def test_pose_flags_without_a_video_are_refused(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert rc == 2 and "--object-pose 0,0,0,0: only with --from-video" in err and "Traceback" not in err
     assert not (tmp_path / "ds").exists()
+
+
+def test_from_video_with_pose_flags_writes_keyposes_in_the_task_frames(tmp_path, capsys) -> None:
+    """`demos --from-video` on scripted stereo hand keypoints: with --object-pose/--target-pose the keypose
+    file is in the object/target frames, and placing those frames back at the given poses gives the very
+    world poses the same video yields without the flags."""
+    from test_stereo_hands import STEREO, calib_file, scripted_hands, write_view
+
+    from robolearn.cli import main as cli
+    from robolearn.envs.manipulation.keyposes import load_keyposes
+    from robolearn.retarget.stereo import calibrate_stereo, image_pairs
+
+    calib = calibrate_stereo(*image_pairs(STEREO)).calibration
+    hands, _ = scripted_hands()
+    views = [str(write_view(tmp_path / f"{v}.npz", calib, hands, v)) for v in ("left", "right")]
+    base = ["demos", TASK, "--out", str(tmp_path / "ds"), "--n", "0", "--from-video", *views,
+            "--calib", str(calib_file(tmp_path, calib))]  # fmt: skip
+    assert cli([*base, "--keyposes-out", str(tmp_path / "world.json")]) == 0
+    assert "keyposes stay in the world frame" in capsys.readouterr().out
+    _, world = load_keyposes(tmp_path / "world.json")
+    left_close = next(k for k in world if k.arm == "left" and k.gripper < 0.5)
+    right_open = [k for k in world if k.arm == "right"][-1]  # the right hand's release (the last keypose)
+    obj = np.add(left_close.pos, (0.02, -0.01, -0.01))  # the left hand picks the object, the right one places
+    tgt = np.add(right_open.pos, (0.0, 0.01, -0.05))
+    flags = ["--object-pose", ",".join(map(str, [*obj, 20])), "--target-pose", ",".join(map(str, [*tgt, 0]))]
+    assert cli([*base, "--keyposes-out", str(tmp_path / "task.json"), *flags]) == 0
+    assert "keyposes in frames: object" in capsys.readouterr().out
+    _, task = load_keyposes(tmp_path / "task.json")
+    poses = {"object": ScenePose(tuple(obj), np.radians(20)), "target": ScenePose(tuple(tgt))}
+    left = sorted((k for k in task if k.arm == "left"), key=lambda k: k.time)
+    first_close = next(n for n, k in enumerate(left) if k.gripper < 0.5)
+    assert first_close >= 1 and {k.frame for k in left[: first_close + 1]} == {"object"}
+    assert [k for k in task if k.arm == "right"][-1].frame == "target"
+    for w, t in zip(world, task, strict=True):
+        if t.frame == "world":
+            assert t == w
+            continue
+        rot, origin = poses[t.frame].transform()
+        np.testing.assert_allclose(origin + rot.apply(t.pos), w.pos, atol=1e-9)
