@@ -1,6 +1,6 @@
 """robolearn's Isaac Lab surface against the real `isaaclab` 3.0 package, which lives in its own Python 3.12 venv
 (docs/isaaclab.md, "The real package"): ISAACLAB_PYTHON names its interpreter, else ../venv-isaaclab312 beside
-the repository. Skipped, with the reason, where that venv is absent (CI builds none: it downloads ~8 GB)."""
+the repository. Skipped, with the reason, where that venv is absent (.ci/run builds one in the background)."""
 
 from __future__ import annotations
 
