@@ -300,7 +300,11 @@ def test_ctrl_c_outside_training_is_one_line_and_leaves_no_clip(tmp_path):
     # stdout on a terminal, as a user's is: the progress bar is drawn live there (to a pipe, only at the end).
     leader, follower = pty.openpty()
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
-    proc = subprocess.Popen(cmd, stdout=follower, stderr=subprocess.PIPE, text=True, env=env)
+    # SIGINT back to its default in the child: a job started in the background (`cmd &` without job control, as
+    # a CI script may run pytest) inherits SIGINT ignored, and Python then installs no handler: the interrupt
+    # would be dropped and the clip written (it was, in such a run).
+    proc = subprocess.Popen(cmd, stdout=follower, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     os.close(follower)
     try:
         # Solving: the bar shows a frame done (2752 frames: several seconds more on any CPU).
