@@ -93,7 +93,7 @@ def policy_metadata(env: ManagerBasedRlEnv, task: str, obs_group: str = "policy"
         scene_xml_sha256=hashlib.sha256(env.scene.spec_xml.encode()).hexdigest(),
         base_body=cfg.base_body,
         obs_group=obs_group,
-        extra={"action_terms": dict(env.action_manager.term_dims), **_reference_offsets(env)},
+        extra={"action_terms": dict(env.action_manager.term_dims), **_reference_offsets(env), **_output_gain(env)},
     )
 
 
@@ -103,6 +103,17 @@ def _reference_offsets(env: ManagerBasedRlEnv) -> dict[str, Any]:
     terms = {n: getattr(t, "offset_command", None) for n, t in env.action_manager.terms.items()}
     named = {n: c for n, c in terms.items() if c}
     return {"action_offset_command": named} if named else {}
+
+
+def _output_gain(env: ManagerBasedRlEnv) -> dict[str, Any]:
+    """Per-joint factors on action_scale (the tracking tasks' effort-based scales): export_policy multiplies
+    the network's output by them, so policy.onnx already emits gain * action and the deploy runtime applies
+    the one action_scale (and feeds that output back as last_action, which the task observes likewise)."""
+    gains = [getattr(t, "output_gain", None) for t in env.action_manager.terms.values()]
+    if not any(g is not None for g in gains):
+        return {}
+    dims = env.action_manager.term_dims.values()
+    return {"action_gain": [x for g, d in zip(gains, dims, strict=True) for x in (g or [1.0] * d)]}
 
 
 @dataclass
@@ -152,15 +163,18 @@ def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
 class ExportedPolicy(nn.Module):
     """Normalizer + MLP + deterministic head of an rsl_rl MLPModel, as one plain module."""
 
-    def __init__(self, actor: Any):  # rsl_rl's MLPModel (its attributes are untyped there)
+    def __init__(self, actor: Any, output_gain: list[float] | None = None):  # rsl_rl's MLPModel (untyped)
         super().__init__()
+        gain = torch.tensor(output_gain, dtype=torch.float32) if output_gain is not None else None
+        self.register_buffer("gain", gain)
         self.obs_normalizer = copy.deepcopy(actor.obs_normalizer).cpu().eval()
         self.mlp = copy.deepcopy(actor.mlp).cpu().eval()
         dist = actor.distribution
         self.head = dist.as_deterministic_output_module().cpu() if dist is not None else nn.Identity()
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.mlp(self.obs_normalizer(obs)))
+        out = self.head(self.mlp(self.obs_normalizer(obs)))
+        return out * self.gain if self.gain is not None else out
 
 
 @dataclass
@@ -187,7 +201,7 @@ def export_policy(actor: nn.Module, meta: PolicyMetadata, out_dir: Path) -> Expo
     out_dir = Path(out_dir)
     meta.validate(str(out_dir / "policy.json"))  # a file the deploy runtime would reject is never written
     out_dir.mkdir(parents=True, exist_ok=True)
-    module = ExportedPolicy(actor).eval()
+    module = ExportedPolicy(actor, meta.extra.get("action_gain")).eval()
     dummy = torch.zeros(1, meta.obs_dim)
     paths = ExportPaths(out_dir / "policy.onnx", out_dir / "policy.json", out_dir / "policy.pt")
 

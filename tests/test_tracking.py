@@ -64,20 +64,41 @@ def test_reference_state_initialization_puts_the_robot_on_the_clip(task: str, cl
     ref = cmd.motion.body_pos[frames].double()
     assert torch.max(torch.linalg.norm(env.robot.body_pos_w - ref, dim=-1)) < 1e-5
     assert torch.allclose(env.robot.joint_pos.float(), cmd.motion.joint_pos[frames], atol=1e-6)
-    # The preprocessing's MuJoCo FK agrees with the clip's own body positions (retarget's solver, full model).
+    # The preprocessing's MuJoCo FK agrees with the clip's own body positions (retarget's solver, full model),
+    # up to the one vertical shift that sets the clip on the floor.
     saved = np.load(clips / clip.name)
     names = [str(n) for n in saved["body_names"]]
     common = [b for b in env.robot.body_names if b in names]
     ours = cmd.motion.body_pos[:, [env.robot.body_names.index(b) for b in common]].numpy()
     theirs = saved["body_pos"][:, [names.index(b) for b in common]]
     assert ours.shape == theirs.shape
-    assert np.abs(ours - theirs).max() < 1e-3
+    shift = float(np.median(ours[..., 2] - theirs[..., 2]))
+    assert 0.0 < abs(shift) < 0.1
+    assert np.abs(ours - theirs - np.array([0.0, 0.0, shift])).max() < 1e-3
     # The cache is written beside the clip and read back on the next build.
     cache = list(clips.glob(f".{clip.stem}.*{CACHE_SUFFIX}"))
     assert len(cache) == 1
     stamp = cache[0].stat().st_mtime_ns
     ManagerBasedRlEnv(exact_cfg(task, clips / clip.name, num_envs=1))
     assert cache[0].stat().st_mtime_ns == stamp
+
+
+def test_the_clip_is_set_on_the_floor(clips: Path):
+    """Preprocessing moves the clip vertically so its lowest collision point is at z = 0 in the median frame;
+    `ground=False` keeps the retarget's heights (the shipped walk floats 1.6 cm on the G1)."""
+    from robolearn.envs.tracking.commands import robot_kinematics
+    from robolearn.envs.tracking.motion import lowest_points
+
+    cfg = exact_cfg("G1-Tracking", clips / G1_CLIP.name, num_envs=1)
+    lows = {}
+    for grounded in (True, False):
+        motion = dataclasses.replace(cfg.commands["motion"], ground=grounded)
+        env = ManagerBasedRlEnv(dataclasses.replace(cfg, commands={"motion": motion}))
+        m = track.motion(env).motion
+        q = torch.cat([m.root_pos, m.root_quat, m.joint_pos], dim=1).double().numpy()
+        lows[grounded] = float(np.median(lowest_points(robot_kinematics(env, "robot"), q)))
+    assert abs(lows[True]) < 1e-4
+    assert lows[False] > 0.01
 
 
 def rewards(env: ManagerBasedRlEnv) -> dict[str, torch.Tensor]:

@@ -13,6 +13,7 @@ time. With `residual=True` policy.json says so (`extra.action_offset_command`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import torch
 
 from robolearn.core import JointPositionActionCfg
 from robolearn.core.actions.joint import JointPositionAction
+from robolearn.envs.tracking.robots import effort_action_scale
 
 if TYPE_CHECKING:
     from robolearn.core.env import ManagerBasedRlEnv
@@ -32,6 +34,9 @@ class MotionJointPositionActionCfg(JointPositionActionCfg):
     command_name: str = "motion"
     residual: bool = False
     """Targets around the reference's joint positions (True) or around the default pose (False)."""
+    effort_fraction: float | None = None
+    """BeyondMimic's per-joint scale: joint j moves `effort_fraction` * torque limit / kp per unit of action
+    (`scale` is then ignored). None: one `scale` for every joint."""
 
     def build(self, name: str, env: ManagerBasedRlEnv) -> MotionJointPositionAction:
         return MotionJointPositionAction(name, self, env)
@@ -48,6 +53,25 @@ class MotionJointPositionAction(JointPositionAction):
                              f"{cfg.command_name!r} tracks ({command.entity.name!r})")  # fmt: skip
         self.command_term = command
         self._cols = torch.as_tensor(self.joint_ids, dtype=torch.long, device=env.device)
+        self.gain = torch.ones(self.dim, device=env.device)
+        """Per-joint factor on `cfg.scale` (all 1 without `effort_fraction`)."""
+        if cfg.effort_fraction is not None:
+            scales = torch.as_tensor(effort_action_scale(env.scene.model, list(self.ctrl_ids), cfg.effort_fraction),
+                                     dtype=torch.float32, device=env.device)  # fmt: skip
+            # The export contract carries one scale: the largest; the per-joint factors (<= 1) are folded into
+            # the exported network's output (policy_metadata's extra.action_gain) and into `last_action`.
+            self.cfg = dataclasses.replace(cfg, scale=float(scales.max()))
+            self.gain = scales / scales.max()
+
+    @property
+    def joint_scale(self) -> torch.Tensor:
+        """(dim,) joint-target radians per unit of action, per joint."""
+        return self.cfg.scale * self.gain
+
+    @property
+    def output_gain(self) -> list[float] | None:
+        """The per-joint factors the export folds into the network's output (None when all are 1)."""
+        return None if bool((self.gain == 1).all()) else self.gain.cpu().tolist()
 
     @property
     def offset_command(self) -> str | None:
@@ -61,8 +85,7 @@ class MotionJointPositionAction(JointPositionAction):
         return self.command_term.command[:, self._cols]
 
     def process(self, action: torch.Tensor) -> torch.Tensor:
-        if not self.cfg.residual:
-            return super().process(action)
         self.action[:] = action.clamp(-self.cfg.clip, self.cfg.clip)
-        self.target[:] = self.reference + self.cfg.scale * self.action
+        base = self.reference if self.cfg.residual else self.offset
+        self.target[:] = base + self.joint_scale * self.action
         return self.action

@@ -42,6 +42,8 @@ class MotionCommandCfg(CommandTermCfg):
     """Tracked bodies (rewards, metrics); the anchor must be one of them."""
     end_effectors: tuple[str, ...] = ()
     """Tracked bodies whose height deviation ends an episode (feet, hands)."""
+    ground: bool = True
+    """Set the clip on the floor when preprocessing it (motion.ground); False keeps the retarget's heights."""
     start: Literal["adaptive", "uniform", "first"] = "adaptive"
     """Where episodes start: adaptive (segments by failure rate), uniform (any frame), first (each clip's
     first frame, clips dealt to worlds in turn: evaluation)."""
@@ -93,7 +95,7 @@ class MotionCommand(CommandTerm):
     def __init__(self, name: str, cfg: MotionCommandCfg, env: ManagerBasedRlEnv):
         self.entity = env.scene[cfg.entity]
         self.motion: ReferenceMotion = load_reference(cfg.motion_file, robot_kinematics(env, cfg.entity),
-                                                      1.0 / env.step_dt, env.device)  # fmt: skip
+                                                      1.0 / env.step_dt, env.device, cfg.ground)  # fmt: skip
         super().__init__(name, cfg, env, 2 * len(self.entity.joint_names))
         bodies = list(self.entity.body_names)
         if not cfg.body_names:

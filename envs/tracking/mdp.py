@@ -172,6 +172,17 @@ def body_ori_error(env: ManagerBasedRlEnv, command_name: str = MOTION) -> torch.
     return rotation_vector(quat_mul(ref, _conj(cmd.body_quat_w))).reshape(env.num_envs, -1)
 
 
+def last_action(env: ManagerBasedRlEnv) -> torch.Tensor:
+    """(N, A) the last action times each term's per-joint gain (`output_gain`: the effort-based scales), i.e.
+    exactly what the exported network emits and the deploy runtime feeds back as its last action."""
+    parts = []
+    for name, term in env.action_manager.terms.items():
+        a = env.action_manager.term_action(name)
+        gain = getattr(term, "gain", None)
+        parts.append(a * gain if gain is not None else a)
+    return torch.cat(parts, dim=-1)
+
+
 def motion_phase(env: ManagerBasedRlEnv, command_name: str = MOTION) -> torch.Tensor:
     """(N, 1) how far through its clip each world's reference is, 0..1 (privileged: the critic's time left)."""
     cmd = motion(env, command_name)

@@ -28,7 +28,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 CACHE_SUFFIX = ".track.npz"
 ROOT_WIDTH = 7
 """qpos columns of a free root: position (3) and quaternion w, x, y, z (4)."""
@@ -252,10 +252,56 @@ def forward_kinematics(kin: RobotKinematics, qpos: np.ndarray, qvel: np.ndarray)
     return out
 
 
-def preprocess(qpos: np.ndarray, kin: RobotKinematics, fps: float, rate: float) -> dict[str, np.ndarray]:
-    """Every per-frame quantity the task reads, at `rate` frames/s (one frame per policy step)."""
+def _collision_geoms(kin: RobotKinematics) -> np.ndarray:
+    """The robot's geoms that can touch the ground (geoms of the world body): by contype/conaffinity, or by
+    an explicit contact pair (the menagerie G1's training model collides through pairs only)."""
+    m = kin.model
+    world = np.nonzero(m.geom_bodyid == 0)[0]
+    mine = np.isin(m.geom_bodyid, kin.body_ids)
+    ct, ca = m.geom_contype[:, None], m.geom_conaffinity[:, None]
+    by_mask = (((ct & m.geom_conaffinity[world]) | (ca & m.geom_contype[world])) != 0).any(axis=1)
+    pairs = np.stack([m.pair_geom1, m.pair_geom2], axis=1)
+    to_world = np.isin(pairs, world)
+    paired = np.isin(np.arange(m.ngeom), pairs[to_world[:, ::-1]])
+    return np.nonzero(mine & (by_mask | paired))[0]
+
+
+def lowest_points(kin: RobotKinematics, q: np.ndarray) -> np.ndarray:
+    """(T,) height of the robot's lowest collision point in each frame (the geoms' local bounding boxes)."""
+    model, data = kin.model, mujoco.MjData(kin.model)
+    geoms = _collision_geoms(kin)
+    centre, half = model.geom_aabb[geoms, :3], model.geom_aabb[geoms, 3:]
+    out = np.empty(q.shape[0])
+    for t in range(q.shape[0]):
+        data.qpos[:] = model.qpos0
+        data.qpos[kin.root_qadr : kin.root_qadr + ROOT_WIDTH] = q[t, :ROOT_WIDTH]
+        data.qpos[kin.joint_qadr] = q[t, ROOT_WIDTH:]
+        mujoco.mj_kinematics(model, data)
+        rz = data.geom_xmat[geoms].reshape(-1, 3, 3)[:, 2, :]  # each geom's local axes' world z components
+        z = data.geom_xpos[geoms, 2] + np.sum(rz * centre, axis=1) - np.sum(np.abs(rz) * half, axis=1)
+        out[t] = z.min()
+    return out
+
+
+def ground(q: np.ndarray, kin: RobotKinematics) -> np.ndarray:
+    """The clip moved vertically so that the robot stands on the floor (z = 0): the median over frames of its
+    lowest collision point goes to 0 (a walk has a foot down in nearly every frame; the median ignores the
+    few frames a retarget lets a foot sink or float). Retargeted CMU clips float: the 131_01 walk held the
+    G1's stance foot ~4.5 cm up, so a replay dropped 4.5 cm at its first step and its anchor-height
+    reference was out of reach."""
+    q = q.copy()
+    q[:, 2] -= float(np.median(lowest_points(kin, q)))
+    return q
+
+
+def preprocess(qpos: np.ndarray, kin: RobotKinematics, fps: float, rate: float,
+               grounded: bool = True) -> dict[str, np.ndarray]:  # fmt: skip
+    """Every per-frame quantity the task reads, at `rate` frames/s (one frame per policy step), the clip set
+    on the floor (`ground`)."""
     q = resample(qpos, fps, rate)
     q[:, 3:7] = _quat_normalize(q[:, 3:7])
+    if grounded:
+        q = ground(q, kin)
     dt = 1.0 / rate
     root_lin = np.gradient(q[:, :3], dt, axis=0)
     root_ang_w = angular_velocity(q[:, 3:7], dt)
@@ -266,17 +312,18 @@ def preprocess(qpos: np.ndarray, kin: RobotKinematics, fps: float, rate: float) 
             **forward_kinematics(kin, q, qvel)}  # fmt: skip
 
 
-def kinematics_key(kin: RobotKinematics, rate: float) -> bytes:
+def kinematics_key(kin: RobotKinematics, rate: float, grounded: bool = True) -> bytes:
     """What forward kinematics of this robot reads, as bytes (a change means a new cache entry)."""
     m = kin.model
     parts = [m.body_parentid, m.body_pos, m.body_quat, m.jnt_type, m.jnt_pos, m.jnt_axis, m.jnt_bodyid,
-             m.jnt_qposadr, m.qpos0, np.asarray(kin.body_ids), np.asarray(kin.joint_qadr)]  # fmt: skip
-    text = f"{CACHE_VERSION}|{kin.robot}|{rate:.9g}|{','.join(kin.joint_names)}|{kin.root_qadr}"
+             m.jnt_qposadr, m.qpos0, np.asarray(kin.body_ids), np.asarray(kin.joint_qadr),
+             m.geom_bodyid, m.geom_pos, m.geom_quat, m.geom_aabb, m.geom_contype, m.geom_conaffinity]  # fmt: skip
+    text = f"{CACHE_VERSION}|{kin.robot}|{rate:.9g}|{','.join(kin.joint_names)}|{kin.root_qadr}|{grounded}"
     return text.encode() + b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
 
 
-def cache_path(clip: Path, kin: RobotKinematics, rate: float) -> Path:
-    digest = hashlib.sha256(clip.read_bytes() + kinematics_key(kin, rate)).hexdigest()[:16]
+def cache_path(clip: Path, kin: RobotKinematics, rate: float, grounded: bool = True) -> Path:
+    digest = hashlib.sha256(clip.read_bytes() + kinematics_key(kin, rate, grounded)).hexdigest()[:16]
     return clip.parent / f".{clip.stem}.{digest}{CACHE_SUFFIX}"
 
 
@@ -291,18 +338,19 @@ def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
-def load_preprocessed(clip: RawClip, kin: RobotKinematics, rate: float) -> dict[str, np.ndarray]:
+def load_preprocessed(clip: RawClip, kin: RobotKinematics, rate: float,
+                      grounded: bool = True) -> dict[str, np.ndarray]:  # fmt: skip
     """The clip preprocessed for this robot and rate: from the cache when it holds it, else computed and
     cached (a folder that cannot be written only costs the preprocessing next time)."""
     qpos = check_for_robot(clip, kin)
-    path = cache_path(clip.path, kin, rate)
+    path = cache_path(clip.path, kin, rate, grounded)
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
         except Exception as exc:  # a damaged cache is rebuilt, never trusted
             log.warning("rebuilding the damaged motion cache %s (%s)", path, exc)
-    arrays = preprocess(qpos, kin, clip.fps, rate)
+    arrays = preprocess(qpos, kin, clip.fps, rate, grounded)
     try:
         _write_atomic(path, arrays)
     except OSError as exc:
@@ -346,7 +394,7 @@ class ReferenceMotion:
 
 
 def load_reference(
-    motion_file: str | Path, kin: RobotKinematics, rate: float, device: torch.device
+    motion_file: str | Path, kin: RobotKinematics, rate: float, device: torch.device, grounded: bool = True
 ) -> ReferenceMotion:
     """Read, check and preprocess every clip of `motion_file` (one file or a folder) for the robot `kin`.
     Every clip is read and checked before any is preprocessed, so a bad clip in a folder writes no cache."""
@@ -355,7 +403,7 @@ def load_reference(
     for clip in clips:
         check_for_robot(clip, kin)
         check_length(clip, rate)
-    parts = [load_preprocessed(c, kin, rate) for c in clips]
+    parts = [load_preprocessed(c, kin, rate, grounded) for c in clips]
     lengths = [p["joint_pos"].shape[0] for p in parts]
     starts = np.cumsum([0, *lengths[:-1]])
     ends = starts + np.asarray(lengths) - 1

@@ -37,7 +37,8 @@ from robolearn.envs.tracking import mdp as track
 from robolearn.envs.tracking.actions import MotionJointPositionActionCfg
 from robolearn.envs.tracking.commands import MotionCommandCfg
 from robolearn.rl import PpoCfg
-from robolearn.scene import SceneCfg
+from robolearn.envs.tracking.robots import EFFORT_FRACTION, armature_pd_gains
+from robolearn.scene import ContactSensorCfg, SceneCfg
 
 MOTIONS_DIR = ASSETS_DIR / "motions"
 
@@ -62,6 +63,28 @@ H1_BODIES = (
 """The same set on the H1 (no wrists: its forearm ends in the elbow link)."""
 H1_END_EFFECTORS = ("left_ankle_link", "right_ankle_link", "left_elbow_link", "right_elbow_link")
 
+UNDESIRED_CONTACTS = "undesired_contacts"
+"""The contact sensor of every body but the feet and hands (BeyondMimic's undesired-contacts penalty)."""
+MENAGERIE_GAINS: dict[str, dict[str, tuple[float, float]]] = {"g1": {}, "h1": dict(H1_PD_GAINS)}
+"""The gains before BeyondMimic's: the menagerie G1's own position servos (kp 75, ankles and wrists 20,
+kv 2), the H1 skills' gains (the H1 ships torque motors)."""
+
+
+def tracking_scene(robot: str, fast_model: bool, allowed_contacts: tuple[str, ...]) -> SceneCfg:
+    """The robot with BeyondMimic's armature-derived servo gains and a contact sensor on every body except
+    `allowed_contacts` (feet, hands)."""
+    from robolearn.robots import robot_model
+
+    model = robot_model(robot, fast_model)
+    bodies = tuple(model.body(i).name for i in range(1, model.nbody) if model.body(i).name not in allowed_contacts)
+    return SceneCfg(robot=robot, fast_model=fast_model, pd_gains=armature_pd_gains(robot, fast_model),
+                    contact_sensors={UNDESIRED_CONTACTS: ContactSensorCfg(bodies=bodies)})  # fmt: skip
+
+
+def tracking_action() -> MotionJointPositionActionCfg:
+    """BeyondMimic's action: default pose + (0.25 x torque limit / kp) x action, per joint."""
+    return MotionJointPositionActionCfg(effort_fraction=EFFORT_FRACTION, residual=False)
+
 
 def motion_command(
     motion_file: str, bodies: tuple[str, ...], end_effectors: tuple[str, ...]
@@ -81,7 +104,7 @@ def policy_obs() -> ObsGroupCfg:
             "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2),
             "joint_pos": ObsTerm(mdp.joint_pos_rel, noise=0.01),
             "joint_vel": ObsTerm(mdp.joint_vel, noise=0.5),
-            "last_action": ObsTerm(mdp.last_action),
+            "last_action": ObsTerm(track.last_action),
         }
     )
 
@@ -113,6 +136,8 @@ def tracking_rewards() -> dict[str, RewardTerm]:
         # band in 90% of its frames (0.45 rad summed over joints per frame, mostly the right shoulder), a
         # penalty (-4.5/s) that cancelled the whole tracking reward (at most 5/s).
         "joint_limits": RewardTerm(mdp.joint_pos_limits, weight=-10.0, params={"soft_ratio": 1.0}),
+        # BeyondMimic's: -0.1 per body (not a foot or hand) touching the ground.
+        UNDESIRED_CONTACTS: RewardTerm(mdp.undesired_contacts, weight=-0.1, params={"sensor": UNDESIRED_CONTACTS}),
     }
 
 
@@ -150,7 +175,7 @@ class TrackingCfg(EnvCfg):
     terminations: dict[str, TerminationTerm] = field(default_factory=tracking_terminations)
     events: dict[str, EventTerm] = field(default_factory=tracking_events)
     actions: dict[str, ActionTermCfg] = field(
-        default_factory=lambda: {"joint_pos": MotionJointPositionActionCfg(scale=0.5, residual=False)}
+        default_factory=lambda: {"joint_pos": tracking_action()}
     )
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.004))
     num_envs: int = 256
@@ -164,7 +189,7 @@ class TrackingCfg(EnvCfg):
 
 @dataclass
 class G1TrackingCfg(TrackingCfg):
-    scene: SceneCfg = field(default_factory=lambda: SceneCfg(robot="g1", fast_model=True))
+    scene: SceneCfg = field(default_factory=lambda: tracking_scene("g1", True, G1_END_EFFECTORS))
     commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {track.MOTION: motion_command(
         str(MOTIONS_DIR / "cmu_131_01_walk_g1.npz"), G1_BODIES, G1_END_EFFECTORS)})  # fmt: skip
     keyframe: str | None = "knees_bent"
@@ -172,8 +197,7 @@ class G1TrackingCfg(TrackingCfg):
 
 @dataclass
 class H1TrackingCfg(TrackingCfg):
-    scene: SceneCfg = field(default_factory=lambda: SceneCfg(robot="h1", fast_model=False,
-                                                             pd_gains=dict(H1_PD_GAINS)))  # fmt: skip
+    scene: SceneCfg = field(default_factory=lambda: tracking_scene("h1", False, H1_END_EFFECTORS))
     commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {track.MOTION: motion_command(
         str(MOTIONS_DIR / "cmu_131_01_walk_h1.npz"), H1_BODIES, H1_END_EFFECTORS)})  # fmt: skip
     keyframe: str | None = "home"
