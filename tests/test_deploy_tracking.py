@@ -91,8 +91,11 @@ def test_runtime_observation_and_targets_equal_the_training_env(residual: bool, 
     meta = load_metadata(folder)
     assert meta.extra["motion"]["residual_action"] == residual
     rng = np.random.default_rng(0)
+    # policy.onnx emits gain * (the network's action): the per-joint effort scales folded in at export.
+    gain = np.asarray(meta.extra["action_gain"], dtype=np.float32)
+    assert gain.max() == 1.0 and gain.min() < 0.2  # the wrists' 5 N m motors move least per unit of action
     action = np.zeros(meta.num_joints, dtype=np.float32)
-    controller = Controller(meta, lambda o: action, SafetyLayer(meta, g1_limits(meta.joint_names)),
+    controller = Controller(meta, lambda o: gain * action, SafetyLayer(meta, g1_limits(meta.joint_names)),
                             load_reference(meta, folder, "policy.json"))  # fmt: skip
     robot, term = env.robot, env.action_manager.terms["joint_pos"]
     for _ in range(6):
@@ -103,8 +106,29 @@ def test_runtime_observation_and_targets_equal_the_training_env(residual: bool, 
         controller.step(state, np.zeros(0, dtype=np.float32))
         np.testing.assert_allclose(controller.builder.history[-1], obs["policy"][0].numpy(), atol=1e-5)
         obs, *_ = env.step(torch.as_tensor(action)[None])
-        deployed_target = controller.safety.offset + meta.action_scale * action
+        deployed_target = controller.safety.offset + meta.action_scale * gain * action
         np.testing.assert_allclose(deployed_target, term.target[0].double().numpy(), atol=1e-5)
+
+
+def test_the_exported_network_emits_the_per_joint_scaled_action(exported: tuple[Path, Path]) -> None:
+    """policy.onnx = the trained actor's deterministic action times extra.action_gain, so the deploy side's
+    one action_scale gives every joint its own BeyondMimic scale (0.25 x torque limit / kp)."""
+    import onnxruntime as ort
+
+    from robolearn.policies.evaluate import load_run_policy
+    from robolearn.sim2real.schema import load_metadata
+
+    run, folder = exported
+    meta = load_metadata(folder)
+    pol = load_run_policy(run)
+    obs, _ = pol.env.reset(seed=0)
+    want = pol.act(obs)[0].numpy() * np.asarray(meta.extra["action_gain"])
+    session = ort.InferenceSession(str(folder / "policy.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: obs["policy"][:1].numpy()})[0][0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    term = pol.env.action_manager.terms["joint_pos"]
+    np.testing.assert_allclose(meta.action_scale * np.asarray(meta.extra["action_gain"]),
+                               term.joint_scale.numpy(), rtol=1e-6)  # fmt: skip
 
 
 def test_reference_advances_one_frame_per_control_period(exported: tuple[Path, Path]) -> None:
