@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results" / "tracking.json"
+RESULTS = Path(__file__).resolve().parent / "results" / "tracking" / "tracking.json"
 DATA = (
     Path(os.environ.get("ROBOLEARN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     / "mocap"
@@ -87,7 +87,8 @@ def evaluate(run: Path, episodes: int, seed: int) -> dict[str, Any]:
             "mpjpe_mm": r["mpjpe_mm"]["mean"], "clips": clips}  # fmt: skip
 
 
-def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: bool) -> dict[str, Any]:
+def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: bool, budget_min: float,
+                 progress: Any = None) -> dict[str, Any]:  # fmt: skip
     """PPO in segments with an evaluation after each, until the bar (if asked) or the wall-time budget."""
     from robolearn.policies.cli import TrainArgs
     from robolearn.policies.train import train
@@ -113,11 +114,13 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
         point = {"iteration": row["iteration"] + 1, "env_steps": row["env_steps"], "train_wall_s": row["wall_time"],
                  "mean_return": row["mean_return"], **{k: ev[k] for k in ("success", "root_mpjpe_mm", "mpjpe_mm")}}  # fmt: skip
         curve.append(point)
-        print(json.dumps(point))
+        print(json.dumps(point), flush=True)
+        if progress is not None:
+            progress({"run": str(run), "curve": curve})
         met = ev["success"] >= BAR["success"] and ev["root_mpjpe_mm"] <= BAR["root_mpjpe_mm"]
         if met and reached is None:
             reached = point
-        if (met and stop_at_bar) or row["wall_time"] >= args.budget_min * 60:
+        if (met and stop_at_bar) or row["wall_time"] >= budget_min * 60:
             break
     return {"run": str(run), "reached_bar": reached, "curve": curve, "final": ev}
 
@@ -137,7 +140,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--budget-min", type=float, default=60.0, help="training wall-time budget per part")
+    parser.add_argument("--budget-min", type=float, default=60.0, help="training wall-time budget of the walk")
+    parser.add_argument("--three-budget-min", type=float, default=None,
+                        help="training wall-time budget of the 3-clip set (default: --budget-min)")
     parser.add_argument("--eval-every", type=int, default=100, help="iterations between evaluations")
     parser.add_argument("--episodes", type=int, default=100, help="randomized evaluation episodes")
     parser.add_argument("--sim2sim-episodes", type=int, default=10)
@@ -150,18 +155,30 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.budget_min, args.eval_every, args.episodes, args.sim2sim_episodes = 0.0, 2, 4, 1
+        args.three_budget_min = 0.0
         args.num_envs = args.num_envs or 16
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     results: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}, "bar": BAR,
                                "cores": os.cpu_count(), "beyondmimic": BEYONDMIMIC}  # fmt: skip
+    budgets = {"walk": args.budget_min,
+               "three": args.budget_min if args.three_budget_min is None else args.three_budget_min}  # fmt: skip
     for part, clips in (("walk", WALK), ("three", THREE)):
         if part not in args.parts:
             continue
         folder = retarget_set(clips, args.workdir / f"clips_{part}", args.quick)
-        trained = train_to_bar(folder, args.workdir / f"runs_{part}", args, stop_at_bar=part == "walk")
+
+        def progress(partial: dict[str, Any], part: str = part) -> None:
+            results[part] = partial  # the curve so far, on disk after every evaluation
+            write_results(results, args.out)
+
+        trained = train_to_bar(folder, args.workdir / f"runs_{part}", args, stop_at_bar=part == "walk",
+                               budget_min=budgets[part], progress=progress)  # fmt: skip
+        results[part] = trained
+        write_results(results, args.out)
         s2s = sim2sim(Path(trained["run"]), args.workdir / f"export_{part}", args.sim2sim_episodes)
         results[part] = {**trained, "sim2sim": s2s}
+        write_results(results, args.out)
         final = trained["final"]
         print(f"\n{part}: reached the bar at {trained['reached_bar']}")
         print(
@@ -172,11 +189,43 @@ def main() -> None:
             print(f"{clip:<8}{m['success']:>14.2f}{m['root_mpjpe_mm']:>15.1f}{s.get('success', float('nan')):>17.2f}"
                   f"{s.get('root_mpjpe_mm', float('nan')):>15.1f}")  # fmt: skip
     results["wall_s"] = time.perf_counter() - t0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    tmp.replace(args.out)
+    write_results(results, args.out)
     print(f"wrote {args.out}")
+
+
+def write_results(results: dict[str, Any], out: Path) -> None:
+    """The json (atomically), and beside it the curve of each part as a png."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, default=str))
+    tmp.replace(out)
+    for part in ("walk", "three"):
+        if results.get(part, {}).get("curve"):
+            plot_curve(results[part]["curve"], out.with_name(f"{out.stem}_{part}.png"), part)
+
+
+def plot_curve(curve: list[dict[str, Any]], png: Path, title: str) -> None:
+    """Success and root-relative MPJPE against env steps, the bar drawn in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [p["env_steps"] for p in curve]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(steps, [100 * p["success"] for p in curve], marker="o")
+    a.axhline(100 * BAR["success"], color="k", linestyle="--", linewidth=0.8)
+    a.set(xlabel="env steps", ylabel="success %", title=f"{title}: success (whole clip)", ylim=(-2, 102))
+    b.plot(steps, [p["root_mpjpe_mm"] for p in curve], marker="o", label="root-relative")
+    b.plot(steps, [p["mpjpe_mm"] for p in curve], marker="s", label="global")
+    b.axhline(BAR["root_mpjpe_mm"], color="k", linestyle="--", linewidth=0.8)
+    b.set(xlabel="env steps", ylabel="MPJPE mm", title=f"{title}: MPJPE")
+    b.legend()
+    fig.tight_layout()
+    tmp = png.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(png)
 
 
 if __name__ == "__main__":
