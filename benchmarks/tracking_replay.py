@@ -22,9 +22,11 @@ import torch
 OUT = Path(__file__).resolve().parent / "results" / "tracking"
 
 
-VARIANTS = {"menagerie gains, clip as retargeted": ("menagerie", False),
-            "BeyondMimic gains, clip as retargeted": ("beyondmimic", False),
-            "BeyondMimic gains, clip on the floor (the task now)": ("beyondmimic", True)}
+VARIANTS = {
+    "menagerie gains, clip as retargeted": ("menagerie", False),
+    "BeyondMimic gains, clip as retargeted": ("beyondmimic", False),
+    "BeyondMimic gains, clip on the floor (the task now)": ("beyondmimic", True),
+}
 """Label -> (gains, grounded clip)."""
 
 
@@ -70,7 +72,9 @@ def survival_s(task: str, gains: str, start: str, worlds: int, exact: bool, grou
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--worlds", type=int, default=64)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -86,7 +90,10 @@ def main() -> None:
             rows.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "replay.json").write_text(json.dumps(rows, indent=2))
-    lines = ["| task | setup | from the clip's start (s) | random phase, median (mean) s |", "|---|---|---|---|"]
+    lines = [
+        "| task | setup | from the clip's start (s) | random phase, median (mean) s |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {r['task']} | {r['setup']} | {r['from_start_s']:.2f} | {r['random_phase_median_s']:.2f} "
               f"({r['random_phase_mean_s']:.2f}) |" for r in rows]  # fmt: skip
     (args.out / "replay.md").write_text("\n".join(lines) + "\n")

@@ -50,13 +50,17 @@ def test_g1_servos_have_beyondmimic_gains_and_action_scales(g1: ManagerBasedRlEn
         i = names.index(joint)
         a = robot.actuator_ids[i]
         kp, kd = model.actuator_gainprm[a, 0], -model.actuator_biasprm[a, 2]
-        assert model.dof_armature[model.jnt_dofadr[model.joint(joint).id]] == pytest.approx(armature, rel=1e-6)
+        assert model.dof_armature[model.jnt_dofadr[model.joint(joint).id]] == pytest.approx(
+            armature, rel=1e-6
+        )
         assert kp == pytest.approx(armature * W * W, rel=1e-6), joint
         assert -model.actuator_biasprm[a, 1] == pytest.approx(kp, rel=1e-9)
         assert kd == pytest.approx(2 * 2.0 * armature * W, rel=1e-6), joint
         assert float(term.joint_scale[i]) == pytest.approx(0.25 * effort / kp, rel=1e-5), joint
     # The figures BeyondMimic's config comes to: knee kp 99.1, ankle 28.5; knee scale 0.35 rad, wrist 0.075.
-    knee, ankle, wrist = (names.index(j) for j in ("left_knee_joint", "left_ankle_pitch_joint", "left_wrist_pitch_joint"))
+    knee, ankle, wrist = (
+        names.index(j) for j in ("left_knee_joint", "left_ankle_pitch_joint", "left_wrist_pitch_joint")
+    )
     assert model.actuator_gainprm[robot.actuator_ids[knee], 0] == pytest.approx(99.1, abs=0.05)
     assert model.actuator_gainprm[robot.actuator_ids[ankle], 0] == pytest.approx(28.5, abs=0.05)
     assert float(term.joint_scale[knee]) == pytest.approx(0.351, abs=1e-3)

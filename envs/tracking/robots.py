@@ -46,7 +46,9 @@ def armature_pd_gains(robot: str, fast_model: bool = False, freq_hz: float = NAT
         joint = model.joint(act.target)
         armature = float(model.dof_armature[model.jnt_dofadr[joint.id]])
         if armature <= 0:
-            raise ValueError(f"{robot}: joint {act.target!r} has no armature; natural-frequency gains need one")
+            raise ValueError(
+                f"{robot}: joint {act.target!r} has no armature; natural-frequency gains need one"
+            )
         # pd_gains keys are fullmatch patterns: escape the exact name.
         gains[re.escape(act.target)] = natural_frequency_gains(armature, freq_hz, damping_ratio)
     return gains

@@ -36,8 +36,8 @@ from robolearn.envs.humanoid.skill_mdp import H1_PD_GAINS
 from robolearn.envs.tracking import mdp as track
 from robolearn.envs.tracking.actions import MotionJointPositionActionCfg
 from robolearn.envs.tracking.commands import MotionCommandCfg
-from robolearn.rl import PpoCfg
 from robolearn.envs.tracking.robots import EFFORT_FRACTION, armature_pd_gains
+from robolearn.rl import PpoCfg
 from robolearn.scene import ContactSensorCfg, SceneCfg
 
 MOTIONS_DIR = ASSETS_DIR / "motions"
