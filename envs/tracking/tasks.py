@@ -4,8 +4,11 @@ The recipe is BeyondMimic's (Liao et al. 2025, mjlab's tracking task): reference
 random clip phase with adaptive sampling of segments by failure rate, an anchor body (the torso) tracked in
 the world, the other bodies tracked relative to it, exp-kernel rewards on anchor position and orientation and
 on the bodies' relative positions, orientations, linear and angular velocities, action-rate and joint-limit
-penalties, and terminations when the anchor's height or tilt or an end effector's height leaves the reference.
-Randomization: friction, trunk mass and centre of mass, joint calibration offsets, pushes, observation noise.
+penalties, an undesired-contacts penalty (a body other than the feet and hands on the ground), and terminations
+when the anchor's height or tilt or an end effector's height leaves the reference. Randomization: friction,
+trunk mass and centre of mass, joint calibration offsets, pushes, observation noise. The servos are
+BeyondMimic's: stiffness and damping from each joint's armature (10 Hz, damping ratio 2, envs/tracking/robots.py)
+and a per-joint action scale of 0.25 x torque limit / stiffness.
 
 The policy sees proprioception, the reference's next joint positions and velocities (the command) and the
 anchor error (reference anchor position and orientation in the robot anchor's frame); the critic also sees
