@@ -28,7 +28,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 CACHE_SUFFIX = ".track.npz"
 ROOT_WIDTH = 7
 """qpos columns of a free root: position (3) and quaternion w, x, y, z (4)."""
