@@ -32,10 +32,13 @@ if TYPE_CHECKING:
 class StageCfg:
     switch_dist: float = 0.05
     """Stage 1 -> 2 (and success): the item within 5 cm of its reference, as the paper's code."""
-    close_palm: float = 0.12
-    """"The hand is close": palm centre within this distance of its item's origin (m)."""
-    close_tips: float = 0.09
-    """... and the fingertips' mean distance to the item's origin below this (m)."""
+    close_palm: float = 0.13
+    """"The hand is close": palm centre within this distance of its item's origin (m). Measured with a
+    scripted top grasp (fingers closed, palm pressed on the item): 8 cm on the stir bowl, 11 cm on the
+    spoon (the palm rests on the fingers wrapped around it)."""
+    close_tips: float = 0.10
+    """... and the fingertips' mean distance to the item's origin below this (m): 5-8 cm in that grasp,
+    15 cm with the hand open above the item."""
     steps_per_frame: int = 2
     track_tol: float = 0.05
     """Fulfillment counts a step as tracked when both items are within this of their references."""
