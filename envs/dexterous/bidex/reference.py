@@ -161,7 +161,16 @@ class Reference(CommandTerm):
         return pos - origin, quat
 
     def hand_distances(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, 2) palm-item distance and (N, 2) mean fingertip-item distance, per hand."""
+        """(N, 2) palm-item distance and (N, 2) mean fingertip-item distance, per hand (cached per sim state:
+        the reward, stage and observation terms ask for them six times a step)."""
+        key = (self.env.common_step_counter, float(self.env.sim.qpos.sum()))
+        if getattr(self, "_dist_key", None) == key:
+            return self._dist
+        self._dist = self._hand_distances()
+        self._dist_key = key
+        return self._dist
+
+    def _hand_distances(self) -> tuple[torch.Tensor, torch.Tensor]:
         pos, _ = self.item_pose()
         origin = self.env.env_origins.to(pos).unsqueeze(1)
         palms = torch.stack([palm_pos(self.env, h).to(pos) for h in HANDS], 1) - origin
@@ -189,12 +198,12 @@ class Reference(CommandTerm):
         pos, _ = self.item_pose()
         ref_pos, _ = self.ref_targets()
         switch = (self.stage == 0) & ((pos - ref_pos).norm(dim=-1) < s.switch_dist) & self.close()
-        self.switch_step = torch.where(switch, step, self.switch_step)
-        self.stage = torch.where(switch, torch.ones_like(self.stage), self.stage)
+        self.switch_step.copy_(torch.where(switch, step, self.switch_step))
+        self.stage.copy_(torch.where(switch, torch.ones_like(self.stage), self.stage))
         self.update_state()
         both = (self.stage == 1).all(-1)
         newly = both & (self.both_switched_at < 0)
-        self.both_switched_at = torch.where(newly, self.env.episode_length_buf, self.both_switched_at)
+        self.both_switched_at.copy_(torch.where(newly, self.env.episode_length_buf, self.both_switched_at))
         tgt, _ = self.targets(self.ref_idx)
         ok = ((pos - tgt).norm(dim=-1) < s.track_tol).all(-1) & both
         window = self.post_ref_steps()
