@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from robolearn.envs.dexterous.bidex.registration import register_category, register_folder
+from robolearn.envs.dexterous.bidex.registration import register_category, register_family, register_folder
 
 GENERATED_PER_CATEGORY = 5
+register_family()
 
 for _category in ("pour", "stir", "brush", "cut", "pushpull"):
     register_category(_category, GENERATED_PER_CATEGORY)

@@ -42,3 +42,9 @@ def _presets() -> dict:
     from robolearn.envs.dexterous.bidex.presets import ppo_cpu
 
     return {"ppo": ppo_cpu}
+
+
+def register_family() -> None:
+    from robolearn.registry import register_demo_family
+
+    register_demo_family("bidex", DEMO_COMMAND, "BiDex task sets: --from taco DIR | arctic DIR | generate")
