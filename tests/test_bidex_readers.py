@@ -43,7 +43,8 @@ def write_taco(root: Path, triplet: str = "(stir, spoon, bowl)", seq: str = "202
     models = root / "object_models"
     models.mkdir()
     cube = [(x, y, z) for x in (-2, 2) for y in (-2, 2) for z in (-1.5, 1.5)]  # a 4 x 4 x 3 cm box, in cm
-    (models / "042_cm.obj").write_text("".join(f"v {x} {y} {z}\n" for x, y, z in cube) + "f 1 2 3\n")
+    # vertices only: MuJoCo takes their convex hull
+    (models / "042_cm.obj").write_text("".join(f"v {x} {y} {z}\n" for x, y, z in cube))
     return root
 
 
@@ -124,3 +125,18 @@ def test_demos_cli_writes_a_task_set_and_refuses_bad_sources(tmp_path, capsys):
     np.save(next((bad / "Object_Poses").glob("*/*/tool_*.npy")), np.zeros((T, 3, 4)))
     assert cli(["demos", "bidex", "--from", "taco", str(bad), "--out", str(tmp_path / "y")]) == 2
     assert "field 'poses'" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
+def test_a_taco_task_with_its_mesh_runs_on_the_table(tmp_path):
+    from robolearn.core import ManagerBasedRlEnv
+    from robolearn.envs.dexterous.bidex.reference import reference
+    from robolearn.envs.dexterous.bidex.task import bidex_env_cfg
+
+    d = read_taco(write_taco(tmp_path / "taco"))[0]
+    env = ManagerBasedRlEnv(bidex_env_cfg([d], num_envs=2))
+    env.reset(seed=0)
+    for _ in range(20):
+        env.step(torch.zeros(2, env.num_actions))
+    pos, _ = reference(env).item_pose()
+    # the cm mesh, scaled to metres: its bottom 1.5 cm below its origin, on the demonstration's table
+    assert pos[:, 0, 2].numpy() == pytest.approx(d.table_height + 0.015, abs=3e-3)
