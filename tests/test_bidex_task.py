@@ -167,3 +167,20 @@ def test_tasks_are_registered_per_demo_and_per_category():
     cfg = get_task("BiDex-pour-3").env_cfg()
     assert cfg.commands["reference"].demos[0].name == "BiDex-pour-3"
     assert len(get_task("BiDex-brush").env_cfg().commands["reference"].demos) == 5
+
+
+def test_evaluation_counts_one_episode_per_world_with_intervals():
+    import dataclasses
+
+    from robolearn.envs.dexterous.bidex.evaluate import run_episodes, summarize, wilson
+
+    demos = [generate_demo("pushpull", i) for i in range(2)]
+    env = ManagerBasedRlEnv(dataclasses.replace(bidex_env_cfg(demos, num_envs=3), auto_reset=False))
+    episodes = run_episodes(env, lambda obs: torch.zeros(3, env.num_actions), task=1)
+    assert len(episodes) == 3 and all(e.task == 1 for e in episodes)
+    assert (reference(env).task == 1).all()
+    row = summarize(episodes)  # hands that never move: nothing is grasped, tracked or fulfilled
+    assert row["fulfilled"] == row["stage1"] == row["stage2"] == row["mean_F"] == 0.0
+    assert row["episodes"] == 3 and row["fulfilled_hi"] == pytest.approx(wilson(0, 3)[1]) and 0.4 < row["fulfilled_hi"] < 0.6
+    lo, hi = wilson(8, 10)
+    assert lo < 0.8 < hi and hi - lo < 0.5

@@ -48,7 +48,7 @@ def export_student(student: PointNetStudent, env: ManagerBasedRlEnv, folder: Pat
                       opset_version=17, dynamo=False)  # fmt: skip
     os.replace(tmp, folder / "policy.onnx")
     terms = env.observation_manager.term_dims[STUDENT_GROUP]
-    actions = {name: {"entity": t.cfg.entity, "joints": t.joint_names, "scale": t.cfg.scale}
+    actions = {name: {"entity": t.cfg.entity, "joints": t.joint_names, "scale": getattr(t.cfg, "scale", 1.0)}
                for name, t in env.action_manager.terms.items()}  # fmt: skip
     meta = {"format": FORMAT, "proprio_dim": student.proprio_dim, "num_points": student.num_points,
             "action_dim": student.action_dim, "observation_terms": terms, "actions": actions}  # fmt: skip

@@ -40,6 +40,8 @@ class PointNetStudent(nn.Module):
             last = h
         layers.append(nn.Linear(last, action_dim))
         self.head = nn.Sequential(*layers)
+        self.proprio_mean: torch.Tensor
+        self.proprio_std: torch.Tensor
         self.register_buffer("proprio_mean", torch.zeros(proprio_dim))
         self.register_buffer("proprio_std", torch.ones(proprio_dim))
 

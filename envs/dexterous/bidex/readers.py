@@ -206,7 +206,8 @@ def read_taco(root: Path) -> list[BimanualDemo]:
     base = root / "Object_Poses"
     if not base.is_dir():
         raise DemoFileError(root, "Object_Poses", "missing: not a TACO root (Object_Poses/, Hand_Poses/)")
-    demos, counts = [], {}
+    demos: list[BimanualDemo] = []
+    counts: dict[str, int] = {}
     for triplet in sorted(p for p in base.iterdir() if p.is_dir()):
         for seq in sorted(p for p in triplet.iterdir() if p.is_dir()):
             action = triplet.name.strip("()").split(",")[0].strip()
@@ -268,7 +269,8 @@ def read_arctic(root: Path) -> list[BimanualDemo]:
     files = sorted((root / "raw_seqs").glob("*/*.mano.npy"))
     if not files:
         raise DemoFileError(root, "raw_seqs", "no raw_seqs/<subject>/<sequence>.mano.npy files: not an ARCTIC root")
-    demos, counts = [], {}
+    demos: list[BimanualDemo] = []
+    counts: dict[str, int] = {}
     for f in files:
         obj = f.name.split("_")[0]
         i = counts.get(obj, 0)

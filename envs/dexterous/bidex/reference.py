@@ -111,6 +111,8 @@ class Reference(CommandTerm):
         self.tracked = torch.zeros(n, dtype=torch.long, device=dev)
         self.both_switched_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         self.stage2_success = torch.zeros(n, dtype=torch.bool, device=dev)
+        self._dist: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._dist_key: tuple[int, float] | None = None
         self.forced_task: int | None = None
         """Evaluation: every reset world plays this task (None: a uniform draw)."""
         self.update_state()
@@ -164,7 +166,7 @@ class Reference(CommandTerm):
         """(N, 2) palm-item distance and (N, 2) mean fingertip-item distance, per hand (cached per sim state:
         the reward, stage and observation terms ask for them six times a step)."""
         key = (self.env.common_step_counter, float(self.env.sim.qpos.sum()))
-        if getattr(self, "_dist_key", None) == key:
+        if self._dist is not None and self._dist_key == key:
             return self._dist
         self._dist = self._hand_distances()
         self._dist_key = key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def _single(make: Callable[[], BimanualDemo]) -> Callable[[], BidexEnvCfg]:
 def register_category(category: str, count: int, seed: int = 0) -> None:
     """`BiDex-<category>-<i>` for i < count (generated), and the category's multi-task env."""
     for i in range(count):
-        register_task(task_name(category, i), _single(lambda i=i: generate_demo(category, i, seed)),
+        register_task(task_name(category, i), _single(functools.partial(generate_demo, category, i, seed)),
                       f"BiDex {category} task {i} (generated demonstration): two LEAP hands, two-stage reward",
                       presets=_presets())  # fmt: skip
     register_task(f"BiDex-{category}", lambda: bidex_env_cfg([generate_demo(category, i, seed) for i in range(count)]),
@@ -34,8 +35,12 @@ def register_folder(folder: Path) -> list[str]:
     """One task per demonstration file of `folder` (its names are the files' `name` fields)."""
     demos = load_task_set(folder)
     for d in demos:
-        register_task(d.name, _single(lambda d=d: d), f"BiDex task from {d.source}", presets=_presets())
+        register_task(d.name, _single(functools.partial(_same, d)), f"BiDex task from {d.source}", presets=_presets())
     return [d.name for d in demos]
+
+
+def _same(d: BimanualDemo) -> BimanualDemo:
+    return d
 
 
 def _presets() -> dict:

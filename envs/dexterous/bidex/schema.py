@@ -55,7 +55,8 @@ class ItemShape:
 
     def entity(self, pos: tuple[float, float, float], quat: tuple[float, float, float, float]) -> ShapeEntityCfg:
         parts = tuple(
-            ShapePartCfg(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}) for p in self.parts
+            ShapePartCfg(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})  # type: ignore[arg-type]
+            for p in self.parts
         )
         return ShapeEntityCfg(parts=parts, scale=self.scale, mass=self.mass, pos=pos, quat=quat)
 
