@@ -165,8 +165,8 @@ def test_malformed_task_file_names_the_file_and_field(tmp_path):
 
 def test_tasks_are_registered_per_demo_and_per_category():
     cfg = get_task("BiDex-pour-3").env_cfg()
-    assert cfg.commands["reference"].demos[0].name == "BiDex-pour-3"
-    assert len(get_task("BiDex-brush").env_cfg().commands["reference"].demos) == 5
+    assert cfg.commands["reference"].tasks == ("generate:pour:3:0",)
+    assert len(get_task("BiDex-brush").env_cfg().commands["reference"].tasks) == 5
 
 
 def test_evaluation_counts_one_episode_per_world_with_intervals():

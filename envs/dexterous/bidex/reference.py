@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from robolearn.core.commands import CommandTerm, CommandTermCfg
-from robolearn.envs.dexterous.bidex.schema import ITEMS, BimanualDemo
+from robolearn.envs.dexterous.bidex.schema import ITEMS, BimanualDemo, resolve_spec
 from robolearn.envs.dexterous.bimanual import HANDS, fingertip_pos, palm_pos
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ class StageCfg:
 class ReferenceCfg(CommandTermCfg):
     """The demonstrations this env plays (a category's tasks) and the stage rule."""
 
-    demos: list[BimanualDemo] = field(default_factory=list)
+    tasks: tuple[str, ...] = ()
+    """The demonstrations, as schema.demo_spec strings (generated, a task file, or held in memory)."""
     stage: StageCfg = field(default_factory=StageCfg)
     table_height: float = 0.2
     """The scene's table height: each demonstration is shifted vertically onto it."""
@@ -97,12 +98,13 @@ class Reference(CommandTerm):
     cfg: ReferenceCfg
 
     def __init__(self, name: str, cfg: ReferenceCfg, env: ManagerBasedRlEnv):
-        if not cfg.demos:
+        if not cfg.tasks:
             raise ValueError("BiDex reference: the env holds no demonstrations")
+        self.demos = [resolve_spec(t) for t in cfg.tasks]
         super().__init__(name, cfg, env, 14)
         n, dev = env.num_envs, env.device
-        self.tasks = _stack(cfg.demos, cfg.table_height, dev)
-        self.num_tasks = len(cfg.demos)
+        self.tasks = _stack(self.demos, cfg.table_height, dev)
+        self.num_tasks = len(self.demos)
         self.task = torch.zeros(n, dtype=torch.long, device=dev)
         self.stage = torch.zeros(n, 2, dtype=torch.long, device=dev)
         self.switch_step = torch.zeros(n, 2, dtype=torch.long, device=dev)

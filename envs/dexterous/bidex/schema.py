@@ -195,3 +195,35 @@ def split_tasks(names: list[str], unseen_fraction: float, seed: int) -> tuple[li
     if len(names) >= 2:
         k = min(max(k, 1), len(names) - 1)
     return sorted(order[k:]), sorted(order[:k])
+
+
+_IN_MEMORY: dict[str, BimanualDemo] = {}
+
+
+def demo_spec(d: BimanualDemo) -> str:
+    """A string naming where a demonstration comes from, so env configs stay plain data (run folders save
+    them as YAML): `generate:<category>:<index>:<seed>`, a task file's path, or `memory:<name>` for a demo
+    held only by this process (read from a dataset, not yet written)."""
+    if d.source.startswith("generated:"):
+        index = d.name.rsplit("-", 1)[-1]
+        return f"generate:{d.category}:{index}:{d.source.split(':', 1)[1]}"
+    if d.source.endswith(".npz") and Path(d.source).is_file():
+        return str(Path(d.source).resolve())
+    _IN_MEMORY[d.name] = d
+    return f"memory:{d.name}"
+
+
+def resolve_spec(spec: str) -> BimanualDemo:
+    """The demonstration a `demo_spec` string names."""
+    kind, _, rest = spec.partition(":")
+    if kind == "generate":
+        from robolearn.envs.dexterous.bidex.generate import generate_demo
+
+        category, index, seed = rest.split(":")
+        return generate_demo(category, int(index), int(seed))
+    if kind == "memory":
+        if rest not in _IN_MEMORY:
+            raise DemoFileError(spec, "task", "a demonstration held by another process; write it with "
+                                              "robolearn demos bidex and name the file")  # fmt: skip
+        return _IN_MEMORY[rest]
+    return load_demo(Path(spec))

@@ -33,7 +33,7 @@ from robolearn.core import (
 from robolearn.core.mdp.raycam import RayCameraCfg, point_cloud
 from robolearn.envs.dexterous.bidex import terms
 from robolearn.envs.dexterous.bidex.reference import ReferenceCfg, StageCfg
-from robolearn.envs.dexterous.bidex.schema import ITEMS, BimanualDemo
+from robolearn.envs.dexterous.bidex.schema import ITEMS, BimanualDemo, demo_spec
 from robolearn.envs.dexterous.bimanual import HANDS, BimanualSceneCfg, bimanual_scene
 from robolearn.scene import SceneCfg
 
@@ -167,7 +167,8 @@ def bidex_env_cfg(demos: list[BimanualDemo], student: bool = False, stage: Stage
     return BidexEnvCfg(
         scene=scene,
         observations=obs,
-        commands={"reference": ReferenceCfg(demos=list(demos), stage=stage, table_height=table)},
+        commands={"reference": ReferenceCfg(tasks=tuple(demo_spec(d) for d in demos), stage=stage,
+                                            table_height=table)},  # fmt: skip
         num_envs=num_envs,
         seed=seed,
         episode_length_s=(stage.stage1_budget_steps + post) * CONTROL_DT,
