@@ -32,6 +32,8 @@ class MountJointCfg:
     damping: float = 20.0
     """Joint damping (N s/m or N m s/rad): the servo's kd, implicit in the integrator, so stiff mounts stay stable."""
     armature: float = 0.01
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """A hinge's anchor in the entity's frame (a wrist turns about a point near the palm, not the frame origin)."""
 
 
 @dataclass
@@ -60,6 +62,8 @@ class RobotEntityCfg(EntityCfg):
     """A keyframe of the robot's own model giving its default joint positions; qpos0 when empty."""
     mount: dict[str, MountJointCfg] = field(default_factory=dict)
     """Joints (name -> config) added above the root body (a fixed-base robot becomes movable, e.g. a hand on a wrist)."""
+    mount_quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+    """The robot's orientation on its mount (w, x, y, z): turns the hand, not the mount joints' axes."""
     gravity_compensation: bool = False
     """Cancel gravity on the entity's bodies (a hand on a mount is held by an arm that is not modelled)."""
 
@@ -85,6 +89,34 @@ class BoxEntityCfg(EntityCfg):
 
 
 @dataclass
+class ShapePartCfg:
+    """One collision geom of a shape entity: a primitive (MuJoCo `size` conventions) or a mesh file."""
+
+    type: Literal["box", "cylinder", "capsule", "sphere", "mesh"] = "box"
+    size: tuple[float, float, float] = (0.03, 0.03, 0.03)
+    """box: half sizes; cylinder/capsule: (radius, half length, -); sphere: (radius, -, -); mesh: unused."""
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+    mesh: str = ""
+    """An .obj/.stl file (absolute or relative to assets/); MuJoCo collides with its convex hull."""
+    rgba: tuple[float, float, float, float] = (0.8, 0.4, 0.2, 1.0)
+
+
+@dataclass
+class ShapeEntityCfg(EntityCfg):
+    """A rigid object made of primitive or convex-mesh parts, scaled uniformly (a demonstration's mesh scale).
+
+    `mass` is the whole object's: parts share it by volume (their density is set so the compiled mass matches).
+    """
+
+    parts: tuple[ShapePartCfg, ...] = (ShapePartCfg(),)
+    scale: float = 1.0
+    mass: float = 0.1
+    free: bool = True
+    friction: tuple[float, float, float] = (1.0, 0.005, 0.0001)
+
+
+@dataclass
 class MarkerEntityCfg(EntityCfg):
     """A mocap body with a non-colliding sphere: a goal or target shown in videos, moved per world."""
 
@@ -96,6 +128,7 @@ ENTITY_KINDS = {
     RobotEntityCfg: "robot",
     ObjectEntityCfg: "object",
     BoxEntityCfg: "object",
+    ShapeEntityCfg: "object",
     MarkerEntityCfg: "marker",
 }
 
@@ -165,11 +198,14 @@ def copy_option(src: mujoco.MjSpec, dst: mujoco.MjSpec) -> None:
         setattr(dst.option, name, getattr(src.option, name))
 
 
-def _mounted(spec: mujoco.MjSpec, mounts: dict[str, MountJointCfg]) -> mujoco.MjSpec:
+def _mounted(spec: mujoco.MjSpec, mounts: dict[str, MountJointCfg],
+             quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)) -> mujoco.MjSpec:  # fmt: skip
     """The robot under a new `mount` body carrying the mount joints, whose axes are in the entity's frame (the
     root body's own frame may be turned: LEAP's palm is upside down)."""
     types = {"slide": mujoco.mjtJoint.mjJNT_SLIDE, "hinge": mujoco.mjtJoint.mjJNT_HINGE}
     outer = mujoco.MjSpec()
+    # Hinge ranges are in radians, as MountJointCfg says (a new MjSpec reads angles in degrees).
+    outer.compiler.degree = False
     copy_option(spec, outer)
     # A light body of its own: MuJoCo needs mass on a body with joints; 10 g is negligible next to a hand.
     body = outer.worldbody.add_body(name="mount", mass=0.01, inertia=[1e-5, 1e-5, 1e-5])
@@ -177,13 +213,56 @@ def _mounted(spec: mujoco.MjSpec, mounts: dict[str, MountJointCfg]) -> mujoco.Mj
         if m.type not in types:
             raise ValueError(f"mount joint {name!r}: type must be 'slide' or 'hinge', got {m.type!r}")
         body.add_joint(name=name, type=types[m.type], axis=list(m.axis), range=list(m.range), limited=1,
-                       damping=m.damping, armature=m.armature)  # fmt: skip
+                       damping=m.damping, armature=m.armature, pos=list(m.pos))  # fmt: skip
         act = outer.add_actuator(name=f"{name}_act", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         act.set_to_position(kp=m.kp)
         act.ctrlrange = list(m.range)
         act.ctrllimited = 1
-    outer.attach(spec, frame=body.add_frame(), prefix="")
+    outer.attach(spec, frame=body.add_frame(quat=list(quat)), prefix="")
     return outer
+
+
+GEOM_TYPES = {
+    "box": mujoco.mjtGeom.mjGEOM_BOX,
+    "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+    "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
+    "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+    "mesh": mujoco.mjtGeom.mjGEOM_MESH,
+}
+
+
+def _shape_geoms(cfg: ShapeEntityCfg, where: str, density: float) -> mujoco.MjSpec:
+    spec = mujoco.MjSpec()
+    body = spec.worldbody.add_body(name="body")
+    if cfg.free:
+        body.add_freejoint(name="free")
+    if not cfg.parts:
+        raise ValueError(f"{where}.parts: a shape needs at least one part")
+    if cfg.scale <= 0:
+        raise ValueError(f"{where}.scale: must be > 0, got {cfg.scale}")
+    for i, part in enumerate(cfg.parts):
+        if part.type not in GEOM_TYPES:
+            raise ValueError(f"{where}.parts[{i}].type: must be one of {sorted(GEOM_TYPES)}, got {part.type!r}")
+        geom = body.add_geom(name=f"geom{i}" if i else "geom", type=GEOM_TYPES[part.type],
+                             size=[cfg.scale * v for v in part.size], pos=[cfg.scale * v for v in part.pos],
+                             quat=list(part.quat), density=density, friction=list(cfg.friction),
+                             rgba=list(part.rgba))  # fmt: skip
+        if part.type == "mesh":
+            path = _mjcf_path(part.mesh, f"{where}.parts[{i}].mesh")
+            if not path.is_file():
+                raise ValueError(f"{where}.parts[{i}].mesh: no file {path}")
+            spec.add_mesh(name=f"mesh{i}", file=str(path), scale=[cfg.scale] * 3)
+            geom.meshname = f"mesh{i}"
+    return spec
+
+
+def shape_spec(cfg: ShapeEntityCfg, where: str = "shape") -> mujoco.MjSpec:
+    """The spec of a shape entity whose parts' density gives the configured total mass."""
+    if cfg.mass <= 0:
+        raise ValueError(f"{where}.mass: must be > 0, got {cfg.mass}")
+    probe = _shape_geoms(cfg, where, 1000.0).compile()
+    # Mass is linear in density for a fixed geometry: one compile at a known density gives the volume.
+    return _shape_geoms(cfg, where, 1000.0 * cfg.mass / float(probe.body_mass[1]))
 
 
 def entity_spec(name: str, cfg: EntityCfg) -> tuple[mujoco.MjSpec, str, np.ndarray | None]:
@@ -206,7 +285,7 @@ def entity_spec(name: str, cfg: EntityCfg) -> tuple[mujoco.MjSpec, str, np.ndarr
         set_pd(spec, cfg.pd_gains)
         set_velocity_and_motors(spec, cfg.velocity_gains, cfg.motor_joints)
         if cfg.mount:
-            spec = _mounted(spec, cfg.mount)
+            spec = _mounted(spec, cfg.mount, cfg.mount_quat)
             if default_q is not None:
                 default_q = np.concatenate([np.zeros(len(cfg.mount)), default_q])
         if cfg.gravity_compensation:
@@ -226,6 +305,8 @@ def entity_spec(name: str, cfg: EntityCfg) -> tuple[mujoco.MjSpec, str, np.ndarr
             body.add_freejoint(name="free")
         body.add_geom(name="geom", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(cfg.half_size), mass=cfg.mass,
                       friction=list(cfg.friction), rgba=list(cfg.rgba))  # fmt: skip
+    elif isinstance(cfg, ShapeEntityCfg):
+        spec, source = shape_spec(cfg, where), "<shape>"
     elif isinstance(cfg, MarkerEntityCfg):
         spec, source = mujoco.MjSpec(), "<marker>"
         body = spec.worldbody.add_body(name="body", mocap=True)

@@ -99,6 +99,11 @@ class SimBackend(ABC):
             geomgroup: Sequence[int] | None = None) -> torch.Tensor:  # fmt: skip
         """Cast (N, R, 3) rays from `pnt` along `vec`; distance (N, R), -1 where nothing is hit."""
 
+    def ray_hits(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
+                 geomgroup: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Like `ray`, also returning the hit geom's id (N, R) (long, -1 where nothing is hit)."""
+        raise NotImplementedError(f"the {self.name} backend does not report which geom a ray hits")
+
     def get_state(self) -> dict[str, torch.Tensor]:
         """A copy of every world's integration state (`INTEGRATION_FIELDS`), for `set_state`."""
         return {name: view.clone() for name, view in self._state_views().items()}

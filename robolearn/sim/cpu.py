@@ -104,3 +104,13 @@ class CpuBackend(SimBackend):
         group = None if geomgroup is None else np.asarray(geomgroup, dtype=np.uint8)
         self._batch.rays(p, v, dist, geomgroup=group, flg_static=flg_static)
         return torch.from_numpy(dist)
+
+    def ray_hits(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
+                 geomgroup: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        p = np.ascontiguousarray(pnt.detach().cpu().numpy(), dtype=np.float64)
+        v = np.ascontiguousarray(vec.detach().cpu().numpy(), dtype=np.float64)
+        dist = np.empty(p.shape[:2], dtype=np.float64)
+        geom = np.empty(p.shape[:2], dtype=np.int32)
+        group = None if geomgroup is None else np.asarray(geomgroup, dtype=np.uint8)
+        self._batch.rays(p, v, dist, geomid=geom, geomgroup=group, flg_static=flg_static)
+        return torch.from_numpy(dist), torch.from_numpy(geom).long()

@@ -294,12 +294,17 @@ class WarpBackend(SimBackend):
     # -- queries ------------------------------------------------------------------------------------
     def ray(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
             geomgroup: Sequence[int] | None = None) -> torch.Tensor:  # fmt: skip
+        return self.ray_hits(pnt, vec, flg_static, geomgroup)[0]
+
+    def ray_hits(self, pnt: torch.Tensor, vec: torch.Tensor, flg_static: bool = True,
+                 geomgroup: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         n, nray = pnt.shape[:2]
         if n != self.num_worlds:
             raise ValueError(f"pnt must be (num_worlds={self.num_worlds}, R, 3), got {tuple(pnt.shape)}")
         p = pnt.detach().to(self.device, torch.float32).contiguous()
         v = vec.detach().to(self.device, torch.float32).contiguous()
         dist = torch.empty(n, nray, dtype=torch.float32, device=self.device)
+        geom = torch.empty(n, nray, dtype=torch.int32, device=self.device)
         with wp.ScopedDevice(self._wp_device):
             # All -1 means "every group", like a NULL geomgroup in mj_ray.
             group = [-1.0] * 6 if geomgroup is None else [float(g) for g in geomgroup]
@@ -312,10 +317,10 @@ class WarpBackend(SimBackend):
                 flg_static,
                 wp.full(nray, -1, dtype=int),
                 wp.from_torch(dist),
-                wp.empty((n, nray), dtype=int),
+                wp.from_torch(geom),
                 wp.empty((n, nray), dtype=wp.vec3),
             )
-        return dist
+        return dist, geom.long()
 
     def overflow(self) -> torch.Tensor:
         """(num_worlds,) int: mujoco-warp's overflow bitmask (contacts or constraints beyond nconmax/njmax)."""
