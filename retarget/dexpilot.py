@@ -12,8 +12,9 @@ differ) and a pair of two other fingers' to ETA2 (side by side fingers stay apar
 stays projected until the human pair opens past ESCAPE_DIST (hysteresis: a pinch hovering at 3 cm does not
 flicker). Other pairs target s R u_ij(human) with weight 1.
 
-The robot's root pose follows the human wrist: R_root = R_wrist R^T (R turns the human hand frame into the
-robot's root frame, hands.py's palm-frame match), placed so the robot's knuckle centroid sits on the human's.
+The robot hand follows the human wrist: its root body turns by R_root = R_wrist R^T (R takes the human hand
+frame to the robot root body's frame, hands.py's palm-frame match), placed so the robot's knuckle centroid sits
+on the human's.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class DexPilotResult:
     pairs: list[tuple[int, int]]
     scale: float
     rotation: np.ndarray  # [3, 3] human hand frame -> robot root frame
-    robot_knuckle_centroid: np.ndarray  # [3] robot root frame, rest pose
+    robot_knuckle_centroid: np.ndarray  # [3] in the root body's frame (pinocchio's world), rest pose
 
     def pair_distances(self) -> tuple[np.ndarray, np.ndarray]:
         """Robot and (scaled) human fingertip-pair distances [T, P]."""
@@ -108,10 +109,10 @@ class DexPilotRetargeter(HandRetargeter):
         root = self.data.oMf[self.root_id]
         to_root = np.linalg.inv(root.homogeneous)
         robot_tips = robot_tips @ to_root[:3, :3].T + to_root[:3, 3]
-        knuckles = self.rest_bases.mean(axis=0)
+        knuckles = self.rest_bases.mean(axis=0)  # relative to the root body, in the model's axes
         human_tips = target_pts[:, F:] - target_pts[:, :F].mean(axis=1, keepdims=True) + knuckles
         return DexPilotResult(out, self.joint_names, self.fingers, robot_tips, human_tips, projected,
-                              self.tip_pairs, scale, R, knuckles)  # fmt: skip
+                              self.tip_pairs, scale, R, knuckles + root.translation)  # fmt: skip
 
     def _solve(self, target_pts: np.ndarray, projected: np.ndarray) -> np.ndarray:
         F = len(self.fingers)
@@ -154,7 +155,7 @@ class DexPilotRetargeter(HandRetargeter):
 
 @dataclass
 class RobotHandRef:
-    root: np.ndarray  # [T, 7] the robot hand model's root frame in the world (xyz + wxyz)
+    root: np.ndarray  # [T, 7] the hand's root body (pinocchio's world: LEAP's palm) in the world, xyz + wxyz
     qpos: np.ndarray  # [T, nq] finger joints, the model's joint order
     joint_names: list[str]
     robot: str
@@ -187,8 +188,9 @@ def retarget_reference(ref: HumanReference, robots: dict[str, str] | None = None
 
 
 def root_poses(hand: HandTrackRef, res: DexPilotResult) -> np.ndarray:
-    """[T, 7] robot root poses: R_root = R_wrist R^T, the robot's rest knuckle centroid on the human's
-    (scaled) knuckle centroid."""
+    """[T, 7] poses of the robot hand's root body (pinocchio's world frame is the root body's: it drops the
+    root's pose in the MJCF): R_root = R_wrist R^T, placed so the robot's rest knuckle centroid lands on the
+    human's."""
     R_wrist = quat_to_mat(hand.wrist[:, 3:])
     R_root = R_wrist @ res.rotation.T
     knuckles = hand.keypoints[:, [BASES[f] for f in res.fingers]].mean(axis=1)  # wrist frame
@@ -213,6 +215,7 @@ def save_robot_reference(ref: RobotReference, path: str | Path) -> Path:
     os.close(fd)
     try:
         np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -141,6 +141,7 @@ def save_reference(ref: HumanReference, path: str | Path) -> Path:
     os.close(fd)
     try:
         np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ goal the tasks track; the hands' motion is the reference the robot hands are ret
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -154,3 +155,16 @@ def scripted_reference(task: str, fps: float = FPS) -> HumanReference:
         if side not in hands:
             hands[side] = _still_hand(side, t, obj if s.wipe == side else None)
     return HumanReference(fps, obj, hands, task, f"scripted:{task}")
+
+
+def write_robot_references(out_dir: str | Path, tasks: list[str] | None = None) -> list[Path]:
+    """Retarget every task's scripted demonstration (DexPilot, both LEAP hands) and write the robot
+    references the HERMES tasks load (`<out_dir>/<task>.npz`)."""
+    from .dexpilot import retarget_reference, save_robot_reference
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        save_robot_reference(retarget_reference(scripted_reference(t)), out / f"{t}.npz")
+        for t in tasks or TASKS
+    ]
