@@ -189,13 +189,15 @@ def retarget_reference(ref: HumanReference, robots: dict[str, str] | None = None
 
 def root_poses(hand: HandTrackRef, res: DexPilotResult) -> np.ndarray:
     """[T, 7] poses of the robot hand's root body (pinocchio's world frame is the root body's: it drops the
-    root's pose in the MJCF): R_root = R_wrist R^T, placed so the robot's rest knuckle centroid lands on the
-    human's."""
+    root's pose in the MJCF): R_root = R_wrist R^T, placed per frame so the robot's fingertip centroid (at
+    that frame's retargeted joints) lands on the human's. Matching the wrists or knuckles instead leaves
+    the LEAP's fingertips ~4 cm beyond the human's (its fingers are 40 % longer), so a grasp closes in front
+    of the object; matching the tips puts the robot's grasp where the human's was."""
     R_wrist = quat_to_mat(hand.wrist[:, 3:])
     R_root = R_wrist @ res.rotation.T
-    knuckles = hand.keypoints[:, [BASES[f] for f in res.fingers]].mean(axis=1)  # wrist frame
-    world_knuckles = np.einsum("tij,tj->ti", R_wrist, knuckles) + hand.wrist[:, :3]
-    pos = world_knuckles - np.einsum("tij,j->ti", R_root, res.robot_knuckle_centroid)
+    human_tips = hand.keypoints[:, [TIPS[f] for f in res.fingers]].mean(axis=1)  # wrist frame
+    world_tips = np.einsum("tij,tj->ti", R_wrist, human_tips) + hand.wrist[:, :3]
+    pos = world_tips - np.einsum("tij,tj->ti", R_root, res.robot_tips.mean(axis=1))
     return pose7(R_root, pos)
 
 

@@ -6,8 +6,8 @@ The hand shapes are two frames of the shared real recording (dex-retargeting's h
 a pinch moves the thumb tip onto the index tip. A left hand is the right one mirrored (z negated in the
 hand frame). World frame: x forward, y left, z up, the table top at TABLE_TOP (bidex's bimanual scene).
 
-Each task: the object rests at `start`, a hand reaches over it palm down, grasps, the object follows the
-hand through `keys` (time, position, roll-pitch-yaw), and the hand lets go. The object's motion is the
+Each task: the object rests at `start`, a hand reaches over it palm down, closes its fingertips around a
+grip point near the object's top, the object follows the hand through `keys` (time, position, roll-pitch-yaw), and the hand lets go. The object's motion is the
 goal the tasks track; the hands' motion is the reference the robot hands are retargeted from.
 """
 
@@ -24,6 +24,10 @@ from .human_reference import HandTrackRef, HumanReference, pose7
 OPEN_HAND = np.array([[0, 0, 0], [27, 21, -8], [61, 29, -7], [98, 31, 0], [124, 31, 12], [109, 30, 0], [140, 34, -6], [165, 34, -4], [198, 30, -11], [107, 10, 5], [148, 14, -3], [175, 15, -14], [210, 14, -25], [97, -11, 2], [132, -15, -14], [152, -20, -30], [176, -27, -47], [78, -30, 0], [99, -37, -9], [119, -43, -22], [136, -52, -35]], float) / 1000  # fmt: skip
 CLOSED_HAND = np.array([[0, 0, 0], [29, 27, -17], [62, 35, -30], [98, 25, -39], [113, -5, -37], [103, 34, 0], [112, 37, -26], [98, 36, -32], [79, 27, -22], [102, 9, 9], [114, 11, -27], [88, 14, -34], [82, 8, -17], [90, -14, 5], [88, -9, -27], [64, 0, -23], [57, -3, -2], [73, -34, 0], [73, -25, -22], [56, -17, -27], [51, -23, -10]], float) / 1000  # fmt: skip
 THUMB = [1, 2, 3, 4]
+TIPS_21 = [4, 8, 12, 16]  # thumb, index, middle, ring tips: the fingers the LEAP hand has
+GRIP_CLOSURE = 0.8
+"""How far a grasp closes the hand (0 open, 1 the recording's fist): a fist's tips would pass through the
+object."""
 INDEX_TIP, THUMB_TIP = 8, 4
 TABLE_TOP = 0.2
 FPS = 50.0
@@ -50,7 +54,7 @@ def hand_shape(grasp: float, pinch: float = 0.0, side: str = "right") -> np.ndar
 @dataclass
 class Grasp:
     side: str
-    offset: tuple[float, float, float]  # wrist point in the object's frame at the grasp (m)
+    grip: tuple[float, float, float]  # object-frame point the closed hand's fingertips close around (m)
     reach: float = 0.6  # s: at the pre-grasp, 8 cm above the grasp
     close: float = 1.0  # s: at the grasp, fingers start closing (0.3 s)
     release: float = 2.4  # s: fingers open, then the hand rises
@@ -83,7 +87,9 @@ def _ramp(t: np.ndarray, t0: float, width: float) -> np.ndarray:
 
 def _grasp_hand(g: Grasp, obj: np.ndarray, t: np.ndarray) -> HandTrackRef:
     R_obj = Rotation.from_quat(obj[:, [4, 5, 6, 3]]).as_matrix()
-    off = np.array(g.offset)
+    closed = hand_shape(GRIP_CLOSURE, g.pinch, g.side)
+    tips = closed[TIPS_21].mean(axis=0)
+    off = np.array(g.grip) - PALM_DOWN[g.side] @ tips  # wrist, so the fingertips' centroid lands on `grip`
     held = np.einsum("tij,j->ti", R_obj, off) + obj[:, :3]  # wrist while holding
     R_hand = R_obj @ PALM_DOWN[g.side]
     grasp_pt = held[0]
@@ -101,7 +107,7 @@ def _grasp_hand(g: Grasp, obj: np.ndarray, t: np.ndarray) -> HandTrackRef:
         else:
             pos[k] = held[k] + [0.0, 0.0, 0.08 * min((tk - g.release - 0.3) / 0.3, 1.0)]
     close = _ramp(t, g.close, 0.3) * (1 - _ramp(t, g.release, 0.3))
-    kp = np.stack([hand_shape(0.8 * c, g.pinch * c, g.side) for c in close])
+    kp = np.stack([hand_shape(GRIP_CLOSURE * c, g.pinch * c, g.side) for c in close])
     rot = np.where((t < g.close)[:, None, None], R_hand[:1], R_hand)
     return HandTrackRef(pose7(rot, pos), kp)
 
@@ -123,23 +129,23 @@ TASKS: dict[str, TaskScript] = {
     "pour": TaskScript("pour", (0.05, -0.08, z + 0.04),
                        [(1.3, (0.05, -0.08, z + 0.04), (0, 0, 0)), (1.8, (0.05, -0.05, z + 0.14), (0, 0, 0)),
                         (2.2, (0.05, -0.05, z + 0.14), (0.8, 0, 0)), (2.6, (0.05, -0.05, z + 0.14), (0, 0, 0))],
-                       [Grasp("right", (-0.07, 0.0, 0.09), release=3.2)]),
+                       [Grasp("right", (0.0, 0.0, 0.03), release=3.2)]),
     # Bottle (cylinder r 3 cm, 16 cm tall) from the right onto the scanner (a 2 cm slab) on the left.
     "bottle_scanner": TaskScript("bottle_scanner", (0.05, -0.1, z + 0.08),
                                  [(1.3, (0.05, -0.1, z + 0.08), (0, 0, 0)), (1.7, (0.05, -0.06, z + 0.18), (0, 0, 0)),
                                   (2.2, (0.05, 0.08, z + 0.18), (0, 0, 0)), (2.5, (0.05, 0.08, z + 0.10), (0, 0, 0))],
-                                 [Grasp("right", (-0.07, 0.0, 0.13), release=2.5)]),
+                                 [Grasp("right", (0.0, 0.0, 0.065), release=2.5)]),
     # Flower (stem capsule 12 cm, head sphere) lying along y, pinched, stood upright over the vase on the
     # right and lowered into it.
     "flower_vase": TaskScript("flower_vase", (0.05, 0.06, z + 0.015),
                               [(1.3, (0.05, 0.06, z + 0.015), (0, 0, 0)), (1.8, (0.05, 0.02, z + 0.16), (0, 0, 0)),
                                (2.3, (0.05, -0.06, z + 0.16), (1.5, 0, 0)), (2.6, (0.05, -0.06, z + 0.12), (1.5, 0, 0))],
-                              [Grasp("left", (-0.07, 0.0, 0.06), release=2.6, pinch=0.8)]),
+                              [Grasp("left", (0.0, 0.0, 0.0), release=2.6, pinch=0.8)]),
     # Plate (r 8 cm, 1.5 cm thick): the left hand lifts it by the rim and tilts it, the right hand wipes.
     "clean_plate": TaskScript("clean_plate", (0.05, 0.02, z + 0.0075),
                               [(1.3, (0.05, 0.02, z + 0.0075), (0, 0, 0)), (1.7, (0.05, 0.02, z + 0.07), (0.35, 0, 0)),
                                (2.6, (0.05, 0.02, z + 0.07), (0.35, 0, 0))],
-                              [Grasp("left", (-0.05, 0.07, 0.05), release=3.2)], wipe="right"),
+                              [Grasp("left", (0.0, 0.06, 0.0), release=3.2)], wipe="right"),
 }  # fmt: skip
 
 

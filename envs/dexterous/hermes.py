@@ -37,6 +37,7 @@ from robolearn.core import (
     ViewerCfg,
     mdp,
 )
+from robolearn.core.mdp.raycam import RayCameraCfg, depth_image
 from robolearn.entities import EntityCfg, ShapeEntityCfg, ShapePartCfg
 from robolearn.registry import register_task
 from robolearn.scene import SceneCfg
@@ -202,6 +203,26 @@ def observations(noise: bool) -> ObsGroupCfg:
     )  # fmt: skip
 
 
+DEPTH_CAMERA = RayCameraCfg(pos=(0.55, 0.0, 0.62), lookat=(0.05, 0.0, 0.25), width=24, height=18, fovy=60.0,
+                            max_range=1.2, noise_std=0.004, noise_mult=0.01, dropout=0.02)
+"""The student's camera: 24 x 18 rays (432 per world) over the table from the front, a structured-light
+camera's noise (4 mm + 1 % of depth, 2 % holes)."""
+
+
+def scaled_depth(env: ManagerBasedRlEnv, noise: bool = True) -> torch.Tensor:
+    """(N, H*W) depth image / max range, in [0, 1]."""
+    return depth_image(env, (DEPTH_CAMERA,), noise=noise) / DEPTH_CAMERA.max_range
+
+
+def student_observations() -> ObsGroupCfg:
+    """What a deployed student has: proprioception, the goal and the reference (both known at run time), its
+    last action and a noisy low-resolution depth image; not the object's pose."""
+    group = observations(noise=True)
+    group.terms.pop("object")
+    group.terms["depth"] = ObsTerm(scaled_depth)
+    return group
+
+
 def _actions(mode: str) -> dict[str, ActionTermCfg]:
     if mode == "free":
         return {h: JointPositionActionCfg(entity=h, scale=0.1) for h in HANDS}
@@ -263,9 +284,13 @@ class HermesCfg(EnvCfg):
             ref.path = self.reference
 
 
-def hermes_cfg(task: str, mode: str = "residual", reference: str = "", **kw) -> HermesCfg:
-    """The config of one task in one mode (what the registered tasks and the benchmark build)."""
-    return HermesCfg(task=task, mode=mode, reference=reference, scene=hermes_scene(task), **kw)
+def hermes_cfg(task: str, mode: str = "residual", reference: str = "", student: bool = False, **kw) -> HermesCfg:
+    """The config of one task in one mode (what the registered tasks and the benchmark build); `student`
+    adds the depth student's observation group."""
+    cfg = HermesCfg(task=task, mode=mode, reference=reference, scene=hermes_scene(task), **kw)
+    if student:
+        cfg.observations["student"] = student_observations()
+    return cfg
 
 
 def success(env: ManagerBasedRlEnv) -> torch.Tensor:

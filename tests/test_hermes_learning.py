@@ -1,0 +1,52 @@
+"""HERMES learners: a tiny residual PPO run raises the return; the depth student distils and exports."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from robolearn.policies.hermes import (
+    ExpertCfg,
+    StudentCfg,
+    evaluate,
+    export_student,
+    train_expert,
+    train_student,
+    wilson,
+)
+
+
+@pytest.fixture(scope="module")
+def expert():
+    cfg = ExpertCfg(task="pour", mode="residual", num_envs=16, iterations=12, steps_per_env=24, hidden=(64, 64),
+                    init_noise_std=1.0, seed=0)  # fmt: skip
+    return train_expert(cfg)
+
+
+def test_tiny_residual_rl_run_raises_the_return(expert):
+    steps = [r["mean_step_reward"] for r in expert.rows]
+    assert np.mean(steps[-3:]) > np.mean(steps[:3]) + 0.005, steps
+    assert expert.env_steps == 12 * 16 * 24
+
+
+def test_evaluation_counts_episodes_and_wilson_interval(expert):
+    res = evaluate("pour", "residual", expert.policy, episodes=4, seed=7)
+    assert res.episodes == 4 and 0 <= res.successes <= 4 and math.isfinite(res.tracking_error_m)
+    lo, hi = wilson(0, 10)
+    assert lo == 0.0 and 0.25 < hi < 0.35  # the textbook 95 % Wilson bound for 0 of 10 is 0.278
+    lo, hi = wilson(5, 10)
+    assert lo < 0.5 < hi
+
+
+def test_depth_student_distils_by_dagger_and_exports_to_onnx(expert, tmp_path):
+    res = train_student("pour", expert.policy, StudentCfg(num_envs=8, iterations=3, steps_per_env=12, epochs=10))
+    assert res.losses[-1] < res.losses[0]
+    path = export_student(res.student, tmp_path / "student.onnx")
+    sess = ort.InferenceSession(str(path))
+    (inp,) = sess.get_inputs()
+    assert inp.name == "obs" and inp.shape[1] == res.student.mean.shape[0]
+    out = sess.run(None, {"obs": np.zeros((2, inp.shape[1]), np.float32)})[0]
+    assert out.shape == (2, 44) and np.isfinite(out).all()
