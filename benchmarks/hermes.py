@@ -26,7 +26,14 @@ PAPER = {"real_world_mean_success": 0.678, "gain_over_baselines": "+54 % (mean, 
 
 
 def run_task(task: str, args: argparse.Namespace) -> dict:
-    from robolearn.policies.hermes import ExpertCfg, StudentCfg, evaluate, export_student, train_expert, train_student
+    from robolearn.policies.hermes import (
+        ExpertCfg,
+        StudentCfg,
+        evaluate,
+        export_student,
+        train_expert,
+        train_student,
+    )
 
     row: dict = {"task": task}
     t = time.perf_counter()
@@ -137,9 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-references", action="store_true")
     args = p.parse_args(argv)
     if args.write_references:
-        from robolearn.retarget.scripted_references import write_robot_references
-
         from robolearn.assets import ASSETS_DIR
+        from robolearn.retarget.scripted_references import write_robot_references
 
         for path in write_robot_references(ASSETS_DIR / "hermes"):
             print(path)

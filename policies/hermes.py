@@ -178,6 +178,9 @@ class Student(torch.nn.Module):
     """MLP on (proprioception, goal, reference, last action, depth image), normalized by fixed statistics
     of the first batch (exported inside the ONNX graph)."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...]):
         super().__init__()
         layers: list[torch.nn.Module] = []
