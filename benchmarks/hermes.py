@@ -55,6 +55,7 @@ def run_task(task: str, args: argparse.Namespace) -> dict:
     ev = evaluate(task, "residual", st.policy(), args.episodes, seed=args.eval_seed, obs_group="student").row()
     onnx = export_student(st.student, OUT / f"student_{task}.onnx")
     ev.update(train_wall_s=st.wall_s, train_env_steps=st.env_steps, dagger_losses=st.losses,
+              imitation_mse_untrained=st.initial_loss, imitation_mse_teacher_states=st.teacher_states_loss,
               onnx=str(onnx.relative_to(OUT.parent.parent.parent)), onnx_bytes=onnx.stat().st_size)  # fmt: skip
     row["depth_student"] = ev
     return row

@@ -200,9 +200,11 @@ class Student(torch.nn.Module):
 @dataclass
 class StudentResult:
     student: Student
-    losses: list[float]
+    losses: list[float]  # MSE to the teacher on the aggregate after each iteration's refit
     env_steps: int
     wall_s: float
+    initial_loss: float = float("nan")  # the untrained student on the teacher's own (iteration 0) states
+    teacher_states_loss: float = float("nan")  # the final student on those states
 
     def policy(self) -> Policy:
         def act(o: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -244,6 +246,9 @@ def train_student(task: str, teacher: Policy, cfg: StudentCfg, mode: str = "resi
         if it == 0:
             student.mean[:] = X.mean(0)
             student.std[:] = X.std(0).clamp(min=1e-3)
+            X0, Y0 = X, Y  # the teacher's own states: a fixed set to measure imitation on
+            with torch.no_grad():
+                initial = float(torch.nn.functional.mse_loss(student(X0), Y0))
         for _ in range(cfg.epochs):
             perm = torch.randperm(len(X), generator=gen)
             for b in perm.split(512):
@@ -254,7 +259,9 @@ def train_student(task: str, teacher: Policy, cfg: StudentCfg, mode: str = "resi
         with torch.no_grad():
             losses.append(float(torch.nn.functional.mse_loss(student(X), Y)))
     student.eval()
-    return StudentResult(student, losses, steps, time.perf_counter() - t0)
+    with torch.no_grad():
+        final = float(torch.nn.functional.mse_loss(student(X0), Y0))
+    return StudentResult(student, losses, steps, time.perf_counter() - t0, initial, final)
 
 
 def export_student(student: Student, path: str | Path) -> Path:
