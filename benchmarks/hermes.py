@@ -52,7 +52,9 @@ def run_task(task: str, args: argparse.Namespace) -> dict:
         print(f"[{task}] {key}: {ev['success']:.2f} in {res.wall_s:.0f}s, {res.env_steps} steps", flush=True)
     scfg = StudentCfg(num_envs=args.num_envs, iterations=args.student_iters, seed=args.seed)
     st = train_student(task, expert.policy, scfg)
-    ev = evaluate(task, "residual", st.policy(), args.episodes, seed=args.eval_seed, obs_group="student").row()
+    ev = evaluate(
+        task, "residual", st.policy(), args.episodes, seed=args.eval_seed, obs_group="student"
+    ).row()
     onnx = export_student(st.student, OUT / f"student_{task}.onnx")
     ev.update(train_wall_s=st.wall_s, train_env_steps=st.env_steps, dagger_losses=st.losses,
               imitation_mse_untrained=st.initial_loss, imitation_mse_teacher_states=st.teacher_states_loss,
@@ -70,7 +72,9 @@ def run_docking(starts: int, seed: int) -> dict:
     t = time.perf_counter()
     for _ in range(starts):
         goal = np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2)])
-        start = goal + np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), np.radians(rng.uniform(-15, 15))])
+        start = goal + np.array(
+            [rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2), np.radians(rng.uniform(-15, 15))]
+        )
         r = dock(cam, goal, start, DockingCfg(), rng)
         rows.append((r.converged, r.iterations, r.final_pos_error, np.degrees(r.final_yaw_error)))
     cam.close()

@@ -138,7 +138,9 @@ def evaluate(task: str, mode: str, policy: Policy | None, episodes: int = 32, se
              obs_group: str = "policy") -> EvalResult:  # fmt: skip
     """Held-out episodes (their own seed: new object placements), all in parallel, one each; success is
     read at the last step of a full-length episode (an early termination fails)."""
-    cfg = hermes_cfg(task, mode, num_envs=episodes, seed=seed, auto_reset=False, student=obs_group == "student")
+    cfg = hermes_cfg(
+        task, mode, num_envs=episodes, seed=seed, auto_reset=False, student=obs_group == "student"
+    )
     env = ManagerBasedRlEnv(cfg)
     obs, _ = env.reset(seed=seed)
     alive = torch.ones(episodes, dtype=torch.bool)
@@ -285,7 +287,9 @@ def export_student(student: Student, path: str | Path) -> Path:
         with torch.no_grad():
             want = student(x).numpy()
         if not np.allclose(got, want, atol=1e-4):
-            raise RuntimeError(f"ONNX export of the student disagrees with torch (max {abs(got - want).max():.2e})")
+            raise RuntimeError(
+                f"ONNX export of the student disagrees with torch (max {abs(got - want).max():.2e})"
+            )
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

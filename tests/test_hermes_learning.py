@@ -45,7 +45,9 @@ def test_evaluation_counts_episodes_and_wilson_interval(expert):
 
 
 def test_depth_student_distils_by_dagger_and_exports_to_onnx(expert, tmp_path):
-    res = train_student("pour", expert.policy, StudentCfg(num_envs=8, iterations=3, steps_per_env=12, epochs=10))
+    res = train_student(
+        "pour", expert.policy, StudentCfg(num_envs=8, iterations=3, steps_per_env=12, epochs=10)
+    )
     # the aggregate grows with the student's own (harder) states, so its loss need not fall every iteration;
     # on the teacher's own states the final student must imitate far better than the untrained one
     assert len(res.losses) == 3 and res.teacher_states_loss < 0.5 * res.initial_loss

@@ -203,8 +203,17 @@ def observations(noise: bool) -> ObsGroupCfg:
     )  # fmt: skip
 
 
-DEPTH_CAMERA = RayCameraCfg(pos=(0.55, 0.0, 0.62), lookat=(0.05, 0.0, 0.25), width=24, height=18, fovy=60.0,
-                            max_range=1.2, noise_std=0.004, noise_mult=0.01, dropout=0.02)
+DEPTH_CAMERA = RayCameraCfg(
+    pos=(0.55, 0.0, 0.62),
+    lookat=(0.05, 0.0, 0.25),
+    width=24,
+    height=18,
+    fovy=60.0,
+    max_range=1.2,
+    noise_std=0.004,
+    noise_mult=0.01,
+    dropout=0.02,
+)
 """The student's camera: 24 x 18 rays (432 per world) over the table from the front, a structured-light
 camera's noise (4 mm + 1 % of depth, 2 % holes)."""
 
@@ -284,7 +293,9 @@ class HermesCfg(EnvCfg):
             ref.path = self.reference
 
 
-def hermes_cfg(task: str, mode: str = "residual", reference: str = "", student: bool = False, **kw) -> HermesCfg:
+def hermes_cfg(
+    task: str, mode: str = "residual", reference: str = "", student: bool = False, **kw
+) -> HermesCfg:
     """The config of one task in one mode (what the registered tasks and the benchmark build); `student`
     adds the depth student's observation group."""
     cfg = HermesCfg(task=task, mode=mode, reference=reference, scene=hermes_scene(task), **kw)
