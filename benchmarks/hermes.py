@@ -114,26 +114,38 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
+    """Success with its Wilson interval, and the object tracking error, per task and method."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     tasks = [r["task"] for r in results["tasks"]]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     w = 0.2
     for k, (key, name) in enumerate(METHODS):
-        rates = [r[key]["success"] for r in results["tasks"]]
-        lo = [r[key]["success"] - r[key]["wilson_lo"] for r in results["tasks"]]
-        hi = [r[key]["wilson_hi"] - r[key]["success"] for r in results["tasks"]]
-        ax.bar(np.arange(len(tasks)) + (k - 1.5) * w, rates, w, yerr=[lo, hi], label=name, capsize=2)
-    ax.set_xticks(np.arange(len(tasks)), tasks)
-    ax.set_ylabel("success (held-out episodes)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
-    ax.set_title("HERMES at a CPU budget (2 shared cores)")
+        x = np.arange(len(tasks)) + (k - 1.5) * w
+        rates = np.array([r[key]["success"] for r in results["tasks"]])
+        lo = rates - [r[key]["wilson_lo"] for r in results["tasks"]]
+        hi = np.array([r[key]["wilson_hi"] for r in results["tasks"]]) - rates
+        axes[0].bar(x, rates, w, yerr=[lo, hi], label=name, capsize=2)
+        axes[1].bar(x, [100 * r[key]["tracking_error_m"] for r in results["tasks"]], w, label=name)
+    for ax in axes:
+        ax.set_xticks(np.arange(len(tasks)), tasks, fontsize=8)
+    axes[0].set_ylabel("success, held-out episodes (95 % Wilson)")
+    axes[0].set_ylim(0, 1)
+    axes[1].set_ylabel("object tracking error (cm)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("HERMES at a CPU budget (2 cores shared with 5 jobs)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def redraw() -> None:
+    """Rewrite results.md and the plot from results.json (after a run, or to restyle them)."""
+    results = json.loads((OUT / "results.json").read_text())
+    (OUT / "results.md").write_text(table(results) + "\n")
+    plot(results, OUT / "success.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-seed", type=int, default=1000)
     p.add_argument("--write-references", action="store_true")
+    p.add_argument(
+        "--redraw", action="store_true", help="only rewrite results.md and the plot from results.json"
+    )
     args = p.parse_args(argv)
     if args.write_references:
         from robolearn.assets import ASSETS_DIR
@@ -154,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write_robot_references(ASSETS_DIR / "hermes"):
             print(path)
+        return 0
+    if args.redraw:
+        redraw()
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with 5 other jobs",
