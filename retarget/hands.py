@@ -64,7 +64,8 @@ _LEAP = HandMap(
     bases={"thumb": "th_mp", "index": "if_bs", "middle": "mf_bs", "ring": "rf_bs"},
     tips={"thumb": "th_ds", "index": "if_ds", "middle": "mf_ds", "ring": "rf_ds"},
 )
-HAND_MAPS = {"shadow_hand": _SHADOW, "allegro": _ALLEGRO, "leap_hand": _LEAP}
+# The left LEAP model has the right one's body names (a mirror image of it).
+HAND_MAPS = {"shadow_hand": _SHADOW, "allegro": _ALLEGRO, "leap_hand": _LEAP, "leap_hand_left": _LEAP}
 
 
 def tip_offset(model: mujoco.MjModel, body: str) -> np.ndarray:
