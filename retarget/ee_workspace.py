@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import mujoco
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from robolearn.robots import robot_model
 
@@ -49,10 +50,15 @@ class Reach:
     """Whole-body z range of the wrists: the standing minimum lowered by the crouch, up to the standing max."""
     arm_length: float
     """Shoulder to wrist (m), arm stretched."""
+    wrist_pos: np.ndarray
+    """(2, 3) left and right wrist positions of the default pose (x, y relative to the pelvis)."""
+    wrist_quat: np.ndarray
+    """(2, 4) their orientations (w, x, y, z) in the heading frame."""
 
 
-KNEES_BENT = {"hip_pitch": -0.312, "knee": 0.669, "ankle_pitch": -0.363}
-"""Leg joints of menagerie's g1_mjx `knees_bent` keyframe (the worker's default pose); the rest at zero."""
+KNEES_BENT = {"hip_pitch": -0.312, "knee": 0.669, "ankle_pitch": -0.363, "shoulder_pitch": 0.2,
+              "left_shoulder_roll": 0.22, "right_shoulder_roll": -0.22, "elbow": 1.0}
+"""Joints of menagerie's g1_mjx `knees_bent` keyframe (the worker's default pose); the rest at zero."""
 
 
 def knees_bent_qpos(model: mujoco.MjModel) -> np.ndarray:
@@ -61,7 +67,8 @@ def knees_bent_qpos(model: mujoco.MjModel) -> np.ndarray:
     qpos[2], qpos[3] = G1_STAND_HEIGHT, 1.0
     for j in range(model.njnt):
         for part, value in KNEES_BENT.items():
-            if model.joint(j).name.endswith(f"_{part}_joint"):
+            name = model.joint(j).name
+            if name.endswith(f"_{part}_joint") or name == f"{part}_joint":
                 qpos[model.jnt_qposadr[j]] = value
     return qpos
 
@@ -84,6 +91,10 @@ def g1_reach(seed: int = 0) -> Reach:
         p = data.xpos[wrists] - [data.qpos[0], data.qpos[1], 0.0]
         pts.extend(p[p[:, 0] > 0.1])
     xyz = np.asarray(pts)
+    data.qpos[:] = base
+    mujoco.mj_kinematics(model, data)
+    wrist_pos = data.xpos[wrists] - [data.qpos[0], data.qpos[1], 0.0]
+    wrist_quat = data.xquat[wrists].copy()
     # The stretched arm: every arm joint at zero, shoulder to wrist.
     data.qpos[:] = base
     data.qpos[adr] = 0.0
@@ -92,7 +103,7 @@ def g1_reach(seed: int = 0) -> Reach:
     z_lo = float(xyz[:, 2].min()) - CROUCH_DROP
     return Reach(mean=xyz.mean(0), std=xyz.std(0), low=np.percentile(xyz, 10, axis=0),
                  high=np.percentile(xyz, 90, axis=0), z_range=(max(z_lo, 0.05), float(xyz[:, 2].max())),
-                 arm_length=arm_length)  # fmt: skip
+                 arm_length=arm_length, wrist_pos=wrist_pos, wrist_quat=wrist_quat)  # fmt: skip
 
 
 def _relative(traj: EETrajectory) -> np.ndarray:
@@ -110,9 +121,12 @@ def source_stats(trajs: list[EETrajectory]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def map_workspace(trajs: list[EETrajectory], source_arm_length: float, reach: Reach | None = None,
-                  stats: tuple[np.ndarray, np.ndarray] | None = None) -> list[EETrajectory]:  # fmt: skip
+                  stats: tuple[np.ndarray, np.ndarray] | None = None, relative_orientation: bool = True
+                  ) -> list[EETrajectory]:  # fmt: skip
     """The episodes in the G1's workspace (module docstring). `stats`: the source's (mean, std) per axis, by
-    default measured on `trajs` (pass the training set's to map held-out episodes the same way)."""
+    default measured on `trajs` (pass the training set's to map held-out episodes the same way).
+    `relative_orientation`: a source's wrist frames are not the G1's, so each wrist's rotation since the
+    episode's first frame is applied to the G1's default wrist orientation (False keeps them: G1 clips)."""
     if not source_arm_length > 0:
         raise ValueError(f"source_arm_length must be > 0 m, got {source_arm_length}")
     reach = reach or g1_reach()
@@ -130,7 +144,13 @@ def map_workspace(trajs: list[EETrajectory], source_arm_length: float, reach: Re
         mapped[..., 2] = np.clip(mapped[..., 2], *reach.z_range)
         if t.root is not None:
             mapped[..., :2] += t.root[:, None, :2]
-        out.append(replace(t, pos=mapped))
+        quat = t.quat
+        if relative_orientation:
+            quat = np.stack([(Rotation.from_quat(t.quat[:, k], scalar_first=True)
+                              * Rotation.from_quat(t.quat[0, k], scalar_first=True).inv()
+                              * Rotation.from_quat(reach.wrist_quat[k], scalar_first=True)).as_quat(scalar_first=True)
+                             for k in range(2)], axis=1)  # fmt: skip
+        out.append(replace(t, pos=mapped, quat=quat))
     return out
 
 
