@@ -46,7 +46,7 @@ class TrajboosterArgs:
     worker: Path | None = None
     """G1-Velocity-Height run folder (default: the shipped assets/skills/g1-velocity-height)."""
     manager: Path | None = None
-    """A manager saved by an earlier run (<out>/manager.pt); default: train one by DAgger on these episodes."""
+    """A manager saved by an earlier run (<out>.manager.pt); default: train one by DAgger on these episodes."""
     dagger_passes: int = 4
     num_envs: int = 8
     instruction: str = ""
@@ -79,6 +79,11 @@ def episode_frames(rec: Recording) -> dict[str, np.ndarray]:
         "observation.ee_targets": np.stack(rec.wrist_targets).astype(np.float32),
         "action": np.concatenate([np.stack(rec.arm_targets), np.stack(rec.command)], axis=1).astype(np.float32),
     }
+
+
+def manager_path(out: Path) -> Path:
+    """Where a run saves the manager it trained: beside the dataset (the dataset folder holds only LeRobot files)."""
+    return out.with_name(out.name + ".manager.pt")
 
 
 def load_episodes(args: TrajboosterArgs) -> list[EETrajectory]:
@@ -128,7 +133,7 @@ def main(args: TrajboosterArgs) -> int:
                 written += 1
             writer.flush()
     if args.manager is None:
-        atomic_torch_save(manager.state_dict(), args.out / "manager.pt")
+        atomic_torch_save(manager.state_dict(), manager_path(args.out))
     s = summarize(results)
     print(f"wrote {written} of {len(trajs)} episodes to {args.out} in {time.perf_counter() - start:.0f} s; "
           f"wrist error {s['pos_error_m']:.3f} m, reached within 5 cm {s['reached_5cm']:.0%}, falls "
