@@ -20,6 +20,7 @@ import torch
 from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
 
+from robolearn.assets import ASSETS_DIR
 from robolearn.core.env import ManagerBasedRlEnv
 from robolearn.envs.humanoid import trajbooster as tb
 from robolearn.envs.humanoid.trajbooster_ik import ArmIK
@@ -32,8 +33,9 @@ Controller = Literal["manager", "heuristic", "arms_only"]
 REACH_RADIUS = 0.05
 """m: a wrist target counts as reached when the wrist is within this distance."""
 TRANSITION_S, STILL_S = 1.0, 0.5
-WORKER_SKILL = Path(__file__).resolve().parent.parent / "assets" / "skills" / "g1-velocity-height"
-"""The shipped worker (a packed `G1-Velocity-Height` run)."""
+WORKER_SKILL = ASSETS_DIR / "workers" / "g1-velocity-height"
+"""The shipped worker: a packed `G1-Velocity-Height` run, packed as the H1 skills are (not among them: it is
+no SkillBlender skill)."""
 
 
 def load_worker(path: str | Path | None = None) -> Any:
@@ -113,8 +115,10 @@ class Hierarchy:
     fixed-base baseline: the pelvis held at the standing pose (no physics: holding the legs' default pose with
     their PD servos, the G1 tips forward within a second), the IK's wrists are the result."""
 
-    def __init__(self, controller: Controller, num_envs: int = 8, worker: Any = None, ik_iterations: int = 3):
+    def __init__(self, controller: Controller, num_envs: int = 8, worker: Any = None, ik_iterations: int = 3,
+                 transition_s: float = TRANSITION_S, still_s: float = STILL_S):  # fmt: skip
         self.controller = controller
+        self.transition_s, self.still_s = transition_s, still_s
         arms_only = controller == "arms_only"
         factory = None if arms_only else (worker if callable(worker) else load_worker(worker))
         self.env = ManagerBasedRlEnv(tb.hierarchy_cfg(factory, num_envs, arms_only=arms_only))
@@ -142,7 +146,7 @@ class Hierarchy:
         for i, t in enumerate(trajs):
             p = (pos[i] - origins[i]).cpu().numpy()
             start_root = np.array([float(root[i, 0]), float(root[i, 1]), float(root[i, 2])])
-            full, n = with_start(t, p, quat[i].cpu().numpy(), start_root, TRANSITION_S, STILL_S)
+            full, n = with_start(t, p, quat[i].cpu().numpy(), start_root, self.transition_s, self.still_s)
             out.append(full)
             prefixes.append(n)
         return out, prefixes

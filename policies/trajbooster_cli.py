@@ -44,7 +44,7 @@ class TrajboosterArgs:
     out: Path
     """Dataset folder (LeRobot v3); appended to when it exists."""
     worker: Path | None = None
-    """G1-Velocity-Height run folder (default: the shipped assets/skills/g1-velocity-height)."""
+    """G1-Velocity-Height run folder (default: the shipped assets/workers/g1-velocity-height)."""
     manager: Path | None = None
     """A manager saved by an earlier run (<out>.manager.pt); default: train one by DAgger on these episodes."""
     dagger_passes: int = 4
@@ -173,6 +173,6 @@ def train_diffusion_smoke(data: Path, steps: int = 50, seed: int = 0) -> tuple[f
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     k = max(1, steps // 5)
     return float(np.mean(losses[:k])), float(np.mean(losses[-k:]))

@@ -79,8 +79,8 @@ def heuristic_labels(ref_root: torch.Tensor, root_xy: torch.Tensor, yaw: torch.T
     vel = torch.zeros_like(root_xy)
     for k, (h, w) in enumerate(zip(horizons, weights, strict=True)):
         d = ref_root[:, k + 1, :2] - root_xy
-        d = torch.where(d.abs() < DEADBAND, torch.zeros_like(d), d)
         local = torch.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]], dim=-1)
+        local = torch.where(local.abs() < DEADBAND, torch.zeros_like(local), local)
         vel = vel + w * local / (h * dt)
     (x_lo, x_hi), (y_lo, y_hi), (w_lo, w_hi), (h_lo, h_hi) = COMMAND_RANGES
     vx = vel[:, 0].clamp(x_lo, x_hi)
