@@ -32,7 +32,7 @@ import torch
 
 from robolearn.policies import trajbooster as T
 from robolearn.policies.trajbooster_data import load_source, prepare
-from robolearn.retarget import ee_traj, ee_workspace
+from robolearn.retarget import ee_workspace
 from robolearn.retarget.ee_traj import EETrajectory
 
 OUT = Path(__file__).resolve().parent / "results" / "trajbooster"
@@ -183,7 +183,9 @@ def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
         x = np.arange(len(sets)) + (m - 1) * width
         axes[0].bar(x, [table[s][method]["reached_5cm"] for s in sets], width, label=method)
         axes[1].bar(x, [table[s][method]["pos_error_m"] for s in sets], width, label=method)
-    for ax, title in zip(axes, ("share of wrist targets within 5 cm", "mean wrist position error (m)"), strict=True):
+    for ax, title in zip(
+        axes, ("share of wrist targets within 5 cm", "mean wrist position error (m)"), strict=True
+    ):
         ax.set_xticks(np.arange(len(sets)), sets)
         ax.set_title(title)
     axes[0].legend(fontsize=7)
@@ -193,7 +195,9 @@ def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--worker", type=Path, default=None, help="G1-Velocity-Height run (default: the shipped one)")
+    p.add_argument(
+        "--worker", type=Path, default=None, help="G1-Velocity-Height run (default: the shipped one)"
+    )
     p.add_argument("--worker-run", type=Path, default=None,
                    help="the worker's full training run, for its wall time and env steps (metrics.jsonl)")  # fmt: skip
     p.add_argument("--cache", type=Path, default=Path("/tmp/trajbooster_bench"))
@@ -212,10 +216,16 @@ def main() -> None:
     print(f"{'command (vx, vy, wz, h)':<44}{'vx':>7}{'vy':>7}{'wz':>7}{'height':>8}{'falls':>7}")
     report["worker_eval"] = {}
     for label, cmd in WORKER_COMMANDS.items():
-        r = report["worker_eval"][label] = worker_eval(worker, cmd, 8 if args.quick else 16, 250 if args.quick else 500)
-        print(f"{label + ' ' + str(cmd):<44}{r['vx']:>7.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['height']:>8.3f}{r['falls']:>7.2f}")
+        r = report["worker_eval"][label] = worker_eval(
+            worker, cmd, 8 if args.quick else 16, 250 if args.quick else 500
+        )
+        print(
+            f"{label + ' ' + str(cmd):<44}{r['vx']:>7.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['height']:>8.3f}{r['falls']:>7.2f}"
+        )
     run = args.worker_run or worker
-    rows = [json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines() if line.strip()
+    ]
     if rows:
         report["worker_training"] = {"env_steps": rows[-1].get("env_steps"), "wall_s": rows[-1].get("wall_time"),
                                      "iteration": rows[-1].get("iteration")}  # fmt: skip
@@ -247,7 +257,11 @@ def main() -> None:
                                                    f"loss {r.get('loss_before_fit', float('nan')):.4f} -> "
                                                    f"{r['loss_after_fit']:.4f}, reached {r['reached_5cm']:.0%}, "
                                                    f"falls {r['fall_rate']:.0%}"))  # fmt: skip
-    report["manager_training"] = {"wall_s": time.perf_counter() - start, "env_steps": log.env_steps, "passes": log.rows}
+    report["manager_training"] = {
+        "wall_s": time.perf_counter() - start,
+        "env_steps": log.env_steps,
+        "passes": log.rows,
+    }
 
     print("\n4. held-out evaluation")
     table: dict[str, dict[str, dict[str, float]]] = {}
@@ -263,7 +277,9 @@ def main() -> None:
             print(fmt_row(label, table[name][label]))
     report["held_out"] = table
     args.out.mkdir(parents=True, exist_ok=True)
-    md = [f"## {name}\n\n{HEADER}\n" + "\n".join(fmt_row(m, table[name][m]) for m in METHODS) for name in table]
+    md = [
+        f"## {name}\n\n{HEADER}\n" + "\n".join(fmt_row(m, table[name][m]) for m in METHODS) for name in table
+    ]
     (args.out / "results.md").write_text("\n\n".join(md) + "\n")
     tmp = args.out / "results.json.tmp"
     tmp.write_text(json.dumps(report, indent=2, default=float))

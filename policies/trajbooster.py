@@ -158,7 +158,9 @@ class Hierarchy:
         heuristic label instead of the student's (DAgger's mixing; 0 = the student's own rollout)."""
         from robolearn.policies.trajbooster_run import run_batch
 
-        return run_batch(self, trajs, manager, beta, collect, record, cameras, rng or np.random.default_rng(0))
+        return run_batch(
+            self, trajs, manager, beta, collect, record, cameras, rng or np.random.default_rng(0)
+        )
 
 
 def tb_wrists() -> tuple[str, str]:

@@ -77,7 +77,9 @@ def episode_frames(rec: Recording) -> dict[str, np.ndarray]:
     return {
         "observation.state": np.stack(rec.joint_pos).astype(np.float32),
         "observation.ee_targets": np.stack(rec.wrist_targets).astype(np.float32),
-        "action": np.concatenate([np.stack(rec.arm_targets), np.stack(rec.command)], axis=1).astype(np.float32),
+        "action": np.concatenate([np.stack(rec.arm_targets), np.stack(rec.command)], axis=1).astype(
+            np.float32
+        ),
     }
 
 
@@ -98,16 +100,18 @@ def main(args: TrajboosterArgs) -> int:
     import torch
 
     from robolearn.policies.data import DatasetWriter
+    from robolearn.policies.runs import atomic_torch_save
     from robolearn.policies.trajbooster import Hierarchy, summarize
     from robolearn.policies.trajbooster_manager import Manager, dagger
-    from robolearn.policies.runs import atomic_torch_save
     from robolearn.retarget.errors import FlagError
 
     if args.num_envs < 1 or args.dagger_passes < 0:
         raise FlagError("--num-envs" if args.num_envs < 1 else "--dagger-passes",
                         args.num_envs if args.num_envs < 1 else args.dagger_passes, "expected >= 1 (passes >= 0)")  # fmt: skip
     if args.manager is not None and not args.manager.is_file():
-        raise FlagError("--manager", args.manager, "no such file (a manager.pt written by robolearn trajbooster)")
+        raise FlagError(
+            "--manager", args.manager, "no such file (a manager.pt written by robolearn trajbooster)"
+        )
     # Every input is read and checked before the dataset folder is touched.
     trajs = load_episodes(args)
     start = time.perf_counter()

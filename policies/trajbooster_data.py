@@ -35,17 +35,32 @@ release; 0.60 m is the AgiBot G1's published arm reach, an assumption (`--source
 def _aloha_fk() -> tuple[mujoco.MjModel, mujoco.MjData, list[list[int]], list[int]]:
     model = robot_model("aloha")
     data = mujoco.MjData(model)
-    arms = [[model.jnt_qposadr[model.joint(f"{s}/{j}").id] for j in
-             ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate")] for s in ALOHA_SIDES]
+    arms = [
+        [
+            model.jnt_qposadr[model.joint(f"{s}/{j}").id]
+            for j in ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate")
+        ]
+        for s in ALOHA_SIDES
+    ]
     sites = [model.site(f"{s}/gripper").id for s in ALOHA_SIDES]
     return model, data, arms, sites
 
 
-def aloha_arm_length() -> float:
-    """Shoulder to gripper site of an ALOHA arm at zero joint angles (stretched)."""
+def aloha_arm_length(samples: int = 2000, seed: int = 0) -> float:
+    """Shoulder to gripper site of an ALOHA arm, the farthest over random joint configurations (its zero pose
+    is bent, so it is no stretched arm)."""
     model, data, arms, sites = _aloha_fk()
-    mujoco.mj_kinematics(model, data)
-    return float(np.linalg.norm(data.site_xpos[sites[0]] - data.xpos[model.body("left/upper_arm_link").id]))
+    rng = np.random.default_rng(seed)
+    joints = [model.joint(f"left/{j}").id for j in ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle",
+                                                      "wrist_rotate")]  # fmt: skip
+    lo, hi = model.jnt_range[joints, 0], model.jnt_range[joints, 1]
+    shoulder = model.body("left/upper_arm_link").id
+    best = 0.0
+    for _ in range(samples):
+        data.qpos[arms[0]] = rng.uniform(lo, hi)
+        mujoco.mj_kinematics(model, data)
+        best = max(best, float(np.linalg.norm(data.site_xpos[sites[0]] - data.xpos[shoulder])))
+    return best
 
 
 def load_aloha(path: str | Path) -> list[EETrajectory]:
@@ -94,7 +109,9 @@ def source_kind(path: Path) -> str:
                              "(robolearn retarget --robot g1) or an episode set .npz")  # fmt: skip
 
 
-def load_source(path: str | Path, quat_order: str = "xyzw", instruction: str = "") -> tuple[str, list[EETrajectory]]:
+def load_source(
+    path: str | Path, quat_order: str = "xyzw", instruction: str = ""
+) -> tuple[str, list[EETrajectory]]:
     """(kind, episodes) of a trajectory source; see the module docstring."""
     path = Path(path)
     if not path.exists():

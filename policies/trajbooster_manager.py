@@ -67,6 +67,8 @@ class Manager(nn.Module):
             d = h
         layers += [nn.Linear(d, 4), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", torch.zeros(obs_dim))
         self.register_buffer("std", torch.ones(obs_dim))
 

@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 def _padded(full: list[EETrajectory], n_worlds: int, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(N, Tmax + extra, ...) positions, quaternions and roots, each episode's last frame held to the end."""
     t_max = max(f.num_frames for f in full) + extra
-    pos, quat, root = np.zeros((n_worlds, t_max, 2, 3)), np.zeros((n_worlds, t_max, 2, 4)), np.zeros((n_worlds, t_max, 3))
+    pos, quat, root = (
+        np.zeros((n_worlds, t_max, 2, 3)),
+        np.zeros((n_worlds, t_max, 2, 4)),
+        np.zeros((n_worlds, t_max, 3)),
+    )
     for i in range(n_worlds):
         f = full[min(i, len(full) - 1)]
         T = f.num_frames
@@ -45,8 +49,7 @@ def _quat_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, beta: float, collect: bool,
               record: bool, cameras: tuple[str, ...], rng: np.random.Generator) -> Batch:  # fmt: skip
-    from robolearn.policies.trajbooster import Batch, EpisodeResult, Recording
-    from robolearn.policies.trajbooster import FAR_X, LOW_Z, REACH_RADIUS
+    from robolearn.policies.trajbooster import FAR_X, LOW_Z, REACH_RADIUS, Batch, EpisodeResult, Recording
 
     env = h.env
     N = env.num_envs
@@ -94,26 +97,32 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
                     lab_out += list(label[torch.as_tensor(active)].float().numpy())
         if arms_only:
             # A fixed base: the pelvis stays at its standing pose, the IK's own wrists are the result.
-            targets_p = pos_w[:, t] - origins[:, None, :] - torch.tensor([0.0, 0.0, STAND_HEIGHT], dtype=torch.float64)
+            targets_p = (
+                pos_w[:, t]
+                - origins[:, None, :]
+                - torch.tensor([0.0, 0.0, STAND_HEIGHT], dtype=torch.float64)
+            )
             quats_p = quat_w[:, t]
         else:
             targets_p = tb.pelvis_frame(env, pos_w[:, t])
             quats_p = tb.pelvis_frame_quat(env, quat_w[:, t])
-        for i in np.nonzero(active)[0]:
-            res = h.ik.solve(int(i), targets_p[i].numpy(), quats_p[i].numpy())
+        for i in map(int, np.nonzero(active)[0]):
+            res = h.ik.solve(i, targets_p[i].numpy(), quats_p[i].numpy())
             arm_q[i] = res.q[h.arm_cols]
         if arms_only:
             wp, wq = fixed_base_wrists(h, origins)
             term = np.zeros(N, bool)
         else:
-            action = torch.cat([tb.normalize_command(cmd).float(), torch.as_tensor(arm_q, dtype=torch.float32)], -1)
+            action = torch.cat(
+                [tb.normalize_command(cmd).float(), torch.as_tensor(arm_q, dtype=torch.float32)], -1
+            )
             _, _, terminated, _, _ = env.step(action)
             env_steps += int(active.sum())
             wp, wq = h.wrists_w()
             term = terminated.cpu().numpy()
         err = torch.linalg.norm(wp - pos_w[:, t], dim=-1).numpy()
         ori = _quat_error(wq, quat_w[:, t]).numpy()
-        for i in np.nonzero(active)[0]:
+        for i in map(int, np.nonzero(active)[0]):
             if t >= prefixes[i]:
                 steps[i] += 1
                 ok = err[i] < REACH_RADIUS
@@ -132,7 +141,9 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
                     r.joint_pos.append(env.robot.joint_pos[i].float().numpy().copy())
                     r.arm_targets.append(arm_q[i].astype(np.float32).copy())
                     r.command.append(cmd[i].float().numpy().copy())
-                    r.wrist_targets.append(np.concatenate([pos_np[i, t].ravel(), quat_np[i, t].ravel()]).astype(np.float32))
+                    r.wrist_targets.append(
+                        np.concatenate([pos_np[i, t].ravel(), quat_np[i, t].ravel()]).astype(np.float32)
+                    )
             if term[i]:
                 fell[i], active[i] = True, False
             elif err[i].max() > tb.HAND_ERROR_LIMIT and t >= prefixes[i]:

@@ -90,7 +90,9 @@ class EETrajectory:
             check_finite(self.root, where, "root")
         for cam, frames in self.images.items():
             if frames.ndim != 4 or frames.shape[0] != T or frames.shape[-1] != 3:
-                raise RetargetInputError(where, f"images.{cam}", f"expected shape [{T}, H, W, 3], got {frames.shape}")
+                raise RetargetInputError(
+                    where, f"images.{cam}", f"expected shape [{T}, H, W, 3], got {frames.shape}"
+                )
 
 
 # -- readers -----------------------------------------------------------------------------------------------
@@ -122,7 +124,9 @@ def agibot_episode(d: Any, where: str, quat_order: str = "xyzw", fps: float = AG
     quat = [_array(d, f"{s}_hand_quat", where, 4) for s in SIDES]
     lengths = {a.shape[0] for a in (*pos, *quat)}
     if len(lengths) != 1:
-        raise RetargetInputError(where, "left_hand_pos", f"the four arrays differ in length: {sorted(lengths)}")
+        raise RetargetInputError(
+            where, "left_hand_pos", f"the four arrays differ in length: {sorted(lengths)}"
+        )
     q = np.stack(quat, axis=1)
     if quat_order == "xyzw":
         q = q[..., [3, 0, 1, 2]]
@@ -143,7 +147,9 @@ def load_agibot(path: str | Path, quat_order: str = "xyzw") -> list[EETrajectory
         with open(path, "rb") as f:
             data = pickle.load(f)  # noqa: S301 (a user's own file, as the released data is distributed)
     except Exception as exc:
-        raise RetargetInputError(path, "file", f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+        raise RetargetInputError(
+            path, "file", f"not a readable pickle ({type(exc).__name__}: {exc})"
+        ) from None
     if isinstance(data, dict) and any(k in data for k in AGIBOT_KEYS):
         items: list[tuple[str, Any]] = [("", data)]
     elif isinstance(data, dict):
@@ -163,7 +169,9 @@ def heading_frame(root_pos: np.ndarray, root_quat: np.ndarray) -> tuple[Rotation
     return Rotation.from_euler("z", yaw), np.array([root_pos[0], root_pos[1], 0.0])
 
 
-def to_frame(rot: Rotation, origin: np.ndarray, pos: np.ndarray, quat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def to_frame(
+    rot: Rotation, origin: np.ndarray, pos: np.ndarray, quat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """World poses (..., 3), (..., 4 wxyz) expressed in the frame (rot, origin)."""
     shape = pos.shape[:-1]
     p = rot.inv().apply((pos - origin).reshape(-1, 3)).reshape(*shape, 3)
@@ -174,7 +182,9 @@ def to_frame(rot: Rotation, origin: np.ndarray, pos: np.ndarray, quat: np.ndarra
 def from_motion_clip(clip: MotionClip, where: str = "<clip>", instruction: str = "") -> EETrajectory:
     """Both G1 wrists of a retargeted G1 clip (forward kinematics), and its pelvis as the reference root."""
     if not clip.has_root or not clip.robot.startswith("g1"):
-        raise RetargetInputError(where, "robot", f"expected a floating-base G1 clip (--robot g1), got {clip.robot!r}")
+        raise RetargetInputError(
+            where, "robot", f"expected a floating-base G1 clip (--robot g1), got {clip.robot!r}"
+        )
     model = robot_model("g1")
     data = mujoco.MjData(model)
     names = [model.joint(j).name for j in range(model.njnt)]

@@ -49,15 +49,22 @@ class Reach:
     z_range: tuple[float, float]
     """Whole-body z range of the wrists: the standing minimum lowered by the crouch, up to the standing max."""
     arm_length: float
-    """Shoulder to wrist (m), arm stretched."""
+    """Shoulder to wrist (m), the farthest over the samples (arm stretched)."""
     wrist_pos: np.ndarray
     """(2, 3) left and right wrist positions of the default pose (x, y relative to the pelvis)."""
     wrist_quat: np.ndarray
     """(2, 4) their orientations (w, x, y, z) in the heading frame."""
 
 
-KNEES_BENT = {"hip_pitch": -0.312, "knee": 0.669, "ankle_pitch": -0.363, "shoulder_pitch": 0.2,
-              "left_shoulder_roll": 0.22, "right_shoulder_roll": -0.22, "elbow": 1.0}
+KNEES_BENT = {
+    "hip_pitch": -0.312,
+    "knee": 0.669,
+    "ankle_pitch": -0.363,
+    "shoulder_pitch": 0.2,
+    "left_shoulder_roll": 0.22,
+    "right_shoulder_roll": -0.22,
+    "elbow": 1.0,
+}
 """Joints of menagerie's g1_mjx `knees_bent` keyframe (the worker's default pose); the rest at zero."""
 
 
@@ -78,28 +85,30 @@ def g1_reach(seed: int = 0) -> Reach:
     model = robot_model("g1")
     data = mujoco.MjData(model)
     base = knees_bent_qpos(model)
-    arm = [j for j in range(model.njnt) if any(p in model.joint(j).name for p in ("shoulder", "elbow", "wrist"))]
+    arm = [
+        j for j in range(model.njnt) if any(p in model.joint(j).name for p in ("shoulder", "elbow", "wrist"))
+    ]
     adr = np.array([model.jnt_qposadr[j] for j in arm])
     lo, hi = model.jnt_range[arm, 0], model.jnt_range[arm, 1]
     wrists = [model.body(b).id for b in G1_WRISTS]
     rng = np.random.default_rng(seed)
-    pts = []
+    pts, reach_samples = [], []
+    shoulder = model.body(G1_SHOULDER).id
     for _ in range(REACH_SAMPLES):
         data.qpos[:] = base
         data.qpos[adr] = rng.uniform(lo, hi)
         mujoco.mj_kinematics(model, data)
         p = data.xpos[wrists] - [data.qpos[0], data.qpos[1], 0.0]
         pts.extend(p[p[:, 0] > 0.1])
+        reach_samples.append(float(np.linalg.norm(data.xpos[wrists[0]] - data.xpos[shoulder])))
     xyz = np.asarray(pts)
     data.qpos[:] = base
     mujoco.mj_kinematics(model, data)
     wrist_pos = data.xpos[wrists] - [data.qpos[0], data.qpos[1], 0.0]
     wrist_quat = data.xquat[wrists].copy()
-    # The stretched arm: every arm joint at zero, shoulder to wrist.
-    data.qpos[:] = base
-    data.qpos[adr] = 0.0
-    mujoco.mj_kinematics(model, data)
-    arm_length = float(np.linalg.norm(data.xpos[wrists[0]] - data.xpos[model.body(G1_SHOULDER).id]))
+    # The arm length: the farthest the wrist gets from the shoulder over the samples (the G1's elbow at zero is
+    # bent 90 degrees, so the zero pose is no stretched arm).
+    arm_length = max(reach_samples)
     z_lo = float(xyz[:, 2].min()) - CROUCH_DROP
     return Reach(mean=xyz.mean(0), std=xyz.std(0), low=np.percentile(xyz, 10, axis=0),
                  high=np.percentile(xyz, 90, axis=0), z_range=(max(z_lo, 0.05), float(xyz[:, 2].max())),

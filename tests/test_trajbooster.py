@@ -54,7 +54,9 @@ def test_workspace_mapping_keeps_the_documented_ranges(tmp_path):
     # With the statistics of the flat episode only (as held-out episodes are mapped with the training set's),
     # the 0.6 m lift and drop go beyond the G1's range and are clipped at both ends.
     flat = ee_workspace.source_stats(episodes[1:2])
-    z = np.concatenate([m.pos[..., 2].ravel() for m in ee_workspace.map_workspace(episodes, 0.6, reach, flat)])
+    z = np.concatenate(
+        [m.pos[..., 2].ravel() for m in ee_workspace.map_workspace(episodes, 0.6, reach, flat)]
+    )
     assert z.min() == pytest.approx(lo) and z.max() == pytest.approx(hi)
     # x: normalised onto the G1's reach statistics (mean and spread per axis).
     assert xyz[:, 0].mean() == pytest.approx(reach.mean[0], abs=1e-6)
@@ -62,9 +64,9 @@ def test_workspace_mapping_keeps_the_documented_ranges(tmp_path):
     # y: scaled by the arm-length ratio, the midline kept.
     src_y = np.concatenate([e.pos[..., 1].ravel() for e in episodes])
     np.testing.assert_allclose(xyz[:, 1], src_y * reach.arm_length / 0.6)
-    # The ranges themselves come from the model: a G1 arm is ~0.28 m from shoulder to wrist, its wrists reach
+    # The ranges themselves come from the model: a G1 arm is ~0.41 m from shoulder to wrist, its wrists reach
     # from below the knees (crouched) to above the head.
-    assert 0.2 < reach.arm_length < 0.4 and lo < 0.6 and hi > 1.2
+    assert 0.3 < reach.arm_length < 0.5 and lo < 0.6 and hi > 1.2
 
 
 def test_resampling_and_the_start_of_an_episode(tmp_path):
@@ -168,7 +170,7 @@ def test_ik_reaches_a_reachable_target_within_1cm_and_reports_an_unreachable_one
     for _ in range(20):  # 20 control steps of 3 IK iterations
         res = ik.solve(0, pos, quat)
     assert res.reachable and res.pos_error.max() < 0.01
-    far = pos + np.array([0.8, 0.0, 0.0])  # 0.8 m ahead of a 0.28 m arm
+    far = pos + np.array([0.8, 0.0, 0.0])  # 0.8 m ahead of a 0.41 m arm
     for _ in range(20):
         res = ik.solve(0, far, quat)
     assert not res.reachable and res.pos_error.min() > 0.3
@@ -206,7 +208,9 @@ def test_the_dataset_opens_with_our_reader_and_trains_our_diffusion_policy(tmp_p
 
     src = write_pickle(tmp_path / "ag.pkl", [agibot_episode(T=24, seed=k) for k in range(2)])
     out = tmp_path / "g1_wb"
-    rc, err = run_cli(["trajbooster", str(src), "--out", str(out), "--num-envs", "2", "--dagger-passes", "1"], capsys)
+    rc, err = run_cli(
+        ["trajbooster", str(src), "--out", str(out), "--num-envs", "2", "--dagger-passes", "1"], capsys
+    )
     assert rc == 0, err
     ds = LeRobotDataset(out)
     assert ds.info["robot_type"] == "unitree_g1" and ds.fps == 50

@@ -70,7 +70,9 @@ class ArmIK:
         self.q0 = q0
         self.iterations, self.dt, self.tolerance = iterations, dt, tolerance
         self.configs = [mink.Configuration(m, q0.copy()) for _ in range(num_worlds)]
-        self.tasks = [mink.FrameTask(w, "body", position_cost=1.0, orientation_cost=orientation_cost) for w in WRISTS]
+        self.tasks = [
+            mink.FrameTask(w, "body", position_cost=1.0, orientation_cost=orientation_cost) for w in WRISTS
+        ]
         self.posture = mink.PostureTask(m, cost=1e-3)
         self.posture.set_target(q0)
         self.freeze = [mink.DofFreezingTask(m, dof_indices=frozen)]

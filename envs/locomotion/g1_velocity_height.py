@@ -59,7 +59,11 @@ ARM_JOINTS = ".*_(shoulder|elbow|wrist)_.*joint"
 """The 14 arm joints the IK drives (shoulder pitch/roll/yaw, elbow, wrist roll/pitch/yaw per arm)."""
 HEIGHT_RANGE = (0.55, 0.755)
 """Pelvis height commands (m): menagerie's `knees_bent` standing pose (0.755) down to a crouch."""
-VELOCITY_RANGES = {"lin_vel_x": (-0.5, 0.5), "lin_vel_y": (-0.3, 0.3), "ang_vel_z": (-0.5, 0.5)}
+VELOCITY_RANGES: dict[str, tuple[float, float]] = {
+    "lin_vel_x": (-0.5, 0.5),
+    "lin_vel_y": (-0.3, 0.3),
+    "ang_vel_z": (-0.5, 0.5),
+}
 COMMAND_NAMES = ("vx", "vy", "yaw_rate", "height")
 
 G1_WB = dataclasses.replace(G1, locked_joints=("waist_.*_joint",))
@@ -96,7 +100,9 @@ def random_arm_targets(env: ManagerBasedRlEnv, env_ids: torch.Tensor, fraction: 
     if "cols" not in cache:
         names = list(robot.joint_names[: robot.num_actuated])
         ids = [i for i, n in enumerate(names) if re.fullmatch(ARM_JOINTS, n)]
-        rng = torch.as_tensor(robot.model.jnt_range[[robot.joint_ids_model[i] for i in ids]], dtype=torch.float64)
+        rng = torch.as_tensor(
+            robot.model.jnt_range[[robot.joint_ids_model[i] for i in ids]], dtype=torch.float64
+        )
         cache["ids"] = ids
         cache["cols"] = torch.as_tensor([robot.actuator_ids[i] for i in ids])
         cache["range"] = rng
@@ -162,7 +168,12 @@ def worker_rewards() -> dict[str, RewardTerm]:
 
 def worker_commands() -> dict[str, CommandTermCfg]:
     return {
-        "base_velocity": VelocityCommandCfg(**VELOCITY_RANGES, standing_fraction=0.1),
+        "base_velocity": VelocityCommandCfg(
+            lin_vel_x=VELOCITY_RANGES["lin_vel_x"],
+            lin_vel_y=VELOCITY_RANGES["lin_vel_y"],
+            ang_vel_z=VELOCITY_RANGES["ang_vel_z"],
+            standing_fraction=0.1,
+        ),
         "base_height": PelvisHeightCommandCfg(height_range=HEIGHT_RANGE),
     }
 
