@@ -132,6 +132,8 @@ class Hierarchy:
         self.arm_cols = [self.ik.joint_names.index(n) for n in arm_term.joint_names]
         self.wrist_ids = [names_b.index(w) for names_b in [list(env.robot.body_names)] for w in tb_wrists()]
         self.env_steps = 0
+        self.renderer: Any = None
+        self.pelvis_body = 0
 
     def wrists_w(self) -> tuple[torch.Tensor, torch.Tensor]:
         r = self.env.robot

@@ -56,6 +56,10 @@ class TrajboosterArgs:
     source_arm_length: float | None = None
     """Source arm length (m) for the y scaling (default: measured, or 0.60 m for Agibot)."""
     max_episodes: int | None = None
+    cameras: tuple[str, ...] = ()
+    """Camera streams to record: `overhead` (above and behind the head looking down at torso and arms, 128 x 96;
+    software rendering, ~0.05 s
+    a frame). Default none: the dataset then holds the low-dim features only."""
 
 
 def joint_names() -> list[str]:
@@ -65,12 +69,19 @@ def joint_names() -> list[str]:
     return legs + ARM_NAMES
 
 
-def features() -> dict[str, dict]:
-    return {
+CAMERAS = ("overhead",)
+
+
+def features(cameras: tuple[str, ...] = ()) -> dict[str, dict]:
+    feats: dict[str, dict] = {
         "observation.state": {"dtype": "float32", "shape": [26], "names": joint_names()},
         "observation.ee_targets": {"dtype": "float32", "shape": [14], "names": TARGET_NAMES},
         "action": {"dtype": "float32", "shape": [18], "names": ARM_NAMES + COMMAND_NAMES},
     }
+    for cam in cameras:
+        feats[f"observation.images.{cam}"] = {"dtype": "video", "shape": [96, 128, 3],
+                                              "names": ["height", "width", "channels"]}  # fmt: skip
+    return feats
 
 
 def episode_frames(rec: Recording) -> dict[str, np.ndarray]:
@@ -108,6 +119,9 @@ def main(args: TrajboosterArgs) -> int:
     if args.num_envs < 1 or args.dagger_passes < 0:
         raise FlagError("--num-envs" if args.num_envs < 1 else "--dagger-passes",
                         args.num_envs if args.num_envs < 1 else args.dagger_passes, "expected >= 1 (passes >= 0)")  # fmt: skip
+    bad = [c for c in args.cameras if c not in CAMERAS]
+    if bad:
+        raise FlagError("--cameras", " ".join(bad), f"expected cameras among: {', '.join(CAMERAS)}")
     if args.manager is not None and not args.manager.is_file():
         raise FlagError(
             "--manager", args.manager, "no such file (a manager.pt written by robolearn trajbooster)"
@@ -123,17 +137,20 @@ def main(args: TrajboosterArgs) -> int:
         manager, log = dagger(h, trajs, passes=max(args.dagger_passes, 1),
                               progress=lambda r: print(f"dagger pass {r['pass']}: {r['samples']} samples, "
                                                        f"loss {r['loss_after_fit']:.4f}"))  # fmt: skip
-    writer = DatasetWriter(args.out, fps=CONTROL_FPS, features=features(), robot_type=ROBOT_TYPE)
+    writer = DatasetWriter(args.out, fps=CONTROL_FPS, features=features(args.cameras), robot_type=ROBOT_TYPE)
     results, written = [], 0
     with writer:
         for k in range(0, len(trajs), h.env.num_envs):
             chunk = trajs[k : k + h.env.num_envs]
-            batch = h.run(chunk, manager, record=True)
+            batch = h.run(chunk, manager, record=True, cameras=args.cameras)
             results += batch.results
             for tr, res, rec in zip(chunk, batch.results, batch.recordings, strict=True):
                 if res.fell or res.lost or not rec.joint_pos:
                     continue
-                writer.add_episode(episode_frames(rec), task=tr.instruction or DEFAULT_INSTRUCTION)
+                videos = {f"observation.images.{c}": np.stack(rec.images[c]) for c in args.cameras}
+                writer.add_episode(
+                    episode_frames(rec), task=tr.instruction or DEFAULT_INSTRUCTION, videos=videos
+                )
                 written += 1
             writer.flush()
     if args.manager is None:

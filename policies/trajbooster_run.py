@@ -43,6 +43,24 @@ def fixed_base_wrists(h: Hierarchy, origins: torch.Tensor) -> tuple[torch.Tensor
     return pos, torch.as_tensor(np.stack([q for _, q in poses]))
 
 
+HEAD_IMAGE = (96, 128)
+"""(height, width) of the recorded camera frames: software rendering costs ~0.1 s a frame at 320 x 240."""
+
+
+def render_overhead(h: Hierarchy, world: int) -> np.ndarray:
+    """The `overhead` camera: 0.85 m above and 0.3 m behind the pelvis, looking down at the torso, arms and the
+    ground in front; it turns with the robot's heading. The G1 model has no head or wrist camera."""
+    from robolearn.core.cfg import ViewerCfg
+    from robolearn.render import WorldRenderer
+
+    env = h.env
+    if getattr(h, "renderer", None) is None:
+        viewer = ViewerCfg(distance=0.9, elevation=-70.0, azimuth=0.0, heading_relative=True)
+        h.renderer = WorldRenderer(env.scene.model, HEAD_IMAGE[1], HEAD_IMAGE[0], viewer)
+        h.pelvis_body = env.scene.model.body("pelvis").id
+    return h.renderer.render_state(env.sim.qpos[world].cpu().numpy(), track_body=h.pelvis_body)
+
+
 def _quat_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 2 * torch.arccos(torch.sum(a * b, dim=-1).abs().clamp(max=1.0))
 
@@ -138,6 +156,8 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
                 sums["far_n"][i] += far.sum()
                 if record:
                     r = recs[i]
+                    for cam in cameras:
+                        r.images.setdefault(cam, []).append(render_overhead(h, i))
                     r.joint_pos.append(env.robot.joint_pos[i].float().numpy().copy())
                     r.arm_targets.append(arm_q[i].astype(np.float32).copy())
                     r.command.append(cmd[i].float().numpy().copy())
