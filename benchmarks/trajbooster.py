@@ -3,7 +3,7 @@
     python benchmarks/trajbooster.py [--worker runs/G1-Velocity-Height/<run>] [--quick]
 
 1. The worker (`G1-Velocity-Height`, default: the shipped assets/workers/g1-velocity-height) under held
-   commands: velocity and pelvis height it keeps (10 s, 16 worlds, held-out seed, arms still), falls.
+   commands: velocity and pelvis height it keeps (8 s, 8 worlds, held-out seed, arms still), falls.
 2. Sources: ALOHA demos (`Aloha-CubeTransfer` and `Aloha-Reach`, scripted experts, 6 each) and human clips
    (CMU 131_01 and 131_02 walks retargeted to the G1, cut into 4 s windows); each split in training and
    held-out episodes (held-out mapped with the training set's statistics), plus reach probes: the default
@@ -212,13 +212,11 @@ def main() -> None:
     n_aloha = 4 if args.quick else 6
     report: dict[str, Any] = {"worker": str(worker)}
 
-    print("\n1. worker under held commands (16 worlds, 10 s, arms still)")
+    print("\n1. worker under held commands (8 worlds, 8 s, arms still; measured after 2 s)")
     print(f"{'command (vx, vy, wz, h)':<44}{'vx':>7}{'vy':>7}{'wz':>7}{'height':>8}{'falls':>7}")
     report["worker_eval"] = {}
     for label, cmd in WORKER_COMMANDS.items():
-        r = report["worker_eval"][label] = worker_eval(
-            worker, cmd, 8 if args.quick else 16, 250 if args.quick else 500
-        )
+        r = report["worker_eval"][label] = worker_eval(worker, cmd, 4 if args.quick else 8, 200 if args.quick else 400)
         print(
             f"{label + ' ' + str(cmd):<44}{r['vx']:>7.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['height']:>8.3f}{r['falls']:>7.2f}"
         )
