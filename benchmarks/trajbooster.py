@@ -92,7 +92,7 @@ def worker_eval(run: Path, command: tuple[float, float, float, float], worlds: i
 def aloha(task: str, n: int, cache: Path) -> Path:
     from robolearn.cli import main as cli
 
-    out = cache / task
+    out = cache / f"{task}-{n}"
     if not (out / "meta" / "info.json").is_file():
         with contextlib.redirect_stdout(io.StringIO()):
             assert cli(["demos", task, "--out", str(out), "--n", str(n), "--batch", str(n)]) == 0
