@@ -10,6 +10,7 @@ from robolearn.envs.locomotion import (  # noqa: F401
     a1_hinf,  # noqa: F401  (H-infinity locomotion, issue 6)
     confined3d,  # noqa: F401  (confined 3-D locomotion, issue 7)
     g1_velocity,
+    g1_velocity_height,  # noqa: F401  (TrajBooster worker)
     go2_stand,  # noqa: F401
     go2_velocity,
 )

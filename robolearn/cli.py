@@ -169,7 +169,7 @@ def bench_main(args: BenchArgs) -> int:
 
 def verbs() -> dict[str, Callable[[Any], int]]:
     """Every verb, in the order `robolearn --help` lists them."""
-    from robolearn.policies import cli as learners, imitation_demos, sweep
+    from robolearn.policies import cli as learners, imitation_demos, sweep, trajbooster_cli
     from robolearn.policies.imitate import cli as imitate
     from robolearn.retarget import cli as retarget
 
@@ -183,6 +183,7 @@ def verbs() -> dict[str, Callable[[Any], int]]:
         "retarget": retarget.main,
         "demos": imitation_demos.main,
         "imitate": imitate.main,
+        "trajbooster": trajbooster_cli.main,
         "bench": bench_main,
         "plot": learners.plot_main,
         "list": list_main,
