@@ -128,3 +128,18 @@ def test_tiny_training_raises_the_return_and_fits_the_mappers_every_iteration(tm
     last = np.mean([r["mean_return"] for r in rows[-3:]])
     assert last > first + 0.05, (first, last)
     shutil.rmtree(run)
+
+
+def test_a_bad_features_file_is_refused_naming_the_file_and_field(tmp_path: Path, capsys):
+    from robolearn.cli import main
+
+    src = np.load(Path(__file__).resolve().parents[1] / "assets" / "motions" / "cmu_crossloco_features.npz")
+    bad = tmp_path / "no_pose.npz"
+    np.savez(bad, **{k: src[k] for k in src.files if k != "pose"})
+    logdir = tmp_path / "runs"
+    code = main(["train", "Go2-CrossLoco", "--logdir", str(logdir), "--max-iterations", "1", "--num-envs", "2",
+                 "--env.commands.human.features-file", str(bad)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no_pose.npz" in err and "'pose'" in err and "Traceback" not in err
+    assert not list(logdir.rglob("config.yaml"))  # no half-made run folder

@@ -1,7 +1,7 @@
 """Go2-CrossLoco's play video: each world's robot with the human skeleton it follows drawn beside it.
 
 The skeleton is the clip's body points at robot size (the features file's `skeleton`), placed in the same
-floor frame as the reference root and shifted sideways by `SKELETON_OFFSET` so the two stand side by side.
+floor frame as the reference root and shifted by `SKELETON_OFFSET` so the two stand side by side in the frame.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from robolearn.core import EnvCfg
 from robolearn.envs.crossloco.command import HUMAN, HumanCommand
 from robolearn.render import VideoWriter, WorldRenderer, tile
 
-SKELETON_OFFSET = np.array([0.0, 0.6, 0.0])
-"""m: where the skeleton is drawn relative to the reference's own floor position (to the robot's left)."""
+SKELETON_OFFSET = np.array([-0.7, 0.0, 0.0])
+"""m: where the skeleton is drawn relative to the reference's own floor position: along world x, which the
+task's side camera (azimuth 90, looking along +y) shows as beside the robot; along y it hid behind it."""
 BONE_RGBA = np.array([0.95, 0.55, 0.15, 1.0], dtype=np.float32)
 
 
