@@ -114,8 +114,6 @@ def evaluate_method(method: str, seed: int = 1) -> tuple[dict, object, object]:
 
 def video(method_envs: dict[str, tuple], out: Path) -> list[Path]:
     """Per clip of VIDEO_CLIPS, its held-out segment for every method side by side, with the human skeleton."""
-    import torch
-
     from robolearn.envs.crossloco.command import HUMAN
     from robolearn.envs.crossloco.play import human_skeletons, render_with_skeleton
     from robolearn.envs.tracking.mdp import MOTION
@@ -163,7 +161,6 @@ def video(method_envs: dict[str, tuple], out: Path) -> list[Path]:
         for t in range(n):
             writer.write(np.concatenate([c[t] for c in columns], axis=1))
         paths.append(writer.close())
-        del torch
     return paths
 
 

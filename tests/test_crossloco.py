@@ -143,3 +143,28 @@ def test_a_bad_features_file_is_refused_naming_the_file_and_field(tmp_path: Path
     assert code == 2
     assert "no_pose.npz" in err and "'pose'" in err and "Traceback" not in err
     assert not list(logdir.rglob("config.yaml"))  # no half-made run folder
+
+
+def test_play_draws_the_human_skeleton_of_each_worlds_frame_beside_the_robot():
+    import mujoco
+
+    from robolearn.envs.crossloco.command import HUMAN
+    from robolearn.envs.crossloco.play import SKELETON_OFFSET, human_skeletons, skeleton_drawer
+    from robolearn.registry import make_env
+
+    env = make_env("Go2-CrossLoco", num_envs=2)
+    term = env.command_manager.get_term(HUMAN)
+    env.step(torch.zeros(2, env.num_actions))
+    skeletons = human_skeletons(term)
+    frames = term.frame.tolist()
+    np.testing.assert_allclose(skeletons[1], term.ref.skeleton[frames[1]])
+    # The skeleton's pelvis stands where the world's reference root is (same floor frame, robot size).
+    ref_xy = term.ref_pos_w[:, :2].numpy()
+    np.testing.assert_allclose(skeletons[0][0, :2], ref_xy[0], atol=1e-5)
+    scene = mujoco.MjvScene(env.scene.model, maxgeom=200)
+    before = scene.ngeom
+    skeleton_drawer(skeletons[0], term.ref.bones)(scene)
+    bones, points = len(term.ref.bones), len(skeletons[0])
+    assert scene.ngeom - before == bones + points
+    spheres = [scene.geoms[i] for i in range(before + bones, scene.ngeom)]
+    np.testing.assert_allclose(spheres[0].pos, skeletons[0][0] + SKELETON_OFFSET, atol=1e-5)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from robolearn.core import EnvCfg
-from robolearn.envs.crossloco.command import HUMAN, HumanCommand
+from robolearn.envs.crossloco.command import HUMAN, HumanCommand, HumanCommandCfg
 from robolearn.envs.crossloco.reference import HumanReference
 
 PROBE_RIDGE = 1e-2
@@ -57,7 +57,9 @@ def quiet(env_cfg: EnvCfg, **changes: Any) -> EnvCfg:
 
 def held_out_cfg(env_cfg: EnvCfg, num_clips: int, seed: int) -> EnvCfg:
     cmds = dict(env_cfg.commands)
-    cmds[HUMAN] = dataclasses.replace(cmds[HUMAN], split="held_out", start="first")
+    human = cmds[HUMAN]
+    assert isinstance(human, HumanCommandCfg), type(human)
+    cmds[HUMAN] = dataclasses.replace(human, split="held_out", start="first")
     return quiet(env_cfg, commands=cmds, num_envs=num_clips, seed=seed)
 
 
@@ -131,7 +133,7 @@ def _ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.nda
 
 def probe_r2(rollouts: list[Rollout], lam: float = PROBE_RIDGE) -> float:
     """2-fold R^2 (first halves <-> second halves of the segments) of a ridge probe robot state -> h."""
-    halves = [[], []]
+    halves: list[list[tuple[np.ndarray, np.ndarray]]] = [[], []]
     for r in rollouts:
         k = len(r.h) // 2
         if k >= 2:
@@ -181,7 +183,8 @@ def crossloco_suite(env_cfg: EnvCfg, policy: Any, episodes: int, seed: int) -> d
     from robolearn.envs.crossloco.reference import load_human_reference
 
     human = env_cfg.commands[HUMAN]
-    ref = load_human_reference(human.features_file, 1.0 / (env_cfg.sim.dt * env_cfg.decimation),  # type: ignore[attr-defined]
-                               human.held_out_fraction, "cpu")  # type: ignore[attr-defined]  # fmt: skip
+    assert isinstance(human, HumanCommandCfg), type(human)
+    ref = load_human_reference(human.features_file, 1.0 / (env_cfg.sim.dt * env_cfg.decimation),
+                               human.held_out_fraction, "cpu")  # fmt: skip
     env, act = policy(held_out_cfg(env_cfg, ref.num_clips, seed))
     return summarize(crossloco_rollouts(env, act))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from robolearn.core import EnvCfg
-from robolearn.envs.crossloco.command import HUMAN, HumanCommand
+from robolearn.envs.crossloco.command import HUMAN, HumanCommand, HumanCommandCfg
 from robolearn.render import VideoWriter, WorldRenderer, tile
 
 SKELETON_OFFSET = np.array([-0.7, 0.0, 0.0])
@@ -80,7 +80,9 @@ def crossloco_play(env_cfg: EnvCfg, policy: Any, path: Path, seed: int, steps: i
     import dataclasses
 
     cmds = dict(env_cfg.commands)
-    cmds[HUMAN] = dataclasses.replace(cmds[HUMAN], split="all", start="first")
+    human = cmds[HUMAN]
+    assert isinstance(human, HumanCommandCfg), type(human)
+    cmds[HUMAN] = dataclasses.replace(human, split="all", start="first")
     cfg = dataclasses.replace(env_cfg, commands=cmds, num_envs=2, seed=seed)
     env, act = policy(cfg)
     term: HumanCommand = env.command_manager.get_term(HUMAN)
