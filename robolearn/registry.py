@@ -1,8 +1,9 @@
 """Task registry: a task is a name bound to its config and to what it declares about training.
 
 A task declares, where it registers: its env config, its default learner (`default_algo`), its training
-presets (per learner, factories of robolearn.rl configs), its evaluation suites, its play video and its demo
-generator. Learners and the CLI read these fields and never branch on task names or families.
+presets (per learner, factories of robolearn.rl configs), its evaluation suites, its play video, its demo
+generator and its per-iteration hook (training of its own that runs beside PPO's update). Learners and the
+CLI read these fields and never branch on task names or families.
 
 Tasks live in robolearn.envs (and in any package that declares a `robolearn.tasks` entry point); they
 register themselves on import, and the registry imports them on first lookup. That import is by string
