@@ -7,8 +7,8 @@ Measures, over the steps before a failure:
   - root error: mean distance (m) on the floor between the robot's base and the reference root it follows;
   - correspondence accuracy: R^2 of a ridge-regression probe predicting the standardized human pose features
     h from the robot's own state (joint positions and velocities, gravity in the base frame, base velocities
-    and height), trained on the first half of every segment's rollout and scored on the second half, then the
-    other way round (2-fold, averaged): how much of the human motion the robot's motion carries;
+    and height), fitted and scored on the held-out rollouts in two folds of alternating 0.5 s pieces: how much
+    of the human motion the robot's motion carries;
   - diversity: mean distance between the per-segment descriptors (each joint's mean and standard deviation
     over the segment, rad) of distinct human motions;
   - falls: share of segments ended by a failure (base contact, tilt, root or body deviation).
@@ -29,6 +29,10 @@ from robolearn.envs.crossloco.reference import HumanReference
 
 PROBE_RIDGE = 1e-2
 """Ridge penalty of the probe, on standardized robot states (a fraction of a sample's squared norm)."""
+PROBE_BLOCK = 25
+"""Steps (0.5 s) per piece dealt to the probe's folds: long enough that few scored steps sit next to a fitted
+one, short enough that both folds see every segment's phases (halves gave folds from different phases: a
+standing start against a walk)."""
 
 
 @dataclass
@@ -131,25 +135,25 @@ def _ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.nda
     return w, mu, sd
 
 
-def probe_r2(rollouts: list[Rollout], lam: float = PROBE_RIDGE) -> float:
-    """2-fold R^2 (first halves <-> second halves of the segments) of a ridge probe robot state -> h."""
-    halves: list[list[tuple[np.ndarray, np.ndarray]]] = [[], []]
+def probe_r2(rollouts: list[Rollout], lam: float = PROBE_RIDGE, block: int = PROBE_BLOCK) -> float:
+    """2-fold R^2 of a ridge probe robot state -> h: every segment's rollout is cut into `block`-step pieces
+    dealt alternately to the two folds; fit on one fold, score on the other, both ways, averaged. R^2 pools
+    every entry of h: 1 - sum of squared errors / sum of squared deviations from the scored fold's mean."""
+    folds: list[list[tuple[np.ndarray, np.ndarray]]] = [[], []]
     for r in rollouts:
-        k = len(r.h) // 2
-        if k >= 2:
-            halves[0].append((r.state[:k], r.h[:k]))
-            halves[1].append((r.state[k:], r.h[k:]))
-    if not halves[0]:
+        for k, start in enumerate(range(0, len(r.h), block)):
+            folds[k % 2].append((r.state[start : start + block], r.h[start : start + block]))
+    if not folds[0] or not folds[1]:
         return float("nan")
     scores = []
     for a, b in ((0, 1), (1, 0)):
-        xa, ya = np.concatenate([s for s, _ in halves[a]]), np.concatenate([h for _, h in halves[a]])
-        xb, yb = np.concatenate([s for s, _ in halves[b]]), np.concatenate([h for _, h in halves[b]])
+        xa, ya = np.concatenate([s for s, _ in folds[a]]), np.concatenate([h for _, h in folds[a]])
+        xb, yb = np.concatenate([s for s, _ in folds[b]]), np.concatenate([h for _, h in folds[b]])
         w, mu, sd = _ridge(xa, ya, lam)
         pred = np.c_[(xb - mu) / sd, np.ones(len(xb))] @ w
-        sse = ((yb - pred) ** 2).sum(0)
-        sst = ((yb - yb.mean(0)) ** 2).sum(0)
-        scores.append(float(1.0 - sse.sum() / max(sst.sum(), 1e-12)))
+        sse = ((yb - pred) ** 2).sum()
+        sst = ((yb - yb.mean(0)) ** 2).sum()
+        scores.append(float(1.0 - sse / max(sst, 1e-12)))
     return float(np.mean(scores))
 
 
