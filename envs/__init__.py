@@ -1,6 +1,7 @@
 """Tasks. Importing this package registers every task (and its gymnasium id robolearn/<Task>-v0)."""
 
 from robolearn.envs import (
+    crossloco,  # noqa: F401  (CrossLoco: Go2 moves like a human clip, cycle-consistency reward)
     dexterous,  # noqa: F401  (LEAP hands and objects as scene entities)
     humanoid,  # noqa: F401  (SkillBlender H1 skills, issue 8)
     manipulation,  # noqa: F401  (ALOHA imitation tasks, kind "imitation")

@@ -131,6 +131,11 @@ def load_policy(
     return actor.eval()
 
 
+def iteration_hook(task: str) -> Any:
+    """The task's per-iteration hook (TaskSpec.iteration_hook), or None."""
+    return get_task(task).iteration_hook
+
+
 def default_algo(task: str) -> str:
     """The learner `robolearn train <task>` uses without --algo: the task's declared default, else PPO."""
     return resolve_algo(task, None)

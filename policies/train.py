@@ -252,6 +252,7 @@ def train_ppo(
             shutil.rmtree(run, ignore_errors=True)
         raise
     vec = RslRlVecEnv(env)
+    iteration_hook = setup.iteration_hook(spec.task)
     cfg = agent.to_rsl_rl()
     cfg["multi_gpu"] = ranks.rsl_rl_cfg()
     alg_cls = Distillation if spec.algo == "distill" else PPO
@@ -355,6 +356,8 @@ def train_ppo(
                     # The ranks on one machine share its cores in the update.
                     with torch_threads(max(1, update_threads(agent.update_threads) // ranks.world_size)):
                         losses = alg.update()
+                        if iteration_hook is not None:  # the task's own per-iteration training
+                            losses.update(iteration_hook(env))
                     t_updated = time.perf_counter()
                     t_iter = t_updated - t0
                     clock.update = t_iter - t_collect

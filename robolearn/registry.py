@@ -1,8 +1,9 @@
 """Task registry: a task is a name bound to its config and to what it declares about training.
 
 A task declares, where it registers: its env config, its default learner (`default_algo`), its training
-presets (per learner, factories of robolearn.rl configs), its evaluation suites, its play video and its demo
-generator. Learners and the CLI read these fields and never branch on task names or families.
+presets (per learner, factories of robolearn.rl configs), its evaluation suites, its play video, its demo
+generator and its per-iteration hook (training of its own that runs beside PPO's update). Learners and the
+CLI read these fields and never branch on task names or families.
 
 Tasks live in robolearn.envs (and in any package that declares a `robolearn.tasks` entry point); they
 register themselves on import, and the registry imports them on first lookup. That import is by string
@@ -30,6 +31,9 @@ EvalSuite = Callable[[EnvCfg, PolicyFactory, int, int], dict[str, Any]]
 flat dicts) is printed as the suite's table."""
 PlayVideo = Callable[[EnvCfg, PolicyFactory, Path, int], Path]
 """(the run's env config, policy factory, video path, seed) -> the video written."""
+IterationHook = Callable[[Any], dict[str, float]]
+"""(the training env) -> scalars to log; run by the PPO loop after every iteration's update (a family's own
+per-iteration training, e.g. CrossLoco's mapping networks fitted on the iteration's rollouts)."""
 
 Kind = Literal["rl", "imitation"]
 
@@ -61,6 +65,9 @@ class TaskSpec:
     """Demonstration generator of an imitation task (`robolearn demos`)."""
     metric: str = "return"
     """The eval.json key that judges a trained run (`robolearn sweep` summarises it per setting)."""
+    iteration_hook: IterationHook | None = None
+    """Called by PPO-loop learners after each iteration's update with the env; its scalars join the metrics
+    row. None: nothing besides the policy trains."""
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -77,9 +84,10 @@ def register_task(
     presets: Mapping[str, Callable[[], Any]] | None = None, suites: Mapping[str, EvalSuite] | None = None,
     default_suite: str | None = None, accuracy: Callable[[Any], Any] | None = None,
     play: PlayVideo | None = None, demos: Callable[..., Any] | None = None, metric: str = "return",
+    iteration_hook: IterationHook | None = None,
 ) -> TaskSpec:  # fmt: skip
     spec = TaskSpec(name, env_cfg, description, kind, default_algo, dict(presets or {}), dict(suites or {}),
-                    default_suite, accuracy, play, demos, metric)  # fmt: skip
+                    default_suite, accuracy, play, demos, metric, iteration_hook)  # fmt: skip
     if default_suite is not None and default_suite not in spec.suites:
         raise ValueError(f"{name}: default_suite {default_suite!r} is not one of its suites {sorted(spec.suites)}")
     _TASKS[name] = spec

@@ -50,9 +50,11 @@ class WorldRenderer:
         scene_flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
 
     def render_state(self, qpos: np.ndarray, qvel: np.ndarray | None = None, track_body: int = 1,
-                     geometry: dict[str, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+                     geometry: dict[str, np.ndarray] | None = None,
+                     decorate: Callable[[mujoco.MjvScene], None] | None = None) -> np.ndarray:  # fmt: skip
         """One frame of a world's state; `geometry` holds that world's own values of geometry fields
-        (`RENDERED_FIELDS`, e.g. a button moved per world), laid over the model's."""
+        (`RENDERED_FIELDS`, e.g. a button moved per world), laid over the model's. `decorate` adds drawing-only
+        geoms to the frame's scene (a reference skeleton beside the robot)."""
         for name, value in (geometry or {}).items():
             getattr(self.model, name)[:] = value
         self.data.qpos[:] = qpos
@@ -65,6 +67,8 @@ class WorldRenderer:
             heading = np.degrees(np.arctan2(x_axis[1], x_axis[0]))
             self.camera.azimuth = heading + self.viewer.azimuth
         self.renderer.update_scene(self.data, self.camera, self.options)
+        if decorate is not None:
+            decorate(self.renderer.scene)
         scene_flags = self.renderer.scene.flags
         scene_flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         scene_flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
