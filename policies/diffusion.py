@@ -177,12 +177,16 @@ class DiffusionPolicy(nn.Module):
         self.net = ConditionalUnet1D(action_dim, obs_dim * cfg.obs_horizon, cfg)
         self.train_scheduler, self.infer_scheduler = make_schedulers(cfg)
 
-    def loss(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """obs (B, obs_horizon, O), actions (B, horizon, A), both normalized -> epsilon MSE."""
+    def loss(self, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """obs (B, obs_horizon, O), actions (B, horizon, A), both normalized -> epsilon MSE; with per-sample
+        `weights` (B,), the weighted mean of the samples' MSEs (sum w_i l_i / sum w_i)."""
         noise = torch.randn_like(actions)
         t = torch.randint(0, self.cfg.num_train_timesteps, (len(actions),), device=actions.device)
         noisy = self.train_scheduler.add_noise(actions, noise, t)
-        return nn.functional.mse_loss(self.net(noisy, t, obs.flatten(1)), noise)
+        if weights is None:
+            return nn.functional.mse_loss(self.net(noisy, t, obs.flatten(1)), noise)
+        per_sample = (self.net(noisy, t, obs.flatten(1)) - noise).pow(2).mean(dim=(1, 2))
+        return (weights * per_sample).sum() / weights.sum()
 
     @torch.no_grad()
     def sample(self, obs: torch.Tensor, net: nn.Module | None = None, steps: int | None = None,

@@ -65,17 +65,15 @@ CAMERA_PITCH = 0.9
 """Downward pitch (rad) of the head camera: it sees the table from x = -0.2 to 0.35."""
 
 
-def camera_pose() -> tuple[np.ndarray, np.ndarray]:
-    """(R, p) of the head camera in the world, OpenCV axes (x right, y down, z forward)."""
-    from scipy.spatial.transform import Rotation
-
-    # Looking along world +x tilted down by CAMERA_PITCH: forward f, right r = -y, down = f x r.
+def camera_pose() -> np.ndarray:
+    """[4, 4] the head camera in the world, in the headset's axes (x forward, y left, z up): the frame that
+    robot demos' poses are expressed in, as a human demo's are in its first headset frame."""
     f = np.array([np.cos(CAMERA_PITCH), 0.0, -np.sin(CAMERA_PITCH)])
-    r = np.array([0.0, -1.0, 0.0])
-    d = np.cross(f, r)
-    rot = np.stack([r, d, f], axis=1)
-    assert np.isclose(np.linalg.det(rot), 1.0)
-    return Rotation.from_matrix(rot).as_matrix(), np.array(CAMERA_POS)
+    left = np.array([0.0, 1.0, 0.0])
+    out = np.eye(4)
+    out[:3, :3] = np.stack([f, left, np.cross(f, left)], axis=1)
+    out[:3, 3] = CAMERA_POS
+    return out
 
 
 def panda_entity() -> RobotEntityCfg:
@@ -112,3 +110,23 @@ def drawer() -> ObjectEntityCfg:
 
 
 PANDA_CFG = SceneEntityCfg(PANDA)
+
+
+def _flange_to_ee() -> np.ndarray:
+    # At the home pose the flange's axes are DOWN's columns (x = -y_w, y = -x_w, z = -z_w) and the hand's
+    # robot-like wrist frame is x = +y_w (ring -> index knuckle), y = +z_w (the back of the hand), z = +x_w
+    # (along the fingers): R_fix = R_flange^T R_ee, a constant of the mount.
+    flange = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+    ee = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    out = np.eye(4)
+    out[:3, :3] = flange.T @ ee
+    return out
+
+
+FLANGE_TO_EE = _flange_to_ee()
+"""[4, 4] the robot's EE frame in the flange frame (same origin; the human wrist frame's axes)."""
+HUMAN_WRIST_IN_EE = np.eye(4)
+HUMAN_WRIST_IN_EE[:3, 3] = (-0.023, -0.065, -0.09)
+"""Where a human wrist sits in the EE frame when the human hand overlays the LEAP hand: the LEAP knuckles
+are 6.9 cm palmar of the flange and centred 2.3 cm toward the ring finger; a human's middle knuckle is ~9 cm
+from the wrist (measured on the models; the calibration MotionTrans does once per embodiment)."""
