@@ -73,12 +73,18 @@ def flange_to_ee_vec(flange7: np.ndarray, camera: np.ndarray) -> np.ndarray:
 
 def robot_demo(task: str, frames: dict[str, np.ndarray], layout: np.ndarray) -> Demo:
     """An expert episode's LeRobot frames in the shared representation."""
+    act = frames["action"]
+    obs = robot_obs(task, frames["observation.state"], frames["observation.environment_state"])
+    action = np.concatenate([flange_to_ee_vec(act, camera_pose()), act[:, 7:]], -1)
+    return Demo(task, "robot", obs, action.astype(np.float32), layout)
+
+
+def robot_obs(task: str, state: np.ndarray, env_state: np.ndarray) -> np.ndarray:
+    """[T, 45] the policy's observation from the env's observation.state and environment_state."""
     cam = camera_pose()
-    state, env_state, act = frames["observation.state"], frames["observation.environment_state"], frames["action"]
     obs = np.concatenate([flange_to_ee_vec(state, cam), state[:, 7:], scene_obs(env_state, cam),
                           task_onehot(task, len(state))], -1)  # fmt: skip
-    action = np.concatenate([flange_to_ee_vec(act, cam), act[:, 7:]], -1)
-    return Demo(task, "robot", obs.astype(np.float32), action.astype(np.float32), layout)
+    return obs.astype(np.float32)
 
 
 def robot_demos(task: str, n: int, seed: int) -> list[Demo]:
@@ -114,3 +120,26 @@ def human_demos_repr(task: str, n: int, seed: int, keep: Path | None = None) -> 
             write_recording(demo, path)
             out.append(human_demo_from_file(task, path, env_state, demo.layout))
     return out
+
+
+def convert_recordings(paths: list[Path], out: Path, task: str, fps: float = 1.0 / CONTROL_DT) -> int:
+    """Convert OpenXR recordings (real or simulated) of `task` into a LeRobot v3 dataset of the human side
+    (observation.state = EE pose in the first camera frame + retargeted hand joints, action = the next).
+
+    Every file is read and checked before anything is written: a bad file raises RetargetInputError (file,
+    field) and `out` is left as it was. Returns the number of episodes written."""
+    from robolearn.policies.data import DatasetWriter
+
+    recordings = [load_openxr(p) for p in paths]  # all validated first
+    grasp_pose = HOOK if task_cfg(task).grasp == "hook" else CLOSED
+    converted = [human_to_robot(r, np.linalg.inv(HUMAN_WRIST_IN_EE), LEAP_NAMES, fps, closed=grasp_pose)
+                 for r in recordings]  # fmt: skip
+    names = [*(f"ee_{k}" for k in ("x", "y", "z", "r11", "r21", "r31", "r12", "r22", "r32")), *LEAP_NAMES]
+    feats = {k: {"dtype": "float32", "shape": [ACTION_DIM], "names": names} for k in ("observation.state", "action")}
+    writer = DatasetWriter(out, fps=round(fps), features=feats, robot_type="human_vr", tasks={task_cfg(task).description})
+    for acts in converted:
+        state = np.concatenate([pose_to_vec(acts.ee), acts.hand], -1).astype(np.float32)
+        nxt = np.r_[1 : len(state), len(state) - 1]
+        writer.add_episode({"observation.state": state, "action": state[nxt]}, task=task_cfg(task).description)
+    writer.flush()
+    return len(converted)

@@ -113,13 +113,14 @@ PANDA_CFG = SceneEntityCfg(PANDA)
 
 
 def _flange_to_ee() -> np.ndarray:
-    # At the home pose the flange's axes are DOWN's columns (x = -y_w, y = -x_w, z = -z_w) and the hand's
-    # robot-like wrist frame is x = +y_w (ring -> index knuckle), y = +z_w (the back of the hand), z = +x_w
-    # (along the fingers): R_fix = R_flange^T R_ee, a constant of the mount.
-    flange = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
-    ee = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    # The robot-like wrist frame of the LEAP hand's own keypoints (retarget/motiontrans.wrist_frame on its
+    # index/middle/ring knuckles and the open middle finger's line), in the flange frame: the same matrix at
+    # any arm pose (measured at two). Nominally x = ring -> index, y = back of the hand, z = along the
+    # fingers; LEAP's finger line is tilted 9 degrees from its palm's axes, which this includes.
+    rot = np.array([[-0.9872, 0.0001, 0.1595], [-0.1591, -0.0727, -0.9846], [0.0115, -0.9974, 0.0718]])
+    u, _, vt = np.linalg.svd(rot)  # re-orthonormalise the 4-digit entries
     out = np.eye(4)
-    out[:3, :3] = flange.T @ ee
+    out[:3, :3] = u @ vt
     return out
 
 
