@@ -52,10 +52,13 @@ class CotrainCfg:
     batch: int = 64
     alpha: float = 0.5
     lr: float = 1e-3
-    """10x the diffusion default: the tiny network and short budget (measured: 1e-4 leaves the loss ~2x higher
-    after 1500 steps)."""
+    """10x the diffusion default: a tiny network on a short CPU budget."""
     seed: int = 0
-    diffusion: DiffusionCfg = field(default_factory=lambda: DiffusionCfg(down_dims=(32, 64, 128), warmup_steps=100))
+    diffusion: DiffusionCfg = field(default_factory=lambda: DiffusionCfg(
+        horizon=8, action_horizon=4, down_dims=(32, 64), warmup_steps=50, prediction_type="sample"))
+    """A 0.8 s chunk at 10 Hz, replanned every 0.4 s. Predicting the clean chunk rather than the noise: on 8+8
+    Panda-Lift demos, 600 steps left the epsilon loss at 0.66 of its trivial level (the policy lifted 0/6
+    held-out cubes) while the sample-prediction policy lifted 4/6 (robot data) after the same 600 steps."""
 
 
 @dataclass

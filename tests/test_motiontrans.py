@@ -165,9 +165,26 @@ def test_tiny_cotraining_lowers_loss_on_both_embodiments():
 
     torch.set_num_threads(1)
     demos = robot_demos("Panda-Lift", 1, seed=0) + human_demos_repr("Panda-Lift", 2, seed=1)
-    cfg = CotrainCfg(steps=200, batch=32, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
-                                                                 warmup_steps=10))  # fmt: skip
+    cfg = CotrainCfg(steps=150, batch=32, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
+                                                                 warmup_steps=10, prediction_type="sample"))  # fmt: skip
     policy = train(demos, cfg)
     for side in ("robot", "human"):
         first, last = policy.losses[side][0], policy.losses[side][-1]
-        assert last < 0.85 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
+        assert last < 0.5 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
+
+
+def test_egocentric_stream_shows_the_human_hand_not_the_robot():
+    from robolearn.envs.panda.egocentric import hand_scene, render_egocentric
+    from robolearn.envs.panda.human import human_demos
+    from robolearn.envs.panda.tasks import task_cfg
+
+    cfg = task_cfg("Panda-Lift")
+    demo, env_state = next(human_demos("Panda-Lift", 1, seed=0, batch=1))
+    model = hand_scene(cfg)
+    assert not any(model.body(i).name.startswith("panda") for i in range(model.nbody))
+    frame = len(demo.hand) // 2
+    with_hand = render_egocentric(cfg, demo, env_state, [frame], model=model)[0]
+    demo.hand[frame] += np.array([0.0, 0.0, 5.0])  # the hand out of view
+    without = render_egocentric(cfg, demo, env_state, [frame], model=model)[0]
+    changed = np.abs(with_hand.astype(int) - without.astype(int)).sum(-1) > 30
+    assert 5 < changed.sum() < 0.5 * changed.size  # the hand is in the picture, and not the whole picture
