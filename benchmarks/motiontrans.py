@@ -33,9 +33,9 @@ from robolearn.policies.motiontrans_data import human_demos_repr, robot_demos
 
 OUT = Path(__file__).parent / "results" / "motiontrans"
 PAPER = {
-    "zero-shot cotraining": "9 of 13 human-only tasks non-trivial (avg. ~20% success)",
-    "zero-shot human only": "0 on every task",
-    "few-shot 5/20 with pretraining": "+~40% success over no pretraining",
+    "zero-shot cotraining": "9 of 13 human-only tasks reach non-trivial success",
+    "zero-shot human data only": "no success",
+    "few-shot 5/20 robot demos": "cotraining pre-training adds ~40% success",
 }
 """MotionTrans (arXiv 2509.17759) headline figures, real robot, 13 human-only tasks (not these tasks)."""
 

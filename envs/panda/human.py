@@ -92,7 +92,8 @@ def human_keyposes(keyposes: list[Keypose], rng: np.random.Generator) -> list[Ke
     """The keyposes on a human schedule: compressed by HUMAN_SPEEDUP x a per-demo speed factor, each
     segment's duration jittered by 10% and each grasp change by +-60 ms, order kept."""
     speed = HUMAN_SPEEDUP * float(np.exp(rng.normal(0.0, 0.1)))
-    out, t_prev, t_new = [], 0.0, 0.0
+    out: list[Keypose] = []
+    t_prev = t_new = 0.0
     for k in sorted(keyposes, key=lambda k: k.time):
         dt = (k.time - t_prev) / speed * float(np.clip(rng.normal(1.0, 0.1), 0.7, 1.3))
         if k.gripper != (out[-1].gripper if out else 1.0):
