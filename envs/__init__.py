@@ -5,6 +5,7 @@ from robolearn.envs import (
     dexterous,  # noqa: F401  (LEAP hands and objects as scene entities)
     humanoid,  # noqa: F401  (SkillBlender H1 skills, issue 8)
     manipulation,  # noqa: F401  (ALOHA imitation tasks, kind "imitation")
+    panda,  # noqa: F401  (Panda + LEAP tabletop tasks, MotionTrans)
     tracking,  # noqa: F401  (motion tracking of retargeted clips)
 )
 from robolearn.envs.locomotion import (  # noqa: F401

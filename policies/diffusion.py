@@ -35,6 +35,9 @@ class DiffusionCfg:
     beta_schedule: str = "squaredcos_cap_v2"
     num_inference_steps: int = 10
     """DDIM steps at inference."""
+    prediction_type: str = "epsilon"
+    """What the network regresses: "epsilon" (the noise, the paper's default) or "sample" (the clean chunk;
+    Chi et al. offer both, and it learns faster from few demos and few steps: docs/motiontrans.md)."""
     # Optimization (AdamW + cosine schedule with warmup + EMA weights, as in the paper).
     lr: float = 1e-4
     weight_decay: float = 1e-6
@@ -175,14 +178,21 @@ class DiffusionPolicy(nn.Module):
             )
         self.cfg, self.obs_dim, self.action_dim = cfg, obs_dim, action_dim
         self.net = ConditionalUnet1D(action_dim, obs_dim * cfg.obs_horizon, cfg)
-        self.train_scheduler, self.infer_scheduler = make_schedulers(cfg)
+        if cfg.prediction_type not in ("epsilon", "sample"):
+            raise ValueError(f"prediction_type must be 'epsilon' or 'sample', got {cfg.prediction_type!r}")
+        self.train_scheduler, self.infer_scheduler = make_schedulers(cfg, cfg.prediction_type)
 
-    def loss(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """obs (B, obs_horizon, O), actions (B, horizon, A), both normalized -> epsilon MSE."""
+    def loss(self, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """obs (B, obs_horizon, O), actions (B, horizon, A), both normalized -> epsilon MSE; with per-sample
+        `weights` (B,), the weighted mean of the samples' MSEs (sum w_i l_i / sum w_i)."""
         noise = torch.randn_like(actions)
         t = torch.randint(0, self.cfg.num_train_timesteps, (len(actions),), device=actions.device)
         noisy = self.train_scheduler.add_noise(actions, noise, t)
-        return nn.functional.mse_loss(self.net(noisy, t, obs.flatten(1)), noise)
+        target = noise if self.cfg.prediction_type == "epsilon" else actions
+        if weights is None:
+            return nn.functional.mse_loss(self.net(noisy, t, obs.flatten(1)), target)
+        per_sample = (self.net(noisy, t, obs.flatten(1)) - target).pow(2).mean(dim=(1, 2))
+        return (weights * per_sample).sum() / weights.sum()
 
     @torch.no_grad()
     def sample(self, obs: torch.Tensor, net: nn.Module | None = None, steps: int | None = None,

@@ -37,6 +37,19 @@ class MountJointCfg:
 
 
 @dataclass
+class AttachCfg:
+    """A registry robot attached to a body of another robot (a hand on an arm's flange): one entity, one
+    kinematic tree, the attached robot's elements named `<prefix><own name>`."""
+
+    robot: str
+    body: str
+    """The parent robot's body that carries it (e.g. the Panda's `attachment`)."""
+    prefix: str = "hand/"
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0)
+
+
+@dataclass
 class EntityCfg:
     """Where an entity is placed: its frame in the world (its free joint starts here, if it has one)."""
 
@@ -66,6 +79,8 @@ class RobotEntityCfg(EntityCfg):
     """The robot's orientation on its mount (w, x, y, z): turns the hand, not the mount joints' axes."""
     gravity_compensation: bool = False
     """Cancel gravity on the entity's bodies (a hand on a mount is held by an arm that is not modelled)."""
+    attach: tuple[AttachCfg, ...] = ()
+    """Robots attached to bodies of this one before gains are set (`pd_gains` see their prefixed names)."""
 
 
 @dataclass
@@ -263,6 +278,19 @@ def shape_spec(cfg: ShapeEntityCfg, where: str = "shape") -> mujoco.MjSpec:
     probe = _shape_geoms(cfg, where, 1000.0).compile()
     # Mass is linear in density for a fixed geometry: one compile at a known density gives the volume.
     return _shape_geoms(cfg, where, 1000.0 * cfg.mass / float(probe.body_mass[1]))
+def _attach(spec: mujoco.MjSpec, att: AttachCfg, where: str) -> np.ndarray:
+    """Attach `att.robot` to the spec in place; returns the attached robot's qpos0."""
+    parent = spec.body(att.body)
+    if parent is None:
+        raise ValueError(f"{where}.attach: the robot has no body {att.body!r}; bodies: "
+                         f"{[b.name for b in spec.bodies if b.name]}")  # fmt: skip
+    child = robot_spec(att.robot, False)
+    for key in list(child.keys):
+        child.delete(key)
+    copy_option(spec, child)
+    q0 = child.compile().qpos0.copy()
+    spec.attach(child, frame=parent.add_frame(pos=list(att.pos), quat=list(att.quat)), prefix=att.prefix)
+    return q0
 
 
 def entity_spec(name: str, cfg: EntityCfg) -> tuple[mujoco.MjSpec, str, np.ndarray | None]:
@@ -282,6 +310,10 @@ def entity_spec(name: str, cfg: EntityCfg) -> tuple[mujoco.MjSpec, str, np.ndarr
             default_q = np.asarray(keys[cfg.keyframe].qpos, dtype=float)
         for key in list(spec.keys):
             spec.delete(key)
+        for att in cfg.attach:
+            child_q0 = _attach(spec, att, where)
+            if default_q is not None:  # the attached robot's joints follow the parent's in qpos (its subtree is last)
+                default_q = np.concatenate([default_q, child_q0])
         set_pd(spec, cfg.pd_gains)
         set_velocity_and_motors(spec, cfg.velocity_gains, cfg.motor_joints)
         if cfg.mount:

@@ -62,6 +62,7 @@ ROBOTS: dict[str, RobotInfo] = {
         RobotInfo("leap_hand", "leap_hand", "right_hand", None, "hand", "LEAP hand (right)"),
         RobotInfo("leap_hand_left", "leap_hand", "left_hand", None, "hand", "LEAP hand (left)"),
         RobotInfo("aloha", "aloha", "aloha", None, "bimanual", "ALOHA 2, two 6-DoF arms with grippers"),
+        RobotInfo("panda", "franka_emika_panda", "panda_nohand", None, "arm", "Franka Emika Panda, 7 DoF, no gripper"),
     ]
 }
 
