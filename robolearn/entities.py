@@ -278,6 +278,8 @@ def shape_spec(cfg: ShapeEntityCfg, where: str = "shape") -> mujoco.MjSpec:
     probe = _shape_geoms(cfg, where, 1000.0).compile()
     # Mass is linear in density for a fixed geometry: one compile at a known density gives the volume.
     return _shape_geoms(cfg, where, 1000.0 * cfg.mass / float(probe.body_mass[1]))
+
+
 def _attach(spec: mujoco.MjSpec, att: AttachCfg, where: str) -> np.ndarray:
     """Attach `att.robot` to the spec in place; returns the attached robot's qpos0."""
     parent = spec.body(att.body)
