@@ -22,7 +22,8 @@ class DemosArgs:
     LeRobot v3 dataset."""
 
     task: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="TASK")]
-    """A task with a demo generator, e.g. Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach."""
+    """A task with a demo generator, e.g. Aloha-CubeTransfer, Aloha-Insertion or Aloha-Reach (task families
+    with a command of their own: `robolearn demos bidex --help`)."""
     out: Path
     """Dataset folder (LeRobot v3 layout); appended to when it exists."""
     n: int = 200

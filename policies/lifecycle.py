@@ -211,7 +211,8 @@ def finish_run(run: Path, spec: setup.RunSpec, env: Any, actor: Any, save: Any, 
     if interrupted:
         console.print(f"[yellow]stopped at iteration {done}; resume with: robolearn train --resume {run}[/]")
     else:
-        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}, policy.onnx, metrics.jsonl)")
+        onnx = ", policy.onnx" if (run / "policy.onnx").is_file() else ""
+        console.print(f"run folder: {run}  (checkpoint {last_ckpt.name}{onnx}, metrics.jsonl)")
     if video and not interrupted:
         record_video(run)
     return TrainResult(run, done, interrupted, last_ckpt)
@@ -233,6 +234,10 @@ def record_video(run: Path) -> None:
 def export_run_policy(run: Path, spec: setup.RunSpec, env: Any, actor: Any, ckpt: Path) -> None:
     from robolearn.sim2real.export import export_policy, policy_metadata
 
+    if getattr(env, "robot", None) is None:
+        # A scene of entities only (two hands, items): the deploy contract carries one robot's joint targets,
+        # so such a run keeps its checkpoints and writes no policy.onnx (BiDex students export their own).
+        return
     meta = policy_metadata(env, spec.task, spec.agent.actor_obs_groups[0])
     meta.checkpoint = str(ckpt.relative_to(run))
     export_policy(actor, meta, run)

@@ -20,6 +20,7 @@ flags over them, so `robolearn train <task> --help` lists the task's fields. Sho
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import sys
 import typing
@@ -206,10 +207,26 @@ def tree(types: dict[str, type], defaults: dict[str, Any]) -> Any:
     return Union[tuple(members)]  # noqa: UP007 (a runtime Union of a built tuple)
 
 
+def _demo_family(argv: list[str]) -> tuple[Callable[[Any], int], Any] | None:
+    """`robolearn demos <family> ...`: a task family's own demo command (robolearn.registry.register_demo_family)."""
+    if len(argv) < 2 or argv[0] != "demos":
+        return None
+    from robolearn.registry import demo_families
+
+    family = demo_families().get(argv[1])
+    if family is None:
+        return None
+    module, _, function = family[0].partition(":")
+    return getattr(importlib.import_module(module), function), argv[2:]
+
+
 def parse(argv: list[str]) -> tuple[Callable[[Any], int], Any]:
     """(the verb's main, its parsed args). Exits with tyro's message (status 2) on bad flags, 0 on --help."""
     from robolearn.overrides import UnknownFlagError, alias_registry, flag_names, unknown_flags_message
 
+    family = _demo_family(argv)
+    if family is not None:
+        return family
     mains = verbs()
     types = {name: args_type(main) for name, main in mains.items()}
     defaults: dict[str, Any] = {}

@@ -102,6 +102,22 @@ def _register_gym(name: str) -> None:
         )
 
 
+_DEMO_FAMILIES: dict[str, tuple[str, str]] = {}
+
+
+def register_demo_family(name: str, command: str, description: str) -> None:
+    """A task family's own `robolearn demos <name> ...` command, as "module:function" (the function takes
+    the remaining command-line arguments and returns an exit status). Loaded by name when run, so a family
+    in the task layer may name a command that lives in the learner layer."""
+    _DEMO_FAMILIES[name] = (command, description)
+
+
+def demo_families() -> dict[str, tuple[str, str]]:
+    """name -> (command, description) of every registered demo family."""
+    load_tasks()
+    return dict(_DEMO_FAMILIES)
+
+
 def load_tasks() -> None:
     global _loaded
     if _loaded:

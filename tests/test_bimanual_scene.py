@@ -196,3 +196,14 @@ def test_depth_noise_dropout_and_range():
     # as an observation term: 64 box points per world, flattened
     assert env.obs_buf["policy"].shape == (2, 64 * 3 + env.num_actions)
     assert depth_image(env, (DOWN,)).shape == (2, 48 * 48)
+
+
+def test_camera_frame_points_are_depth_along_the_optical_axis(env):
+    env.reset(seed=0)
+    pts, real = segmented_points(env, (DOWN,), 32, ("box",), frame="camera", noise=False)
+    box_top = env.scene["box"].root_pos_w[0, 2].item() + BOX[2]
+    # the camera looks down (-z of its frame) from 0.8 m: the box top is 0.8 - top in front of it
+    assert real.all()
+    torch.testing.assert_close(-pts[..., 2], torch.full_like(pts[..., 2], 0.8 - box_top), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="frame must be 'world' or 'camera'"):
+        segmented_points(env, (DOWN,), 8, frame="base")
