@@ -154,3 +154,19 @@ def reference_from_video(pixels: np.ndarray, shape: np.ndarray, camera_matrix: n
     # is steadier under pixel noise than the cross product of two knuckle vectors.
     track = HandTrackRef(pose7(R, world[:, 0]), local)
     return HumanReference(fps, _object(object_pose, len(world), source), {side: track}, task, source)
+
+
+def reference_from_video_file(path: str | Path, camera_matrix: np.ndarray, side: str = "right",
+                              camera_pose: np.ndarray | None = None, dist_coeffs: np.ndarray | None = None,
+                              hand_size_m: float = HAND_SIZE_M, object_pose: np.ndarray | None = None,
+                              mediapipe_python: str | Path | None = None, task: str = "") -> HumanReference:  # fmt: skip
+    """A video (MediaPipe's hand landmarker runs in its own environment) or the keypoint .npz that
+    `mediapipe_keypoints.py --kind hands` wrote: one hand's pixels and metric shape -> `reference_from_video`."""
+    from .stereo_hands import SIDES, load_view
+
+    if side not in SIDES:
+        raise RetargetInputError(path, "side", f"expected one of {list(SIDES)}, got {side!r}")
+    view = load_view(Path(path), mediapipe_python)
+    k = SIDES.index(side)
+    return reference_from_video(view.pixels[:, k], view.shape[:, k], camera_matrix, view.fps, camera_pose, side,
+                                dist_coeffs, hand_size_m, object_pose, str(path), task)  # fmt: skip

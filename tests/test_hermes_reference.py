@@ -13,7 +13,9 @@ from robolearn.retarget.errors import RetargetInputError
 from robolearn.retarget.human_reference import load_reference, reference_arrays, save_reference, validate
 from robolearn.retarget.reference_sources import (
     reference_from_keypoints,
+    reference_from_markers,
     reference_from_video,
+    reference_from_video_file,
     reference_from_vr,
 )
 from robolearn.retarget.rotations import quat_to_mat, rotation_angle
@@ -130,3 +132,54 @@ def test_every_task_has_a_retargetable_scripted_reference():
         ref = scripted_reference(task)
         robot = retarget_reference(ref)
         assert set(robot.hands) == {"left", "right"} and np.isfinite(robot.hands["left"].qpos).all()
+
+
+def _projected_hand(T: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    K = np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]])
+    shape = np.tile(hand_shape(0.2), (T, 1, 1))
+    shape *= 0.095 / np.linalg.norm(shape[0, 9])
+    rvecs = rng.uniform(-0.4, 0.4, (T, 3))
+    tvecs = np.stack([rng.uniform(-0.1, 0.1, T), rng.uniform(-0.1, 0.1, T), rng.uniform(0.4, 0.7, T)], 1)
+    pixels = np.stack([cv2.projectPoints(shape[t], rvecs[t], tvecs[t], K, None)[0][:, 0] for t in range(T)])
+    return K, shape, pixels, tvecs
+
+
+def test_video_keypoint_file_source(tmp_path):
+    """The file `mediapipe_keypoints.py --kind hands` writes (both hands' pixels and world landmarks; the
+    left hand unseen here) goes through the same PnP + plane fit."""
+    K, shape, pixels, tvecs = _projected_hand()
+    T = len(pixels)
+    px = np.full((T, 2, 21, 2), np.nan)
+    world = np.full((T, 2, 21, 3), np.nan)
+    px[:, 1], world[:, 1] = pixels, shape
+    np.savez(tmp_path / "view.npz", kind="hands", names=np.array([f"p{i}" for i in range(21)]),
+             sides=np.array(["left", "right"]), pixels=px, positions=world, fps=30.0, width=640, height=480)  # fmt: skip
+    ref = reference_from_video_file(tmp_path / "view.npz", K, side="right")
+    assert np.abs(ref.hands["right"].wrist[:, :3] - tvecs).max() < 1e-3
+    with pytest.raises(RetargetInputError, match="PnP placed the hand in 0 of 6"):
+        reference_from_video_file(tmp_path / "view.npz", K, side="left")
+
+
+def test_marker_capture_source_reads_wrist_and_object_from_markers(tmp_path):
+    """A marker glove (wrist, knuckles, fingertips) and three markers on the object, in mm."""
+    T = 5
+    kp = np.tile(hand_shape(0.4), (T, 1, 1)) + np.array([0.1, -0.2, 0.4])
+    kp[:, :, 0] += np.linspace(0, 0.03, T)[:, None]
+    points = {"wrist": 0, "index_mcp": 5, "pinky_mcp": 17, "middle_mcp": 9, "ring_mcp": 13, "thumb_cmc": 1,
+              "thumb_tip": 4, "index_tip": 8, "middle_tip": 12, "ring_tip": 16, "pinky_tip": 20}  # fmt: skip
+    obj = np.array([[0.3, 0.0, 0.25], [0.32, 0.0, 0.25], [0.31, 0.02, 0.25]])
+    names = [f"M_{p}" for p in points] + ["OBJ1", "OBJ2", "OBJ3"]
+    pos = np.concatenate([kp[:, list(points.values())], np.tile(obj, (T, 1, 1))], axis=1) * 1000
+    np.savez(tmp_path / "glove.npz", names=np.array(names), positions=pos, fps=100.0)
+    import json
+
+    (tmp_path / "map.json").write_text(json.dumps({"units": "mm", "side": "right",
+                                                   "points": {p: f"M_{p}" for p in points}}))  # fmt: skip
+    ref = reference_from_markers(
+        tmp_path / "glove.npz", tmp_path / "map.json", object_markers=["OBJ1", "OBJ2", "OBJ3"]
+    )
+    np.testing.assert_allclose(ref.hands["right"].wrist[:, :3], kp[:, 0], atol=1e-9)
+    np.testing.assert_allclose(ref.object_pose[:, :3], np.tile(obj.mean(0), (T, 1)), atol=1e-9)
+    world = ref.hands["right"].world_keypoints()
+    np.testing.assert_allclose(world[:, 8], kp[:, 8], atol=1e-6)  # a fingertip lands back in the world

@@ -93,3 +93,23 @@ def test_a_bad_reference_file_is_refused_naming_file_and_field(tmp_path):
     with pytest.raises(ReferenceFileError, match="right_root") as e:
         ManagerBasedRlEnv(hermes_cfg("pour", reference=str(tmp_path / "short.npz"), num_envs=1))
     assert "short.npz" in str(e.value)
+
+
+def test_robolearn_train_runs_a_hermes_task_in_each_mode(tmp_path):
+    """The registered task through the shared trainer (what `robolearn train HERMES-Pour --env.mode free`
+    does); the mode switches the action terms."""
+    from robolearn.policies.cli import TrainArgs
+    from robolearn.policies.runs import read_metrics
+    from robolearn.policies.train import train
+    from robolearn.rl import PpoCfg
+
+    agent = PpoCfg(num_envs=4, num_steps_per_env=8, actor_hidden_dims=(32,), critic_hidden_dims=(32,))
+    for mode in ("residual", "free"):
+        env = get_task("HERMES-Pour").env_cfg()
+        env.mode = mode
+        env.__post_init__()
+        run = train(
+            TrainArgs(task="HERMES-Pour", env=env, agent=agent, logdir=tmp_path, max_iterations=1)
+        ).run
+        assert len(read_metrics(run)) == 1
+        assert ("wrist_ref" in env.rewards) == (mode == "residual")
