@@ -163,11 +163,12 @@ def fmt_row(name: str, s: dict[str, float]) -> str:
         return "-" if not np.isfinite(x) else (f"{x:.0%}" if pct else f"{x:.3f}")
 
     return (f"| {name} | {s['episodes']} | {f(s['pos_error_m'])} | {f(s['ori_error_rad'])} | {f(s['fall_rate'], True)} "
-            f"| {f(s['reached_5cm'], True)} | {f(s['low_reached_5cm'], True)} | {f(s['far_reached_5cm'], True)} |")  # fmt: skip
+            f"| {f(s['reached_5cm'], True)} | {f(s['low_reached_5cm'], True)} | {f(s['far_reached_5cm'], True)} "
+            f"| {f(s['ik_error_m'])} |")  # fmt: skip
 
 
 HEADER = ("| method | episodes | wrist pos err (m) | wrist ori err (rad) | falls | reached 5 cm | low reached | "
-          "far reached |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+          "far reached | IK-solution err (m) |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
 
 
 def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
