@@ -187,7 +187,7 @@ def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
     for ax, title in zip(
         axes, ("share of wrist targets within 5 cm", "mean wrist position error (m)"), strict=True
     ):
-        ax.set_xticks(np.arange(len(sets)), sets)
+        ax.set_xticks(np.arange(len(sets)), sets, rotation=12, fontsize=8)
         ax.set_title(title)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
