@@ -217,7 +217,9 @@ def main() -> None:
     print(f"{'command (vx, vy, wz, h)':<44}{'vx':>7}{'vy':>7}{'wz':>7}{'height':>8}{'falls':>7}")
     report["worker_eval"] = {}
     for label, cmd in WORKER_COMMANDS.items():
-        r = report["worker_eval"][label] = worker_eval(worker, cmd, 4 if args.quick else 8, 200 if args.quick else 400)
+        r = report["worker_eval"][label] = worker_eval(
+            worker, cmd, 4 if args.quick else 8, 200 if args.quick else 400
+        )
         print(
             f"{label + ' ' + str(cmd):<44}{r['vx']:>7.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['height']:>8.3f}{r['falls']:>7.2f}"
         )
