@@ -163,11 +163,12 @@ def fmt_row(name: str, s: dict[str, float]) -> str:
         return "-" if not np.isfinite(x) else (f"{x:.0%}" if pct else f"{x:.3f}")
 
     return (f"| {name} | {s['episodes']} | {f(s['pos_error_m'])} | {f(s['ori_error_rad'])} | {f(s['fall_rate'], True)} "
-            f"| {f(s['reached_5cm'], True)} | {f(s['low_reached_5cm'], True)} | {f(s['far_reached_5cm'], True)} |")  # fmt: skip
+            f"| {f(s['reached_5cm'], True)} | {f(s['low_reached_5cm'], True)} | {f(s['far_reached_5cm'], True)} "
+            f"| {f(s['ik_error_m'])} |")  # fmt: skip
 
 
 HEADER = ("| method | episodes | wrist pos err (m) | wrist ori err (rad) | falls | reached 5 cm | low reached | "
-          "far reached |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+          "far reached | IK-solution err (m) |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
 
 
 def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
@@ -186,7 +187,7 @@ def plot(table: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
     for ax, title in zip(
         axes, ("share of wrist targets within 5 cm", "mean wrist position error (m)"), strict=True
     ):
-        ax.set_xticks(np.arange(len(sets)), sets)
+        ax.set_xticks(np.arange(len(sets)), sets, rotation=12, fontsize=8)
         ax.set_title(title)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
@@ -216,7 +217,9 @@ def main() -> None:
     print(f"{'command (vx, vy, wz, h)':<44}{'vx':>7}{'vy':>7}{'wz':>7}{'height':>8}{'falls':>7}")
     report["worker_eval"] = {}
     for label, cmd in WORKER_COMMANDS.items():
-        r = report["worker_eval"][label] = worker_eval(worker, cmd, 4 if args.quick else 8, 200 if args.quick else 400)
+        r = report["worker_eval"][label] = worker_eval(
+            worker, cmd, 4 if args.quick else 8, 200 if args.quick else 400
+        )
         print(
             f"{label + ' ' + str(cmd):<44}{r['vx']:>7.2f}{r['vy']:>7.2f}{r['wz']:>7.2f}{r['height']:>8.3f}{r['falls']:>7.2f}"
         )

@@ -80,6 +80,10 @@ class EpisodeResult:
     """`reached` over the targets below the standing G1's comfortable reach (z < LOW_Z); NaN if none."""
     far_reached: float = float("nan")
     """`reached` over targets farther forward than FAR_X from the start pelvis; NaN if none."""
+    ik_error: float = float("nan")
+    """Mean wrist position error of the IK solutions themselves (m), for the pelvis pose of that step: what the
+    arms could reach from where the legs put the pelvis. `pos_error` minus this is the arm servos' tracking (the
+    menagerie G1's arm gains let raised arms sag) and the one-step lag."""
 
 
 LOW_Z = 0.85
@@ -186,6 +190,7 @@ def summarize(results: list[EpisodeResult]) -> dict[str, float]:
         "low_reached_5cm": mean([r.low_reached for r in results]),
         "far_reached_5cm": mean([r.far_reached for r in results]),
         "completed": mean([float(r.steps >= r.length) for r in results]),
+        "ik_error_m": mean([r.ik_error for r in results]),
     }
 
 

@@ -90,13 +90,14 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
     active = np.array([i < n for i in range(N)])
     fell, lost = np.zeros(N, bool), np.zeros(N, bool)
     steps = np.zeros(N, int)
-    sums = {k: np.zeros(N) for k in ("pos", "ori", "reached", "count", "low", "low_n", "far", "far_n")}
+    sums = {k: np.zeros(N) for k in ("pos", "ori", "reached", "count", "low", "low_n", "far", "far_n", "ik")}
     recs = [Recording() for _ in range(n)] if record else []
     obs_out: list[np.ndarray] = []
     lab_out: list[np.ndarray] = []
     arms_only = h.controller == "arms_only"
     cmd = torch.tensor([[0.0, 0.0, 0.0, tb.COMMAND_RANGES[3][1]]], dtype=torch.float64).repeat(N, 1)
     arm_q = np.zeros((N, 14))
+    ik_err = np.zeros(N)
     env_steps = 0
     t_max = max(lengths)
     for t in range(t_max):
@@ -127,6 +128,7 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
         for i in map(int, np.nonzero(active)[0]):
             res = h.ik.solve(i, targets_p[i].numpy(), quats_p[i].numpy())
             arm_q[i] = res.q[h.arm_cols]
+            ik_err[i] = res.pos_error.mean()
         if arms_only:
             wp, wq = fixed_base_wrists(h, origins)
             term = np.zeros(N, bool)
@@ -145,6 +147,7 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
                 steps[i] += 1
                 ok = err[i] < REACH_RADIUS
                 sums["pos"][i] += err[i].mean()
+                sums["ik"][i] += ik_err[i]
                 sums["ori"][i] += ori[i].mean()
                 sums["reached"][i] += ok.sum()
                 sums["count"][i] += 2
@@ -180,6 +183,7 @@ def run_batch(h: Hierarchy, trajs: list[EETrajectory], manager: Manager | None, 
             sums["ori"][i] / max(steps[i], 1), sums["reached"][i] / c, bool(fell[i]), bool(lost[i]),
             sums["low"][i] / sums["low_n"][i] if sums["low_n"][i] else float("nan"),
             sums["far"][i] / sums["far_n"][i] if sums["far_n"][i] else float("nan"),
+            sums["ik"][i] / max(steps[i], 1),
         ))  # fmt: skip
     h.env_steps += env_steps
     return Batch(results, obs_out, lab_out, recs, env_steps)

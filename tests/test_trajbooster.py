@@ -223,3 +223,26 @@ def test_the_dataset_opens_with_our_reader_and_trains_our_diffusion_policy(tmp_p
     assert manager_path(out).is_file()
     first, last = train_diffusion_smoke(out, steps=30)
     assert last < first
+
+
+def test_the_frozen_worker_sees_the_observation_it_was_trained_on():
+    """The hierarchy rebuilds the worker's input from the frozen-policy term (`worker_observation`); in the
+    worker's own training env, noise off, it must equal the policy observation term for term."""
+    from types import SimpleNamespace
+
+    from robolearn.core.env import ManagerBasedRlEnv
+    from robolearn.registry import get_task
+
+    cfg = get_task("G1-Velocity-Height").env_cfg()
+    cfg.num_envs = 2
+    cfg.observations["policy"].enable_noise = False
+    env = ManagerBasedRlEnv(cfg)
+    env.reset()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        obs, *_ = env.step(0.3 * torch.randn(2, 12, generator=g))
+    legs = env.action_manager.get_term("legs")
+    command = torch.cat([env.command_manager.get_command("base_velocity").float(),
+                         env.command_manager.get_command("base_height").float()], dim=-1)  # fmt: skip
+    term = SimpleNamespace(joint_ids=legs.joint_ids, command=command, low_action=legs.action)
+    torch.testing.assert_close(tb.worker_observation(env, term), obs["policy"].float())

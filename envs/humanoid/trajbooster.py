@@ -3,9 +3,10 @@ worker, commanded by a manager's (vx, vy, yaw rate, pelvis height).
 
 `hierarchy_cfg` is the env: the worker's scene and model (waist locked, 12 leg + 14 arm joints), two action
 terms, `base` (a frozen-policy term: 4 commands in [-1, 1] -> the worker -> leg joint targets) and `arms`
-(absolute arm joint targets, what the IK solved); `arms_only=True` holds the legs at the standing pose instead
-(the workspace a fixed-base retargeting gets). No rewards: the hierarchy is rolled out, not trained by PPO.
-Every world starts at its origin facing +x, which is the trajectory frame of its episode.
+(absolute arm joint targets, what the IK solved); `arms_only=True` drives the legs by their servos at the
+standing pose instead (the G1 tips over forward within a second that way, so the arms-only baseline of
+policies/trajbooster.py is evaluated kinematically on a fixed pelvis). No rewards: the hierarchy is rolled
+out, not trained by PPO. Every world starts at its origin facing +x, which is the trajectory frame of its episode.
 
 `heuristic_labels` is the manager's teacher (the released code's heuristic): height = the reference pelvis
 height; (vx, vy) = weighted finite differences of reference-minus-current pelvis offsets at horizons
