@@ -207,3 +207,18 @@ def test_held_out_suite_plays_every_clips_held_out_segment_once():
     steps = {r["clip"]: r["steps"] for r in out["rows"]}
     assert steps["131_01"] <= 104 and max(steps.values()) <= 288
     assert 0.0 <= out["falls"] <= 1.0 and out["root_error_m"] > 0.0
+
+
+def test_go2_tracking_baseline_starts_on_its_retargeted_clip():
+    from robolearn.envs.tracking.mdp import MOTION
+    from robolearn.registry import make_env
+
+    env = make_env("Go2-Tracking", num_envs=4)
+    cmd = env.command_manager.get_term(MOTION)
+    assert cmd.motion.files[0].name == "cmu_131_01_walk_go2.npz"
+    # Reference state initialization: the base starts within the RSI noise (0.02 m) of the clip's root.
+    start = cmd.motion.root_pos[cmd.frame][:, :2]
+    assert torch.linalg.norm(env.robot.root_pos_w[:, :2].float() - start, dim=-1).max() < 0.03
+    for _ in range(5):
+        _, reward, *_ = env.step(torch.zeros(4, env.num_actions))  # residual 0: the retargeted joint targets
+    assert torch.isfinite(reward).all() and (reward > 0).all()
