@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def evaluate_method(method: str, seed: int = 1) -> tuple[dict, object, object]:
     from robolearn.envs.crossloco.evaluation import (
         crossloco_rollouts,
         held_out_cfg,
+        probe_r2,
         quiet,
         summarize,
         tracking_rollouts,
@@ -105,6 +107,9 @@ def evaluate_method(method: str, seed: int = 1) -> tuple[dict, object, object]:
         env, act = factory(held_out_cfg(cfg, n, seed))
         rollouts = crossloco_rollouts(env, act)
     summary = summarize(rollouts)
+    summary["probe_r2_ridge1"] = probe_r2(rollouts, lam=1.0)  # the probe's sensitivity to its penalty
+    with open(LOGDIR / f"rollouts_{method}.pkl", "wb") as f:  # for analyses after the fact (not committed)
+        pickle.dump(rollouts, f)
     last = read_metrics(run)[-1]
     summary.update(run=str(run.relative_to(ROOT)), train_env_steps=int(last["env_steps"]),
                    train_wall_s=float(last["wall_time"]), train_iterations=int(last["iteration"]) + 1,
@@ -179,10 +184,12 @@ def _turn(pts: np.ndarray, angle: float, origin: np.ndarray, yaw: float) -> np.n
 
 
 def table(results: dict[str, dict]) -> str:
-    head = "| method | root error (m) | probe R^2 | diversity (rad) | falls | train env steps | train wall (s) |"
-    lines = [head, "|---|---|---|---|---|---|---|"]
+    head = ("| method | root error (m) | probe R^2 | probe R^2, ridge 1.0 | diversity (rad) | falls | train env steps "
+            "| train wall (s) |")  # fmt: skip
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
     for m, r in results.items():
-        lines.append(f"| {m} | {r['root_error_m']:.3f} | {r['probe_r2']:.3f} | {r['diversity_rad']:.3f} | "
+        lines.append(f"| {m} | {r['root_error_m']:.3f} | {r['probe_r2']:.3f} | {r['probe_r2_ridge1']:.3f} | "
+                     f"{r['diversity_rad']:.3f} | "
                      f"{r['falls']:.2f} ({int(round(r['falls'] * r['segments']))}/{r['segments']}) | "
                      f"{r['train_env_steps']:,} | {r['train_wall_s']:.0f} |")  # fmt: skip
     return "\n".join(lines)
@@ -203,6 +210,34 @@ def plot(results: dict[str, dict], path: Path) -> None:
         ax.tick_params(labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def plot_training(path: Path) -> dict[str, dict[str, float]]:
+    """Training curves of the three runs (return, r->h mapper loss where fitted); the last row's values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from robolearn.policies.runs import read_metrics
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+    last = {}
+    for method, task in METHODS.items():
+        rows = read_metrics(newest_run(task))
+        steps = [r["env_steps"] for r in rows]
+        axes[0].plot(steps, [r["mean_return"] for r in rows], label=method)
+        if "Loss/mapper_r2h" in rows[-1]:
+            axes[1].plot(steps, [r["Loss/mapper_r2h"] for r in rows], label=method)
+        last[method] = {k: float(rows[-1][k]) for k in ("Loss/mapper_r2h", "Loss/mapper_h2r") if k in rows[-1]}
+    axes[0].set_title("mean return (each task's own rewards)", fontsize=9)
+    axes[1].set_title("r->h mapper MSE on the iteration's rollouts (standardized h)", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("env steps", fontsize=8)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return last
 
 
 def main() -> None:
@@ -232,6 +267,9 @@ def main() -> None:
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (OUT / "results.md").write_text(table(results) + "\n")
     plot(results, OUT / "metrics.png")
+    for method, losses in plot_training(OUT / "training.png").items():
+        results[method]["final_mapper_losses"] = losses
+    (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     if not args.no_video:
         for path in video(envs, OUT):
             print(f"wrote {path}")

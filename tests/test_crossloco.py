@@ -168,3 +168,57 @@ def test_play_draws_the_human_skeleton_of_each_worlds_frame_beside_the_robot():
     assert scene.ngeom - before == bones + points
     spheres = [scene.geoms[i] for i in range(before + bones, scene.ngeom)]
     np.testing.assert_allclose(spheres[0].pos, skeletons[0][0] + SKELETON_OFFSET, atol=1e-5)
+
+
+def test_probe_and_diversity_measure_what_they_claim():
+    from robolearn.envs.crossloco.evaluation import Rollout, diversity, probe_r2
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(10, 6))
+
+    def rollout(states: np.ndarray, h: np.ndarray, q: np.ndarray) -> Rollout:
+        return Rollout("c", np.zeros(len(h)), h, states, q, False)
+
+    states = [rng.normal(size=(150, 10)) for _ in range(4)]
+    q = rng.normal(size=(150, 12))
+    linear = [rollout(s, s @ w, q) for s in states]  # h a linear function of the robot state
+    unrelated = [rollout(s, rng.normal(size=(150, 6)), q) for s in states]
+    assert probe_r2(linear) > 0.99
+    assert probe_r2(unrelated) < 0.05
+    assert diversity(linear) == 0.0  # the same joint trajectory for every motion
+    spread = [rollout(s, s @ w, q + k) for k, s in enumerate(states)]  # each motion shifts every joint by k rad
+    assert diversity(spread) > 1.0
+
+
+def test_held_out_suite_plays_every_clips_held_out_segment_once():
+    from robolearn.envs.crossloco.evaluation import crossloco_suite
+    from robolearn.registry import get_task, make_env
+
+    cfg = get_task("Go2-CrossLoco").env_cfg()
+
+    def standing(env_cfg):  # the policy factory a run would give: here, joint targets at the standing pose
+        env = make_env("Go2-CrossLoco", env_cfg)
+        return env, lambda obs: torch.zeros(env.num_envs, env.num_actions)
+
+    out = crossloco_suite(cfg, standing, 1, 0)
+    names = sorted(r["clip"] for r in out["rows"])
+    assert out["segments"] == 8 and len(set(names)) == 8 and "131_01_mirror" in names
+    # Segments are the last quarter of each clip (131_01: 414 frames -> 103 held out), fewer if it fell.
+    steps = {r["clip"]: r["steps"] for r in out["rows"]}
+    assert steps["131_01"] <= 104 and max(steps.values()) <= 288
+    assert 0.0 <= out["falls"] <= 1.0 and out["root_error_m"] > 0.0
+
+
+def test_go2_tracking_baseline_starts_on_its_retargeted_clip():
+    from robolearn.envs.tracking.mdp import MOTION
+    from robolearn.registry import make_env
+
+    env = make_env("Go2-Tracking", num_envs=4)
+    cmd = env.command_manager.get_term(MOTION)
+    assert cmd.motion.files[0].name == "cmu_131_01_walk_go2.npz"
+    # Reference state initialization: the base starts within the RSI noise (0.02 m) of the clip's root.
+    start = cmd.motion.root_pos[cmd.frame][:, :2]
+    assert torch.linalg.norm(env.robot.root_pos_w[:, :2].float() - start, dim=-1).max() < 0.03
+    for _ in range(5):
+        _, reward, *_ = env.step(torch.zeros(4, env.num_actions))  # residual 0: the retargeted joint targets
+    assert torch.isfinite(reward).all() and (reward > 0).all()
