@@ -87,8 +87,8 @@ def robot_obs(task: str, state: np.ndarray, env_state: np.ndarray) -> np.ndarray
     return obs.astype(np.float32)
 
 
-def robot_demos(task: str, n: int, seed: int) -> list[Demo]:
-    return [robot_demo(task, ep.frames, ep.layout) for ep in generate(task, n, seed=seed)]
+def robot_demos(task: str, n: int, seed: int, batch: int = 8) -> list[Demo]:
+    return [robot_demo(task, ep.frames, ep.layout) for ep in generate(task, n, seed=seed, batch=batch)]
 
 
 def write_recording(demo: HumanDemo, path: Path) -> None:
@@ -110,12 +110,12 @@ def human_demo_from_file(task: str, path: Path, env_state: np.ndarray, layout: n
     return Demo(task, "human", obs.astype(np.float32), action.astype(np.float32), layout)
 
 
-def human_demos_repr(task: str, n: int, seed: int, keep: Path | None = None) -> list[Demo]:
+def human_demos_repr(task: str, n: int, seed: int, keep: Path | None = None, batch: int = 8) -> list[Demo]:
     """`n` simulated VR demos of `task`, each through an OpenXR file (kept under `keep` if given)."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = keep or Path(tmp)
-        for k, (demo, env_state) in enumerate(human_demos(task, n, seed=seed)):
+        for k, (demo, env_state) in enumerate(human_demos(task, n, seed=seed, batch=batch)):
             path = folder / f"{task}_{seed}_{k:03d}.json"
             write_recording(demo, path)
             out.append(human_demo_from_file(task, path, env_state, demo.layout))

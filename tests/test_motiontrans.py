@@ -164,13 +164,13 @@ def test_tiny_cotraining_lowers_loss_on_both_embodiments():
     from robolearn.policies.motiontrans_data import human_demos_repr, robot_demos
 
     torch.set_num_threads(1)
-    demos = robot_demos("Panda-Lift", 1, seed=0) + human_demos_repr("Panda-Lift", 2, seed=1)
-    cfg = CotrainCfg(steps=150, batch=32, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
+    demos = robot_demos("Panda-Lift", 1, seed=0, batch=2) + human_demos_repr("Panda-Lift", 1, seed=1, batch=2)
+    cfg = CotrainCfg(steps=100, batch=16, diffusion=DiffusionCfg(horizon=8, action_horizon=4, down_dims=(16, 32),
                                                                  warmup_steps=10, prediction_type="sample"))  # fmt: skip
     policy = train(demos, cfg)
     for side in ("robot", "human"):
         first, last = policy.losses[side][0], policy.losses[side][-1]
-        assert last < 0.5 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
+        assert last < 0.6 * first, f"{side}: probe loss {first:.3f} -> {last:.3f}"
 
 
 def test_egocentric_stream_shows_the_human_hand_not_the_robot():
@@ -188,3 +188,32 @@ def test_egocentric_stream_shows_the_human_hand_not_the_robot():
     without = render_egocentric(cfg, demo, env_state, [frame], model=model)[0]
     changed = np.abs(with_hand.astype(int) - without.astype(int)).sum(-1) > 30
     assert 5 < changed.sum() < 0.5 * changed.size  # the hand is in the picture, and not the whole picture
+
+
+@pytest.mark.parametrize("frame", ["openxr", "unity"])
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_openxr_recording_round_trips_in_both_conventions(tmp_path, frame, suffix):
+    from robolearn.retarget.sources.openxr import save_openxr
+
+    rng = np.random.default_rng(2)
+    head = np.tile(np.eye(4), (5, 1, 1))
+    head[:, :3, :3] = Rotation.random(5, random_state=rng).as_matrix()
+    head[:, :3, 3] = rng.normal(size=(5, 3))
+    hand = rng.normal(size=(5, 26, 3))
+    path = tmp_path / f"rec{suffix}"
+    save_openxr(path, 30.0, head, {"right": hand}, frame=frame, grasp=[(0.0, 0.1)])
+    rec = load_openxr(path)
+    assert np.allclose(rec.head, head, atol=1e-9) and np.allclose(rec.hands["right"], hand, atol=1e-9)
+    assert rec.grasp == ([(0.0, 0.1)] if suffix == ".json" else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left behind
+
+
+def test_demos_cli_writes_panda_expert_dataset(tmp_path):
+    from robolearn.cli import main
+
+    out = tmp_path / "lift"
+    assert main(["demos", "Panda-Lift", "--out", str(out), "--n", "2", "--batch", "2"]) == 0
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert info["total_episodes"] == 2 and info["robot_type"] == "panda_leap"
+    assert info["features"]["action"]["shape"] == [23]
+    assert info["total_frames"] == 2 * 50 and info["fps"] == 10  # 5 s episodes at 10 Hz

@@ -42,7 +42,6 @@ from robolearn.envs.panda.scene import (
     CONTROL_DT,
     FLANGE_SITE,
     HAND_JOINTS,
-    HOME_ARM,
     PANDA,
     PANDA_CFG,
     PHYSICS_DT,
@@ -311,5 +310,3 @@ def panda_env_cfg(name: str) -> PandaEnvCfg:
                        terminations=terminations, actions=actions, commands=commands, events={"place_layout": place},
                        episode_length_s=t.episode_s, task=name)  # fmt: skip
 
-
-HOME = HOME_ARM
