@@ -96,7 +96,7 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
 
     env = get_task("G1-Tracking").env_cfg()
     env.commands["motion"] = dataclasses.replace(env.commands["motion"], motion_file=str(clips))
-    env = dataclasses.replace(env, seed=args.seed)
+    env = dataclasses.replace(env, seed=args.seed, sim=dataclasses.replace(env.sim, backend=args.backend))
     curve: list[dict[str, Any]] = []
     run: Path | None = None
     reached = None
@@ -105,7 +105,7 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
         iterations += args.eval_every
         if run is None:
             result = train(TrainArgs(task="G1-Tracking", env=env, logdir=out, max_iterations=iterations,
-                                     num_envs=args.num_envs))  # fmt: skip
+                                     num_envs=args.num_envs, device=args.device))  # fmt: skip
         else:
             result = train(TrainArgs(resume=run, max_iterations=iterations))
         run = result.run
@@ -148,6 +148,9 @@ def main() -> None:
     parser.add_argument("--sim2sim-episodes", type=int, default=10)
     parser.add_argument("--num-envs", type=int, default=None, help="worlds (default: the task's CPU preset)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", choices=["cpu", "warp"], default="cpu",
+                        help="physics backend (warp: mujoco-warp on a GPU; pass --num-envs 4096 --device cuda)")
+    parser.add_argument("--device", default="cpu", help="torch device of the learner")
     parser.add_argument("--parts", nargs="+", default=["walk", "three"], choices=["walk", "three"])
     parser.add_argument("--quick", action="store_true", help="1 s clips, 2-iteration segments, 4 episodes")
     parser.add_argument("--workdir", type=Path, default=Path("runs/bench_tracking"))
