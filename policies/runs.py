@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import yaml
 
+from robolearn.atomic import atomic_file, write_text
 from robolearn.policies.run_upgrades import upgrade_env_config as upgrade_env_config
 
 CONFIG_FILE = "config.yaml"
@@ -160,27 +161,13 @@ def diff_plain(a: Any, b: Any, where: str = "") -> list[str]:
 # -- atomic files --------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; run folders are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda f: f.write(text), mode="w")
+    write_text(path, text)
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    _atomic_write(path, lambda f: torch.save(obj, f))
+    with atomic_file(path) as f:
+        torch.save(obj, f)
 
 
 def write_yaml(path: Path, data: Any) -> None:
@@ -270,7 +257,7 @@ def prune_checkpoints(run: Path, keep_last: int) -> list[Path]:
 def clean_temp_files(run: Path) -> None:
     for folder in (run, run / CHECKPOINT_DIR):
         if folder.is_dir():
-            for p in folder.glob(".*.tmp"):
+            for p in folder.glob(".*.tmp*"):
                 p.unlink(missing_ok=True)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from robolearn.atomic import save_npz
 
 from .errors import RetargetInputError, as_float_array, as_names, as_number, as_text, read_npz
 from .rotations import quat_slerp
@@ -63,27 +63,13 @@ class MotionClip:
         """Write atomically: a temp file in the same folder, then os.replace (never half-written)."""
         path = Path(path)
         self.validate(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    format_version=np.int64(FORMAT_VERSION),
-                    fps=np.float64(self.fps),
-                    joint_names=np.array(self.joint_names),
-                    qpos=self.qpos.astype(np.float64),
-                    body_names=np.array(self.body_names),
-                    body_pos=self.body_pos.astype(np.float32),
-                    robot=np.array(self.robot),
-                    has_root=np.bool_(self.has_root),
-                    source=np.array(json.dumps(self.source, default=str)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return save_npz(path, {
+            "format_version": np.int64(FORMAT_VERSION), "fps": np.float64(self.fps),
+            "joint_names": np.array(self.joint_names), "qpos": self.qpos.astype(np.float64),
+            "body_names": np.array(self.body_names), "body_pos": self.body_pos.astype(np.float32),
+            "robot": np.array(self.robot), "has_root": np.bool_(self.has_root),
+            "source": np.array(json.dumps(self.source, default=str)),
+        })  # fmt: skip
 
     @classmethod
     def load(cls, path: str | Path) -> MotionClip:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import glob
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
+
+from robolearn.atomic import write_text
 
 from .errors import RetargetInputError, as_float_array
 
@@ -323,16 +324,7 @@ def save_calibration(path: str | Path, calib: StereoCalibration) -> Path:
         doc["reprojection_error_px"] = float(calib.reprojection_error_px)
     if calib.scene:
         doc["scene"] = {key: np.ravel(pose).tolist() for key, pose in calib.scene.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".yaml.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(doc, f, default_flow_style=None, sort_keys=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, yaml.safe_dump(doc, default_flow_style=None, sort_keys=False))
 
 
 def _camera_doc(cam: CameraIntrinsics) -> dict:

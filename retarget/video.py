@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
+from robolearn.atomic import atomic_path
 from robolearn.robots import robot_spec
 
 from .clip import MotionClip
@@ -47,27 +46,25 @@ def render_clip(
     cam = mujoco.MjvCamera()
     cam.distance, cam.elevation, cam.azimuth = 3.5, -15.0, 180.0
     offset = np.array(human_offset)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    writer = imageio_ffmpeg.write_frames(tmp, (width, height), fps=clip.fps, macro_block_size=1, quality=6)
-    writer.send(None)
     try:
-        for t in range(clip.num_frames):
-            data.qpos[: clip.qpos.shape[1]] = clip.qpos[t]
-            mujoco.mj_kinematics(model, data)
-            root = clip.qpos[t, :3] if clip.has_root else np.zeros(3)
-            cam.lookat[:] = root + offset / 2 + np.array([0, 0, 0.0 if clip.has_root else 0.1])
-            renderer.update_scene(data, cam)
-            if human_points is not None:
-                add_skeleton(renderer.scene, human_points[min(t, len(human_points) - 1)] + offset)
-            writer.send(np.ascontiguousarray(renderer.render()))
-            if progress is not None:
-                progress(t)
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path, suffix=".tmp.mp4") as tmp:  # ffmpeg picks the container by the name
+            writer = imageio_ffmpeg.write_frames(str(tmp), (width, height), fps=clip.fps, macro_block_size=1,
+                                                 quality=6)  # fmt: skip
+            writer.send(None)
+            try:
+                for t in range(clip.num_frames):
+                    data.qpos[: clip.qpos.shape[1]] = clip.qpos[t]
+                    mujoco.mj_kinematics(model, data)
+                    root = clip.qpos[t, :3] if clip.has_root else np.zeros(3)
+                    cam.lookat[:] = root + offset / 2 + np.array([0, 0, 0.0 if clip.has_root else 0.1])
+                    renderer.update_scene(data, cam)
+                    if human_points is not None:
+                        add_skeleton(renderer.scene, human_points[min(t, len(human_points) - 1)] + offset)
+                    writer.send(np.ascontiguousarray(renderer.render()))
+                    if progress is not None:
+                        progress(t)
+            finally:
+                writer.close()
     finally:
         renderer.close()
     return path

@@ -14,14 +14,13 @@ and `anchor_body` (one of the bodies). The exporter never looks at task names.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import mujoco
 import numpy as np
 
+from robolearn.atomic import save_npz
 from robolearn.sim2real.motion_reference import MOTION_FORMAT
 from robolearn.sim2real.schema import PolicyMetadata, PolicySpecError
 
@@ -99,15 +98,7 @@ def write_motion(env: Any, meta: PolicyMetadata, out_dir: Path) -> bool:
     model = env.scene.model
     anchor = str(source["anchor_body"])
     arrays: dict[str, Any] = motion_arrays(model, source, meta.joint_names)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".motion.", suffix=".npz.tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, out_dir / MOTION_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(out_dir / MOTION_FILE, arrays)
     meta.extra["motion"] = {
         "file": MOTION_FILE,
         "format": MOTION_FORMAT,

@@ -11,14 +11,13 @@ anchor's position subtracted from both) over the reference's bodies, in mm, like
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from robolearn.atomic import save_npz
 from robolearn.sim2real.deploy import Controller, DeployLoop, OnnxPolicy, constant_command
 from robolearn.sim2real.motion_reference import MotionReference, load_reference, quat_to_matrix
 from robolearn.sim2real.robot import Clock, VirtualClock, WallClock
@@ -147,13 +146,4 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _save_states(path: Path, recorded: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            arrays: dict[str, Any] = {f"qpos/{k}": v for k, v in recorded.items()}
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(path, {f"qpos/{k}": v for k, v in recorded.items()})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from robolearn.atomic import write_text
 from robolearn.envs.manipulation.aloha_mdp import CUBE_HALF, PEG_HALF, SIDES, SOCKET_HALF
 from robolearn.robots import robot_model
 
@@ -58,16 +58,7 @@ class Keypose:
 
 def save_keyposes(path: str | os.PathLike[str], keyposes: list[Keypose], task: str) -> None:
     """Write the JSON atomically (a temp file beside it, then rename): never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps({"task": task, "keyposes": [asdict(k) for k in keyposes]}, indent=1))
 
 
 def load_keyposes(path: str | os.PathLike[str]) -> tuple[str, list[Keypose]]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from robolearn.atomic import atomic_path
 from robolearn.policies.data.validate import DatasetError, check_matches, check_tasks, describe
 
 CODEBASE_VERSION = "v3.0"
@@ -66,18 +66,8 @@ _FILE_NAME = re.compile(r"chunk-(?P<chunk>\d+)/file-(?P<file>\d+)\.\w+")
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through `write(tmp_path)` then rename: readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=f".tmp{path.suffix}") as tmp:
+        write(tmp)
 
 
 def _write_json(path: Path, data: Any) -> None:

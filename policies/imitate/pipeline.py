@@ -21,6 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from robolearn.atomic import save_npz
 from robolearn.policies.imitate.manifest import StageResult, StageRunner, inputs_sha256
 from robolearn.policies.runs import RunError, atomic_write_text, list_checkpoints
 
@@ -151,9 +152,8 @@ def stage_retarget(run: Path, files: list[Path], cfg: ImitateCfg, fps: float) ->
                     path.unlink(missing_ok=True)
             clip_rel, human_rel = f"clips/{src.stem}.npz", f"human/{src.stem}.npz"
             res.clip.save(run / clip_rel)
-            _save_npz(
-                run / human_rel, points=res.human_points.astype(np.float32), names=np.array(res.point_names)
-            )
+            save_npz(run / human_rel, {"points": res.human_points.astype(np.float32),
+                                       "names": np.array(res.point_names)})  # fmt: skip
             report[src.name] = res.metrics.as_dict()
             outputs += [clip_rel, human_rel]
     atomic_write_text(run / "retarget.json", json.dumps(report, indent=2, default=float))
@@ -249,21 +249,6 @@ def stage_video(run: Path, clips: list[str]) -> StageResult:
         render_skipped("the side-by-side video", exc)
         return StageResult([], {"skipped": str(exc)}, done=False)
     return StageResult(["video.mp4"])
-
-
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **dict[str, Any](arrays))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- the chain ----------------------------------------------------------------------------------------

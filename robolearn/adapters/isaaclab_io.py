@@ -12,11 +12,12 @@ slices and refuses every other python tag, naming it; `write_isaaclab_yaml` emit
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from robolearn.atomic import write_text
 
 TUPLE_TAG = "tag:yaml.org,2002:python/tuple"
 SLICE_TAG = "tag:yaml.org,2002:python/object/apply:builtins.slice"
@@ -74,15 +75,5 @@ def isaaclab_yaml_text(data: dict[str, Any]) -> str:
 
 def write_isaaclab_yaml(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
     """Write `isaaclab_yaml_text(data)` to `path`, whole or not at all (a temp file beside it, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = isaaclab_yaml_text(data)  # before any file exists: a value YAML cannot represent leaves nothing
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_text(path, text)
