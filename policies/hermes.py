@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from tensordict import TensorDict
 
+from robolearn.atomic import atomic_path
 from robolearn.core import ManagerBasedRlEnv
 from robolearn.envs.dexterous.hermes import hermes_cfg, object_errors, success
 from robolearn.policies.rsl_rl import RslRlVecEnv
@@ -269,30 +270,20 @@ def train_student(task: str, teacher: Policy, cfg: StudentCfg, mode: str = "resi
 def export_student(student: Student, path: str | Path) -> Path:
     """ONNX (input `obs` [batch, D], output `actions`), written atomically and checked by onnxruntime
     against torch on random inputs."""
-    import os
-    import tempfile
-
     import numpy as np
     import onnxruntime as ort
 
     path = Path(path)
     dim = int(student.mean.shape[0])
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.onnx.export(student, (torch.zeros(1, dim),), tmp, input_names=["obs"], output_names=["actions"],
+    with atomic_path(path) as tmp:
+        torch.onnx.export(student, (torch.zeros(1, dim),), str(tmp), input_names=["obs"], output_names=["actions"],
                           dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, dynamo=False)  # fmt: skip
         x = torch.randn(4, dim) * student.std + student.mean
-        got = ort.InferenceSession(tmp).run(None, {"obs": x.numpy().astype(np.float32)})[0]
+        got = ort.InferenceSession(str(tmp)).run(None, {"obs": x.numpy().astype(np.float32)})[0]
         with torch.no_grad():
             want = student(x).numpy()
         if not np.allclose(got, want, atol=1e-4):
             raise RuntimeError(
                 f"ONNX export of the student disagrees with torch (max {abs(got - want).max():.2e})"
             )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

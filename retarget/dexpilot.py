@@ -19,8 +19,6 @@ on the human's.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -28,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pinocchio as pin
 from scipy.optimize import least_squares
+
+from robolearn.atomic import save_npz
 
 from .errors import RetargetInputError
 from .hands import HandRetargeter, palm_frame
@@ -213,16 +213,7 @@ def save_robot_reference(ref: RobotReference, path: str | Path) -> Path:
             )
         arrays.update({f"{side}_root": h.root, f"{side}_qpos": h.qpos, f"{side}_joints": np.array(h.joint_names),
                        f"{side}_robot": np.array(h.robot)})  # fmt: skip
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_npz(path, arrays)
 
 
 # -- augmentation -----------------------------------------------------------------------------------------

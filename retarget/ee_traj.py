@@ -21,9 +21,7 @@ key; nothing is written by a refused read. `save`/`load` keep an episode set as 
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
+from robolearn.atomic import save_npz
 from robolearn.robots import robot_model
 
 from .clip import MotionClip
@@ -282,16 +281,7 @@ def save(trajs: list[EETrajectory], path: str | Path) -> Path:
         arrays[f"pos_{i}"], arrays[f"quat_{i}"] = t.pos, t.quat
         if t.root is not None:
             arrays[f"root_{i}"] = t.root
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_npz(path, arrays)
 
 
 def load(path: str | Path) -> list[EETrajectory]:

@@ -16,12 +16,12 @@ of a clip's features equals the features of `mirror_motion` of the clip.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from robolearn.atomic import save_npz
 
 from .api import _resample_points
 from .errors import RetargetInputError
@@ -85,7 +85,9 @@ def clip_features(motion: HumanMotion, fps: float, stand_height: float = GO2_STA
     keep = [BODY_POINTS.index(p) for p in SKELETON_POINTS]
     for p in SKELETON_POINTS:
         if not np.isfinite(pts[:, BODY_POINTS.index(p)]).all():
-            raise RetargetInputError(motion.source, p, "finite positions in every frame (the pose features need it)")
+            raise RetargetInputError(
+                motion.source, p, "finite positions in every frame (the pose features need it)"
+            )
     pts = _resample_points(pts[:, keep], motion.fps, fps) if abs(motion.fps - fps) > 1e-6 else pts[:, keep]
     if len(pts) < 2:
         raise RetargetInputError(motion.source, "frames", f"{len(pts)} frame(s) at {fps} fps; expected >= 2")
@@ -143,7 +145,9 @@ def clip_files(folder: str | Path) -> list[Path]:
     if folder.is_file():
         return [folder]
     if not folder.is_dir():
-        raise RetargetInputError(folder, "clips", "not found; expected a folder of human clips or one clip file")
+        raise RetargetInputError(
+            folder, "clips", "not found; expected a folder of human clips or one clip file"
+        )
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in BODY_SUFFIXES)
     if not files:
         raise RetargetInputError(
@@ -189,25 +193,17 @@ def save_features(clips: list[HumanFeatures], path: str | Path) -> Path:
     if len({c.fps for c in clips}) != 1:
         raise RetargetInputError(path, "fps", f"clips at {sorted({c.fps for c in clips})}; expected one rate")
     lengths = [c.num_frames for c in clips]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(
-                f, version=np.int64(FEATURES_VERSION), fps=np.float64(clips[0].fps),
-                names=np.array([c.name for c in clips]), starts=np.cumsum([0, *lengths[:-1]]).astype(np.int64),
-                lengths=np.array(lengths, dtype=np.int64),
-                root_xy=np.concatenate([c.root_xy for c in clips]).astype(np.float32),
-                root_z=np.concatenate([c.root_z for c in clips]).astype(np.float32),
-                heading=np.concatenate([c.heading for c in clips]).astype(np.float32),
-                pose=np.concatenate([c.pose for c in clips]).astype(np.float32),
-                skeleton=np.concatenate([c.skeleton for c in clips]).astype(np.float32),
-                skeleton_points=np.array(SKELETON_POINTS), skeleton_bones=np.array(SKELETON_BONES, dtype=np.int64),
-                scale=np.array([c.scale for c in clips]), pose_points=np.array(POSE_POINTS),
-                sources=np.array(json.dumps([c.source for c in clips])),
-            )  # fmt: skip
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(path, dict(
+        version=np.int64(FEATURES_VERSION), fps=np.float64(clips[0].fps),
+        names=np.array([c.name for c in clips]), starts=np.cumsum([0, *lengths[:-1]]).astype(np.int64),
+        lengths=np.array(lengths, dtype=np.int64),
+        root_xy=np.concatenate([c.root_xy for c in clips]).astype(np.float32),
+        root_z=np.concatenate([c.root_z for c in clips]).astype(np.float32),
+        heading=np.concatenate([c.heading for c in clips]).astype(np.float32),
+        pose=np.concatenate([c.pose for c in clips]).astype(np.float32),
+        skeleton=np.concatenate([c.skeleton for c in clips]).astype(np.float32),
+        skeleton_points=np.array(SKELETON_POINTS), skeleton_bones=np.array(SKELETON_BONES, dtype=np.int64),
+        scale=np.array([c.scale for c in clips]), pose_points=np.array(POSE_POINTS),
+        sources=np.array(json.dumps([c.source for c in clips])),
+    ), compressed=True)  # fmt: skip
     return path

@@ -17,12 +17,12 @@ Every source is brought to that frame by `from_world_keypoints`, so two sources 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from robolearn.atomic import save_npz
 
 from .errors import RetargetInputError, as_float_array, as_number, as_text, check_finite, read_npz
 from .rotations import mat_to_quat, quat_to_mat
@@ -137,16 +137,7 @@ def save_reference(ref: HumanReference, path: str | Path) -> Path:
     path = Path(path)
     arrays = reference_arrays(ref)
     validate(arrays, path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_npz(path, arrays)
 
 
 def load_reference(path: str | Path) -> HumanReference:

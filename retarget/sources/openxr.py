@@ -17,12 +17,12 @@ RetargetInputError naming the file and the field, so a conversion that reads eve
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from robolearn.atomic import atomic_file
 
 from ..errors import RetargetInputError, as_choice, as_float_array, as_number, check_finite, read_npz
 from ..rotations import mat_to_quat, quat_to_mat
@@ -93,7 +93,9 @@ def _annotations(path: Path, d: dict) -> list[tuple[float, float]]:
         isinstance(s, list) and len(s) == 2 and all(isinstance(v, int | float) for v in s) and s[0] <= s[1]
         for s in spans
     ):
-        raise RetargetInputError(path, "annotations.grasp", "expected a list of [start_s, end_s] with start <= end")
+        raise RetargetInputError(
+            path, "annotations.grasp", "expected a list of [start_s, end_s] with start <= end"
+        )
     return [(float(a), float(b)) for a, b in spans]
 
 
@@ -118,7 +120,9 @@ def load_openxr(path: str | Path) -> OpenXRRecording:
     head = _pose_mats(path, "head", d["head"])
     names = [f"{s}_hand" for s in SIDES if f"{s}_hand" in d]
     if not names:
-        raise RetargetInputError(path, "right_hand", f"missing; expected right_hand and/or left_hand [T, {NUM_JOINTS}, 3]")
+        raise RetargetInputError(
+            path, "right_hand", f"missing; expected right_hand and/or left_hand [T, {NUM_JOINTS}, 3]"
+        )
     M = FRAME_TO_ROBOT[frame]
     hands = {n.removesuffix("_hand"): _joints(path, n, d[n], len(head)) @ M.T for n in names}
     grasp = _annotations(path, d) if path.suffix.lower() == ".json" else []
@@ -140,17 +144,10 @@ def save_openxr(path: str | Path, fps: float, head: np.ndarray, hands: dict[str,
     head7 = np.concatenate([head[:, :3, 3] @ M, mat_to_quat(rot)], -1)
     data: dict = {"fps": float(fps), "frame": frame, "head": head7}
     data.update({f"{s}_hand": robot_to_frame(h, frame) for s, h in hands.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix.lower() == ".json":
-                out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in data.items()}
-                out["annotations"] = {"grasp": [list(s) for s in (grasp or [])]}
-                f.write(json.dumps(out).encode())
-            else:
-                np.savez(f, **data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        if path.suffix.lower() == ".json":
+            out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+            out["annotations"] = {"grasp": [list(s) for s in (grasp or [])]}
+            f.write(json.dumps(out).encode())
+        else:
+            np.savez(f, **data)

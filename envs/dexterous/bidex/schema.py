@@ -13,14 +13,13 @@ Items are shapes (robolearn.entities.ShapePartCfg fields) with a uniform scale a
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from robolearn.atomic import save_npz
 from robolearn.entities import ShapeEntityCfg, ShapePartCfg
 
 FINGER_JOINTS = (
@@ -53,7 +52,9 @@ class ItemShape:
     half_height: float = 0.03
     """The lowest point's depth below the item's origin at scale 1 (rest height on the table)."""
 
-    def entity(self, pos: tuple[float, float, float], quat: tuple[float, float, float, float]) -> ShapeEntityCfg:
+    def entity(
+        self, pos: tuple[float, float, float], quat: tuple[float, float, float, float]
+    ) -> ShapeEntityCfg:
         parts = tuple(
             ShapePartCfg(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})  # type: ignore[arg-type]
             for p in self.parts
@@ -132,16 +133,9 @@ def save_demo(d: BimanualDemo, path: Path) -> Path:
     meta = {"version": SCHEMA_VERSION, "name": d.name, "category": d.category, "fps": d.fps, "init": d.init,
             "ref": d.ref, "end": d.end, "table_height": d.table_height,
             "shapes": {k: asdict(v) for k, v in d.shapes.items()}}  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, meta=np.array(json.dumps(meta)), object_pose=d.object_pose, tool_pose=d.tool_pose,
-                                wrist_pos=d.wrist_pos, wrist_quat=d.wrist_quat, fingers=d.fingers)  # fmt: skip
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(path, {"meta": np.array(json.dumps(meta)), "object_pose": d.object_pose, "tool_pose": d.tool_pose,
+                    "wrist_pos": d.wrist_pos, "wrist_quat": d.wrist_quat, "fingers": d.fingers},
+             compressed=True)  # fmt: skip
     return path
 
 
@@ -183,7 +177,9 @@ def load_task_set(folder: Path) -> list[BimanualDemo]:
         raise DemoFileError(folder, "folder", "not a directory")
     files = sorted(folder.glob("*.npz"))
     if not files:
-        raise DemoFileError(folder, "folder", "holds no .npz task files (write them with robolearn demos bidex)")
+        raise DemoFileError(
+            folder, "folder", "holds no .npz task files (write them with robolearn demos bidex)"
+        )
     return [load_demo(f) for f in files]
 
 
