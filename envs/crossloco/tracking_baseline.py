@@ -17,6 +17,7 @@ from robolearn.core import (
     ActionTermCfg,
     CommandTermCfg,
     EventTerm,
+    RewardTerm,
     SimCfg,
     TerminationTerm,
     ViewerCfg,
@@ -26,7 +27,12 @@ from robolearn.envs.locomotion.go2_velocity import go2_scene
 from robolearn.envs.tracking import mdp as track
 from robolearn.envs.tracking.actions import MotionJointPositionActionCfg
 from robolearn.envs.tracking.commands import MotionCommandCfg
-from robolearn.envs.tracking.tasks import TrackingCfg, tracking_terminations
+from robolearn.envs.tracking.tasks import (
+    UNDESIRED_CONTACTS,
+    TrackingCfg,
+    tracking_rewards,
+    tracking_terminations,
+)
 from robolearn.rl import PpoCfg
 from robolearn.scene import SceneCfg
 
@@ -40,6 +46,14 @@ def go2_tracking_terminations() -> dict[str, TerminationTerm]:
     terms = tracking_terminations()
     terms["anchor_height"].params["threshold"] = 0.15
     terms["end_effector"].params["threshold"] = 0.15
+    return terms
+
+
+def go2_tracking_rewards() -> dict[str, RewardTerm]:
+    terms = tracking_rewards()
+    # The Go2's feet are geoms of its calves, so the thighs are the bodies that must not touch (go2_scene's
+    # sensor); a touching base ends the episode through the height termination.
+    terms[UNDESIRED_CONTACTS].params["sensor"] = "thighs"
     return terms
 
 
@@ -57,6 +71,7 @@ class Go2TrackingCfg(TrackingCfg):
     commands: dict[str, CommandTermCfg] = field(default_factory=lambda: {track.MOTION: MotionCommandCfg(
         motion_file=str(GO2_CLIP), anchor_body="base", body_names=GO2_BODIES, end_effectors=GO2_END_EFFECTORS,
         rsi_pos_noise=0.02, rsi_yaw_noise=0.1, rsi_joint_noise=0.05, rsi_vel_noise=0.1)})  # fmt: skip
+    rewards: dict[str, RewardTerm] = field(default_factory=go2_tracking_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=go2_tracking_terminations)
     events: dict[str, EventTerm] = field(default_factory=go2_tracking_events)
     actions: dict[str, ActionTermCfg] = field(
