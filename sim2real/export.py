@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ import torch
 from torch import nn
 
 # The schema lives in a torch-free module so the deploy runtime can read it on a robot; re-exported here.
+from robolearn.atomic import atomic_path
 from robolearn.sim2real.schema import (  # noqa: F401
     EXPORT_VERSION,
     ONNX_INPUT,
@@ -185,15 +184,8 @@ class ExportPaths:
 
 
 def _atomic_path(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def export_policy(actor: nn.Module, meta: PolicyMetadata, out_dir: Path) -> ExportPaths:

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import mujoco
 import numpy as np
 import torch
+
+from robolearn.atomic import save_npz
 
 log = logging.getLogger(__name__)
 
@@ -327,17 +327,6 @@ def cache_path(clip: Path, kin: RobotKinematics, rate: float, grounded: bool = T
     return clip.parent / f".{clip.stem}.{digest}{CACHE_SUFFIX}"
 
 
-def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_preprocessed(clip: RawClip, kin: RobotKinematics, rate: float,
                       grounded: bool = True) -> dict[str, np.ndarray]:  # fmt: skip
     """The clip preprocessed for this robot and rate: from the cache when it holds it, else computed and
@@ -352,7 +341,7 @@ def load_preprocessed(clip: RawClip, kin: RobotKinematics, rate: float,
             log.warning("rebuilding the damaged motion cache %s (%s)", path, exc)
     arrays = preprocess(qpos, kin, clip.fps, rate, grounded)
     try:
-        _write_atomic(path, arrays)
+        save_npz(path, arrays)
     except OSError as exc:
         log.warning("could not cache the preprocessed motion beside %s: %s", clip.path, exc)
     return arrays
