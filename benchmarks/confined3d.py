@@ -1,4 +1,4 @@
-"""Confined-3D locomotion (issue 7): planner timing, and success per difficulty for the hierarchical
+"""Confined-3D locomotion: planner timing, and success per difficulty for the hierarchical
 policy against the two baselines (goal-only end-to-end, velocity policy + pure pursuit).
 
     python benchmarks/confined3d.py planner                 # plan time for 10 m tunnels, one core

@@ -1,4 +1,4 @@
-"""Robustness of H-infinity locomotion against two baselines (issue 6).
+"""Robustness of H-infinity locomotion against two baselines.
 
 Three A1-Velocity-HInf runs trained with the same budget (run folders whose names end in -dr, -adv, -hinf):
   dr    PPO with random trunk forces (--agent.disturber random --agent.no-constrained)

@@ -1,4 +1,4 @@
-"""SkillBench table (issue 8): SkillBlender vs. flat PPO vs. the single-weight blender, accuracy and feasibility.
+"""SkillBench table: SkillBlender vs. flat PPO vs. the single-weight blender, accuracy and feasibility.
 
     python benchmarks/skillbench.py \
         --runs blender=runs/skillbench/H1-SkillBench-Reach/<run> \

@@ -1,4 +1,4 @@
-"""Does an H1-Skill-Step policy step? (issue 8) How much of the gap to its foot targets it closes.
+"""Does an H1-Skill-Step policy step? How much of the gap to its foot targets it closes.
 
     python benchmarks/step_skill.py runs/H1-Skill-Step/<run> [runs/H1-Skill-Step/<run> ...] --worlds 64
 

@@ -20,7 +20,7 @@ checkpointing) and the end-to-end env-steps/s against raw mjbatch stepping of th
 and threads, measured in the same process before and after training. Then the median over seeds, and
 the median seed's learning curves (curves.png).
 
-Result (issue 3; 2-core VM, torch 2.13 CPU; results/train_go2/table.md, curves.png): with the task's
+Result (2-core VM, torch 2.13 CPU; results/train_go2/table.md, curves.png): with the task's
 preset (512 worlds x 24 steps, 3x128 nets, mirror-symmetry augmentation; the trot clock, contact
 reward and command curriculum of the task) the first checkpoint meeting the bar came at 1186 s
 (19.8 min) of training, 7.37M env steps: err xy 0.190 m/s, falls 3%. Later checkpoints keep err xy

@@ -1,4 +1,4 @@
-"""Does an H1-Skill-Walk policy walk? (issue 8) Velocity reached under fixed commands, and how it steps.
+"""Does an H1-Skill-Walk policy walk? Velocity reached under fixed commands, and how it steps.
 
     python benchmarks/walk_skill.py runs/H1-Skill-Walk/<run> [runs/H1-Skill-Walk/<run> ...] --worlds 32
 

@@ -1,4 +1,4 @@
-"""Disturbances for evaluating locomotion policies (issue 6): random forces, impulses, a trained disturber.
+"""Disturbances for evaluating locomotion policies: random forces, impulses, a trained disturber.
 
 Each is applied to the trunk through `xfrc_applied` around `env.step`, by `evaluate(..., disturbance=)`
 and by `robolearn eval <run> --disturbance SPEC`, where SPEC is one of

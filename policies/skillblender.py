@@ -1,5 +1,5 @@
 """SkillBlender (Kuang et al. 2025, "Towards Versatile Humanoid Whole-Body Loco-Manipulation via Skill
-Blending"), issue 8: a high-level policy that drives K frozen, goal-conditioned skills and blends their
+Blending"): a high-level policy that drives K frozen, goal-conditioned skills and blends their
 actions per joint.
 
 For an observation o whose tail is the skills' shared proprioception p (envs/humanoid/h1_skills.py), the

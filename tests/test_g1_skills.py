@@ -1,4 +1,4 @@
-"""The SkillBlender skills on the G1 (issue 8): 21 actuated joints with the waist and wrists locked."""
+"""The SkillBlender skills on the G1: 21 actuated joints with the waist and wrists locked."""
 
 from __future__ import annotations
 

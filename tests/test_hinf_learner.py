@@ -1,4 +1,4 @@
-"""H-infinity learner (issue 6): reduces to PPO, dual-ascent sign, effort penalty, forces in the physics, bad input."""
+"""H-infinity learner: reduces to PPO, dual-ascent sign, effort penalty, forces in the physics, bad input."""
 
 from __future__ import annotations
 

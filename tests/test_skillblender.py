@@ -1,4 +1,4 @@
-"""SkillBlender (issue 8): H1 skill tasks, their goal samplers, and the per-joint skill blender on PPO."""
+"""SkillBlender: H1 skill tasks, their goal samplers, and the per-joint skill blender on PPO."""
 
 from __future__ import annotations
 

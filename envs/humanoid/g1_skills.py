@@ -1,4 +1,4 @@
-"""The four SkillBlender primitive skills on the Unitree G1 (issue 8): `G1-Skill-Squat`, `-Reach`, `-Step`,
+"""The four SkillBlender primitive skills on the Unitree G1: `G1-Skill-Squat`, `-Reach`, `-Step`,
 `-Walk`; and the first G1 SkillBench task, `G1-SkillBench-Reach` (the H1 task's waypoints, which hang from
 the robot's own default wrist points and pelvis height, blended from the G1 reach and squat skills).
 

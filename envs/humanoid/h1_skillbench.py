@@ -1,4 +1,4 @@
-"""SkillBench tasks on the Unitree H1 (SkillBlender, issue 8): button press, box push and reach.
+"""SkillBench tasks on the Unitree H1 (SkillBlender): button press, box push and reach.
 
 Button press: walk up to a wall and touch its button.
 

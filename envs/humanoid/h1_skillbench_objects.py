@@ -1,4 +1,4 @@
-"""SkillBench object tasks on the Unitree H1 (SkillBlender, issue 8): cabinet, ball kick, box lift, box carry
+"""SkillBench object tasks on the Unitree H1 (SkillBlender): cabinet, ball kick, box lift, box carry
 and object transfer. h1_skillbench.py has the shared pieces and the first three tasks.
 
 Static scenery (tables, the cabinet body) and goal markers are world geoms of a terrain kind: the trunk-contact

@@ -1,4 +1,4 @@
-"""Unitree H1 goal-conditioned primitive skills of SkillBlender (Kuang et al. 2025), issue 8.
+"""Unitree H1 goal-conditioned primitive skills of SkillBlender (Kuang et al. 2025).
 
 Four tasks, one per skill, each trained once with plain PPO and then frozen for the blender
 (policies/skillblender.py): `H1-Skill-Squat`, `H1-Skill-Reach`, `H1-Skill-Step`, `H1-Skill-Walk`.
@@ -320,7 +320,7 @@ register_task(
 
 
 def h1_walk_ppo() -> PpoCfg:
-    """The skills' preset with the trot recipe's PPO settings (issue 3), mirror augmentation included."""
+    """The skills' preset with the trot recipe's PPO settings, mirror augmentation included."""
     return PpoCfg.cpu(num_envs=256, **TROT_CPU_PPO)
 
 

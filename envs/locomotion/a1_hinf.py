@@ -1,4 +1,4 @@
-"""Unitree A1 tasks for H-infinity locomotion (issue 6): velocity tracking and hind-leg walking.
+"""Unitree A1 tasks for H-infinity locomotion: velocity tracking and hind-leg walking.
 
 Both tasks are plain manager-based envs; the learned disturber that pushes the trunk lives in the
 learner (`robolearn train <task> --algo hinf`, see policies/hinf.py and docs/hinf.md), so the same

@@ -1,7 +1,7 @@
 """Go2 velocity tracking on flat ground and on rough terrain with a difficulty curriculum.
 
 Rewards and noise follow the legged_gym / Isaac Lab velocity recipe plus the trot recipe of velocity.py,
-which makes it learn on a 2-core CPU budget (issue 3; benchmarks/train_go2.py). Training uses the
+which makes it learn on a 2-core CPU budget (benchmarks/train_go2.py). Training uses the
 menagerie `go2_mjx` model (primitive collisions, light solver), as MuJoCo Playground does; the full
 model is kept for sim2sim.
 """
@@ -61,7 +61,7 @@ class Go2VelocityFlatCfg(LeggedVelocityCfg):
     # 0.005 s x 4 substeps = 50 Hz control, Isaac Lab's / legged_gym's velocity-env timing: 20% fewer
     # physics substeps per policy step than 0.004 x 5 (the go2_mjx default) for the same control rate.
     # Stable with these PD gains (no NaN resets over millions of training steps), and learning per env
-    # step matched the 0.004 x 5 run (issue 3).
+    # step matched the 0.004 x 5 run.
     sim: SimCfg = field(default_factory=lambda: SimCfg(dt=0.005))
     num_envs: int = 512
     decimation: int = 4

@@ -1,7 +1,7 @@
 """Velocity tracking, the pieces every legged robot shares (legged_gym / Isaac Lab recipe).
 
 A robot's task file picks these and sets its scene, contact sensor names and gains. The `trot_*`
-pieces are what made the recipe learn on a 2-core CPU budget (issue 3, benchmarks/train_go2.py): a trot
+pieces are what made the recipe learn on a 2-core CPU budget (benchmarks/train_go2.py): a trot
 clock in the observation and a reward for matching its foot contacts, a command curriculum (half the
 velocity range first), a torque penalty 10x lighter than Isaac Lab's (menagerie joints carry ~2 N m s/rad
 of damping, so moving a leg costs torque a standing robot never pays), and the PPO settings in
@@ -43,7 +43,7 @@ from robolearn.core.symmetry import (
 def policy_obs(height_scan: bool = False, base_lin_vel: bool = True) -> ObsGroupCfg:
     """Isaac Lab's / legged_gym's policy observation. `base_lin_vel` is a state estimate on a real
     robot; without it the policy only sees velocity through the command's error in the reward, and Go2
-    learned yaw tracking but not translation in 11.6M env steps (issue 3)."""
+    learned yaw tracking but not translation in 11.6M env steps."""
     terms = {
         "base_lin_vel": ObsTerm(mdp.base_lin_vel, noise=0.1, mirror=Signs(VECTOR)),
         "base_ang_vel": ObsTerm(mdp.base_ang_vel, noise=0.2, scale=0.25, mirror=Signs(PSEUDO_VECTOR)),
@@ -139,7 +139,7 @@ class LeggedVelocityCfg(EnvCfg):
     events: dict[str, EventTerm] = field(default_factory=velocity_events)
 
 
-# -- the trot recipe (issue 3) ----------------------------------------------------------------------
+# -- the trot recipe ----------------------------------------------------------------------
 
 TROT_PERIOD = 0.5
 """s: a 2 Hz trot, the Go2's and A1's gait at 0.5-1 m/s."""
@@ -161,7 +161,7 @@ TROT_CPU_PPO: dict[str, Any] = {
     # learning rate then stays near 4e-4..1e-3 instead of dropping to 4e-5 for tens of iterations.
     "symmetry": True,
 }
-"""PPO overrides of `PpoCfg.cpu()` for the trot recipe (measured on Go2, issue 3)."""
+"""PPO overrides of `PpoCfg.cpu()` for the trot recipe (measured on Go2, benchmarks/train_go2.py)."""
 
 
 def trot_observations(height_scan: bool = False) -> dict[str, ObsGroupCfg]:
