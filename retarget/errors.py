@@ -7,6 +7,7 @@ process hands its error back to the parent by pickling it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,17 @@ def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
             path, "file", f"a single .npy array; expected a {what} (.npz of named arrays)"
         )
     return loaded
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file holding one object; unreadable or other JSON is refused naming the file."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
+    return d
 
 
 def as_number(value: Any, source: str | Path, field: str, positive: bool = True) -> float:

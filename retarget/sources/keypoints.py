@@ -9,7 +9,6 @@ pose estimators and VR trackers.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..errors import (
     as_names,
     as_number,
     check_finite,
+    read_json_object,
     read_npz,
 )
 from .motion import UP_TO_Z, HumanMotion
@@ -67,12 +67,7 @@ def load_keypoints(path: str | Path) -> HumanMotion:
                 raise RetargetInputError(path, key, "missing; expected names [J], positions [T, J, 3], fps")
         return _build(path, d["names"], d["positions"], d["fps"], d.get("units", "m"), d.get("up", "z"))
     if suffix == ".json":
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
-        if not isinstance(d, dict):
-            raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
+        d = read_json_object(path)
         for key in ("names", "positions", "fps"):
             if key not in d:
                 raise RetargetInputError(path, key, "missing; expected names, positions [T][J][3], fps")

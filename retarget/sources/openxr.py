@@ -24,7 +24,15 @@ import numpy as np
 
 from robolearn.atomic import atomic_file
 
-from ..errors import RetargetInputError, as_choice, as_float_array, as_number, check_finite, read_npz
+from ..errors import (
+    RetargetInputError,
+    as_choice,
+    as_float_array,
+    as_number,
+    check_finite,
+    read_json_object,
+    read_npz,
+)
 from ..rotations import mat_to_quat, quat_to_mat
 from .vr import FRAME_TO_ROBOT, to_robot_frame
 
@@ -104,12 +112,7 @@ def load_openxr(path: str | Path) -> OpenXRRecording:
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
     if path.suffix.lower() == ".json":
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
-        if not isinstance(d, dict):
-            raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
+        d = read_json_object(path)
     else:
         d = dict(read_npz(path, "OpenXR .npz"))
     for key in ("fps", "head"):

@@ -16,13 +16,20 @@ Rotations transform as R_r = M R M^T, which is a proper rotation in both cases b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import RetargetInputError, as_choice, as_float_array, as_number, check_finite, read_npz
+from ..errors import (
+    RetargetInputError,
+    as_choice,
+    as_float_array,
+    as_number,
+    check_finite,
+    read_json_object,
+    read_npz,
+)
 from ..rotations import quat_to_mat
 from .hands import check_hand_array
 
@@ -103,12 +110,7 @@ def load_vr(path: str | Path) -> VRSequence:
     if not path.is_file():
         raise RetargetInputError(path, "file", "not found")
     if path.suffix.lower() == ".json":
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise RetargetInputError(path, "file", f"invalid JSON ({exc})") from None
-        if not isinstance(d, dict):
-            raise RetargetInputError(path, "file", f"expected a JSON object, got {type(d).__name__}")
+        d = read_json_object(path)
     else:
         d = read_npz(path, "VR .npz")
     for key in ("fps", "head", "left_wrist", "right_wrist"):
