@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -20,10 +21,7 @@ from robolearn.retarget.human_features import (
 )
 from robolearn.retarget.sources import load_motion
 
-CMU = Path(__file__).resolve().parents[2] / "shared" / "data" / "mocap" / "cmu"
-if not CMU.is_dir():
-    CMU = Path("/work/shared/data/mocap/cmu")
-needs_cmu = pytest.mark.skipif(not (CMU / "131_02.bvh").is_file(), reason="CMU clips not present")
+CMU = Path(os.environ["ROBOLEARN_DATA"]) / "mocap" / "cmu"  # the shared real data (conftest.py)
 
 
 def test_cycle_reward_is_in_unit_interval_and_one_for_a_perfect_invertible_mapping():
@@ -62,7 +60,6 @@ def test_mapper_losses_fall_on_synthetic_linear_pairs():
     assert float(mappers.reward(h, r[:512]).mean()) > float(fresh.reward(h, r[:512]).mean()) + 0.2
 
 
-@needs_cmu
 def test_features_of_a_mirrored_clip_are_the_mirrored_features():
     motion = load_motion(CMU / "131_02.bvh").slice(0, 360)
     f = clip_features(motion, 50.0)
@@ -85,7 +82,6 @@ def _short_bvh(src: Path, dst: Path, frames: int, frame_time: str | None = None)
     return dst
 
 
-@needs_cmu
 def test_bad_clip_folders_are_refused_naming_the_file(tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -21,7 +22,7 @@ from robolearn.retarget.reference_sources import (
 from robolearn.retarget.rotations import quat_to_mat, rotation_angle
 from robolearn.retarget.scripted_references import TASKS, hand_shape, scripted_reference
 
-REAL = Path("/work/shared/data/hands/human_joint_right.npy")
+REAL = Path(os.environ["ROBOLEARN_DATA"]) / "hands" / "human_joint_right.npy"  # shared real data (conftest.py)
 
 
 def test_bad_reference_refused_naming_file_and_field_nothing_written(tmp_path):
@@ -51,7 +52,6 @@ def test_scripted_reference_round_trips(tmp_path):
     np.testing.assert_allclose(back.hands["right"].world_keypoints(), ref.hands["right"].world_keypoints())
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason="shared real hand recording not on this machine")
 def test_real_recording_passes_through_the_pipeline(tmp_path):
     ref = reference_from_keypoints(REAL, wrist_pose=np.array([-0.1, -0.18, 0.42, 1.0, 0, 0, 0]))
     assert ref.num_frames == 621
