@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def test_wrist_hinges_turn_the_hand_about_the_palm(env):
 
 
 def test_shape_items_have_their_mass_and_scale():
-    mesh = Path("/work/shared/menagerie/leap_hand/assets/tip.obj")
+    mesh = Path(os.environ["MENAGERIE_ROOT"]) / "leap_hand" / "assets" / "tip.obj"
     scene = build_scene(
         bimanual_scene(BimanualSceneCfg(items={
             "pan": ShapeEntityCfg(parts=(ShapePartCfg("cylinder", (0.08, 0.01, 0)),
