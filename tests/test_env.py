@@ -215,6 +215,23 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
     env._reset_idx(ids)
     assert cmd.lin_vel_scale == pytest.approx(0.6)
+    # Deciding every 5 s of simulated time instead of once per episode length (20 s here).
+    curriculum["command_levels"].params["every_s"] = 5.0
+    fast = make(num_envs=64, curriculum=curriculum)
+    fast.reset(seed=0)
+    cmd, manager = fast.command_manager.get_term("base_velocity"), fast.reward_manager
+    interval = round(5.0 / fast.step_dt)
+    assert interval < fast.max_episode_length
+    fast.common_step_counter = interval
+    fast.episode_length_buf[ids] = fast.max_episode_length
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
+    fast._reset_idx(ids)
+    assert cmd.lin_vel_scale == pytest.approx(0.6)
+    fast.common_step_counter = interval + 1  # the next decision waits for another 5 s
+    fast.episode_length_buf[ids] = fast.max_episode_length
+    manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
+    fast._reset_idx(ids)
+    assert cmd.lin_vel_scale == pytest.approx(0.6)
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
     full.reset(seed=0)
     assert full.command_manager.get_term("base_velocity").lin_vel_scale == 1.0 and full.command_manager.get_command("base_velocity")[:, :2].abs().max() > 0.6

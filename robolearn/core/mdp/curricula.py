@@ -36,18 +36,20 @@ def terrain_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor) -> float | Non
 
 def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = "track_lin_vel_xy",
                    start: float = 0.5, step: float = 0.1, threshold: float = 0.8,
-                   command_name: str = "base_velocity") -> float | None:  # fmt: skip
+                   command_name: str = "base_velocity", every_s: float | None = None) -> float | None:  # fmt: skip
     """Grow the (vx, vy) command ranges from `start` of their configured size by `step` when, over the
     episodes that ended in the last episode-length of steps, `reward` earned more than `threshold` of
     its maximum rate (legged_gym's command curriculum): slow commands first, the full range once they
-    are tracked. Deciding once per episode length keeps the pace independent of how often worlds reset."""
+    are tracked. Deciding once per `every_s` of simulated time (default: one episode length) keeps the pace
+    independent of how often worlds reset."""
     if command_name not in env.command_manager:
         return None
     cmd = env.command_manager.get_term(command_name)
     state = env.term_state.setdefault("command_levels", {})
+    interval = env.max_episode_length if every_s is None else max(1, round(every_s / env.step_dt))
     if "next_decision" not in state:
         cmd.lin_vel_scale = start
-        state.update(next_decision=env.max_episode_length, earned=0.0, seconds=0.0)
+        state.update(next_decision=interval, earned=0.0, seconds=0.0)
     manager = getattr(env, "reward_manager", None)  # absent during the env's first reset
     if manager is None or not len(env_ids) or reward not in manager.terms:
         return cmd.lin_vel_scale
@@ -57,5 +59,5 @@ def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = 
         rate = state["earned"] / max(state["seconds"], 1e-9) / manager.terms[reward].weight
         if rate > threshold:
             cmd.lin_vel_scale = min(1.0, cmd.lin_vel_scale + step)
-        state.update(next_decision=env.common_step_counter + env.max_episode_length, earned=0.0, seconds=0.0)
+        state.update(next_decision=env.common_step_counter + interval, earned=0.0, seconds=0.0)
     return cmd.lin_vel_scale
