@@ -7,7 +7,7 @@ names its learner classes by string (rsl_rl's `class_name`), never by import.
 
 from robolearn.rl.distill import STUDENT_GROUP, DistillCfg
 from robolearn.rl.hinf import DEFAULT_COST_TERMS, HInfCfg
-from robolearn.rl.ppo import PpoCfg, ppo_fields
+from robolearn.rl.ppo import PpoCfg, cpu_has_native_bf16, ppo_fields
 from robolearn.rl.sb3 import Sb3Cfg
 from robolearn.rl.skillblender import SkillBlenderCfg
 
@@ -19,5 +19,6 @@ __all__ = [
     "PpoCfg",
     "Sb3Cfg",
     "SkillBlenderCfg",
+    "cpu_has_native_bf16",
     "ppo_fields",
 ]

@@ -7,6 +7,7 @@ algorithm sized for a 2-core machine, where the physics and the networks share t
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,18 @@ class PpoCfg:
             "algorithm": algorithm,
             "multi_gpu": None,
         }
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (x86 AVX512-BF16 or AMX, read from /proc/cpuinfo).
+    Without it torch emulates bfloat16 and an autocast update gets slower, not faster."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def ppo_fields(cfg: PpoCfg) -> dict[str, Any]:
