@@ -97,6 +97,8 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
     env = get_task("G1-Tracking").env_cfg()
     env.commands["motion"] = dataclasses.replace(env.commands["motion"], motion_file=str(clips))
     env = dataclasses.replace(env, seed=args.seed, sim=dataclasses.replace(env.sim, backend=args.backend))
+    if args.residual:
+        env.actions["joint_pos"] = dataclasses.replace(env.actions["joint_pos"], residual=True)
     curve: list[dict[str, Any]] = []
     run: Path | None = None
     reached = None
@@ -151,6 +153,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["cpu", "warp"], default="cpu",
                         help="physics backend (warp: mujoco-warp on a GPU; pass --num-envs 4096 --device cuda)")
     parser.add_argument("--device", default="cpu", help="torch device of the learner")
+    parser.add_argument("--residual", action="store_true",
+                        help="targets = the reference's joint positions + scale * action (default: BeyondMimic's "
+                        "default pose + scale * action)")
     parser.add_argument("--parts", nargs="+", default=["walk", "three"], choices=["walk", "three"])
     parser.add_argument("--quick", action="store_true", help="1 s clips, 2-iteration segments, 4 episodes")
     parser.add_argument("--workdir", type=Path, default=Path("runs/bench_tracking"))

@@ -46,6 +46,7 @@ TASK = "Go2-Velocity-Flat"
 def variants(base: PpoCfg) -> dict[str, tuple[PpoCfg, int, bool]]:
     """name -> (PpoCfg, update threads, skip the logging-only mirror loss)."""
     r = dataclasses.replace
+    base = r(base, bf16_update=False)
     return {
         "old preset (4 ep x 2 mb, symmetry), 1 thread": (base, 1, False),
         "no logging-only mirror loss": (base, 1, True),
@@ -56,6 +57,8 @@ def variants(base: PpoCfg) -> dict[str, tuple[PpoCfg, int, bool]]:
         "2 ep x 1 mb": (r(base, num_learning_epochs=2, num_mini_batches=1), 1, True),
         "no symmetry": (r(base, symmetry=False), 1, True),
         "critic 64x64": (r(base, critic_hidden_dims=(64, 64)), 1, True),
+        "bf16 autocast": (r(base, bf16_update=True), 1, True),
+        "bf16 autocast, 3 ep x 2 mb": (r(base, bf16_update=True, num_learning_epochs=3), 1, True),
     }
 
 
@@ -82,13 +85,14 @@ def iteration(alg: PPO, vec: RslRlVecEnv, steps: int, threads: int) -> Iteration
 
 
 def before_after(vec: RslRlVecEnv, base: PpoCfg, iterations: int) -> None:
-    """Whole iterations of the old loop (1-thread update, logging-only mirror loss) and of the new one,
-    alternating on one env, then each side's time shares and its env-steps/s against raw physics."""
+    """Whole iterations of the old loop (1-thread float32 update, logging-only mirror loss) and of the
+    preset's, alternating on one env, then each side's time shares and its env-steps/s against raw physics."""
     sides = {"before": (1, False), "after": (update_threads(base.update_threads), True)}
+    cfgs = {"before": dataclasses.replace(base, bf16_update=False), "after": base}
     algs = {}
     for name, (_, lean) in sides.items():
         torch.manual_seed(0)
-        algs[name] = PPO.construct_algorithm(vec.get_observations(), vec, base.to_rsl_rl(), "cpu")
+        algs[name] = PPO.construct_algorithm(vec.get_observations(), vec, cfgs[name].to_rsl_rl(), "cpu")
         algs[name].train_mode()
         if lean:
             lean_symmetry(algs[name])
@@ -110,7 +114,8 @@ def before_after(vec: RslRlVecEnv, base: PpoCfg, iterations: int) -> None:
 def preset_rates(task: str, iterations: int) -> tuple[str, int, float, float]:
     """(learner, worlds, env-steps/s before, after) of a task's own preset, whole iterations alternating.
 
-    Before: the update on `torch_threads` with rsl_rl's logging-only mirror loss; after: this loop's.
+    Before: the update on `torch_threads`, in float32, with rsl_rl's logging-only mirror loss; after: the
+    preset's (every core, bf16 autocast where the CPU has it).
     Each side has its own env of the task (the H-infinity learner owns its env's disturbance force).
     """
     from rsl_rl.extensions import Symmetry
@@ -121,7 +126,8 @@ def preset_rates(task: str, iterations: int) -> tuple[str, int, float, float]:
     agent = default_agent_cfg(task, algo)
     env_cfg, agent = setup.fold_num_envs(get_task(task).env_cfg(), agent)
     steps = env_cfg.num_envs * agent.num_steps_per_env
-    sides = {"before": dataclasses.replace(agent, update_threads=agent.torch_threads), "after": agent}
+    before = dataclasses.replace(agent, update_threads=agent.torch_threads, bf16_update=False)
+    sides = {"before": before, "after": agent}
     step_fns = {}
     for name, cfg in sides.items():
         torch.manual_seed(0)
