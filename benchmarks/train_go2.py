@@ -20,15 +20,14 @@ checkpointing) and the end-to-end env-steps/s against raw mjbatch stepping of th
 and threads, measured in the same process before and after training. Then the median over seeds, and
 the median seed's learning curves (curves.png).
 
-Result (2-core VM, torch 2.13 CPU; results/train_go2/table.md, curves.png): with the task's
-preset (512 worlds x 24 steps, 3x128 nets, mirror-symmetry augmentation; the trot clock, contact
-reward and command curriculum of the task) the first checkpoint meeting the bar came at 1186 s
-(19.8 min) of training, 7.37M env steps: err xy 0.190 m/s, falls 3%. Later checkpoints keep err xy
-at 0.15-0.18 m/s with falls 2-6% (the 5% line sits inside the 95% interval of 100 episodes); the
-final one (45 min, 16.6M steps) 0.157 m/s and 4%. Training ran at ~6.2k env-steps/s.
-
-Before those task changes the same budget gave a robot that stood still: eval err xy 0.77 m/s (the
-standing level; mean |command| ~0.77) after 11.6M env steps, with yaw tracking learnt.
+Result (2-core VM with AVX512-BF16, quiet, torch 2.13 CPU; results/train_go2/s5/): the task's preset (512
+worlds x 24 steps, 3x128 nets, mirror-symmetry augmentation, bf16 update; the trot clock, contact reward and
+the command curriculum deciding every 5 s) reaches the bar at 526 / 405 / 523 s for seeds 0 / 1 / 2 (4.3-5.5M
+env steps): median 8.7 min, at 10.7k env-steps/s = 0.54x raw physics. Before the curriculum pace and the
+bf16 update the same seeds gave 693 s / not reached / not reached within 14 min (results/train_go2/quiet_s4,
+quiet_seed1), and the first single-seed run 19.8 min on a loaded machine (results/train_go2/table.md).
+Before the trot recipe the same budget gave a robot that stood still: eval err xy 0.77 m/s (the standing
+level; mean |command| ~0.77) after 11.6M env steps, with yaw tracking learnt.
 """
 
 from __future__ import annotations
