@@ -130,3 +130,46 @@ def test_bench_train_prints_the_time_shares_and_the_ratio_to_raw_physics(capsys)
     out = capsys.readouterr().out
     assert "2 PPO iterations" in out and "PPO update" in out
     assert "training: 768 env steps" in out and "ratio" in out  # 16 worlds x 24 steps x 2 iterations
+
+
+def test_bf16_update_moves_the_networks_as_float32_does_and_keeps_them_float32():
+    """The bf16 autocast update: on the same rollout and minibatches, its losses and its parameter step
+    stay close to float32's (bf16 keeps ~3 significant digits), and parameters and optimizer state stay
+    float32. The trot preset takes it exactly where the CPU multiplies bf16 natively."""
+    from robolearn.rl import cpu_has_native_bf16
+
+    assert default_agent_cfg("Go2-Velocity-Flat").bf16_update == cpu_has_native_bf16()
+    cfg = dataclasses.replace(default_agent_cfg("Go2-Velocity-Flat"), **SMALL, num_learning_epochs=1)
+    env = setup.make_env(get_task("Go2-Velocity-Flat").env_cfg(), "cpu", num_envs=SMALL["num_envs"])
+    vec = RslRlVecEnv(env)
+    algs = []
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        algs.append(PPO.construct_algorithm(vec.get_observations(), vec,
+                                            dataclasses.replace(cfg, bf16_update=bf16).to_rsl_rl(), "cpu"))  # fmt: skip
+    fp32, bf16 = algs
+    assert bf16.use_mixed_precision and not fp32.use_mixed_precision
+    obs = vec.get_observations()
+    with torch.inference_mode():
+        for _ in range(cfg.num_steps_per_env):
+            obs, reward, dones, extras = vec.step(fp32.act(obs))
+            fp32.process_env_step(obs, reward, dones, extras)
+        fp32.compute_returns(obs)
+    bf16.storage = fp32.storage
+    start = {k: v.clone() for k, v in fp32.actor.state_dict().items()}
+    losses = []
+    for alg in (fp32, bf16):
+        torch.manual_seed(1)
+        losses.append(alg.update())
+    assert losses[1]["surrogate"] == pytest.approx(losses[0]["surrogate"], abs=0.02)
+    assert losses[1]["value"] == pytest.approx(losses[0]["value"], rel=0.05)
+    for name, before in start.items():
+        a, b = fp32.actor.state_dict()[name], bf16.actor.state_dict()[name]
+        assert b.dtype == before.dtype, name
+        if not before.is_floating_point():
+            continue
+        step_a, step_b = (a - before).flatten(), (b - before).flatten()
+        if step_a.norm() > 0:
+            cos = torch.nn.functional.cosine_similarity(step_a, step_b, dim=0)
+            assert cos > 0.9, (name, float(cos))
+    assert all(s.dtype == torch.float32 for g in bf16.optimizer.state.values() for s in g.values() if torch.is_tensor(s))
