@@ -10,6 +10,7 @@ time is not training time: the times printed are the checkpoints' own training w
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from robolearn.policies.walking_bar import BAR_ERROR_XY, BAR_FAILURE_RATE, TASK,
 
 EVAL_EPISODES = 100
 """Held-out episodes per check: the walking bar's count (falls < 5% means at most 4 of 100)."""
+TRAIN_ERROR_FILTER = 1.2
+"""A check runs the held-out episodes once the chunk's median training lin-vel error is within this factor
+of the bar's."""
 
 
 @dataclass
@@ -66,19 +70,23 @@ def train_until_walking(logdir: Path, max_minutes: float, check_every: int, num_
         evaluation: dict[str, Any] | None = None
         state = load_checkpoint(result.run, result.checkpoint)[1]
         train_s, env_steps = float(state["wall_time"]), int(state["env_steps"])
-        row = read_metrics(result.run)[-1]
-        train_err = float(row.get("Metrics/error_vel_xy", 0.0))
+        chunk = [r for r in read_metrics(result.run) if r["iteration"] >= state["iteration"] - check_every]
+        train_err = statistics.median(float(r.get("Metrics/error_vel_xy", 0.0)) for r in chunk)
         where = f"{train_s / 60:.1f} min, {env_steps / 1e6:.2f}M env steps"
-        # The training error is measured on the curriculum's commands, easier than the held-out ones: a
-        # cheap filter before the held-out episodes (~100k env steps).
-        if train_err <= BAR_ERROR_XY:
+        # A cheap filter before the held-out episodes (~100k env steps): the chunk's median training error,
+        # within 1.2x the bar. One iteration's error swings +-0.1 m/s and the training commands are the
+        # curriculum's, so neither tracks the held-out error closely: Go2 seed 0 met the bar at iteration 450
+        # with a last-iteration training error of 0.286 m/s (chunk median 0.250), and missed it at 250 with a
+        # chunk median of 0.258.
+        if train_err <= TRAIN_ERROR_FILTER * BAR_ERROR_XY:
             evaluation = eval_run(result.run, episodes, checkpoint=result.checkpoint, quiet=True)
             err, falls = evaluation["error_vel_xy"]["mean"], evaluation["failure_rate"]["mean"]
             console.print(f"{where}: held-out lin-vel error {err:.3f} m/s, falls {falls:.0%}")
             if passes(evaluation):
                 return WalkResult(result.run, result.checkpoint, True, train_s, env_steps, evaluation)
         else:
-            console.print(f"{where}: training lin-vel error {train_err:.3f} m/s, not yet within the bar")
+            console.print(f"{where}: training lin-vel error {train_err:.3f} m/s (median of the last {len(chunk)} "
+                          "iterations), not yet near the bar")
         capped = max_iterations and state["iteration"] >= max_iterations
         if result.interrupted or capped or train_s >= max_minutes * 60:
             return WalkResult(result.run, result.checkpoint, False, train_s, env_steps, evaluation)
