@@ -25,6 +25,16 @@ from robolearn.rl import PpoCfg
 SMALL = dict(num_envs=16, actor_hidden_dims=(32, 32), critic_hidden_dims=(32, 32))
 
 
+def _fill_storage(alg: PPO, vec: RslRlVecEnv, steps: int) -> None:
+    """One rollout of `steps` per world into the learner's storage, returns computed."""
+    obs = vec.get_observations()
+    with torch.inference_mode():
+        for _ in range(steps):
+            obs, reward, dones, extras = vec.step(alg.act(obs))
+            alg.process_env_step(obs, reward, dones, extras)
+        alg.compute_returns(obs)
+
+
 def test_training_records_where_the_wall_time_went(tmp_path: Path):
     env = dataclasses.replace(get_task("Go2-Stand").env_cfg(), episode_length_s=1.0)
     agent = PpoCfg(**SMALL, max_iterations=3, save_interval=2, torch_threads=1, update_threads=2)
@@ -63,12 +73,7 @@ def test_leaner_symmetry_update_gives_the_same_networks():
         type(lean.symmetry) is AugmentationOnlySymmetry
         and type(plain.symmetry) is not AugmentationOnlySymmetry
     )
-    obs = vec.get_observations()
-    with torch.inference_mode():
-        for _ in range(cfg.num_steps_per_env):
-            obs, reward, dones, extras = vec.step(plain.act(obs))
-            plain.process_env_step(obs, reward, dones, extras)
-        plain.compute_returns(obs)
+    _fill_storage(plain, vec, cfg.num_steps_per_env)
     lean.storage = plain.storage  # the same rollout; an update reads it and leaves its tensors as they are
     losses = []
     for alg in (plain, lean):
@@ -149,12 +154,7 @@ def test_bf16_update_moves_the_networks_as_float32_does_and_keeps_them_float32()
                                             dataclasses.replace(cfg, bf16_update=bf16).to_rsl_rl(), "cpu"))  # fmt: skip
     fp32, bf16 = algs
     assert bf16.use_mixed_precision and not fp32.use_mixed_precision
-    obs = vec.get_observations()
-    with torch.inference_mode():
-        for _ in range(cfg.num_steps_per_env):
-            obs, reward, dones, extras = vec.step(fp32.act(obs))
-            fp32.process_env_step(obs, reward, dones, extras)
-        fp32.compute_returns(obs)
+    _fill_storage(fp32, vec, cfg.num_steps_per_env)
     bf16.storage = fp32.storage
     start = {k: v.clone() for k, v in fp32.actor.state_dict().items()}
     losses = []
