@@ -232,6 +232,9 @@ def test_command_curriculum_starts_narrow_grows_on_tracking_and_is_dropped_for_e
     manager.episode_sums["track_lin_vel_xy"][ids] = 0.9 * weight * 20.0
     fast._reset_idx(ids)
     assert cmd.lin_vel_scale == pytest.approx(0.6)
+    curriculum["command_levels"].params["every_s"] = 0.0
+    with pytest.raises(ValueError, match="every_s must be > 0"):
+        make(num_envs=4, curriculum=curriculum).reset(seed=0)
     full = ManagerBasedRlEnv(dataclasses.replace(eval_env_cfg(env.cfg), num_envs=64))
     full.reset(seed=0)
     assert full.command_manager.get_term("base_velocity").lin_vel_scale == 1.0 and full.command_manager.get_command("base_velocity")[:, :2].abs().max() > 0.6

@@ -46,6 +46,8 @@ def command_levels(env: ManagerBasedRlEnv, env_ids: torch.Tensor, reward: str = 
         return None
     cmd = env.command_manager.get_term(command_name)
     state = env.term_state.setdefault("command_levels", {})
+    if every_s is not None and not every_s > 0:
+        raise ValueError(f"curriculum command_levels: every_s must be > 0 s (or None: once per episode), got {every_s}")
     interval = env.max_episode_length if every_s is None else max(1, round(every_s / env.step_dt))
     if "next_decision" not in state:
         cmd.lin_vel_scale = start
