@@ -182,7 +182,7 @@ class HInfLearner:
         self.cfg, self.env, self.device = cfg, env, device
         self.vec = RslRlVecEnv(env)
         self.obs = self.vec.get_observations()
-        self.alg: HInfPPO = PPO.construct_algorithm(self.obs, self.vec, cfg.to_rsl_rl(), device)  # type: ignore[assignment]
+        self.alg: HInfPPO = PPO.construct_algorithm(self.obs, self.vec, cfg.to_rsl_rl(device), device)  # type: ignore[assignment]
         lean_symmetry(self.alg)
         self.force = TrunkForce(env, trunk)
         self.cost = CostFn(env, cfg.cost_terms)

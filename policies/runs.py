@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import importlib
 import json
 import math
@@ -16,8 +17,10 @@ import re
 import shutil
 import tempfile
 import time
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import torch
@@ -86,6 +89,9 @@ def from_plain(default: Any, data: Any, where: str = "") -> Any:
         for key, value in data.items():
             if key not in names:
                 raise RunError(f"{where}.{key}: not a field of {type(default).__name__}")
+            if _union_leaf(type(default), key, value, f"{where}.{key}"):
+                setattr(obj, key, value)  # a union field's other member (bool_field | Literal["auto"])
+                continue
             setattr(obj, key, from_plain(getattr(default, key), value, f"{where}.{key}"))
         return obj
     if isinstance(default, dict) and not isinstance(data, dict):
@@ -119,6 +125,48 @@ def from_plain(default: Any, data: Any, where: str = "") -> Any:
         return fn
     _check_leaf(default, data, where)
     return data
+
+
+@functools.cache
+def _union_members(cls: type, name: str) -> tuple[tuple[Any, ...], bool] | None:
+    """The members of a field annotated as a union of scalars and literals (`bool | Literal["auto"]`,
+    `int | None`): scalar types and literal values, and whether they are all there is to it (a union with a
+    tuple or a dataclass member is not checked here); None for any other field."""
+    try:
+        hint = typing.get_type_hints(cls).get(name)
+    except (NameError, TypeError):  # an annotation that does not resolve: the default's type decides
+        return None
+    if typing.get_origin(hint) not in (typing.Union, UnionType):
+        return None
+    members: list[Any] = []
+    closed = True
+    for m in typing.get_args(hint):
+        if m in (bool, int, float, str, type(None)):
+            members.append(m)
+        elif typing.get_origin(m) is typing.Literal:
+            members.extend(typing.get_args(m))
+        else:
+            closed = False
+    return tuple(members), closed
+
+
+def _union_leaf(cls: type, name: str, value: Any, where: str) -> bool:
+    """Whether `value` is a member of the union-typed field `name` (set as is); a value that no member of a
+    closed union takes is refused naming the field and what it takes."""
+    union = _union_members(cls, name)
+    if union is None:
+        return False
+    members, closed = union
+    for m in members:
+        if isinstance(m, type):
+            if type(value) is m or (m is float and type(value) is int):
+                return True
+        elif type(value) is type(m) and value == m:
+            return True
+    if closed:
+        names = " or ".join(m.__name__ if isinstance(m, type) else repr(m) for m in members)
+        raise RunError(f"{where}: expected {names.replace('NoneType', 'null')}, got {value!r}")
+    return False
 
 
 def _check_leaf(default: Any, data: Any, where: str) -> None:

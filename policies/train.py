@@ -253,7 +253,7 @@ def train_ppo(
         raise
     vec = RslRlVecEnv(env)
     iteration_hook = setup.iteration_hook(spec.task)
-    cfg = agent.to_rsl_rl()
+    cfg = agent.to_rsl_rl(device)
     cfg["multi_gpu"] = ranks.rsl_rl_cfg()
     alg_cls = Distillation if spec.algo == "distill" else PPO
     alg = alg_cls.construct_algorithm(vec.get_observations(), vec, cfg, device)

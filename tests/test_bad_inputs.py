@@ -196,6 +196,11 @@ BAD_CONFIGS = {
     "task: H1-Skill-Squat": ("task: H1-Skill-Sqaut", "unknown task 'H1-Skill-Sqaut'"),
     "seed: 0": ("seed: [0]", "'seed' must be a int"),
     "  rewards:\n": ("  rewards: 3\n  old_rewards:\n", "env.rewards: expected a mapping"),
+    "  symmetry: false\n  extra": (
+        "  symmetry: false\n  bf16_update: sometimes\n  extra",
+        "agent.bf16_update: expected bool or 'auto', got 'sometimes'",
+    ),
+    "agent:\n  num_envs: 256": ("agent:\n  num_envs: lots", "agent.num_envs: expected int or null, got 'lots'"),
 }
 
 

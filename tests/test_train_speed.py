@@ -140,10 +140,18 @@ def test_bench_train_prints_the_time_shares_and_the_ratio_to_raw_physics(capsys)
 def test_bf16_update_moves_the_networks_as_float32_does_and_keeps_them_float32():
     """The bf16 autocast update: on the same rollout and minibatches, its losses and its parameter step
     stay close to float32's (bf16 keeps ~3 significant digits), and parameters and optimizer state stay
-    float32. The trot preset takes it exactly where the CPU multiplies bf16 natively."""
-    from robolearn.rl import cpu_has_native_bf16
+    float32. The trot preset takes it exactly where the learner's CPU multiplies bf16 natively, decided when
+    the learner is built, and never on a GPU; a value that is none of true, false, "auto" is refused."""
+    from robolearn.policies.runs import from_plain, to_plain
+    from robolearn.rl import PpoCfg, cpu_has_native_bf16
 
-    assert default_agent_cfg("Go2-Velocity-Flat").bf16_update == cpu_has_native_bf16()
+    preset = default_agent_cfg("Go2-Velocity-Flat")
+    assert preset.bf16_update == "auto"
+    assert preset.to_rsl_rl("cpu")["algorithm"]["use_mixed_precision"] == cpu_has_native_bf16()
+    assert preset.to_rsl_rl("cuda:0")["algorithm"]["use_mixed_precision"] is False
+    assert from_plain(PpoCfg(), to_plain(preset)) == preset  # "auto" as config.yaml records it loads back
+    with pytest.raises(ValueError, match="bf16_update: expected true, false or 'auto'"):
+        dataclasses.replace(preset, bf16_update="yes").to_rsl_rl()  # type: ignore[arg-type]
     cfg = dataclasses.replace(default_agent_cfg("Go2-Velocity-Flat"), **SMALL, num_learning_epochs=1)
     env = setup.make_env(get_task("Go2-Velocity-Flat").env_cfg(), "cpu", num_envs=SMALL["num_envs"])
     vec = RslRlVecEnv(env)

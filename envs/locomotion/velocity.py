@@ -38,7 +38,6 @@ from robolearn.core.symmetry import (
     JointMirror,
     Signs,
 )
-from robolearn.rl import cpu_has_native_bf16
 
 
 def policy_obs(height_scan: bool = False, base_lin_vel: bool = True) -> ObsGroupCfg:
@@ -163,7 +162,7 @@ TROT_CPU_PPO: dict[str, Any] = {
     "symmetry": True,
     # The update's forward passes in bfloat16 where the CPU has it natively: 0.55x the update's CPU time;
     # Go2 seed 0 tracked as fast per env step as in float32 (docs/training-speed.md).
-    "bf16_update": cpu_has_native_bf16(),
+    "bf16_update": "auto",
 }
 """PPO overrides of `PpoCfg.cpu()` for the trot recipe (measured on Go2, benchmarks/train_go2.py)."""
 

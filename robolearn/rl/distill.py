@@ -41,7 +41,7 @@ class DistillCfg(PpoCfg):
         )  # fmt: skip
         return dataclasses.replace(base, **overrides)
 
-    def to_rsl_rl(self) -> dict[str, Any]:
+    def to_rsl_rl(self, device: str = "cpu") -> dict[str, Any]:
         def model(hidden: tuple[int, ...], activation: str, std: float) -> dict[str, Any]:
             return {
                 "class_name": "rsl_rl.models:MLPModel",

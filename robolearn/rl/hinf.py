@@ -90,8 +90,8 @@ class HInfCfg(PpoCfg):
         if not self.cost_terms:
             raise ValueError("hinf: cost_terms is empty; name the reward terms whose loss is the cost")
 
-    def to_rsl_rl(self) -> dict[str, Any]:
-        cfg = super().to_rsl_rl()
+    def to_rsl_rl(self, device: str = "cpu") -> dict[str, Any]:
+        cfg = super().to_rsl_rl(device)
         # rsl_rl resolves the algorithm by name: the learner stays out of the core's imports.
         cfg["algorithm"]["class_name"] = "robolearn.policies.hinf:HInfPPO"
         cfg["algorithm"]["lagrangian_cfg"] = {

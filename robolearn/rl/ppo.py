@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -59,10 +59,12 @@ class PpoCfg:
     random_initial_episode_length: bool = True
     """A fresh run starts each world at a random point of its episode (Isaac Lab's
     init_at_random_ep_len), so time-outs spread over iterations instead of all arriving at once."""
-    bf16_update: bool = False
+    bf16_update: bool | Literal["auto"] = False
     """Run the update's forward passes under bfloat16 autocast (rsl_rl's `use_mixed_precision`). On a CPU
     with AVX512-BF16 the 3x128 MLPs' forward and backward take 0.55x the CPU time of float32
-    (docs/training-speed.md); parameters, optimizer state and the rollout stay float32."""
+    (docs/training-speed.md); parameters, optimizer state and the rollout stay float32. "auto": on when the
+    learner is built on a CPU that multiplies bfloat16 natively (`cpu_has_native_bf16`), off elsewhere (a
+    GPU's update is not measured with it), so a run resumed on another machine decides again."""
     symmetry: bool = False
     """Append each minibatch's left-right mirror image (rsl_rl's symmetry extension; robolearn.core.symmetry
     builds the mirror from joint names and axes): twice the samples per update for mirror-symmetric robots."""
@@ -84,8 +86,8 @@ class PpoCfg:
         )
         return dataclasses.replace(base, **overrides)
 
-    def to_rsl_rl(self) -> dict[str, Any]:
-        """rsl_rl 5.x runner/algorithm config dict."""
+    def to_rsl_rl(self, device: str = "cpu") -> dict[str, Any]:
+        """rsl_rl 5.x runner/algorithm config dict for a learner on `device`."""
 
         def model(hidden: tuple[int, ...], stochastic: bool) -> dict[str, Any]:
             cfg: dict[str, Any] = {
@@ -115,7 +117,7 @@ class PpoCfg:
             "use_clipped_value_loss": self.use_clipped_value_loss,
             "schedule": self.schedule,
             "desired_kl": self.desired_kl,
-            "use_mixed_precision": self.bf16_update,
+            "use_mixed_precision": self.bf16_on(device),
             **(
                 {
                     "symmetry_cfg": {
@@ -137,6 +139,14 @@ class PpoCfg:
             "algorithm": algorithm,
             "multi_gpu": None,
         }
+
+    def bf16_on(self, device: str = "cpu") -> bool:
+        """Whether a learner on `device` runs its update under bfloat16 autocast (`bf16_update` resolved)."""
+        if self.bf16_update == "auto":
+            return device.split(":")[0] == "cpu" and cpu_has_native_bf16()
+        if not isinstance(self.bf16_update, bool):
+            raise ValueError(f"bf16_update: expected true, false or 'auto', got {self.bf16_update!r}")
+        return self.bf16_update
 
 
 @functools.cache

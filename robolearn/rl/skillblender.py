@@ -27,10 +27,10 @@ class SkillBlenderCfg(PpoCfg):
         base = PpoCfg.cpu()
         return dataclasses.replace(cls(**ppo_fields(base)), **overrides)
 
-    def to_rsl_rl(self) -> dict[str, Any]:
+    def to_rsl_rl(self, device: str = "cpu") -> dict[str, Any]:
         if not self.skills:
             raise ValueError("skillblender: name the skill runs to blend (SkillBlenderCfg.skills)")
-        cfg = super().to_rsl_rl()
+        cfg = super().to_rsl_rl(device)
         # rsl_rl resolves the actor by name: the learner stays out of the core's imports.
         cfg["actor"]["class_name"] = "robolearn.policies.skillblender:SkillBlenderModel"
         cfg["actor"]["skills"] = [str(s) for s in self.skills]
