@@ -34,16 +34,15 @@ from robolearn.policies.imitation import (
     cosine_with_warmup,
 )
 from robolearn.policies.keypose_data import KeyposeData, load_keypose_data
+from robolearn.policies.plain_config import from_plain, to_plain
 from robolearn.policies.runs import (
     CONFIG_FILE,
     MetricsLog,
     RunError,
     atomic_torch_save,
     checkpoint_path,
-    from_plain,
     list_checkpoints,
     new_run_dir,
-    to_plain,
     write_yaml,
 )
 

@@ -351,7 +351,7 @@ def _play_task(args: PlayArgs) -> int:
 def _play_run(args: PlayArgs) -> int:
     from robolearn.gl import RenderUnavailable, render_skipped
     from robolearn.policies.evaluate import play_run
-    from robolearn.policies.runs import diff_plain, to_plain
+    from robolearn.policies.plain_config import diff_plain, to_plain
 
     defaults = args.cli_defaults()
     assert defaults is not None and defaults.env is not None and args.env is not None

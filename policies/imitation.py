@@ -30,6 +30,7 @@ from robolearn.policies.bc import BcCfg, BcPolicy
 from robolearn.policies.bidp import BidpCfg
 from robolearn.policies.diffusion import EMA, DiffusionCfg, DiffusionPolicy
 from robolearn.policies.imitation_data import load_demos, load_images, make_windows, obs_features
+from robolearn.policies.plain_config import from_plain, to_plain
 from robolearn.policies.runs import (
     CONFIG_FILE,
     MetricsLog,
@@ -37,10 +38,8 @@ from robolearn.policies.runs import (
     atomic_torch_save,
     atomic_write_text,
     checkpoint_path,
-    from_plain,
     list_checkpoints,
     new_run_dir,
-    to_plain,
     write_yaml,
 )
 from robolearn.policies.vision import CameraEncoders, ObservationEncoder, VisionCfg

@@ -13,9 +13,10 @@ from rsl_rl.utils import resolve_class, resolve_obs_groups
 
 from robolearn.core.cfg import EnvCfg
 from robolearn.core.env import ManagerBasedRlEnv
+from robolearn.policies.plain_config import from_plain
 from robolearn.policies.presets import default_agent_cfg
 from robolearn.policies.rsl_rl import RslRlVecEnv
-from robolearn.policies.runs import RunError, from_plain, read_config
+from robolearn.policies.runs import RunError, read_config
 from robolearn.registry import get_task, resolve_algo
 from robolearn.rl import PpoCfg
 
@@ -38,7 +39,7 @@ class RunSpec:
     device: str
 
     def plain(self) -> dict[str, Any]:
-        from robolearn.policies.runs import to_plain
+        from robolearn.policies.plain_config import to_plain
 
         return {
             "task": self.task,

@@ -24,7 +24,8 @@ from typing import Annotated, Any
 
 import tyro
 
-from robolearn.policies.runs import RunError, atomic_write_text, to_plain
+from robolearn.policies.plain_config import to_plain
+from robolearn.policies.runs import RunError, atomic_write_text
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _value(text: str) -> Any:
 
 def apply_setting(env_cfg: Any, agent: Any, setting: tuple[tuple[str, str], ...]) -> tuple[Any, Any]:
     """The configs with the setting's fields replaced, checked and typed as config.yaml's are."""
-    from robolearn.policies.runs import from_plain
+    from robolearn.policies.plain_config import from_plain
 
     plain = {"env": to_plain(env_cfg), "agent": to_plain(agent)}
     for path, text in setting:

@@ -47,6 +47,7 @@ from robolearn.policies.lifecycle import (
     seed_all,
     training_state,
 )
+from robolearn.policies.plain_config import diff_plain, to_plain
 from robolearn.policies.rsl_rl import RslRlVecEnv, lean_symmetry
 from robolearn.policies.runs import (
     MetricsLog,
@@ -55,13 +56,11 @@ from robolearn.policies.runs import (
     check_trainable,
     checkpoint_path,
     clean_temp_files,
-    diff_plain,
     load_checkpoint,
     new_run_dir,
     prune_checkpoints,
     read_config,
     resolve_run,
-    to_plain,
     write_yaml,
 )
 from robolearn.policies.throughput import IterationClock, timed, torch_threads, update_threads

@@ -13,7 +13,8 @@ import yaml
 
 from robolearn.cli import main, verbs
 from robolearn.policies import setup
-from robolearn.policies.runs import read_metrics, to_plain
+from robolearn.policies.plain_config import to_plain
+from robolearn.policies.runs import read_metrics
 from robolearn.registry import get_task
 
 TASK = "Go2-Velocity-Flat"  # its trot rewards were once re-applied over --env.rewards.* overrides

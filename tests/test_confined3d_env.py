@@ -260,7 +260,8 @@ def test_eval_of_a_tunnel_run_runs_the_tasks_own_suite(tmp_path) -> None:
 def test_runs_written_with_waypoint_and_latency_events_load_as_todays_terms() -> None:
     """Run folders from when waypoints and latency were startup events rebuild into the command and the
     delayed action term, with the events gone."""
-    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.policies.plain_config import from_plain, to_plain
+    from robolearn.policies.runs import upgrade_env_config
     from robolearn.registry import get_task
 
     old_module = "robolearn.envs.locomotion.confined3d.task:"

@@ -270,7 +270,8 @@ def test_tyro_overrides_reach_dict_values_of_different_term_types():
 
 
 def test_old_run_configs_are_upgraded_to_named_terms():
-    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.policies.plain_config import from_plain, to_plain
+    from robolearn.policies.runs import upgrade_env_config
 
     default = get_task("H1-Skill-Walk").env_cfg()
     plain = to_plain(default)
@@ -319,7 +320,8 @@ def test_the_task_docs_show_the_real_leap_task_file():
 def test_an_entity_task_config_survives_a_run_folder_round_trip():
     import yaml
 
-    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.policies.plain_config import from_plain, to_plain
+    from robolearn.policies.runs import upgrade_env_config
 
     default = get_task("Leap-Bimanual-BoxLift").env_cfg()
     edited = get_task("Leap-Bimanual-BoxLift").env_cfg()

@@ -128,7 +128,8 @@ OLD_PLACEMENT = {
 
 @pytest.mark.parametrize("name", list(OLD_PLACEMENT))
 def test_an_old_skillbench_config_loads_with_its_goal_command(name):
-    from robolearn.policies.runs import from_plain, to_plain, upgrade_env_config
+    from robolearn.policies.plain_config import from_plain, to_plain
+    from robolearn.policies.runs import upgrade_env_config
 
     default = get_task(name).env_cfg()
     old = to_plain(default)

@@ -158,7 +158,7 @@ def test_height_scan_rule_maps_each_grid_point_to_its_reflection():
 
 
 def test_mirror_rules_survive_a_run_folders_config():
-    from robolearn.policies.runs import from_plain, to_plain
+    from robolearn.policies.plain_config import from_plain, to_plain
 
     cfg = get_task("Go1-Confined3D").env_cfg()
     plain = to_plain(cfg)

@@ -169,7 +169,8 @@ def test_plot_runs_overlays_runs(trained: Path, tmp_path: Path):
 
 def test_a_run_config_with_a_term_the_task_has_since_renamed_still_loads():
     from robolearn.envs.humanoid.h1_skills import H1WalkCfg, joint_pose
-    from robolearn.policies.runs import RunError, from_plain, to_plain
+    from robolearn.policies.plain_config import from_plain, to_plain
+    from robolearn.policies.runs import RunError
 
     default = H1WalkCfg()
     plain = to_plain(default)

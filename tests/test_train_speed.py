@@ -142,7 +142,7 @@ def test_bf16_update_moves_the_networks_as_float32_does_and_keeps_them_float32()
     stay close to float32's (bf16 keeps ~3 significant digits), and parameters and optimizer state stay
     float32. The trot preset takes it exactly where the learner's CPU multiplies bf16 natively, decided when
     the learner is built, and never on a GPU; a value that is none of true, false, "auto" is refused."""
-    from robolearn.policies.runs import from_plain, to_plain
+    from robolearn.policies.plain_config import from_plain, to_plain
     from robolearn.rl import PpoCfg, cpu_has_native_bf16
 
     preset = default_agent_cfg("Go2-Velocity-Flat")
