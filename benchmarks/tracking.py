@@ -4,12 +4,15 @@ policy tracks a real CMU walk, how it does on a 3-clip set, and what survives si
     python benchmarks/tracking.py                                  # the bar: ~1 h budget per part
     python benchmarks/tracking.py --quick                          # smoke run: 1 s clips, minutes in all
 
-1. One walking clip (CMU 131_01, 8.3 s, "start walk stop"), retargeted onto the G1 at the 50 Hz policy rate:
+1. One walking clip (CMU 131_02, 10.4 s, "start walk stop": a slow walk, pelvis height within 0.76-0.81 m on
+   the G1), retargeted onto the G1 at the 50 Hz policy rate. Not 131_01, the task's earlier default: that
+   "Michael Jackson styled" take drops into a crouch at 3.0-3.6 s (the capture's hips fall from 16.8 to 10.2
+   units; pelvis 0.46 m and knee 2.3 rad on the G1), a dance move rather than a walk.
    PPO (G1-Tracking's CPU preset) in segments of --eval-every iterations; after each segment `robolearn eval`'s
    tracking suite runs --episodes randomized episodes (held-out seed) on the latest checkpoint. The bar:
    success >= 90% (no termination over the whole clip) and root-relative MPJPE <= 60 mm. Reported: training
    wall time and env steps at the first evaluation that meets it (evaluation time not counted), and the curve.
-2. Three clips (walk 131_01, a 180-degree turn out of 01_01, a hop out of 131_03), one policy: per-clip success
+2. Three clips (walk 131_02, a 180-degree turn out of 01_01, a hop out of 131_03), one policy: per-clip success
    and MPJPE after the same budget. The shared data holds no arm-motion clip (mocap/cmu/SOURCES.md: no
    reach/pick-up capture could be copied), so the hop stands in for the third, non-walking motion.
 3. The exported policy of each part on the full G1 model (torque motors with PD in the driver, implicitfast at
@@ -40,9 +43,9 @@ DATA = (
     / "mocap"
     / "cmu"
 )
-WALK = {"walk": ("131_01.bvh", None)}
+WALK = {"walk": ("131_02.bvh", None)}
 THREE = {
-    "walk": ("131_01.bvh", None),
+    "walk": ("131_02.bvh", None),
     "turn": ("01_01.bvh", (900, 1320)),  # source frames at 120 fps: 7.5-11 s, a 180-degree turn on the spot
     "hop": ("131_03.bvh", (0, 720)),  # the first 6 s: start, hops
 }

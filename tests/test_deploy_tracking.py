@@ -27,7 +27,7 @@ def _export(tmp_path_factory: pytest.TempPathFactory, residual: bool) -> tuple[P
     from robolearn.registry import get_task
 
     tmp = tmp_path_factory.mktemp("deploy_tracking")
-    clip = MotionClip.load(MOTIONS_DIR / "cmu_131_01_walk_g1.npz")
+    clip = MotionClip.load(MOTIONS_DIR / "cmu_131_02_walk_g1.npz")
     short = dataclasses.replace(clip, qpos=clip.qpos[:FRAMES], body_pos=clip.body_pos[:FRAMES])
     short.save(tmp / "clips" / "walk.npz")
     env = get_task("G1-Tracking").env_cfg()

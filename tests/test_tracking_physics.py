@@ -39,7 +39,7 @@ def one_world(task: str, clip: str, folder: Path) -> ManagerBasedRlEnv:
 
 @pytest.fixture(scope="module")
 def g1(tmp_path_factory: pytest.TempPathFactory) -> ManagerBasedRlEnv:
-    return one_world("G1-Tracking", "cmu_131_01_walk_g1.npz", tmp_path_factory.mktemp("clips"))
+    return one_world("G1-Tracking", "cmu_131_02_walk_g1.npz", tmp_path_factory.mktemp("clips"))
 
 
 def test_g1_servos_have_beyondmimic_gains_and_action_scales(g1: ManagerBasedRlEnv):
@@ -107,7 +107,7 @@ def test_undesired_contacts_penalize_a_body_on_the_ground_not_the_feet(g1: Manag
 
 
 def test_h1_servos_follow_the_same_rule_from_its_model_armature(tmp_path: Path):
-    env = one_world("H1-Tracking", "cmu_131_01_walk_h1.npz", tmp_path)
+    env = one_world("H1-Tracking", "cmu_131_02_walk_h1.npz", tmp_path)
     model, robot = env.scene.model, env.robot
     for i, a in enumerate(robot.actuator_ids):
         joint = robot.joint_names[i]

@@ -24,7 +24,7 @@ ITERATIONS = 10
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("clips")
-    return Path(shutil.copy(MOTIONS_DIR / "cmu_131_01_walk_g1.npz", folder / "walk.npz"))
+    return Path(shutil.copy(MOTIONS_DIR / "cmu_131_02_walk_g1.npz", folder / "walk.npz"))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_eval_reports_tracking_metrics_per_clip(trained: Path, tmp_path: Path, c
 
 def test_the_clip_is_set_from_the_command_line_and_a_bad_one_exits_2(tmp_path: Path, capsys):
     bad = tmp_path / "h1_clip.npz"
-    shutil.copy(MOTIONS_DIR / "cmu_131_01_walk_h1.npz", bad)
+    shutil.copy(MOTIONS_DIR / "cmu_131_02_walk_h1.npz", bad)
     argv = ["train", TASK, "--env.commands.motion.motion-file", str(bad), "--num-envs", "2",
             "--max-iterations", "1", "--logdir", str(tmp_path / "runs")]  # fmt: skip
     assert main(argv) == 2
