@@ -1,8 +1,8 @@
 """`robolearn imitate <motion file or folder> --robot g1`: human motion to a deployed tracking policy.
 
-    robolearn imitate ../shared/data/mocap/cmu/131_01.bvh --robot g1 --max-iterations 300
+    robolearn imitate ../shared/data/mocap/cmu/131_02.bvh --robot g1 --max-iterations 300
     robolearn imitate clips/ --robot g1 --backend warp --num-envs 4096     (GPU)
-    robolearn imitate ../shared/data/mocap/cmu/131_01.bvh --robot g1 --resume    (after a kill)
+    robolearn imitate ../shared/data/mocap/cmu/131_02.bvh --robot g1 --resume    (after a kill)
 
 Stages, each into the one run folder and skipped when unchanged: retarget (clips/, retarget.json) -> train
 (train/) -> eval (eval.json) -> export (export/policy.onnx, policy.json, motion.npz) -> sim2sim
