@@ -100,12 +100,19 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
     env = get_task("G1-Tracking").env_cfg()
     env.commands["motion"] = dataclasses.replace(env.commands["motion"], motion_file=str(clips))
     env = dataclasses.replace(env, seed=args.seed, sim=dataclasses.replace(env.sim, backend=args.backend))
-    if args.residual:
-        env.actions["joint_pos"] = dataclasses.replace(env.actions["joint_pos"], residual=True)
+    if args.default_pose_action:
+        env.actions["joint_pos"] = dataclasses.replace(env.actions["joint_pos"], residual=False)
     curve: list[dict[str, Any]] = []
     run: Path | None = None
     reached = None
     iterations = 0
+    if args.resume:  # a walk run stopped at its budget: train on from its last checkpoint, its curve kept
+        run = args.resume
+        iterations = last_row(run)["iteration"] + 1
+        if args.out.is_file():
+            earlier = json.loads(args.out.read_text()).get("walk", {})
+            curve = list(earlier.get("curve", []))
+            reached = earlier.get("reached_bar")
     while True:
         iterations += args.eval_every
         if run is None:
@@ -156,14 +163,19 @@ def main() -> None:
     parser.add_argument("--backend", choices=["cpu", "warp"], default="cpu",
                         help="physics backend (warp: mujoco-warp on a GPU; pass --num-envs 4096 --device cuda)")
     parser.add_argument("--device", default="cpu", help="torch device of the learner")
-    parser.add_argument("--residual", action="store_true",
-                        help="targets = the reference's joint positions + scale * action (default: BeyondMimic's "
-                        "default pose + scale * action)")
+    parser.add_argument("--default-pose-action", action="store_true",
+                        help="BeyondMimic's action, targets = default pose + scale * action, instead of the task's "
+                        "residual one (targets = the reference's joint positions + scale * action)")
     parser.add_argument("--parts", nargs="+", default=["walk", "three"], choices=["walk", "three"])
     parser.add_argument("--quick", action="store_true", help="1 s clips, 2-iteration segments, 4 episodes")
     parser.add_argument("--workdir", type=Path, default=Path("runs/bench_tracking"))
     parser.add_argument("--out", type=Path, default=RESULTS, help="results json (replaced, not merged)")
+    parser.add_argument("--resume", type=Path, default=None,
+                        help="a walk run (its folder) to train on from its last checkpoint, up to --budget-min of "
+                        "training in all; the curve in --out is continued")  # fmt: skip
     args = parser.parse_args()
+    if args.resume and args.parts != ["walk"]:
+        parser.error("--resume continues a walk run: pass --parts walk")
     if args.quick:
         args.budget_min, args.eval_every, args.episodes, args.sim2sim_episodes = 0.0, 2, 4, 1
         args.three_budget_min = 0.0

@@ -65,12 +65,14 @@ def test_g1_servos_have_beyondmimic_gains_and_action_scales(g1: ManagerBasedRlEn
     assert model.actuator_gainprm[robot.actuator_ids[ankle], 0] == pytest.approx(28.5, abs=0.05)
     assert float(term.joint_scale[knee]) == pytest.approx(0.351, abs=1e-3)
     assert float(term.joint_scale[wrist]) == pytest.approx(0.0745, abs=1e-3)
-    # One unit of action on the knee moves its servo target by that scale from the default pose.
+    # One unit of action on the knee moves its servo target by that scale from the reference's joint positions
+    # (the task's residual action; the default pose for BeyondMimic's).
     g1.reset(seed=0)
     action = torch.zeros(g1.num_envs, g1.action_manager.dim)
     action[:, knee] = 1.0
+    base = (term.reference if term.cfg.residual else term.default).clone()
     g1.step(action)
-    moved = term.target[0] - term.default
+    moved = term.target[0] - base[0]
     assert float(moved[knee]) == pytest.approx(float(term.joint_scale[knee]), rel=1e-5)
     assert float(moved.abs().sum() - moved[knee].abs()) < 1e-6
     # The policy's last-action observation is the scaled one (what policy.onnx emits at deploy time).

@@ -1,16 +1,14 @@
-"""The tracking tasks' action: joint-position targets around the default pose (BeyondMimic's, the default) or
-around the reference's joint positions (`residual=True`), each joint scaled by its own torque limit over its
-servo stiffness (`effort_fraction`, BeyondMimic's 0.25: the knee moves 0.35 rad per unit of action, the
-5 N m wrists 0.075 rad).
+"""The tracking tasks' action: joint-position targets around the reference's joint positions (`residual=True`,
+the tasks' default) or around the default pose (`residual=False`, BeyondMimic's), each joint scaled by its own
+torque limit over its servo stiffness (`effort_fraction`, BeyondMimic's 0.25: the knee moves 0.35 rad per unit
+of action, the 5 N m wrists 0.075 rad).
 
 `residual=True`: target = reference joint positions of the frame the step leads to (the command's first J
 entries, which the policy also observes) + scale * action. A policy that outputs zeros replays the clip on
-the servos. Measured on G1-Tracking before the effort scales and armature gains (one scale of 0.5, the
-menagerie's servos; CMU 131_01 walk, 256 worlds, 233k env steps in ~5 min on 2 loaded cores): training episodes grew 15 -> 27 steps with it against 9 -> 14 around the default pose, but played
-from the clip's start in eval both lasted ~1 s (50.7 +- 4.0 against 52.1 +- 3.4 steps, 20 episodes) with
-root-relative MPJPE 71 +- 5 against 69 +- 4 mm, and global MPJPE 170 +- 14 against 147 +- 14 mm: no gain
-at this budget, so the default stays BeyondMimic's, whose exported targets need no reference at deploy
-time. With `residual=True` policy.json says so (`extra.action_offset_command`).
+the servos; policy.json says so (`extra.action_offset_command`) and the deploy runtime adds the reference it
+ships. The tasks take it because it is the action measured to learn on a CPU budget (docs/tracking.md: 42%
+whole-clip success on the CMU walk at 13.5M env steps; on the earlier clip 1.4x the default-pose action's
+training return at 2.46M); the default-pose action was not rerun at that length.
 """
 
 from __future__ import annotations
