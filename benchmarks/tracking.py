@@ -87,7 +87,8 @@ def evaluate(run: Path, episodes: int, seed: int) -> dict[str, Any]:
         c: {k: v["mean"] if isinstance(v, dict) else v for k, v in m.items()} for c, m in r["clips"].items()
     }
     return {"success": r["success"]["mean"], "root_mpjpe_mm": r["root_mpjpe_mm"]["mean"],
-            "mpjpe_mm": r["mpjpe_mm"]["mean"], "clips": clips}  # fmt: skip
+            "mpjpe_mm": r["mpjpe_mm"]["mean"], "episode_steps": r["episode_steps"]["mean"],
+            "clips": clips}  # fmt: skip
 
 
 def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: bool, budget_min: float,
@@ -124,7 +125,7 @@ def train_to_bar(clips: Path, out: Path, args: argparse.Namespace, stop_at_bar: 
         row = last_row(run)
         ev = evaluate(run, args.episodes, 10_000 + args.seed)
         point = {"iteration": row["iteration"] + 1, "env_steps": row["env_steps"], "train_wall_s": row["wall_time"],
-                 "mean_return": row["mean_return"], **{k: ev[k] for k in ("success", "root_mpjpe_mm", "mpjpe_mm")}}  # fmt: skip
+                 "mean_return": row["mean_return"], **{k: ev[k] for k in ("success", "root_mpjpe_mm", "mpjpe_mm", "episode_steps")}}  # fmt: skip
         curve.append(point)
         print(json.dumps(point), flush=True)
         if progress is not None:
